@@ -1,0 +1,3 @@
+from dipkb.cli import main
+
+main()

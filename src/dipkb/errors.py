@@ -1,0 +1,72 @@
+"""The one exception hierarchy of dipkb. The CLI turns every DipkbError into a one-line message."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DipkbError(Exception):
+    """Base class: a user or input error. ``exit_code`` follows the documented CLI codes."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """One syntax error in one file, with the place the parser reported."""
+
+    path: str
+    line: int | None
+    column: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class KBSyntaxError(DipkbError):
+    """One or more files of the knowledge base do not parse; every bad file is listed."""
+
+    def __init__(self, problems: list[SyntaxProblem]):
+        self.problems = problems
+        lines = [str(p) for p in problems]
+        noun = "file" if len(problems) == 1 else "files"
+        super().__init__("\n".join(lines + [f"{len(problems)} {noun} failed to load."]))
+
+
+class KBNotFoundError(DipkbError):
+    """The knowledge-base directory or a file named on the command line does not exist."""
+
+
+class QueryError(DipkbError):
+    """A SPARQL query is malformed or cannot run."""
+
+
+class ForbiddenQueryError(QueryError):
+    """A query uses a feature that could reach the network or change data (SERVICE, LOAD, updates)."""
+
+
+class ParameterError(DipkbError):
+    """A query parameter is missing, unknown or not of its declared type."""
+
+
+class UnknownNameError(DipkbError):
+    """A name or IRI given for an actor, place, event or source matches nothing in the KB."""
+
+
+class AmbiguousNameError(DipkbError):
+    """A name matches several resources; the message lists them so the user can pick an IRI."""
+
+    def __init__(self, name: str, candidates: list[tuple[str, str]]):
+        self.name = name
+        self.candidates = candidates
+        listing = "; ".join(f"{curie} ({label})" for curie, label in candidates)
+        super().__init__(f"'{name}' is ambiguous, it matches: {listing}. Pass one of these IRIs instead.")
+
+
+class IndexLockedError(DipkbError):
+    """Another dipkb process holds the write lock for too long."""

@@ -1,0 +1,130 @@
+"""Time at its real precision: parse the four allowed datatypes and user input, never pad precision."""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+from dipkb.namespaces import XSD
+
+XSD_DATE = XSD + "date"
+XSD_DATETIME = XSD + "dateTime"
+XSD_GYEARMONTH = XSD + "gYearMonth"
+XSD_GYEAR = XSD + "gYear"
+TEMPORAL_DATATYPES = (XSD_DATE, XSD_DATETIME, XSD_GYEARMONTH, XSD_GYEAR)
+
+# An optional time-zone suffix is allowed by XSD on all four types; it does not change the day range
+# we compute, which is what sorting and filtering need.
+_TZ = r"(?:Z|[+-]\d{2}:\d{2})?"
+_PATTERNS = {
+    XSD_GYEAR: re.compile(rf"^(-?\d{{4,}}){_TZ}$"),
+    XSD_GYEARMONTH: re.compile(rf"^(-?\d{{4,}})-(\d{{2}}){_TZ}$"),
+    XSD_DATE: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}}){_TZ}$"),
+    XSD_DATETIME: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}})T\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?{_TZ}$"),
+}
+
+
+class Precision(Enum):
+    YEAR = "year"
+    MONTH = "month"
+    DAY = "day"
+    INSTANT = "instant"
+
+
+_PRECISION_OF = {
+    XSD_GYEAR: Precision.YEAR,
+    XSD_GYEARMONTH: Precision.MONTH,
+    XSD_DATE: Precision.DAY,
+    XSD_DATETIME: Precision.INSTANT,
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a time value can denote: 2021-07 covers 2021-07-01 to 2021-07-31."""
+
+    text: str
+    precision: Precision
+    first_day: date
+    last_day: date
+
+
+def period_of(lexical: str, datatype: str) -> Period | None:
+    """The period a typed literal denotes, or None if it is not a valid value of a temporal datatype."""
+    pattern = _PATTERNS.get(datatype)
+    match = pattern.match(lexical) if pattern else None
+    if not match:
+        return None
+    try:
+        return _period(lexical, _PRECISION_OF[datatype], [int(g) for g in match.groups()])
+    except ValueError:
+        return None
+
+
+def _period(text: str, precision: Precision, parts: list[int]) -> Period:
+    year = parts[0]
+    if precision is Precision.YEAR:
+        return Period(text, precision, date(year, 1, 1), date(year, 12, 31))
+    month = parts[1]
+    if precision is Precision.MONTH:
+        last = calendar.monthrange(year, month)[1]
+        return Period(text, precision, date(year, month, 1), date(year, month, last))
+    day = date(year, month, parts[2])
+    return Period(text, precision, day, day)
+
+
+class DateInputError(ValueError):
+    """A date typed by the user is not YYYY, YYYY-MM or YYYY-MM-DD, or names no real day."""
+
+
+def parse_partial_date(text: str) -> Period:
+    """Parse a user's date at year, month or day precision (``2021``, ``2021-07``, ``2021-07-08``)."""
+    for datatype in (XSD_GYEAR, XSD_GYEARMONTH, XSD_DATE):
+        match = _PATTERNS[datatype].match(text)
+        if match and ":" not in text and "Z" not in text:
+            try:
+                return _period(text, _PRECISION_OF[datatype], [int(g) for g in match.groups()])
+            except ValueError:
+                break
+    raise DateInputError(f"'{text}' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.")
+
+
+@dataclass(frozen=True)
+class EventTime:
+    """The time properties of one event, as authored."""
+
+    date: Period | None = None
+    start: Period | None = None
+    end: Period | None = None
+    earliest: Period | None = None
+    latest: Period | None = None
+
+    def bounds(self) -> tuple[date | None, date | None]:
+        """The first and last day the event is filed under, for sorting and date filters.
+
+        Bounds (earliest/latest) constrain when the event began. An event known only by a bound is
+        filed under that bound's own period: "no later than July 2021" is found in July 2021, not in
+        every year before it. Returns None for a side that stays open (a war with no known end).
+        """
+        lows = [p.first_day for p in (self.date, self.start, self.earliest) if p]
+        highs = [p.last_day for p in (self.date, self.end) if p]
+        if self.latest and not self.end:
+            highs.append(self.latest.last_day)
+        if not lows and self.latest:
+            lows.append(self.latest.first_day)
+        if not highs and self.earliest and not self.start:
+            highs.append(self.earliest.last_day)
+        return (max(lows) if lows else None, min(highs) if highs else None)
+
+    def display(self) -> str:
+        """ISO 8601 at the event's own precision: ``2021-07``, an interval ``2021-05/2021-07``, or
+        bounds in EDTF's "one of a set" form, ``[..2021-07]`` for "no later than July 2021"."""
+        if self.date:
+            return self.date.text
+        if self.start or self.end:
+            return f"{self.start.text if self.start else '..'}/{self.end.text if self.end else '..'}"
+        if self.earliest or self.latest:
+            return f"[{self.earliest.text if self.earliest else ''}..{self.latest.text if self.latest else ''}]"
+        return ""
