@@ -46,9 +46,12 @@ _TIME_PROPERTIES = {"date": "date", "startDate": "start", "endDate": "end",
 _TIME_QUERY = "SELECT ?event ?p ?value WHERE { VALUES ?p { %s } ?event ?p ?value }" % " ".join(
     f"<{DIP}{name}>" for name in _TIME_PROPERTIES
 )
+# Updates see only the default graph, and the data sits in named graphs: hence GRAPH ?g, and the
+# role hierarchy (ontology graph) fetched first by a union-graph query.
+_ROLES_QUERY = f"SELECT ?role WHERE {{ ?role <http://www.w3.org/2000/01/rdf-schema#subPropertyOf>+ <{DIP}participant> }}"
 _PARTICIPANT_UPDATE = f"""
 INSERT {{ GRAPH <{DERIVED_GRAPH}> {{ ?event <{DIP}participant> ?actor }} }}
-WHERE {{ ?role <http://www.w3.org/2000/01/rdf-schema#subPropertyOf>+ <{DIP}participant> . ?event ?role ?actor }}
+WHERE {{ VALUES ?role {{ %s }} GRAPH ?g {{ ?event ?role ?actor }} }}
 """
 
 
@@ -77,7 +80,9 @@ def derive(store: Store) -> None:
         if high:
             quads.append(Quad(event, latest, Literal(high.isoformat(), datatype=day), derived))
     store.extend(quads)
-    store.update(_PARTICIPANT_UPDATE)
+    roles = [str(row["role"]) for row in store.query(_ROLES_QUERY, use_default_graph_as_union=True)]
+    if roles:
+        store.update(_PARTICIPANT_UPDATE % " ".join(roles))
 
 
 class KnowledgeBase:

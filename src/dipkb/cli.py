@@ -1,0 +1,312 @@
+"""The dipkb command line: parses arguments, calls the library, renders. Nothing else lives here."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+from dipkb import __version__
+from dipkb.errors import DipkbError, ParameterError
+from dipkb.layout import KB_ENV_VAR, KBLayout
+from dipkb.render import GRAPH_FORMATS, SOLUTION_FORMATS, OutputFormat, UnsupportedFormat, format_from_path, rows_output
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+class DipkbGroup(click.Group):
+    """Turns every library error into one line on stderr with its documented exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DipkbError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except UnsupportedFormat as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(EXIT_INPUT)
+        except BrokenPipeError:
+            # `dipkb timeline | head` closes the pipe early; that is not an error.
+            sys.stderr.close()
+            ctx.exit(EXIT_OK)
+
+
+@click.group(cls=DipkbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dipkb")
+@click.option("--kb", "kb_dir", envvar=KB_ENV_VAR, type=click.Path(file_okay=False),
+              help=f"Knowledge-base directory (default: the bundled one; or ${KB_ENV_VAR}).")
+@click.pass_context
+def cli(ctx: click.Context, kb_dir: str | None) -> None:
+    """dipkb: a knowledge base of diplomatic events, queried with SPARQL.
+
+    \b
+    Example:
+      dipkb timeline --actor Russia --from 2021-07 --to 2021-07
+    """
+    ctx.obj = kb_dir
+
+
+def _layout(ctx: click.Context) -> KBLayout:
+    return KBLayout.locate(ctx.obj)
+
+
+def _open_kb(ctx: click.Context):
+    from dipkb.kb import KnowledgeBase
+
+    return KnowledgeBase.open(layout=_layout(ctx))
+
+
+def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Callable:
+    """The shared -f/--format and -o/--output of every command that prints rows or RDF."""
+    names = [f.value for f in formats]
+
+    def decorator(command: Callable) -> Callable:
+        @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                      help="Write to this file (atomically) instead of stdout; its extension picks the format.")
+        @click.option("-f", "--format", "fmt", type=click.Choice(names), default=None,
+                      help=f"Output format (default: from -o's extension, else {default.value}).")
+        @functools.wraps(command)
+        def wrapper(*args, fmt: str | None, output: str | None, **kwargs):
+            chosen = OutputFormat(fmt) if fmt else format_from_path(output)
+            if chosen not in formats:
+                chosen = default
+            return command(*args, out=Output(chosen, output), **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+class Output:
+    """Where a command's result goes: stdout, or a file replaced atomically when complete."""
+
+    def __init__(self, fmt: OutputFormat, path: str | None):
+        self.format = fmt
+        self.path = path
+
+    def write(self, data: str | bytes) -> None:
+        payload = data.encode() if isinstance(data, str) else data
+        if self.path is None:
+            sys.stdout.buffer.write(payload)
+            sys.stdout.flush()
+            return
+        target = Path(self.path)
+        fd, temp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+
+def _parse_params(values: Sequence[str]) -> dict[str, str]:
+    params = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ParameterError(f"-p expects NAME=VALUE, got '{item}'.")
+        params[name.strip()] = value
+    return params
+
+
+# --------------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text",
+              help="Findings as text (default), JSON, or a SHACL validation report in Turtle.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check the KB (or the given files, in the KB's context) against the SHACL shapes.
+
+    Exit 0 when it conforms (warnings are shown), 1 on violations (--strict: on warnings too),
+    2 when a file does not parse.
+
+    \b
+    Example:
+      dipkb validate
+      dipkb validate kb/events-2021.ttl --strict
+    """
+    from dipkb import validation
+
+    report = validation.validate(_layout(ctx), [Path(p) for p in paths] or None)
+    renderer = {"text": validation.render_text, "json": validation.render_json, "turtle": validation.render_turtle}[fmt]
+    click.echo(renderer(report), nl=False)
+    ctx.exit(EXIT_OK if report.conforms(strict=strict) else EXIT_FINDINGS)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of a saved query, typed by its header and bound, never spliced.")
+@output_options((*SOLUTION_FORMATS, OutputFormat.TURTLE, OutputFormat.NTRIPLES), OutputFormat.TABLE)
+@click.pass_context
+def query(ctx: click.Context, query: str, params: tuple[str, ...], out: Output) -> None:
+    """Run SPARQL: inline text, a .rq file, - for stdin, or a saved query by name.
+
+    SELECT/ASK print as a table or in the W3C results formats (csv, tsv, json, xml);
+    CONSTRUCT/DESCRIBE as RDF. SERVICE and LOAD are refused.
+
+    \b
+    Examples:
+      dipkb query actor-timeline -p actor=Russia -p from=2021-07 -p to=2021-07
+      dipkb query 'SELECT ?e ?label WHERE { ?e a dip:Meeting ; rdfs:label ?label }' -f csv
+    """
+    from dipkb import queries, render
+    from dipkb.timeline import resolve_actor
+
+    kb = _open_kb(ctx)
+    bindings = {}
+    if query == "-":
+        text = sys.stdin.read()
+    elif query.endswith(".rq") and Path(query).is_file():
+        saved = queries.load_query_file(Path(query))
+        text, bindings = saved.text, saved.bind(_parse_params(params), lambda name: resolve_actor(kb, name))
+    elif queries.is_query_name(query):
+        saved = queries.find_query(kb.layout.queries_dir, query)
+        text, bindings = saved.text, saved.bind(_parse_params(params), lambda name: resolve_actor(kb, name))
+    else:
+        text = query
+    if params and not bindings:
+        raise ParameterError("-p works with saved queries (a name or a .rq file) that declare parameters.")
+    out.write(render.query_result(kb.query(text, bindings), out.format))
+
+
+@cli.command("queries")
+@output_options((OutputFormat.TABLE, OutputFormat.CSV, OutputFormat.TSV, OutputFormat.JSON), OutputFormat.TABLE)
+@click.pass_context
+def list_queries(ctx: click.Context, out: Output) -> None:
+    """List the saved queries with their titles and parameters.
+
+    \b
+    Example:
+      dipkb queries
+    """
+    from dipkb import queries
+
+    catalogue = queries.load_catalogue(_layout(ctx).queries_dir)
+    rows = [[q.name, q.title, ", ".join(p.signature() for p in q.parameters)] for q in catalogue]
+    out.write(rows_output(["name", "title", "parameters"], rows, out.format))
+
+
+@cli.command("timeline")
+@click.option("--actor", "actors", multiple=True, help="IRI, CURIE or name; repeat for several (any of them).")
+@click.option("--direct", is_flag=True, help="Only the actor's own events, not those of actors acting for it.")
+@click.option("--type", "event_type", help="Event class (Meeting), CAMEO code (04, 042) or PLOVER type (CONSULT).")
+@click.option("--place", help="Place IRI, CURIE or name; places inside it count too.")
+@click.option("--from", "start", help="Start: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--to", "end", help="End: YYYY, YYYY-MM or YYYY-MM-DD (the whole period is included).")
+@output_options((OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.TSV), OutputFormat.TABLE)
+@click.pass_context
+def timeline_command(ctx: click.Context, actors, direct, event_type, place, start, end, out: Output) -> None:
+    """Events in chronological order, with date at its real precision, roles, place and sources.
+
+    Date filters match events whose time overlaps the range.
+
+    \b
+    Examples:
+      dipkb timeline --actor Russia --from 2021-07 --to 2021-07
+      dipkb timeline --type Meeting -f json
+    """
+    from dipkb import timeline as tl
+    from dipkb.temporal import DateInputError, parse_partial_date
+
+    kb = _open_kb(ctx)
+    try:
+        start_day = parse_partial_date(start).first_day if start else None
+        end_day = parse_partial_date(end).last_day if end else None
+    except DateInputError as error:
+        raise ParameterError(str(error)) from None
+    filt = tl.TimelineFilter(
+        actors=tuple(tl.resolve_actor(kb, a) for a in actors),
+        via_agents=not direct,
+        event_type=tl.resolve_event_type(kb, event_type) if event_type else None,
+        place=tl.resolve_place(kb, place) if place else None,
+        start=start_day,
+        end=end_day,
+    )
+    entries = tl.timeline(kb, filt)
+    if out.format is OutputFormat.JSON:
+        out.write(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n")
+        return
+    rows = [[
+        e.date, e.type.removeprefix("dip:"), e.modality, e.label,
+        "; ".join(f"{p.label} ({p.role})" for p in e.participants),
+        e.place.label if e.place else "",
+        "; ".join(s.title for s in e.sources) if out.format is not OutputFormat.TABLE else
+        "; ".join(s.id.rsplit("/", 1)[-1] for s in e.sources),
+    ] for e in entries]
+    out.write(rows_output(["date", "type", "modality", "label", "participants", "place", "sources"], rows, out.format))
+
+
+@cli.command()
+@click.argument("name")
+@output_options((OutputFormat.TEXT, OutputFormat.JSON), OutputFormat.TEXT)
+@click.pass_context
+def show(ctx: click.Context, name: str, out: Output) -> None:
+    """Everything about one event, actor, place or source.
+
+    \b
+    Examples:
+      dipkb show Kabulov
+      dipkb show event:kabulov-taliban-meeting-2021-07 -f json
+    """
+    from dipkb import describe
+
+    description = describe.describe(_open_kb(ctx), name)
+    if out.format is OutputFormat.JSON:
+        out.write(json.dumps(description.as_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(describe.render_text(description))
+
+
+@cli.command()
+@output_options((OutputFormat.TURTLE, OutputFormat.NTRIPLES, OutputFormat.NQUADS, OutputFormat.TRIG), OutputFormat.TURTLE)
+@click.option("--with-ontology", is_flag=True, help="Include the ontology and the shapes.")
+@click.pass_context
+def export(ctx: click.Context, out: Output, with_ontology: bool) -> None:
+    """Write the KB as RDF: deterministic, byte-identical for the same KB.
+
+    \b
+    Examples:
+      dipkb export -o dipkb.ttl
+      dipkb export -f nquads --with-ontology
+    """
+    import io
+
+    from dipkb import export as exporter
+
+    buffer = io.BytesIO()
+    exporter.export(_open_kb(ctx), exporter.ExportFormat(out.format.value), buffer, with_ontology=with_ontology)
+    out.write(buffer.getvalue())
+
+
+@cli.command()
+@output_options((OutputFormat.TEXT, OutputFormat.JSON), OutputFormat.TEXT)
+@click.pass_context
+def stats(ctx: click.Context, out: Output) -> None:
+    """Counts by class and event type, the date range, and the sources.
+
+    \b
+    Example:
+      dipkb stats
+    """
+    from dipkb import stats as statistics
+
+    result = statistics.compute_stats(_open_kb(ctx))
+    if out.format is OutputFormat.JSON:
+        out.write(json.dumps(statistics.stats_as_dict(result), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(statistics.render_stats_text(result))
+
+
+def main() -> None:
+    cli(prog_name="dipkb")

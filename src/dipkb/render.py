@@ -1,0 +1,124 @@
+"""Output formats for rows and query results. Every row-printing command goes through here."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+
+from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
+
+from dipkb.namespaces import PREFIXES, curie
+
+
+class OutputFormat(Enum):
+    TABLE = "table"
+    TEXT = "text"
+    CSV = "csv"
+    TSV = "tsv"
+    JSON = "json"
+    XML = "xml"
+    TURTLE = "turtle"
+    NTRIPLES = "ntriples"
+    NQUADS = "nquads"
+    TRIG = "trig"
+
+
+_BY_EXTENSION = {
+    ".csv": OutputFormat.CSV, ".tsv": OutputFormat.TSV, ".json": OutputFormat.JSON,
+    ".srj": OutputFormat.JSON, ".xml": OutputFormat.XML, ".srx": OutputFormat.XML,
+    ".ttl": OutputFormat.TURTLE, ".nt": OutputFormat.NTRIPLES, ".nq": OutputFormat.NQUADS,
+    ".trig": OutputFormat.TRIG, ".txt": OutputFormat.TEXT,
+}
+
+
+def format_from_path(path: str | Path | None) -> OutputFormat | None:
+    """The format an output file's extension implies, as Oxigraph's CLI guesses it."""
+    return _BY_EXTENSION.get(Path(path).suffix.lower()) if path else None
+
+
+def term_text(term) -> str:
+    """A term as a person reads it: CURIEs for IRIs, the lexical form for literals."""
+    if term is None:
+        return ""
+    if isinstance(term, NamedNode):
+        return curie(term.value)
+    if isinstance(term, Literal):
+        return term.value
+    return str(term)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table with a header rule; cells are single-line."""
+    cells = [[str(c).replace("\n", " ") for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def delimited(headers: Sequence[str], rows: Sequence[Sequence[str]], delimiter: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def rows_output(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: OutputFormat) -> str:
+    """Render plain rows (a timeline, a catalogue) as table, csv, tsv or json."""
+    if fmt is OutputFormat.CSV:
+        return delimited(headers, rows, ",")
+    if fmt is OutputFormat.TSV:
+        return delimited(headers, rows, "\t")
+    if fmt is OutputFormat.JSON:
+        return json.dumps([dict(zip(headers, row)) for row in rows], ensure_ascii=False, indent=2) + "\n"
+    return table(headers, rows)
+
+
+_RESULT_FORMATS = {
+    OutputFormat.CSV: QueryResultsFormat.CSV,
+    OutputFormat.TSV: QueryResultsFormat.TSV,
+    OutputFormat.JSON: QueryResultsFormat.JSON,
+    OutputFormat.XML: QueryResultsFormat.XML,
+}
+_RDF_FORMATS = {
+    OutputFormat.TURTLE: RdfFormat.TURTLE,
+    OutputFormat.NTRIPLES: RdfFormat.N_TRIPLES,
+    OutputFormat.NQUADS: RdfFormat.N_QUADS,
+    OutputFormat.TRIG: RdfFormat.TRIG,
+}
+SOLUTION_FORMATS = (OutputFormat.TABLE, *_RESULT_FORMATS)
+GRAPH_FORMATS = (OutputFormat.TABLE, *_RDF_FORMATS)
+
+
+class UnsupportedFormat(ValueError):
+    """The chosen format does not fit the result (e.g. Turtle for a SELECT)."""
+
+
+def query_result(result, fmt: OutputFormat) -> bytes:
+    """Serialise a pyoxigraph query result: SELECT/ASK in the W3C results formats (or a table),
+    CONSTRUCT/DESCRIBE as RDF (or a table of triples)."""
+    if isinstance(result, (QuerySolutions, QueryBoolean)):
+        if fmt is OutputFormat.TABLE:
+            if isinstance(result, QueryBoolean):
+                return (("yes" if bool(result) else "no") + "\n").encode()
+            headers = [v.value for v in result.variables]
+            rows = [[term_text(solution[h]) for h in headers] for solution in result]
+            return table(headers, rows).encode()
+        if fmt not in _RESULT_FORMATS:
+            raise UnsupportedFormat(f"SELECT and ASK results cannot be written as {fmt.value}; "
+                                    "use table, csv, tsv, json or xml.")
+        return result.serialize(format=_RESULT_FORMATS[fmt])
+    triples = sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    if fmt is OutputFormat.TABLE:
+        rows = [[term_text(t.subject), term_text(t.predicate), term_text(t.object)] for t in triples]
+        return table(["subject", "predicate", "object"], rows).encode()
+    if fmt not in (OutputFormat.TURTLE, OutputFormat.NTRIPLES):
+        raise UnsupportedFormat(f"CONSTRUCT and DESCRIBE results cannot be written as {fmt.value}; "
+                                "use table, turtle or ntriples.")
+    prefixes = PREFIXES if fmt is OutputFormat.TURTLE else None
+    return serialize(triples, format=_RDF_FORMATS[fmt], prefixes=prefixes)

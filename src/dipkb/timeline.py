@@ -1,0 +1,315 @@
+"""The event view users read: name resolution and chronological timelines with roles and sources."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from pyoxigraph import Literal, NamedNode
+
+from dipkb.errors import AmbiguousNameError, UnknownNameError
+from dipkb.kb import KnowledgeBase
+from dipkb.namespaces import DIP, curie, expand
+from dipkb.temporal import EventTime, period_of
+
+# Name look-ups compare lower-cased labels; the name is a bound literal, never part of the text.
+# pyoxigraph substitutes only variables of the SELECT projection, hence ?needle and ?kind there.
+_NAME_QUERY = """
+SELECT DISTINCT ?thing ?label ?needle ?kind WHERE {
+  ?thing rdfs:label|skos:altLabel|skos:prefLabel ?name .
+  FILTER(LCASE(STR(?name)) = ?needle)
+  ?thing a ?class . ?class rdfs:subClassOf* ?kind .
+  OPTIONAL { ?thing rdfs:label ?label }
+}"""
+_EXISTS_QUERY = "ASK { ?thing a ?class . ?class rdfs:subClassOf* ?kind }"
+
+
+def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str = "actor") -> str:
+    """An IRI, CURIE or name (label or alternative label, any case) to the one matching IRI."""
+    kind_node = NamedNode(kind)
+    iri = expand(text.strip())
+    if iri is not None:
+        try:
+            node = NamedNode(iri)
+        except ValueError:
+            raise UnknownNameError(f"'{text}' is not a valid IRI.") from None
+        if kb.query(_EXISTS_QUERY, {"thing": node, "kind": kind_node}):
+            return iri
+        raise UnknownNameError(f"No {noun} {text} in the knowledge base.")
+    rows = kb.select(_NAME_QUERY, {"needle": Literal(text.strip().lower()), "kind": kind_node})
+    found = sorted({(r["thing"].value, r["label"].value if "label" in r else "") for r in rows})
+    if not found:
+        hint = _suggestions(kb, text, kind_node)
+        raise UnknownNameError(f"No {noun} named '{text}'." + (f" Did you mean: {hint}?" if hint else
+                               " Give a label, an alternative label or an IRI such as actor:russia."))
+    if len(found) > 1:
+        raise AmbiguousNameError(text, [(curie(i), label) for i, label in found])
+    return found[0][0]
+
+
+_SUGGEST_QUERY = """
+SELECT DISTINCT ?label ?needle ?kind WHERE {
+  ?thing a ?class . ?class rdfs:subClassOf* ?kind .
+  ?thing rdfs:label ?label . FILTER(CONTAINS(LCASE(STR(?label)), ?needle))
+} ORDER BY ?label LIMIT 5"""
+
+
+def _suggestions(kb: KnowledgeBase, text: str, kind: NamedNode) -> str:
+    rows = kb.select(_SUGGEST_QUERY, {"needle": Literal(text.strip().lower()), "kind": kind})
+    return ", ".join(f"'{r['label'].value}'" for r in rows)
+
+
+def resolve_actor(kb: KnowledgeBase, text: str) -> str:
+    return resolve(kb, text, DIP + "Actor", "actor")
+
+
+def resolve_place(kb: KnowledgeBase, text: str) -> str:
+    return resolve(kb, text, DIP + "Place", "place")
+
+
+@dataclass(frozen=True)
+class TypeFilter:
+    """An event-type filter: a dipkb class, or a CAMEO/PLOVER concept whose descendants count too."""
+
+    iri: str
+    is_code: bool
+
+
+_CODE_QUERY = """
+SELECT ?concept ?code WHERE {
+  ?concept skos:notation ?notation ; skos:inScheme ?scheme .
+  FILTER(STR(?notation) = ?code)
+  VALUES ?scheme { <https://w3id.org/dipkb/cameo/scheme> <https://w3id.org/dipkb/plover/scheme> }
+}"""
+_CLASS_QUERY = "SELECT ?class ?needle WHERE { ?class skos:inScheme dip:EventTypeScheme ; rdfs:label ?label . FILTER(LCASE(STR(?label)) = ?needle) }"
+
+
+def resolve_event_type(kb: KnowledgeBase, text: str) -> TypeFilter:
+    """``Meeting``, ``dip:Meeting``, ``meeting``, a CAMEO code (``04``, ``042``) or a PLOVER type (``CONSULT``)."""
+    text = text.strip()
+    candidates = [text, f"dip:{text}"]
+    for candidate in candidates:
+        iri = expand(candidate)
+        if iri and kb.query("ASK { ?c skos:inScheme dip:EventTypeScheme }", {"c": NamedNode(iri)}):
+            return TypeFilter(iri, is_code=False)
+    rows = kb.select(_CLASS_QUERY, {"needle": Literal(text.lower())})
+    if len(rows) == 1:
+        return TypeFilter(rows[0]["class"].value, is_code=False)
+    rows = kb.select(_CODE_QUERY, {"code": Literal(text)})
+    if len(rows) == 1:
+        return TypeFilter(rows[0]["concept"].value, is_code=True)
+    raise UnknownNameError(
+        f"Unknown event type '{text}': use a dipkb class (Meeting, TroopMovement), a CAMEO code (04, 042) "
+        "or a PLOVER type (CONSULT)."
+    )
+
+
+@dataclass(frozen=True)
+class Ref:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Participant:
+    id: str
+    label: str
+    role: str
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    id: str
+    type: str
+    label: str
+    date: str
+    modality: str
+    participants: tuple[Participant, ...]
+    place: Ref | None
+    sources: tuple[SourceRef, ...]
+    earliest_day: str | None = None
+    latest_day: str | None = None
+    context: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "id": curie(self.id), "type": self.type, "label": self.label, "date": self.date,
+            "modality": self.modality,
+            "participants": [{"id": curie(p.id), "label": p.label, "role": p.role} for p in self.participants],
+            "place": {"id": curie(self.place.id), "label": self.place.label} if self.place else None,
+            "sources": [{"id": curie(s.id), "title": s.title, "url": s.url} for s in self.sources],
+            "context": self.context,
+        }
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    """What to include. Several actors widen the timeline (any of them); with ``via_agents`` an
+    actor's events include those of actors acting for it (Kabulov and the Foreign Ministry for Russia)."""
+
+    actors: tuple[str, ...] = ()
+    via_agents: bool = True
+    event_type: TypeFilter | None = None
+    place: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+_ACTOR_DIRECT = "?event dip:participant ?actor ."
+_ACTOR_VIA = "?event dip:participant ?who . ?who dip:actsFor* ?actor ."
+_TYPE_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* ?etype ."
+_TYPE_CODE = """{ ?event dip:eventCode/skos:broader* ?etype }
+  UNION { ?event a ?cls . ?cls rdfs:subClassOf*/(skos:exactMatch|skos:closeMatch) ?mapped . ?mapped skos:broader* ?etype }
+  UNION { ?event dip:eventCode/skos:closeMatch ?etype }"""
+_PLACE = "?event dip:place|dip:origin|dip:destination ?at . ?at dip:inCountry* ?place ."
+_EVENT_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* dip:Event ."
+
+
+def _selection_query(filt: TimelineFilter, with_actor: bool) -> str:
+    patterns = []
+    if with_actor:
+        patterns.append(_ACTOR_VIA if filt.via_agents else _ACTOR_DIRECT)
+    if filt.event_type:
+        patterns.append(_TYPE_CODE if filt.event_type.is_code else _TYPE_CLASS)
+    if filt.place:
+        patterns.append(_PLACE)
+    if not patterns:
+        patterns.append(_EVENT_CLASS)
+    return (
+        "SELECT DISTINCT ?event ?lo ?hi ?from ?to ?etype ?place ?actor WHERE {\n  " + "\n  ".join(patterns) + "\n"
+        "  OPTIONAL { ?event dip:earliestDay ?lo } OPTIONAL { ?event dip:latestDay ?hi }\n"
+        "  FILTER((!BOUND(?to) || !BOUND(?lo) || ?lo <= ?to) && (!BOUND(?from) || !BOUND(?hi) || ?hi >= ?from))\n"
+        "  FILTER((BOUND(?lo) || BOUND(?hi)) || (!BOUND(?from) && !BOUND(?to)))\n}"
+    )
+
+
+def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, str | None, str | None]]:
+    """The matching events as (IRI, earliest day, latest day), chronological."""
+    bindings: dict = {}
+    day = NamedNode("http://www.w3.org/2001/XMLSchema#date")
+    if filt.start:
+        bindings["from"] = Literal(filt.start.isoformat(), datatype=day)
+    if filt.end:
+        bindings["to"] = Literal(filt.end.isoformat(), datatype=day)
+    if filt.event_type:
+        bindings["etype"] = NamedNode(filt.event_type.iri)
+    if filt.place:
+        bindings["place"] = NamedNode(filt.place)
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for actor in filt.actors or (None,):
+        query = _selection_query(filt, with_actor=actor is not None)
+        actor_binding = {"actor": NamedNode(actor)} if actor else {}
+        for row in kb.select(query, bindings | actor_binding):
+            found[row["event"].value] = (
+                row["lo"].value if "lo" in row else None, row["hi"].value if "hi" in row else None
+            )
+    return sorted(((iri, lo, hi) for iri, (lo, hi) in found.items()), key=_chronological)
+
+
+def _chronological(item: tuple[str, str | None, str | None]) -> tuple:
+    iri, lo, hi = item
+    anchor = lo or hi
+    return (anchor is None, anchor or "", hi or "9999-12-31", iri)
+
+
+_DETAIL_QUERY = """
+SELECT ?event ?p ?o ?olabel ?plabel WHERE {
+  VALUES ?event { %s }
+  ?event ?p ?o .
+  OPTIONAL { ?o rdfs:label ?ol } OPTIONAL { ?o dct:title ?ot }
+  OPTIONAL { ?p rdfs:label ?pl . FILTER(LANGMATCHES(LANG(?pl), "en")) }
+  BIND(COALESCE(?ot, ?ol) AS ?olabel) BIND(?pl AS ?plabel)
+  FILTER(?p NOT IN (dip:earliestDay, dip:latestDay))
+}"""
+_ROLE_QUERY = "SELECT ?role WHERE { ?role rdfs:subPropertyOf+ dip:participant }"
+_SOURCE_URL_QUERY = "SELECT ?source ?url WHERE { VALUES ?source { %s } ?source dip:url|schema:url ?url }"
+_TIME_FIELDS = {"date": "date", "startDate": "start", "endDate": "end", "earliestDate": "earliest", "latestDate": "latest"}
+
+
+@dataclass
+class _Collected:
+    types: list[tuple[str, str]] = field(default_factory=list)
+    label: str = ""
+    times: dict = field(default_factory=dict)
+    modality: str = "occurred"
+    participants: list[Participant] = field(default_factory=list)
+    place: Ref | None = None
+    sources: list[tuple[str, str]] = field(default_factory=list)
+    context: bool = False
+
+
+def timeline(kb: KnowledgeBase, filt: TimelineFilter = TimelineFilter()) -> list[TimelineEntry]:
+    selected = select_events(kb, filt)
+    if not selected:
+        return []
+    roles = {r["role"].value for r in kb.select(_ROLE_QUERY)}
+    event_types = _event_type_labels(kb)
+    collected = {iri: _Collected() for iri, _, _ in selected}
+    for chunk in _chunks([iri for iri, _, _ in selected], 500):
+        values = " ".join(str(NamedNode(iri)) for iri in chunk)
+        for row in kb.select(_DETAIL_QUERY % values):
+            _collect(collected[row["event"].value], row, roles, event_types)
+    source_ids = sorted({s for c in collected.values() for s, _ in c.sources})
+    urls: dict[str, str] = {}
+    for chunk in _chunks(source_ids, 500):
+        for row in kb.select(_SOURCE_URL_QUERY % " ".join(str(NamedNode(s)) for s in chunk)):
+            urls.setdefault(row["source"].value, row["url"].value)
+    return [_entry(iri, lo, hi, collected[iri], urls) for iri, lo, hi in selected]
+
+
+def _event_type_labels(kb: KnowledgeBase) -> dict[str, str]:
+    rows = kb.select("SELECT ?c ?depth WHERE { ?c skos:inScheme dip:EventTypeScheme . "
+                     "{ SELECT ?c (COUNT(?mid) AS ?depth) WHERE { ?c rdfs:subClassOf* ?mid . ?mid rdfs:subClassOf* dip:Event } GROUP BY ?c } }")
+    return {r["c"].value: r["depth"].value for r in rows}
+
+
+def _collect(c: _Collected, row: dict, roles: set[str], event_types: dict[str, str]) -> None:
+    p, o = row["p"].value, row["o"]
+    label = row["olabel"].value if "olabel" in row else curie(o.value)
+    if p == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" and o.value in event_types:
+        c.types.append((event_types[o.value], o.value))
+    elif p == "http://www.w3.org/2000/01/rdf-schema#label":
+        c.label = o.value
+    elif p.startswith(DIP) and p[len(DIP):] in _TIME_FIELDS and isinstance(o, Literal):
+        period = period_of(o.value, o.datatype.value)
+        if period:
+            c.times[_TIME_FIELDS[p[len(DIP):]]] = period
+    elif p == DIP + "modality":
+        c.modality = o.value.rsplit("#", 1)[-1].lower()
+    elif p in roles:
+        role = row["plabel"].value if "plabel" in row else curie(p)
+        c.participants.append(Participant(o.value, label, role))
+    elif p == DIP + "place":
+        c.place = Ref(o.value, label)
+    elif p == DIP + "source":
+        c.sources.append((o.value, label))
+    elif p == DIP + "contextFor":
+        c.context = True
+
+
+def _entry(iri: str, lo: str | None, hi: str | None, c: _Collected, urls: dict[str, str]) -> TimelineEntry:
+    most_specific = max(c.types)[1] if c.types else DIP + "Event"
+    return TimelineEntry(
+        id=iri,
+        type=curie(most_specific),
+        label=c.label,
+        date=EventTime(**c.times).display(),
+        modality=c.modality,
+        participants=tuple(sorted(set(c.participants), key=lambda p: (p.role, p.label, p.id))),
+        place=c.place,
+        sources=tuple(SourceRef(s, title, urls.get(s)) for s, title in sorted(set(c.sources))),
+        earliest_day=lo,
+        latest_day=hi,
+        context=c.context,
+    )
+
+
+def _chunks(items: list[str], size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

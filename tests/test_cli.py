@@ -1,0 +1,206 @@
+"""The CLI end to end, in-process with CliRunner: exact output and exit codes."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dipkb import __version__
+from dipkb.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture()
+def kb_copy(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".dipkb"))
+    return tmp_path
+
+
+def test_version(run):
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output == f"dipkb, version {__version__}\n"
+
+
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(run):
+    readme = (REPO / "README.md").read_text()
+    for name in cli.commands:
+        result = run(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Example" in result.output, f"{name} --help has no example"
+        assert f"dipkb {name}" in readme, f"README does not show 'dipkb {name}'"
+
+
+def test_timeline_of_russia_in_july_2021(run):
+    result = run("timeline", "--actor", "Russia", "--from", "2021-07", "--to", "2021-07", "-f", "json")
+    assert result.exit_code == 0
+    entries = json.loads(result.output)
+    by_id = {e["id"]: e for e in entries}
+    # Kabulov and the Foreign Ministry act for Russia, so their events are Russia's too.
+    assert "event:kabulov-taliban-meeting-2021-07" in by_id
+    assert "event:russian-foreign-ministry-statement-2021-07" in by_id
+    assert by_id["event:russia-base-activation-tajikistan-2021-07"]["modality"] == "planned"
+    assert "event:taliban-take-kabul-1996" not in by_id
+    meeting = by_id["event:kabulov-taliban-meeting-2021-07"]
+    assert meeting == {
+        "id": "event:kabulov-taliban-meeting-2021-07",
+        "type": "dip:Meeting",
+        "label": "Zamir Kabulov meets the Taliban delegation in Moscow",
+        "date": "2021-07",
+        "modality": "occurred",
+        "participants": [
+            {"id": "actor:zamir-kabulov", "label": "Zamir Kabulov", "role": "host"},
+            {"id": "actor:taliban-delegation-moscow-2021", "label": "Taliban delegation to Moscow (July 2021)",
+             "role": "visitor"},
+        ],
+        "place": {"id": "place:moscow", "label": "Moscow"},
+        "sources": [
+            {"id": "source:founding-article",
+             "title": "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia",
+             "url": None},
+            {"id": "source:russian-foreign-ministry-statement-2021-07",
+             "title": "Russian Foreign Ministry statement on Zamir Kabulov's meeting with the Taliban delegation",
+             "url": None},
+        ],
+        "context": False,
+    }
+
+
+def test_timeline_direct_excludes_agents(run):
+    result = run("timeline", "--actor", "Russia", "--direct", "-f", "json")
+    ids = {e["id"] for e in json.loads(result.output)}
+    assert "event:kabulov-taliban-meeting-2021-07" not in ids
+    assert "event:russia-base-activation-tajikistan-2021-07" in ids
+
+
+def test_timeline_is_chronological_with_honest_dates(run):
+    entries = json.loads(run("timeline", "-f", "json").output)
+    dates = {e["id"]: e["date"] for e in entries}
+    assert dates["event:taliban-take-kabul-1996"] == "1996"
+    assert dates["event:taliban-seize-districts-2021"] == "2021-05/2021-07"
+    assert dates["event:russia-concern-central-asia-2021"] == "[..2021-07]"
+    order = [e["id"] for e in entries]
+    assert order.index("event:taliban-take-kabul-1996") < order.index("event:taliban-seize-districts-2021")
+    assert order.index("event:taliban-seize-districts-2021") < order.index("event:afghan-troops-flee-to-tajikistan-2021-07")
+    assert order[-1] == "event:us-drawdown-afghanistan-2021"
+
+
+def test_timeline_type_accepts_class_cameo_and_plover(run):
+    def ids(*args):
+        return {e["id"] for e in json.loads(run("timeline", *args, "-f", "json").output)}
+
+    meetings = ids("--type", "Meeting")
+    assert meetings == ids("--type", "04") == ids("--type", "CONSULT")
+    assert "event:taliban-delegation-visit-moscow-2021-07" in meetings
+    assert ids("--type", "042") == {"event:taliban-delegation-visit-moscow-2021-07",
+                                    "event:jaishankar-technical-halt-iran-2021-07"}
+    assert ids("--type", "Retreat") == {"event:afghan-personnel-forced-into-tajikistan-2021",
+                                        "event:afghan-troops-flee-to-tajikistan-2021-07"}
+
+
+def test_timeline_place_includes_places_inside(run):
+    ids = {e["id"] for e in json.loads(run("timeline", "--place", "Afghanistan", "-f", "json").output)}
+    assert "event:taliban-take-kabul-1996" in ids  # Kabul is in Afghanistan
+    assert "event:kabulov-taliban-meeting-2021-07" not in ids
+
+
+def test_timeline_csv_to_file_guesses_format_from_extension(run, tmp_path):
+    target = tmp_path / "russia.csv"
+    result = run("timeline", "--actor", "actor:russia", "--type", "BaseActivation", "-o", str(target))
+    assert result.exit_code == 0 and result.output == ""
+    assert target.read_text().splitlines() == [
+        "date,type,modality,label,participants,place,sources",
+        "2021-07,BaseActivation,planned,Russia prepares to activate a military base in Tajikistan,"
+        "Russia (agent); Taliban (target),Russian military base in Tajikistan,"
+        "\"Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia\"",
+    ]
+
+
+def test_unknown_actor_suggests_and_exits_2(run):
+    result = run("timeline", "--actor", "Jaish")
+    assert result.exit_code == 2
+    assert result.output == "Error: No actor named 'Jaish'. Did you mean: 'S Jaishankar'?\n"
+
+
+def test_ambiguous_name_lists_candidates(run):
+    # "Afghanistan" is both a state (actor) and a country (place).
+    result = run("show", "Afghanistan")
+    assert result.exit_code == 2
+    assert result.output == ("Error: 'Afghanistan' is ambiguous, it matches: actor:afghanistan (actor); "
+                             "place:afghanistan (place). Pass one of these IRIs instead.\n")
+
+
+@pytest.mark.parametrize("hostile", ['") || true || ("', "Russia' } ?s ?p ?o {", "actor:russia> . ?x ?y ?z . <x"])
+def test_injection_through_actor_is_an_error_not_extra_rows(run, hostile):
+    result = run("timeline", "--actor", hostile, "-f", "json")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: ")
+
+
+def test_bad_date_is_a_usage_error(run):
+    result = run("timeline", "--from", "2021-02-31")
+    assert result.exit_code == 2
+    assert result.output == "Error: '2021-02-31' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.\n"
+
+
+def test_show_event_lists_roles_time_quotes_and_sources(run):
+    result = run("show", "event:russian-foreign-ministry-statement-2021-07")
+    assert result.exit_code == 0
+    text = result.output
+    assert text.startswith("event:russian-foreign-ministry-statement-2021-07  (event)\n"
+                           "  Russian Foreign Ministry says it received Taliban assurances\n")
+    assert re.search(r"^  speaker +Russian Foreign Ministry \(actor:russian-foreign-ministry\)$", text, re.M)
+    assert "“We received assurances from the Taliban that they wouldn’t violate" in text
+    assert "source:russian-foreign-ministry-statement-2021-07" in text
+
+
+def test_show_actor_has_positions_and_timeline_in_json(run):
+    data = json.loads(run("show", "Raisi", "-f", "json").output)
+    assert data["id"] == "actor:ebrahim-raisi" and data["kind"] == "actor"
+    position = data["details"]["position:raisi-president-elect"]
+    assert {"property": "dip:positionTitle", "label": "position title", "value": "president-elect",
+            "id": None, "language": "en"} in position
+    assert [e["id"] for e in data["timeline"]] == ["event:jaishankar-raisi-meeting-2021-07"]
+
+
+def test_kb_option_and_environment_variable_point_elsewhere(run, kb_copy, monkeypatch):
+    events = kb_copy / "kb" / "events-2021.ttl"
+    events.write_text(events.read_text().replace("Taliban delegation visits Moscow", "Delegation arrives"))
+    result = run("--kb", str(kb_copy), "show", "event:taliban-delegation-visit-moscow-2021-07", "-f", "json")
+    assert json.loads(result.output)["label"] == "Delegation arrives"
+    monkeypatch.setenv("DIPKB_KB", str(kb_copy))
+    assert json.loads(run("show", "event:taliban-delegation-visit-moscow-2021-07", "-f", "json").output)["label"] \
+        == "Delegation arrives"
+
+
+def test_malformed_turtle_reports_every_bad_file_with_line_and_column(run, kb_copy):
+    (kb_copy / "kb" / "places.ttl").write_text("@prefix p: <http://x/> .\np:a p:b p:c \np:d .\n")
+    (kb_copy / "kb" / "broken.ttl").write_text('<http://x/a> <http://x/b> "unterminated .\n')
+    result = run("--kb", str(kb_copy), "timeline")
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert re.fullmatch(r"Error: .*kb/broken\.ttl:1:\d+: .+", lines[0])
+    assert re.fullmatch(r".*kb/places\.ttl:3:1: .+", lines[1])
+    assert lines[2] == "2 files failed to load."
+    assert "Traceback" not in result.output
+
+
+def test_missing_kb_directory_is_exit_2(run, tmp_path):
+    result = run("--kb", str(tmp_path / "nope"), "timeline")
+    assert result.exit_code == 2
+    assert result.output == f"Error: Knowledge base directory not found: {tmp_path / 'nope'}\n"
