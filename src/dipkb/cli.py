@@ -285,8 +285,10 @@ def export(ctx: click.Context, out: Output, with_ontology: bool) -> None:
     from dipkb import export as exporter
 
     buffer = io.BytesIO()
-    exporter.export(_open_kb(ctx), exporter.ExportFormat(out.format.value), buffer, with_ontology=with_ontology)
+    count = exporter.export(_open_kb(ctx), exporter.ExportFormat(out.format.value), buffer, with_ontology=with_ontology)
     out.write(buffer.getvalue())
+    if out.path:
+        click.echo(f"Wrote {count} statements to {out.path} ({out.format.value}).", err=True)
 
 
 @cli.command()

@@ -70,3 +70,29 @@ class AmbiguousNameError(DipkbError):
 
 class IndexLockedError(DipkbError):
     """Another dipkb process holds the write lock for too long."""
+
+
+class ImportInputError(DipkbError):
+    """A file given to import cannot be read as its format at all: empty, not JSON, a zip archive
+    without exactly one member, an ICEWS file without its header. Problems of single rows are not
+    errors: they are rejected rows, counted with their reasons."""
+
+
+class ImportValidationError(DipkbError):
+    """What an import or an added event would write does not conform to the SHACL shapes; nothing
+    was written. ``findings`` holds the validation results to show."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, findings: list):
+        self.findings = findings
+        super().__init__(message)
+
+
+class EventDraftError(DipkbError):
+    """An event to add cannot be built: an unknown type, role, actor, place or source, a malformed date,
+    a missing label. ``problems`` lists (reason, detail) pairs, every one found, not just the first."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{reason}: {detail}" if detail else reason for reason, detail in problems))

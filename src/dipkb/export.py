@@ -1,12 +1,13 @@
 """Export the knowledge base as Turtle, N-Triples, N-Quads or TriG: deterministic and readable.
 
-Every format is built from Oxigraph's own N-Triples/N-Quads output (fast, and correctly escaped),
-sorted as bytes and, for Turtle and TriG, regrouped by subject and predicate. Oxigraph's Turtle
-serializer is not used: it writes its ``@prefix`` lines in hash-map order, which changes from one
-process to the next, and it writes every prefix it is given, used or not.
+Every format is built from Oxigraph's own N-Triples output (fast, and correctly escaped), sorted
+as bytes and, for Turtle and TriG, regrouped by subject and predicate. Oxigraph's Turtle serializer
+is not used: it writes its ``@prefix`` lines in hash-map order, which changes from one process to
+the next, and it writes every prefix it is given, used or not.
 
-Order, the same in every format: subjects by IRI (code point order, IRIs before blank nodes), then
-``rdf:type`` first, then predicates by IRI, then objects (literals before IRIs before blank nodes).
+Order. N-Triples and N-Quads: lines in byte order, as ``LC_ALL=C sort -u`` would give them.
+Turtle and TriG: subjects by IRI (code point order, IRIs before blank nodes), ``rdf:type`` first,
+then predicates by IRI, then objects (literals, then IRIs, then blank nodes); TriG graphs by name.
 Triples the index derives (``urn:dipkb:derived``) are never exported.
 
 Blank nodes: the shipped KB has none. Where a file has some, Oxigraph gives them random labels, so
@@ -98,25 +99,34 @@ def _undo_sort_key_text(text: bytes) -> bytes:
     return text.replace(_IRI_END_KEY, _IRI_END).replace(_TYPE_KEY, _TYPE)
 
 
-def _sorted_lines(graphs: list[_Graph], *, quads: bool) -> list[bytes]:
-    """The graphs' statements as sorted N-Triples (or N-Quads) lines in sort-key form, without duplicates."""
-    text = b"".join(_dump_quads(graph) if quads else graph.store.dump(format=RdfFormat.N_TRIPLES, from_graph=graph.name)
-                    for graph in graphs)
-    if b"_:" in text:
-        text = _relabel_blank_nodes(text)
-    lines = _sort_key_text(text).split(b"\n")
+def _graph_texts(graphs: list[_Graph], *, keep_graphs: bool) -> list[bytes]:
+    """Each graph as N-Triples text, blank nodes relabelled over all of them at once (a blank node
+    may occur in several graphs, and two graphs' nodes must not end up with the same label)."""
+    texts = [graph.store.dump(format=RdfFormat.N_TRIPLES, from_graph=graph.name) for graph in graphs]
+    if any(b"_:" in text for text in texts):
+        names = [b"<" + graph.name.value.encode() + b">" if keep_graphs else b"" for graph in graphs]
+        texts = _relabel_blank_nodes(texts, names)
+    return texts
+
+
+def _with_graph(text: bytes, graph: _Graph) -> bytes:
+    """N-Triples text as N-Quads in ``graph``. Every line ends with " .\n" and a literal cannot hold
+    a raw newline, so the replacement touches line ends only."""
+    return text.replace(b" .\n", b" <" + graph.name.value.encode() + b"> .\n")
+
+
+def _sorted_lines(text: bytes, *, turtle_order: bool, unique: bool) -> list[bytes]:
+    """N-Triples or N-Quads text as sorted lines: in plain byte order, or (``turtle_order``) in the
+    Turtle order and sort-key form. ``unique`` drops repeated lines; a store holds each quad once,
+    so only merging graphs can repeat a triple."""
+    if turtle_order:
+        text = _sort_key_text(text)
+    lines = text.split(b"\n")
     lines.pop()  # the text ends with a newline
     lines.sort()
-    # Duplicates are adjacent once sorted: a triple stated in two files is written once.
-    return [line for i, line in enumerate(lines) if i == 0 or line != lines[i - 1]]
-
-
-def _dump_quads(graph: _Graph) -> bytes:
-    """One graph as N-Quads; dumping the graph alone keeps other graphs (and the derived one) out."""
-    triples = graph.store.dump(format=RdfFormat.N_TRIPLES, from_graph=graph.name)
-    # Every line ends with " .\n" and no literal can hold a raw newline, so this split is exact.
-    suffix = b" <" + graph.name.value.encode() + b"> .\n"
-    return triples.replace(b" .\n", suffix)
+    if unique:  # duplicates are adjacent once sorted: a triple stated in two files is written once
+        lines = [line for i, line in enumerate(lines) if i == 0 or line != lines[i - 1]]
+    return lines
 
 
 def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology: bool = False) -> int:
@@ -126,23 +136,32 @@ def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology
     merged into the one graph in Turtle and N-Triples. The same KB always gives the same bytes.
     """
     graphs = _graphs(kb, with_ontology)
+    texts = _graph_texts(graphs, keep_graphs=fmt.keeps_graphs)
     if fmt is ExportFormat.TRIG:
-        return _write_trig(graphs, out)
-    lines = _sorted_lines(graphs, quads=fmt is ExportFormat.NQUADS)
+        return _write_trig(graphs, texts, out)
     if fmt is ExportFormat.TURTLE:
+        lines = _sorted_lines(b"".join(texts), turtle_order=True, unique=len(texts) > 1)
         writer = _TurtleWriter()
         body = writer.statements(lines, indent=b"")
         out.write(writer.prefix_header() + _undo_sort_key_text(body))
-    elif lines:
-        out.write(_undo_sort_key_text(b"\n".join(lines)) + b"\n")
+        return len(lines)
+    if fmt is ExportFormat.NQUADS:
+        text = b"".join(_with_graph(text, graph) for text, graph in zip(texts, graphs))
+        lines = _sorted_lines(text, turtle_order=False, unique=False)
+    else:
+        lines = _sorted_lines(b"".join(texts), turtle_order=False, unique=len(texts) > 1)
+    if lines:
+        out.write(b"\n".join(lines))
+        out.write(b"\n")
     return len(lines)
 
 
-def _write_trig(graphs: list[_Graph], out: BinaryIO) -> int:
+def _write_trig(graphs: list[_Graph], texts: list[bytes], out: BinaryIO) -> int:
+    """One block per non-empty graph, in graph-name order, under one prefix header."""
     writer = _TurtleWriter()
     blocks, count = [], 0
-    for graph in graphs:
-        lines = _sorted_lines([graph], quads=False)
+    for graph, text in zip(graphs, texts):
+        lines = _sorted_lines(text, turtle_order=True, unique=False)
         if lines:
             count += len(lines)
             body = writer.statements(lines, indent=b"    ")
@@ -164,7 +183,9 @@ class _TurtleWriter:
 
     def __init__(self) -> None:
         self.used: set[str] = set()
-        self._terms: dict[bytes, bytes] = {}
+        # rdf:type's sort key only ever stands for rdf:type, which Turtle writes 'a' as a predicate;
+        # as an object (rare, e.g. a property of rdf:type itself) it is written as an IRI.
+        self._terms: dict[bytes, bytes] = {_TYPE_KEY: b"a"}
 
     def prefix_header(self) -> bytes:
         if not self.used:
@@ -173,38 +194,43 @@ class _TurtleWriter:
         return "".join(lines).encode() + b"\n"
 
     def statements(self, lines: list[bytes], indent: bytes) -> bytes:
-        """Subjects grouped with ';', objects with ',', a blank line between subjects."""
+        """Subjects grouped with ';', objects with ',', a blank line between subjects.
+
+        The hot loop of a large export (a million lines): plain literals skip every lookup, and
+        subjects, predicates and IRI objects come from the cache after their first use.
+        """
         chunks: list[bytes] = []
         append = chunks.append
-        term, obj = self._term, self._object
+        cached, term, obj = self._terms.get, self._term, self._object
         next_predicate = b" ;\n" + indent + b"    "
         previous_subject = previous_predicate = None
         for line in lines:
             subject, predicate, rest = line.split(b" ", 2)
-            rendered = obj(rest[:-2])  # drop the final " ."
+            # rest is the object and " ."; a literal without datatype is written as it is.
+            if rest[0] == 0x22 and rest[-3] != 0:
+                rendered = rest[:-2]
+            else:
+                rendered = obj(rest[:-2])
             if subject != previous_subject:
                 if previous_subject is not None:
                     append(b" .\n\n")
-                append(indent)
-                append(term(subject))
-                append(b" ")
-                append(b"a" if predicate == _TYPE_KEY else term(predicate))
+                append(indent + (cached(subject) or term(subject)) + b" " + (cached(predicate) or term(predicate))
+                       + b" " + rendered)
                 previous_subject, previous_predicate = subject, predicate
             elif predicate != previous_predicate:
-                append(next_predicate)
-                append(b"a" if predicate == _TYPE_KEY else term(predicate))
+                append(next_predicate + (cached(predicate) or term(predicate)) + b" " + rendered)
                 previous_predicate = predicate
             else:
-                append(b",")
-            append(b" ")
-            append(rendered)
+                append(b", " + rendered)
         if previous_subject is not None:
             append(b" .\n")
         return b"".join(chunks)
 
     def _object(self, token: bytes) -> bytes:
+        if token == _TYPE_KEY:
+            return _TYPE
         if token[:1] != b'"':
-            return self._term(token)
+            return self._terms.get(token) or self._term(token)
         if token[-1:] != _IRI_END_KEY:
             return token  # plain or language-tagged literal: N-Triples syntax is Turtle syntax
         at = token.rfind(b"^^<")
@@ -216,9 +242,7 @@ class _TurtleWriter:
         if cached is not None:
             return cached
         rendered = token
-        if token == _TYPE_KEY:
-            rendered = self._curie(RDF + "type") or token
-        elif token[:1] == b"<":
+        if token[:1] == b"<":
             rendered = self._curie(token[1:-1].decode()) or token
         self._terms[token] = rendered
         return rendered
@@ -236,66 +260,105 @@ class _TurtleWriter:
 # Blank nodes
 
 
-def _relabel_blank_nodes(text: bytes) -> bytes:
-    """Replace Oxigraph's random blank-node labels with labels computed from each node's surroundings."""
-    lines = text.split(b"\n")
-    statements: dict[int, list[bytes]] = {}
-    for i, line in enumerate(lines):
-        if b"_:" in line:
-            terms = _split_statement(line)
-            if any(t.startswith(b"_:") for t in terms):
-                statements[i] = terms
-    labels = _canonical_blank_labels(list(statements.values()))
-    for i, terms in statements.items():
-        lines[i] = b" ".join(labels.get(t, t) for t in terms) + b" ."
-    return b"\n".join(lines)
+def _relabel_blank_nodes(texts: list[bytes], graph_names: list[bytes]) -> list[bytes]:
+    """Replace Oxigraph's random blank-node labels with labels computed from each node's surroundings.
+
+    ``graph_names`` (empty when graphs are merged) take part in the surroundings, so that a node keeps
+    one label across graphs and nodes of different graphs are told apart.
+    """
+    all_lines = [text.split(b"\n") for text in texts]
+    statements: dict[tuple[int, int], list[bytes]] = {}
+    for g, lines in enumerate(all_lines):
+        for i, line in enumerate(lines):
+            if b"_:" in line:
+                terms = _split_statement(line)
+                if any(t.startswith(b"_:") for t in terms):
+                    statements[g, i] = terms
+    labels = _canonical_blank_labels([terms + [graph_names[g]] for (g, _), terms in statements.items()])
+    for (g, i), terms in statements.items():
+        all_lines[g][i] = b" ".join(labels.get(t, t) for t in terms) + b" ."
+    return [b"\n".join(lines) for lines in all_lines]
 
 
 def _split_statement(line: bytes) -> list[bytes]:
-    """An N-Triples/N-Quads line as [subject, predicate, object(, graph)]; literals may hold spaces."""
+    """An N-Triples line as [subject, predicate, object]; the object may be a literal with spaces."""
     subject, predicate, rest = line[:-2].split(b" ", 2)
-    if rest[:1] == b'"':
-        end = rest.rfind(b'"')
-        tail = rest[end + 1:]
-        space = tail.find(b" ")
-        if space < 0:
-            return [subject, predicate, rest]
-        return [subject, predicate, rest[: end + 1 + space], tail[space + 1:]]
-    return [subject, predicate, *rest.split(b" ", 1)]
+    return [subject, predicate, rest]
 
 
 def _canonical_blank_labels(statements: list[list[bytes]]) -> dict[bytes, bytes]:
-    """Map each blank node to a label that depends only on the graph around it, not on its old label.
+    """Map each blank node to a label that depends only on the data around it, not on its old label.
 
-    Colour refinement (1-dimensional Weisfeiler-Leman): a node's colour is the hash of the statements
-    it occurs in, with itself as '*' and other blank nodes as their colours; repeat until the number
-    of colours stops growing. Nodes that still share a colour are in practice interchangeable
-    (e.g. two identical members of a list), and are numbered in the order of their old labels.
-    Cost: statements with blank nodes x rounds, where rounds is at most the longest chain (list).
+    Per connected group of blank nodes (a shape's property tree, a list): colour refinement
+    (1-dimensional Weisfeiler-Leman) gives each node the hash of the statements it occurs in, with
+    itself as '*' and other blank nodes as their colours, until the colours stop splitting; nodes
+    that still share a colour are told apart by singling one out and refining again. A node's label
+    is its colour mixed with its group's; identical groups (the same structure stated twice) are
+    numbered. Where a choice is made between nodes that are symmetric, every choice gives the same
+    output; only contrived structures that refinement cannot tell apart could make labels vary.
+    Cost: statements with blank nodes x refinement rounds, rounds growing with the longest chain.
     """
     occurrences: dict[bytes, list[list[bytes]]] = {}
+    group_of: dict[bytes, bytes] = {}
+
+    def find(node: bytes) -> bytes:
+        while group_of[node] != node:
+            group_of[node] = group_of[group_of[node]]
+            node = group_of[node]
+        return node
+
     for terms in statements:
-        for term in set(terms):
-            if term.startswith(b"_:"):
-                occurrences.setdefault(term, []).append(terms)
-    colours = {node: b"" for node in occurrences}
-    distinct = 1
+        nodes = sorted({t for t in terms if t.startswith(b"_:")})
+        for node in nodes:
+            group_of.setdefault(node, node)
+            occurrences.setdefault(node, []).append(terms)
+            group_of[find(node)] = find(nodes[0])
+    groups: dict[bytes, list[bytes]] = {}
+    for node in occurrences:
+        groups.setdefault(find(node), []).append(node)
+
+    labelled: list[tuple[bytes, bytes, dict[bytes, bytes]]] = []
+    for nodes in groups.values():
+        colours = _refine(dict.fromkeys(nodes, b""), occurrences)
+        while len(set(colours.values())) < len(nodes):
+            counts: dict[bytes, int] = {}
+            for colour in colours.values():
+                counts[colour] = counts.get(colour, 0) + 1
+            tied = min(colour for colour, n in counts.items() if n > 1)
+            chosen = min(node for node in nodes if colours[node] == tied)
+            colours[chosen] = _hash(tied + b"!")
+            colours = _refine(colours, occurrences)
+        signature = _hash(b"".join(sorted(colours.values())))
+        labelled.append((signature, min(nodes), colours))
+
+    labels: dict[bytes, bytes] = {}
+    copies: dict[bytes, int] = {}
+    for signature, _, colours in sorted(labelled):
+        copy = copies[signature] = copies.get(signature, 0) + 1
+        suffix = b"" if copy == 1 else b"x" + str(copy).encode()
+        for node, colour in colours.items():
+            labels[node] = b"_:b" + _hash(signature + colour)[:16] + suffix
+    if len(set(labels.values())) < len(labels):  # a 64-bit prefix collision: use the whole hash
+        for signature, _, colours in sorted(labelled):
+            for node, colour in colours.items():
+                labels[node] = b"_:b" + _hash(signature + colour) + labels[node][19:]
+    return labels
+
+
+def _refine(colours: dict[bytes, bytes], occurrences: dict[bytes, list[list[bytes]]]) -> dict[bytes, bytes]:
+    """Refine colours until the number of distinct colours stops growing."""
+    distinct = len(set(colours.values()))
     while True:
         refined = {}
-        for node, found in occurrences.items():
-            shapes = sorted(b" ".join(b"*" if t == node else colours[t] if t in colours else t for t in terms)
-                            for terms in found)
-            refined[node] = hashlib.sha256(colours[node] + b"\n" + b"\n".join(shapes)).hexdigest().encode()
-        colours = refined
-        count = len(set(colours.values()))
+        for node in colours:
+            shapes = sorted(b" ".join(b"*" if t == node else colours.get(t, t) for t in terms)
+                            for terms in occurrences[node])
+            refined[node] = _hash(colours[node] + b"\n" + b"\n".join(shapes))
+        count = len(set(refined.values()))
         if count <= distinct:
-            break
-        distinct = count
-    labels: dict[bytes, bytes] = {}
-    taken: dict[bytes, int] = {}
-    for node in sorted(occurrences, key=lambda n: (colours[n], n)):
-        label = b"_:b" + colours[node][:16]
-        seen = taken.get(label, 0)
-        taken[label] = seen + 1
-        labels[node] = label if not seen else label + b"x" + str(seen + 1).encode()
-    return labels
+            return refined
+        colours, distinct = refined, count
+
+
+def _hash(data: bytes) -> bytes:
+    return hashlib.sha256(data).hexdigest().encode()

@@ -1,0 +1,326 @@
+"""`dipkb add`: one new event from typed options to Turtle, validated before anything is written.
+
+An :class:`EventDraft` names things the way a user types them (``Meeting``, ``host=actor:russia``,
+``visitor=Taliban representatives``, ``2021-07``); :func:`resolve_draft` turns it into IRIs and typed
+literals, reporting every problem at once; :func:`add_event` validates the Turtle against the shapes
+in the KB's context and only then appends it, under the KB's write lock. The new event gets a readable
+IRI, ``event:<slug-of-label>-<date>``, with ``-2``, ``-3``... when that one is taken.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyoxigraph import NamedNode
+
+from dipkb.errors import EventDraftError
+from dipkb.importers import turtle
+from dipkb.importers.checking import check_text, violations
+from dipkb.importers.codes import CodeBook
+from dipkb.importers.dedup import EVENT_NS, ExistingEvents, identity_key
+from dipkb.importers.reconcile import Reconciler, slug
+from dipkb.importers.records import DateValue, Rejection, Scheme
+from dipkb.kb import KnowledgeBase
+from dipkb.layout import KBLayout
+from dipkb.namespaces import DIP, PREFIXES, expand
+from dipkb.temporal import (XSD_DATE, XSD_DATETIME, XSD_GYEAR, XSD_GYEARMONTH, DateInputError, Precision,
+                            parse_partial_date, period_of)
+from dipkb.validation import Finding
+from dipkb.writing import FileWrite, joined, missing_prefixes, write_files, write_lock
+
+_ROLES = "SELECT ?p WHERE { ?p rdfs:subPropertyOf* dip:participant }"
+_MODALITIES = "SELECT ?m WHERE { ?m a dip:Modality }"
+_SOURCES = "SELECT ?s ?title WHERE { ?s a ?c . ?c rdfs:subClassOf* dip:Source OPTIONAL { ?s dct:title|rdfs:label ?title } }"
+_DATATYPE_OF = {Precision.YEAR: XSD_GYEAR, Precision.MONTH: XSD_GYEARMONTH, Precision.DAY: XSD_DATE}
+TIME_FIELDS = (("date", "date"), ("start", "startDate"), ("end", "endDate"), ("earliest", "earliestDate"),
+               ("latest", "latestDate"))
+
+
+@dataclass(frozen=True)
+class Participant:
+    role: str  # host, dip:host, moving-force, movingForce...
+    actor: str  # an IRI, CURIE, label or alternative label
+
+
+def parse_participants(text: str) -> tuple[Participant, ...]:
+    """``host=actor:russia; visitor=Taliban representatives`` -> two participants. Raises EventDraftError."""
+    found, problems = [], []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        role, sep, actor = part.partition("=")
+        if not sep or not role.strip() or not actor.strip():
+            problems.append(("malformed participants", f"'{part}' is not role=actor"))
+        else:
+            found.append(Participant(role.strip(), actor.strip()))
+    if problems:
+        raise EventDraftError(problems)
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event as a user describes it. Dates are YYYY, YYYY-MM, YYYY-MM-DD or an xsd:dateTime."""
+
+    label: str
+    event_type: str  # a dipkb class (Meeting, dip:Visit, "troop movement"), a CAMEO code or a PLOVER type
+    participants: tuple[Participant, ...] = ()
+    sources: tuple[str, ...] = ()  # IRIs, CURIEs or titles of dip:Source resources of the KB
+    date: str | None = None
+    start: str | None = None
+    end: str | None = None
+    earliest: str | None = None
+    latest: str | None = None
+    place: str | None = None
+    origin: str | None = None
+    destination: str | None = None
+    modality: str = "occurred"
+    quote: str | None = None
+    content: str | None = None
+    purpose: str | None = None
+    time_expression: str | None = None
+    note: str | None = None
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class ResolvedEvent:
+    """A draft with every name turned into an IRI and every date into a typed literal."""
+
+    draft: EventDraft
+    cls: str
+    roles: tuple[tuple[str, str], ...]
+    places: tuple[tuple[str, str], ...]  # (place, origin or destination property local name, IRI)
+    times: tuple[tuple[str, DateValue], ...]
+    modality: str
+    sources: tuple[str, ...]
+    codes: tuple[str, ...] = ()
+
+    def first_time(self) -> DateValue | None:
+        return self.times[0][1] if self.times else None
+
+    def day(self) -> DateValue | None:
+        """The dip:date, which is what the identity key compares."""
+        return next((value for prop, value in self.times if prop == "date"), None)
+
+
+class Vocabulary:
+    """What drafts are resolved against, read from the KB once: classes, roles, modalities, actors,
+    places and sources."""
+
+    def __init__(self, kb: KnowledgeBase, codebook: CodeBook | None = None, reconciler: Reconciler | None = None):
+        self.kb = kb
+        self.codebook = codebook or CodeBook(kb)
+        self.reconciler = reconciler or Reconciler(kb)
+        self.roles = {_squash(row["p"].value.rsplit("#", 1)[-1]): row["p"].value for row in kb.select(_ROLES)}
+        self.modalities = {row["m"].value.rsplit("#", 1)[-1].lower(): row["m"].value for row in kb.select(_MODALITIES)}
+        self.sources: dict[str, str] = {}
+        self.source_titles: dict[str, set[str]] = {}
+        for row in kb.select(_SOURCES):
+            self.sources[row["s"].value] = row["s"].value
+            if "title" in row:
+                self.source_titles.setdefault(row["title"].value.strip().lower(), set()).add(row["s"].value)
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_-]", "", name.removeprefix("dip:")).lower()
+
+
+def _time(text: str) -> DateValue:
+    text = text.strip()
+    if "T" in text:
+        if period_of(text, XSD_DATETIME) is None:
+            raise Rejection("invalid date", f"'{text}' is not a valid xsd:dateTime")
+        return DateValue(text, XSD_DATETIME)
+    try:
+        period = parse_partial_date(text)
+    except DateInputError:
+        raise Rejection("invalid date", f"'{text}' is not YYYY, YYYY-MM or YYYY-MM-DD with a real day") from None
+    return DateValue(period.text, _DATATYPE_OF[period.precision])
+
+
+def _event_type(text: str, vocab: Vocabulary) -> tuple[str, tuple[str, ...]]:
+    cleaned = text.strip()
+    for candidate in (expand(cleaned), DIP + cleaned.removeprefix("dip:")):
+        if candidate and vocab.codebook.is_event_class(candidate):
+            return candidate, ()
+    by_name = [c for c, label in vocab.codebook.class_labels.items()
+               if _squash(label) == _squash(cleaned) or _squash(c.rsplit("#", 1)[-1]) == _squash(cleaned)]
+    if len(by_name) == 1:
+        return by_name[0], ()
+    scheme = Scheme.CAMEO if cleaned.isdigit() else Scheme.PLOVER
+    try:
+        match = vocab.codebook.match(scheme, cleaned.upper())
+    except Rejection:
+        raise Rejection("unknown event type", f"'{text}' is not a dipkb event class (Meeting, Statement, "
+                        "TroopMovement...), a CAMEO code or a PLOVER type") from None
+    return match.event_class, (match.concept.iri,)
+
+
+def _source(text: str, vocab: Vocabulary) -> str:
+    iri = expand(text.strip())
+    if iri and iri in vocab.sources:
+        return iri
+    titled = vocab.source_titles.get(text.strip().lower(), set())
+    if len(titled) == 1:
+        return next(iter(titled))
+    raise Rejection("unknown source", f"no source {text} in the knowledge base (give the IRI of a dip:Source, "
+                    "e.g. source:founding-article)")
+
+
+def resolve_draft(draft: EventDraft, vocab: Vocabulary) -> ResolvedEvent:
+    """Resolve every name and date of ``draft``; raises EventDraftError listing every problem."""
+    problems: list[Rejection] = []
+
+    def attempt(function, *args):
+        try:
+            return function(*args)
+        except Rejection as rejection:
+            problems.append(rejection)
+            return None
+
+    if not draft.label.strip():
+        problems.append(Rejection("missing field", "an event needs a label"))
+    cls, codes = attempt(_event_type, draft.event_type, vocab) or (None, ())
+    roles = []
+    for participant in draft.participants:
+        role = vocab.roles.get(_squash(participant.role))
+        if role is None:
+            problems.append(Rejection("unknown role", f"'{participant.role}' is not a role; use one of "
+                                      + ", ".join(sorted(r.rsplit('#', 1)[-1] for r in vocab.roles.values()))))
+        actor = attempt(vocab.reconciler.resolve, participant.actor)
+        if role and actor and (role, actor) not in roles:
+            roles.append((role, actor))
+    places = []
+    for prop in ("place", "origin", "destination"):
+        text = getattr(draft, prop)
+        if text:
+            place = attempt(lambda t: vocab.reconciler.resolve(t, kind="place"), text)
+            if place:
+                places.append((prop, place))
+    times = []
+    for name, prop in TIME_FIELDS:
+        text = getattr(draft, name)
+        if text:
+            value = attempt(_time, text)
+            if value:
+                times.append((prop, value))
+    modality = vocab.modalities.get(draft.modality.strip().lower().removeprefix("dip:"))
+    if modality is None:
+        problems.append(Rejection("unknown modality", f"'{draft.modality}' is not one of "
+                                  + ", ".join(sorted(vocab.modalities))))
+    sources = [s for s in (attempt(_source, text, vocab) for text in draft.sources) if s]
+    if not draft.sources:
+        problems.append(Rejection("missing source", "an event needs at least one source"))
+    if problems:
+        raise EventDraftError([(p.reason, p.detail) for p in problems])
+    return ResolvedEvent(draft, cls, tuple(roles), tuple(places), tuple(times), modality,
+                         tuple(dict.fromkeys(sources)), codes)
+
+
+def event_turtle(event: ResolvedEvent, iri: str) -> str:
+    """The Turtle block of a resolved event, without prefix declarations."""
+    draft, tag = event.draft, event.draft.language
+    pairs = [("a", turtle.term(event.cls)), ("rdfs:label", turtle.lang(draft.label.strip(), tag))]
+    pairs += [(turtle.term(role), turtle.term(actor)) for role, actor in event.roles]
+    pairs += [(f"dip:{prop}", turtle.term(place)) for prop, place in event.places]
+    pairs += [(f"dip:{prop}", turtle.date(value)) for prop, value in event.times]
+    for prop in ("quote", "content", "purpose"):
+        if getattr(draft, prop):
+            pairs.append((f"dip:{prop}", turtle.lang(getattr(draft, prop).strip(), tag)))
+    if draft.time_expression:
+        pairs.append(("dip:timeExpression", turtle.lang(draft.time_expression.strip(), tag)))
+    pairs.append(("dip:modality", turtle.term(event.modality)))
+    pairs += [("dip:eventCode", turtle.term(code)) for code in event.codes]
+    if draft.note:
+        pairs.append(("dip:note", turtle.lang(draft.note.strip(), tag)))
+    pairs += [("dip:source", turtle.term(source)) for source in event.sources]
+    return turtle.block(iri, pairs)
+
+
+def iri_for(event: ResolvedEvent, taken) -> str:
+    """``event:<slug-of-label>-<date>``, or with ``-2``, ``-3``... while ``taken(iri)`` says it exists."""
+    when = event.first_time()
+    base = f"{EVENT_NS}{slug(event.draft.label)}" + (f"-{when.lexical[:10]}" if when else "")
+    iri, number = base, 1
+    while taken(iri):
+        number += 1
+        iri = f"{base}-{number}"
+    return iri
+
+
+def in_kb(kb: KnowledgeBase, iri: str) -> bool:
+    node = NamedNode(iri)
+    return any(True for _ in kb.store.quads_for_pattern(node, None, None)) or \
+        any(True for _ in kb.store.quads_for_pattern(None, None, node))
+
+
+def used_prefixes(text: str) -> dict[str, str]:
+    return {name: PREFIXES[name] for name in turtle.USED_PREFIXES if re.search(rf"(?<![\w:/#-]){name}:", text)}
+
+
+def default_target(layout: KBLayout, event: ResolvedEvent) -> Path:
+    """``kb/events-<year>.ttl`` for the year of the event's first time, as the KB's files are split."""
+    when = event.first_time()
+    return layout.kb_dir / (f"events-{when.lexical[:4]}.ttl" if when else "events-undated.ttl")
+
+
+@dataclass
+class AddResult:
+    iri: str
+    turtle: str  # what is (or would be) appended, prefix declarations included
+    target: Path
+    findings: list[Finding] = field(default_factory=list)  # violations and warnings about the new event
+    written: bool = False
+    same_as: str | None = None  # an event of the KB with the same identity key, if any
+
+    @property
+    def accepted(self) -> bool:
+        return not violations(self.findings)
+
+
+def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None, dry_run: bool = False,
+              timeout: float = 60.0) -> AddResult:
+    """Build, validate and (unless ``dry_run`` or rejected) append one event. Raises EventDraftError for
+    names and dates that do not resolve; returns findings, with nothing written, when the shapes object."""
+    vocab = Vocabulary(kb)
+    event = resolve_draft(draft, vocab)
+    target = Path(into).resolve() if into else default_target(kb.layout, event)
+    if target.suffix != ".ttl" or not target.is_relative_to(kb.layout.kb_dir.resolve()):
+        raise EventDraftError([("bad target", f"{target} is not a .ttl file inside {kb.layout.kb_dir}")])
+    iri = iri_for(event, lambda candidate: in_kb(kb, candidate))
+    block = event_turtle(event, iri)
+    findings = check_text(kb, turtle.prefix_block() + block, sample=False)
+    same_as = None
+    if event.day():
+        place = next((p for prop, p in event.places if prop == "place"), None)
+        key = identity_key(vocab.codebook, event.cls, event.roles, place, event.day(), draft.quote)
+        same_as = ExistingEvents(kb, vocab.codebook).by_key.get(key)
+    result = AddResult(iri, block, target, findings, same_as=same_as)
+    if dry_run or not result.accepted:
+        result.turtle = _with_prefixes(target, block)
+        return result
+    with write_lock(kb.layout, timeout):
+        # Another writer may have taken the IRI since the KB was loaded: look in the files themselves.
+        texts = "\n".join(p.read_text(encoding="utf-8") for p in kb.layout.kb_files())
+        if _mentioned(texts, iri):
+            iri = iri_for(event, lambda candidate: in_kb(kb, candidate) or _mentioned(texts, candidate))
+            block = event_turtle(event, iri)
+        result.iri, result.turtle = iri, _with_prefixes(target, block)
+        write_files(kb.layout, [FileWrite(target, result.turtle)], lock=False)
+    result.written = True
+    return result
+
+
+def _mentioned(text: str, iri: str) -> bool:
+    local = iri[len(EVENT_NS):]
+    return re.search(rf"(?:event:|{re.escape(EVENT_NS)}){re.escape(local)}(?![\w-])", text) is not None
+
+
+def _with_prefixes(target: Path, block: str) -> str:
+    existing = target.read_text(encoding="utf-8") if target.exists() else ""
+    needed = missing_prefixes(existing, used_prefixes(block))
+    declarations = "".join(f"@prefix {name}: <{ns}> .\n" for name, ns in needed.items())
+    return joined(declarations, block) if declarations else block
+

@@ -1,0 +1,149 @@
+"""The entry points of `dipkb import`: read a file into Turtle and a report, then commit it safely."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from dipkb.errors import ImportInputError, ImportValidationError
+from dipkb.importers import gdelt, icews, plover, tabular
+from dipkb.importers.checking import check_text, violations
+from dipkb.importers.codes import CodeBook
+from dipkb.importers.coded import CodedImport
+from dipkb.importers.dedup import ExistingEvents
+from dipkb.importers.filters import RowFilter
+from dipkb.importers.reading import member_name, open_input
+from dipkb.importers.reconcile import Reconciler, slug
+from dipkb.importers.records import ImportReport
+from dipkb.kb import KnowledgeBase
+from dipkb.layout import KBLayout, display_path
+from dipkb.temporal import DateInputError
+from dipkb.validation import Finding
+from dipkb.writing import FileWrite, write_files
+
+
+class ImportFormat(Enum):
+    GDELT = "gdelt"  # 2.0, 1.0 daily or 1.0 back-file, told apart by the column count
+    ICEWS = "icews"
+    PLOVER = "plover"  # JSON array or JSON lines
+    CSV = "csv"  # the simple layouts of examples/README.md
+    YAML = "yaml"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Filters for big files, and where to write. Dates are YYYY, YYYY-MM or YYYY-MM-DD, inclusive."""
+
+    actor_codes: tuple[str, ...] = ()  # keep rows where an actor's code starts with one ("RUS", "AFGGOV")
+    date_from: str | None = None
+    date_to: str | None = None
+    event_codes: tuple[str, ...] = ()  # CAMEO root prefixes ("04", "190") or PLOVER types ("CONSULT")
+    into: Path | None = None  # the KB file to add to; default kb/imports/<format>-<file name>.ttl
+
+
+@dataclass
+class ImportResult:
+    """What :func:`run_import` made: nothing is written until :func:`commit_import`."""
+
+    report: ImportReport
+    turtle: str  # to be added to ``target``; empty when no row gave anything new
+    target: Path
+    source: Path
+    fmt: ImportFormat
+
+
+def guess_format(path: Path) -> ImportFormat:
+    """From the file name, else from its first line: a header with "Event ID" is ICEWS; tab-separated
+    rows of 57, 58 or 61 columns are GDELT; '[' or '{' starts PLOVER JSON."""
+    name = member_name(path).lower()
+    for suffixes, fmt in (((".json", ".jsonl", ".ndjson"), ImportFormat.PLOVER),
+                          ((".yaml", ".yml"), ImportFormat.YAML)):
+        if name.endswith(suffixes):
+            return fmt
+    with open_input(path) as stream:
+        first = stream.readline(1 << 20).decode("utf-8", "replace")
+    if first.lstrip().startswith(("[", "{")):
+        return ImportFormat.PLOVER
+    if "Event ID" in first.split("\t"):
+        return ImportFormat.ICEWS
+    if first.count("\t") + 1 in gdelt.LAYOUTS:
+        return ImportFormat.GDELT
+    if name.endswith(".csv") and "label" in next(csv.reader([first]), []):
+        return ImportFormat.CSV
+    raise ImportInputError(f"Cannot tell the format of {display_path(path)}: pass it explicitly "
+                           "(gdelt, icews, plover, csv or yaml).")
+
+
+def default_target(layout: KBLayout, path: Path, fmt: ImportFormat) -> Path:
+    return layout.kb_dir / "imports" / f"{fmt.value}-{slug(Path(member_name(path)).stem)}.ttl"
+
+
+def _target(layout: KBLayout, path: Path, fmt: ImportFormat, into: Path | None) -> Path:
+    target = (into if into is not None else default_target(layout, path, fmt)).resolve()
+    if target.suffix != ".ttl" or not target.is_relative_to(layout.kb_dir.resolve()):
+        raise ImportInputError(f"Cannot import into {display_path(target)}: give a .ttl file inside "
+                               f"{display_path(layout.kb_dir)}.")
+    return target
+
+
+def run_import(kb: KnowledgeBase, path: Path, fmt: ImportFormat | None = None,
+               options: ImportOptions = ImportOptions()) -> ImportResult:
+    """Read ``path`` and build the Turtle to add; every row ends up imported, merged, rejected or filtered."""
+    path = Path(path)
+    fmt = fmt or guess_format(path)
+    try:
+        row_filter = RowFilter.build(options.actor_codes, options.date_from, options.date_to, options.event_codes)
+    except DateInputError as error:
+        raise ImportInputError(f"Bad date filter: {error}") from None
+    target = _target(kb.layout, path, fmt, options.into)
+    codebook, reconciler = CodeBook(kb), Reconciler(kb)
+    existing = ExistingEvents(kb, codebook)
+    heading = (f"# Imported by dipkb from {member_name(path)} ({fmt.value}). Every event keeps the dataset records\n"
+               f"# it was made from (dip:source); dip:mergedFrom marks events that de-duplication merged.\n")
+    if fmt in (ImportFormat.CSV, ImportFormat.YAML):
+        report, text = tabular.run(kb, path, fmt.value, row_filter, codebook, reconciler, existing, heading)
+    else:
+        reader = {ImportFormat.GDELT: gdelt.read, ImportFormat.ICEWS: icews.read, ImportFormat.PLOVER: plover.read}[fmt]
+        builder = CodedImport(codebook, reconciler, existing, dataset_key=fmt.value)
+        for row in reader(path, row_filter):
+            builder.add(row)
+        report, text = builder.report, builder.turtle(heading)
+    if report.rows == 0:
+        raise ImportInputError(f"{display_path(path)} has no rows to import.")
+    assert report.balanced(), report.as_json()
+    return ImportResult(report=report, turtle=text, target=target, source=path, fmt=fmt)
+
+
+def validate_import(kb: KnowledgeBase, result: ImportResult) -> list[Finding]:
+    """The SHACL findings about what the import would write (violations and warnings)."""
+    return check_text(kb, result.turtle, source=f"{display_path(result.target)} (to be written)") if result.turtle else []
+
+
+def commit_import(layout: KBLayout, result: ImportResult, *, kb: KnowledgeBase | None = None,
+                  timeout: float = 60.0) -> list[Finding]:
+    """Validate, then add the import's Turtle to its target file, atomically and under the write lock.
+
+    Raises ImportValidationError (nothing written) when the shapes find a violation; returns the
+    warnings otherwise. ``kb`` is the KB the import was run against; it is reopened when not given."""
+    if not result.turtle:
+        return []
+    kb = kb or KnowledgeBase.open(layout=layout)
+    findings = validate_import(kb, result)
+    bad = violations(findings)
+    if bad:
+        raise ImportValidationError(
+            f"The import of {display_path(result.source)} would break {len(bad)} constraint(s) of the shapes; "
+            "nothing was written.", bad)
+    write_files(layout, [FileWrite(result.target, result.turtle)], timeout=timeout)
+    return findings
+
+
+def write_rejected(result: ImportResult, path: Path) -> int:
+    """The rejected rows as a tab-separated file: line, reason, detail, the row as read. Returns the count."""
+    with Path(path).open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, delimiter="\t", lineterminator="\n")
+        writer.writerow(["line", "reason", "detail", "row"])
+        for row in result.report.rejected_rows:
+            writer.writerow([row.line, row.reason, row.detail, row.text])
+    return len(result.report.rejected_rows)

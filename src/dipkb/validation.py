@@ -1,0 +1,399 @@
+"""SHACL validation of the knowledge base: syntax first, then the shapes; every finding has a place."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from enum import Enum
+from pathlib import Path
+
+import pyoxigraph
+import pyshacl
+import rdflib
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
+
+from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
+from dipkb.kb import load_files, syntax_problem
+from dipkb.layout import DATA_SUFFIXES, KBLayout, display_path
+from dipkb.namespaces import PREFIXES, RDFS, SH, XSD, curie
+
+# Keep literals as written: normalising would turn an ill-typed "2021-02-31"^^xsd:date into something
+# else before the shapes could report it.
+rdflib.NORMALIZE_LITERALS = False
+
+_OX_FORMATS = {"turtle": pyoxigraph.RdfFormat.TURTLE, "ntriples": pyoxigraph.RdfFormat.N_TRIPLES}
+_SH = rdflib.Namespace(SH)
+
+
+class Severity(Enum):
+    VIOLATION = "Violation"
+    WARNING = "Warning"
+    INFO = "Info"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One SHACL result, with the file and line where its focus node is defined.
+
+    ``value`` is the offending RDF term in N-Triples syntax (``<iri>``, ``"2021-02-31"^^<...#date>``,
+    ``"text"@en``), so IRIs and literals stay distinguishable; None when the finding is about the
+    focus node as a whole."""
+
+    focus: str
+    focus_label: str | None
+    path: str | None
+    value: str | None
+    message: str
+    severity: Severity
+    shape: str
+    constraint: str
+    file: str | None
+    line: int | None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    findings: list[Finding]
+    files_checked: int
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.VIOLATION]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    def conforms(self, strict: bool = False) -> bool:
+        """No violations; with ``strict``, no warnings either."""
+        return not self.violations and not (strict and self.warnings)
+
+
+# --- Running the shapes -------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared(text: str) -> Query:
+    return prepareQuery(text)
+
+
+class _PreparedQueryGraph(rdflib.Graph):
+    """pyshacl sends the same SHACL-SPARQL text once per focus node, and rdflib parses it every time:
+    about 50 ms each, which made validation scale with the KB at ten times the cost of the checks."""
+
+    def query(self, query_object, *args, **kwargs):  # type: ignore[override]
+        if isinstance(query_object, str):
+            query_object = _prepared(query_object)
+        return super().query(query_object, *args, **kwargs)
+
+
+def new_graph() -> rdflib.Graph:
+    """An empty graph to build a data graph in; :func:`run_shapes` runs fastest on one of these."""
+    return _PreparedQueryGraph()
+
+
+@contextmanager
+def _quiet_rdflib() -> Iterator[None]:
+    # rdflib logs a traceback for every ill-typed literal it parses; the shapes report them instead.
+    logger = logging.getLogger("rdflib.term")
+    was_disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = was_disabled
+
+
+def parse_file(graph: rdflib.Graph, path: Path) -> None:
+    """Add the triples of one Turtle or N-Triples file to ``graph``; a parse error becomes a KBSyntaxError.
+
+    pyoxigraph parses, three times faster than rdflib's own parser, and without a store, which would
+    canonicalise literals ("-3"^^xsd:nonNegativeInteger comes out of one as an xsd:integer)."""
+    try:
+        triples = list(pyoxigraph.parse(path=str(path), format=_OX_FORMATS[DATA_SUFFIXES[path.suffix]]))
+    except (SyntaxError, UnicodeDecodeError) as error:
+        raise KBSyntaxError([syntax_problem(path, error)]) from None
+    with _quiet_rdflib():
+        graph.addN((_rdflib_term(t.subject), _rdflib_term(t.predicate), _rdflib_term(t.object), graph)
+                   for t in triples)
+
+
+def _rdflib_term(term: pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal) -> rdflib.term.Node:
+    if isinstance(term, pyoxigraph.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, pyoxigraph.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    # rdflib's own parser leaves a plain string untyped; do the same so the terms compare equal.
+    return rdflib.Literal(term.value, datatype=None if datatype == XSD + "string" else rdflib.URIRef(datatype))
+
+
+def load_shapes(layout: KBLayout) -> rdflib.Graph:
+    if not layout.shapes_files():  # validating against no shapes would pass anything
+        raise KBNotFoundError(f"No SHACL shapes (shapes*.ttl) in {display_path(layout.ontology_dir)}.")
+    shapes = rdflib.Graph()
+    for path in layout.shapes_files():
+        parse_file(shapes, path)
+    return shapes
+
+
+def run_shapes(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Finding]:
+    """Validate ``data`` (which must hold the ontology: targets follow rdfs:subClassOf in it) against
+    ``shapes``. Findings carry no file or line; :func:`validate` adds them."""
+    if not isinstance(data, _PreparedQueryGraph):
+        copy = new_graph()
+        copy += data
+        data = copy
+    with _quiet_rdflib():
+        # inplace: the graph is ours and no inference runs, so pyshacl need not copy it (a copy would
+        # also lose the prepared-query cache).
+        _, results, _ = pyshacl.validate(data, shacl_graph=shapes, inference=None, advanced=True,
+                                         allow_warnings=True, inplace=True)
+    return [_finding(results, data, result)
+            for report in results.subjects(rdflib.RDF.type, _SH.ValidationReport)
+            for result in results.objects(report, _SH.result)]  # top level only: not sh:detail
+
+
+def _finding(results: rdflib.Graph, data: rdflib.Graph, result: rdflib.term.Node) -> Finding:
+    def one(predicate: str) -> rdflib.term.Node | None:
+        return results.value(result, _SH[predicate])
+
+    focus, path, value = one("focusNode"), one("resultPath"), one("value")
+    if path is None and value == focus:
+        value = None  # a node-level result repeats the focus node as its value
+    messages = sorted(str(m) for m in results.objects(result, _SH.resultMessage))
+    return Finding(
+        focus=_node_id(focus),
+        focus_label=_label(data, focus),
+        path=str(path) if isinstance(path, rdflib.URIRef) else None,
+        value=ntriples_term(value) if value is not None else None,
+        message=" ".join(messages),
+        severity=Severity(str(one("resultSeverity"))[len(SH):]),
+        shape=_node_id(one("sourceShape")),
+        constraint=_node_id(one("sourceConstraintComponent")),
+        file=None,
+        line=None,
+    )
+
+
+def _node_id(node: rdflib.term.Node | None) -> str:
+    return f"_:{node}" if isinstance(node, rdflib.BNode) else str(node)
+
+
+def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
+    labels = [label for label in data.objects(node, rdflib.URIRef(RDFS + "label"))
+              if isinstance(label, rdflib.Literal)]
+    # Deterministic whatever the parse order: English or untagged first, then alphabetical.
+    labels.sort(key=lambda label: (label.language not in (None, "en"), str(label)))
+    return str(labels[0]) if labels else None
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+
+
+def ntriples_term(node: rdflib.term.Node) -> str:
+    """An RDF term in N-Triples syntax, always on one line."""
+    if isinstance(node, rdflib.Literal):
+        text = '"' + "".join(_ESCAPES.get(c, c) for c in str(node)) + '"'
+        if node.language:
+            return f"{text}@{node.language}"
+        if node.datatype and str(node.datatype) != XSD + "string":
+            return f"{text}^^<{node.datatype}>"
+        return text
+    if isinstance(node, rdflib.BNode):
+        return f"_:{node}"
+    return f"<{node}>"
+
+
+# --- Validating a knowledge base ----------------------------------------------------------------
+
+
+def validate(layout: KBLayout, paths: Sequence[Path] | None = None) -> ValidationReport:
+    """Check every file's syntax, then the whole KB against the shapes.
+
+    With ``paths``, those files are validated in the context of the whole KB (a file outside it is
+    added to it) and only findings whose focus node is defined in them are reported.
+    Raises KBSyntaxError listing every file that does not parse, KBNotFoundError for a missing path."""
+    kb_files = layout.kb_files()
+    chosen = [_existing(Path(p)) for p in paths] if paths is not None else None
+    known = {p.resolve() for p in kb_files}
+    extra = [p for p in dict.fromkeys(chosen or []) if p not in known]
+    data_files = kb_files + extra
+    for path in extra:
+        if path.suffix not in DATA_SUFFIXES:
+            raise KBSyntaxError([SyntaxProblem(display_path(path), None, None,
+                                               "not a Turtle (.ttl) or N-Triples (.nt) file")])
+    load_files(pyoxigraph.Store(), layout, layout.ontology_files() + layout.shapes_files() + data_files)
+
+    data = new_graph()
+    for path in layout.ontology_files():
+        parse_file(data, path)
+    subjects: dict[Path, set[rdflib.term.Node]] = {}
+    for path in data_files:
+        own = rdflib.Graph()
+        parse_file(own, path)
+        subjects[path.resolve()] = set(own.subjects())
+        data += own
+
+    findings = run_shapes(data, load_shapes(layout))
+    if chosen is not None:
+        wanted = set().union(*(subjects[p] for p in chosen))
+        findings = [f for f in findings if _term(f.focus) in wanted]
+    # The files asked for come first, so a node they share with another file is placed in them.
+    locator = SubjectLocator(list(dict.fromkeys((chosen or []) + data_files + layout.ontology_files())))
+    located = []
+    for f in findings:
+        file, line = locator.locate(f.focus)
+        located.append(replace(f, file=file, line=line))
+    return ValidationReport(sorted(located, key=_sort_key),
+                            files_checked=len(chosen) if chosen is not None else len(kb_files))
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise KBNotFoundError(f"File not found: {path}")
+    return path.resolve()
+
+
+def _term(node_id: str) -> rdflib.term.Node:
+    return rdflib.BNode(node_id[2:]) if node_id.startswith("_:") else rdflib.URIRef(node_id)
+
+
+_SEVERITY_ORDER = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def _sort_key(f: Finding) -> tuple:
+    return (f.file is None, f.file or "", f.line or 0, f.focus, f.path or "", f.message,
+            _SEVERITY_ORDER[f.severity], f.shape, f.value or "")
+
+
+_PREFIX_LINE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I)
+_SUBJECT_START = re.compile(r"^(?:<([^>\s]*)>|([A-Za-z][\w.-]*)?:((?:[\w\-%:]|\.(?=[\w\-%:]))*))(?=[\s;,.]|$)")
+
+
+class SubjectLocator:
+    """Where an IRI is defined: the first line, in the first file, that starts with it as a subject,
+    written either as a CURIE of that file's own prefixes or as a full <IRI>."""
+
+    def __init__(self, files: Iterable[Path]):
+        self._where: dict[str, tuple[str, int]] = {}
+        for path in files:
+            for iri, line in self._subjects(path):
+                self._where.setdefault(iri, (display_path(path), line))
+
+    @staticmethod
+    def _subjects(path: Path) -> Iterator[tuple[str, int]]:
+        prefixes: dict[str, str] = {}
+        text = path.read_text(encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), start=1):
+            declared = _PREFIX_LINE.match(line)
+            if declared:
+                prefixes[declared.group(1) or ""] = declared.group(2)
+                continue
+            start = _SUBJECT_START.match(line)
+            if not start:
+                continue
+            if start.group(1) is not None:
+                yield start.group(1), number
+            elif (start.group(2) or "") in prefixes:
+                yield prefixes[start.group(2) or ""] + start.group(3), number
+
+    def locate(self, iri: str) -> tuple[str | None, int | None]:
+        """The display path and line where ``iri`` is first a subject, or (None, None)."""
+        return self._where.get(iri, (None, None))
+
+
+# --- Rendering ----------------------------------------------------------------------------------
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def summary(report: ValidationReport) -> str:
+    """``Conforms: 0 violations, 2 warnings in 5 files.`` or ``3 violations, 0 warnings in 5 files.``"""
+    counts = (f"{_plural(len(report.violations), 'violation')}, {_plural(len(report.warnings), 'warning')} "
+              f"in {_plural(report.files_checked, 'file')}.")
+    return f"Conforms: {counts}" if report.conforms() else counts
+
+
+_PN_LOCAL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_\-])?$")
+
+
+def short_term(term: str) -> str:
+    """An IRI or N-Triples term with its IRIs as CURIEs where a known prefix fits and the local name
+    needs no escaping, else as <IRI>: readable in text, and valid Turtle."""
+    if term.startswith("_:"):
+        return term
+    if term.startswith('"'):
+        datatype = re.search(r"\^\^<([^>]*)>$", term)
+        return term[: datatype.start()] + "^^" + short_term(datatype.group(1)) if datatype else term
+    iri = term[1:-1] if term.startswith("<") else term
+    prefix, _, local = curie(iri).partition(":")
+    return f"{prefix}:{local}" if curie(iri) != iri and _PN_LOCAL.match(local) else f"<{iri}>"
+
+
+def render_finding(f: Finding) -> str:
+    """``kb/events-2021.ttl:12: Violation: event:foo ("Foo meets Bar") dip:source: Every event ...``
+
+    The place is ``file:line``, or ``file`` alone, or left out when the focus is defined nowhere;
+    the path and the offending value follow the focus node, read like the triple at fault."""
+    place = f"{f.file}:{f.line}: " if f.line is not None else (f"{f.file}: " if f.file else "")
+    subject = short_term(f.focus)
+    if f.focus_label is not None:
+        subject += f' ("{f.focus_label}")'
+    if f.path is not None:
+        subject += " " + short_term(f.path)
+    if f.value is not None:
+        subject += " " + short_term(f.value)
+    return f"{place}{f.severity.value}: {subject}: {f.message}"
+
+
+def render_text(report: ValidationReport) -> str:
+    return "\n".join([render_finding(f) for f in report.findings] + [summary(report)]) + "\n"
+
+
+def render_json(report: ValidationReport) -> str:
+    document = {
+        "conforms": report.conforms(),
+        "violations": len(report.violations),
+        "warnings": len(report.warnings),
+        "files_checked": report.files_checked,
+        "findings": [
+            {"file": f.file, "line": f.line, "severity": f.severity.value, "focus": f.focus,
+             "focus_label": f.focus_label, "path": f.path, "value": f.value, "message": f.message,
+             "shape": f.shape, "constraint": f.constraint}
+            for f in report.findings
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_turtle(report: ValidationReport) -> str:
+    """The findings as a SHACL validation report graph (sh:ValidationReport), in finding order."""
+    lines = [f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in PREFIXES.items()]
+    lines += ["", "[] a sh:ValidationReport ;", f"    sh:conforms {'true' if report.conforms() else 'false'}"]
+    for number, f in enumerate(report.findings):
+        lines[-1] += " ;" if number == 0 else " ,"
+        if number == 0:
+            lines.append("    sh:result")
+        fields = [("a", "sh:ValidationResult"),
+                  ("sh:resultSeverity", short_term(SH + f.severity.value)),
+                  ("sh:focusNode", short_term(f.focus))]
+        if f.path is not None:
+            fields.append(("sh:resultPath", short_term(f.path)))
+        if f.value is not None:
+            fields.append(("sh:value", short_term(f.value)))
+        fields += [("sh:resultMessage", ntriples_term(rdflib.Literal(f.message))),
+                   ("sh:sourceShape", short_term(f.shape)),
+                   ("sh:sourceConstraintComponent", short_term(f.constraint))]
+        body = " ;\n          ".join(f"{p} {o}" for p, o in fields)
+        lines.append(f"        [ {body} ]")
+    lines[-1] += " ."
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,292 @@
+"""Every saved query in queries/ runs on the shipped KB, and the main ones return what the founding
+article says."""
+import re
+from pathlib import Path
+
+import pytest
+from pyoxigraph import Literal, NamedNode
+
+from dipkb import KnowledgeBase, sparql
+from dipkb.queries import find_query, load_catalogue, load_query_file
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES_DIR = ROOT / "queries"
+QUERY_FILES = sorted(QUERIES_DIR.glob("*.rq"))
+DIP = "https://w3id.org/dipkb/ontology#"
+ACTOR = "https://w3id.org/dipkb/kb/actor/"
+EVENT = "https://w3id.org/dipkb/kb/event/"
+SOURCE = "https://w3id.org/dipkb/kb/source/"
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return KnowledgeBase.open(ROOT)
+
+
+def run(kb, name, **values):
+    query = find_query(QUERIES_DIR, name)
+    return kb.select(query.text, query.bind(values))
+
+
+def plain(row):
+    """A row as plain values: IRIs and literals by their lexical form."""
+    return {name: term.value for name, term in row.items()}
+
+
+def by(rows, column):
+    return {row[column].value: plain(row) for row in rows}
+
+
+def test_there_are_saved_queries():
+    assert len(QUERY_FILES) >= 12
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=[p.stem for p in QUERY_FILES])
+def test_saved_query_loads_and_runs_with_its_example(kb, path):
+    query = load_query_file(path)
+    code = sparql.code_only(query.text)
+    assert sparql.query_form(query.text) == "SELECT"
+    assert not re.search(r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?\*", code, re.I), "list the projected variables"
+    assert re.search(r"\bORDER\s+BY\b", code, re.I), "ORDER BY keeps the output deterministic"
+    assert query.description, "describe the query in its header"
+    if query.parameters:
+        assert query.example, "a query with parameters gives an '# example:' line"
+    rows = kb.select(query.text, query.bind(query.example_values))
+    assert kb.select(query.text, query.bind(query.example_values)) == rows
+
+
+def test_catalogue_holds_every_file_in_name_order():
+    assert [q.name for q in load_catalogue(QUERIES_DIR)] == [p.stem for p in QUERY_FILES]
+
+
+def test_readme_lists_every_saved_query():
+    readme = (QUERIES_DIR / "README.md").read_text(encoding="utf-8")
+    assert [p.stem for p in QUERY_FILES if f"`{p.stem}`" not in readme] == []
+
+
+# --- What the founding article says -----------------------------------------------------------
+
+
+def test_russia_timeline_july_2021(kb):
+    rows = run(kb, "actor-timeline", actor="actor:russia", **{"from": "2021-07", "to": "2021-07"})
+    events = by(rows, "event")
+    common = {"actor": ACTOR + "russia", "from": "2021-07-01", "to": "2021-07-31"}
+    assert events[EVENT + "kabulov-taliban-meeting-2021-07"] == {
+        "event": EVENT + "kabulov-taliban-meeting-2021-07", "date": "2021-07", "type": DIP + "Meeting",
+        "label": "Zamir Kabulov meets the Taliban delegation in Moscow", "role": "host (Zamir Kabulov)",
+        "modality": DIP + "Occurred", **common,
+        "source": events[EVENT + "kabulov-taliban-meeting-2021-07"]["source"],
+    }
+    assert set(events[EVENT + "kabulov-taliban-meeting-2021-07"]["source"].split(" ")) == {
+        "source:founding-article", "source:russian-foreign-ministry-statement-2021-07"}
+    statement = events[EVENT + "russian-foreign-ministry-statement-2021-07"]
+    assert (statement["type"], statement["role"], statement["modality"]) == (
+        DIP + "Statement", "speaker (Russian Foreign Ministry)", DIP + "Occurred")
+    base = events[EVENT + "russia-base-activation-tajikistan-2021-07"]
+    assert base == {
+        "event": EVENT + "russia-base-activation-tajikistan-2021-07", "date": "2021-07", "type": DIP + "BaseActivation",
+        "label": "Russia prepares to activate a military base in Tajikistan", "role": "agent",
+        "modality": DIP + "Planned", "source": "source:founding-article", **common,
+    }
+    # An event only *about* Russia is not one it took part in; a bound is shown as authored.
+    assert EVENT + "shaheen-good-relations-2021-07" not in events
+    assert events[EVENT + "russia-concern-central-asia-2021"]["date"] == "[..2021-07]"
+    assert len(rows) == len(events)  # one row per event
+
+
+def test_timeline_date_range_filters(kb):
+    """Given dates must filter: a regression guard for testing parameters with BOUND()."""
+    old = by(run(kb, "actor-timeline", actor="actor:taliban", **{"from": "1996", "to": "1996"}), "event")
+    assert set(old) == {EVENT + "taliban-take-kabul-1996", EVENT + "northern-alliance-defensive-war",
+                        EVENT + "pakistan-backs-taliban-government", EVENT + "india-supports-anti-taliban-forces"}
+    new = by(run(kb, "actor-timeline", actor="actor:taliban", **{"from": "2021-06"}), "event")
+    assert EVENT + "taliban-take-kabul-1996" not in new
+    assert EVENT + "kabulov-taliban-meeting-2021-07" in new
+    everything = by(run(kb, "actor-timeline", actor="actor:taliban"), "event")
+    assert set(everything) == set(old) | set(new)
+    assert run(kb, "actor-timeline", actor="actor:russia", **{"from": "1990", "to": "2000"}) == []
+
+
+def test_meetings_between_jaishankar_and_zarif(kb):
+    rows = run(kb, "meetings-between", a="actor:s-jaishankar", b="actor:javad-zarif")
+    assert [plain(r) for r in rows] == [{
+        "meeting": EVENT + "jaishankar-zarif-meeting-2021-07", "date": "2021-07", "type": DIP + "Meeting",
+        "label": "Jaishankar meets Iran's Foreign Minister Javad Zarif", "forA": "S Jaishankar",
+        "forB": "Javad Zarif", "place": "Iran", "modality": DIP + "Occurred",
+        "a": ACTOR + "s-jaishankar", "b": ACTOR + "javad-zarif",
+    }]
+    swapped = run(kb, "meetings-between", a="actor:javad-zarif", b="actor:s-jaishankar")
+    assert [r["meeting"] for r in swapped] == [r["meeting"] for r in rows]
+
+
+def test_meetings_between_follow_acts_for(kb):
+    rows = run(kb, "meetings-between", a="actor:russia", b="actor:taliban")
+    assert {r["meeting"].value: (r["forA"].value, r["forB"].value) for r in rows} == {
+        EVENT + "taliban-delegation-visit-moscow-2021-07": ("Russia", "Taliban delegation to Moscow (July 2021)"),
+        EVENT + "kabulov-taliban-meeting-2021-07": ("Zamir Kabulov", "Taliban delegation to Moscow (July 2021)"),
+    }
+
+
+def test_who_met_whom(kb):
+    rows = run(kb, "who-met-whom")
+    pairs = {frozenset((r["actor1"].value, r["actor2"].value)): r["meetings"] for r in rows}
+    assert len(pairs) == len(rows)  # each unordered pair once
+    assert all(r["actor1"].value < r["actor2"].value for r in rows)
+    assert pairs[frozenset((ACTOR + "zamir-kabulov", ACTOR + "taliban-delegation-moscow-2021"))] == Literal(1)
+    kabulov = next(plain(r) for r in rows if r["actor2"].value == ACTOR + "zamir-kabulov")
+    assert kabulov == {"actor1": ACTOR + "taliban-delegation-moscow-2021", "label1": "Taliban delegation to Moscow (July 2021)",
+                       "actor2": ACTOR + "zamir-kabulov", "label2": "Zamir Kabulov", "meetings": "1"}
+
+
+def test_statements_by_the_taliban(kb):
+    rows = run(kb, "statements-by-actor", actor="actor:taliban")
+    statements = by(rows, "statement")
+    assert set(statements) == {
+        EVENT + "shaheen-delegation-purpose-2021-07", EVENT + "shaheen-good-relations-2021-07",
+        EVENT + "taliban-assurances-to-russia-2021-07", EVENT + "taliban-85-percent-claim-2021",
+    }
+    shaheen = {key: (s["speaker"], s["quote"], s["reporter"], s["quotedIn"]) for key, s in statements.items()
+               if s["speaker"] == "Mohammad Sohail Shaheen"}
+    assert shaheen == {
+        EVENT + "shaheen-delegation-purpose-2021-07": (
+            "Mohammad Sohail Shaheen",
+            "assure that we won’t allow anyone to use the Afghan territory to attack Russia or neighbouring countries.",
+            "Tass", "source:tass-shaheen-2021-07"),
+        EVENT + "shaheen-good-relations-2021-07": (
+            "Mohammad Sohail Shaheen", "We have very good relations with Russia", "Tass", "source:tass-shaheen-2021-07"),
+    }
+    quote = next(r["quote"] for r in rows if r["statement"].value == EVENT + "shaheen-good-relations-2021-07")
+    assert quote.language == "en"
+    assert statements[EVENT + "taliban-assurances-to-russia-2021-07"]["reporter"] == "Russian Foreign Ministry"
+
+
+def test_claims_include_the_85_percent_claim(kb):
+    claims = by(run(kb, "claims"), "claim")
+    assert claims[EVENT + "taliban-85-percent-claim-2021"] == {
+        "claim": EVENT + "taliban-85-percent-claim-2021", "date": "[..2021-07]", "type": DIP + "Claim",
+        "claimant": "Taliban", "content": "The Taliban control over 85% of the territory in Afghanistan.",
+        "proposition": EVENT + "taliban-control-85-percent-2021-claimed",
+        "propositionLabel": "Taliban control over 85% of Afghanistan's territory (claimed by the Taliban)",
+        "propositionModality": DIP + "Claimed",
+    }
+    assessment = claims[EVENT + "article-assessment-northern-alliance-revival-2021-07"]
+    assert (assessment["claimant"], assessment["propositionModality"]) == ("Author of the founding article", DIP + "Possible")
+    assert len(claims) == 2
+
+
+def test_troop_movements_include_the_flight_into_tajikistan(kb):
+    rows = run(kb, "troop-movements")
+    movements = by(rows, "movement")
+    flight = movements[EVENT + "afghan-troops-flee-to-tajikistan-2021-07"]
+    assert flight == {
+        "movement": EVENT + "afghan-troops-flee-to-tajikistan-2021-07", "date": "2021-07", "type": DIP + "Retreat",
+        "label": "More than 1,000 Afghan government troops flee into Tajikistan", "force": "Afghan security forces",
+        "origin": "Afghanistan", "destination": "Tajikistan", "count": "1000", "countKind": "at least",
+        "quantity": "More than 1,000 Afghan government troops", "modality": DIP + "Occurred",
+    }
+    count = next(r["count"] for r in rows if r["movement"].value == EVENT + "afghan-troops-flee-to-tajikistan-2021-07")
+    assert int(count.value) == 1000
+    assert set(movements) == {EVENT + "afghan-troops-flee-to-tajikistan-2021-07",
+                              EVENT + "afghan-personnel-forced-into-tajikistan-2021", EVENT + "us-drawdown-afghanistan-2021"}
+    assert run(kb, "troop-movements", **{"from": "1996", "to": "1996"}) == []
+
+
+def test_events_without_source_is_empty(kb):
+    assert run(kb, "events-without-source") == []
+
+
+def test_events_without_source_finds_one(tmp_path):
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir()
+    (kb_dir / "orphan.ttl").write_text(
+        "@prefix dip: <https://w3id.org/dipkb/ontology#> .\n"
+        "<https://w3id.org/dipkb/kb/event/orphan> a dip:Meeting ; dip:date \"2021\"^^<http://www.w3.org/2001/XMLSchema#gYear> .\n",
+        encoding="utf-8")
+    small = KnowledgeBase.open(tmp_path)
+    assert [plain(r) for r in run(small, "events-without-source")] == [
+        {"event": EVENT + "orphan", "type": DIP + "Meeting"}]
+
+
+def test_event_sources_of_the_kabulov_meeting(kb):
+    rows = run(kb, "event-sources", event="event:kabulov-taliban-meeting-2021-07")
+    assert [plain(r) for r in rows] == [
+        {"source": SOURCE + "founding-article",
+         "label": "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia",
+         "kind": DIP + "NewsArticle", "issued": "2021-07", "direct": "true",
+         "event": EVENT + "kabulov-taliban-meeting-2021-07"},
+        {"source": SOURCE + "russian-foreign-ministry-statement-2021-07",
+         "label": "Russian Foreign Ministry statement on Zamir Kabulov's meeting with the Taliban delegation",
+         "kind": DIP + "OfficialStatement", "issuedBy": "Russian Foreign Ministry", "issued": "2021-07",
+         "direct": "true", "citedIn": "source:founding-article", "event": EVENT + "kabulov-taliban-meeting-2021-07"},
+    ]
+
+
+def test_event_sources_follow_cited_in(kb, tmp_path):
+    rows = run(kb, "event-sources", event="event:shaheen-good-relations-2021-07")
+    assert {r["source"].value: (r["direct"].value, r.get("citedIn", Literal("")).value) for r in rows} == {
+        SOURCE + "founding-article": ("true", ""),
+        SOURCE + "tass-shaheen-2021-07": ("true", "source:founding-article"),
+    }
+    # An event known only from an agency report lists, as indirect, the article that cites the report.
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir()
+    (kb_dir / "cited.ttl").write_text(
+        "@prefix dip: <https://w3id.org/dipkb/ontology#> .\n"
+        "@prefix source: <https://w3id.org/dipkb/kb/source/> .\n"
+        "<https://w3id.org/dipkb/kb/event/e> a dip:Statement ; dip:source source:report .\n"
+        "source:report a dip:AgencyReport ; dip:citedIn source:article .\n"
+        "source:article a dip:NewsArticle ; dip:citedIn source:digest .\n"
+        "source:digest a dip:NewsArticle .\n",
+        encoding="utf-8")
+    rows = run(KnowledgeBase.open(tmp_path), "event-sources", event="event:e")
+    assert [(r["source"].value, r["direct"].value, r["kind"].value) for r in rows] == [
+        (SOURCE + "report", "true", DIP + "AgencyReport"),
+        (SOURCE + "article", "false", DIP + "NewsArticle"),
+        (SOURCE + "digest", "false", DIP + "NewsArticle"),
+    ]
+
+
+def test_events_by_type_and_month(kb):
+    rows = run(kb, "events-by-type-and-month")
+    counts = {(r["month"].value, r["type"].value): int(r["events"].value) for r in rows}
+    assert counts[("2021-07", DIP + "Meeting")] == 4
+    assert counts[("2021-07", DIP + "Visit")] == 2
+    assert counts[("2021-05", DIP + "TerritorialCapture")] == 1
+    assert counts[("1996", DIP + "TerritorialCapture")] == 1  # known to the year only: not padded to January
+    assert not any(month == "1996-01" for month, _ in counts)
+    events = kb.select("SELECT DISTINCT ?e WHERE { ?t rdfs:subClassOf* dip:Event . ?e a ?t }")
+    assert sum(counts.values()) == len(events)
+    months = [r["month"].value for r in rows]
+    assert months == sorted(months)
+
+
+def test_actor_positions(kb):
+    rows = run(kb, "actor-positions", actor="actor:russia")
+    assert {(r["holder"].value, r["title"].value, r["attestedAt"].value) for r in rows} == {
+        (ACTOR + "zamir-kabulov", "Kremlin envoy for Afghanistan", "2021-07"),
+        (ACTOR + "russian-foreign-minister", "Foreign Minister", "2021-07"),
+    }
+    assert [r["position"].value for r in run(kb, "actor-positions", actor="actor:zamir-kabulov")] == [
+        "https://w3id.org/dipkb/kb/position/kabulov-kremlin-envoy"]
+    assert len(run(kb, "actor-positions")) == 8
+
+
+def test_historical_context(kb):
+    rows = run(kb, "historical-context", event="event:india-russia-consider-northern-alliance-response-2021")
+    assert {r["context"].value: r["date"].value for r in rows} == {
+        EVENT + "taliban-take-kabul-1996": "1996",
+        EVENT + "northern-alliance-formed-1996": "1996",
+        EVENT + "northern-alliance-defensive-war": "[1996..]",
+        EVENT + "pakistan-backs-taliban-government": "[1996..]",
+        EVENT + "india-supports-anti-taliban-forces": "[1996..]",
+    }
+    assert run(kb, "historical-context", event="event:kabulov-taliban-meeting-2021-07") == []
+
+
+def test_planned_and_possible(kb):
+    planned = run(kb, "planned-and-possible", modality="dip:Planned")
+    assert [(r["event"].value, r["modality"]) for r in planned] == [
+        (EVENT + "russia-base-activation-tajikistan-2021-07", NamedNode(DIP + "Planned"))]
+    every = run(kb, "planned-and-possible")
+    assert {r["modality"].value for r in every} == {DIP + "Planned", DIP + "Possible", DIP + "Claimed", DIP + "Ongoing"}
+    assert DIP + "Occurred" not in {r["modality"].value for r in every}

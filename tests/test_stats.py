@@ -1,0 +1,238 @@
+"""Stats: every figure checked against counts made independently, with rdflib, from the Turtle files."""
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import rdflib
+from pyoxigraph import NamedNode
+from rdflib.namespace import DCTERMS, RDF, RDFS
+
+from dipkb import KnowledgeBase
+from dipkb.namespaces import DERIVED_GRAPH
+from dipkb.stats import Stats, compute_stats, render_stats_text, stats_as_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+DIP = rdflib.Namespace("https://w3id.org/dipkb/ontology#")
+PREFIXES = {"https://w3id.org/dipkb/ontology#": "dip:", "https://w3id.org/dipkb/kb/source/": "source:",
+            "http://example.org/": "http://example.org/"}
+
+
+def short(iri) -> str:
+    for namespace, prefix in PREFIXES.items():
+        if str(iri).startswith(namespace) and prefix.endswith(":"):
+            return prefix + str(iri)[len(namespace):]
+    return str(iri)
+
+
+class Expected:
+    """The figures, computed with rdflib from the KB files and the ontology files."""
+
+    def __init__(self, kb_dir: Path):
+        self.files = {path: rdflib.Graph().parse(path, format="turtle") for path in sorted(kb_dir.rglob("*.ttl"))}
+        self.data = rdflib.Graph()
+        for graph in self.files.values():
+            self.data += graph
+        ontology = rdflib.Graph()
+        for path in (ROOT / "ontology").glob("*.ttl"):
+            if not path.name.startswith("shapes"):
+                ontology.parse(path, format="turtle")
+        self.ontology = ontology + self.data
+
+    def subclasses(self, cls) -> set:
+        return set(self.ontology.transitive_subjects(RDFS.subClassOf, cls))
+
+    def events(self) -> dict:
+        """Each event with its asserted event classes."""
+        classes = self.subclasses(DIP.Event)
+        found: dict = {}
+        for s, o in self.data.subject_objects(RDF.type):
+            if o in classes:
+                found.setdefault(s, set()).add(o)
+        return found
+
+    def by_class(self) -> list[tuple[str, int]]:
+        counts = Counter(o for _, o in set(self.data.subject_objects(RDF.type)) if str(o).startswith(str(DIP)))
+        return ordered((short(c), n) for c, n in counts.items())
+
+    def by_event_type(self) -> list[tuple[str, int]]:
+        counts = Counter()
+        for types in self.events().values():
+            for t in types:
+                if not any(other != t and other in self.subclasses(t) for other in types):
+                    counts[t] += 1
+        return ordered((short(c), n) for c, n in counts.items())
+
+    def by_modality(self) -> list[tuple[str, int]]:
+        counts = Counter()
+        for event in self.events():
+            for modality in set(self.data.objects(event, DIP.modality)) or {DIP.Occurred}:
+                counts[modality] += 1
+        return ordered((short(m), n) for m, n in counts.items())
+
+    def sources(self) -> list[tuple[str, str, int]]:
+        classes = self.subclasses(DIP.Source)
+        declared = {s for s, o in self.data.subject_objects(RDF.type) if o in classes}
+        rows = []
+        for source in declared | set(self.data.objects(None, DIP.source)):
+            titles = sorted(map(str, self.data.objects(source, DCTERMS.title))) if source in declared else []
+            labels = sorted(map(str, self.data.objects(source, RDFS.label))) if source in declared else []
+            citing = set(self.data.subjects(DIP.source, source))
+            rows.append((short(source), (titles or labels or [""])[0], len(citing)))
+        return sorted(rows, key=lambda row: (-row[2], row[0]))
+
+
+def ordered(pairs) -> list[tuple[str, int]]:
+    return sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return compute_stats(KnowledgeBase.open()), Expected(ROOT / "kb")
+
+
+def test_triples_and_files_match_the_files(shipped):
+    stats, expected = shipped
+    assert stats.files == [(os.path.relpath(path), len(graph)) for path, graph in expected.files.items()]
+    assert stats.triples == sum(len(graph) for graph in expected.files.values())
+    assert stats.triples == len(KnowledgeBase.open().data_quads())
+    assert len(stats.files) == len(list((ROOT / "kb").glob("*.ttl")))
+
+
+def test_events_and_their_types_match_the_files(shipped):
+    stats, expected = shipped
+    assert stats.events == len(expected.events()) > 20
+    assert stats.by_event_type == expected.by_event_type()
+    assert sum(n for _, n in stats.by_event_type) == stats.events  # one type per event in the shipped KB
+
+
+def test_classes_cover_every_dip_class_in_use_including_actors_places_and_sources(shipped):
+    stats, expected = shipped
+    assert stats.by_class == expected.by_class()
+    names = {name for name, _ in stats.by_class}
+    assert {"dip:State", "dip:Person", "dip:Place", "dip:Country", "dip:NewsArticle", "dip:Position"} <= names
+    assert "dip:Modality" not in names  # the ontology's modality values are not KB instances
+
+
+def test_modality_counts_every_event_once(shipped):
+    stats, expected = shipped
+    assert stats.by_modality == expected.by_modality()
+    assert sum(n for _, n in stats.by_modality) == stats.events
+
+
+def test_sources_with_titles_and_citing_events(shipped):
+    stats, expected = shipped
+    assert stats.sources == expected.sources()
+    assert len(stats.sources) == 3
+    assert stats.sources[0][0] == "source:founding-article"
+
+
+def test_days_span_the_derived_days(shipped):
+    stats, _ = shipped
+    kb = KnowledgeBase.open()
+    days = {}
+    for quad in kb.store.quads_for_pattern(None, None, None, NamedNode(DERIVED_GRAPH)):
+        days.setdefault(quad.predicate.value.rsplit("#", 1)[1], []).append(quad.object.value)
+    assert stats.earliest_day == min(days["earliestDay"])
+    assert stats.latest_day == max(days["earliestDay"] + days["latestDay"])
+    assert stats.earliest_day == "1996-01-01"  # the Taliban take Kabul, dated "1996"^^xsd:gYear
+
+
+SMALL_KB = """
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex: <http://example.org/> .
+ex:visit a dip:Meeting, dip:Visit ; dip:date "1999"^^xsd:gYear ; dip:source ex:paper, ex:unlisted .
+ex:talk a dip:Meeting, dip:Statement ; dip:modality dip:Planned ; dip:date "2020-05"^^xsd:gYearMonth ;
+    dip:source ex:paper .
+ex:war a dip:ArmedConflict ; dip:startDate "2021-03-04"^^xsd:date ; dip:modality dip:Ongoing .
+ex:paper a dip:NewsArticle ; rdfs:label "A paper"@en ; dct:title "The Paper"@en, "Another title"@en .
+ex:report a dip:AgencyReport ; rdfs:label "A report"@en .
+ex:someone a dip:Person .
+"""
+
+
+@pytest.fixture()
+def small(tmp_path) -> Stats:
+    kb_dir = tmp_path / "small"
+    kb_dir.mkdir()
+    (kb_dir / "a.ttl").write_text(SMALL_KB, encoding="utf-8")
+    (kb_dir / "empty.ttl").write_text("# nothing\n", encoding="utf-8")
+    return compute_stats(KnowledgeBase.open(kb_dir)), Expected(kb_dir)
+
+
+def test_small_kb_figures(small):
+    stats, expected = small
+    assert stats.events == 3
+    # The visit counts as a visit only; the talk under both of its unrelated types.
+    assert stats.by_event_type == [("dip:ArmedConflict", 1), ("dip:Meeting", 1), ("dip:Statement", 1),
+                                   ("dip:Visit", 1)] == expected.by_event_type()
+    assert stats.by_class == expected.by_class()
+    assert ("dip:Meeting", 2) in stats.by_class
+    assert stats.by_modality == [("dip:Occurred", 1), ("dip:Ongoing", 1), ("dip:Planned", 1)]
+    assert stats.earliest_day == "1999-01-01"
+    assert stats.latest_day == "2021-03-04"  # the open-ended war's first day is later than 2020-05-31
+    assert stats.sources == [("http://example.org/paper", "Another title", 2),  # the least title, not a random one
+                             ("http://example.org/unlisted", "", 1),
+                             ("http://example.org/report", "A report", 0)] == expected.sources()
+    assert stats.files == [(os.path.relpath(path), len(graph)) for path, graph in expected.files.items()]
+    assert stats.files[1][1] == 0  # empty.ttl, listed although it holds no triple
+
+
+def test_render_text_and_dict(small):
+    stats, _ = small
+    text = render_stats_text(stats)
+    path, empty = stats.files[0][0], stats.files[1][0]
+    assert len(path) == len(empty) - 4  # a.ttl, empty.ttl
+    assert text == f"""Triples: {stats.triples}
+Events:  3
+Days:    1999-01-01 .. 2021-03-04
+
+Files (triples)
+  {path}      {stats.triples}
+  {empty}   0
+
+Classes (instances)
+  dip:Meeting        2
+  dip:AgencyReport   1
+  dip:ArmedConflict  1
+  dip:NewsArticle    1
+  dip:Person         1
+  dip:Statement      1
+  dip:Visit          1
+
+Event types (events)
+  dip:ArmedConflict  1
+  dip:Meeting        1
+  dip:Statement      1
+  dip:Visit          1
+
+Modality (events)
+  dip:Occurred  1
+  dip:Ongoing   1
+  dip:Planned   1
+
+Sources (events citing each)
+  http://example.org/paper     2  Another title
+  http://example.org/unlisted  1
+  http://example.org/report    0  A report
+"""
+    as_dict = json.loads(json.dumps(stats_as_dict(stats)))
+    assert as_dict["events"] == 3 and as_dict["triples"] == stats.triples
+    assert as_dict["earliest_day"] == "1999-01-01" and as_dict["latest_day"] == "2021-03-04"
+    assert as_dict["by_class"][0] == {"class": "dip:Meeting", "count": 2}
+    assert as_dict["by_event_type"][-1] == {"type": "dip:Visit", "count": 1}
+    assert as_dict["by_modality"][0] == {"modality": "dip:Occurred", "count": 1}
+    assert as_dict["sources"][0] == {"source": "http://example.org/paper", "title": "Another title", "events": 2}
+    assert as_dict["files"] == [{"path": path, "triples": stats.triples}, {"path": empty, "triples": 0}]
+
+
+def test_kb_without_data(tmp_path):
+    (tmp_path / "empty.ttl").write_text("# nothing yet\n", encoding="utf-8")
+    stats = compute_stats(KnowledgeBase.open(tmp_path))
+    assert stats == Stats(0, 0, [], [], [], None, None, [], [(os.path.relpath(tmp_path / "empty.ttl"), 0)])
+    assert "Days:    no dated events" in render_stats_text(stats)
+    assert "  (none)" in render_stats_text(stats)

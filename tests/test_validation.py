@@ -1,0 +1,272 @@
+"""dipkb.validation: the shipped KB conforms; faults are found with their file and line; output formats."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+import rdflib
+
+from dipkb.errors import KBNotFoundError, KBSyntaxError
+from dipkb.layout import KBLayout, display_path
+from dipkb.namespaces import DIP, SH, XSD, expand
+from dipkb.validation import (Finding, Severity, ValidationReport, render_finding, render_json, render_text,
+                              render_turtle, validate)
+
+PREFIXES = """@prefix dip:    <https://w3id.org/dipkb/ontology#> .
+@prefix actor:  <https://w3id.org/dipkb/kb/actor/> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+@prefix dct:    <http://purl.org/dc/terms/> .
+@prefix rdfs:   <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd:    <http://www.w3.org/2001/XMLSchema#> .
+"""
+DATE_MESSAGE = ("dip:date must be a date of any precision: xsd:date (2021-07-08), xsd:gYearMonth (2021-07), "
+                "xsd:gYear (2021) or xsd:dateTime, with a valid value.")
+SOURCE_MESSAGE = "Every event needs at least one source (dip:source)."
+MODALITY_MESSAGE = ("The event has no modality (dip:modality) and is read as dip:Occurred; say so explicitly, "
+                    "or give dip:Ongoing, dip:Planned, dip:Possible, dip:Claimed or dip:Denied.")
+
+
+@pytest.fixture(autouse=True)
+def _no_kb_from_environment(monkeypatch):
+    monkeypatch.delenv("DIPKB_KB", raising=False)
+
+
+# --- The shipped knowledge base -------------------------------------------------------------------
+
+
+def test_shipped_kb_conforms_without_warnings():
+    layout = KBLayout.locate()
+    report = validate(layout)
+    assert report.findings == []
+    assert report.files_checked == len(layout.kb_files())
+    assert report.conforms(strict=True)
+    assert render_text(report) == f"Conforms: 0 violations, 0 warnings in {len(layout.kb_files())} files.\n"
+
+
+@pytest.fixture
+def kb_copy(tmp_path) -> Path:
+    """A copy of the shipped KB's data; the ontology and shapes stay the bundled ones."""
+    target = tmp_path / "kb"
+    shutil.copytree(KBLayout.locate().kb_dir, target, ignore=shutil.ignore_patterns(".*"))
+    return target
+
+
+def subject_line(lines: list[str], index: int) -> int:
+    """The 0-based index of the subject line of the block that ``index`` is in."""
+    return max(j for j in range(index + 1) if lines[j][:1] not in ("", " ", "#", "@"))
+
+
+def remove_a_source(path: Path) -> tuple[str, int]:
+    """Drop the only dip:source of the first event that ends with one; return its CURIE and line."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if not (line.strip().startswith("dip:source ") and line.rstrip().endswith(" .") and "," not in line):
+            continue
+        start = subject_line(lines, i)
+        if lines[i - 1].rstrip().endswith(";") and not any("dip:source" in earlier for earlier in lines[start:i]):
+            lines[i - 1] = lines[i - 1].rstrip()[:-1].rstrip() + " .\n"
+            del lines[i]
+            path.write_text("".join(lines), encoding="utf-8")
+            return lines[start].split()[0], start + 1
+    raise AssertionError(f"no event with a single final dip:source in {path}")
+
+
+def replace_first(path: Path, old: str, new: str) -> tuple[str, int]:
+    """Replace the first line that reads ``old`` (stripped); return the CURIE and line of its subject."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if line.strip() == old)
+    lines[index] = "    " + new + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    start = subject_line(lines, index)
+    return lines[start].split()[0], start + 1
+
+
+def test_removed_source_is_found_with_file_and_line(kb_copy):
+    events = kb_copy / "events-2021.ttl"
+    event, line = remove_a_source(events)
+    report = validate(KBLayout.locate(kb_copy.parent))
+    assert [(f.focus, f.path, f.shape, f.severity, f.file, f.line, f.value, f.message) for f in report.findings] == [
+        (expand(event), DIP + "source", "https://w3id.org/dipkb/shapes#EventSourceShape", Severity.VIOLATION,
+         display_path(events), line, None, SOURCE_MESSAGE)]
+    assert report.findings[0].constraint == SH + "MinCountConstraintComponent"
+    assert report.findings[0].focus_label  # the event's rdfs:label
+    assert not report.conforms()
+
+
+def test_end_before_start_is_found(kb_copy):
+    events = kb_copy / "events-2021.ttl"
+    event, line = replace_first(events, 'dip:date "2021-07"^^xsd:gYearMonth ;',
+                                'dip:startDate "2021-07-08"^^xsd:date ; dip:endDate "2021-07-01"^^xsd:date ;')
+    (finding,) = validate(KBLayout.locate(kb_copy.parent)).findings
+    assert (finding.focus, finding.path, finding.value, finding.file, finding.line) == (
+        expand(event), DIP + "endDate", f'"2021-07-01"^^<{XSD}date>', display_path(events), line)
+    assert finding.shape.endswith("#EventIntervalShape")
+    assert finding.message == "The event ends before it starts: dip:endDate 2021-07-01 is before dip:startDate 2021-07-08."
+
+
+def test_ill_typed_date_is_found_without_log_noise(kb_copy, caplog):
+    history = kb_copy / "history.ttl"
+    event, line = replace_first(history, 'dip:date "1996"^^xsd:gYear ;', 'dip:date "1996-02-30"^^xsd:date ;')
+    with caplog.at_level(logging.WARNING):
+        (finding,) = validate(KBLayout.locate(kb_copy.parent)).findings
+    assert (finding.focus, finding.path, finding.value, finding.file, finding.line, finding.message) == (
+        expand(event), DIP + "date", f'"1996-02-30"^^<{XSD}date>', display_path(history), line, DATE_MESSAGE)
+    assert finding.constraint == SH + "NodeConstraintComponent"
+    assert [r for r in caplog.records if r.name.startswith("rdflib")] == []
+
+
+def test_paths_limit_findings_to_those_files(kb_copy):
+    remove_a_source(kb_copy / "events-2021.ttl")
+    history = kb_copy / "history.ttl"
+    event, _ = replace_first(history, 'dip:date "1996"^^xsd:gYear ;', 'dip:date "1996-02-30"^^xsd:date ;')
+    layout = KBLayout.locate(kb_copy.parent)
+    assert len(validate(layout).violations) == 2
+    report = validate(layout, [history])
+    assert [f.focus for f in report.findings] == [expand(event)]
+    assert report.files_checked == 1
+    assert render_text(report).endswith("\n1 violation, 0 warnings in 1 file.\n")
+
+
+def test_a_file_outside_the_kb_is_validated_in_its_context(kb_copy, tmp_path):
+    new = tmp_path / "new-events.ttl"
+    new.write_text(PREFIXES + """@prefix event:  <https://w3id.org/dipkb/kb/event/> .
+
+event:new-talks a dip:Meeting ;
+    rdfs:label "Russia and India meet"@en ;
+    dip:host actor:russia ;
+    dip:visitor actor:india ;
+    dip:date "2021-07"^^xsd:gYearMonth ;
+    dip:modality dip:Occurred ;
+    dip:source source:founding-article .
+""", encoding="utf-8")
+    layout = KBLayout.locate(kb_copy.parent)
+    assert validate(layout, [new]).findings == []  # actors and source resolve in the KB
+    new.write_text(new.read_text(encoding="utf-8").replace("actor:india", "actor:indai"), encoding="utf-8")
+    (finding,) = validate(layout, [new]).findings
+    assert (finding.path, finding.value, finding.file, finding.line) == (
+        DIP + "visitor", "<https://w3id.org/dipkb/kb/actor/indai>", display_path(new), 9)
+
+
+def test_missing_path_is_reported(kb_copy):
+    with pytest.raises(KBNotFoundError, match="no-such.ttl"):
+        validate(KBLayout.locate(kb_copy.parent), [kb_copy / "no-such.ttl"])
+
+
+def test_syntax_errors_list_every_bad_file_with_line_and_column(kb_copy):
+    (kb_copy / "actors.ttl").write_text(PREFIXES + "\nactor:x a dip:Person ;\n    rdfs:label \"X\"@en\n"
+                                        "actor:y a dip:Person .\n", encoding="utf-8")
+    (kb_copy / "places.ttl").write_text("@prefix dip: <https://w3id.org/dipkb/ontology#> .\n\n"
+                                        "place:x a dip:Place .\n", encoding="utf-8")
+    with pytest.raises(KBSyntaxError) as caught:
+        validate(KBLayout.locate(kb_copy.parent))
+    problems = [(p.path, p.line, p.column) for p in caught.value.problems]
+    assert problems == [(display_path(kb_copy / "actors.ttl"), 10, 1), (display_path(kb_copy / "places.ttl"), 3, 1)]
+    assert str(caught.value).endswith("2 files failed to load.")
+    assert caught.value.exit_code == 2
+
+
+# --- Output formats, on a small KB written here -----------------------------------------------------
+
+EVENTS = PREFIXES + """@prefix ev:     <https://w3id.org/dipkb/kb/event/> .
+
+actor:a a dip:State ; rdfs:label "A"@en .
+actor:b a dip:State ; rdfs:label "B"@en .
+
+ev:talks a dip:Meeting ;
+    rdfs:label "A meets B"@en ;
+    dip:host actor:a ; dip:visitor actor:b ;
+    dip:date "2021-02-31"^^xsd:date ;
+    dip:modality dip:Occurred .
+
+<https://w3id.org/dipkb/kb/event/visit> a dip:Visit ;
+    rdfs:label "B visits A"@en ;
+    dip:visitor actor:b ; dip:host actor:a ;
+    dip:date "2021-07"^^xsd:gYearMonth ;
+    dip:source source:report .
+"""
+SOURCES = PREFIXES + """
+source:report a dip:NewsArticle ;
+    dct:title "A report"@en ;
+    dct:issued "2021-07"^^xsd:gYearMonth .
+"""
+
+
+@pytest.fixture
+def small_kb(tmp_path) -> Path:
+    (tmp_path / "events.ttl").write_text(EVENTS, encoding="utf-8")
+    (tmp_path / "sources.ttl").write_text(SOURCES, encoding="utf-8")
+    return tmp_path
+
+
+def test_text_format(small_kb):
+    events = display_path(small_kb / "events.ttl")
+    # Lines: ev:talks at 12 (a CURIE of the file's own prefix), the <IRI> subject at 18.
+    assert render_text(validate(KBLayout.locate(small_kb))) == (
+        f'{events}:12: Violation: event:talks ("A meets B") dip:date "2021-02-31"^^xsd:date: {DATE_MESSAGE}\n'
+        f'{events}:12: Violation: event:talks ("A meets B") dip:source: {SOURCE_MESSAGE}\n'
+        f'{events}:18: Warning: event:visit ("B visits A") dip:modality: {MODALITY_MESSAGE}\n'
+        "2 violations, 1 warning in 2 files.\n"
+    )
+
+
+def test_warnings_conform_unless_strict(small_kb):
+    fixed = EVENTS.replace('"2021-02-31"^^xsd:date ;', '"2021-07"^^xsd:gYearMonth ;').replace(
+        "dip:modality dip:Occurred .", "dip:modality dip:Occurred ;\n    dip:source source:report .")
+    (small_kb / "events.ttl").write_text(fixed, encoding="utf-8")
+    report = validate(KBLayout.locate(small_kb))
+    assert [f.severity for f in report.findings] == [Severity.WARNING]
+    assert report.conforms() and not report.conforms(strict=True)
+    assert (report.violations, len(report.warnings)) == ([], 1)
+    assert render_text(report).endswith("\nConforms: 0 violations, 1 warning in 2 files.\n")
+
+
+def test_json_format(small_kb):
+    document = json.loads(render_json(validate(KBLayout.locate(small_kb))))
+    assert {k: document[k] for k in ("conforms", "violations", "warnings", "files_checked")} == {
+        "conforms": False, "violations": 2, "warnings": 1, "files_checked": 2}
+    assert document["findings"][0] == {
+        "file": display_path(small_kb / "events.ttl"), "line": 12, "severity": "Violation",
+        "focus": "https://w3id.org/dipkb/kb/event/talks", "focus_label": "A meets B", "path": DIP + "date",
+        "value": f'"2021-02-31"^^<{XSD}date>', "message": DATE_MESSAGE,
+        "shape": "https://w3id.org/dipkb/shapes#EventDateShape", "constraint": SH + "NodeConstraintComponent"}
+
+
+def test_turtle_format_is_a_shacl_report(small_kb):
+    report = validate(KBLayout.locate(small_kb))
+    graph = rdflib.Graph().parse(data=render_turtle(report), format="turtle")
+    sh = rdflib.Namespace(SH)
+    (node,) = graph.subjects(rdflib.RDF.type, sh.ValidationReport)
+    assert graph.value(node, sh.conforms) == rdflib.Literal(False)
+    results = list(graph.objects(node, sh.result))
+    found = {(str(graph.value(r, sh.focusNode)), str(graph.value(r, sh.resultPath)), graph.value(r, sh.value),
+              str(graph.value(r, sh.resultSeverity)), str(graph.value(r, sh.sourceShape)),
+              str(graph.value(r, sh.resultMessage))) for r in results}
+    assert len(results) == 3
+    assert ("https://w3id.org/dipkb/kb/event/talks", DIP + "date",
+            rdflib.Literal("2021-02-31", datatype=rdflib.URIRef(XSD + "date")), SH + "Violation",
+            "https://w3id.org/dipkb/shapes#EventDateShape", DATE_MESSAGE) in found
+
+
+def test_turtle_format_of_a_conforming_report():
+    graph = rdflib.Graph().parse(data=render_turtle(ValidationReport([], 3)), format="turtle")
+    assert set(graph.objects(None, rdflib.URIRef(SH + "conforms"))) == {rdflib.Literal(True)}
+    assert not list(graph.objects(None, rdflib.URIRef(SH + "result")))
+
+
+def test_render_finding_without_place_label_or_curie():
+    finding = Finding(focus="http://example.org/x y", focus_label=None, path=None, value=None,
+                      message="Something is wrong.", severity=Severity.WARNING,
+                      shape="https://w3id.org/dipkb/shapes#S", constraint=SH + "OrConstraintComponent",
+                      file=None, line=None)
+    assert render_finding(finding) == "Warning: <http://example.org/x y>: Something is wrong."
+
+
+def test_an_ontology_directory_without_shapes_is_an_error(tmp_path):
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "sources.ttl").write_text(SOURCES, encoding="utf-8")
+    shutil.copytree(KBLayout.locate().ontology_dir, tmp_path / "ontology", ignore=shutil.ignore_patterns("shapes*"))
+    with pytest.raises(KBNotFoundError, match="No SHACL shapes"):
+        validate(KBLayout.locate(tmp_path))
