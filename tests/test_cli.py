@@ -81,6 +81,19 @@ def test_timeline_of_russia_in_july_2021(run):
     }
 
 
+def test_timeline_date_range_excludes_events_outside_it(run):
+    entries = json.loads(run("timeline", "--from", "1996", "--to", "1996", "-f", "json").output)
+    assert {e["id"] for e in entries} == {
+        "event:taliban-take-kabul-1996", "event:northern-alliance-formed-1996", "event:northern-alliance-defensive-war",
+        "event:pakistan-backs-taliban-government", "event:india-supports-anti-taliban-forces",
+    }
+    assert all(e["context"] for e in entries)
+    july = {e["id"] for e in json.loads(run("timeline", "--from", "2021-07-15", "--to", "2021-08", "-f", "json").output)}
+    assert "event:taliban-seize-districts-2021" in july  # May to July overlaps mid-July
+    assert "event:us-drawdown-afghanistan-2021" in july  # under way in July, ends in September
+    assert "event:taliban-take-kabul-1996" not in july
+
+
 def test_timeline_direct_excludes_agents(run):
     result = run("timeline", "--actor", "Russia", "--direct", "-f", "json")
     ids = {e["id"] for e in json.loads(result.output)}
@@ -98,6 +111,7 @@ def test_timeline_is_chronological_with_honest_dates(run):
     assert order.index("event:taliban-take-kabul-1996") < order.index("event:taliban-seize-districts-2021")
     assert order.index("event:taliban-seize-districts-2021") < order.index("event:afghan-troops-flee-to-tajikistan-2021-07")
     assert order[-1] == "event:us-drawdown-afghanistan-2021"
+    assert dates["event:us-drawdown-afghanistan-2021"] == "[..2021-07]/2021-09-11"
 
 
 def test_timeline_type_accepts_class_cameo_and_plover(run):

@@ -40,7 +40,7 @@ SELECT ?event ?actor ?from ?to ?limit WHERE { ?event dip:participant ?actor }
 
 @pytest.fixture(scope="module")
 def kb():
-    return KnowledgeBase.open(ROOT)
+    return KnowledgeBase.open(ROOT, index=False)
 
 
 def write(directory: Path, name: str, text: str) -> Path:

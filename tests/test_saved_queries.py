@@ -20,7 +20,8 @@ SOURCE = "https://w3id.org/dipkb/kb/source/"
 
 @pytest.fixture(scope="module")
 def kb():
-    return KnowledgeBase.open(ROOT)
+    # In memory: the tests must not write an index into the shipped kb/ directory.
+    return KnowledgeBase.open(ROOT, index=False)
 
 
 def run(kb, name, **values):
@@ -202,7 +203,7 @@ def test_events_without_source_finds_one(tmp_path):
         "@prefix dip: <https://w3id.org/dipkb/ontology#> .\n"
         "<https://w3id.org/dipkb/kb/event/orphan> a dip:Meeting ; dip:date \"2021\"^^<http://www.w3.org/2001/XMLSchema#gYear> .\n",
         encoding="utf-8")
-    small = KnowledgeBase.open(tmp_path)
+    small = KnowledgeBase.open(tmp_path, index=False)
     assert [plain(r) for r in run(small, "events-without-source")] == [
         {"event": EVENT + "orphan", "type": DIP + "Meeting"}]
 
@@ -238,7 +239,7 @@ def test_event_sources_follow_cited_in(kb, tmp_path):
         "source:article a dip:NewsArticle ; dip:citedIn source:digest .\n"
         "source:digest a dip:NewsArticle .\n",
         encoding="utf-8")
-    rows = run(KnowledgeBase.open(tmp_path), "event-sources", event="event:e")
+    rows = run(KnowledgeBase.open(tmp_path, index=False), "event-sources", event="event:e")
     assert [(r["source"].value, r["direct"].value, r["kind"].value) for r in rows] == [
         (SOURCE + "report", "true", DIP + "AgencyReport"),
         (SOURCE + "article", "false", DIP + "NewsArticle"),

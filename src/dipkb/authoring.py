@@ -31,7 +31,8 @@ from dipkb.writing import FileWrite, joined, missing_prefixes, write_files, writ
 
 _ROLES = "SELECT ?p WHERE { ?p rdfs:subPropertyOf* dip:participant }"
 _MODALITIES = "SELECT ?m WHERE { ?m a dip:Modality }"
-_SOURCES = "SELECT ?s ?title WHERE { ?s a ?c . ?c rdfs:subClassOf* dip:Source OPTIONAL { ?s dct:title|rdfs:label ?title } }"
+_SOURCES = """SELECT ?s ?title WHERE {
+  ?s a ?c . ?c rdfs:subClassOf* dip:Source OPTIONAL { ?s dct:title|rdfs:label ?title } }"""
 _DATATYPE_OF = {Precision.YEAR: XSD_GYEAR, Precision.MONTH: XSD_GYEARMONTH, Precision.DAY: XSD_DATE}
 TIME_FIELDS = (("date", "date"), ("start", "startDate"), ("end", "endDate"), ("earliest", "earliestDate"),
                ("latest", "latestDate"))
@@ -242,7 +243,10 @@ def event_turtle(event: ResolvedEvent, iri: str) -> str:
 def iri_for(event: ResolvedEvent, taken) -> str:
     """``event:<slug-of-label>-<date>``, or with ``-2``, ``-3``... while ``taken(iri)`` says it exists."""
     when = event.first_time()
-    base = f"{EVENT_NS}{slug(event.draft.label)}" + (f"-{when.lexical[:10]}" if when else "")
+    words = slug(event.draft.label)
+    if len(words) > 60:  # a headline-long IRI helps nobody: keep the first words, the suffix keeps it unique
+        words = words[:61].rsplit("-", 1)[0]
+    base = f"{EVENT_NS}{words}" + (f"-{when.lexical[:10]}" if when else "")
     iri, number = base, 1
     while taken(iri):
         number += 1
@@ -296,7 +300,7 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
     if event.day():
         place = next((p for prop, p in event.places if prop == "place"), None)
         key = identity_key(vocab.codebook, event.cls, event.roles, place, event.day(), draft.quote)
-        same_as = ExistingEvents(kb, vocab.codebook).by_key.get(key)
+        same_as = ExistingEvents(kb, vocab.codebook, date=event.day()).by_key.get(key)
     result = AddResult(iri, block, target, findings, same_as=same_as)
     if dry_run or not result.accepted:
         result.turtle = _with_prefixes(target, block)

@@ -123,8 +123,8 @@ class EventTime:
         bounds in EDTF's "one of a set" form, ``[..2021-07]`` for "no later than July 2021"."""
         if self.date:
             return self.date.text
+        bounds = f"[{self.earliest.text if self.earliest else ''}..{self.latest.text if self.latest else ''}]"
         if self.start or self.end:
-            return f"{self.start.text if self.start else '..'}/{self.end.text if self.end else '..'}"
-        if self.earliest or self.latest:
-            return f"[{self.earliest.text if self.earliest else ''}..{self.latest.text if self.latest else ''}]"
-        return ""
+            begin = self.start.text if self.start else (bounds if self.earliest or self.latest else "..")
+            return f"{begin}/{self.end.text if self.end else '..'}"
+        return bounds if self.earliest or self.latest else ""

@@ -184,8 +184,9 @@ def _selection_query(filt: TimelineFilter, with_actor: bool) -> str:
     return (
         "SELECT DISTINCT ?event ?lo ?hi ?from ?to ?etype ?place ?actor WHERE {\n  " + "\n  ".join(patterns) + "\n"
         "  OPTIONAL { ?event dip:earliestDay ?lo } OPTIONAL { ?event dip:latestDay ?hi }\n"
-        "  FILTER((!BOUND(?to) || !BOUND(?lo) || ?lo <= ?to) && (!BOUND(?from) || !BOUND(?hi) || ?hi >= ?from))\n"
-        "  FILTER((BOUND(?lo) || BOUND(?hi)) || (!BOUND(?from) && !BOUND(?to)))\n}"
+        # BOUND() is false for a substituted variable in pyoxigraph, so an absent bound or an
+        # unset parameter is told by the comparison raising an error, which COALESCE turns to true.
+        "  FILTER(COALESCE(?lo <= ?to, true) && COALESCE(?hi >= ?from, true))\n}"
     )
 
 

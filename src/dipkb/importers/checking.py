@@ -24,14 +24,13 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
 from dipkb import validation
 from dipkb.errors import KBSyntaxError, SyntaxProblem
-from dipkb.kb import KnowledgeBase
+from dipkb.kb import KnowledgeBase, is_derived_graph
 from dipkb.layout import KBLayout
-from dipkb.namespaces import DCT, DERIVED_GRAPH, DIP, RDF, RDFS, SH, XSD
+from dipkb.namespaces import DCT, DIP, RDF, RDFS, SH, XSD
 
 rdflib.NORMALIZE_LITERALS = False
 _TYPE = NamedNode(RDF + "type")
 _CONTEXT_PREDICATES = {_TYPE, NamedNode(RDFS + "label"), NamedNode(DCT + "issued"), NamedNode(DIP + "modality")}
-_DERIVED = NamedNode(DERIVED_GRAPH)
 _SH_SELECT, _SH_PATH, _SH_MAX_COUNT = (rdflib.URIRef(SH + name) for name in ("select", "path", "maxCount"))
 _cache: dict[tuple, object] = {}
 
@@ -134,14 +133,14 @@ def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
     mentioned = {t.object for s in chosen for t in by_subject[s] if isinstance(t.object, NamedNode)}
     for node in chosen:  # KB nodes the new triples add to: their whole description
         for quad in kb.store.quads_for_pattern(node, None, None):
-            if quad.graph_name != _DERIVED:
+            if not is_derived_graph(quad.graph_name):
                 add((_rdflib(quad.subject), _rdflib(quad.predicate), _rdflib(quad.object)))
                 if isinstance(quad.object, NamedNode):
                     mentioned.add(quad.object)
     for node in mentioned - set(chosen):
         context = [t for t in by_subject.get(node, ()) if t.predicate in _CONTEXT_PREDICATES]
         context += [q for q in kb.store.quads_for_pattern(node, None, None)
-                    if q.predicate in _CONTEXT_PREDICATES and q.graph_name != _DERIVED]
+                    if q.predicate in _CONTEXT_PREDICATES and not is_derived_graph(q.graph_name)]
         for t in context:
             add((_rdflib(t.subject), _rdflib(t.predicate), _rdflib(t.object)))
     findings = validation.run_shapes(data, _shapes(kb.layout))

@@ -84,7 +84,8 @@ class CodedImport:
         place_property = "place"
         if self.codebook.is_a(cls, TROOP_MOVEMENT):
             if place is None:
-                raise Rejection("missing place", "a troop movement needs where it went from or to; the row has no place")
+                raise Rejection("missing place",
+                                "a troop movement needs where it went from or to; the row has no place")
             place_property = "origin"  # where the coded action happened is where the forces moved from
         if row.record.issued and not _not_after(row.date.lexical, row.record.issued.lexical):
             raise Rejection("dated after its record", f"event date {row.date.lexical} is after the record was "
@@ -153,7 +154,7 @@ class CodedImport:
             content = None
             if not ev.existing:
                 content = "Coded as " + "; ".join(text for _, text in ev.codes) + "."
-            parts += [turtle.record(r) for r in ev.records]
+            parts += [turtle.record(r) + "\n" for r in ev.records]
             parts.append(turtle.event(ev, content) + "\n")
         return "".join(parts)
 

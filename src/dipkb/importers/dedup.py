@@ -9,8 +9,13 @@ reciprocal pair of rows (A meets B, B meets A; A visits B, B hosts A) is one mee
 dipkb class (so CAMEO 042 "make a visit" and 043 "host a visit" meet in dip:Visit), the place is the
 reconciled place IRI or none, the date is the literal with its precision ("2019-10-24" is not
 "2019-10"). A statement with a dip:quote is also told apart by its words: two different things said
-by one speaker on one day are two statements (coded rows carry no quote). Events already in the KB get the same key from their own triples, so an import merges into
-them too; the event IRI is derived from the key, so importing the same rows twice gives the same IRIs.
+by one speaker on one day are two statements (coded rows carry no quote). Events already in the KB
+get the same key from their own triples, so an import merges into them too; the event IRI is derived
+from the key, so importing the same rows twice gives the same IRIs.
+
+A consequence to know: CAMEO codes of one root that share a dipkb class merge (173 "arrest" and 174
+"expel" by the same actors, same place and day are one dip:Coercion event with both codes); every
+record and every code is kept on the event.
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+
+from pyoxigraph import Literal, NamedNode
 
 from dipkb.importers.codes import MEETING, CodeBook
 from dipkb.importers.records import DateValue
@@ -78,9 +85,11 @@ class _Found:
 class ExistingEvents:
     """The identity keys of the events already in the KB (those with a dip:date), and its records."""
 
-    def __init__(self, kb: KnowledgeBase, codebook: CodeBook):
+    def __init__(self, kb: KnowledgeBase, codebook: CodeBook, *, date: DateValue | None = None):
+        """With ``date``, only the events of that date are read (enough for one new event)."""
         found: dict[str, _Found] = {}
-        for row in kb.select(_EVENTS):
+        bindings = {"date": Literal(date.lexical, datatype=NamedNode(date.datatype))} if date else None
+        for row in kb.select(_EVENTS, bindings):
             entry = found.setdefault(row["e"].value, _Found(set(), set(), set(), set(), set()))
             entry.classes.add(row["class"].value)
             entry.dates.add(DateValue(row["date"].value, row["date"].datatype.value))

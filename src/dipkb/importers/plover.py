@@ -18,7 +18,7 @@ from dipkb.importers.reconcile import slug
 from dipkb.importers.records import (ActorSpec, CodedRow, DateValue, PlaceKind, PlaceSpec, Rejection,
                                      RowResult, Scheme, SourceRecord)
 from dipkb.layout import display_path
-from dipkb.namespaces import KB, XSD
+from dipkb.namespaces import KB
 from dipkb.temporal import XSD_DATE, XSD_GYEAR, XSD_GYEARMONTH, DateInputError, Precision, parse_partial_date
 
 SOURCE_NS = KB + "source/"
@@ -57,7 +57,8 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]
             try:
                 record = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as error:
-                yield line, Rejection("invalid UTF-8", f"byte 0x{raw[error.start]:02x} at column {error.start + 1}"), shown(raw)
+                where = f"byte 0x{raw[error.start]:02x} at column {error.start + 1}"
+                yield line, Rejection("invalid UTF-8", where), shown(raw)
                 continue
             except json.JSONDecodeError as error:
                 if was_first:

@@ -169,7 +169,9 @@ class Reconciler:
     def _code_label(self, code: str, spec: ActorSpec) -> str:
         """``Russia government (RUSGOV)``, ``police (COP)``; a code with parts we cannot name (a known
         group, a country alone) gets the name the row gives it: ``Taliban (AFGINSTAL)``, ``France (FRA)``."""
-        country = spec.country.strip().upper() if spec.country and code.upper().startswith(spec.country.strip().upper()) else ""
+        country = (spec.country or "").strip().upper()
+        if not code.upper().startswith(country):
+            country = ""
         rest = code[len(country):].upper()
         chunks = [rest[i:i + 3] for i in range(0, len(rest), 3)]
         if chunks and all(chunk in ROLE_WORDS for chunk in chunks):

@@ -6,8 +6,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 
-from dipkb.namespaces import XSD
-
 
 class Rejection(Exception):
     """Raised while reading one row: the row is rejected with ``reason`` (a short category that the
@@ -37,10 +35,6 @@ class DateValue:
 
     lexical: str
     datatype: str
-
-    @property
-    def is_day(self) -> bool:
-        return self.datatype == XSD + "date"
 
 
 @dataclass(frozen=True)
@@ -140,18 +134,6 @@ class NewPlace:
     long: str | None = None
 
 
-@dataclass(frozen=True)
-class ActorRef:
-    iri: str
-    label: str
-
-
-@dataclass(frozen=True)
-class PlaceRef:
-    iri: str
-    label: str
-
-
 @dataclass
 class ImportedEvent:
     """One event an import writes. ``existing`` marks an event already in the KB with the same identity:
@@ -167,9 +149,6 @@ class ImportedEvent:
     modality: str = "Occurred"
     codes: list[tuple[str, str]] = field(default_factory=list)  # (concept IRI, "CAMEO 042 (Make a visit)")
     records: list[SourceRecord] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)  # other dip:source IRIs (tabular rows)
-    content: str | None = None  # tabular rows: an explicit paraphrase
-    quote: str | None = None
     existing: bool = False
     existing_records: tuple[str, ...] = ()  # records the KB event already had, to mark as merged too
 
@@ -198,8 +177,7 @@ class ImportReport:
     reasons: Counter[str] = field(default_factory=Counter)
     rejected_rows: list[RejectedRow] = field(default_factory=list)
     events_created: int = 0
-    events_extended: int = 0  # events already in the KB that gained records
-    notes: list[str] = field(default_factory=list)
+    events_extended: int = 0  # events already in the KB that rows merged into
 
     def count(self, outcome: Outcome) -> None:
         self.rows += 1

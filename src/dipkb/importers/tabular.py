@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pyoxigraph import NamedNode
 
 from dipkb.authoring import (EventDraft, Participant, Vocabulary, event_turtle, in_kb, iri_for, parse_participants,
                              resolve_draft)
@@ -29,7 +30,9 @@ from dipkb.importers.reconcile import Reconciler
 from dipkb.importers.records import ImportReport, Outcome, Rejection
 from dipkb.kb import KnowledgeBase
 from dipkb.layout import display_path
+from dipkb.namespaces import DIP
 
+_SOURCE = NamedNode(DIP + "source")
 _DRAFT_FIELDS = {f.name for f in fields(EventDraft)}
 COLUMNS = sorted((_DRAFT_FIELDS - {"event_type"}) | {"type"})
 
@@ -141,6 +144,10 @@ def _kept(draft: EventDraft, row_filter: RowFilter) -> bool:
             and row_filter.keeps_code(draft.event_type))
 
 
+def _cites(kb: KnowledgeBase, event: str, source: str) -> bool:
+    return any(True for _ in kb.store.quads_for_pattern(NamedNode(event), _SOURCE, NamedNode(source)))
+
+
 def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codebook: CodeBook, reconciler: Reconciler,
         existing: ExistingEvents, heading: str) -> tuple[ImportReport, str]:
     """Every row to a new event, a merge into an event of the same identity, or a rejection."""
@@ -160,8 +167,8 @@ def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codeboo
                 continue
             event = resolve_draft(draft, vocab)
         except EventDraftError as error:
-            reason, _ = error.problems[0]
-            report.reject(line, Rejection(reason, "; ".join(f"{r}: {d}" for r, d in error.problems)), text)
+            (reason, detail), *more = error.problems
+            report.reject(line, Rejection(reason, "; ".join([detail] + [f"{r}: {d}" for r, d in more])), text)
             continue
         key = None
         if event.day():
@@ -183,8 +190,11 @@ def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codeboo
         report.count(Outcome.IMPORTED)
         report.events_created += 1
     parts = [event_turtle(event, iri) + "\n" for iri, event in blocks]
-    # Sources of merged rows: on the event of this file itself, or added to the event of the KB.
+    # Sources of merged rows: on the event of this file itself, or added to the event of the KB
+    # (only those it does not cite yet).
     for iri, sources in extra_sources.items():
-        parts.append(turtle.block(iri, [("dip:source", turtle.term(s)) for s in sources]) + "\n")
+        new = [s for s in dict.fromkeys(sources) if not _cites(kb, iri, s)]
+        if new:
+            parts.append(turtle.block(iri, [("dip:source", turtle.term(s)) for s in new]) + "\n")
     text = heading + turtle.prefix_block() + "\n" + "".join(parts) if parts else ""
     return report, text

@@ -105,12 +105,10 @@ def event(ev: ImportedEvent, content: str | None) -> str:
         if ev.place:
             pairs.append((f"dip:{ev.place_property}", term(ev.place)))
         pairs += [("dip:date", date(ev.date)), ("dip:modality", term(DIP + ev.modality))]
-        if ev.quote:
-            pairs.append(("dip:quote", lang(ev.quote)))
         if content:
             pairs.append(("dip:content", lang(content)))
     pairs += [("dip:eventCode", term(concept)) for concept, _ in ev.codes]
-    pairs += [("dip:source", r) for r in records] + [("dip:source", term(s)) for s in ev.sources]
+    pairs += [("dip:source", r) for r in records]
     pairs += [("dip:mergedFrom", r) for r in merged]
     return block(ev.iri, pairs)
 

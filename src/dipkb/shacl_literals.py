@@ -1,0 +1,158 @@
+"""Literals as the files write them, where the store keeps another form.
+
+Oxigraph stores a valid literal of a type it knows in canonical form: "05"^^xsd:integer as "5",
+"1.50"^^xsd:decimal as "1.5", "5"^^xsd:nonNegativeInteger as "5"^^xsd:integer. pyshacl sees the file's
+form, and sh:datatype, sh:pattern and the reported sh:value depend on it. An ill-typed literal
+("2021-02-31"^^xsd:date) is kept as written, so it needs nothing here.
+
+Parsing every file again in Python would cost seconds per 100k events, so each file's text is first
+scanned for typed literals with a regular expression: only a file with a literal whose canonical form
+differs, or with one the scan cannot read for sure, is parsed. The scan may err only towards parsing.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+
+from dipkb.layout import DATA_SUFFIXES
+from dipkb.namespaces import RDF, XSD
+
+_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES}
+_PLAIN = {XSD + "string", RDF + "langString"}
+# "lexical"^^<iri> or "lexical"^^prefix:local, the lexical form without escapes, quotes or line breaks.
+_TYPED = re.compile(r'(?<![\\"])"([^"\\\n\r]*)"\^\^(?:<([^<>"{}|^`\\\s]*)>|([A-Za-z][\w.-]*)?:([\w-]*))')
+_PREFIX = re.compile(r"(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I)
+# A bare Turtle number: an integer is canonical as written unless it has a sign or leading zero.
+_NUMBER = re.compile(r"(?:^|(?<=[\s,;(\[>]))[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.M)
+_CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9]\d*)")
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+def rdflib_term(term: Term) -> rdflib.term.Node:
+    """The rdflib term dipkb.validation gives pyshacl for a pyoxigraph term (xsd:string left untyped)."""
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    return rdflib.Literal(term.value, datatype=None if datatype == XSD + "string" else rdflib.URIRef(datatype))
+
+
+class Canonical:
+    """Oxigraph's canonical form of literals, asked of Oxigraph itself (a VALUES block is stored the
+    same way as loaded data), cached."""
+
+    def __init__(self) -> None:
+        self._known: dict[ox.Literal, ox.Literal] = {}
+
+    def resolve(self, literals: Iterable[ox.Literal]) -> None:
+        todo = sorted({lit for lit in literals if lit not in self._known}, key=str)
+        store = ox.Store()
+        for start in range(0, len(todo), 2000):
+            chunk = todo[start:start + 2000]
+            rows = " ".join(f"({i} {lit})" for i, lit in enumerate(chunk))
+            for row in store.query(f"SELECT ?i ?x WHERE {{ VALUES (?i ?x) {{ {rows} }} }}"):
+                self._known[chunk[int(row["i"].value)]] = row["x"]
+
+    def __getitem__(self, literal: ox.Literal) -> ox.Literal:
+        if literal not in self._known:
+            self.resolve([literal])
+        return self._known[literal]
+
+    def rewritten(self, literal: ox.Literal) -> bool:
+        return literal.datatype.value not in _PLAIN and self[literal] != literal
+
+
+class Originals:
+    """(subject, predicate IRI, stored term) -> the terms the files wrote for it, where they differ."""
+
+    def __init__(self, written: dict[tuple[Term, str, Term], list[Term]] | None = None):
+        self._written = written or {}
+        self._by_predicate: dict[str, set] = {}
+        self._subjects: dict[str, set] = {}
+        for subject, predicate, stored in self._written:
+            self._by_predicate.setdefault(predicate, set()).add(stored)
+            self._subjects.setdefault(predicate, set()).add(subject)
+
+    def __len__(self) -> int:
+        return len(self._written)
+
+    def of(self, subject: Term, predicate: str, stored: Term) -> list[Term]:
+        """The written forms of the stored triple's object (the stored term itself when unchanged)."""
+        return self._written.get((subject, predicate, stored), [stored])
+
+    def terms(self, predicate: str) -> set:
+        """Stored objects of ``predicate`` that some file wrote in another form."""
+        return self._by_predicate.get(predicate, set())
+
+    def subjects(self, predicate: str) -> set:
+        return self._subjects.get(predicate, set())
+
+    @classmethod
+    def scan(cls, store: ox.Store, files: Iterable[Path], graph_name: Callable[[Path], str],
+             canonical: Canonical | None = None) -> Originals:
+        """Every literal of ``files`` (loaded in ``store``, each in its graph) that the store holds in
+        another form."""
+        canonical = canonical or Canonical()
+        files = list(files)
+        tokens = {path: _typed_tokens(path) for path in files}
+        canonical.resolve(t for found in tokens.values() if found for t in found)
+        parsed = [p for p in files if tokens[p] is None or any(canonical.rewritten(t) for t in tokens[p])]
+        written: dict[tuple[Term, str, Term], list[Term]] = {}
+        rewritten_in: dict[tuple[Term, str, Term], set[str]] = {}  # the graphs that wrote another form
+        also_as_stored: set[tuple[Term, str, Term]] = set()  # ... and that wrote the stored form too
+        for path in parsed:
+            graph = graph_name(path)
+            triples = [t for t in ox.parse(path=str(path), format=_FORMATS[DATA_SUFFIXES[path.suffix]])
+                       if isinstance(t.object, ox.Literal) and not isinstance(t.subject, ox.BlankNode)]
+            canonical.resolve(t.object for t in triples if t.object.datatype.value not in _PLAIN)
+            as_stored, other = set(), {}
+            for t in triples:
+                stored = canonical[t.object] if t.object.datatype.value not in _PLAIN else t.object
+                key = (t.subject, t.predicate.value, stored)
+                (as_stored.add(key) if stored == t.object else other.setdefault(key, []).append(t.object))
+            for key, forms in other.items():
+                known = written.setdefault(key, [])
+                known += [f for f in dict.fromkeys(forms) if f not in known]
+                rewritten_in.setdefault(key, set()).add(graph)
+                if key in as_stored:
+                    also_as_stored.add(key)
+        for key, forms in written.items():
+            # The stored form was written too if a file wrote both, or another file holds the triple
+            # (a file that wrote another form holds the triple only because of it).
+            subject, predicate, stored = key
+            graphs = {q.graph_name.value for q in store.quads_for_pattern(subject, ox.NamedNode(predicate), stored)
+                      if isinstance(q.graph_name, ox.NamedNode)}
+            if key in also_as_stored or graphs - rewritten_in[key]:
+                forms.append(stored)
+            forms.sort(key=str)
+        return cls(written)
+
+
+def _typed_tokens(path: Path) -> set[ox.Literal] | None:
+    """The typed literals of a file, read with regular expressions; None when the file may hold a
+    typed literal the expressions cannot read for sure (then it is parsed)."""
+    text = path.read_text(encoding="utf-8")
+    prefixes = {(m.group(1) or ""): m.group(2) for m in _PREFIX.finditer(text)}
+    found = set()
+    matches = 0
+    for lexical, iri, prefix, local in _TYPED.findall(text):
+        matches += 1
+        if not iri:
+            if (prefix or "") not in prefixes:
+                return None
+            iri = prefixes[prefix or ""] + local
+        found.add(ox.Literal(lexical, datatype=ox.NamedNode(iri)))
+    if matches != text.count("^^"):  # a literal in another notation: single quotes, long strings, escapes
+        return None
+    for number in _NUMBER.findall(text):
+        if not _CANONICAL_INTEGER.fullmatch(number) or number == "-0":
+            return None
+    return found

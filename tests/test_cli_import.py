@@ -1,0 +1,101 @@
+"""`dipkb import` end to end: row accounting, atomicity, and the imported events joining the curated ones."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dipkb.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+GDELT = FIXTURES / "gdelt2-20191024143000.export.tsv"
+
+
+@pytest.fixture()
+def kb_copy(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".dipkb*"))
+    return tmp_path
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in (root / "kb").rglob("*")
+            if p.is_file() and ".dipkb" not in p.parts and not p.name.startswith(".dipkb")}
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_gdelt_import_accounts_for_every_row_and_joins_curated_actors(kb_copy, tmp_path):
+    report_path = tmp_path / "report.json"
+    result = run("--kb", str(kb_copy), "import", str(GDELT), "--report", str(report_path),
+                 "--rejected", str(tmp_path / "rejected.tsv"))
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    rows = sum(1 for _ in GDELT.open(encoding="utf-8"))
+    assert report["rows"] == rows == 2111
+    assert report["imported"] + report["merged"] + report["rejected"] + report["filtered"] == rows
+    assert sum(report["reasons"].values()) == report["rejected"]
+    rejected_lines = (tmp_path / "rejected.tsv").read_text().splitlines()
+    assert len(rejected_lines) == 1 + report["rejected"]
+    assert result.output.splitlines()[0].startswith(
+        f"2111 rows: {report['imported']} imported, {report['merged']} merged, {report['rejected']} rejected, "
+        f"0 filtered; added {report['events_created']} events to ")
+    assert (kb_copy / "kb" / "imports" / "gdelt2-20191024143000-export.ttl").is_file()
+    # GDELT's RUS actors are the curated actor:russia, so one timeline covers both.
+    timeline = json.loads(run("--kb", str(kb_copy), "timeline", "--actor", "Russia", "-f", "json").output)
+    sources = {s["id"] for e in timeline for s in e["sources"]}
+    assert "source:founding-article" in sources
+    assert any(e["date"].startswith("2019-10") for e in timeline)
+    assert run("--kb", str(kb_copy), "validate").exit_code == 0
+
+
+def test_filters_count_rows_as_filtered(kb_copy, tmp_path):
+    report_path = tmp_path / "report.json"
+    result = run("--kb", str(kb_copy), "import", str(GDELT), "--country", "RUS", "--code", "04",
+                 "--dry-run", "--report", str(report_path))
+    assert result.exit_code == 0
+    report = json.loads(report_path.read_text())
+    assert report["filtered"] > 2000
+    assert report["imported"] + report["merged"] + report["rejected"] + report["filtered"] == 2111
+
+
+def test_dry_run_writes_nothing(kb_copy):
+    before = snapshot(kb_copy)
+    result = run("--kb", str(kb_copy), "import", str(GDELT), "--dry-run")
+    assert result.exit_code == 0
+    assert "would add" in result.output
+    assert snapshot(kb_copy) == before
+
+
+def test_empty_input_is_exit_2_and_changes_nothing(kb_copy, tmp_path):
+    empty = tmp_path / "empty.tsv"
+    empty.write_bytes(b"")
+    before = snapshot(kb_copy)
+    result = run("--kb", str(kb_copy), "import", str(empty), "--format", "gdelt")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: ") and result.output.endswith("empty.tsv has no rows to import.\n")
+    assert snapshot(kb_copy) == before
+
+
+def test_invalid_utf8_row_is_rejected_with_its_reason(kb_copy, tmp_path):
+    bad = tmp_path / "bad.tsv"
+    bad.write_bytes(GDELT.read_bytes().splitlines(keepends=True)[0] + b"\xff\xfe\x00garbage\n")
+    report_path = tmp_path / "report.json"
+    result = run("--kb", str(kb_copy), "import", str(bad), "--format", "gdelt", "--report", str(report_path))
+    assert result.exit_code == 0
+    report = json.loads(report_path.read_text())
+    assert report["rows"] == 2 and report["reasons"]["invalid UTF-8"] == 1
+
+
+def test_plover_and_icews_samples(kb_copy, tmp_path):
+    for name, fmt in (("PLOVER_GSR_CAMEO.txt", "plover"), ("icews-synthetic.tab", "icews")):
+        report_path = tmp_path / f"{fmt}.json"
+        result = run("--kb", str(kb_copy), "import", str(FIXTURES / name), "--format", fmt, "--report", str(report_path))
+        assert result.exit_code == 0, result.output
+        report = json.loads(report_path.read_text())
+        assert report["imported"] + report["merged"] + report["rejected"] + report["filtered"] == report["rows"] > 0

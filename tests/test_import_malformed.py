@@ -1,0 +1,155 @@
+"""Malformed input: clear reasons for bad rows, clear errors for unreadable files, never a partial KB."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dipkb import KnowledgeBase
+from dipkb.errors import ImportInputError, ImportValidationError
+from dipkb.importers import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
+from dipkb.layout import KBLayout
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "tests" / "fixtures" / "gdelt2-20191024143000.export.tsv"
+# Rows of the real export that import on their own: two different actors, not a meeting, a city.
+GOOD = [row for row in SAMPLE.read_bytes().split(b"\n") if row
+        and (f := row.split(b"\t"))[5] and f[15] and f[5] != f[15] and not f[26].startswith(b"04") and f[51] == b"4"][:20]
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> KBLayout:
+    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
+    return KBLayout.locate(tmp_path)
+
+
+def snapshot(layout: KBLayout) -> dict[str, bytes]:
+    """Every data file of the KB with its bytes (the index and the lock file are not data)."""
+    return {str(p.relative_to(layout.kb_dir)): p.read_bytes() for p in sorted(layout.kb_dir.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(layout.kb_dir).parts)}
+
+
+def with_field(row: bytes, index: int, value: bytes) -> bytes:
+    fields = row.split(b"\t")
+    fields[index] = value
+    return b"\t".join(fields)
+
+
+def gdelt_file(tmp_path: Path, rows: list[bytes]) -> Path:
+    path = tmp_path / "broken.export.CSV"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    return path
+
+
+def test_every_kind_of_bad_row_is_rejected_with_its_reason(layout, tmp_path):
+    truncated = GOOD[2][: len(GOOD[2]) // 2]
+    truncated_columns = len(truncated.split(b"\t"))
+    bad_byte_at = len(b"\t".join(GOOD[9].split(b"\t")[:6])) + 2  # 1-based column of the byte in Actor1Name
+    rows = [
+        GOOD[1],
+        truncated,  # cut off mid-row
+        GOOD[3] + b"\textra",  # a column too many
+        with_field(GOOD[4], 1, b"20120231"),  # no 31 February
+        with_field(GOOD[5], 1, b"2019-10-24"),  # not YYYYMMDD
+        with_field(GOOD[6], 26, b"13y"),
+        with_field(GOOD[7], 26, b"999"),
+        with_field(with_field(GOOD[8], 5, b""), 15, b""),  # no actor at all
+        with_field(GOOD[9], 6, b"\xff\xfeNAME"),  # not UTF-8
+        b"",  # a blank line
+        with_field(GOOD[10], 56, b"123.4"),  # a latitude out of range, on a city row
+        with_field(GOOD[11], 0, b"12a"),
+    ]
+    path = gdelt_file(tmp_path, rows)
+    result = run_import(KnowledgeBase.open(layout=layout), path, ImportFormat.GDELT)
+    found = [(r.line, r.reason, r.detail) for r in result.report.rejected_rows]
+    assert found[:9] == [
+        (2, "wrong column count", f"{truncated_columns} tab-separated "
+                                  "columns, expected 61 (GDELT 2.0 events)"),
+        (3, "wrong column count", "62 tab-separated columns, expected 61 (GDELT 2.0 events)"),
+        (4, "invalid date", "SQLDATE '20120231' is no real day"),
+        (5, "invalid date", "SQLDATE '2019-10-24' is not YYYYMMDD"),
+        (6, "malformed CAMEO code", "'13y' is not a CAMEO code of 2 to 4 digits"),
+        (7, "unknown CAMEO code", "'999' is not in the CAMEO codebook"),
+        (8, "missing actor", "no source actor (Actor1, Source Name or source), who did it is unknown"),
+        (9, "invalid UTF-8", f"byte 0xff at column {bad_byte_at}"),
+        (10, "empty row", "the line is blank"),
+    ]
+    assert (found[10][0], found[10][2]) == (12, "GLOBALEVENTID '12a' is not a number")
+    assert found[9] == (11, "invalid coordinates", "'123.4' is outside -90..90")
+    report = result.report
+    assert (report.rows, report.imported + report.merged, report.rejected) == (12, 1, 11)
+
+    rejects = tmp_path / "rejected.tsv"
+    assert write_rejected(result, rejects) == report.rejected
+    lines = rejects.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "line\treason\tdetail\trow"
+    assert lines[3].startswith("4\tinvalid date\tSQLDATE '20120231' is no real day\t")
+
+
+def test_the_first_rows_can_be_bad_before_the_version_is_known(layout, tmp_path):
+    path = gdelt_file(tmp_path, [b"garbage", b"a\tb\tc", GOOD[0], GOOD[1]])
+    report = run_import(KnowledgeBase.open(layout=layout), path, ImportFormat.GDELT).report
+    assert [(r.line, r.detail) for r in report.rejected_rows] == [
+        (1, "1 tab-separated columns, expected 57, 58 or 61"), (2, "3 tab-separated columns, expected 57, 58 or 61")]
+    assert report.rows == 4
+
+
+@pytest.mark.parametrize("fmt", list(ImportFormat))
+def test_an_empty_file_is_an_input_error(layout, tmp_path, fmt):
+    path = tmp_path / f"empty.{fmt.value}"
+    path.write_bytes(b"")
+    with pytest.raises(ImportInputError, match="empty|no rows"):
+        run_import(KnowledgeBase.open(layout=layout), path, fmt)
+
+
+def test_a_file_of_only_rejected_rows_writes_nothing(layout, tmp_path):
+    before = snapshot(layout)
+    path = gdelt_file(tmp_path, [with_field(GOOD[1], 26, b"999"), with_field(GOOD[2], 26, b"999")])
+    result = run_import(KnowledgeBase.open(layout=layout), path)
+    assert (result.report.rejected, result.turtle) == (2, "")
+    assert commit_import(layout, result) == []
+    assert snapshot(layout) == before
+
+
+def test_an_import_that_breaks_the_shapes_writes_nothing(layout, tmp_path):
+    before = snapshot(layout)
+    kb = KnowledgeBase.open(layout=layout)
+    result = run_import(kb, gdelt_file(tmp_path, GOOD[:5]))
+    # What a bug in an importer could produce: a meeting without a label or participants.
+    result.turtle += "\nevent:broken a dip:Meeting ; dip:date \"2021\"^^xsd:gYear ; dip:source source:founding-article .\n"
+    with pytest.raises(ImportValidationError) as caught:
+        commit_import(layout, result, kb=kb)
+    assert {f.shape.rsplit("#")[-1] for f in caught.value.findings if f.focus.endswith("event/broken")} == {
+        "EventLabelShape", "MeetingParticipantsShape"}
+    assert "nothing was written" in str(caught.value)
+    assert snapshot(layout) == before
+
+
+def test_an_interrupted_write_leaves_the_kb_as_it_was(layout, tmp_path, monkeypatch):
+    before = snapshot(layout)
+    result = run_import(KnowledgeBase.open(layout=layout), SAMPLE)
+
+    def interrupted(source, target):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        commit_import(layout, result)
+    monkeypatch.undo()
+    assert snapshot(layout) == before
+    assert not (layout.kb_dir / "imports").exists()
+    assert [p.name for p in layout.kb_dir.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_target_outside_the_kb_is_refused(layout, tmp_path):
+    with pytest.raises(ImportInputError, match="inside"):
+        run_import(KnowledgeBase.open(layout=layout), SAMPLE, options=ImportOptions(into=tmp_path / "elsewhere.ttl"))
+
+
+def test_an_unknown_format_is_an_input_error(layout, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("just some notes\n", encoding="utf-8")
+    with pytest.raises(ImportInputError, match="Cannot tell the format"):
+        run_import(KnowledgeBase.open(layout=layout), path)

@@ -1,0 +1,121 @@
+"""Importing the simple CSV and YAML layouts of examples/: rows people write, names resolved, duplicates merged."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from pyoxigraph import NamedNode
+
+from dipkb import KnowledgeBase
+from dipkb.errors import ImportInputError
+from dipkb.importers import ImportFormat, commit_import, guess_format, run_import
+from dipkb.layout import KBLayout
+from dipkb.namespaces import KB
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+HEADER = "label,type,participants,date,place,sources,quote\n"
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> KBLayout:
+    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
+    return KBLayout.locate(tmp_path)
+
+
+def sources(kb: KnowledgeBase, event: str) -> list[str]:
+    rows = kb.select("SELECT ?e ?s WHERE { ?e dip:source ?s }", {"e": NamedNode(KB + "event/" + event)})
+    return sorted(r["s"].value.rsplit("/", 1)[-1] for r in rows)
+
+
+def test_the_csv_example_imports_one_event_and_merges_two(layout):
+    assert guess_format(EXAMPLES / "events.csv") is ImportFormat.CSV
+    result = run_import(KnowledgeBase.open(layout=layout), EXAMPLES / "events.csv")
+    assert result.report.as_json() == {"rows": 3, "imported": 1, "merged": 2, "rejected": 0, "filtered": 0,
+                                       "reasons": {}, "events_created": 1, "events_extended": 2}
+    assert result.target == layout.kb_dir / "imports" / "csv-events.ttl"
+    commit_import(layout, result, full_validation=True)
+    kb = KnowledgeBase.open(layout=layout)
+    rows = kb.select("""SELECT ?e ?quote ?date WHERE { ?e a dip:Assessment ; dip:speaker actor:founding-article-author ;
+                        dip:quote ?quote ; dip:date ?date ; dip:source source:founding-article }""")
+    quotes = {r["quote"].value: r["e"].value for r in rows}
+    new = "Taliban’s rapid advancements in the country have caused concerns in the region, particularly in New " \
+          "Delhi and Moscow, whose interest lies within a stable Afghanistan."
+    assert quotes[new] == KB + "event/the-founding-article-assesses-that-the-taliban-s-advance-2021-07"
+    assert new in (REPO / "kb" / "texts" / "founding-article.txt").read_text(encoding="utf-8")  # verbatim
+    # The two merged rows name sources those events already cite: nothing is repeated.
+    assert sources(kb, "taliban-delegation-visit-moscow-2021-07") == ["founding-article"]
+    assert sources(kb, "kabulov-taliban-meeting-2021-07") == ["founding-article",
+                                                              "russian-foreign-ministry-statement-2021-07"]
+
+
+def test_the_yaml_example_imports_one_event_and_merges_one(layout):
+    result = run_import(KnowledgeBase.open(layout=layout), EXAMPLES / "events.yaml")
+    assert (result.report.imported, result.report.merged, result.report.rejected) == (1, 1, 0)
+    commit_import(layout, result, full_validation=True)
+    kb = KnowledgeBase.open(layout=layout)
+    rows = kb.select("SELECT ?e WHERE { ?e dip:quote ?q . FILTER(CONTAINS(?q, \"last thing\")) }")
+    assert [r["e"].value for r in rows] == [
+        KB + "event/the-founding-article-assesses-that-a-russian-intervention-is-2021-07"]
+
+
+def test_a_row_merging_into_an_event_adds_its_new_source(layout, tmp_path):
+    path = tmp_path / "more.csv"
+    path.write_text(HEADER + "Visit,Visit,host=Russia; visitor=actor:taliban-delegation-moscow-2021,2021-07,Moscow,"
+                    "source:tass-shaheen-2021-07,\n", encoding="utf-8")
+    result = run_import(KnowledgeBase.open(layout=layout), path)
+    assert (result.report.merged, result.report.events_extended) == (1, 1)
+    commit_import(layout, result)
+    assert sources(KnowledgeBase.open(layout=layout), "taliban-delegation-visit-moscow-2021-07") == [
+        "founding-article", "tass-shaheen-2021-07"]
+
+
+def test_bad_rows_are_rejected_with_every_reason(layout, tmp_path):
+    path = tmp_path / "bad.csv"
+    rows = [
+        "A,Meeting,host=actor:russia; visitor=Nobody Known,2021-07,,source:founding-article,",
+        "B,Meeting,host=actor:russia; visitor=actor:india,2012-02-31,,source:founding-article,",
+        "C,Meating,host=actor:russia; visitor=actor:india,2021-07,,source:founding-article,",
+        "D,Meeting,host=actor:russia; visitor=actor:india,2021-07,,,",
+        "E,Meeting,guest=actor:russia; visitor=actor:india,2021-07,,source:founding-article,",
+        "F,Meeting,host actor:russia,2021-07,,source:founding-article,",
+        "G,Meeting,host=actor:russia,2021-07,,source:founding-article",
+        ",,,,,,",
+    ]
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    report = run_import(KnowledgeBase.open(layout=layout), path).report
+    assert report.rows == 8 and report.rejected == 8
+    found = {r.text.split(",")[0]: (r.line, r.reason, r.detail) for r in report.rejected_rows}
+    assert found["A"] == (2, "unknown actor", "no actor named 'Nobody Known'")
+    assert found["B"][1:] == ("invalid date", "'2012-02-31' is not YYYY, YYYY-MM or YYYY-MM-DD with a real day")
+    assert found["C"][1] == "unknown event type"
+    assert found["D"][1:] == ("missing source", "an event needs at least one source")
+    assert found["E"][1] == "unknown role" and "visitor" in found["E"][2]
+    assert found["F"][1:] == ("malformed participants", "'host actor:russia' is not role=actor")
+    assert found["G"][1:] == ("wrong column count", "6 cells, the header has 7")
+    assert found[""][1] == "empty row"
+
+
+def test_a_row_with_bytes_that_are_not_utf8_is_rejected_alone(layout, tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(HEADER.encode() + b"Caf\xe9 talks,Meeting,host=actor:russia; visitor=actor:india,2021-07,,"
+                     b"source:founding-article,\n"
+                     + "Talks,Meeting,host=actor:russia; visitor=actor:india,2021-07,,source:founding-article,\n".encode())
+    report = run_import(KnowledgeBase.open(layout=layout), path).report
+    assert (report.rows, report.imported, report.rejected) == (2, 1, 1)
+    assert report.rejected_rows[0].reason == "invalid UTF-8"
+
+
+def test_an_unknown_column_is_an_input_error(layout, tmp_path):
+    path = tmp_path / "typo.csv"
+    path.write_text("label,type,particpants\nA,Meeting,host=actor:russia\n", encoding="utf-8")
+    with pytest.raises(ImportInputError, match="unknown column.*particpants"):
+        run_import(KnowledgeBase.open(layout=layout), path, ImportFormat.CSV)
+
+
+def test_yaml_that_is_not_a_list_is_an_input_error(layout, tmp_path):
+    path = tmp_path / "one.yaml"
+    path.write_text("label: A\n", encoding="utf-8")
+    with pytest.raises(ImportInputError, match="list of events"):
+        run_import(KnowledgeBase.open(layout=layout), path)
