@@ -110,8 +110,10 @@ def build_world(seed: str, n_states: int = 200) -> World:
     used: set[str] = set()  # lower-cased names: labels must resolve to one actor
 
     def name(parts: int) -> str:
-        while True:
-            text = "".join(rng.pick(SYLLABLES) for _ in range(parts)).capitalize()
+        tries = 0
+        while True:  # 40 syllables give only 1,600 two-syllable names: lengthen the name when they run out
+            text = "".join(rng.pick(SYLLABLES) for _ in range(parts + tries // 20)).capitalize()
+            tries += 1
             if text.lower() not in used and len(text) > 3:
                 used.add(text.lower())
                 return text

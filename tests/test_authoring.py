@@ -12,9 +12,11 @@ from pyoxigraph import NamedNode, RdfFormat, Store
 
 from dipkb import KnowledgeBase
 from dipkb.authoring import EventDraft, Participant, add_event, parse_participants
+from dipkb.drafts import ActorDraft, SourceDraft
 from dipkb.errors import EventDraftError
 from dipkb.layout import KBLayout
-from dipkb.namespaces import KB
+from dipkb.namespaces import KB, curie
+from dipkb.timeline import resolve_actor
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -163,3 +165,217 @@ def test_two_concurrent_writers_both_land_with_their_own_iris(layout):
     assert sorted(r["c"].value for r in rows) == ["left"] * 4 + ["right"] * 4
     base = KB + "event/concurrent-talks-2021-07-08"
     assert {r["e"].value for r in rows} == {base} | {f"{base}-{n}" for n in range(2, 9)}
+
+
+# --- new sources and actors -------------------------------------------------------------------------
+
+ENVOYS = EventDraft(
+    label="Kabulov receives the Quetta envoys", event_type="Meeting", date="2021-07-08", place="Moscow",
+    participants=parse_participants("host=Kabulov; visitor=Quetta envoys"),
+    new_actors=(ActorDraft("Quetta envoys", "Delegation", acts_for="Taliban"),),
+    new_sources=(SourceDraft(title='Moscow "welcomes" the Taliban', url="https://example.org/news/2021/07/taliban",
+                             publisher="Example Times", issued="2021-07", kind="article"),),
+)
+
+
+def describe(kb: KnowledgeBase, iri: str) -> dict[str, list[str]]:
+    """Every property of ``iri`` as a CURIE, with its values: literals as ``value^^datatype`` or ``value@lang``."""
+    found: dict[str, list[str]] = {}
+    for row in kb.select("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", {"s": NamedNode(iri)}):
+        o = row["o"]
+        if getattr(o, "language", None):
+            text = f"{o.value}@{o.language}"
+        elif hasattr(o, "datatype"):
+            text = f"{o.value}^^{curie(o.datatype.value)}"
+        else:
+            text = curie(o.value)
+        found.setdefault(curie(row["p"].value), []).append(text)
+    return {p: sorted(v) for p, v in found.items()}
+
+
+def test_new_sources_are_created_with_every_field_at_their_precision(layout):
+    draft = EventDraft(label="Shaheen speaks", event_type="Statement", date="2021-07", content="Talks, not war.",
+                       participants=parse_participants("speaker=Mohammad Sohail Shaheen"),
+                       new_sources=(SourceDraft(title='Taliban "committed" to talks', url="https://example.org/a?id=7",
+                                                publisher="Tass", issued="2021-07", kind="agency"),
+                                    SourceDraft(url="https://www.example.org/statements/taliban/", issued="2021",
+                                                kind="official")))
+    result = add_event(KnowledgeBase.open(layout=layout), draft)
+    assert result.written and result.reused_sources == ()
+    titled, bare = KB + "source/taliban-committed-to-talks-2021-07", KB + "source/example-org-statements-taliban-2021"
+    assert result.created_sources == (titled, bare)
+    kb = KnowledgeBase.open(layout=layout)
+    assert describe(kb, titled) == {
+        "rdf:type": ["dip:AgencyReport"], "dct:title": ['Taliban "committed" to talks@en'],
+        "dip:url": ["https://example.org/a?id=7^^xsd:anyURI"], "dct:publisher": ["Tass^^xsd:string"],
+        "dct:issued": ["2021-07^^xsd:gYearMonth"]}
+    assert describe(kb, bare) == {
+        "rdf:type": ["dip:OfficialStatement"], "rdfs:label": ["https://www.example.org/statements/taliban/^^xsd:string"],
+        "dip:url": ["https://www.example.org/statements/taliban/^^xsd:anyURI"], "dct:issued": ["2021^^xsd:gYear"]}
+    sources = kb.select("SELECT ?e ?s WHERE { ?e dip:source ?s }", {"e": NamedNode(result.iri)})
+    assert sorted(r["s"].value for r in sources) == sorted([titled, bare])
+
+
+def test_a_source_the_kb_has_is_reused_by_url_or_exact_title(layout):
+    (layout.kb_dir / "more-sources.ttl").write_text(
+        "@prefix dip: <https://w3id.org/dipkb/ontology#> .\n@prefix dct: <http://purl.org/dc/terms/> .\n"
+        "@prefix schema: <https://schema.org/> .\n"
+        "<https://w3id.org/dipkb/kb/source/example-report> a dip:NewsArticle ; dct:title \"Talks in Moscow\"@en ;\n"
+        "    schema:url <https://example.org/news/2021/07/taliban> .\n", encoding="utf-8")
+    result = add_event(KnowledgeBase.open(layout=layout), ENVOYS)
+    assert result.written and result.created_sources == ()
+    assert result.reused_sources == (KB + "source/example-report",)
+    assert "source:example-report" in result.turtle and "dct:title" not in result.turtle
+    # The same URL again, now as the dip:url of a source added with an event, and the exact title of another.
+    first = add_event(KnowledgeBase.open(layout=layout), EventDraft(
+        label="Shaheen speaks", event_type="Statement", date="2021-07", content="Talks, not war.",
+        participants=parse_participants("speaker=Mohammad Sohail Shaheen"),
+        new_sources=(SourceDraft(title="Shaheen interview", url="https://example.org/shaheen", issued="2021-07"),)))
+    again = add_event(KnowledgeBase.open(layout=layout), EventDraft(
+        label="Shaheen speaks again", event_type="Statement", date="2021-07", content="Still talks.",
+        participants=parse_participants("speaker=Mohammad Sohail Shaheen"),
+        new_sources=(SourceDraft(title="Another headline", url="https://example.org/shaheen"),
+                     SourceDraft(title="Alarmed by India’s lead to revive the northern alliance, Taliban tries to "
+                                       "placate Russia"))))
+    assert again.created_sources == ()
+    assert again.reused_sources == first.created_sources + (KB + "source/founding-article",)
+    kb = KnowledgeBase.open(layout=layout)
+    assert len(kb.select("SELECT ?s WHERE { ?s dip:url \"https://example.org/shaheen\"^^xsd:anyURI }")) == 1
+
+
+def test_a_title_shared_by_a_page_at_another_url_is_a_new_source(layout):
+    first = add_event(KnowledgeBase.open(layout=layout), ENVOYS)
+    other = EventDraft(label="Moscow talks", event_type="Meeting", date="2021-07-08",
+                       participants=parse_participants("host=Russia; visitor=Taliban"),
+                       new_sources=(SourceDraft(title='Moscow "welcomes" the Taliban', url="https://other.example/x",
+                                                issued="2021-07"),))
+    second = add_event(KnowledgeBase.open(layout=layout), other)
+    assert second.reused_sources == ()
+    assert second.created_sources == (first.created_sources[0] + "-2",)
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/report", "javascript:alert(1)", "example.org/report",
+                                 "https://", "https://example.org/a b", "https://example.org:99999/"])
+def test_a_url_that_is_not_http_is_refused_and_nothing_is_written(layout, url):
+    before = snapshot(layout)
+    draft = EventDraft(label="Talks", event_type="Meeting", date="2021-07-08",
+                       participants=parse_participants("host=Russia; visitor=Taliban"),
+                       new_sources=(SourceDraft(title="Talks", url=url, issued="2021-07"),))
+    with pytest.raises(EventDraftError) as caught:
+        add_event(KnowledgeBase.open(layout=layout), draft)
+    assert caught.value.problems == [("invalid URL", f"'{url}' is not an http(s) URL such as "
+                                                     "https://tass.com/politics/1312345")]
+    assert snapshot(layout) == before
+
+
+def test_every_problem_of_new_sources_and_actors_is_reported(layout):
+    before = snapshot(layout)
+    draft = EventDraft(label="Talks", event_type="Meeting", date="2021-07-08",
+                       participants=parse_participants("host=Russia; visitor=Quetta envoys; visitor=Nobody Known"),
+                       new_actors=(ActorDraft("Quetta envoys", "Envoys", acts_for="Atlantis"), ActorDraft("Unused")),
+                       new_sources=(SourceDraft(publisher="Tass"), SourceDraft(title="Talks", issued="2021-13"),
+                                    SourceDraft(title="Talks", kind="blog")))
+    with pytest.raises(EventDraftError) as caught:
+        add_event(KnowledgeBase.open(layout=layout), draft)
+    assert [reason for reason, _ in caught.value.problems] == [
+        "unknown actor kind", "unknown actor", "unknown actor", "unused actor", "missing field", "invalid date",
+        "unknown source kind"]
+    assert "no actor named 'Atlantis' (acts for of new actor 'Quetta envoys')" in str(caught.value)
+    assert "no actor named 'Nobody Known'" in str(caught.value)  # not listed among new_actors: still an error
+    assert snapshot(layout) == before
+
+
+def test_a_new_actor_is_created_and_then_resolves(layout):
+    result = add_event(KnowledgeBase.open(layout=layout), ENVOYS)
+    assert result.written and result.reused_actors == ()
+    envoys = KB + "actor/quetta-envoys"
+    assert result.created_actors == (envoys,)
+    kb = KnowledgeBase.open(layout=layout)
+    assert resolve_actor(kb, "quetta ENVOYS") == envoys
+    assert describe(kb, envoys) == {"rdf:type": ["dip:Delegation"], "rdfs:label": ["Quetta envoys@en"],
+                                    "dip:actsFor": ["actor:taliban"]}
+    visitors = kb.select("SELECT ?e ?v WHERE { ?e dip:visitor ?v }", {"e": NamedNode(result.iri)})
+    assert [r["v"].value for r in visitors] == [envoys]
+
+
+def test_a_new_actor_the_kb_already_has_is_reused_not_duplicated(layout):
+    draft = EventDraft(label="Talks with the Taliban", event_type="Meeting", date="2021-07-08",
+                       participants=parse_participants("host=Russia; visitor=the taliban"),
+                       new_actors=(ActorDraft("The Taliban", "ArmedGroup"),), sources=("source:founding-article",))
+    result = add_event(KnowledgeBase.open(layout=layout), draft)
+    assert result.written and result.created_actors == ()
+    assert result.reused_actors == (KB + "actor/taliban",)
+    assert "dip:visitor actor:taliban" in result.turtle and "a dip:ArmedGroup" not in result.turtle
+    kb = KnowledgeBase.open(layout=layout)
+    assert resolve_actor(kb, "Taliban") == KB + "actor/taliban"  # still one actor of that name
+    assert len(kb.select("SELECT ?a WHERE { ?a a dip:ArmedGroup }")) == 1
+
+
+def test_a_dry_run_shows_the_event_its_source_and_its_actor_and_writes_nothing(layout):
+    before = snapshot(layout)
+    result = add_event(KnowledgeBase.open(layout=layout), ENVOYS, dry_run=True)
+    assert result.accepted and not result.written
+    assert result.turtle == """@prefix dct: <http://purl.org/dc/terms/> .
+
+event:kabulov-receives-the-quetta-envoys-2021-07-08
+    a dip:Meeting ;
+    rdfs:label "Kabulov receives the Quetta envoys"@en ;
+    dip:host actor:zamir-kabulov ;
+    dip:visitor actor:quetta-envoys ;
+    dip:place place:moscow ;
+    dip:date "2021-07-08"^^xsd:date ;
+    dip:modality dip:Occurred ;
+    dip:source source:moscow-welcomes-the-taliban-2021-07 .
+
+source:moscow-welcomes-the-taliban-2021-07
+    a dip:NewsArticle ;
+    dct:title "Moscow \\"welcomes\\" the Taliban"@en ;
+    dip:url "https://example.org/news/2021/07/taliban"^^xsd:anyURI ;
+    dct:publisher "Example Times" ;
+    dct:issued "2021-07"^^xsd:gYearMonth .
+
+actor:quetta-envoys
+    a dip:Delegation ;
+    rdfs:label "Quetta envoys"@en ;
+    dip:actsFor actor:taliban .
+"""
+    assert snapshot(layout) == before
+    # What the dry run shows is what a real run appends.
+    assert add_event(KnowledgeBase.open(layout=layout), ENVOYS).turtle == result.turtle
+
+
+def test_the_shapes_check_new_sources_with_the_event(layout):
+    before = snapshot(layout)
+    late = EventDraft(label="Talks", event_type="Meeting", date="2021-08-02",
+                      participants=parse_participants("host=Russia; visitor=Taliban"),
+                      new_sources=(SourceDraft(title="Talks", issued="2021-07-30"),))
+    result = add_event(KnowledgeBase.open(layout=layout), late)
+    assert not result.accepted and not result.written
+    assert [f.shape.rsplit("#")[-1] for f in result.findings if f.severity.value == "Violation"] == [
+        "EventNotAfterSourceShape"]
+    assert snapshot(layout) == before
+
+
+def test_new_iris_taken_by_another_writer_meanwhile_get_a_suffix(layout):
+    stale = KnowledgeBase.open(layout=layout)
+    (layout.kb_dir / "meanwhile.ttl").write_text(
+        "@prefix dip: <https://w3id.org/dipkb/ontology#> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "@prefix dct: <http://purl.org/dc/terms/> .\n@prefix actor: <https://w3id.org/dipkb/kb/actor/> .\n"
+        "@prefix source: <https://w3id.org/dipkb/kb/source/> .\n"
+        "actor:quetta-envoys a dip:Person ; rdfs:label \"Someone else\"@en .\n"
+        "source:moscow-welcomes-the-taliban-2021-07 a dip:NewsArticle ; dct:title \"Another story\"@en .\n",
+        encoding="utf-8")
+    result = add_event(stale, ENVOYS)
+    assert result.written
+    assert result.created_actors == (KB + "actor/quetta-envoys-2",)
+    assert result.created_sources == (KB + "source/moscow-welcomes-the-taliban-2021-07-2",)
+    kb = KnowledgeBase.open(layout=layout)
+    assert resolve_actor(kb, "Quetta envoys") == KB + "actor/quetta-envoys-2"
+    assert resolve_actor(kb, "Someone else") == KB + "actor/quetta-envoys"
+
+
+def test_a_table_cell_in_place_of_drafts_is_refused(layout):
+    draft = EventDraft(label="Talks", event_type="Meeting", date="2021-07-08", sources=("source:founding-article",),
+                       participants=parse_participants("host=Russia; visitor=Taliban"), new_actors="Quetta envoys")
+    with pytest.raises(EventDraftError, match="malformed new actors: new_actors must be a list of drafts"):
+        add_event(KnowledgeBase.open(layout=layout), draft)

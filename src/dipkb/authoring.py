@@ -4,36 +4,37 @@ An :class:`EventDraft` names things the way a user types them (``Meeting``, ``ho
 ``visitor=Taliban representatives``, ``2021-07``); :func:`resolve_draft` turns it into IRIs and typed
 literals, reporting every problem at once; :func:`add_event` validates the Turtle against the shapes
 in the KB's context and only then appends it, under the KB's write lock. The new event gets a readable
-IRI, ``event:<slug-of-label>-<date>``, with ``-2``, ``-3``... when that one is taken.
+IRI, ``event:<slug-of-label>-<date>``, with ``-2``, ``-3``... when that one is taken. Sources and actors
+the draft asks to create (:mod:`dipkb.drafts`) go in the same block, so they are validated and written
+with the event or not at all.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyoxigraph import NamedNode
 
+from dipkb.drafts import (DATATYPE_OF, ActorDraft, ActorPlanner, Claims, KnownSources, PlannedActor, PlannedSource,
+                          SourceDraft, actor_turtle, plan_sources, short_slug, source_turtle)
 from dipkb.errors import EventDraftError
 from dipkb.importers import turtle
 from dipkb.importers.checking import check_text, violations
 from dipkb.importers.codes import CodeBook
 from dipkb.importers.dedup import EVENT_NS, ExistingEvents, identity_key
-from dipkb.importers.reconcile import Reconciler, slug
+from dipkb.importers.reconcile import Reconciler
 from dipkb.importers.records import DateValue, Rejection, Scheme
 from dipkb.kb import KnowledgeBase
 from dipkb.layout import KBLayout
 from dipkb.namespaces import DIP, PREFIXES, expand
-from dipkb.temporal import (XSD_DATE, XSD_DATETIME, XSD_GYEAR, XSD_GYEARMONTH, DateInputError, Precision,
-                            parse_partial_date, period_of)
+from dipkb.temporal import XSD_DATETIME, DateInputError, parse_partial_date, period_of
 from dipkb.validation import Finding
 from dipkb.writing import FileWrite, joined, missing_prefixes, write_files, write_lock
 
 _ROLES = "SELECT ?p WHERE { ?p rdfs:subPropertyOf* dip:participant }"
 _MODALITIES = "SELECT ?m WHERE { ?m a dip:Modality }"
-_SOURCES = """SELECT ?s ?title WHERE {
-  ?s a ?c . ?c rdfs:subClassOf* dip:Source OPTIONAL { ?s dct:title|rdfs:label ?title } }"""
-_DATATYPE_OF = {Precision.YEAR: XSD_GYEAR, Precision.MONTH: XSD_GYEARMONTH, Precision.DAY: XSD_DATE}
 TIME_FIELDS = (("date", "date"), ("start", "startDate"), ("end", "endDate"), ("earliest", "earliestDate"),
                ("latest", "latestDate"))
 
@@ -83,6 +84,8 @@ class EventDraft:
     time_expression: str | None = None
     note: str | None = None
     language: str = "en"
+    new_sources: tuple[SourceDraft, ...] = ()  # sources to create, or to reuse when the KB has them
+    new_actors: tuple[ActorDraft, ...] = ()  # participant names that may become new actors
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,12 @@ class ResolvedEvent:
     places: tuple[tuple[str, str], ...]  # (place, origin or destination property local name, IRI)
     times: tuple[tuple[str, DateValue], ...]
     modality: str
-    sources: tuple[str, ...]
+    sources: tuple[str, ...]  # existing, reused and new ones
     codes: tuple[str, ...] = ()
+    new_sources: tuple[PlannedSource, ...] = ()
+    new_actors: tuple[PlannedActor, ...] = ()
+    reused_sources: tuple[str, ...] = ()  # KB sources a SourceDraft matched by URL or title
+    reused_actors: tuple[str, ...] = ()  # KB actors an ActorDraft named
 
     def first_time(self) -> DateValue | None:
         return self.times[0][1] if self.times else None
@@ -116,12 +123,9 @@ class Vocabulary:
         self.reconciler = reconciler or Reconciler(kb)
         self.roles = {_squash(row["p"].value.rsplit("#", 1)[-1]): row["p"].value for row in kb.select(_ROLES)}
         self.modalities = {row["m"].value.rsplit("#", 1)[-1].lower(): row["m"].value for row in kb.select(_MODALITIES)}
-        self.sources: dict[str, str] = {}
-        self.source_titles: dict[str, set[str]] = {}
-        for row in kb.select(_SOURCES):
-            self.sources[row["s"].value] = row["s"].value
-            if "title" in row:
-                self.source_titles.setdefault(row["title"].value.strip().lower(), set()).add(row["s"].value)
+        self.known_sources = KnownSources(kb)
+        self.sources = {iri: iri for iri in self.known_sources.iris}
+        self.source_titles = self.known_sources.titles
 
 
 def _squash(name: str) -> str:
@@ -138,7 +142,7 @@ def _time(text: str) -> DateValue:
         period = parse_partial_date(text)
     except DateInputError:
         raise Rejection("invalid date", f"'{text}' is not YYYY, YYYY-MM or YYYY-MM-DD with a real day") from None
-    return DateValue(period.text, _DATATYPE_OF[period.precision])
+    return DateValue(period.text, DATATYPE_OF[period.precision])
 
 
 def _event_type(text: str, vocab: Vocabulary) -> tuple[str, tuple[str, ...]]:
@@ -170,9 +174,11 @@ def _source(text: str, vocab: Vocabulary) -> str:
                     "e.g. source:founding-article)")
 
 
-def resolve_draft(draft: EventDraft, vocab: Vocabulary) -> ResolvedEvent:
-    """Resolve every name and date of ``draft``; raises EventDraftError listing every problem."""
+def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], bool] | None = None) -> ResolvedEvent:
+    """Resolve every name and date of ``draft``; raises EventDraftError listing every problem. New sources
+    and actors get IRIs for which ``taken`` (by default: used in the KB) is false."""
     problems: list[Rejection] = []
+    claims = Claims(taken or (lambda iri: in_kb(vocab.kb, iri)))
 
     def attempt(function, *args):
         try:
@@ -184,13 +190,14 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary) -> ResolvedEvent:
     if not draft.label.strip():
         problems.append(Rejection("missing field", "an event needs a label"))
     cls, codes = attempt(_event_type, draft.event_type, vocab) or (None, ())
+    planner = ActorPlanner(_listed(draft, "new_actors", problems), vocab.reconciler, claims, problems)
     roles = []
     for participant in draft.participants:
         role = vocab.roles.get(_squash(participant.role))
         if role is None:
             problems.append(Rejection("unknown role", f"'{participant.role}' is not a role; use one of "
                                       + ", ".join(sorted(r.rsplit('#', 1)[-1] for r in vocab.roles.values()))))
-        actor = attempt(vocab.reconciler.resolve, participant.actor)
+        actor = attempt(planner.actor, participant.actor)
         if role and actor and (role, actor) not in roles:
             roles.append((role, actor))
     places = []
@@ -211,13 +218,26 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary) -> ResolvedEvent:
     if modality is None:
         problems.append(Rejection("unknown modality", f"'{draft.modality}' is not one of "
                                   + ", ".join(sorted(vocab.modalities))))
+    problems += planner.unused()
     sources = [s for s in (attempt(_source, text, vocab) for text in draft.sources) if s]
-    if not draft.sources:
+    more, planned, reused = plan_sources(_listed(draft, "new_sources", problems), vocab.known_sources, claims,
+                                         problems)
+    if not draft.sources and not draft.new_sources:
         problems.append(Rejection("missing source", "an event needs at least one source"))
     if problems:
         raise EventDraftError([(p.reason, p.detail) for p in problems])
     return ResolvedEvent(draft, cls, tuple(roles), tuple(places), tuple(times), modality,
-                         tuple(dict.fromkeys(sources)), codes)
+                         tuple(dict.fromkeys(sources + more)), codes, tuple(planned), tuple(planner.planned.values()),
+                         tuple(reused), tuple(dict.fromkeys(planner.reused)))
+
+
+def _listed(draft: EventDraft, name: str, problems: list[Rejection]) -> tuple:
+    value = getattr(draft, name)
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    # A table importer that copies cells into EventDraft fields would pass a string, read letter by letter.
+    problems.append(Rejection(f"malformed {name.replace('_', ' ')}", f"{name} must be a list of drafts, not {value!r}"))
+    return ()
 
 
 def event_turtle(event: ResolvedEvent, iri: str) -> str:
@@ -240,13 +260,18 @@ def event_turtle(event: ResolvedEvent, iri: str) -> str:
     return turtle.block(iri, pairs)
 
 
+def draft_turtle(event: ResolvedEvent, iri: str) -> str:
+    """The event's block followed by the blocks of the sources and actors it creates."""
+    tag = event.draft.language
+    blocks = [event_turtle(event, iri)] + [source_turtle(s, tag) for s in event.new_sources] + \
+        [actor_turtle(a, tag) for a in event.new_actors]
+    return "\n".join(blocks)
+
+
 def iri_for(event: ResolvedEvent, taken) -> str:
     """``event:<slug-of-label>-<date>``, or with ``-2``, ``-3``... while ``taken(iri)`` says it exists."""
     when = event.first_time()
-    words = slug(event.draft.label)
-    if len(words) > 60:  # a headline-long IRI helps nobody: keep the first words, the suffix keeps it unique
-        words = words[:61].rsplit("-", 1)[0]
-    base = f"{EVENT_NS}{words}" + (f"-{when.lexical[:10]}" if when else "")
+    base = f"{EVENT_NS}{short_slug(event.draft.label)}" + (f"-{when.lexical[:10]}" if when else "")
     iri, number = base, 1
     while taken(iri):
         number += 1
@@ -278,6 +303,10 @@ class AddResult:
     findings: list[Finding] = field(default_factory=list)  # violations and warnings about the new event
     written: bool = False
     same_as: str | None = None  # an event of the KB with the same identity key, if any
+    created_sources: tuple[str, ...] = ()  # IRIs of the sources the block creates
+    created_actors: tuple[str, ...] = ()
+    reused_sources: tuple[str, ...] = ()  # KB sources used instead of a SourceDraft that matched them
+    reused_actors: tuple[str, ...] = ()  # KB actors used instead of an ActorDraft that named them
 
     @property
     def accepted(self) -> bool:
@@ -294,7 +323,7 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
     if target.suffix != ".ttl" or not target.is_relative_to(kb.layout.kb_dir.resolve()):
         raise EventDraftError([("bad target", f"{target} is not a .ttl file inside {kb.layout.kb_dir}")])
     iri = iri_for(event, lambda candidate: in_kb(kb, candidate))
-    block = event_turtle(event, iri)
+    block = draft_turtle(event, iri)
     findings = check_text(kb, turtle.prefix_block() + block, sample=False)
     same_as = None
     if event.day():
@@ -302,24 +331,38 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
         key = identity_key(vocab.codebook, event.cls, event.roles, place, event.day(), draft.quote)
         same_as = ExistingEvents(kb, vocab.codebook, date=event.day()).by_key.get(key)
     result = AddResult(iri, block, target, findings, same_as=same_as)
+    _describe(result, event)
     if dry_run or not result.accepted:
         result.turtle = _with_prefixes(target, block)
         return result
     with write_lock(kb.layout, timeout):
-        # Another writer may have taken the IRI since the KB was loaded: look in the files themselves.
+        # Another writer may have taken an IRI since the KB was loaded: look in the files themselves.
         texts = "\n".join(p.read_text(encoding="utf-8") for p in kb.layout.kb_files())
-        if _mentioned(texts, iri):
-            iri = iri_for(event, lambda candidate: in_kb(kb, candidate) or _mentioned(texts, candidate))
-            block = event_turtle(event, iri)
+        created = [iri] + [s.iri for s in event.new_sources] + [a.iri for a in event.new_actors]
+        if any(_mentioned(texts, candidate) for candidate in created):
+            def taken(candidate: str) -> bool:
+                return in_kb(kb, candidate) or _mentioned(texts, candidate)
+            event = resolve_draft(draft, vocab, taken)
+            iri = iri_for(event, taken)
+            block = draft_turtle(event, iri)
+            _describe(result, event)
         result.iri, result.turtle = iri, _with_prefixes(target, block)
         write_files(kb.layout, [FileWrite(target, result.turtle)], lock=False)
     result.written = True
     return result
 
 
+def _describe(result: AddResult, event: ResolvedEvent) -> None:
+    result.created_sources = tuple(s.iri for s in event.new_sources)
+    result.created_actors = tuple(a.iri for a in event.new_actors)
+    result.reused_sources, result.reused_actors = event.reused_sources, event.reused_actors
+
+
 def _mentioned(text: str, iri: str) -> bool:
-    local = iri[len(EVENT_NS):]
-    return re.search(rf"(?:event:|{re.escape(EVENT_NS)}){re.escape(local)}(?![\w-])", text) is not None
+    """Whether Turtle ``text`` names ``iri``, as a CURIE of the KB's own namespaces or in full."""
+    name = next(n for n in ("event", "source", "actor") if iri.startswith(PREFIXES[n]))
+    local = re.escape(iri[len(PREFIXES[name]):])
+    return re.search(rf"(?:(?<![\w:/#-]){name}:|{re.escape(PREFIXES[name])}){local}(?![\w-])", text) is not None
 
 
 def _with_prefixes(target: Path, block: str) -> str:

@@ -314,6 +314,35 @@ def stats(ctx: click.Context, out: Output) -> None:
         out.write(statistics.render_stats_text(result))
 
 
+@cli.command("index")
+@click.option("--rebuild", is_flag=True, help="Build the index again from scratch.")
+@click.pass_context
+def index_command(ctx: click.Context, rebuild: bool) -> None:
+    """Bring the on-disk index up to date with the KB files (every command does this first).
+
+    The Turtle files stay the source of truth; the index (kb/.dipkb/, or a cache directory when kb/
+    is read-only) holds one named graph per file and reloads only the files that changed.
+
+    \b
+    Example:
+      dipkb index
+      dipkb --kb bench/out/kb-1000 index --rebuild
+    """
+    from dipkb import index
+
+    layout = _layout(ctx)
+    if rebuild:
+        report = index.rebuild(layout)
+    else:
+        opened = index.open_index(layout)
+        report = opened.report
+        opened.lease.close()
+    action = "Rebuilt" if report.rebuilt else ("Refreshed" if report.refreshed else "Up to date:")
+    click.echo(f"{action} {os.path.relpath(report.location)} in {report.seconds:.2f} s: "
+               f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
+               f"{report.unchanged} unchanged.")
+
+
 @cli.command()
 @click.argument("label")
 @click.option("--type", "event_type", required=True, help="Event class (Meeting, Visit...), CAMEO code or PLOVER type.")

@@ -11,8 +11,10 @@ differs, or with one the scan cannot read for sure, is parsed. The scan may err 
 """
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -33,6 +35,17 @@ _CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9]\d*)")
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
+@contextmanager
+def quiet_rdflib() -> Iterator[None]:
+    """rdflib logs a traceback for every ill-typed literal it builds; the shapes report them instead."""
+    logger = logging.getLogger("rdflib.term")
+    was_disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = was_disabled
+
+
 def rdflib_term(term: Term) -> rdflib.term.Node:
     """The rdflib term dipkb.validation gives pyshacl for a pyoxigraph term (xsd:string left untyped)."""
     if isinstance(term, ox.NamedNode):
@@ -42,6 +55,7 @@ def rdflib_term(term: Term) -> rdflib.term.Node:
     if term.language:
         return rdflib.Literal(term.value, lang=term.language)
     datatype = term.datatype.value
+    # rdflib's own parser leaves a plain string untyped; do the same so the terms compare equal.
     return rdflib.Literal(term.value, datatype=None if datatype == XSD + "string" else rdflib.URIRef(datatype))
 
 

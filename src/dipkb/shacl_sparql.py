@@ -28,11 +28,12 @@ import pyoxigraph as ox
 import rdflib
 
 from dipkb.namespaces import RDF, RDFS
-from dipkb.shacl_literals import Originals, rdflib_term
+from dipkb.shacl_literals import Originals, quiet_rdflib, rdflib_term
 from dipkb.shacl_shapes import Constraint, Shape, ShapeSet, Test, UnsupportedShapeError
 
 _TYPE_OF = f"<{RDF}type>/<{RDFS}subClassOf>*"
 _BATCH = 2000  # values per VALUES block
+_LABEL = ox.NamedNode(RDFS + "label")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Row:
     focus: ox.NamedNode | ox.BlankNode
     path: str | None
     value: ox.NamedNode | ox.BlankNode | ox.Literal | None
-    messages: tuple[str, ...]
+    messages: tuple[rdflib.Literal, ...]  # pyshacl's sh:resultMessage objects
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class _Compiler:
         raise UnsupportedShapeError(f"sh:{c.test.value} {c.argument} in a nested property shape")
 
 
-class Engine:
+class Validator:
     """Validates the data graph held by ``store`` against ``shapes``: :meth:`rows` are the failures."""
 
     def __init__(self, shapes: ShapeSet, store: ox.Store, originals: Originals, scope: Scope = Scope()):
@@ -143,6 +144,10 @@ class Engine:
         """Every failure, in a stable order; ``threads`` > 1 runs the queries in parallel (pyoxigraph
         releases the GIL while it evaluates)."""
         jobs = self.jobs()
+        with quiet_rdflib():  # the term tests build ill-typed rdflib literals, which rdflib logs
+            return self._rows(jobs, threads)
+
+    def _rows(self, jobs: list[tuple[Shape, Constraint]], threads: int) -> list[Row]:
         if threads > 1:
             with ThreadPoolExecutor(threads) as pool:
                 results = list(pool.map(lambda job: list(self.run(*job)), jobs))
@@ -178,10 +183,8 @@ class Engine:
                 for value in self.originals.of(row["this"], shape.path, row["v"]):
                     yield self._row(shape, c, row["this"], value)
 
-    def _row(self, shape: Shape, c: Constraint, focus, value, messages: tuple[str, ...] | None = None) -> Row:
-        if messages is None:
-            messages = tuple(str(m) for m in shape.messages)
-        return Row(shape, c.test.component, focus, shape.path, value, messages)
+    def _row(self, shape: Shape, c: Constraint, focus, value) -> Row:
+        return Row(shape, c.test.component, focus, shape.path, value, shape.messages)
 
     # --- Counts: the store merges literals written differently, the files do not --------------------
 
@@ -197,19 +200,25 @@ class Engine:
             query = (f"SELECT ?this WHERE {{ {_focus_nodes(shape, self.scope)} {values} }} "
                      f"GROUP BY ?this HAVING (COUNT(DISTINCT ?_x) {compare} {limit})")
         failing = {row["this"] for row in self.select(query)}
-        # Where the files wrote one value in several forms, count the forms as pyshacl does.
-        for subject in self.originals.subjects(path) & self._all_focus(shape):
-            count = sum(len(self.originals.of(subject, path, v)) for v in self._objects(subject, path))
-            fails = count < limit if c.test is Test.MIN_COUNT else count > limit
-            (failing.add if fails else failing.discard)(subject)
+        if not (c.test is Test.MIN_COUNT and limit == 1):  # merged forms cannot make one value none
+            # Where a file wrote one value in several forms, count the forms as pyshacl does.
+            for subject in self._focus_among(shape, self.originals.subjects(path)):
+                objects = {q.object for q in self.store.quads_for_pattern(subject, ox.NamedNode(path), None)}
+                count = sum(len(self.originals.of(subject, path, v)) for v in objects)
+                fails = count < limit if c.test is Test.MIN_COUNT else count > limit
+                (failing.add if fails else failing.discard)(subject)
         for focus in sorted(failing, key=str):
             yield self._row(shape, c, focus, None)
 
-    def _all_focus(self, shape: Shape) -> set:
-        return {row["this"] for row in self.select(f"SELECT ?this WHERE {_focus_nodes(shape, self.scope)}")}
-
-    def _objects(self, subject, path: str) -> list:
-        return [q.object for q in self.store.quads_for_pattern(subject, ox.NamedNode(path), None)]
+    def _focus_among(self, shape: Shape, nodes: Iterable) -> list:
+        """Those of ``nodes`` (IRIs) that are focus nodes of ``shape``."""
+        ordered = sorted(nodes, key=str)
+        found = []
+        for start in range(0, len(ordered), _BATCH):
+            block = " ".join(str(n) for n in ordered[start:start + _BATCH])
+            found += [row["this"] for row in self.select(
+                f"SELECT ?this WHERE {{ VALUES ?this {{ {block} }} {_is_focus(shape, self.scope)} }}")]
+        return found
 
     # --- Tests of the value term, in Python ---------------------------------------------------------
 
@@ -226,10 +235,13 @@ class Engine:
         path = shape.path
         suspects = {v for v in self._distinct_values(path) if not self._passes(c, v)}
         suspects |= self.originals.terms(path)  # the written form may fail where the stored one passes
-        ordered = sorted(suspects, key=str)
-        for start in range(0, len(ordered), _BATCH):
-            block = " ".join(str(v) for v in ordered[start:start + _BATCH])
-            query = (f"SELECT DISTINCT ?this ?v WHERE {{ VALUES ?v {{ {block} }} ?this <{path}> ?v "
+        ordered = sorted((v for v in suspects if not isinstance(v, ox.BlankNode)), key=str)
+        queries = [f"VALUES ?v {{ {' '.join(str(v) for v in ordered[i:i + _BATCH])} }}"
+                   for i in range(0, len(ordered), _BATCH)]
+        if any(isinstance(v, ox.BlankNode) for v in suspects):  # SPARQL has no blank nodes in VALUES
+            queries.append("FILTER(isBlank(?v))")
+        for values in queries:
+            query = (f"SELECT DISTINCT ?this ?v WHERE {{ {values} ?this <{path}> ?v "
                      f"{_is_focus(shape, self.scope)} }}")
             for row in self.select(query):
                 for value in self.originals.of(row["this"], path, row["v"]):
@@ -245,19 +257,19 @@ class Engine:
         templates = [str(m.value) for m in shape.messages]
         templates += [str(m.value) for m in c.messages if m not in shape.messages]
         for row in self.select(query, dict(c.prefixes)):
-            focus, path, value = row["this"], row["path"], row["value"]
+            focus = row["this"]
+            path = row["path"] if "path" in select.names else None
+            value = row["value"] if "value" in select.names else None
             path_iri = path.value if isinstance(path, ox.NamedNode) else None
             if value is None:
                 value = focus  # pyshacl's value for a node shape's result without ?value
             written = (self.originals.of(focus, path_iri, value) if path_iri and isinstance(value, ox.Literal)
                        else [value])
             for form in written:
-                bound = {name: row[name] for name in select.variables if row[name] is not None}
-                bound.update({"path": path, "value": form})
-                bound.pop("path") if path is None else None
-                if select.projects_this:
-                    bound["this"] = focus
-                messages = tuple(_substitute(t, bound) for t in templates)
+                # In pyshacl's order: the other variables, then this, path and value.
+                bound = {name: row[name] for name in select.names if name not in ("this", "path", "value")}
+                bound.update({"this": focus if select.projects_this else None, "path": path, "value": form})
+                messages = tuple(rdflib.Literal(_substitute(t, bound)) for t in templates)
                 shown = None if path_iri is None and form == focus else form
                 yield Row(shape, c.test.component, focus, path_iri, shown, messages)
 
@@ -266,14 +278,17 @@ def _substitute(template: str, bound: dict[str, object]) -> str:
     """pyshacl's substitution of {?var} and {$var} in a SPARQL constraint's message, to the letter
     (re.sub with the value's text as the replacement)."""
     for name, term in bound.items():
+        if term is None:
+            continue
         template = re.sub("{{[?$]{}}}".format(name), str(rdflib_term(term)), template)
     return template
 
 
 _SELECT = re.compile(r"^\s*SELECT\s+(?P<distinct>DISTINCT\s+|REDUCED\s+)?(?P<projection>.*?)\s*WHERE\s*\{"
                      r"(?P<body>.*)\}\s*$", re.S | re.I)
-_FORBIDDEN = re.compile(r"\b(?:SELECT|GROUP\s+BY|HAVING|LIMIT|OFFSET|ORDER\s+BY|SERVICE)\b|[$?](?:PATH|currentShape|"
-                        r"shapesGraph|failure)\b", re.I)
+# Pre-bound variables other than $this, and what would make one query per focus node differ from one for all.
+_FORBIDDEN = re.compile(r"(?i:\b(?:SELECT|GROUP\s+BY|HAVING|LIMIT|OFFSET|ORDER\s+BY|SERVICE)\b)"
+                        r"|[$?](?:PATH|currentShape|shapesGraph)\b")
 
 
 @dataclass(frozen=True)
@@ -281,47 +296,43 @@ class SparqlSelect:
     """A SHACL-SPARQL SELECT taken apart: the projected expressions and variables, and the body that
     runs with ?this free, joined to the focus nodes."""
 
-    projection: str  # the projection without ?this
-    variables: tuple[str, ...]  # projected names other than this, path, value
-    projects_this: bool
+    projection: str  # the projected variables without ?this
+    names: tuple[str, ...]  # the projected variables' names
     body: str
+
+    @property
+    def projects_this(self) -> bool:
+        return "this" in self.names
 
     @classmethod
     def parse(cls, text: str, node: str) -> SparqlSelect:
         match = _SELECT.match(text)
-        if match is None or match["projection"].strip() == "*":
-            raise UnsupportedShapeError(f"{node}: only 'SELECT ?vars WHERE {{ ... }}' is supported")
-        if _FORBIDDEN.search(match["body"]) or _FORBIDDEN.search(match["projection"]):
+        if match is None or not re.fullmatch(r"(\s*[?$]\w+)+\s*", match["projection"]):
+            raise UnsupportedShapeError(f"{node}: only 'SELECT ?var ... WHERE {{ ... }}' is supported")
+        if _FORBIDDEN.search(match["body"]):
             raise UnsupportedShapeError(f"{node}: subqueries, aggregates, solution modifiers, SERVICE, "
                                         f"$PATH, $currentShape, $shapesGraph and ?failure are not supported")
-        projection = match["projection"]
-        names = re.findall(r"[?$](\w+)", re.sub(r"\((?:[^()]|\([^()]*\))*\bAS\s+", "(", projection, flags=re.I))
-        this = re.compile(r"(?<![\w)])[?$]this\b")
-        return cls(projection=this.sub(" ", projection), projects_this="this" in names,
-                   variables=tuple(n for n in dict.fromkeys(names) if n not in ("this", "path", "value")),
-                   body=match["body"])
+        names = tuple(dict.fromkeys(re.findall(r"[?$](\w+)", match["projection"])))
+        if "failure" in names:
+            raise UnsupportedShapeError(f"{node}: ?failure is not supported")
+        return cls(projection=" ".join(f"?{n}" for n in names if n != "this"), names=names, body=match["body"])
 
 
 def run(shapes: ShapeSet, store: ox.Store, originals: Originals, scope: Scope = Scope(),
         threads: int = 1) -> list[Row]:
-    return Engine(shapes, store, originals, scope).rows(threads)
+    return Validator(shapes, store, originals, scope).rows(threads)
 
 
-def labels(store: ox.Store, nodes: Iterable) -> dict:
-    """The rdfs:label pyshacl's report shows for each node: English or untagged first, then alphabetical."""
-    found: dict = {}
-    ordered = sorted(set(nodes), key=str)
-    for start in range(0, len(ordered), _BATCH):
-        block = " ".join(str(n) for n in ordered[start:start + _BATCH])
-        query = (f"SELECT ?n ?l WHERE {{ VALUES ?n {{ {block} }} ?n <{RDFS}label> ?l FILTER(isLiteral(?l)) }}")
-        for row in store.query(query, use_default_graph_as_union=True):
-            found.setdefault(row["n"], set()).add(row["l"])
-    return {node: min(ls, key=lambda label: (label.language not in (None, "en"), label.value)).value
-            for node, ls in found.items()}
+def label(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> str | None:
+    """A node's rdfs:label as dipkb.validation picks it: English or untagged first, then alphabetical."""
+    found = {q.object for q in store.quads_for_pattern(node, _LABEL, None) if isinstance(q.object, ox.Literal)}
+    return min(found, key=lambda lit: (lit.language not in (None, "en"), lit.value)).value if found else None
 
 
-def row_terms(row: Row) -> tuple[str, rdflib.term.Node | None]:
-    """The row's focus node id and value as rdflib terms, as dipkb.validation reports them."""
-    focus = row.focus
-    return (f"_:{focus.value}" if isinstance(focus, ox.BlankNode) else focus.value,
-            rdflib_term(row.value) if row.value is not None else None)
+def subject_graphs(store: ox.Store, scope: Scope, node: ox.NamedNode | ox.BlankNode | None = None) -> list[str]:
+    """The named graphs holding triples about ``node``, or about any subject of the scope's graphs."""
+    if node is not None:
+        return sorted({q.graph_name.value for q in store.quads_for_pattern(node, None, None)
+                       if isinstance(q.graph_name, ox.NamedNode)})
+    query = f"SELECT DISTINCT ?g WHERE {{ {scope.restrict('?s')} GRAPH ?g {{ ?s ?p ?o }} }}"
+    return sorted(row["g"].value for row in store.query(query) if isinstance(row["g"], ox.NamedNode))

@@ -1,0 +1,241 @@
+"""Benchmark dipkb against the stack most people would write (rdflib + pyshacl), in the same run.
+
+    python bench/run.py --events 100000            # one size
+    python bench/run.py --events 1000 --events 10000 --write-results
+
+Every dipkb number is end to end: a fresh `dipkb` process, from start to its last byte of output,
+with its peak RSS (from wait4). The baseline parses the same Turtle with rdflib, runs the same
+questions in rdflib's SPARQL, serialises Turtle and validates with pyshacl on our shapes.
+Results go to bench/out/results-<N>.json; --write-results renders every results file there into
+bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+OUT = BENCH / "out"
+DIPKB = [sys.executable, "-m", "dipkb"]
+BASELINE_EVENT_LIMIT = 100_000  # past this the baseline takes hours (issue 3); its figures are quoted, not rerun
+
+
+@dataclass
+class Measure:
+    operation: str
+    engine: str
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+    note: str = ""
+    target: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+
+def timed(command: list[str], *, env: dict | None = None, stdout=subprocess.DEVNULL,
+          timeout: float | None = None) -> tuple[float, float, int]:
+    """Run a command; return (wall seconds, peak RSS in MB, exit code)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=REPO)
+    deadline = None if timeout is None else started + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if deadline and time.perf_counter() > deadline:
+            process.kill()
+            pid, status, usage = os.wait4(process.pid, 0)
+            return float("inf"), usage.ru_maxrss / 1024, -9
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        sys.stderr.write(process.stderr.read().decode(errors="replace"))
+        raise SystemExit(f"failed ({code}): {shlex.join(command)}")
+    return elapsed, usage.ru_maxrss / 1024, code
+
+
+def measure(operation: str, command: list[str], repeat: int, target: str = "", prepare=None,
+            engine: str = "dipkb", timeout: float | None = None) -> Measure:
+    result = Measure(operation, engine, target=target)
+    for _ in range(repeat):
+        if prepare:
+            prepare()
+        seconds, rss, code = timed(command, timeout=timeout)
+        result.seconds.append(round(seconds, 3))
+        result.peak_rss_mb = max(result.peak_rss_mb, round(rss, 1))
+        if code == -9:
+            result.note = f"stopped after {timeout:.0f} s"
+            break
+    return result
+
+
+def generate(events: int) -> tuple[Path, dict]:
+    directory = OUT / f"kb-{events}"
+    summary = directory / "summary.json"
+    if not summary.exists():
+        fmt = "ntriples" if events >= 1_000_000 else "turtle"
+        subprocess.run([sys.executable, str(BENCH / "generate.py"), "--events", str(events), "--format", fmt,
+                        "--out", str(directory), "--overwrite"], check=True, stdout=subprocess.DEVNULL)
+    return directory, json.loads(summary.read_text())
+
+
+def dipkb_measures(directory: Path, summary: dict, events: int) -> list[Measure]:
+    kb = [*DIPKB, "--kb", str(directory)]
+    index = directory / "kb" / ".dipkb"
+    actor, start, end = summary["actor"], summary["from"], summary["to"]
+    big = events >= 1_000_000
+    repeat = 1 if big else 3
+    first_events = next(p for p in sorted((directory / "kb").glob("events-*")) if p.is_file())
+    original = first_events.read_bytes()
+
+    def touch_one_file():
+        # A real edit: one label changes, so the file's hash changes and it must be reloaded.
+        text = first_events.read_bytes()
+        marker = b"(edited)" if b"(edited)" not in text else b"(edited again)"
+        first_events.write_bytes(text.replace(b'"@en', marker + b'"@en', 1))
+
+    results = [
+        measure("index build from scratch", [*kb, "index"], 1, "≤ 120 s, ≤ 3 GB at 1M",
+                prepare=lambda: shutil.rmtree(index, ignore_errors=True)),
+        measure("timeline --actor --from --to (warm)",
+                [*kb, "timeline", "--actor", actor, "--from", start, "--to", end], repeat + 2,
+                "≤ 1 s at 1M"),
+        measure("stats", [*kb, "stats"], repeat, "≤ 5 s at 1M"),
+        measure("events by type and month", [*kb, "query", "events-by-type-and-month", "-f", "csv"], repeat,
+                "≤ 5 s at 1M"),
+        measure("refresh after one 1,000-event file changed", [*kb, "index"], repeat, "≤ 3 s at 1M",
+                prepare=touch_one_file),
+        measure("validate the changed file (incremental)", [*kb, "validate", str(first_events)], repeat,
+                "≤ 5 s at 1M"),
+        measure("validate everything", [*kb, "validate"], 1, "≤ 20 s at 100k; ≤ 10 min, ≤ 4 GB at 1M",
+                timeout=1800),
+        measure("export -f turtle", [*kb, "export", "-f", "turtle", "-o", str(OUT / f"export-{events}.ttl")],
+                1 if big else 3, "≤ 5 s at 100k"),
+    ]
+    first_events.write_bytes(original)
+    return results
+
+
+BASELINE = r'''
+import sys, time, resource, json, glob
+import rdflib
+rdflib.NORMALIZE_LITERALS = False
+op, kb, actor_iri, start, end = sys.argv[1:6]
+t = time.perf_counter()
+g = rdflib.Graph()
+for f in sorted(glob.glob(kb + "/kb/*.ttl")) + sorted(glob.glob(kb + "/kb/*.nt")):
+    g.parse(f)
+loaded = time.perf_counter() - t
+t = time.perf_counter()
+if op == "timeline":
+    q = """PREFIX dip: <https://w3id.org/dipkb/ontology#>
+    SELECT ?e ?label ?d WHERE { ?e ?role ?who . ?who dip:actsFor* ?actor . ?e rdfs:label ?label .
+      OPTIONAL { ?e dip:date ?d } FILTER(?role IN (dip:host, dip:visitor, dip:attendee, dip:speaker, dip:addressee,
+      dip:movingForce, dip:agent, dip:target, dip:causedBy, dip:supporter, dip:beneficiary, dip:founder))
+      FILTER(!BOUND(?d) || (STR(?d) >= ?start && SUBSTR(STR(?d), 1, STRLEN(?end)) <= ?end)) } ORDER BY ?d"""
+    n = len(list(g.query(q, initBindings={"actor": rdflib.URIRef(actor_iri), "start": rdflib.Literal(start),
+                                          "end": rdflib.Literal(end)})))
+elif op == "by-type-month":
+    q = """PREFIX dip: <https://w3id.org/dipkb/ontology#>
+    SELECT ?type ?month (COUNT(?e) AS ?n) WHERE { ?e a ?type ; dip:source ?s .
+      OPTIONAL { ?e dip:date ?d } BIND(SUBSTR(STR(?d), 1, 7) AS ?month) } GROUP BY ?type ?month ORDER BY ?type ?month"""
+    n = len(list(g.query(q)))
+elif op == "export":
+    n = len(g.serialize(format="turtle"))
+elif op == "validate":
+    import pyshacl
+    shapes = rdflib.Graph()
+    for f in sorted(glob.glob(sys.argv[6] + "/shapes*.ttl")):
+        shapes.parse(f)
+    ontology = rdflib.Graph()
+    for f in sorted(glob.glob(sys.argv[6] + "/*.ttl")):
+        if "shapes" not in f:
+            ontology.parse(f)
+    conforms, _, _ = pyshacl.validate(g, shacl_graph=shapes, ont_graph=ontology, advanced=True, allow_warnings=True)
+    n = int(conforms)
+else:
+    n = len(g)
+print(json.dumps({"load": loaded, "op": time.perf_counter() - t, "n": n}))
+'''
+
+
+def baseline_measures(directory: Path, summary: dict) -> list[Measure]:
+    results = []
+    for op, label in (("load", "rdflib: parse the KB"), ("timeline", "rdflib: timeline query"),
+                      ("by-type-month", "rdflib: events by type and month"), ("export", "rdflib: Turtle export"),
+                      ("validate", "rdflib + pyshacl: validate everything")):
+        command = [sys.executable, "-c", BASELINE, op, str(directory), summary["actor_iri"], summary["from"],
+                   summary["to"], str(REPO / "ontology")]
+        seconds, rss, code = timed(command, timeout=1800)
+        note = "stopped after 1800 s" if code == -9 else ""
+        results.append(Measure(label, "baseline", [round(seconds, 3)], round(rss, 1), note))
+    return results
+
+
+def run(events: int) -> dict:
+    directory, summary = generate(events)
+    measures = dipkb_measures(directory, summary, events)
+    if events <= BASELINE_EVENT_LIMIT:
+        measures += baseline_measures(directory, summary)
+    return {
+        "events": events, "triples": summary["triples"], "actor": summary["actor"],
+        "range": f"{summary['from']}..{summary['to']}", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(), "measures": [asdict(m) | {"median": m.median} for m in measures],
+    }
+
+
+def write_results() -> None:
+    lines = ["# Benchmark results", "",
+             "Produced by `python bench/run.py --events N [--events N...] --write-results` on the 2-core",
+             "development machine. Every dipkb figure is a fresh `dipkb` process, end to end (start to last byte);",
+             "RSS is the process's peak. The baseline is rdflib + pyshacl on the same files in the same run",
+             "(not run past 100k events: at 1M it does not finish in a working day). Medians of the runs listed.", ""]
+    for path in sorted(OUT.glob("results-*.json"), key=lambda p: int(p.stem.split("-")[1])):
+        data = json.loads(path.read_text())
+        lines += [f"## {data['events']:,} events ({data['triples']:,} triples)", "",
+                  f"Timeline actor: {data['actor']}, range {data['range']}; {data['machine']}, Python {data['python']}.", "",
+                  "| operation | engine | median s | runs (s) | peak RSS MB | target | note |",
+                  "| --- | --- | ---: | --- | ---: | --- | --- |"]
+        for m in data["measures"]:
+            runs = ", ".join(f"{s:.3f}" for s in m["seconds"])
+            lines.append(f"| {m['operation']} | {m['engine']} | {m['median']:.3f} | {runs} | {m['peak_rss_mb']:.0f} "
+                         f"| {m['target']} | {m['note']} |")
+        lines.append("")
+    notes = BENCH / "NOTES.md"
+    if notes.exists():
+        lines += [notes.read_text().rstrip(), ""]
+    (BENCH / "RESULTS.md").write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, action="append", default=[])
+    parser.add_argument("--write-results", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    for events in args.events:
+        result = run(events)
+        (OUT / f"results-{events}.json").write_text(json.dumps(result, indent=2))
+        for m in result["measures"]:
+            print(f"{events:>8} {m['engine']:<8} {m['operation']:<45} {m['median']:>9.3f} s {m['peak_rss_mb']:>7.0f} MB "
+                  f"{m['note']}")
+    if args.write_results:
+        write_results()
+
+
+if __name__ == "__main__":
+    main()
