@@ -210,7 +210,8 @@ def test_new_sources_are_created_with_every_field_at_their_precision(layout):
         "dip:url": ["https://example.org/a?id=7^^xsd:anyURI"], "dct:publisher": ["Tass^^xsd:string"],
         "dct:issued": ["2021-07^^xsd:gYearMonth"]}
     assert describe(kb, bare) == {
-        "rdf:type": ["dip:OfficialStatement"], "rdfs:label": ["https://www.example.org/statements/taliban/^^xsd:string"],
+        "rdf:type": ["dip:OfficialStatement"],
+        "rdfs:label": ["https://www.example.org/statements/taliban/^^xsd:string"],
         "dip:url": ["https://www.example.org/statements/taliban/^^xsd:anyURI"], "dct:issued": ["2021^^xsd:gYear"]}
     sources = kb.select("SELECT ?e ?s WHERE { ?e dip:source ?s }", {"e": NamedNode(result.iri)})
     assert sorted(r["s"].value for r in sources) == sorted([titled, bare])

@@ -337,8 +337,11 @@ def index_command(ctx: click.Context, rebuild: bool) -> None:
         opened = index.open_index(layout)
         report = opened.report
         opened.lease.close()
-    action = "Rebuilt" if report.rebuilt else ("Refreshed" if report.refreshed else "Up to date:")
-    click.echo(f"{action} {os.path.relpath(report.location)} in {report.seconds:.2f} s: "
+    where = os.path.relpath(report.location)
+    if not report.refreshed:
+        click.echo(f"Up to date: {where}, {report.unchanged} files unchanged.")
+        return
+    click.echo(f"{'Rebuilt' if report.rebuilt else 'Refreshed'} {where} in {report.seconds:.2f} s: "
                f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
                f"{report.unchanged} unchanged.")
 
@@ -415,7 +418,10 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
     where = os.path.relpath(result.target)
     click.echo(f"Added {result.iri.rsplit('/', 1)[-1]} to {where}.")
     if result.same_as:
-        click.echo(f"Note: it has the same identity key as {result.same_as}; check it is not a duplicate.", err=True)
+        from dipkb.namespaces import curie
+
+        click.echo(f"Note: it has the same identity key as {curie(result.same_as)}; check it is not a duplicate.",
+                   err=True)
 
 
 def _source_draft(authoring, fields: dict) -> tuple:

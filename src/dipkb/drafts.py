@@ -3,9 +3,11 @@
 A :class:`SourceDraft` becomes ``source:<slug of the title, or of the URL's host and path>-<issued>``
 unless the KB already has a source with the same URL (dip:url or schema:url) or the same exact title
 (dct:title or rdfs:label, unless that source has another URL), which is then reused: adding a second
-event from one article must not make a second copy of the article. An :class:`ActorDraft` is only a permission: a participant whose
-name matches no actor of the KB but matches the draft's name becomes ``actor:<slug>``; a name that
-does match an actor of the KB uses that actor, so listing a known actor never duplicates it.
+event from one article must not make a second copy of the article.
+
+An :class:`ActorDraft` is only a permission: a participant whose name matches no actor of the KB but
+matches the draft's name becomes ``actor:<slug>``; a name that does match an actor of the KB uses that
+actor, so listing a known actor never duplicates it.
 
 Nothing here writes: :mod:`dipkb.authoring` puts the blocks made here in the event's own block, which
 is validated and appended as one.
@@ -171,7 +173,6 @@ def plan_sources(drafts: tuple[SourceDraft, ...], known: KnownSources, claims: C
     iris: list[str] = []
     planned: list[PlannedSource] = []
     reused: list[str] = []
-    made: dict[str, str] = {}  # url or title -> IRI, so one draft's two equal sources are one
     for draft in drafts:
         if not isinstance(draft, SourceDraft):
             problems.append(Rejection("malformed source", f"{draft!r} is not a SourceDraft"))
@@ -206,15 +207,15 @@ def plan_sources(drafts: tuple[SourceDraft, ...], known: KnownSources, claims: C
             iris.append(next(iter(found)))
             reused.append(iris[-1])
             continue
-        same = made.get(url or "") or made.get(title or "")
-        if same:
-            iris.append(same)
+        same = next((p for p in planned if (url and p.url == url) or
+                     (title and p.title == title and (not url or not p.url))), None)
+        if same:  # named twice in one draft: one source, by the same rule as for the KB's sources
+            iris.append(same.iri)
             continue
         words = short_slug(title) if title else short_slug(_url_name(url))
         iri = claims.claim(SOURCE_NS + words + (f"-{issued.lexical}" if issued else ""))
         publisher = (draft.publisher or "").strip() or None
         planned.append(PlannedSource(iri, cls, title, url, publisher, issued))
-        made.update({key: iri for key in (url, title) if key})
         iris.append(iri)
     return iris, planned, list(dict.fromkeys(reused))
 
@@ -229,7 +230,7 @@ class ActorPlanner:
 
     def __init__(self, drafts: tuple[ActorDraft, ...], reconciler: Reconciler, claims: Claims,
                  problems: list[Rejection]):
-        self.reconciler, self.claims, self.problems = reconciler, claims, problems
+        self.reconciler, self.claims = reconciler, claims
         self.allowed: dict[str, tuple[ActorDraft, str | None, str | None]] = {}  # lower name -> draft, class, actsFor
         self.planned: dict[str, PlannedActor] = {}
         self.reused: list[str] = []

@@ -1,0 +1,103 @@
+"""`dipkb add` end to end: what you add is what `show` prints; a rejected add changes nothing."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dipkb.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def kb_copy(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".dipkb*"))
+    return tmp_path
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in (root / "kb").rglob("*.ttl")}
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+MEETING = ["add", "Jaishankar meets Zarif again", "--type", "Meeting", "--participant", "visitor=S Jaishankar",
+           "--participant", "host=Zarif", "--date", "2021-07", "--place", "Iran", "--source", "source:founding-article"]
+
+
+def test_add_round_trips_through_show(kb_copy):
+    result = run("--kb", str(kb_copy), *MEETING)
+    assert result.exit_code == 0, result.output
+    assert result.output == "Added jaishankar-meets-zarif-again-2021-07 to " \
+        f"{os.path.relpath(kb_copy / 'kb' / 'events-2021.ttl')}.\n" \
+        "Note: it has the same identity key as event:jaishankar-zarif-meeting-2021-07; " \
+        "check it is not a duplicate.\n"
+    shown = json.loads(run("--kb", str(kb_copy), "show", "event:jaishankar-meets-zarif-again-2021-07", "-f", "json").output)
+    facts = {(f["property"], f["id"] or f["value"]) for f in shown["properties"]}
+    assert {("rdf:type", "dip:Meeting"), ("dip:visitor", "actor:s-jaishankar"), ("dip:host", "actor:javad-zarif"),
+            ("dip:date", "2021-07"), ("dip:place", "place:iran"), ("dip:source", "source:founding-article"),
+            ("rdfs:label", "Jaishankar meets Zarif again")} <= facts
+    assert run("--kb", str(kb_copy), "validate").exit_code == 0
+
+
+def test_add_with_new_source_and_actor(kb_copy):
+    result = run("--kb", str(kb_copy), "add", "Lavrov meets Jaishankar", "--type", "Meeting",
+                 "--participant", "host=Lavrov; visitor=Jaishankar", "--new-actor", "Lavrov=Person",
+                 "--date", "2021-07-09", "--place", "Moscow", "--source-title", "Jaishankar in Moscow",
+                 "--source-url", "https://example.org/a", "--source-date", "2021-07", "--source-publisher", "Example")
+    assert result.exit_code == 0, result.output
+    source = json.loads(run("--kb", str(kb_copy), "show", "source:jaishankar-in-moscow-2021-07", "-f", "json").output)
+    facts = {(f["property"], f["value"]) for f in source["properties"]}
+    assert {("dip:url", "https://example.org/a"), ("dct:issued", "2021-07"), ("dct:publisher", "Example")} <= facts
+    timeline = json.loads(run("--kb", str(kb_copy), "timeline", "--actor", "Lavrov", "-f", "json").output)
+    assert [e["id"] for e in timeline] == ["event:lavrov-meets-jaishankar-2021-07-09"]
+
+
+def test_dry_run_prints_turtle_and_writes_nothing(kb_copy):
+    before = snapshot(kb_copy)
+    result = run("--kb", str(kb_copy), *MEETING, "--dry-run")
+    assert result.exit_code == 0
+    assert "event:jaishankar-meets-zarif-again-2021-07\n    a dip:Meeting ;" in result.output
+    assert snapshot(kb_copy) == before
+
+
+def test_rejected_event_changes_no_file(kb_copy):
+    before = snapshot(kb_copy)
+    result = run("--kb", str(kb_copy), "add", "Jaishankar meets himself", "--type", "Meeting",
+                 "--participant", "visitor=S Jaishankar", "--date", "2021-07", "--source", "source:founding-article")
+    assert result.exit_code == 1
+    assert "Violation" in result.output and "participants" in result.output
+    assert result.output.endswith("Error: the event was rejected by the shapes; nothing was written.\n")
+    assert snapshot(kb_copy) == before
+
+
+def test_unknown_name_is_an_input_error(kb_copy):
+    before = snapshot(kb_copy)
+    result = run("--kb", str(kb_copy), "add", "Someone meets Russia", "--type", "Meeting",
+                 "--participant", "visitor=Nobody Atall", "--participant", "host=Russia", "--date", "2021-07",
+                 "--source", "source:founding-article")
+    assert result.exit_code == 2
+    assert "Nobody Atall" in result.output
+    assert snapshot(kb_copy) == before
+
+
+def test_two_concurrent_adds_both_land(kb_copy):
+    env = {**os.environ, "DIPKB_KB": str(kb_copy)}
+    commands = [[sys.executable, "-m", "dipkb", "add", f"Parallel meeting {n}", "--type", "Meeting",
+                 "--participant", "visitor=S Jaishankar", "--participant", "host=Zarif", "--date", f"2021-07-0{n}",
+                 "--source", "source:founding-article"] for n in (1, 2)]
+    processes = [subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in commands]
+    outcomes = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outcomes
+    text = (kb_copy / "kb" / "events-2021.ttl").read_text()
+    assert "event:parallel-meeting-1-2021-07-01" in text and "event:parallel-meeting-2-2021-07-02" in text
+    assert run("--kb", str(kb_copy), "validate").exit_code == 0
