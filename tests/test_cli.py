@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,10 +24,6 @@ def run():
     return invoke
 
 
-@pytest.fixture()
-def kb_copy(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".dipkb"))
-    return tmp_path
 
 
 def test_version(run):

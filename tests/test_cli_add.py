@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from dipkb.cli import cli
@@ -16,14 +14,8 @@ from dipkb.cli import cli
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture()
-def kb_copy(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".dipkb*"))
-    return tmp_path
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in (root / "kb").rglob("*.ttl")}
 
 
 def run(*args: str):
@@ -62,7 +54,7 @@ def test_add_with_new_source_and_actor(kb_copy):
     assert [e["id"] for e in timeline] == ["event:lavrov-meets-jaishankar-2021-07-09"]
 
 
-def test_dry_run_prints_turtle_and_writes_nothing(kb_copy):
+def test_dry_run_prints_turtle_and_writes_nothing(snapshot, kb_copy):
     before = snapshot(kb_copy)
     result = run("--kb", str(kb_copy), *MEETING, "--dry-run")
     assert result.exit_code == 0
@@ -70,7 +62,7 @@ def test_dry_run_prints_turtle_and_writes_nothing(kb_copy):
     assert snapshot(kb_copy) == before
 
 
-def test_rejected_event_changes_no_file(kb_copy):
+def test_rejected_event_changes_no_file(snapshot, kb_copy):
     before = snapshot(kb_copy)
     result = run("--kb", str(kb_copy), "add", "Jaishankar meets himself", "--type", "Meeting",
                  "--participant", "visitor=S Jaishankar", "--date", "2021-07", "--source", "source:founding-article")
@@ -80,7 +72,7 @@ def test_rejected_event_changes_no_file(kb_copy):
     assert snapshot(kb_copy) == before
 
 
-def test_unknown_name_is_an_input_error(kb_copy):
+def test_unknown_name_is_an_input_error(snapshot, kb_copy):
     before = snapshot(kb_copy)
     result = run("--kb", str(kb_copy), "add", "Someone meets Russia", "--type", "Meeting",
                  "--participant", "visitor=Nobody Atall", "--participant", "host=Russia", "--date", "2021-07",

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from dipkb.cli import cli
@@ -15,15 +13,8 @@ FIXTURES = REPO / "tests" / "fixtures"
 GDELT = FIXTURES / "gdelt2-20191024143000.export.tsv"
 
 
-@pytest.fixture()
-def kb_copy(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".dipkb*"))
-    return tmp_path
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in (root / "kb").rglob("*")
-            if p.is_file() and ".dipkb" not in p.parts and not p.name.startswith(".dipkb")}
 
 
 def run(*args: str):
@@ -64,7 +55,7 @@ def test_filters_count_rows_as_filtered(kb_copy, tmp_path):
     assert report["imported"] + report["merged"] + report["rejected"] + report["filtered"] == 2111
 
 
-def test_dry_run_writes_nothing(kb_copy):
+def test_dry_run_writes_nothing(snapshot, kb_copy):
     before = snapshot(kb_copy)
     result = run("--kb", str(kb_copy), "import", str(GDELT), "--dry-run")
     assert result.exit_code == 0
@@ -72,7 +63,7 @@ def test_dry_run_writes_nothing(kb_copy):
     assert snapshot(kb_copy) == before
 
 
-def test_empty_input_is_exit_2_and_changes_nothing(kb_copy, tmp_path):
+def test_empty_input_is_exit_2_and_changes_nothing(snapshot, kb_copy, tmp_path):
     empty = tmp_path / "empty.tsv"
     empty.write_bytes(b"")
     before = snapshot(kb_copy)

@@ -14,7 +14,7 @@ import click
 from dipkb import __version__
 from dipkb.errors import DipkbError, ParameterError
 from dipkb.layout import KB_ENV_VAR, KBLayout
-from dipkb.render import GRAPH_FORMATS, SOLUTION_FORMATS, OutputFormat, UnsupportedFormat, format_from_path, rows_output
+from dipkb.render import SOLUTION_FORMATS, OutputFormat, UnsupportedFormat, format_from_path, rows_output
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 

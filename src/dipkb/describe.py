@@ -7,7 +7,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.kb import KnowledgeBase
-from dipkb.namespaces import DIP, FILE_GRAPH_PREFIX, curie
+from dipkb.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
 from dipkb.timeline import TimelineEntry, TimelineFilter, resolve, timeline
 
 _KINDS = (("Event", "event"), ("Actor", "actor"), ("Place", "place"), ("Source", "source"), ("Position", "position"))
@@ -108,7 +108,7 @@ def describe(kb: KnowledgeBase, text: str) -> Description:
         for r in kb.select(_INCOMING, {"object": NamedNode(iri)})
     }, key=_fact_order))
     details = tuple(
-        (f.value_id, facts_of(kb, _expand_curie(f.value_id)))
+        (f.value_id, facts_of(kb, expand(f.value_id) or f.value_id))
         for f in facts if f.predicate == "dip:holdsPosition" and f.value_id
     )
     events: list[TimelineEntry] = []
@@ -117,12 +117,6 @@ def describe(kb: KnowledgeBase, text: str) -> Description:
     elif kind == "place":
         events = timeline(kb, TimelineFilter(place=iri))
     return Description(iri, label, kind, facts, incoming, details, tuple(events))
-
-
-def _expand_curie(value: str) -> str:
-    from dipkb.namespaces import expand
-
-    return expand(value) or value
 
 
 def render_text(d: Description) -> str:

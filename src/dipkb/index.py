@@ -1,8 +1,8 @@
 """The on-disk index: the KB's files in a pyoxigraph store beside them, refreshed file by file.
 
-The index directory (``kb/.dipkb``, or a cache directory when kb/ is not writable) holds:
+The index directory (``kb/.dipkb``, or a cache directory when kb/ cannot be written) holds:
 
-- ``manifest.json``: the current generation and, per file graph, the size, mtime and sha256 of the
+- ``manifest.json``: the current generation and, per file graph, the size, mtime and hash of the
   file it was loaded from;
 - ``store-<N>/``: generation N of the store, one named graph per file plus its derived graph;
 - ``store-<N>.lock``: readers of generation N hold a shared flock on it;
@@ -11,10 +11,10 @@ The index directory (``kb/.dipkb``, or a cache directory when kb/ is not writabl
 A refresh never touches the current generation. It checkpoints it into a new directory (RocksDB
 hard-links its immutable table files: milliseconds, whatever the size), applies the changes there,
 closes it, and commits by replacing ``manifest.json`` atomically. A crash or a kill at any point
-leaves the old manifest naming the old, untouched generation; the next writer deletes the half-built
-one. Readers open a committed generation read-only, which RocksDB allows only while no process
-writes it, and after its commit none ever does. So no "refresh in progress" marker is needed: an
-uncommitted generation is one. A generation is deleted only when no reader holds its lock.
+leaves the old manifest naming the old, untouched generation, and the next writer deletes the
+half-built one: an uncommitted generation is the "refresh in progress" marker. Readers open a
+committed generation read-only, which RocksDB allows only while no process writes it; after its
+commit none does. A generation is deleted only once no reader holds its lock.
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,21 +39,24 @@ import pyoxigraph
 from pyoxigraph import NamedNode, Store
 
 from dipkb.errors import IndexLockedError, KBSyntaxError, SyntaxProblem
-from dipkb.kb import derive, derived_graph, rdf_format, syntax_problem
+from dipkb.kb import derive, derived_graph, participant_roles, rdf_format, syntax_problem
 from dipkb.layout import KBLayout, display_path
 from dipkb.namespaces import FILE_GRAPH_PREFIX
 
-# Bump when what the index stores changes; the derivation code is fingerprinted on its own.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 1  # bump when what the index stores changes; the derivation code is fingerprinted
 MANIFEST = "manifest.json"
 LOCK_TIMEOUT = 600.0
 # Oxigraph's bulk loader writes table files directly: 3x faster than a transaction for a 1.6 MB
-# file, 4x slower for the 20 kB ones the KB is mostly made of.
+# file, 4x slower for the 20 kB ones a hand-written KB is made of.
 BULK_LOAD_BYTES = 512 << 10
-# A refresh that reloads more than this share of the KB rebuilds it: deleting a large graph one
-# quad at a time in a transaction is slower than bulk loading everything again.
+# Files this large are bulk loaded one at a time (the loader buffers ~1 GB per 1.6 GB of
+# N-Triples) and hashed on a second thread; smaller ones are read once, hashed and loaded by
+# parallel workers, so the hash is always that of the text loaded.
+LARGE_FILE_BYTES = 64 << 20
+WORKERS = min(4, os.cpu_count() or 1)
+# Reloading more than this rebuilds: deleting a big graph quad by quad costs more than a bulk load.
 REBUILD_SHARE, REBUILD_MIN_BYTES = 0.25, 64 << 20
-# Incremental refreshes add small table files; compact once this many bytes have been reloaded.
+# Refreshes add small table files; compact once this many bytes have been reloaded since the last time.
 OPTIMIZE_AFTER_BYTES = 64 << 20
 _GENERATION = re.compile(r"store-(\d+)(?:\.lock)?")
 
@@ -64,7 +67,7 @@ class FileState:
 
     size: int
     mtime_ns: int
-    sha256: str
+    digest: str  # blake2b of the text loaded; "" when the file changed while it was loaded
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Manifest:
     generation: int
     files: dict[str, FileState]
     fingerprint: str
+    roles: list[str] = field(default_factory=list)  # what derive() took as dip:participant roles
     bytes_since_optimize: int = 0
 
     @classmethod
@@ -81,19 +85,19 @@ class Manifest:
         """The manifest, or None when there is none or it is unreadable (a rebuild follows)."""
         try:
             data = json.loads((directory / MANIFEST).read_text())
-            files = {graph: FileState(**state) for graph, state in data["files"].items()}
-            return cls(data["generation"], files, data["fingerprint"], data["bytes_since_optimize"])
-        except (OSError, ValueError, KeyError, TypeError):
+            data["files"] = {graph: FileState(**state) for graph, state in data["files"].items()}
+            return cls(**data)
+        except (OSError, ValueError, TypeError, KeyError):
             return None
 
     def save(self, directory: Path) -> None:
         temporary = directory / f"{MANIFEST}.{os.getpid()}.tmp"
         with open(temporary, "w") as handle:
-            json.dump({**asdict(self), "files": {g: asdict(s) for g, s in sorted(self.files.items())}}, handle)
+            json.dump(asdict(self), handle, sort_keys=True)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, directory / MANIFEST)
-        _fsync_directory(directory)
+        _fsync(directory)
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,8 @@ class RefreshReport:
 
 @dataclass
 class OpenIndex:
-    """The index's current store, opened read-only, and the report of the refresh that preceded.
-    The lease (a shared lock on the store's generation) keeps writers from deleting its files."""
+    """The index's current store, opened read-only, and the report of the refresh before. The
+    lease (a shared lock on the store's generation) keeps writers from deleting the store's files."""
 
     store: Store
     report: RefreshReport
@@ -129,12 +133,12 @@ class _Plan:
     """How the files on disk differ from a manifest."""
 
     load: dict[str, Path]
-    states: dict[str, FileState]
+    states: dict[str, FileState]  # of the files kept as they are
     added: list[str]
     changed: list[str]
     removed: list[str]
-    unchanged: int
-    touched: bool  # a file's mtime moved but its content did not: only the manifest needs writing
+    unchanged: int = 0
+    touched: bool = False  # an mtime moved but the content did not: only the manifest is rewritten
 
     def reload_bytes(self, old: Manifest) -> int:
         return sum(old.files[g].size for g in self.changed + self.removed) + sum(
@@ -150,8 +154,7 @@ def index_location(layout: KBLayout) -> Path:
             return layout.index_dir
     except OSError:
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        key = hashlib.sha256(str(layout.kb_dir.resolve()).encode()).hexdigest()[:16]
-        directory = cache / "dipkb" / key
+        directory = cache / "dipkb" / hashlib.sha256(str(layout.kb_dir.resolve()).encode()).hexdigest()[:16]
         directory.mkdir(parents=True, exist_ok=True)
         return directory
 
@@ -159,26 +162,22 @@ def index_location(layout: KBLayout) -> Path:
 def open_index(layout: KBLayout, *, progress: bool | None = None, refresh: bool = True,
                lock_timeout: float = LOCK_TIMEOUT) -> OpenIndex:
     """Open the index read-only, first bringing it up to date with the files unless ``refresh`` is
-    False (a stale index is then used as is; a missing one is still built).
+    False (a stale index is then used as it is; a missing one is still built). ``progress`` shows
+    the work on stderr; None shows it when stderr is a terminal.
 
     Raises KBSyntaxError listing every changed file that does not parse, leaving the index as it
     was, and IndexLockedError when another process keeps the write lock beyond ``lock_timeout``."""
     started = time.monotonic()
-    directory = index_location(layout)
-    sources = _sources(layout)
-    hashes: dict[tuple, str] = {}
-    for _ in range(5):  # a writer may commit between reading the manifest and locking its generation
+    directory, sources, hashes = index_location(layout), _sources(layout), {}
+    for _ in range(5):  # a writer may commit between our reading the manifest and leasing its store
         manifest = Manifest.load(directory)
         if manifest is None or manifest.fingerprint != _fingerprint():
             break
         plan = _plan(manifest, sources, hashes)
         if refresh and (plan.load or plan.removed or plan.touched):
             break
-        opened = _open_generation(directory, manifest.generation)
-        if opened is not None:
-            store, lease = opened
-            report = _report(plan, False, started, directory)
-            return OpenIndex(store, report, manifest.generation, lease)
+        if (opened := _open_generation(directory, manifest.generation)) is not None:
+            return OpenIndex(opened[0], _report(plan, False, started, directory), manifest.generation, opened[1])
     show = _Progress(progress)
     with _write_lock(directory, show, lock_timeout):
         return _refresh(directory, sources, hashes, show, started, force=False)
@@ -186,17 +185,15 @@ def open_index(layout: KBLayout, *, progress: bool | None = None, refresh: bool 
 
 def rebuild(layout: KBLayout, *, progress: bool | None = None, lock_timeout: float = LOCK_TIMEOUT) -> RefreshReport:
     """Build the index again from scratch, whatever its state."""
-    started = time.monotonic()
-    directory = index_location(layout)
-    show = _Progress(progress)
+    started, directory, show = time.monotonic(), index_location(layout), _Progress(progress)
     with _write_lock(directory, show, lock_timeout):
         opened = _refresh(directory, _sources(layout), {}, show, started, force=True)
     opened.lease.close()
     return opened.report
 
 
-def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str],
-             show: _Progress, started: float, *, force: bool) -> OpenIndex:
+def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str], show: _Progress,
+             started: float, *, force: bool) -> OpenIndex:
     """Under the write lock: bring the index up to date, commit, open the result."""
     manifest = Manifest.load(directory)  # again: another writer may have refreshed while we waited
     usable = (manifest is not None and manifest.fingerprint == _fingerprint()
@@ -204,126 +201,133 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
     old = manifest if usable else Manifest(0, {}, _fingerprint())
     plan = _plan(old, sources, hashes)
     generation = 1 + max([old.generation] + _generations(directory))
-    total = sum(s.size for s in old.files.values())
-    # The ontology says which properties are roles: when it changes, every graph's derivation may.
-    ontology_changed = any(g.startswith(FILE_GRAPH_PREFIX + "ontology/") for g in plan.changed + plan.added + plan.removed)
-    rebuild_all = (force or not usable or ontology_changed
-                   or plan.reload_bytes(old) > max(REBUILD_SHARE * total, REBUILD_MIN_BYTES))
-    if rebuild_all:
-        states = _in_new_directory(directory, generation, lambda target: _build(target, sources, hashes, show))
-        committed = Manifest(generation, states, _fingerprint())
+    # The ontology says which properties are roles: when it changes, any graph's derivation may.
+    ontology = any(g.startswith(FILE_GRAPH_PREFIX + "ontology/") for g in plan.changed + plan.added + plan.removed)
+    reload = plan.reload_bytes(old)
+    total = sum(state.size for state in old.files.values())
+    rebuilt = force or not usable or ontology or reload > max(REBUILD_SHARE * total, REBUILD_MIN_BYTES)
+    if rebuilt:
+        states, roles = _in_new_directory(directory, generation, lambda target: _build(target, sources, hashes, show))
+        committed = Manifest(generation, states, _fingerprint(), roles)
     elif plan.load or plan.removed:
-        optimize = old.bytes_since_optimize + plan.reload_bytes(old) > OPTIMIZE_AFTER_BYTES
-        states = _in_new_directory(directory, generation, lambda target: _update(
-            directory / f"store-{old.generation}", target, plan, hashes, show, optimize))
-        since = 0 if optimize else old.bytes_since_optimize + plan.reload_bytes(old)
-        committed = Manifest(generation, {**plan.states, **states}, _fingerprint(), since)
+        optimize = old.bytes_since_optimize + reload > OPTIMIZE_AFTER_BYTES
+        states, roles = _in_new_directory(directory, generation, lambda target: _update(
+            directory / f"store-{old.generation}", target, plan, old.roles, hashes, optimize))
+        since = 0 if optimize else old.bytes_since_optimize + reload
+        committed = Manifest(generation, {**plan.states, **states}, _fingerprint(), roles, since)
     else:
-        committed = Manifest(old.generation, plan.states, old.fingerprint, old.bytes_since_optimize)
+        committed = Manifest(old.generation, plan.states, old.fingerprint, old.roles, old.bytes_since_optimize)
     if committed != manifest:
         committed.save(directory)
     _collect_garbage(directory, committed.generation)
     opened = _open_generation(directory, committed.generation)
     if opened is None:  # we hold the write lock: nobody can have replaced what we just committed
-        raise OSError(f"The index in {display_path(directory)} could not be opened after its refresh.")
-    report = _report(plan, rebuild_all, started, directory)
+        raise OSError(f"The index in {display_path(directory)} cannot be opened after its refresh.")
+    report = _report(plan, rebuilt, started, directory)
     if report.refreshed:
-        show.note(f"Index {'built' if rebuild_all else 'refreshed'} in {report.seconds:.1f} s\n")
+        show.note(f"Index {'built' if rebuilt else 'refreshed'} in {report.seconds:.1f} s\n")
     return OpenIndex(opened[0], report, committed.generation, opened[1])
 
 
-def _in_new_directory(directory: Path, generation: int, fill) -> dict[str, FileState]:
-    """Run ``fill`` on a new generation's directory; remove it again if anything goes wrong."""
+def _in_new_directory(directory: Path, generation: int, fill: Callable[[Path], tuple]) -> tuple:
+    """Run ``fill`` on a new generation's directory and make it durable; remove it if anything fails."""
     target = directory / f"store-{generation}"
     try:
-        states = fill(target)
-        for path in target.iterdir():  # durable before the manifest names it
+        result = fill(target)
+        for path in target.iterdir():  # on disk before the manifest names it
             if path.is_file():
                 with open(path, "rb") as handle:
                     os.fsync(handle.fileno())
-        _fsync_directory(target)
-        return states
+        _fsync(target)
+        return result
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
 
 
-def _build(target: Path, sources: dict[str, Path], hashes: dict[tuple, str], show: _Progress) -> dict[str, FileState]:
+def _build(target: Path, sources: dict[str, Path], hashes: dict[tuple, str],
+           show: _Progress) -> tuple[dict[str, FileState], list[str]]:
     store = Store(str(target))
-    # Hash on a second thread while Oxigraph loads: both release the GIL, and hashing 1.6 GB alone
-    # takes seconds.
-    with ThreadPoolExecutor(1) as hasher:
-        states, problems = _load(store, sources, hashes, hasher, show)
+    states, problems = _load(store, sources, hashes, show)
     if problems:
         del store  # closed before its directory is removed
         raise KBSyntaxError(problems)
-    with show.ticking("Deriving dates and participants"):
-        derive(store)
-    with show.ticking("Compacting the index"):
+    with show.ticking(lambda: "Deriving dates and participants"):
+        derive(store, workers=WORKERS)
+    with show.ticking(lambda: "Compacting the index"):
         store.optimize()  # measured: an uncompacted store answers 8-10x slower
     store.flush()
-    return states
+    return states, participant_roles(store)
 
 
-def _update(source: Path, target: Path, plan: _Plan, hashes: dict[tuple, str], show: _Progress,
-            optimize: bool) -> dict[str, FileState]:
+def _update(source: Path, target: Path, plan: _Plan, roles: list[str], hashes: dict[tuple, str],
+            optimize: bool) -> tuple[dict[str, FileState], list[str]]:
     Store.read_only(str(source)).backup(str(target))
     store = Store(str(target))
     for graph in plan.changed + plan.removed:
         store.remove_graph(NamedNode(graph))
         store.remove_graph(NamedNode(derived_graph(graph)))
-    with ThreadPoolExecutor(1) as hasher:
-        states, problems = _load(store, plan.load, hashes, hasher, show)
+    states, problems = _load(store, plan.load, hashes, _Progress(False))
     if problems:
         del store  # closed before its directory is removed
         raise KBSyntaxError(problems)
-    derive(store, list(plan.load))
+    now = participant_roles(store)
+    derive(store, list(plan.load) if now == roles else None)  # a KB file may declare a new role
     if optimize:
-        with show.ticking("Compacting the index"):
-            store.optimize()
+        store.optimize()
     store.flush()
-    return states
+    return states, now
 
 
-def _load(store: Store, files: dict[str, Path], hashes: dict[tuple, str], hasher: ThreadPoolExecutor,
+def _load(store: Store, files: dict[str, Path], hashes: dict[tuple, str],
           show: _Progress) -> tuple[dict[str, FileState], list[SyntaxProblem]]:
     """Load each file into its graph; try them all, returning the syntax problem of every bad one."""
-    problems, pending = [], {}
-    total, done = sum(p.stat().st_size for p in files.values()), 0
-    for number, (graph, path) in enumerate(sorted(files.items()), 1):
-        before = path.stat()
-        pending[graph] = (before, hasher.submit(_sha256, path, hashes))
-        bulk = before.st_size >= BULK_LOAD_BYTES
-        with show.ticking(f"Indexing {number}/{len(files)} files, {done / 1e6:.0f}/{total / 1e6:.0f} MB: "
-                          f"{display_path(path)}", quiet=not bulk):
-            try:
-                (store.bulk_load if bulk else store.load)(path=str(path), format=rdf_format(path),
-                                                          to_graph=NamedNode(graph))
-            except (SyntaxError, UnicodeDecodeError) as error:
-                problems.append(syntax_problem(path, error))
-        done += before.st_size
-        if path.stat().st_mtime_ns != before.st_mtime_ns:  # edited while loading: reload next time
-            pending[graph] = (before, _done(""))
-    return {graph: FileState(st.st_size, st.st_mtime_ns, digest.result())
-            for graph, (st, digest) in pending.items()}, problems
+    sizes = {graph: path.stat().st_size for graph, path in files.items()}
+    states: dict[str, FileState] = {}
+    problems: list[SyntaxProblem] = []
+    loaded = [0, 0]  # files, bytes
+
+    def load(graph: str, path: Path, text: bytes | None) -> None:
+        bulk = sizes[graph] >= BULK_LOAD_BYTES
+        source = {"path": str(path)} if text is None else {"input": text}
+        try:
+            (store.bulk_load if bulk else store.load)(**source, format=rdf_format(path), to_graph=NamedNode(graph))
+        except (SyntaxError, UnicodeDecodeError) as error:
+            problems.append(syntax_problem(path, error))
+        loaded[0], loaded[1] = loaded[0] + 1, loaded[1] + sizes[graph]
+
+    def load_small(graph: str) -> None:
+        path = files[graph]
+        before, text = path.stat(), path.read_bytes()
+        states[graph] = FileState(len(text), before.st_mtime_ns, hashlib.blake2b(text, digest_size=20).hexdigest())
+        load(graph, path, text)
+
+    total = sum(sizes.values())
+    status = lambda: f"Indexing {loaded[0]}/{len(files)} files, {loaded[1] / 1e6:.0f}/{total / 1e6:.0f} MB"  # noqa: E731
+    large = [g for g in sorted(files) if sizes[g] >= LARGE_FILE_BYTES]
+    with show.ticking(status), ThreadPoolExecutor(1) as hasher, ThreadPoolExecutor(WORKERS) as workers:
+        for graph in large:
+            path, before = files[graph], files[graph].stat()
+            digest = hasher.submit(_digest, path, hashes)
+            load(graph, path, None)
+            unchanged = path.stat().st_mtime_ns == before.st_mtime_ns  # not edited while loaded and hashed
+            states[graph] = FileState(before.st_size, before.st_mtime_ns, digest.result() if unchanged else "")
+        list(workers.map(load_small, [g for g in sorted(files) if sizes[g] < LARGE_FILE_BYTES]))
+    return states, sorted(problems, key=lambda p: p.path)
 
 
 def _plan(manifest: Manifest, sources: dict[str, Path], hashes: dict[tuple, str]) -> _Plan:
-    plan = _Plan({}, {}, [], [], sorted(set(manifest.files) - set(sources)), 0, False)
+    plan = _Plan({}, {}, [], [], sorted(set(manifest.files) - set(sources)))
     for graph, path in sources.items():
         stat, known = path.stat(), manifest.files.get(graph)
-        if known is None:
-            plan.added.append(graph)
-        elif (stat.st_size, stat.st_mtime_ns) == (known.size, known.mtime_ns):
-            plan.states[graph], plan.unchanged = known, plan.unchanged + 1
-            continue
-        elif stat.st_size == known.size and _sha256(path, hashes) == known.sha256:
-            plan.states[graph] = FileState(stat.st_size, stat.st_mtime_ns, known.sha256)
-            plan.unchanged, plan.touched = plan.unchanged + 1, True
-            continue
+        if known is not None and stat.st_size == known.size and (
+                stat.st_mtime_ns == known.mtime_ns or _digest(path, hashes) == known.digest):
+            plan.touched |= stat.st_mtime_ns != known.mtime_ns
+            plan.states[graph] = FileState(stat.st_size, stat.st_mtime_ns, known.digest)
+            plan.unchanged += 1
         else:
-            plan.changed.append(graph)
-        plan.load[graph] = path
+            (plan.added if known is None else plan.changed).append(graph)
+            plan.load[graph] = path
     return plan
 
 
@@ -338,33 +342,32 @@ def _sources(layout: KBLayout) -> dict[str, Path]:
     return {layout.graph_name(p): p for p in layout.ontology_files() + layout.kb_files()}
 
 
-def _sha256(path: Path, cache: dict[tuple, str]) -> str:
+def _digest(path: Path, cache: dict[tuple, str]) -> str:
+    """The file's blake2b, once per process for a given size and mtime (faster than sha256 here)."""
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in cache:
         with open(path, "rb") as handle:
-            cache[key] = hashlib.file_digest(handle, "sha256").hexdigest()
+            cache[key] = hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
     return cache[key]
 
 
 @functools.cache
 def _fingerprint() -> str:
-    """Format version, Oxigraph version and the code that decides what is derived: a change to any
-    of them makes the index rebuild rather than mix triples derived by two rules."""
+    """The index format, Oxigraph's version and the code that decides what is derived: a change to
+    any of them rebuilds the index rather than mix triples derived by two rules."""
     digest = hashlib.sha256(f"{INDEX_FORMAT} {pyoxigraph.__version__}".encode())
     for module in ("kb.py", "temporal.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     return digest.hexdigest()[:16]
 
 
-def _done(value: str) -> Future:
-    future: Future = Future()
-    future.set_result(value)
-    return future
+def _generations(directory: Path) -> list[int]:
+    return [int(m[1]) for p in directory.iterdir() if (m := _GENERATION.fullmatch(p.name))]
 
 
 def _opens(store: Path) -> bool:
-    """Whether a generation opens: a missing or damaged one makes the next refresh a rebuild."""
+    """Whether a generation opens: a missing or damaged one makes the refresh a rebuild."""
     try:
         Store.read_only(str(store))
         return True
@@ -372,23 +375,18 @@ def _opens(store: Path) -> bool:
         return False
 
 
-def _generations(directory: Path) -> list[int]:
-    return [int(m[1]) for p in directory.iterdir() if (m := _GENERATION.fullmatch(p.name))]
-
-
 def _open_generation(directory: Path, generation: int) -> tuple[Store, BinaryIO] | None:
     """Lease generation ``generation`` and open it read-only; None if it stopped being current first."""
     lease = open(directory / f"store-{generation}.lock", "a+b")
     fcntl.flock(lease.fileno(), fcntl.LOCK_SH)
     manifest = Manifest.load(directory)
-    if manifest is None or manifest.generation != generation:
-        lease.close()
-        return None
     try:
-        return Store.read_only(str(directory / f"store-{generation}")), lease
+        if manifest is not None and manifest.generation == generation:
+            return Store.read_only(str(directory / f"store-{generation}")), lease
     except OSError:
-        lease.close()
-        return None
+        pass
+    lease.close()
+    return None
 
 
 def _collect_garbage(directory: Path, keep: int) -> None:
@@ -399,7 +397,7 @@ def _collect_garbage(directory: Path, keep: int) -> None:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                continue  # a reader still uses it; a later refresh will delete it
+                continue  # a reader still has it open; a later refresh deletes it
             shutil.rmtree(directory / f"store-{generation}", ignore_errors=True)
             lock.unlink(missing_ok=True)
 
@@ -425,7 +423,7 @@ def _write_lock(directory: Path, show: _Progress, timeout: float) -> Iterator[No
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _fsync_directory(directory: Path) -> None:
+def _fsync(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -434,7 +432,7 @@ def _fsync_directory(directory: Path) -> None:
 
 
 class _Progress:
-    """One status line on stderr, rewritten in place; silent unless stderr is a terminal or asked."""
+    """One status line on stderr, rewritten in place; silent unless asked or stderr is a terminal."""
 
     def __init__(self, enabled: bool | None):
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
@@ -447,18 +445,18 @@ class _Progress:
             sys.stderr.flush()
 
     @contextmanager
-    def ticking(self, text: str, *, quiet: bool = False) -> Iterator[None]:
-        """Show ``text``, with the seconds spent on it updated while the block runs unless ``quiet``."""
-        if not self.enabled or quiet:
-            self.note(text)
+    def ticking(self, status: Callable[[], str]) -> Iterator[None]:
+        """Show ``status()`` and the seconds spent, every half second while the block runs."""
+        if not self.enabled:
             yield
             return
         started, stop = time.monotonic(), threading.Event()
 
         def tick() -> None:
-            while not stop.wait(0.5):
-                self.note(f"{text} ({time.monotonic() - started:.0f} s)")
-        self.note(text)
+            while True:
+                self.note(f"{status()} ({time.monotonic() - started:.0f} s)")
+                if stop.wait(0.5):
+                    return
         ticker = threading.Thread(target=tick, daemon=True)
         ticker.start()
         try:
@@ -466,3 +464,4 @@ class _Progress:
         finally:
             stop.set()
             ticker.join()
+            self.note(f"{status()} ({time.monotonic() - started:.0f} s)")

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, QuerySolutions, RdfFormat,
+from pyoxigraph import (Literal, NamedNode, Quad, QueryResultsFormat, QuerySolutions, RdfFormat,
                         Store, Variable)
 
 from dipkb import sparql
 from dipkb.errors import KBSyntaxError, QueryError, SyntaxProblem
 from dipkb.layout import DATA_SUFFIXES, KBLayout, display_path
 from dipkb.namespaces import DERIVED_GRAPH, DIP, FILE_GRAPH_PREFIX, PREFIXES, RDFS, XSD
-from dipkb.temporal import TEMPORAL_DATATYPES, EventTime, Period, period_of
+from dipkb.temporal import EventTime, Period, period_of
 
 if TYPE_CHECKING:
     from dipkb.index import OpenIndex
@@ -24,6 +25,8 @@ _PARSER_PREFIX = re.compile(r"^Parser error at line \d+ (?:between columns \d+ a
 # Above this many bytes of derived N-Quads, Oxigraph's bulk loader beats a transaction by far
 # (2M derived quads: minutes and 4 GB as one SPARQL update).
 _BULK_BYTES = 8 << 20
+# Graphs derived per load: enough derived quads for the bulk loader to pay off on a large KB.
+_DERIVE_BATCH = 64
 
 
 def syntax_problem(path: Path, error: SyntaxError | UnicodeDecodeError) -> SyntaxProblem:
@@ -70,106 +73,134 @@ def is_derived_graph(graph: object) -> bool:
                                              or graph.value.startswith(DERIVED_GRAPH + ":"))
 
 
-_TIME_FIELDS = {f"{DIP}{name}": field for name, field in (
-    ("date", "date"), ("startDate", "start"), ("endDate", "end"),
-    ("earliestDate", "earliest"), ("latestDate", "latest"))}
-_FILE_GRAPHS = f'FILTER(STRSTARTS(STR(?g), "{FILE_GRAPH_PREFIX}"))'
+_TIME_FIELDS = ("date", "start", "end", "earliest", "latest")
+_TIME_PROPERTIES = ("date", "startDate", "endDate", "earliestDate", "latestDate")
+_EARLIEST, _LATEST = NamedNode(DIP + "earliestDay"), NamedNode(DIP + "latestDay")
+_PARTICIPANT, _DAY = NamedNode(DIP + "participant"), NamedNode(XSD + "date")
+# Queries run per file graph, the graph a constant, with no FILTER: at a million events, decoding
+# a term costs a dictionary lookup (~3 µs) and Oxigraph's filters decode what they test, so the
+# time property travels as a number and blank nodes are told apart in Python.
 _TIME_QUERY = f"""
-SELECT ?g ?event ?p ?value WHERE {{
-  %(values)s
-  GRAPH ?g {{ VALUES ?p {{ {" ".join(f"<{p}>" for p in _TIME_FIELDS)} }} ?event ?p ?value }}
-  FILTER(isLiteral(?value) && DATATYPE(?value) IN ({", ".join(f"<{t}>" for t in TEMPORAL_DATATYPES)}))
-  FILTER(%(test)s(?event)) {_FILE_GRAPHS}
-}}"""
-_PARTICIPANT_QUERY = f"""
-SELECT ?event ?participant ?actor ?dg WHERE {{
-  %(values)s
-  ?role <{RDFS}subPropertyOf>+ <{DIP}participant> .
-  GRAPH ?g {{ ?event ?role ?actor }}
-  FILTER(%(test)s(isIRI(?event) && isIRI(?actor))) {_FILE_GRAPHS}
-  BIND(<{DIP}participant> AS ?participant)
-  BIND(IRI(CONCAT("{DERIVED_GRAPH}:", STR(?g))) AS ?dg)
-}}"""
-_EARLIEST, _LATEST, _DAY = NamedNode(DIP + "earliestDay"), NamedNode(DIP + "latestDay"), NamedNode(XSD + "date")
+SELECT ?event ?k ?value WHERE {{ GRAPH <%s> {{
+  VALUES (?p ?k) {{ {" ".join(f"(<{DIP}{name}> {k})" for k, name in enumerate(_TIME_PROPERTIES))} }}
+  ?event ?p ?value }} }}"""
+_PARTICIPANT_QUERY = "%s WHERE { GRAPH <%s> { VALUES ?role { %s } ?event ?role ?actor } }"
+_ROLES_QUERY = f"SELECT ?role WHERE {{ ?role <{RDFS}subPropertyOf>+ <{DIP}participant> }}"
 
 
-def _bounds(rows: Iterable[tuple[object, object, str, str, str]]) -> Iterator[tuple[object, object, str | None, str | None]]:
-    """(graph, event, first day, last day) as ISO dates, from rows of (graph, event, time property,
-    lexical form, datatype), by the rules of temporal.EventTime.bounds."""
+def participant_roles(store: Store) -> list[str]:
+    """The properties that make their object a dip:participant of their subject, sorted."""
+    return sorted(row["role"].value for row in store.query(_ROLES_QUERY, use_default_graph_as_union=True)
+                  if isinstance(row["role"], NamedNode))
+
+
+def _bounds(rows: Iterable[tuple[object, int, str, str]]) -> Iterator[tuple[object, str | None, str | None]]:
+    """(event, first day, last day) as ISO dates from rows of (event, time property number, lexical
+    form, datatype), by the rules of temporal.EventTime.bounds."""
     periods: dict[tuple[str, str], Period | None] = {}
-    times: dict[tuple[object, object], dict[str, Period]] = {}
-    for graph, event, prop, lexical, datatype in rows:
+    times: dict[object, dict[str, Period]] = {}
+    for event, k, lexical, datatype in rows:
         key = (lexical, datatype)
-        if key not in periods:  # a KB repeats a few thousand dates: parse each one once
+        if key not in periods:  # a KB repeats a few thousand dates: parse each once
             periods[key] = period_of(lexical, datatype)
         if (period := periods[key]) is not None:
-            times.setdefault((graph, event), {})[_TIME_FIELDS[prop]] = period
-    for (graph, event), fields in times.items():
+            times.setdefault(event, {})[_TIME_FIELDS[k]] = period
+    for event, fields in times.items():
         low, high = EventTime(**fields).bounds()
-        yield graph, event, low.isoformat() if low else None, high.isoformat() if high else None
+        yield event, low.isoformat() if low else None, high.isoformat() if high else None
 
 
-def _tsv(store: Store, query: str) -> bytes:
-    """A SELECT's rows as TSV without its header line, serialised by Oxigraph.
+def _time_rows_tsv(store: Store, graph: str) -> list[tuple[str, int, str, str]] | None:
+    """The time values in ``graph``, through TSV serialised by Oxigraph (pyoxigraph terms for a
+    million rows cost seconds more); None if an event is a blank node, which TSV cannot carry."""
+    data = store.query(_TIME_QUERY % graph).serialize(format=QueryResultsFormat.TSV).decode()
+    rows = []
+    for line in data.splitlines()[1:]:
+        event, k, value = line.split("\t")
+        if event.startswith("_:"):
+            return None
+        # A typed literal reads "2021-07"^^<...#gYearMonth>, as in N-Quads; other values have no period.
+        lexical, marker, datatype = value[1:].rpartition('"^^<')
+        if marker and value.startswith('"'):
+            rows.append((event, int(k), lexical, datatype[:-1]))
+    return rows
 
-    Big result sets travel this way: making pyoxigraph terms costs ~7 µs a row, splitting TSV well
-    under 1 µs. TSV writes IRIs and temporal literals exactly as N-Quads does, but shortens numbers
-    and renames blank nodes, so rows holding a blank node or a literal take the slower path."""
-    data = store.query(query, use_default_graph_as_union=True).serialize(format=QueryResultsFormat.TSV)
-    return data[data.index(b"\n") + 1:]
+
+def _time_rows_terms(store: Store, graph: str) -> Iterator[tuple[object, int, str, str]]:
+    for row in store.query(_TIME_QUERY % graph):
+        if isinstance(row["value"], Literal):
+            yield row["event"], int(row["k"].value), row["value"].value, row["value"].datatype.value
 
 
-def _time_rows_tsv(data: bytes) -> Iterator[tuple[str, str, str, str, str]]:
-    for line in data.decode().splitlines():
-        graph, event, prop, value = line.split("\t")
-        lexical, datatype = value[1:].rsplit('"^^<', 1)  # "2021-07"^^<...#gYearMonth>
-        yield graph, event, prop[1:-1], lexical, datatype[:-1]
-
-
-def derived_data(store: Store, graphs: Collection[str] | None = None) -> tuple[bytes, list[Quad]]:
-    """What is derived from the file graphs named ``graphs`` (every file graph when None): N-Quads
-    for the usual rows of IRIs, and pyoxigraph quads for rows holding a blank node or a literal."""
-    values = "" if graphs is None else "VALUES ?g { %s }" % " ".join(f"<{g}>" for g in graphs)
-    lines = []
-    for graph, event, low, high in _bounds(_time_rows_tsv(_tsv(store, _TIME_QUERY % {"values": values, "test": "isIRI"}))):
-        target = f"<{DERIVED_GRAPH}:{graph[1:]}"
-        if low:
-            lines.append(f'{event} <{_EARLIEST.value}> "{low}"^^<{_DAY.value}> {target} .\n')
-        if high:
-            lines.append(f'{event} <{_LATEST.value}> "{high}"^^<{_DAY.value}> {target} .\n')
-    # A TSV row "event participant actor graph" is the N-Quads line "event participant actor graph .".
-    participants = _tsv(store, _PARTICIPANT_QUERY % {"values": values, "test": ""})
-    nquads = "".join(lines).encode() + participants.replace(b"\t", b" ").replace(b"\n", b" .\n")
-
-    quads = []
-    rows = store.query(_TIME_QUERY % {"values": values, "test": "!isIRI"}, use_default_graph_as_union=True)
-    for graph, event, low, high in _bounds((r["g"], r["event"], r["p"].value, r["value"].value,
-                                            r["value"].datatype.value) for r in rows):
-        target = NamedNode(derived_graph(graph.value))
-        quads += [Quad(event, p, Literal(day, datatype=_DAY), target)
+def derived_data(store: Store, graph: str, roles: list[str]) -> tuple[bytes, list[Quad]]:
+    """What is derived from the file graph named ``graph``: N-Quads, or pyoxigraph quads where a
+    blank node is involved (N-Quads text cannot carry one: a parser renames it)."""
+    target, name = derived_graph(graph), NamedNode(derived_graph(graph))
+    nquads, quads = b"", []
+    rows = _time_rows_tsv(store, graph)
+    if rows is not None:
+        nquads = "".join(f'{event} <{p.value}> "{day}"^^<{XSD}date> <{target}> .\n'
+                         for event, low, high in _bounds(rows)
+                         for p, day in ((_EARLIEST, low), (_LATEST, high)) if day).encode()
+    else:
+        quads += [Quad(event, p, Literal(day, datatype=_DAY), name)
+                  for event, low, high in _bounds(_time_rows_terms(store, graph))
                   for p, day in ((_EARLIEST, low), (_LATEST, high)) if day]
-    for row in store.query(_PARTICIPANT_QUERY % {"values": values, "test": "!"}, use_default_graph_as_union=True):
-        quads.append(Quad(row["event"], row["participant"], row["actor"], row["dg"]))
+    if not roles:
+        return nquads, quads
+    values = " ".join(f"<{role}>" for role in roles)
+    construct = f"CONSTRUCT {{ ?event <{_PARTICIPANT.value}> ?actor }}"
+    text = store.query(_PARTICIPANT_QUERY % (construct, graph, values)).serialize(format=RdfFormat.N_TRIPLES)
+    if text.startswith(b"_:") or b"\n_:" in text or b"participant> _:" in text:
+        rows = store.query(_PARTICIPANT_QUERY % ("SELECT ?event ?actor", graph, values))
+        quads += [Quad(row["event"], _PARTICIPANT, row["actor"], name) for row in rows]
+    else:
+        # Oxigraph writes N-Triples one triple a line ending " .\n" (a literal's newlines escaped).
+        nquads += text.replace(b" .\n", f" <{target}> .\n".encode())
     return nquads, quads
 
 
-def derive(store: Store, graphs: Collection[str] | None = None) -> None:
+def file_graphs(store: Store) -> list[str]:
+    """The names of the store's file graphs (KB and ontology files), sorted."""
+    return sorted(g.value for g in store.named_graphs()
+                  if isinstance(g, NamedNode) and g.value.startswith(FILE_GRAPH_PREFIX))
+
+
+def derive(store: Store, graphs: Collection[str] | None = None, *, workers: int = 1) -> None:
     """Materialise what queries need to be simple and fast: each event's earliest and latest possible
     day (so date filters are range comparisons on xsd:date whatever the precision), and
-    dip:participant for every role. ``graphs`` names the file graphs to (re)derive; None, all."""
+    dip:participant for every role. ``graphs`` names the file graphs to (re)derive, None all of them;
+    ``workers`` threads share the graphs (Oxigraph releases the GIL while it queries and loads)."""
     if graphs is None:
+        graphs = file_graphs(store)
         stale = [g for g in store.named_graphs() if is_derived_graph(g)]
     else:
         stale = [NamedNode(derived_graph(g)) for g in graphs]
     for graph in stale:
         store.remove_graph(graph)
-    nquads, quads = derived_data(store, graphs)
-    if len(nquads) > _BULK_BYTES:
-        store.bulk_load(input=nquads, format=RdfFormat.N_QUADS)
-    elif nquads:
-        store.load(input=nquads, format=RdfFormat.N_QUADS)
-    if quads:
-        store.extend(quads)
+    roles = participant_roles(store)
+
+    def derive_batch(batch: list[str]) -> None:
+        nquads, quads = bytearray(), []
+        for graph in batch:
+            text, extra = derived_data(store, graph, roles)
+            nquads += text
+            quads += extra
+        if len(nquads) > _BULK_BYTES:
+            store.bulk_load(input=bytes(nquads), format=RdfFormat.N_QUADS)
+        elif nquads:
+            store.load(input=bytes(nquads), format=RdfFormat.N_QUADS)
+        if quads:
+            store.extend(quads)
+
+    ordered = sorted(graphs)
+    batches = [ordered[i:i + _DERIVE_BATCH] for i in range(0, len(ordered), _DERIVE_BATCH)]
+    if workers > 1 and len(batches) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(derive_batch, batches))
+    else:
+        for batch in batches:
+            derive_batch(batch)
 
 
 class KnowledgeBase:

@@ -92,7 +92,6 @@ _RDF_FORMATS = {
     OutputFormat.TRIG: RdfFormat.TRIG,
 }
 SOLUTION_FORMATS = (OutputFormat.TABLE, *_RESULT_FORMATS)
-GRAPH_FORMATS = (OutputFormat.TABLE, *_RDF_FORMATS)
 
 
 class UnsupportedFormat(ValueError):

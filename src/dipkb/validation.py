@@ -139,8 +139,11 @@ def run_shapes(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Finding]:
     with quiet_rdflib():
         # inplace: the graph is ours and no inference runs, so pyshacl need not copy it (a copy would
         # also lose the prepared-query cache).
-        _, results, _ = pyshacl.validate(data, shacl_graph=shapes, inference=None, advanced=True,
-                                         allow_warnings=True, inplace=True)
+        try:
+            _, results, _ = pyshacl.validate(data, shacl_graph=shapes, inference=None, advanced=True,
+                                             allow_warnings=True, inplace=True)
+        finally:
+            rdflib.NORMALIZE_LITERALS = False  # pyshacl sets it to True on its way out
     return [_finding(results, data, result)
             for report in results.subjects(rdflib.RDF.type, _SH.ValidationReport)
             for result in results.objects(report, _SH.result)]  # top level only: not sh:detail
@@ -262,18 +265,22 @@ def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path]
     scanned = files if scope.graphs is None else [by_graph[g] for g in shacl_sparql.subject_graphs(store, scope)
                                                    if g in by_graph]
     originals = Originals.scan(store, scanned, layout.graph_name)
-    findings = []
-    for row in shacl_sparql.run(shapes, store, originals, scope, threads=threads):
-        focus = f"_:{row.focus.value}" if isinstance(row.focus, pyoxigraph.BlankNode) else row.focus.value
-        graphs = shacl_sparql.subject_graphs(store, shacl_sparql.Scope(), row.focus)
-        file, line = locator.locate(focus, [by_graph[g] for g in graphs if g in by_graph])
-        findings.append(Finding(
-            focus=focus, focus_label=shacl_sparql.label(store, row.focus), path=row.path,
-            value=ntriples_term(rdflib_term(row.value)) if row.value is not None else None,
-            message=" ".join(sorted(str(m) for m in set(row.messages))),
-            severity=Severity(row.shape.severity[len(SH):]), shape=row.shape.iri, constraint=row.component,
-            file=file, line=line))
-    return findings
+    rows = shacl_sparql.run(shapes, store, originals, scope, threads=threads)
+    with quiet_rdflib():  # an ill-typed value becomes an rdflib literal again, for ntriples_term
+        return [_sparql_finding(store, row, locator, by_graph) for row in rows]
+
+
+def _sparql_finding(store: pyoxigraph.Store, row: shacl_sparql.Row, locator: SubjectLocator,
+                    by_graph: dict[str, Path]) -> Finding:
+    focus = f"_:{row.focus.value}" if isinstance(row.focus, pyoxigraph.BlankNode) else row.focus.value
+    graphs = shacl_sparql.subject_graphs(store, shacl_sparql.Scope(), row.focus)
+    file, line = locator.locate(focus, [by_graph[g] for g in graphs if g in by_graph])
+    return Finding(
+        focus=focus, focus_label=shacl_sparql.label(store, row.focus), path=row.path,
+        value=ntriples_term(rdflib_term(row.value)) if row.value is not None else None,
+        message=" ".join(sorted(str(m) for m in set(row.messages))),
+        severity=Severity(row.shape.severity[len(SH):]), shape=row.shape.iri, constraint=row.component,
+        file=file, line=line)
 
 
 def _existing(path: Path) -> Path:

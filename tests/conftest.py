@@ -1,0 +1,28 @@
+"""Fixtures shared by the test modules: a scratch copy of the shipped KB and a way to see it unchanged."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def kb_copy(tmp_path: Path) -> Path:
+    """A directory holding a copy of the shipped kb/ (no index, no imports), for tests that write."""
+    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
+    return tmp_path
+
+
+@pytest.fixture()
+def snapshot() -> Callable[[Path], dict[str, bytes]]:
+    """The bytes of every KB file under a directory, to assert that a failed write changed nothing."""
+
+    def take(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.ttl"))
+                if not any(part.startswith(".") for part in p.relative_to(root).parts)}
+
+    return take

@@ -1,0 +1,320 @@
+"""The on-disk index: built once, refreshed file by file, consistent through crashes and concurrency.
+
+Every test works on a copy of the shipped KB in tmp_path with real on-disk pyoxigraph stores;
+crashes and concurrent opens run in real subprocesses."""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
+
+from dipkb import KnowledgeBase, index
+from dipkb.errors import KBSyntaxError
+from dipkb.kb import derive, derived_graph, is_derived_graph, load_files
+from dipkb.layout import KBLayout
+from dipkb.namespaces import DIP, KB, RDF, RDFS, XSD
+from dipkb.temporal import EventTime, period_of
+
+REPO = Path(__file__).resolve().parent.parent
+EVENT = KB + "event/"
+VISIT = "taliban-delegation-visit-moscow-2021-07"
+LABEL = "Taliban delegation visits Moscow"
+LABEL_QUERY = "SELECT ?event ?label WHERE { ?event rdfs:label ?label }"
+DAYS_QUERY = "SELECT ?event ?low ?high WHERE { ?event dip:earliestDay ?low . ?event dip:latestDay ?high }"
+COUNT_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A copy of the shipped KB (its kb/ directory; the bundled ontology is used)."""
+    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".dipkb*"))
+    return tmp_path
+
+
+def label_of(kb: KnowledgeBase, name: str) -> list[str]:
+    return [row["label"].value for row in kb.select(LABEL_QUERY, {"event": NamedNode(EVENT + name)})]
+
+
+def count(kb: KnowledgeBase, query: str = COUNT_QUERY, **bindings) -> int:
+    return int(kb.select(query, bindings)[0]["n"].value)
+
+
+def generations(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "kb" / ".dipkb").iterdir() if p.is_dir())
+
+
+def triples(store: Store) -> list[tuple]:
+    """Every triple of the store, derived ones included, with its graph's kind: file or derived."""
+    return sorted((str(q.subject), str(q.predicate), str(q.object), is_derived_graph(q.graph_name)) for q in store)
+
+
+def write_events(path: Path, count: int, first: int = 0) -> None:
+    """``count`` generated events as N-Triples, each a visit with a host and a month."""
+    with open(path, "w") as out:
+        for i in range(first, first + count):
+            event = f"<{EVENT}generated-{i}>"
+            out.write(f"{event} <{RDF}type> <{DIP}Visit> .\n"
+                      f'{event} <{RDFS}label> "Generated visit {i}"@en .\n'
+                      f"{event} <{DIP}host> <{KB}actor/russia> .\n"
+                      f'{event} <{DIP}date> "{2000 + i % 20}-{1 + i % 12:02d}"^^<{XSD}gYearMonth> .\n'
+                      f"{event} <{DIP}source> <{KB}source/founding-article> .\n")
+
+
+def open_in_subprocess(root: Path, *extra: str) -> subprocess.Popen:
+    """A separate Python process that opens the KB and prints what it saw as JSON."""
+    code = ("import json, sys; from dipkb import KnowledgeBase\n"
+            "kb = KnowledgeBase.open(sys.argv[1], progress=False)\n"
+            "n = kb.select('SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }')[0]['n'].value\n"
+            "print(json.dumps({'rebuilt': kb.index.report.rebuilt, 'triples': int(n)}))\n")
+    return subprocess.Popen([sys.executable, "-c", code, str(root), *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_first_open_builds_the_index_and_matches_the_in_memory_store(root: Path) -> None:
+    kb = KnowledgeBase.open(root)
+    report = kb.index.report
+    assert report.rebuilt and report.location == root / "kb" / ".dipkb"
+    assert "kb/events-2021.ttl" in report.added and "ontology/dipkb.ttl" in report.added
+    assert label_of(kb, VISIT) == [LABEL]
+    assert triples(kb.store) == triples(KnowledgeBase.open(root, index=False).store)
+
+
+def test_second_open_reports_everything_unchanged_and_is_fast(root: Path) -> None:
+    first = KnowledgeBase.open(root)
+    second = KnowledgeBase.open(root)
+    report = second.index.report
+    assert not report.refreshed and report.unchanged == len(first.index.report.added)
+    assert second.index.generation == first.index.generation
+    assert report.seconds < 1.0
+    assert count(second) == count(first)
+
+
+def test_an_edited_file_is_reloaded_alone(root: Path) -> None:
+    KnowledgeBase.open(root)
+    events = root / "kb" / "events-2021.ttl"
+    events.write_text(events.read_text().replace(LABEL, "Taliban delegation travels to Moscow"))
+    kb = KnowledgeBase.open(root)
+    assert kb.index.report.changed == ("kb/events-2021.ttl",) and not kb.index.report.rebuilt
+    assert label_of(kb, VISIT) == ["Taliban delegation travels to Moscow"]
+    assert triples(kb.store) == triples(KnowledgeBase.open(root, index=False).store)
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["read-and-hashed", "bulk-loaded-from-path"])
+def test_an_added_file_is_found_with_its_derived_days(root: Path, large: bool, monkeypatch) -> None:
+    KnowledgeBase.open(root)
+    if large:  # the path taken by files of hundreds of MB, exercised here on a small one
+        monkeypatch.setattr(index, "LARGE_FILE_BYTES", 1)
+    (root / "kb" / "later.ttl").write_text(f"""
+@prefix dip: <{DIP}> . @prefix xsd: <{XSD}> . @prefix event: <{EVENT}> . @prefix actor: <{KB}actor/> .
+event:later-talks a dip:Meeting ; dip:host actor:russia ; dip:visitor actor:taliban ;
+    dip:date "2022-02"^^xsd:gYearMonth .
+""")
+    kb = KnowledgeBase.open(root)
+    assert kb.index.report.added == ("kb/later.ttl",) and not kb.index.report.rebuilt
+    days = kb.select(DAYS_QUERY, {"event": NamedNode(EVENT + "later-talks")})
+    assert [(d["low"].value, d["high"].value) for d in days] == [("2022-02-01", "2022-02-28")]
+    participants = kb.select("SELECT ?event ?a WHERE { ?event dip:participant ?a }", {"event": NamedNode(EVENT + "later-talks")})
+    assert sorted(p["a"].value for p in participants) == [KB + "actor/russia", KB + "actor/taliban"]
+
+
+def test_a_deleted_file_takes_its_events_and_derived_triples_along(root: Path) -> None:
+    before = KnowledgeBase.open(root)
+    assert count(before, "SELECT (COUNT(*) AS ?n) WHERE { ?e dip:earliestDay ?d }") > 0
+    (root / "kb" / "events-2021.ttl").unlink()
+    (root / "kb" / "history.ttl").unlink()
+    kb = KnowledgeBase.open(root)
+    assert kb.index.report.removed == ("kb/events-2021.ttl", "kb/history.ttl")
+    assert label_of(kb, VISIT) == []
+    assert count(kb, "SELECT (COUNT(*) AS ?n) WHERE { ?e dip:earliestDay ?d }") == 0
+    assert count(kb, "SELECT (COUNT(*) AS ?n) WHERE { ?e dip:participant ?d }") == 0
+    assert not [g for g in kb.store.named_graphs() if "events-2021" in g.value or "history" in g.value]
+
+
+def test_a_renamed_file_gives_the_same_answers_without_duplicates(root: Path) -> None:
+    before = triples(KnowledgeBase.open(root).store)
+    (root / "kb" / "events-2021.ttl").rename(root / "kb" / "events-july-2021.ttl")
+    kb = KnowledgeBase.open(root)
+    assert kb.index.report.removed == ("kb/events-2021.ttl",)
+    assert kb.index.report.added == ("kb/events-july-2021.ttl",)
+    assert triples(kb.store) == before
+    distinct = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
+    assert count(kb) == count(kb, distinct)
+
+
+def test_a_touched_file_is_not_reloaded(root: Path) -> None:
+    first = KnowledgeBase.open(root)
+    events = root / "kb" / "events-2021.ttl"
+    os.utime(events, ns=(events.stat().st_atime_ns, events.stat().st_mtime_ns + 5_000_000_000))
+    kb = KnowledgeBase.open(root)
+    assert not kb.index.report.refreshed and kb.index.generation == first.index.generation
+    manifest = index.Manifest.load(root / "kb" / ".dipkb")
+    assert manifest.files["urn:dipkb:file:kb/events-2021.ttl"].mtime_ns == events.stat().st_mtime_ns
+
+
+def test_syntax_errors_name_every_bad_file_and_leave_the_index_as_it_was(root: Path) -> None:
+    first = KnowledgeBase.open(root)
+    events, places = root / "kb" / "events-2021.ttl", root / "kb" / "places.ttl"
+    good = events.read_text()
+    events.write_text(good.replace(LABEL, "Taliban delegation travels to Moscow") + "\nevent:broken dip:date .\n")
+    places.write_text(places.read_text() + "\nthis is not turtle\n")
+    with pytest.raises(KBSyntaxError) as raised:
+        KnowledgeBase.open(root)
+    places_line = places.read_text().count("\n")
+    assert [(p.path.endswith("events-2021.ttl"), p.line) for p in raised.value.problems] == [
+        (True, good.count("\n") + 2), (False, places_line)]
+    assert f"places.ttl:{places_line}:" in str(raised.value)
+    assert generations(root) == [f"store-{first.index.generation}"]  # the attempt left nothing behind
+    stale = index.open_index(KBLayout.locate(root), refresh=False)
+    assert label_of(KnowledgeBase(first.layout, stale.store), VISIT) == [LABEL]
+    events.write_text(good)
+    places.write_text(places.read_text().replace("\nthis is not turtle\n", ""))
+    kb = KnowledgeBase.open(root)
+    assert label_of(kb, VISIT) == [LABEL] and kb.index.generation == first.index.generation
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["during-refresh", "during-first-build"])
+def test_a_refresh_killed_midway_leaves_a_usable_index(root: Path, existing: bool) -> None:
+    if existing:
+        KnowledgeBase.open(root)
+    write_events(root / "kb" / "generated.nt", 60_000)  # ~20 MB: seconds of loading to land in
+    process = open_in_subprocess(root)
+    directory = root / "kb" / ".dipkb"
+    deadline = time.monotonic() + 60
+    while not (directory.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in directory.iterdir()
+                                            if p.name != f"store-{1 if existing else 0}")):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert process.poll() is None, "the refresh ended before it could be killed: make the file larger"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    kb = KnowledgeBase.open(root)
+    assert count(kb, "SELECT (COUNT(*) AS ?n) WHERE { ?e a dip:Visit ; dip:earliestDay ?d }") >= 60_000
+    assert label_of(kb, "generated-59999") == ["Generated visit 59999"]
+    assert label_of(kb, VISIT) == [LABEL]
+    assert generations(root) == [f"store-{kb.index.generation}"]  # the half-built store was removed
+
+
+def test_two_processes_opening_at_once_both_succeed_and_agree(root: Path) -> None:
+    write_events(root / "kb" / "generated.nt", 20_000)
+    first, second = open_in_subprocess(root), open_in_subprocess(root)
+    results = []
+    for process in (first, second):
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        results.append(json.loads(out))
+    assert results[0]["triples"] == results[1]["triples"] == count(KnowledgeBase.open(root))
+    assert sorted(r["rebuilt"] for r in results) == [False, True]  # one built, the other waited
+
+
+def test_a_reader_keeps_its_generation_while_another_process_refreshes(root: Path) -> None:
+    reader = KnowledgeBase.open(root)
+    events = root / "kb" / "events-2021.ttl"
+    events.write_text(events.read_text().replace(LABEL, "Taliban delegation travels to Moscow"))
+    writer = open_in_subprocess(root)
+    assert writer.wait(timeout=120) == 0, writer.stderr.read()
+    assert label_of(reader, VISIT) == [LABEL]  # the old generation, still whole
+    assert generations(root) == [f"store-{reader.index.generation}", f"store-{reader.index.generation + 1}"]
+    del reader
+    gc.collect()  # the lease goes with the reader; the next writer may now delete its generation
+    events.write_text(events.read_text().replace("travels to", "flies to"))
+    kb = KnowledgeBase.open(root)
+    assert label_of(kb, VISIT) == ["Taliban delegation flies to Moscow"]
+    assert generations(root) == [f"store-{kb.index.generation}"]
+
+
+def test_a_damaged_store_is_rebuilt(root: Path) -> None:
+    first = KnowledgeBase.open(root)
+    store = root / "kb" / ".dipkb" / f"store-{first.index.generation}"
+    del first
+    gc.collect()
+    for path in store.iterdir():
+        if path.name.startswith(("CURRENT", "MANIFEST")):
+            path.unlink()
+    kb = KnowledgeBase.open(root)
+    assert kb.index.report.rebuilt and label_of(kb, VISIT) == [LABEL]
+
+
+def test_rebuild_starts_from_scratch(root: Path) -> None:
+    first = KnowledgeBase.open(root)
+    report = index.rebuild(KBLayout.locate(root))
+    assert report.rebuilt
+    kb = KnowledgeBase.open(root)
+    assert kb.index.generation > first.index.generation and triples(kb.store) == triples(first.store)
+
+
+def test_an_unwritable_index_directory_falls_back_to_the_cache(root: Path, tmp_path: Path, monkeypatch) -> None:
+    (root / "kb" / ".dipkb").write_text("not a directory")  # as unwritable as a read-only mount, even for root
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    kb = KnowledgeBase.open(root)
+    assert kb.index.report.location.parent == tmp_path / "cache" / "dipkb"
+    assert len(kb.index.report.location.name) == 16 and label_of(kb, VISIT) == [LABEL]
+    assert not KnowledgeBase.open(root).index.report.refreshed
+
+
+def test_progress_goes_to_stderr_only_when_asked(root: Path, capfd) -> None:
+    KnowledgeBase.open(root)  # stderr is not a terminal here: silent
+    assert capfd.readouterr() == ("", "")
+    index.rebuild(KBLayout.locate(root), progress=True)
+    out, err = capfd.readouterr()
+    assert out == "" and "Indexing" in err and "Index built in" in err
+
+
+# --------------------------------------------------------------------- derivation, fast and slow paths
+
+def _time_values(rng: random.Random) -> list[tuple[str, str]]:
+    """Valid and invalid values of the four temporal datatypes, time zones included."""
+    year = rng.choice(["1996", "2021", "2024", "0000", "12021", "-0044"])
+    month, day = rng.choice(["01", "02", "07", "12", "13"]), rng.choice(["01", "28", "29", "30", "31", "32"])
+    zone = rng.choice(["", "Z", "+05:00"])
+    return [(f"{year}{zone}", XSD + "gYear"), (f"{year}-{month}{zone}", XSD + "gYearMonth"),
+            (f"{year}-{month}-{day}{zone}", XSD + "date"), (f"{year}-{month}-{day}T10:00:00{zone}", XSD + "dateTime"),
+            (f"{year}-{month}", XSD + "string")]
+
+
+def test_derived_days_follow_the_event_time_rules_for_iri_and_blank_events() -> None:
+    """Graph 0 has blank-node events, graph 1 blank-node participants, graph 2 IRIs only: each of
+    the TSV and the pyoxigraph-term paths is taken for days and for participants."""
+    rng = random.Random(7)
+    layout = KBLayout.locate(None)
+    store, expected, graph_of = Store(), {}, {}
+    load_files(store, layout, layout.ontology_files())
+    fields = {"date": "date", "startDate": "start", "endDate": "end", "earliestDate": "earliest", "latestDate": "latest"}
+    for i in range(3000):
+        part = i % 3
+        event = BlankNode() if part == 0 and i % 2 == 0 else NamedNode(f"{EVENT}e{i}")
+        actor = BlankNode() if part == 1 and i % 2 == 0 else NamedNode(f"{KB}actor/a{i}")
+        graph_of[event] = graph = NamedNode(f"urn:dipkb:file:kb/part-{part}.ttl")
+        chosen = {}
+        for name in rng.sample(sorted(fields), rng.randint(1, 3)):
+            lexical, datatype = rng.choice(_time_values(rng))
+            store.add(Quad(event, NamedNode(DIP + name), Literal(lexical, datatype=NamedNode(datatype)), graph))
+            if (period := period_of(lexical, datatype)) is not None:
+                chosen[fields[name]] = period
+        store.add(Quad(event, NamedNode(DIP + "host"), actor, graph))
+        low, high = EventTime(**chosen).bounds()
+        expected[event] = (low.isoformat() if low else None, high.isoformat() if high else None)
+    assert {None} < {day for days in expected.values() for day in days}  # some values have no period
+    derive(store, workers=2)
+    got = {event: [None, None] for event in expected}
+    for name, side in (("earliestDay", 0), ("latestDay", 1)):
+        for quad in store.quads_for_pattern(None, NamedNode(DIP + name), None):
+            assert quad.graph_name.value == derived_graph(graph_of[quad.subject].value)
+            assert got[quad.subject][side] is None and quad.object.datatype.value == XSD + "date"
+            got[quad.subject][side] = quad.object.value
+    assert {event: tuple(days) for event, days in got.items()} == expected
+    participants = list(store.quads_for_pattern(None, NamedNode(DIP + "participant"), None))
+    assert len(participants) == 3000
+    assert all(q.graph_name.value == derived_graph(graph_of[q.subject].value) for q in participants)
+    derive(store, ["urn:dipkb:file:kb/part-1.ttl"])  # again, for one graph: nothing doubled, nothing lost
+    assert len(list(store.quads_for_pattern(None, NamedNode(DIP + "participant"), None))) == 3000

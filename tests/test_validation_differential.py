@@ -1,0 +1,195 @@
+"""The SPARQL engine gives pyshacl's findings, field for field: on every golden case, on the shipped KB,
+on generated KBs with injected faults (all of which it finds), and on literals the store rewrites.
+It refuses, by name, a SHACL feature it does not implement."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph
+import pytest
+import rdflib
+
+from dipkb.layout import KBLayout
+from dipkb.namespaces import SH, XSD
+from dipkb.shacl_literals import Originals
+from dipkb.shacl_shapes import ShapeSet, UnsupportedShapeError
+from dipkb.shacl_sparql import Validator
+from dipkb.validation import Engine, load_shapes, parse_file, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = sorted((ROOT / "tests" / "shapes").glob("*.ttl"))
+SHT = rdflib.Namespace("https://w3id.org/dipkb/shapes/test#")
+_SH = rdflib.Namespace(SH)
+PREFIXES = """@prefix dip:   <https://w3id.org/dipkb/ontology#> .
+@prefix dsh:   <https://w3id.org/dipkb/shapes#> .
+@prefix place: <https://w3id.org/dipkb/kb/place/> .
+@prefix event: <https://w3id.org/dipkb/kb/event/> .
+@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+@prefix dct:   <http://purl.org/dc/terms/> .
+@prefix geo:   <http://www.w3.org/2003/01/geo/wgs84_pos#> .
+@prefix rdfs:  <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix sh:    <http://www.w3.org/ns/shacl#> .
+@prefix xsd:   <http://www.w3.org/2001/XMLSchema#> .
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_kb_from_environment(monkeypatch):
+    monkeypatch.delenv("DIPKB_KB", raising=False)
+
+
+def both(layout: KBLayout, paths=None) -> list:
+    """The findings of both engines, which must be equal in every field; returned for more checks."""
+    reference = validate(layout, paths, engine=Engine.PYSHACL)
+    fast = validate(layout, paths, engine=Engine.SPARQL)
+    assert fast.findings == reference.findings
+    assert fast.files_checked == reference.files_checked
+    return fast.findings
+
+
+# --- Every shape is supported, and an unsupported one is refused by name ------------------------------
+
+
+def test_every_shape_of_the_ontology_is_supported():
+    layout = KBLayout.locate()
+    graph = load_shapes(layout)
+    shapes = ShapeSet(graph)
+    declared = {str(s) for cls in (_SH.NodeShape, _SH.PropertyShape) for s in graph.subjects(rdflib.RDF.type, cls)}
+    assert declared and declared <= set(shapes.shapes)
+    targeted = {str(s) for p in (_SH.targetClass, _SH.targetSubjectsOf) for s in graph.subjects(p, None)}
+    assert {s.iri for s in shapes.reporting} == targeted
+    # Compiling and running every constraint once, on an empty store, raises for anything unsupported.
+    assert Validator(shapes, pyoxigraph.Store(), Originals()).rows() == []
+
+
+@pytest.mark.parametrize("feature, shape_body", [
+    ("sh:languageIn", 'sh:targetClass dip:Event ; sh:path dip:quote ; sh:languageIn ( "en" )'),
+    ("sh:targetNode", "sh:targetNode event:x ; sh:path rdfs:label ; sh:minCount 1"),
+    ("a sh:path that is not a single predicate", "sh:targetClass dip:Event ; sh:path ( dip:source dct:issued ) ; "
+                                                 "sh:minCount 1"),
+])
+def test_an_unsupported_feature_is_refused_by_name(tmp_path, feature, shape_body):
+    ontology = tmp_path / "ontology"
+    shutil.copytree(KBLayout.locate().ontology_dir, ontology)
+    (ontology / "shapes-extra.ttl").write_text(
+        PREFIXES + f'dsh:FutureShape a sh:PropertyShape ; sh:message "A future rule." ; {shape_body} .\n',
+        encoding="utf-8")
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "empty.ttl").write_text("", encoding="utf-8")
+    layout = KBLayout.locate(tmp_path)
+    with pytest.raises(UnsupportedShapeError, match=f"FutureShape: {feature}"):
+        validate(layout, engine=Engine.SPARQL)
+    validate(layout, engine=Engine.PYSHACL)  # the reference engine still runs
+
+
+# --- Golden cases ---------------------------------------------------------------------------------------
+
+
+def case_kb(case: Path, directory: Path) -> tuple[KBLayout, set]:
+    """A KB holding the case's data (without its sht:Case description), and the results it expects."""
+    graph = rdflib.Graph()
+    parse_file(graph, case)
+    expected = set()
+    for description in list(graph.subjects(rdflib.RDF.type, SHT.Case)):
+        for result in list(graph.objects(description, SHT.result)):
+            path = graph.value(result, _SH.resultPath)
+            expected.add((str(graph.value(result, _SH.focusNode)), str(path) if path else None,
+                          str(graph.value(result, _SH.sourceShape)),
+                          str(graph.value(result, _SH.resultSeverity)).removeprefix(SH)))
+            graph.remove((result, None, None))
+        graph.remove((description, None, None))
+    (directory / "kb").mkdir()
+    # N-Triples written by rdflib keep every literal as the case wrote it.
+    (directory / "kb" / "case.nt").write_text(graph.serialize(format="nt"), encoding="utf-8")
+    return KBLayout.locate(directory), expected
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_golden_case(case: Path, tmp_path):
+    layout, expected = case_kb(case, tmp_path)
+    findings = both(layout)
+    assert {(f.focus, f.path, f.shape, f.severity.value) for f in findings} == expected
+
+
+# --- Whole knowledge bases --------------------------------------------------------------------------------
+
+
+def test_shipped_kb_has_no_findings_with_either_engine():
+    assert both(KBLayout.locate()) == []
+
+
+def generate(out: Path, seed: int, events: int = 300, faults: int = 9) -> list[dict]:
+    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--events", str(events),
+                    "--seed", str(seed), "--faults", str(faults), "--out", str(out)],
+                   check=True, capture_output=True, cwd=ROOT)
+    return json.loads((out / "faults.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_generated_kb_with_faults(tmp_path, seed):
+    faults = generate(tmp_path, seed)
+    assert len(faults) == 9
+    findings = both(KBLayout.locate(tmp_path))
+    for fault in faults:
+        assert any(f.focus == fault["focus"] and f.shape == fault["shape"]
+                   and (fault["path"] is None or f.path == fault["path"])
+                   and (fault["value"] is None or f.value == f"<{fault['value']}>")
+                   for f in findings), fault
+
+
+def test_chosen_files_are_validated_in_the_context_of_the_kb(tmp_path):
+    faults = generate(tmp_path, seed=1)
+    layout = KBLayout.locate(tmp_path)
+    events = both(layout, [tmp_path / "kb" / "events-00001.ttl"])
+    assert {f.focus for f in events} == {f["focus"] for f in faults}  # sources and actors resolve in the KB
+    assert {f.file for f in events} == {"kb/events-00001.ttl"} or all(f.file.endswith("events-00001.ttl")
+                                                                      for f in events)
+    assert both(layout, [tmp_path / "kb" / "actors.ttl"]) == []
+
+
+# --- Literals the store keeps in another form -------------------------------------------------------------
+
+PLACE = PREFIXES + """
+place:x a dip:Place ;
+    rdfs:label "X"@en ;
+    geo:lat "55.750"^^xsd:decimal, "55.75"^^xsd:decimal ;
+    geo:long "200.0"^^xsd:decimal .
+
+place:y a dip:Place ;
+    rdfs:label "Y"@en ;
+    geo:lat "+05.10"^^xsd:decimal ;
+    geo:long 7 .
+
+event:e a dip:Deployment ;
+    rdfs:label "A deployment"@en ;
+    dip:movingForce actor:f ;
+    dip:destination place:y ;
+    dip:date "2021-07-08+00:00"^^xsd:date ;
+    dip:modality dip:Occurred ;
+    dip:source source:s ;
+    dip:personnelCount "-05"^^xsd:nonNegativeInteger ;
+    dip:minPersonnelCount "0100"^^xsd:nonNegativeInteger .
+
+actor:f a dip:ArmedForce ; rdfs:label "F"@en .
+
+source:s a dip:NewsArticle ; dct:title "A report"@en ; dct:issued "2021-07"^^xsd:gYearMonth .
+"""
+
+
+def test_literals_are_judged_and_reported_as_written(tmp_path):
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "data.ttl").write_text(PLACE, encoding="utf-8")
+    findings = both(KBLayout.locate(tmp_path))
+    found = {(f.focus.rsplit("/", 1)[1], f.path.rsplit("#", 1)[1], f.value, f.constraint.removeprefix(SH))
+             for f in findings}
+    assert found == {
+        ("x", "lat", None, "MaxCountConstraintComponent"),  # two forms of one value: pyshacl counts both
+        ("x", "long", f'"200.0"^^<{XSD}decimal>', "MaxInclusiveConstraintComponent"),
+        ("y", "long", f'"7"^^<{XSD}integer>', "DatatypeConstraintComponent"),
+        ("e", "personnelCount", f'"-05"^^<{XSD}nonNegativeInteger>', "NodeConstraintComponent"),
+    }
