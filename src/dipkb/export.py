@@ -140,11 +140,9 @@ def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology
     if fmt is ExportFormat.TRIG:
         return _write_trig(graphs, texts, out)
     if fmt is ExportFormat.TURTLE:
-        lines = _sorted_lines(b"".join(texts), turtle_order=True, unique=len(texts) > 1)
-        writer = _TurtleWriter()
-        body = writer.statements(lines, indent=b"")
-        out.write(writer.prefix_header() + _undo_sort_key_text(body))
-        return len(lines)
+        turtle, count = _turtle(b"".join(texts), unique=len(texts) > 1)
+        out.write(turtle)
+        return count
     if fmt is ExportFormat.NQUADS:
         text = b"".join(_with_graph(text, graph) for text, graph in zip(texts, graphs))
         lines = _sorted_lines(text, turtle_order=False, unique=False)
@@ -154,6 +152,18 @@ def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology
         out.write(b"\n".join(lines))
         out.write(b"\n")
     return len(lines)
+
+
+def turtle_from_ntriples(text: bytes) -> bytes:
+    """Readable, deterministic Turtle for N-Triples text, e.g. a CONSTRUCT result: same layout as export."""
+    return _turtle(text, unique=True)[0]
+
+
+def _turtle(text: bytes, *, unique: bool) -> tuple[bytes, int]:
+    lines = _sorted_lines(text, turtle_order=True, unique=unique)
+    writer = _TurtleWriter()
+    body = writer.statements(lines, indent=b"")
+    return writer.prefix_header() + _undo_sort_key_text(body), len(lines)
 
 
 def _write_trig(graphs: list[_Graph], texts: list[bytes], out: BinaryIO) -> int:

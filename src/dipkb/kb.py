@@ -244,7 +244,7 @@ class KnowledgeBase:
             return self.store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True,
                                     substitutions=substitutions or None)
         except SyntaxError as error:
-            raise QueryError(f"SPARQL syntax error: {error.msg or error}") from None
+            raise QueryError(f"SPARQL syntax error: {_shorten(error.msg or str(error))}") from None
         except OSError as error:
             raise QueryError(f"Query failed: {error}") from None
 
@@ -263,3 +263,12 @@ class KnowledgeBase:
         graphs = sorted((g for g in self.store.named_graphs()
                          if isinstance(g, NamedNode) and g.value.startswith(prefix)), key=lambda g: g.value)
         return [q for g in graphs for q in self.store.quads_for_pattern(None, None, None, g)]
+
+
+def _shorten(message: str) -> str:
+    """Oxigraph lists every token it would accept; the first few say enough."""
+    head, sep, alternatives = message.partition("expected one of ")
+    if not sep:
+        return message
+    options = alternatives.split(", ")
+    return head + sep + ", ".join(options[:6]) + (f", ... ({len(options) - 6} more)" if len(options) > 6 else "")

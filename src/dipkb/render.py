@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
 
-from dipkb.namespaces import PREFIXES, curie
+from dipkb.namespaces import curie
 
 
 class OutputFormat(Enum):
@@ -119,5 +119,9 @@ def query_result(result, fmt: OutputFormat) -> bytes:
     if fmt not in (OutputFormat.TURTLE, OutputFormat.NTRIPLES):
         raise UnsupportedFormat(f"CONSTRUCT and DESCRIBE results cannot be written as {fmt.value}; "
                                 "use table, turtle or ntriples.")
-    prefixes = PREFIXES if fmt is OutputFormat.TURTLE else None
-    return serialize(triples, format=_RDF_FORMATS[fmt], prefixes=prefixes)
+    ntriples = serialize(triples, format=RdfFormat.N_TRIPLES)
+    if fmt is OutputFormat.NTRIPLES:
+        return ntriples
+    from dipkb.export import turtle_from_ntriples
+
+    return turtle_from_ntriples(ntriples)
