@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 import rdflib
-from pyoxigraph import NamedNode
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from dipkb import KnowledgeBase
-from dipkb.namespaces import DERIVED_GRAPH
+from dipkb.kb import is_derived_graph
 from dipkb.stats import Stats, compute_stats, render_stats_text, stats_as_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +131,7 @@ def test_days_span_the_derived_days(shipped):
     stats, _ = shipped
     kb = KnowledgeBase.open()
     days = {}
-    for quad in kb.store.quads_for_pattern(None, None, None, NamedNode(DERIVED_GRAPH)):
+    for quad in (q for q in kb.store if is_derived_graph(q.graph_name)):
         days.setdefault(quad.predicate.value.rsplit("#", 1)[1], []).append(quad.object.value)
     assert stats.earliest_day == min(days["earliestDay"])
     assert stats.latest_day == max(days["earliestDay"] + days["latestDay"])
