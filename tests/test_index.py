@@ -26,6 +26,7 @@ from dipkb.namespaces import DIP, KB, RDF, RDFS, XSD
 from dipkb.temporal import EventTime, period_of
 
 REPO = Path(__file__).resolve().parent.parent
+
 EVENT = KB + "event/"
 VISIT = "taliban-delegation-visit-moscow-2021-07"
 LABEL = "Taliban delegation visits Moscow"
@@ -35,10 +36,9 @@ COUNT_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """A copy of the shipped KB (its kb/ directory; the bundled ontology is used)."""
-    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".dipkb*"))
-    return tmp_path
+def root(kb_copy: Path) -> Path:
+    """A copy of the shipped kb/ directory (the bundled ontology is used), without its index."""
+    return kb_copy
 
 
 def label_of(kb: KnowledgeBase, name: str) -> list[str]:
@@ -58,10 +58,10 @@ def triples(store: Store) -> list[tuple]:
     return sorted((str(q.subject), str(q.predicate), str(q.object), is_derived_graph(q.graph_name)) for q in store)
 
 
-def write_events(path: Path, count: int, first: int = 0) -> None:
+def write_events(path: Path, count: int) -> None:
     """``count`` generated events as N-Triples, each a visit with a host and a month."""
     with open(path, "w") as out:
-        for i in range(first, first + count):
+        for i in range(count):
             event = f"<{EVENT}generated-{i}>"
             out.write(f"{event} <{RDF}type> <{DIP}Visit> .\n"
                       f'{event} <{RDFS}label> "Generated visit {i}"@en .\n'
@@ -70,13 +70,13 @@ def write_events(path: Path, count: int, first: int = 0) -> None:
                       f"{event} <{DIP}source> <{KB}source/founding-article> .\n")
 
 
-def open_in_subprocess(root: Path, *extra: str) -> subprocess.Popen:
+def open_in_subprocess(root: Path) -> subprocess.Popen:
     """A separate Python process that opens the KB and prints what it saw as JSON."""
     code = ("import json, sys; from dipkb import KnowledgeBase\n"
             "kb = KnowledgeBase.open(sys.argv[1], progress=False)\n"
             "n = kb.select('SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }')[0]['n'].value\n"
             "print(json.dumps({'rebuilt': kb.index.report.rebuilt, 'triples': int(n)}))\n")
-    return subprocess.Popen([sys.executable, "-c", code, str(root), *extra], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -109,7 +109,7 @@ def test_an_edited_file_is_reloaded_alone(root: Path) -> None:
     assert triples(kb.store) == triples(KnowledgeBase.open(root, index=False).store)
 
 
-@pytest.mark.parametrize("large", [False, True], ids=["read-and-hashed", "bulk-loaded-from-path"])
+@pytest.mark.parametrize("large", [False, True], ids=["read-then-loaded", "loaded-from-path-and-hashed-apart"])
 def test_an_added_file_is_found_with_its_derived_days(root: Path, large: bool, monkeypatch) -> None:
     KnowledgeBase.open(root)
     if large:  # the path taken by files of hundreds of MB, exercised here on a small one
@@ -149,6 +149,30 @@ def test_a_renamed_file_gives_the_same_answers_without_duplicates(root: Path) ->
     assert triples(kb.store) == before
     distinct = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
     assert count(kb) == count(kb, distinct)
+
+
+@pytest.mark.parametrize("where", ["ontology", "kb"])
+def test_a_new_role_is_derived_in_every_graph(root: Path, where: str) -> None:
+    """Which properties are roles comes from the union of all graphs: a change rebuilds the index."""
+    shutil.copytree(REPO / "ontology", root / "ontology")
+    participants = "SELECT (COUNT(*) AS ?n) WHERE { ?e dip:participant ?a }"
+    before = count(KnowledgeBase.open(root), participants)
+    role = f"\n<{DIP}reportedBy> <{RDFS}subPropertyOf> <{DIP}participant> .\n"
+    if where == "ontology":
+        with open(root / "ontology" / "dipkb.ttl", "a") as ontology:
+            ontology.write(role)
+    else:
+        (root / "kb" / "roles.ttl").write_text(role)
+    kb = KnowledgeBase.open(root)
+    assert kb.index.report.rebuilt
+    assert count(kb, participants) > before
+    assert triples(kb.store) == triples(KnowledgeBase.open(root, index=False).store)
+
+
+def test_the_index_store_is_read_only(root: Path) -> None:
+    kb = KnowledgeBase.open(root)
+    with pytest.raises(RuntimeError):  # the Turtle files are the source of truth: edit those
+        kb.store.add(Quad(NamedNode(EVENT + VISIT), NamedNode(RDFS + "label"), Literal("x")))
 
 
 def test_a_touched_file_is_not_reloaded(root: Path) -> None:
@@ -282,9 +306,10 @@ def _time_values(rng: random.Random) -> list[tuple[str, str]]:
             (f"{year}-{month}", XSD + "string")]
 
 
-def test_derived_days_follow_the_event_time_rules_for_iri_and_blank_events() -> None:
+@pytest.mark.parametrize("on_disk", [False, True], ids=["in-memory", "scratch-files"])
+def test_derived_days_follow_the_event_time_rules_for_iri_and_blank_events(on_disk: bool, tmp_path: Path) -> None:
     """Graph 0 has blank-node events, graph 1 blank-node participants, graph 2 IRIs only: each of
-    the TSV and the pyoxigraph-term paths is taken for days and for participants."""
+    the text and the pyoxigraph-term paths is taken for days and for participants."""
     rng = random.Random(7)
     layout = KBLayout.locate(None)
     store, expected, graph_of = Store(), {}, {}
@@ -305,7 +330,8 @@ def test_derived_days_follow_the_event_time_rules_for_iri_and_blank_events() -> 
         low, high = EventTime(**chosen).bounds()
         expected[event] = (low.isoformat() if low else None, high.isoformat() if high else None)
     assert {None} < {day for days in expected.values() for day in days}  # some values have no period
-    derive(store, workers=2)
+    derive(store, workers=2, scratch=tmp_path if on_disk else None)
+    assert not list(tmp_path.iterdir())  # scratch files are removed
     got = {event: [None, None] for event in expected}
     for name, side in (("earliestDay", 0), ("latestDay", 1)):
         for quad in store.quads_for_pattern(None, NamedNode(DIP + name), None):

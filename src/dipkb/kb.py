@@ -1,16 +1,22 @@
 """The knowledge base: its files loaded into a pyoxigraph store, one named graph per file."""
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import inspect
+import io
 import re
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from pyoxigraph import (Literal, NamedNode, Quad, QueryResultsFormat, QuerySolutions, RdfFormat,
                         Store, Variable)
 
-from dipkb import sparql
+from dipkb import sparql, temporal
 from dipkb.errors import KBSyntaxError, QueryError, SyntaxProblem
 from dipkb.layout import DATA_SUFFIXES, KBLayout, display_path
 from dipkb.namespaces import DERIVED_GRAPH, DIP, FILE_GRAPH_PREFIX, PREFIXES, RDFS, XSD
@@ -22,11 +28,8 @@ if TYPE_CHECKING:
 Term = NamedNode | Literal
 _FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES}
 _PARSER_PREFIX = re.compile(r"^Parser error at line \d+ (?:between columns \d+ and \d+|column \d+): ")
-# Above this many bytes of derived N-Quads, Oxigraph's bulk loader beats a transaction by far
-# (2M derived quads: minutes and 4 GB as one SPARQL update).
-_BULK_BYTES = 8 << 20
-# Graphs derived per load: enough derived quads for the bulk loader to pay off on a large KB.
-_DERIVE_BATCH = 64
+_BULK_BYTES = 8 << 20  # of derived N-Quads, above which the bulk loader is used
+_DERIVE_BATCH = 64  # graphs derived per load: enough quads for the bulk loader to pay off
 
 
 def syntax_problem(path: Path, error: SyntaxError | UnicodeDecodeError) -> SyntaxProblem:
@@ -84,8 +87,13 @@ _TIME_QUERY = f"""
 SELECT ?event ?k ?value WHERE {{ GRAPH <%s> {{
   VALUES (?p ?k) {{ {" ".join(f"(<{DIP}{name}> {k})" for k, name in enumerate(_TIME_PROPERTIES))} }}
   ?event ?p ?value }} }}"""
-_PARTICIPANT_QUERY = "%s WHERE { GRAPH <%s> { VALUES ?role { %s } ?event ?role ?actor } }"
+_PARTICIPANT_QUERY = "%s WHERE { GRAPH <%s> { VALUES ?role { %s } ?event ?role ?actor } %s }"
 _ROLES_QUERY = f"SELECT ?role WHERE {{ ?role <{RDFS}subPropertyOf>+ <{DIP}participant> }}"
+_CHUNK = 8 << 20
+
+
+class _BlankEvent(Exception):
+    """A graph's time values include a blank-node event, which text cannot carry (parsers rename it)."""
 
 
 def participant_roles(store: Store) -> list[str]:
@@ -96,7 +104,8 @@ def participant_roles(store: Store) -> list[str]:
 
 def _bounds(rows: Iterable[tuple[object, int, str, str]]) -> Iterator[tuple[object, str | None, str | None]]:
     """(event, first day, last day) as ISO dates from rows of (event, time property number, lexical
-    form, datatype), by the rules of temporal.EventTime.bounds."""
+    form, datatype), by the rules of temporal.EventTime.bounds. Reads every row before the first
+    result."""
     periods: dict[tuple[str, str], Period | None] = {}
     times: dict[object, dict[str, Period]] = {}
     for event, k, lexical, datatype in rows:
@@ -110,20 +119,31 @@ def _bounds(rows: Iterable[tuple[object, int, str, str]]) -> Iterator[tuple[obje
         yield event, low.isoformat() if low else None, high.isoformat() if high else None
 
 
-def _time_rows_tsv(store: Store, graph: str) -> list[tuple[str, int, str, str]] | None:
-    """The time values in ``graph``, through TSV serialised by Oxigraph (pyoxigraph terms for a
-    million rows cost seconds more); None if an event is a blank node, which TSV cannot carry."""
-    data = store.query(_TIME_QUERY % graph).serialize(format=QueryResultsFormat.TSV).decode()
-    rows = []
-    for line in data.splitlines()[1:]:
-        event, k, value = line.split("\t")
-        if event.startswith("_:"):
-            return None
-        # A typed literal reads "2021-07"^^<...#gYearMonth>, as in N-Quads; other values have no period.
-        lexical, marker, datatype = value[1:].rpartition('"^^<')
-        if marker and value.startswith('"'):
-            rows.append((event, int(k), lexical, datatype[:-1]))
-    return rows
+@contextmanager
+def _serialized(results, format, scratch: Path | None) -> Iterator[BinaryIO]:
+    """Query results serialised by Oxigraph (a million rows as TSV or N-Triples cost seconds less
+    than as pyoxigraph terms), in a file in ``scratch`` to keep them out of memory, or in memory
+    when ``scratch`` is None."""
+    if scratch is None:
+        yield io.BytesIO(results.serialize(format=format))
+        return
+    with tempfile.NamedTemporaryFile(dir=scratch) as text:
+        results.serialize(output=text.name, format=format)  # by path: Oxigraph writes without the GIL
+        yield text
+
+
+def _time_rows_text(store: Store, graph: str, scratch: Path | None) -> Iterator[tuple[str, int, str, str]]:
+    with _serialized(store.query(_TIME_QUERY % graph), QueryResultsFormat.TSV, scratch) as text:
+        with io.TextIOWrapper(text, encoding="utf-8") as lines:
+            next(lines)  # the header
+            for line in lines:
+                event, k, value = line.rstrip("\n").split("\t")
+                if event.startswith("_:"):
+                    raise _BlankEvent
+                # A typed literal reads "2021-07"^^<...#gYearMonth> as in N-Quads; others have no period.
+                lexical, marker, datatype = value[1:].rpartition('"^^<')
+                if marker and value.startswith('"'):
+                    yield event, int(k), lexical, datatype[:-1]
 
 
 def _time_rows_terms(store: Store, graph: str) -> Iterator[tuple[object, int, str, str]]:
@@ -132,32 +152,65 @@ def _time_rows_terms(store: Store, graph: str) -> Iterator[tuple[object, int, st
             yield row["event"], int(row["k"].value), row["value"].value, row["value"].datatype.value
 
 
-def derived_data(store: Store, graph: str, roles: list[str]) -> tuple[bytes, list[Quad]]:
-    """What is derived from the file graph named ``graph``: N-Quads, or pyoxigraph quads where a
-    blank node is involved (N-Quads text cannot carry one: a parser renames it)."""
-    target, name = derived_graph(graph), NamedNode(derived_graph(graph))
-    nquads, quads = b"", []
-    rows = _time_rows_tsv(store, graph)
-    if rows is not None:
-        nquads = "".join(f'{event} <{p.value}> "{day}"^^<{XSD}date> <{target}> .\n'
-                         for event, low, high in _bounds(rows)
-                         for p, day in ((_EARLIEST, low), (_LATEST, high)) if day).encode()
-    else:
-        quads += [Quad(event, p, Literal(day, datatype=_DAY), name)
-                  for event, low, high in _bounds(_time_rows_terms(store, graph))
-                  for p, day in ((_EARLIEST, low), (_LATEST, high)) if day]
+def _write_lines(lines: bytes, suffix: bytes, out: BinaryIO) -> bool:
+    """Write complete N-Triples ``lines`` as N-Quads, but those holding a blank node; return whether
+    there were some. Oxigraph ends every line with " ." and escapes the newlines of literals."""
+    kept = lines
+    if b"_:" in lines:  # rare: the per-line test stays off the common path
+        kept = b"".join(line for line in lines.splitlines(keepends=True)
+                        if not any(term.startswith(b"_:") for term in line.split(b" ", 2)[::2]))
+    out.write(kept.replace(b" .\n", suffix))
+    return len(kept) < len(lines)
+
+
+def write_days(store: Store, graph: str, out: BinaryIO, scratch: Path | None = None) -> list[Quad]:
+    """Write as N-Quads to ``out`` the first and last days of the events of file graph ``graph``;
+    return them as pyoxigraph quads instead if an event is a blank node (N-Quads text cannot carry
+    one: parsers rename it)."""
+    target = derived_graph(graph)
+    suffix = f" <{target}> .\n".encode()
+    try:
+        for event, low, high in _bounds(_time_rows_text(store, graph, scratch)):
+            for p, day in ((_EARLIEST, low), (_LATEST, high)):
+                if day:
+                    out.write(f'{event} <{p.value}> "{day}"^^<{XSD}date>'.encode() + suffix)
+        return []
+    except _BlankEvent:  # raised before anything was written: _bounds reads all rows first
+        return [Quad(event, p, Literal(day, datatype=_DAY), NamedNode(target))
+                for event, low, high in _bounds(_time_rows_terms(store, graph))
+                for p, day in ((_EARLIEST, low), (_LATEST, high)) if day]
+
+
+def write_participants(store: Store, graph: str, out: BinaryIO, scratch: Path | None = None, *,
+                       roles: list[str]) -> list[Quad]:
+    """Write as N-Quads to ``out`` dip:participant for every role in file graph ``graph``; return
+    as pyoxigraph quads those that hold a blank node."""
     if not roles:
-        return nquads, quads
-    values = " ".join(f"<{role}>" for role in roles)
-    construct = f"CONSTRUCT {{ ?event <{_PARTICIPANT.value}> ?actor }}"
-    text = store.query(_PARTICIPANT_QUERY % (construct, graph, values)).serialize(format=RdfFormat.N_TRIPLES)
-    if text.startswith(b"_:") or b"\n_:" in text or b"participant> _:" in text:
-        rows = store.query(_PARTICIPANT_QUERY % ("SELECT ?event ?actor", graph, values))
-        quads += [Quad(row["event"], _PARTICIPANT, row["actor"], name) for row in rows]
-    else:
-        # Oxigraph writes N-Triples one triple a line ending " .\n" (a literal's newlines escaped).
-        nquads += text.replace(b" .\n", f" <{target}> .\n".encode())
-    return nquads, quads
+        return []
+    target = derived_graph(graph)
+    values, suffix, blank = " ".join(f"<{role}>" for role in roles), f" <{target}> .\n".encode(), False
+    construct = store.query(_PARTICIPANT_QUERY % (f"CONSTRUCT {{ ?event <{_PARTICIPANT.value}> ?actor }}", graph, values, ""))
+    with _serialized(construct, RdfFormat.N_TRIPLES, scratch) as text:
+        rest = b""
+        while chunk := text.read(_CHUNK):
+            lines, _, rest = (rest + chunk).rpartition(b"\n")
+            blank |= _write_lines(lines + b"\n", suffix, out)
+        blank |= _write_lines(rest, suffix, out)
+    if not blank:
+        return []
+    select = _PARTICIPANT_QUERY % ("SELECT ?event ?actor", graph, values, "FILTER(isBlank(?event) || isBlank(?actor))")
+    return [Quad(row["event"], _PARTICIPANT, row["actor"], NamedNode(target)) for row in store.query(select)]
+
+
+def derivation_source() -> str:
+    """The code that decides what is derived, so that the index can tell when it changed."""
+    functions = (participant_roles, _bounds, _time_rows_text, _time_rows_terms, _write_lines, write_days,
+                 write_participants, derive)
+    try:
+        return "".join([_TIME_QUERY, _PARTICIPANT_QUERY, _ROLES_QUERY, inspect.getsource(temporal)]
+                       + [inspect.getsource(f) for f in functions])
+    except OSError:  # no source shipped: the installed version stands for it
+        return importlib.metadata.version("dipkb")
 
 
 def file_graphs(store: Store) -> list[str]:
@@ -166,11 +219,16 @@ def file_graphs(store: Store) -> list[str]:
                   if isinstance(g, NamedNode) and g.value.startswith(FILE_GRAPH_PREFIX))
 
 
-def derive(store: Store, graphs: Collection[str] | None = None, *, workers: int = 1) -> None:
+def derive(store: Store, graphs: Collection[str] | None = None, *, workers: int = 1,
+           scratch: Path | None = None) -> None:
     """Materialise what queries need to be simple and fast: each event's earliest and latest possible
     day (so date filters are range comparisons on xsd:date whatever the precision), and
-    dip:participant for every role. ``graphs`` names the file graphs to (re)derive, None all of them;
-    ``workers`` threads share the graphs (Oxigraph releases the GIL while it queries and loads)."""
+    dip:participant for every role.
+
+    ``graphs`` names the file graphs to (re)derive, None all of them. ``workers`` threads share the
+    graphs (Oxigraph releases the GIL while it queries and loads). Intermediate text goes to files
+    in ``scratch`` (the system's temporary directory if None), not memory: at a million events in
+    one file it is a gigabyte."""
     if graphs is None:
         graphs = file_graphs(store)
         stale = [g for g in store.named_graphs() if is_derived_graph(g)]
@@ -180,27 +238,28 @@ def derive(store: Store, graphs: Collection[str] | None = None, *, workers: int 
         store.remove_graph(graph)
     roles = participant_roles(store)
 
-    def derive_batch(batch: list[str]) -> None:
-        nquads, quads = bytearray(), []
-        for graph in batch:
-            text, extra = derived_data(store, graph, roles)
-            nquads += text
-            quads += extra
-        if len(nquads) > _BULK_BYTES:
-            store.bulk_load(input=bytes(nquads), format=RdfFormat.N_QUADS)
-        elif nquads:
-            store.load(input=bytes(nquads), format=RdfFormat.N_QUADS)
+    def derive_batch(write, batch: list[str]) -> None:
+        with tempfile.NamedTemporaryFile(dir=scratch) if scratch else io.BytesIO() as out:
+            quads = [quad for graph in batch for quad in write(store, graph, out, scratch)]
+            out.flush()
+            # The bulk loader writes table files directly: far faster for millions of quads (2M as
+            # one transaction took minutes and 4 GB), slower for a few.
+            load = store.bulk_load if out.tell() > _BULK_BYTES else store.load
+            load(**{"path": out.name} if scratch else {"input": out.getvalue()}, format=RdfFormat.N_QUADS)
         if quads:
             store.extend(quads)
 
     ordered = sorted(graphs)
-    batches = [ordered[i:i + _DERIVE_BATCH] for i in range(0, len(ordered), _DERIVE_BATCH)]
-    if workers > 1 and len(batches) > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(derive_batch, batches))
-    else:
-        for batch in batches:
-            derive_batch(batch)
+    # Days and participants apart: one is Python's work, the other Oxigraph's, so two threads
+    # overlap even when the whole KB is one file.
+    jobs = [(write, ordered[i:i + _DERIVE_BATCH]) for i in range(0, len(ordered), _DERIVE_BATCH)
+            for write in (write_days, functools.partial(write_participants, roles=roles))]
+    pool = ThreadPoolExecutor(max(1, min(workers, len(jobs))))
+    try:
+        for done in [pool.submit(derive_batch, write, batch) for write, batch in jobs]:
+            done.result()
+    finally:
+        pool.shutdown(cancel_futures=True)  # on an error or Ctrl-C, not every batch first
 
 
 class KnowledgeBase:

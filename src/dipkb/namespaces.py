@@ -11,7 +11,8 @@ SKOS = "http://www.w3.org/2004/02/skos/core#"
 DCT = "http://purl.org/dc/terms/"
 
 # Graph names. Each source file is its own named graph, so a file can be replaced on its own;
-# triples the index computes live in DERIVED_GRAPH and never reach an export of the KB.
+# triples the index computes live in DERIVED_GRAPH + ":" + the file graph they come from, and never
+# reach an export of the KB.
 FILE_GRAPH_PREFIX = "urn:dipkb:file:"
 DERIVED_GRAPH = "urn:dipkb:derived"
 

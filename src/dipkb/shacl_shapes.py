@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from datetime import date, datetime, time
+from decimal import Decimal
 from enum import Enum
 
 import rdflib
@@ -23,6 +23,7 @@ from rdflib.collection import Collection
 
 from dipkb.errors import DipkbError
 from dipkb.namespaces import RDF, RDFS, SH, XSD
+from dipkb.shacl_store import rdflib_term
 
 # The engines must see the same literals: see dipkb.validation.
 rdflib.NORMALIZE_LITERALS = False
@@ -71,6 +72,7 @@ class Constraint:
     test: Test
     argument: object
     flags: str = ""  # sh:flags of a pattern
+    minimum: int = 0  # sh:qualifiedMinCount
     node: str = ""  # the sh:SPARQLConstraint node, for SPARQL
     messages: tuple[rdflib.Literal, ...] = ()  # the SPARQL constraint's own messages
     prefixes: tuple[tuple[str, str], ...] = ()  # the SPARQL constraint's sh:declare'd prefixes
@@ -117,6 +119,9 @@ class ShapeSet:
                   for s in graph.subjects(_SH[p], None)}
         for node in sorted(roots, key=str):
             self._load(node)
+        for iri in sorted(self.shapes):
+            if self.shapes[iri] is not None and self._cycle(iri, ()):
+                self._unsupported(rdflib.URIRef(iri), "a shape that refers to itself (recursive shapes)")
         if self._problems:
             raise UnsupportedShapeError(
                 "The SPARQL validation engine does not support: " + "; ".join(sorted(set(self._problems)))
@@ -125,6 +130,13 @@ class ShapeSet:
 
     def __getitem__(self, iri: str) -> Shape:
         return self.shapes[iri]
+
+    def _cycle(self, iri: str, path: tuple[str, ...]) -> bool:
+        shape = self.shapes.get(iri)
+        if iri in path or shape is None:
+            return iri in path
+        return any(self._cycle(used, path + (iri,)) for c in shape.constraints
+                   if c.test in (Test.NODE, Test.OR, Test.PROPERTY, Test.QUALIFIED_MIN_COUNT) for used in c.argument)
 
     def _unsupported(self, node: rdflib.term.Node, what: str) -> None:
         self._problems.append(f"{node}: {what}")
@@ -194,10 +206,11 @@ class ShapeSet:
         if test is Test.OR:
             return Constraint(test, tuple(self._load(m) for m in Collection(g, value)))
         if test is Test.QUALIFIED_MIN_COUNT:
-            if g.value(node, _SH.qualifiedMinCount) is None or (node, _SH.qualifiedValueShapesDisjoint, None) in g:
-                self._unsupported(node, "sh:qualifiedValueShape without sh:qualifiedMinCount, or disjoint")
+            minimum = g.value(node, _SH.qualifiedMinCount)
+            if minimum is None or int(minimum) != 1 or (node, _SH.qualifiedValueShapesDisjoint, None) in g:
+                self._unsupported(node, "sh:qualifiedValueShape other than with sh:qualifiedMinCount 1")
                 return None
-            return Constraint(test, (self._load(value),), flags=str(int(g.value(node, _SH.qualifiedMinCount))))
+            return Constraint(test, (self._load(value),), minimum=1)
         if test in (Test.NODE, Test.PROPERTY):
             return Constraint(test, (self._load(value),))
         return self._sparql(node, value)
@@ -214,6 +227,10 @@ class ShapeSet:
                                 for source in g.objects(constraint, _SH.prefixes)
                                 for d in g.objects(source, _SH.declare)))
         messages = tuple(sorted(m for m in g.objects(constraint, _SH.message) if isinstance(m, rdflib.Literal)))
+        try:
+            SparqlSelect.parse(str(select), str(constraint))
+        except UnsupportedShapeError as error:
+            self._problems.append(str(error))
         return Constraint(Test.SPARQL, str(select), node=str(constraint), messages=messages, prefixes=prefixes)
 
     # --- Shapes decided by the value term alone ----------------------------------------------------
@@ -300,3 +317,56 @@ _TERM_TESTS: dict[Test, Callable[[Constraint, rdflib.term.Node], bool]] = {
     Test.MIN_INCLUSIVE: _bound(lambda cmp: cmp >= 0),
     Test.MAX_INCLUSIVE: _bound(lambda cmp: cmp <= 0),
 }
+
+
+# --- SHACL-SPARQL constraints ---------------------------------------------------------------------
+
+
+def substitute(template: str, bound: dict[str, object]) -> str:
+    """pyshacl's substitution of {?var} and {$var} in a SPARQL constraint's message, to the letter
+    (re.sub with the value's text as the replacement)."""
+    for name, term in bound.items():
+        if term is None:
+            continue
+        template = re.sub("{{[?$]{}}}".format(name), str(rdflib_term(term)), template)
+    return template
+
+
+_SELECT = re.compile(r"^\s*SELECT\s+(?P<distinct>DISTINCT\s+|REDUCED\s+)?(?P<projection>.*?)\s*WHERE\s*\{"
+                     r"(?P<body>.*)\}\s*$", re.S | re.I)
+# Pre-bound variables other than $this, and what would make one query per focus node differ from one for all.
+_FORBIDDEN = re.compile(r"(?i:\b(?:SELECT|GROUP\s+BY|HAVING|LIMIT|OFFSET|ORDER\s+BY|SERVICE)\b)"
+                        r"|[$?](?:PATH|currentShape|shapesGraph)\b")
+
+
+@dataclass(frozen=True)
+class SparqlSelect:
+    """A SHACL-SPARQL SELECT taken apart: the projected expressions and variables, and the body that
+    runs with ?this free, joined to the focus nodes."""
+
+    projection: str  # the projected variables without ?this
+    names: tuple[str, ...]  # the projected variables' names
+    body: str
+
+    @property
+    def projects_this(self) -> bool:
+        return "this" in self.names
+
+    @property
+    def binds_this(self) -> bool:
+        """Whether the body opens with a triple pattern whose subject is $this: then the group's
+        solutions, whatever follows (OPTIONAL, UNION, MINUS, FILTER), all bind it."""
+        return re.match(r"\s*[$?]this\s+(?:[<$?]|[A-Za-z_]*:|a\s)", self.body) is not None
+
+    @classmethod
+    def parse(cls, text: str, node: str) -> SparqlSelect:
+        match = _SELECT.match(text)
+        if match is None or not re.fullmatch(r"(\s*[?$]\w+)+\s*", match["projection"]):
+            raise UnsupportedShapeError(f"{node}: only 'SELECT ?var ... WHERE {{ ... }}' is supported")
+        if _FORBIDDEN.search(match["body"]):
+            raise UnsupportedShapeError(f"{node}: subqueries, aggregates, solution modifiers, SERVICE, "
+                                        f"$PATH, $currentShape, $shapesGraph and ?failure are not supported")
+        names = tuple(dict.fromkeys(re.findall(r"[?$](\w+)", match["projection"])))
+        if "failure" in names:
+            raise UnsupportedShapeError(f"{node}: ?failure is not supported")
+        return cls(projection=" ".join(f"?{n}" for n in names if n != "this"), names=names, body=match["body"])

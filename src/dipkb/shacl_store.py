@@ -1,16 +1,19 @@
-"""Literals as the files write them, where the store keeps another form.
+"""The SPARQL engine's side of the store: what the files wrote, and which files hold what.
 
-Oxigraph stores a valid literal of a type it knows in canonical form: "05"^^xsd:integer as "5",
-"1.50"^^xsd:decimal as "1.5", "5"^^xsd:nonNegativeInteger as "5"^^xsd:integer. pyshacl sees the file's
-form, and sh:datatype, sh:pattern and the reported sh:value depend on it. An ill-typed literal
-("2021-02-31"^^xsd:date) is kept as written, so it needs nothing here.
+Literals. Oxigraph stores a valid literal of a type it knows in canonical form: "05"^^xsd:integer as
+"5", "1.50"^^xsd:decimal as "1.5", "5"^^xsd:nonNegativeInteger as "5"^^xsd:integer. pyshacl sees the
+file's form, and sh:datatype, sh:pattern and the reported sh:value depend on it, so :class:`Originals`
+gives it back. An ill-typed literal ("2021-02-31"^^xsd:date) is stored as written. Each file is parsed
+again to find them: about 1 µs per triple, faster than scanning the text with regular expressions
+(tried: 20 ms per 1,000-event file against 10 ms for the parse).
 
-Each file is parsed again, as written, to find them: about 1 µs per triple, faster than scanning the
-text with regular expressions (tried: 20 ms per 1,000-event file against 10 ms for the parse).
+Files. A finding is placed in a file that describes its focus node; incremental validation reads the
+files around the subjects of the files it validates (:func:`context_graphs`).
 """
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,11 +21,12 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from dipkb.layout import DATA_SUFFIXES
-from dipkb.namespaces import RDF, XSD
+from dipkb.layout import DATA_SUFFIXES, display_path
+from dipkb.namespaces import RDF, RDFS, XSD
 
 _FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES}
 _PLAIN = {XSD + "string", RDF + "langString"}
+_LABEL = ox.NamedNode(RDFS + "label")
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
@@ -145,3 +149,108 @@ class Originals:
                 forms.append(stored)
             forms.sort(key=str)
         return cls(written)
+
+
+# --- The files around some subjects -------------------------------------------------------------
+
+
+def subject_graphs(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> list[str]:
+    """The named graphs holding triples about ``node``."""
+    return sorted({q.graph_name.value for q in store.quads_for_pattern(node, None, None)
+                   if isinstance(q.graph_name, ox.NamedNode)})
+
+
+def subjects(store: ox.Store, graphs: Iterable[str]) -> set:
+    """The subjects of the triples in ``graphs``."""
+    names = " ".join(f"<{g}>" for g in graphs)
+    return {row["s"] for row in store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }}")}
+
+
+def graphs_about(store: ox.Store, nodes: Iterable) -> set[str]:
+    """The named graphs holding triples about any of ``nodes``."""
+    return {g for node in nodes for g in subject_graphs(store, node)}
+
+
+def context_graphs(store: ox.Store, graphs: Iterable[str], is_data: Callable[[str], bool]) -> list[str]:
+    """The data graphs (those ``is_data`` accepts) that validating the subjects of ``graphs`` may read:
+    ``graphs`` themselves and every graph describing a node one triple away from those subjects (an
+    object, or a predicate), or holding rdfs:subClassOf or rdfs:subPropertyOf triples.
+
+    This holds every triple dipkb's shapes read, none going further than a value's own triples (its
+    type, an event's modality, a source's publication date), plus the ontology. A shape reaching
+    further would need more; see validate_changed."""
+    graphs = list(graphs)
+    found = set(graphs)
+    focus = subjects(store, graphs)
+    nodes = set(focus)
+    for subject in focus:
+        for quad in store.quads_for_pattern(subject, None, None):
+            if isinstance(quad.graph_name, ox.NamedNode) and is_data(quad.graph_name.value):
+                nodes.add(quad.predicate)
+                if not isinstance(quad.object, ox.Literal):
+                    nodes.add(quad.object)
+    found |= graphs_about(store, nodes)
+    for schema in (f"{RDFS}subClassOf", f"{RDFS}subPropertyOf"):
+        found.update(q.graph_name.value for q in store.quads_for_pattern(None, ox.NamedNode(schema), None)
+                     if isinstance(q.graph_name, ox.NamedNode))
+    return sorted(g for g in found if is_data(g))
+
+
+def label(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> str | None:
+    """A node's rdfs:label as dipkb.validation picks it: English or untagged first, then alphabetical."""
+    found = {q.object for q in store.quads_for_pattern(node, _LABEL, None) if isinstance(q.object, ox.Literal)}
+    return min(found, key=lambda lit: (lit.language not in (None, "en"), lit.value)).value if found else None
+
+
+_PREFIX_LINE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I)
+_SUBJECT_START = re.compile(r"^(?:<([^>\s]*)>|([A-Za-z][\w.-]*)?:((?:[\w\-%:]|\.(?=[\w\-%:]))*))(?=[\s;,.]|$)")
+
+
+class SubjectLocator:
+    """Where an IRI is defined: the first line, in the first file, that starts with it as a subject,
+    written either as a CURIE of that file's own prefixes or as a full <IRI>.
+
+    Files are read when first needed: the SPARQL engine names the few files that hold a focus node
+    as a subject, and reading all of a million-event KB's files would take longer than validating it."""
+
+    def __init__(self, files: Iterable[Path]):
+        self._files = list(files)
+        self._read: dict[Path, dict[str, int]] = {}
+
+    def _subjects_of(self, path: Path) -> dict[str, int]:
+        if path not in self._read:
+            found: dict[str, int] = {}
+            for iri, line in self._subjects(path):
+                found.setdefault(iri, line)
+            self._read[path] = found
+        return self._read[path]
+
+    @staticmethod
+    def _subjects(path: Path) -> Iterator[tuple[str, int]]:
+        prefixes: dict[str, str] = {}
+        text = path.read_text(encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), start=1):
+            declared = _PREFIX_LINE.match(line)
+            if declared:
+                prefixes[declared.group(1) or ""] = declared.group(2)
+                continue
+            start = _SUBJECT_START.match(line)
+            if not start:
+                continue
+            if start.group(1) is not None:
+                yield start.group(1), number
+            elif (start.group(2) or "") in prefixes:
+                yield prefixes[start.group(2) or ""] + start.group(3), number
+
+    def locate(self, iri: str, candidates: Iterable[Path] | None = None) -> tuple[str | None, int | None]:
+        """The display path and line where ``iri`` is first a subject, or (None, None).
+
+        With ``candidates`` (the files whose triples have ``iri`` as subject), only those are read,
+        in this locator's order; all files are read if none of them has such a line."""
+        wanted = set(candidates) if candidates is not None else None
+        for files in ([p for p in self._files if p in wanted], self._files) if wanted else (self._files,):
+            for path in files:
+                line = self._subjects_of(path).get(iri)
+                if line is not None:
+                    return display_path(path), line
+        return None, None

@@ -1,0 +1,193 @@
+"""Generations of the on-disk index: how a refresh stays invisible until it is whole.
+
+The index directory holds:
+
+- ``manifest.json``: the current generation and, per file graph, the size, mtime and hash of the
+  file it was loaded from;
+- ``store-<N>/``: generation N of the pyoxigraph store;
+- ``store-<N>.lock``: readers of generation N hold a shared flock on it;
+- ``write.lock``: the one writer holds an exclusive flock on it.
+
+A writer never touches the current generation. It fills a new directory (a refresh starts from a
+checkpoint of the current one: RocksDB hard-links its immutable table files, milliseconds whatever
+the size), closes it, and commits by replacing ``manifest.json`` atomically. A crash or a kill at
+any point leaves the old manifest naming the old, untouched generation, and the next writer deletes
+the half-built one: an uncommitted generation is the "refresh in progress" marker. Readers open a
+committed generation read-only, which RocksDB allows only while no process writes it; after its
+commit none does. A generation is deleted only once no reader holds its lock.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+from pyoxigraph import Store
+
+from dipkb.errors import IndexLockedError
+from dipkb.layout import display_path
+
+MANIFEST = "manifest.json"
+# Generation N owns store-N/, store-N.lock, store-N.scratch/ (the writer's temporary files) and
+# store-N.tmp/ (RocksDB stages a checkpoint there, deleting whatever it finds first).
+_GENERATION = re.compile(r"store-(\d+)(?:\.lock|\.scratch|\.tmp)?")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the index knows of one source file."""
+
+    size: int
+    mtime_ns: int
+    digest: str  # blake2b of the text loaded; "" when the file changed while it was loaded
+
+
+@dataclass
+class Manifest:
+    """The committed state of the index; replaced atomically, never edited in place."""
+
+    generation: int
+    files: dict[str, FileState]
+    fingerprint: str
+    roles: list[str] = field(default_factory=list)  # what the derivation took as dip:participant roles
+
+    @classmethod
+    def load(cls, directory: Path) -> Manifest | None:
+        """The manifest, or None when there is none or it is unreadable (a rebuild follows)."""
+        try:
+            data = json.loads((directory / MANIFEST).read_text())
+            data["files"] = {graph: FileState(**state) for graph, state in data["files"].items()}
+            return cls(**data)
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def save(self, directory: Path) -> None:
+        """Commit: write to a temporary file, make it durable, then replace the manifest with it."""
+        temporary = directory / f"{MANIFEST}.{os.getpid()}.tmp"
+        with open(temporary, "w") as handle:
+            json.dump(asdict(self), handle, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, directory / MANIFEST)
+        _fsync(directory)
+
+
+@dataclass
+class Lease:
+    """A generation's store opened read-only, and the shared lock that keeps writers from deleting
+    its files while it is in use. Closing the handle (or the process ending) releases it."""
+
+    store: Store
+    handle: BinaryIO
+
+
+def store_path(directory: Path, generation: int) -> Path:
+    return directory / f"store-{generation}"
+
+
+def next_generation(directory: Path, current: int) -> int:
+    """A generation number no directory uses yet, not even a crashed writer's."""
+    return 1 + max([current] + [int(m[1]) for p in directory.iterdir() if (m := _GENERATION.fullmatch(p.name))])
+
+
+def opens(directory: Path, generation: int) -> bool:
+    """Whether a generation opens: a missing or damaged one makes the next refresh a rebuild."""
+    try:
+        Store.read_only(str(store_path(directory, generation)))
+        return True
+    except OSError:
+        return False
+
+
+def lease(directory: Path, generation: int) -> Lease | None:
+    """Lease generation ``generation`` and open it read-only; None if it stopped being current first
+    (a writer committed since the caller read the manifest) or does not open."""
+    handle = open(directory / f"store-{generation}.lock", "a+b")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+    manifest = Manifest.load(directory)  # again, now that no writer can delete the generation
+    try:
+        if manifest is not None and manifest.generation == generation:
+            return Lease(Store.read_only(str(store_path(directory, generation))), handle)
+    except OSError:
+        pass
+    handle.close()
+    return None
+
+
+def fill_new(directory: Path, generation: int, fill: Callable[[Path, Path], T]) -> T:
+    """Run ``fill(store directory, scratch directory)`` for a new generation, the scratch directory
+    beside it (on the same disk: /tmp may be memory), and make the store durable; remove it if
+    anything fails. The caller commits by saving a manifest that names it."""
+    target, scratch = store_path(directory, generation), directory / f"store-{generation}.scratch"
+    scratch.mkdir()
+    try:
+        result = fill(target, scratch)
+        for path in target.iterdir():
+            if path.is_file() and path.stat().st_nlink == 1:  # others are links to committed files
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+        _fsync(target)
+        return result
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def collect_garbage(directory: Path, keep: int) -> None:
+    """Under the write lock: delete every generation but ``keep`` that no reader holds, old ones
+    and those of writers that crashed."""
+    numbers = {int(m[1]) for p in directory.iterdir() if (m := _GENERATION.fullmatch(p.name))}
+    for generation in numbers - {keep}:
+        lock = directory / f"store-{generation}.lock"
+        with open(lock, "a+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a reader still has it open; a later refresh deletes it
+            for suffix in ("", ".scratch", ".tmp"):
+                shutil.rmtree(directory / f"store-{generation}{suffix}", ignore_errors=True)
+            lock.unlink(missing_ok=True)
+    for temporary in directory.glob(f"{MANIFEST}.*.tmp"):  # left by a writer killed while saving
+        temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def write_lock(directory: Path, timeout: float, waiting: Callable[[], None]) -> Iterator[None]:
+    """Hold the index's write lock, calling ``waiting`` while another process has it; raise
+    IndexLockedError after ``timeout`` seconds. The kernel releases it if the process dies."""
+    with open(directory / "write.lock", "a+b") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexLockedError(
+                        f"Another dipkb process has been updating the index in {display_path(directory)} "
+                        f"for more than {timeout:.0f} s; wait for it to finish, or stop it.") from None
+                waiting()
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _fsync(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
