@@ -8,7 +8,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.kb import KnowledgeBase
-from dipkb.namespaces import DIP, curie, expand
+from dipkb.namespaces import DIP, RDF, RDFS, SKOS, curie, expand
 from dipkb.temporal import EventTime, period_of
 
 # Name look-ups compare lower-cased labels; the name is a bound literal, never part of the text.
@@ -35,8 +35,10 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
         if kb.query(_EXISTS_QUERY, {"thing": node, "kind": kind_node}):
             return iri
         raise UnknownNameError(f"No {noun} {text} in the knowledge base.")
-    rows = kb.select(_NAME_QUERY, {"needle": Literal(text.strip().lower()), "kind": kind_node})
-    found = sorted({(r["thing"].value, r["label"].value if "label" in r else "") for r in rows})
+    found = _exact_label_matches(kb, text.strip(), kind_node)
+    if not found:
+        rows = kb.select(_NAME_QUERY, {"needle": Literal(text.strip().lower()), "kind": kind_node})
+        found = sorted({(r["thing"].value, r["label"].value if "label" in r else "") for r in rows})
     if not found:
         hint = _suggestions(kb, text, kind_node)
         raise UnknownNameError(f"No {noun} named '{text}'." + (f" Did you mean: {hint}?" if hint else
@@ -44,6 +46,35 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
     if len(found) > 1:
         raise AmbiguousNameError(text, [(curie(i), label) for i, label in found])
     return found[0][0]
+
+
+_LABELS = [NamedNode(RDFS + "label"), NamedNode(SKOS + "altLabel"), NamedNode(SKOS + "prefLabel")]
+_TYPE = NamedNode(RDF + "type")
+
+
+def _exact_label_matches(kb: KnowledgeBase, text: str, kind: NamedNode) -> list[tuple[str, str]]:
+    """Matches of the name as typed or in its usual casings, found through the store's object index.
+
+    A case-insensitive FILTER must read every label of the KB (a minute at a million events), so the
+    common spellings are looked up directly first; the full scan runs only when they find nothing.
+    """
+    things = set()
+    for variant in {text, text.lower(), text.title(), text.capitalize(), text.upper()}:
+        for literal in (Literal(variant, language="en"), Literal(variant)):
+            for predicate in _LABELS:
+                things.update(q.subject for q in kb.store.quads_for_pattern(None, predicate, literal))
+    kinds = _subclasses(kb, kind)
+    found = set()
+    for thing in things:
+        if any(q.object in kinds for q in kb.store.quads_for_pattern(thing, _TYPE, None)):
+            label = next((q.object.value for q in kb.store.quads_for_pattern(thing, _LABELS[0], None)), "")
+            found.add((thing.value, label))
+    return sorted(found)
+
+
+def _subclasses(kb: KnowledgeBase, kind: NamedNode) -> set[NamedNode]:
+    rows = kb.select("SELECT ?c ?kind WHERE { ?c rdfs:subClassOf* ?kind }", {"kind": kind})
+    return {r["c"] for r in rows} | {kind}
 
 
 _SUGGEST_QUERY = """
@@ -161,8 +192,10 @@ class TimelineFilter:
     end: date | None = None
 
 
-_ACTOR_DIRECT = "?event dip:participant ?actor ."
-_ACTOR_VIA = "?event dip:participant ?who . ?who dip:actsFor* ?actor ."
+# The acting-for closure is fetched first and spliced as VALUES of store IRIs (never user text):
+# pyoxigraph plans a query before substituting ?actor, so a path from it would scan every event.
+_AGENTS_QUERY = "SELECT DISTINCT ?who ?actor WHERE { ?who dip:actsFor* ?actor }"
+_ACTOR = "VALUES ?who { %s } ?event dip:participant ?who ."
 _TYPE_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* ?etype ."
 _TYPE_CODE = """{ ?event dip:eventCode/skos:broader* ?etype }
   UNION { ?event a ?cls . ?cls rdfs:subClassOf*/(skos:exactMatch|skos:closeMatch) ?mapped . ?mapped skos:broader* ?etype }
@@ -171,10 +204,10 @@ _PLACE = "?event dip:place|dip:origin|dip:destination ?at . ?at dip:inCountry* ?
 _EVENT_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* dip:Event ."
 
 
-def _selection_query(filt: TimelineFilter, with_actor: bool) -> str:
+def _selection_query(filt: TimelineFilter, agents: list[str]) -> str:
     patterns = []
-    if with_actor:
-        patterns.append(_ACTOR_VIA if filt.via_agents else _ACTOR_DIRECT)
+    if agents:
+        patterns.append(_ACTOR % " ".join(str(NamedNode(iri)) for iri in agents))
     if filt.event_type:
         patterns.append(_TYPE_CODE if filt.event_type.is_code else _TYPE_CLASS)
     if filt.place:
@@ -182,7 +215,7 @@ def _selection_query(filt: TimelineFilter, with_actor: bool) -> str:
     if not patterns:
         patterns.append(_EVENT_CLASS)
     return (
-        "SELECT DISTINCT ?event ?lo ?hi ?from ?to ?etype ?place ?actor WHERE {\n  " + "\n  ".join(patterns) + "\n"
+        "SELECT DISTINCT ?event ?lo ?hi ?from ?to ?etype ?place WHERE {\n  " + "\n  ".join(patterns) + "\n"
         "  OPTIONAL { ?event dip:earliestDay ?lo } OPTIONAL { ?event dip:latestDay ?hi }\n"
         # BOUND() is false for a substituted variable in pyoxigraph, so an absent bound or an
         # unset parameter is told by the comparison raising an error, which COALESCE turns to true.
@@ -204,9 +237,12 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, st
         bindings["place"] = NamedNode(filt.place)
     found: dict[str, tuple[str | None, str | None]] = {}
     for actor in filt.actors or (None,):
-        query = _selection_query(filt, with_actor=actor is not None)
-        actor_binding = {"actor": NamedNode(actor)} if actor else {}
-        for row in kb.select(query, bindings | actor_binding):
+        agents = []
+        if actor and filt.via_agents:
+            agents = sorted({r["who"].value for r in kb.select(_AGENTS_QUERY, {"actor": NamedNode(actor)})} | {actor})
+        elif actor:
+            agents = [actor]
+        for row in kb.select(_selection_query(filt, agents), bindings):
             found[row["event"].value] = (
                 row["lo"].value if "lo" in row else None, row["hi"].value if "hi" in row else None
             )

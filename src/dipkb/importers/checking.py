@@ -61,10 +61,12 @@ def _rdflib(term):
     if isinstance(term, BlankNode):
         return rdflib.BNode(term.value)
     if isinstance(term, Literal):
+        # normalize=False: pyshacl switches rdflib's global literal normalisation back on after a run.
         if term.language:
-            return rdflib.Literal(term.value, lang=term.language)
+            return rdflib.Literal(term.value, lang=term.language, normalize=False)
         datatype = term.datatype.value
-        return rdflib.Literal(term.value, datatype=None if datatype == XSD + "string" else rdflib.URIRef(datatype))
+        return rdflib.Literal(term.value, datatype=None if datatype == XSD + "string" else rdflib.URIRef(datatype),
+                              normalize=False)
     raise TypeError(f"unexpected RDF term {term!r}")
 
 
