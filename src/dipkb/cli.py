@@ -1,13 +1,15 @@
 """The dipkb command line: parses arguments, calls the library, renders. Nothing else lives here."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -95,16 +97,21 @@ class Output:
         self.path = path
 
     def write(self, data: str | bytes) -> None:
-        payload = data.encode() if isinstance(data, str) else data
+        with self.stream() as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[BinaryIO]:
+        """A binary stream to write the whole result to; a file appears only once it is complete."""
         if self.path is None:
-            sys.stdout.buffer.write(payload)
+            yield sys.stdout.buffer
             sys.stdout.flush()
             return
         target = Path(self.path)
         fd, temp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
+                yield handle
             os.replace(temp, target)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
@@ -284,13 +291,11 @@ def export(ctx: click.Context, out: Output, with_ontology: bool) -> None:
       dipkb export -o dipkb.ttl
       dipkb export -f nquads --with-ontology
     """
-    import io
-
     from dipkb import export as exporter
 
-    buffer = io.BytesIO()
-    count = exporter.export(_open_kb(ctx), exporter.ExportFormat(out.format.value), buffer, with_ontology=with_ontology)
-    out.write(buffer.getvalue())
+    kb = _open_kb(ctx)
+    with out.stream() as stream:
+        count = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology)
     if out.path:
         click.echo(f"Wrote {count} statements to {out.path} ({out.format.value}).", err=True)
 
