@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from dipkb.layout import KBLayout
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -18,11 +20,17 @@ def kb_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
+def layout(kb_copy: Path) -> KBLayout:
+    return KBLayout.locate(kb_copy)
+
+
+def kb_snapshot(root: Path) -> dict[str, bytes]:
+    """Every data file under ``root`` with its bytes (the index and lock files are not data), to
+    assert that a failed write changed nothing."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)}
+
+
+@pytest.fixture()
 def snapshot() -> Callable[[Path], dict[str, bytes]]:
-    """The bytes of every KB file under a directory, to assert that a failed write changed nothing."""
-
-    def take(root: Path) -> dict[str, bytes]:
-        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.ttl"))
-                if not any(part.startswith(".") for part in p.relative_to(root).parts)}
-
-    return take
+    return kb_snapshot

@@ -2,12 +2,12 @@
 changes nothing."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import kb_snapshot
 from pyoxigraph import NamedNode, RdfFormat, Store
 
 from dipkb import KnowledgeBase
@@ -21,15 +21,10 @@ from dipkb.timeline import resolve_actor
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def layout(tmp_path: Path) -> KBLayout:
-    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
-    return KBLayout.locate(tmp_path)
 
 
 def snapshot(layout: KBLayout) -> dict[str, bytes]:
-    return {str(p.relative_to(layout.kb_dir)): p.read_bytes() for p in sorted(layout.kb_dir.rglob("*"))
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(layout.kb_dir).parts)}
+    return kb_snapshot(layout.kb_dir)
 
 
 SHAHEEN = EventDraft(

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import kb_snapshot
 
 from dipkb import KnowledgeBase
 from dipkb.errors import ImportInputError, ImportValidationError
@@ -19,16 +19,10 @@ GOOD = [row for row in SAMPLE.read_bytes().split(b"\n") if row
         and (f := row.split(b"\t"))[5] and f[15] and f[5] != f[15] and not f[26].startswith(b"04") and f[51] == b"4"][:20]
 
 
-@pytest.fixture
-def layout(tmp_path: Path) -> KBLayout:
-    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
-    return KBLayout.locate(tmp_path)
 
 
 def snapshot(layout: KBLayout) -> dict[str, bytes]:
-    """Every data file of the KB with its bytes (the index and the lock file are not data)."""
-    return {str(p.relative_to(layout.kb_dir)): p.read_bytes() for p in sorted(layout.kb_dir.rglob("*"))
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(layout.kb_dir).parts)}
+    return kb_snapshot(layout.kb_dir)
 
 
 def with_field(row: bytes, index: int, value: bytes) -> bytes:
