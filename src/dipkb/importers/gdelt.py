@@ -11,7 +11,7 @@ from pathlib import Path
 from dipkb.importers.filters import RowFilter
 from dipkb.importers.reading import decode, member_name, numbered_lines, open_input, shown
 from dipkb.importers.records import (ActorSpec, CodedRow, DateValue, PlaceKind, PlaceSpec, Rejection,
-                                     RowResult, Scheme, SourceRecord)
+                                     RowResult, Scheme, SourceRecord, row_result)
 from dipkb.namespaces import KB, XSD
 
 SOURCE_NS = KB + "source/"
@@ -58,13 +58,8 @@ def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
             except Rejection as rejection:
                 yield RowResult(line, shown(raw), rejection=rejection)
                 continue
-            if not _kept(fields, layout, row_filter):
-                yield RowResult(line, text, filtered=True)
-                continue
-            try:
-                yield RowResult(line, text, row=_row(line, fields, layout, source_name))
-            except Rejection as rejection:
-                yield RowResult(line, text, rejection=rejection)
+            yield row_result(line, text, _kept(fields, layout, row_filter),
+                             lambda: _row(line, fields, layout, source_name))
 
 
 def _check_columns(fields: list[str], layout: Layout | None) -> None:

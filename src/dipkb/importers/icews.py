@@ -14,7 +14,7 @@ from dipkb.importers.filters import RowFilter
 from dipkb.importers.reading import decode, member_name, numbered_lines, open_input, shown
 from dipkb.importers.reconcile import slug
 from dipkb.importers.records import (ActorSpec, CodedRow, DateValue, PlaceKind, PlaceSpec, Rejection,
-                                     RowResult, Scheme, SourceRecord)
+                                     RowResult, Scheme, SourceRecord, row_result)
 from dipkb.layout import display_path
 from dipkb.namespaces import KB, XSD
 
@@ -46,13 +46,7 @@ def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
                 yield RowResult(line, shown(raw), rejection=rejection)
                 continue
             row = dict(zip(header, values))
-            if not _kept(row, row_filter):
-                yield RowResult(line, text, filtered=True)
-                continue
-            try:
-                yield RowResult(line, text, row=_row(line, row, source_name))
-            except Rejection as rejection:
-                yield RowResult(line, text, rejection=rejection)
+            yield row_result(line, text, _kept(row, row_filter), lambda: _row(line, row, source_name))
 
 
 def _header(path: Path, first: tuple[int, bytes] | None) -> list[str]:

@@ -16,7 +16,7 @@ from dipkb.importers.filters import RowFilter
 from dipkb.importers.reading import member_name, numbered_lines, open_input, shown
 from dipkb.importers.reconcile import slug
 from dipkb.importers.records import (ActorSpec, CodedRow, DateValue, PlaceKind, PlaceSpec, Rejection,
-                                     RowResult, Scheme, SourceRecord)
+                                     RowResult, Scheme, SourceRecord, row_result)
 from dipkb.layout import display_path
 from dipkb.namespaces import KB
 from dipkb.temporal import XSD_DATE, XSD_GYEAR, XSD_GYEARMONTH, DateInputError, Precision, parse_partial_date
@@ -31,13 +31,7 @@ def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
         if isinstance(item, Rejection):
             yield RowResult(line, text, rejection=item)
             continue
-        if not _kept(item, row_filter):
-            yield RowResult(line, text, filtered=True)
-            continue
-        try:
-            yield RowResult(line, text, row=_row(line, item, source_name))
-        except Rejection as rejection:
-            yield RowResult(line, text, rejection=rejection)
+        yield row_result(line, text, _kept(item, row_filter), lambda: _row(line, item, source_name))
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:

@@ -3,6 +3,7 @@ and the report that accounts for every input row."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -108,6 +109,16 @@ class RowResult:
     row: CodedRow | None = None
     rejection: Rejection | None = None
     filtered: bool = False
+
+
+def row_result(line: int, text: str, kept: bool, build: Callable[[], CodedRow]) -> RowResult:
+    """The outcome every reader gives a parsed row: left out by a filter, checked, or rejected."""
+    if not kept:
+        return RowResult(line, text, filtered=True)
+    try:
+        return RowResult(line, text, row=build())
+    except Rejection as rejection:
+        return RowResult(line, text, rejection=rejection)
 
 
 @dataclass(frozen=True)
