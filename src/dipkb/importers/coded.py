@@ -14,27 +14,26 @@ from dipkb.importers.records import CodedRow, ImportedEvent, ImportReport, Outco
 from dipkb.namespaces import DIP
 
 
+# (class, role of Actor1, role of Actor2), most specific class first: the first match wins.
+_ROLES = (
+    (MEETING, "attendee", "attendee"),
+    (STATEMENT, "speaker", "addressee"),
+    (APPEAL, "agent", "addressee"),
+    (MATERIAL_SUPPORT, "supporter", "beneficiary"),
+    (RETREAT, "movingForce", "causedBy"),
+    (TROOP_MOVEMENT, "movingForce", "target"),
+    (ALLIANCE_FORMATION, "founder", "founder"),
+)
+
+
 def roles_for(codebook: CodeBook, cls: str, row: CodedRow) -> tuple[str, str]:
     """The roles of the source side (Actor1) and the target side (Actor2) for an event class."""
     if codebook.is_a(cls, VISIT):
         # CAMEO 042 "make a visit": Actor1 visits Actor2; 043 "host a visit": Actor1 hosts Actor2.
         hosting = row.code.startswith("043") or (row.mode or "").lower() == "host"
         return ("host", "visitor") if hosting else ("visitor", "host")
-    if codebook.is_a(cls, MEETING):
-        return "attendee", "attendee"
-    if codebook.is_a(cls, STATEMENT):
-        return "speaker", "addressee"
-    if codebook.is_a(cls, APPEAL):
-        return "agent", "addressee"
-    if codebook.is_a(cls, MATERIAL_SUPPORT):
-        return "supporter", "beneficiary"
-    if codebook.is_a(cls, RETREAT):
-        return "movingForce", "causedBy"
-    if codebook.is_a(cls, TROOP_MOVEMENT):
-        return "movingForce", "target"
-    if codebook.is_a(cls, ALLIANCE_FORMATION):
-        return "founder", "founder"
-    return "agent", "target"
+    return next(((source, target) for kind, source, target in _ROLES if codebook.is_a(cls, kind)),
+                ("agent", "target"))
 
 
 def _not_after(day: str, issued: str) -> bool:
