@@ -15,7 +15,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse, se
 
 from dipkb import KnowledgeBase
 from dipkb.export import ExportFormat, export, format_for_path
-from dipkb.kb import is_derived_graph
+from dipkb.derivation import is_derived_graph
 from dipkb.namespaces import DERIVED_GRAPH, DIP, PREFIXES, RDF
 
 rdflib.NORMALIZE_LITERALS = False  # compare lexical forms as written, not as rdflib would normalise them

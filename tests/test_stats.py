@@ -9,7 +9,7 @@ import rdflib
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from dipkb import KnowledgeBase
-from dipkb.kb import is_derived_graph
+from dipkb.derivation import is_derived_graph
 from dipkb.stats import Stats, compute_stats, render_stats_text, stats_as_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,6 +125,8 @@ def test_sources_with_titles_and_citing_events(shipped):
     assert stats.sources == expected.sources()
     assert len(stats.sources) == 3
     assert stats.sources[0][0] == "source:founding-article"
+    assert stats.source_count == 3
+    assert stats.citations == sum(events for _, _, events in expected.sources())
 
 
 def test_days_span_the_derived_days(shipped):
@@ -188,6 +190,7 @@ def test_render_text_and_dict(small):
     assert len(path) == len(empty) - 4  # a.ttl, empty.ttl
     assert text == f"""Triples: {stats.triples}
 Events:  3
+Sources: 2, cited 3 times
 Days:    1999-01-01 .. 2021-03-04
 
 Files (triples)
@@ -232,6 +235,64 @@ Sources (events citing each)
 def test_kb_without_data(tmp_path):
     (tmp_path / "empty.ttl").write_text("# nothing yet\n", encoding="utf-8")
     stats = compute_stats(KnowledgeBase.open(tmp_path))
-    assert stats == Stats(0, 0, [], [], [], None, None, [], [(os.path.relpath(tmp_path / "empty.ttl"), 0)])
+    assert stats == Stats(0, 0, [], [], [], None, None, 0, 0, [], [(os.path.relpath(tmp_path / "empty.ttl"), 0)])
     assert "Days:    no dated events" in render_stats_text(stats)
     assert "  (none)" in render_stats_text(stats)
+
+
+def test_figures_add_up_over_files(tmp_path):
+    """The same KB split over three files: every figure as for one file, checked against rdflib."""
+    lines = SMALL_KB.strip().splitlines()
+    prefixes, statements = [l for l in lines if l.startswith("@prefix")], [l for l in lines if not l.startswith("@prefix")]
+    kb_dir = tmp_path / "split"
+    kb_dir.mkdir()
+    chunks = {"events.ttl": statements[:4], "sources.ttl": statements[4:6], "people.ttl": statements[6:]}
+    for name, chunk in chunks.items():
+        (kb_dir / name).write_text("\n".join(prefixes + chunk) + "\n", encoding="utf-8")
+    stats, expected = compute_stats(KnowledgeBase.open(kb_dir)), Expected(kb_dir)
+    assert stats.events == 3 and stats.source_count == 2 and stats.citations == 3
+    assert stats.by_event_type == expected.by_event_type()
+    assert stats.by_class == expected.by_class()
+    assert stats.by_modality == expected.by_modality()
+    assert stats.sources == expected.sources()
+    assert (stats.earliest_day, stats.latest_day) == ("1999-01-01", "2021-03-04")
+    assert stats.files == [(os.path.relpath(path), len(graph)) for path, graph in expected.files.items()]
+
+
+def test_past_the_limit_sources_are_counted_not_listed(small, monkeypatch):
+    import dipkb.stats
+
+    monkeypatch.setattr(dipkb.stats, "SOURCES_LISTED", 1)
+    kb_dir = next(iter(small[1].files)).parent
+    stats = compute_stats(KnowledgeBase.open(kb_dir))
+    assert (stats.source_count, stats.citations, stats.sources) == (2, 3, [])
+    text = render_stats_text(stats)
+    assert "Sources: 2, cited 3 times" in text
+    assert "(more than 1: `dipkb query sources-by-citations` lists them)" in text
+
+
+def test_stats_follow_an_edited_file_through_the_index(kb_copy):
+    before = compute_stats(KnowledgeBase.open(kb_copy))
+    extra = kb_copy / "kb" / "extra.ttl"
+    extra.write_text(SMALL_KB, encoding="utf-8")
+    after = compute_stats(KnowledgeBase.open(kb_copy))
+    assert after.events == before.events + 3
+    assert after.source_count == before.source_count + 2
+    assert dict(after.by_event_type)["dip:Visit"] == dict(before.by_event_type)["dip:Visit"] + 1
+    extra.unlink()
+    assert compute_stats(KnowledgeBase.open(kb_copy)) == before
+
+
+def test_a_new_event_class_in_one_file_recounts_the_others(kb_copy):
+    """Which classes are event classes comes from the union of all graphs: a change rebuilds the index."""
+    (kb_copy / "kb" / "summit.ttl").write_text(
+        "<http://example.org/summit> a <http://example.org/Summit> .\n", encoding="utf-8")
+    before = compute_stats(KnowledgeBase.open(kb_copy))
+    (kb_copy / "kb" / "classes.ttl").write_text(
+        "<http://example.org/Summit> <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
+        "<https://w3id.org/dipkb/ontology#Meeting> .\n", encoding="utf-8")
+    kb = KnowledgeBase.open(kb_copy)
+    assert kb.index.report.rebuilt
+    after = compute_stats(kb)
+    assert after.events == before.events + 1
+    assert ("http://example.org/Summit", 1) in after.by_event_type

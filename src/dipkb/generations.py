@@ -58,7 +58,7 @@ class Manifest:
     generation: int
     files: dict[str, FileState]
     fingerprint: str
-    roles: list[str] = field(default_factory=list)  # what the derivation took as dip:participant roles
+    vocabulary: list[str] = field(default_factory=list)  # the roles and event classes derivation read
 
     @classmethod
     def load(cls, directory: Path) -> Manifest | None:

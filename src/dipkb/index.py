@@ -27,7 +27,8 @@ from pyoxigraph import NamedNode, Store
 from dipkb import generations
 from dipkb.errors import KBSyntaxError, SyntaxProblem
 from dipkb.generations import FileState, Manifest
-from dipkb.kb import derivation_source, derive, derived_graph, participant_roles, rdf_format, syntax_problem
+from dipkb.derivation import derivation_source, derivation_vocabulary, derive, derived_graph
+from dipkb.kb import rdf_format, syntax_problem
 from dipkb.layout import KBLayout, display_path
 from dipkb.namespaces import FILE_GRAPH_PREFIX
 
@@ -148,24 +149,24 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
     old = manifest if usable else Manifest(0, {}, _fingerprint())
     plan = _plan(old, sources, hashes)
     generation = generations.next_generation(directory, old.generation)
-    # The ontology says which properties are roles: when it changes, any graph's derivation may.
+    # The ontology says which properties are roles and classes events: when it changes, any graph's derivation may.
     ontology = any(g.startswith(FILE_GRAPH_PREFIX + "ontology/") for g in plan.changed + plan.added + plan.removed)
     reload = plan.reload_bytes(old)
     total = sum(state.size for state in old.files.values())
     rebuilt = force or not usable or ontology or reload > max(REBUILD_SHARE * total, REBUILD_MIN_BYTES)
     if rebuilt:
-        states, roles = generations.fill_new(directory, generation, lambda target, scratch: _build(
+        states, vocabulary = generations.fill_new(directory, generation, lambda target, scratch: _build(
             target, scratch, sources, hashes, show))
-        committed = Manifest(generation, states, _fingerprint(), roles)
+        committed = Manifest(generation, states, _fingerprint(), vocabulary)
     elif plan.load or plan.removed:
         try:
             states = generations.fill_new(directory, generation, lambda target, scratch: _update(
-                generations.store_path(directory, old.generation), target, scratch, plan, old.roles, hashes))
-            committed = Manifest(generation, {**plan.states, **states}, _fingerprint(), old.roles)
-        except _RolesChanged:  # a KB file declares a role: every graph's participants may change
+                generations.store_path(directory, old.generation), target, scratch, plan, old.vocabulary, hashes))
+            committed = Manifest(generation, {**plan.states, **states}, _fingerprint(), old.vocabulary)
+        except _VocabularyChanged:  # a KB file declares a role or event class: any graph's derivation may change
             return _refresh(directory, sources, hashes, show, started, force=True)
     else:
-        committed = Manifest(old.generation, plan.states, old.fingerprint, old.roles)
+        committed = Manifest(old.generation, plan.states, old.fingerprint, old.vocabulary)
     if committed != manifest:
         committed.save(directory)
     generations.collect_garbage(directory, committed.generation)
@@ -193,14 +194,14 @@ def _build(target: Path, scratch: Path, sources: dict[str, Path], hashes: dict[t
     with show.ticking(lambda: "Compacting the index"):
         store.optimize()  # an uncompacted store of a million events answered 1.3-4x slower here
     store.flush()
-    return states, participant_roles(store)
+    return states, derivation_vocabulary(store)
 
 
-class _RolesChanged(Exception):
-    """The files loaded by a refresh change which properties are dip:participant roles."""
+class _VocabularyChanged(Exception):
+    """The files loaded by a refresh change the roles or event classes derivation reads."""
 
 
-def _update(source: Path, target: Path, scratch: Path, plan: _Plan, roles: list[str],
+def _update(source: Path, target: Path, scratch: Path, plan: _Plan, vocabulary: list[str],
             hashes: dict[tuple, str]) -> dict[str, FileState]:
     """Apply ``plan`` to a checkpoint of ``source``. No optimize() here: it rewrites the whole store
     (35 s at a million events) and, measured over 60 one-file refreshes at that size, RocksDB's own
@@ -214,9 +215,9 @@ def _update(source: Path, target: Path, scratch: Path, plan: _Plan, roles: list[
     if problems:
         del store  # closed before its directory is removed
         raise KBSyntaxError(problems)
-    if participant_roles(store) != roles:
+    if derivation_vocabulary(store) != vocabulary:
         del store
-        raise _RolesChanged
+        raise _VocabularyChanged
     derive(store, list(plan.load), scratch=scratch)
     store.flush()
     return states

@@ -1,19 +1,25 @@
 """Figures about the knowledge base: size, classes, event types, modality, time span, sources, files.
 
-Every figure is a SPARQL aggregate run by Oxigraph (GROUP BY, COUNT, MIN, MAX), so no Python loop
-walks the triples; Python only merges the few rows that come back.
+The figures add up the per-file tallies the index derives (tallies.py), a few numbers per file,
+so stats take the same time at a thousand events and at a million. Counts are per file: a
+resource typed in two files counts in each. Sources are listed one by one only up to
+SOURCES_LISTED; past that, the sources-by-citations saved query lists them.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from pyoxigraph import NamedNode, QuerySolutions
 
+from dipkb.derivation import derived_graph
 from dipkb.errors import QueryError
 from dipkb.kb import KnowledgeBase
 from dipkb.layout import display_path
 from dipkb.namespaces import DIP, PREFIXES, curie
+
+SOURCES_LISTED = 100
 
 
 class Count(NamedTuple):
@@ -45,52 +51,23 @@ class Stats:
     by_modality: list[Count]  # events by dip:modality; an event without one counts as dip:Occurred
     earliest_day: str | None  # first day any event is filed under (ISO date), None without dated events
     latest_day: str | None  # last such day, including the start of open-ended events
-    sources: list[SourceCount]  # every source: CURIE, dct:title or rdfs:label, events citing it (dip:source)
+    source_count: int  # resources typed with dip:Source or a subclass
+    citations: int  # dip:source links from events to sources
+    sources: list[SourceCount]  # up to SOURCES_LISTED sources: CURIE, title, events citing it; else none
     files: list[FileCount]  # each KB file as the user would type its path, with its statement count
 
 
-# The dataset of every query below: the default graph is the union of all graphs, as for any dipkb
-# query (the class hierarchy lives in the ontology, the days in the derived graph; the ontology
-# defines no events and the derived graph holds no types, modalities or sources), and GRAPH ?g
-# ranges over the KB's file graphs only, for the figures that must leave the ontology out.
-# Each query is one scan, or one join, and a GROUP BY. Measured on a synthetic KB of 100k events
-# (1.3M triples): all of compute_stats in 1.2-2 s on a busy 2-core machine.
+# Each query reads the tallies of the KB's files only (GRAPH ?g ranges over their derived graphs):
+# the ontology's own tallies (its modality individuals, its classes) are not KB content.
+_FILES = """
+SELECT ?file ?triples ?events ?citations ?first ?last WHERE { GRAPH ?g {
+  ?tally dip:tallyFile ?file ; dip:tallyTriples ?triples ; dip:tallyEvents ?events ; dip:tallyCitations ?citations .
+  OPTIONAL { ?tally dip:tallyFirstDay ?first } OPTIONAL { ?tally dip:tallyLastDay ?last } } }"""
+_TALLIES = "SELECT ?what ?count WHERE { GRAPH ?g { ?tally dip:%s ?what ; dip:tallyCount ?count } }"
+_SOURCE_CLASSES = "SELECT ?class WHERE { ?class rdfs:subClassOf* dip:Source }"
 
-_FILE_TRIPLES = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-
-# Instances per asserted class, read from the KB files only: the ontology's own individuals (the
-# modality values) are not KB content.
-_BY_CLASS = "SELECT ?class (COUNT(DISTINCT ?x) AS ?n) WHERE { GRAPH ?g { ?x a ?class } } GROUP BY ?class"
-
-_EVENT_CLASSES = "SELECT ?class WHERE { ?class rdfs:subClassOf* dip:Event }"
-
-_EVENT_SUBCLASSES = """
-SELECT ?sub ?super WHERE { ?super rdfs:subClassOf* dip:Event . ?sub rdfs:subClassOf+ ?super }"""
-
-_EVENTS = "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?type rdfs:subClassOf* dip:Event . ?e a ?type }"
-
-# Events typed with more than one event class, with all their types: the few whose most specific
-# type must be worked out. A FILTER NOT EXISTS over every event did the same 10x slower.
-_MULTI_TYPED = """
-SELECT ?e ?type WHERE {
-  { SELECT ?e WHERE { ?t rdfs:subClassOf* dip:Event . ?e a ?t } GROUP BY ?e HAVING (COUNT(DISTINCT ?t) > 1) }
-  ?e a ?type .
-}"""
-
-# Events with a stated modality; the events without one (read as dip:Occurred) are the difference
-# from the event count. An inner join: the same figure with OPTIONAL and COALESCE took 2.5x longer.
-# dip:modality is functional; an event that breaks this (a SHACL violation) counts under each value.
-_BY_MODALITY = """
-SELECT ?modality (COUNT(DISTINCT ?e) AS ?n) WHERE {
-  { SELECT DISTINCT ?e WHERE { ?type rdfs:subClassOf* dip:Event . ?e a ?type } }
-  ?e dip:modality ?modality .
-} GROUP BY ?modality"""
-
-_EARLIEST_DAY = "SELECT (MIN(?day) AS ?earliest) WHERE { ?e dip:earliestDay ?day }"
-# An open-ended event has no dip:latestDay; its first day still counts towards the latest day.
-_LATEST_DAY = "SELECT (MAX(?day) AS ?latest) WHERE { VALUES ?p { dip:earliestDay dip:latestDay } ?e ?p ?day }"
-
-# MIN makes the choice among several titles deterministic (SAMPLE would not be).
+# Run only for a KB of at most SOURCES_LISTED sources. MIN makes the choice among several titles
+# deterministic (SAMPLE would not be).
 _SOURCES = """
 SELECT ?source (MIN(STR(?t)) AS ?title) (MIN(STR(?l)) AS ?label) WHERE {
   ?class rdfs:subClassOf* dip:Source .
@@ -98,49 +75,58 @@ SELECT ?source (MIN(STR(?t)) AS ?title) (MIN(STR(?l)) AS ?label) WHERE {
   OPTIONAL { ?source dct:title ?t }
   OPTIONAL { ?source rdfs:label ?l }
 } GROUP BY ?source"""
-
 _CITATIONS = "SELECT ?source (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e dip:source ?source } GROUP BY ?source"
 
 
 class _Dataset:
-    """Runs this module's fixed queries over the dataset described above."""
+    """Runs this module's fixed queries, GRAPH ?g ranging over the KB files' derived graphs."""
 
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
         self.kb_prefix = kb.layout.graph_name(kb.layout.kb_dir / "x")[:-1]
-        self.kb_graphs = [g for g in kb.store.named_graphs()
+        self.kb_graphs = [g.value for g in kb.store.named_graphs()
                           if isinstance(g, NamedNode) and g.value.startswith(self.kb_prefix)]
 
     def select(self, query: str) -> list[dict]:
         try:
             solutions = self.kb.store.query(query, prefixes=PREFIXES, use_default_graph_as_union=True,
-                                            named_graphs=self.kb_graphs)
+                                            named_graphs=[NamedNode(derived_graph(g)) for g in self.kb_graphs])
         except (SyntaxError, OSError) as error:  # a bug in this module, reported like any query error
             raise QueryError(f"Statistics query failed: {error}") from None
         assert isinstance(solutions, QuerySolutions)
         names = [v.value for v in solutions.variables]
-        return [{n: row[n] for n in names if row[n] is not None} for row in solutions]
+        return [{n: v for n, v in zip(names, row) if v is not None} for row in solutions]
+
+    def tally(self, prop: str) -> Counter:
+        counts: Counter = Counter()
+        for row in self.select(_TALLIES % prop):
+            counts[row["what"]] += _int(row["count"])
+        return counts
 
 
 def compute_stats(kb: KnowledgeBase) -> Stats:
     """Count what the KB holds; see :class:`Stats` for what each figure means."""
     data = _Dataset(kb)
     if not data.kb_graphs:  # an empty list of named graphs would mean "all graphs" to Oxigraph
-        return Stats(0, 0, [], [], [], None, None, [], _files(data, {}))
-    per_graph = {row["g"].value: _int(row["n"]) for row in data.select(_FILE_TRIPLES)}
-    by_class = {row["class"]: _int(row["n"]) for row in data.select(_BY_CLASS)}
-    event_classes = {row["class"] for row in data.select(_EVENT_CLASSES)}
-    events = _int(data.select(_EVENTS)[0]["n"])
+        return Stats(0, 0, [], [], [], None, None, 0, 0, [], _files(data, {}))
+    files = data.select(_FILES)
+    by_class = data.tally("tallyClass")
+    source_classes = {row["class"] for row in data.select(_SOURCE_CLASSES)}
+    source_count = sum(n for c, n in by_class.items() if c in source_classes)
+    firsts = [row["first"].value for row in files if "first" in row]
+    lasts = [row["last"].value for row in files if "last" in row]
     return Stats(
-        triples=sum(per_graph.values()),
-        events=events,
+        triples=sum(_int(row["triples"]) for row in files),
+        events=sum(_int(row["events"]) for row in files),
         by_class=_sorted_counts((c, n) for c, n in by_class.items() if c.value.startswith(DIP)),
-        by_event_type=_by_event_type(data, {c: n for c, n in by_class.items() if c in event_classes}, events),
-        by_modality=_by_modality(data, events),
-        earliest_day=_value(data.select(_EARLIEST_DAY), "earliest"),
-        latest_day=_value(data.select(_LATEST_DAY), "latest"),
-        sources=_sources(data),
-        files=_files(data, per_graph),
+        by_event_type=_sorted_counts(data.tally("tallyEventType").items()),
+        by_modality=_sorted_counts(data.tally("tallyModality").items()),
+        earliest_day=min(firsts, default=None),
+        latest_day=max(lasts, default=None),
+        source_count=source_count,
+        citations=sum(_int(row["citations"]) for row in files),
+        sources=_sources(data) if source_count <= SOURCES_LISTED else [],
+        files=_files(data, {row["file"].value: _int(row["triples"]) for row in files}),
     )
 
 
@@ -154,39 +140,8 @@ def _files(data: _Dataset, per_graph: dict[str, int]) -> list[FileCount]:
     return sorted(FileCount(display_path(path), per_graph.get(graph, 0)) for graph, path in paths.items())
 
 
-def _by_event_type(data: _Dataset, asserted: dict[NamedNode, int], events: int) -> list[Count]:
-    """Events by most specific asserted type: the per-class counts, less each multi-typed event
-    under every type of it that another of its types specialises."""
-    counts = dict(asserted)
-    if sum(counts.values()) > events:  # some event has two event types: find those few
-        below: dict[NamedNode, set[NamedNode]] = {}
-        for row in data.select(_EVENT_SUBCLASSES):
-            below.setdefault(row["super"], set()).add(row["sub"])
-        types_of: dict[NamedNode, set[NamedNode]] = {}
-        for row in data.select(_MULTI_TYPED):
-            types_of.setdefault(row["e"], set()).add(row["type"])
-        for types in types_of.values():
-            for general in types:
-                if general in counts and below.get(general, set()) & (types - {general}):
-                    counts[general] -= 1
-    return _sorted_counts((c, n) for c, n in counts.items() if n)
-
-
-def _by_modality(data: _Dataset, events: int) -> list[Count]:
-    counts = {row["modality"]: _int(row["n"]) for row in data.select(_BY_MODALITY)}
-    unstated = events - sum(counts.values())
-    if unstated > 0:
-        occurred = NamedNode(DIP + "Occurred")
-        counts[occurred] = counts.get(occurred, 0) + unstated
-    return _sorted_counts(counts.items())
-
-
 def _int(term) -> int:
     return int(term.value)
-
-
-def _value(rows: list[dict], name: str) -> str | None:
-    return rows[0][name].value if rows and name in rows[0] else None
 
 
 def _sorted_counts(pairs) -> list[Count]:
@@ -214,6 +169,8 @@ def stats_as_dict(stats: Stats) -> dict:
         "by_class": [{"class": c.name, "count": c.count} for c in stats.by_class],
         "by_event_type": [{"type": c.name, "count": c.count} for c in stats.by_event_type],
         "by_modality": [{"modality": c.name, "count": c.count} for c in stats.by_modality],
+        "source_count": stats.source_count,
+        "citations": stats.citations,
         "sources": [{"source": s.source, "title": s.title, "events": s.events} for s in stats.sources],
         "files": [{"path": f.path, "triples": f.triples} for f in stats.files],
     }
@@ -222,7 +179,8 @@ def stats_as_dict(stats: Stats) -> dict:
 def render_stats_text(stats: Stats) -> str:
     """The figures as aligned plain text, one section per list."""
     span = f"{stats.earliest_day} .. {stats.latest_day}" if stats.earliest_day else "no dated events"
-    lines = [f"Triples: {stats.triples}", f"Events:  {stats.events}", f"Days:    {span}"]
+    lines = [f"Triples: {stats.triples}", f"Events:  {stats.events}",
+             f"Sources: {stats.source_count}, cited {stats.citations} times", f"Days:    {span}"]
     sections = [
         ("Files (triples)", [(f.path, f.triples, "") for f in stats.files]),
         ("Classes (instances)", [(c.name, c.count, "") for c in stats.by_class]),
@@ -232,7 +190,9 @@ def render_stats_text(stats: Stats) -> str:
     ]
     for title, rows in sections:
         lines += ["", title]
-        if not rows:
+        if not rows and title.startswith("Sources") and stats.source_count:
+            lines.append(f"  (more than {SOURCES_LISTED}: `dipkb query sources-by-citations` lists them)")
+        elif not rows:
             lines.append("  (none)")
         width = max((len(name) for name, _, _ in rows), default=0)
         digits = max((len(str(n)) for _, n, _ in rows), default=0)

@@ -128,3 +128,47 @@ class EventTime:
             begin = self.start.text if self.start else (bounds if self.earliest or self.latest else "..")
             return f"{begin}/{self.end.text if self.end else '..'}"
         return bounds if self.earliest or self.latest else ""
+
+
+# Oxigraph cannot scan a range of dates, so the index files every dated event under one time
+# bucket, the smallest calendar unit holding all its days, and a date filter first takes the
+# events of the few buckets that can overlap its range (one index lookup each), then compares days.
+# An event open on one side is filed under the century of the side it has.
+TIME_BUCKET_PREFIX = "urn:dipkb:time:"
+_BUCKET_UNITS = (("year", 1), ("decade", 10), ("century", 100))
+# Past this many years a range's buckets would be most of the KB's anyway.
+MAX_BUCKETED_YEARS = 60
+
+
+def time_bucket(first: date | None, last: date | None) -> str | None:
+    """The IRI of the bucket of an event filed from ``first`` to ``last`` (either open), None if undated."""
+    if first and last:
+        if (first.year, first.month) == (last.year, last.month):
+            return f"{TIME_BUCKET_PREFIX}month:{first.year:04d}-{first.month:02d}"
+        for unit, years in _BUCKET_UNITS:
+            if first.year // years == last.year // years:
+                return f"{TIME_BUCKET_PREFIX}{unit}:{first.year // years * years:04d}"
+        return f"{TIME_BUCKET_PREFIX}wide"
+    if first:
+        return f"{TIME_BUCKET_PREFIX}from:{first.year // 100 * 100:04d}"
+    if last:
+        return f"{TIME_BUCKET_PREFIX}until:{last.year // 100 * 100:04d}"
+    return None
+
+
+def overlapping_buckets(first: date, last: date) -> list[str] | None:
+    """The IRIs of every bucket that can hold an event with a day from ``first`` to ``last``, or
+    None when the range spans more than MAX_BUCKETED_YEARS (filter the days directly then)."""
+    if last < first:
+        return []
+    if last.year - first.year > MAX_BUCKETED_YEARS:
+        return None
+    months = [(y, m) for y in range(first.year, last.year + 1) for m in range(1, 13)
+              if (first.year, first.month) <= (y, m) <= (last.year, last.month)]
+    names = [f"month:{y:04d}-{m:02d}" for y, m in months]
+    for unit, years in _BUCKET_UNITS:
+        names += [f"{unit}:{start:04d}" for start in range(first.year // years * years, last.year + 1, years)]
+    names.append("wide")
+    names += [f"from:{century:04d}" for century in range(0, last.year // 100 * 100 + 1, 100)]
+    names += [f"until:{century:04d}" for century in range(first.year // 100 * 100, 10_000, 100)]
+    return [TIME_BUCKET_PREFIX + name for name in names]

@@ -24,7 +24,8 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
 from dipkb import validation
 from dipkb.errors import KBSyntaxError, SyntaxProblem
-from dipkb.kb import KnowledgeBase, is_derived_graph
+from dipkb.derivation import is_derived_graph
+from dipkb.kb import KnowledgeBase
 from dipkb.layout import KBLayout
 from dipkb.namespaces import DCT, DIP, RDF, RDFS, SH, XSD
 

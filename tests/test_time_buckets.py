@@ -1,0 +1,109 @@
+"""Time buckets: every event whose days overlap a date range is in one of the range's buckets, and a
+timeline filtered through them finds exactly the events a comparison of every event's days finds."""
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from pyoxigraph import NamedNode
+
+from dipkb import KnowledgeBase
+from dipkb.temporal import MAX_BUCKETED_YEARS, TIME_BUCKET_PREFIX, overlapping_buckets, time_bucket
+from dipkb.timeline import TimelineFilter, select_events
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(("first", "last", "bucket"), [
+    (date(2021, 7, 8), date(2021, 7, 8), "month:2021-07"),
+    (date(2021, 7, 1), date(2021, 7, 31), "month:2021-07"),
+    (date(2021, 1, 1), date(2021, 12, 31), "year:2021"),
+    (date(2021, 6, 30), date(2021, 7, 1), "year:2021"),
+    (date(1996, 9, 1), date(1999, 2, 1), "decade:1990"),
+    (date(1979, 12, 24), date(1989, 2, 15), "century:1900"),
+    (date(1999, 12, 31), date(2000, 1, 1), "wide"),
+    (date(2001, 9, 11), None, "from:2000"),
+    (None, date(1996, 12, 31), "until:1900"),
+])
+def test_an_event_goes_to_the_smallest_unit_holding_its_days(first, last, bucket):
+    assert time_bucket(first, last) == TIME_BUCKET_PREFIX + bucket
+
+
+def test_an_undated_event_has_no_bucket():
+    assert time_bucket(None, None) is None
+
+
+def _random_day(rng: random.Random) -> date:
+    return date(1890, 1, 1) + timedelta(days=rng.randrange(0, 150 * 366))
+
+
+def test_every_overlapping_event_is_in_one_of_the_ranges_buckets():
+    rng = random.Random(7)
+    checked = 0
+    for _ in range(20_000):
+        a, b = sorted((_random_day(rng), _random_day(rng)))
+        if rng.random() < 0.7:  # mostly short events, as in a news KB
+            b = a + timedelta(days=rng.choice([0, 3, 30, 200]))
+        first, last = rng.choice([(a, b), (a, b), (a, None), (None, b)])
+        start = _random_day(rng)
+        end = start + timedelta(days=rng.choice([0, 31, 92, 400, 3000, 20_000]))
+        buckets = overlapping_buckets(start, end)
+        if buckets is None:
+            assert end.year - start.year > MAX_BUCKETED_YEARS
+            continue
+        overlaps = (first is None or first <= end) and (last is None or last >= start)
+        if overlaps:
+            checked += 1
+            assert time_bucket(first, last) in buckets, (first, last, start, end)
+    assert checked > 2_000
+
+
+def test_a_reversed_range_has_no_buckets_and_a_short_one_few():
+    assert overlapping_buckets(date(2021, 8, 1), date(2021, 7, 1)) == []
+    months = [b for b in overlapping_buckets(date(2009, 12, 1), date(2010, 2, 28)) if ":month:" in b]
+    assert [b.rsplit(":", 1)[1] for b in months] == ["2009-12", "2010-01", "2010-02"]
+
+
+@pytest.fixture(scope="module")
+def generated_kb(tmp_path_factory) -> KnowledgeBase:
+    out = tmp_path_factory.mktemp("kb")
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "2000", "--out", str(out)],
+                   check=True, capture_output=True)
+    return KnowledgeBase.open(out, index=False)
+
+
+def _by_comparing_days(kb: KnowledgeBase, actor: str | None, start: date, end: date) -> list[str]:
+    """The events a date filter must find, from every event's derived days (no buckets)."""
+    rows = kb.select("""SELECT ?e ?lo ?hi WHERE { ?e a/rdfs:subClassOf* dip:Event .
+        OPTIONAL { ?e dip:earliestDay ?lo } OPTIONAL { ?e dip:latestDay ?hi } }""")
+    if actor:
+        agents = {r["who"].value for r in kb.select("SELECT ?who ?a WHERE { ?who dip:actsFor* ?a }",
+                                                    {"a": NamedNode(actor)})}
+        involved = {r["e"].value for r in kb.select("SELECT ?e ?who WHERE { ?e dip:participant ?who }")
+                    if r["who"].value in agents}
+    found = set()
+    for r in rows:
+        lo = date.fromisoformat(r["lo"].value) if "lo" in r else None
+        hi = date.fromisoformat(r["hi"].value) if "hi" in r else None
+        if (lo or hi) and (lo is None or lo <= end) and (hi is None or hi >= start):
+            if actor is None or r["e"].value in involved:
+                found.add(r["e"].value)
+    return sorted(found)
+
+
+@pytest.mark.parametrize(("actor", "start", "end"), [
+    ("https://w3id.org/dipkb/kb/actor/syn-vara", date(2009, 12, 1), date(2010, 2, 28)),
+    ("https://w3id.org/dipkb/kb/actor/syn-vara", date(2010, 5, 17), date(2010, 5, 17)),
+    (None, date(2011, 1, 1), date(2011, 12, 31)),
+    (None, date(1990, 3, 1), date(2012, 6, 30)),
+    (None, date(1900, 1, 1), date(2030, 1, 1)),  # too long for buckets: days compared directly
+])
+def test_timeline_date_filter_finds_exactly_the_overlapping_events(generated_kb, actor, start, end):
+    filt = TimelineFilter(actors=(actor,) if actor else (), start=start, end=end)
+    found = sorted(iri for iri, _, _ in select_events(generated_kb, filt))
+    assert found == _by_comparing_days(generated_kb, actor, start, end)
+    assert found
