@@ -12,8 +12,9 @@ import rdflib
 from dipkb.errors import KBNotFoundError, KBSyntaxError
 from dipkb.layout import KBLayout, display_path
 from dipkb.namespaces import DIP, SH, XSD, expand
-from dipkb.validation import (Finding, Severity, ValidationReport, render_finding, render_json, render_text,
-                              render_turtle, validate)
+from dipkb.findings import (Finding, Severity, ValidationReport, render_finding, render_json, render_text,
+                            render_turtle)
+from dipkb.validation import validate
 
 PREFIXES = """@prefix dip:    <https://w3id.org/dipkb/ontology#> .
 @prefix actor:  <https://w3id.org/dipkb/kb/actor/> .

@@ -30,7 +30,7 @@ from dipkb.kb import KnowledgeBase
 from dipkb.layout import KBLayout
 from dipkb.namespaces import DIP, PREFIXES, expand
 from dipkb.temporal import XSD_DATETIME, DateInputError, parse_partial_date, period_of
-from dipkb.validation import Finding
+from dipkb.findings import Finding
 from dipkb.writing import FileWrite, joined, missing_prefixes, write_files, write_lock
 
 _ROLES = "SELECT ?p WHERE { ?p rdfs:subPropertyOf* dip:participant }"

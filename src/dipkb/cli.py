@@ -1,22 +1,20 @@
 """The dipkb command line: parses arguments, calls the library, renders. Nothing else lives here."""
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import click
 
 from dipkb import __version__
 from dipkb.errors import DipkbError, ParameterError
 from dipkb.layout import KB_ENV_VAR, KBLayout
-from dipkb.render import SOLUTION_FORMATS, OutputFormat, UnsupportedFormat, format_from_path, rows_output
+from dipkb.render import (SOLUTION_FORMATS, TIMELINE_HEADERS, Output, OutputFormat, UnsupportedFormat,
+                          format_from_path, rows_output, timeline_rows)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -29,7 +27,7 @@ class DipkbGroup(click.Group):
             return super().invoke(ctx)
         except DipkbError as error:
             for finding in getattr(error, "findings", ()):
-                from dipkb.validation import render_finding
+                from dipkb.findings import render_finding
 
                 click.echo(render_finding(finding), err=True)
             click.echo(f"Error: {error}", err=True)
@@ -89,45 +87,6 @@ def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Ca
     return decorator
 
 
-class Output:
-    """Where a command's result goes: stdout, or a file replaced atomically when complete."""
-
-    def __init__(self, fmt: OutputFormat, path: str | None):
-        self.format = fmt
-        self.path = path
-
-    def write(self, data: str | bytes) -> None:
-        with self.stream() as handle:
-            handle.write(data.encode() if isinstance(data, str) else data)
-
-    @contextlib.contextmanager
-    def stream(self) -> Iterator[BinaryIO]:
-        """A binary stream to write the whole result to; a file appears only once it is complete."""
-        if self.path is None:
-            yield sys.stdout.buffer
-            sys.stdout.flush()
-            return
-        target = Path(self.path)
-        fd, temp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                yield handle
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-
-
-def _parse_params(values: Sequence[str]) -> dict[str, str]:
-    params = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise ParameterError(f"-p expects NAME=VALUE, got '{item}'.")
-        params[name.strip()] = value
-    return params
-
-
 # --------------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
@@ -146,10 +105,10 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
       dipkb validate
       dipkb validate kb/events-2021.ttl --strict
     """
-    from dipkb import validation
+    from dipkb import findings, validation
 
     report = validation.validate(_layout(ctx), [Path(p) for p in paths] or None)
-    renderer = {"text": validation.render_text, "json": validation.render_json, "turtle": validation.render_turtle}[fmt]
+    renderer = {"text": findings.render_text, "json": findings.render_json, "turtle": findings.render_turtle}[fmt]
     click.echo(renderer(report), nl=False)
     ctx.exit(EXIT_OK if report.conforms(strict=strict) else EXIT_FINDINGS)
 
@@ -180,10 +139,10 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], out: Output) 
         text = sys.stdin.read()
     elif query.endswith(".rq") and Path(query).is_file():
         saved = queries.load_query_file(Path(query))
-        text, bindings = saved.text, saved.bind(_parse_params(params), lambda name: resolve_actor(kb, name))
+        text, bindings = saved.text, saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name))
     elif queries.is_query_name(query):
         saved = queries.find_query(kb.layout.queries_dir, query)
-        text, bindings = saved.text, saved.bind(_parse_params(params), lambda name: resolve_actor(kb, name))
+        text, bindings = saved.text, saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name))
     else:
         text = query
     if params and not bindings:
@@ -248,14 +207,7 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     if out.format is OutputFormat.JSON:
         out.write(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n")
         return
-    rows = [[
-        e.date, e.type.removeprefix("dip:"), e.modality, e.label,
-        "; ".join(f"{p.label} ({p.role})" for p in e.participants),
-        e.place.label if e.place else "",
-        "; ".join(s.title for s in e.sources) if out.format is not OutputFormat.TABLE else
-        "; ".join(s.id.rsplit("/", 1)[-1] for s in e.sources),
-    ] for e in entries]
-    out.write(rows_output(["date", "type", "modality", "label", "participants", "place", "sources"], rows, out.format))
+    out.write(rows_output(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format))
 
 
 @cli.command()
@@ -342,13 +294,7 @@ def index_command(ctx: click.Context, rebuild: bool) -> None:
         opened = index.open_index(layout)
         report = opened.report
         opened.lease.close()
-    where = os.path.relpath(report.location)
-    if not report.refreshed:
-        click.echo(f"Up to date: {where}, {report.unchanged} files unchanged.")
-        return
-    click.echo(f"{'Rebuilt' if report.rebuilt else 'Refreshed'} {where} in {report.seconds:.2f} s: "
-               f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
-               f"{report.unchanged} unchanged.")
+    click.echo(report.summary())
 
 
 @cli.command()
@@ -398,20 +344,15 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
     """
     from dipkb import authoring
 
+    source = authoring.SourceDraft.from_options(**{key: fields.pop(f"source_{key}") for key in
+                                                   ("title", "url", "publisher", "date", "kind")})
     draft = authoring.EventDraft(
-        label=label, event_type=event_type,
+        label=label, event_type=event_type, sources=sources, new_sources=(source,) if source else (),
         participants=tuple(p for text in participants for p in authoring.parse_participants(text)),
-        sources=sources,
-        new_sources=_source_draft(authoring, fields),
-        new_actors=tuple(_actor_draft(authoring, text) for text in new_actors),
-        date=fields["date"], start=fields["start"], end=fields["end"], earliest=fields["earliest"],
-        latest=fields["latest"], place=fields["place"], origin=fields["origin"], destination=fields["destination"],
-        modality=fields["modality"], quote=fields["quote"], content=fields["content"], purpose=fields["purpose"],
-        time_expression=fields["time_expression"], note=fields["note"], language=fields["language"],
-    )
+        new_actors=tuple(authoring.ActorDraft.parse(text) for text in new_actors), **fields)
     result = authoring.add_event(_open_kb(ctx), draft, into=Path(into) if into else None, dry_run=dry_run)
     if not result.accepted:
-        from dipkb.validation import render_finding
+        from dipkb.findings import render_finding
 
         for finding in result.findings:
             click.echo(render_finding(finding), err=True)
@@ -427,20 +368,6 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
 
         click.echo(f"Note: it has the same identity key as {curie(result.same_as)}; check it is not a duplicate.",
                    err=True)
-
-
-def _source_draft(authoring, fields: dict) -> tuple:
-    keys = ("source_url", "source_title", "source_publisher", "source_date")
-    if not any(fields[k] for k in keys):
-        return ()
-    return (authoring.SourceDraft(title=fields["source_title"], url=fields["source_url"],
-                                  publisher=fields["source_publisher"], issued=fields["source_date"],
-                                  kind=fields["source_kind"]),)
-
-
-def _actor_draft(authoring, text: str):
-    name, _, kind = text.partition("=")
-    return authoring.ActorDraft(name=name.strip(), kind=kind.strip() or "Organisation")
 
 
 @cli.command("import")
@@ -484,12 +411,7 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
         Output(OutputFormat.JSON, report).write(json.dumps(accounting.as_json(), indent=2, sort_keys=True) + "\n")
     if rejected:
         write_rejected(result, Path(rejected))
-    verb = "would add" if dry_run else "added"
-    click.echo(f"{accounting.rows} rows: {accounting.imported} imported, {accounting.merged} merged, "
-               f"{accounting.rejected} rejected, {accounting.filtered} filtered; "
-               f"{verb} {accounting.events_created} events to {os.path.relpath(result.target)}.")
-    for reason, count in sorted(accounting.reasons.items(), key=lambda item: (-item[1], item[0])):
-        click.echo(f"  rejected {count:>6}  {reason}")
+    click.echo(accounting.summary(os.path.relpath(result.target), dry_run=dry_run))
 
 
 def main() -> None:

@@ -48,6 +48,14 @@ class SourceDraft:
     issued: str | None = None
     kind: str = "article"  # article, agency or official
 
+    @classmethod
+    def from_options(cls, *, title: str | None, url: str | None, publisher: str | None, date: str | None,
+                     kind: str) -> SourceDraft | None:
+        """The draft the --source-* options describe, None when they describe none."""
+        if not any((title, url, publisher, date)):
+            return None
+        return cls(title=title, url=url, publisher=publisher, issued=date, kind=kind)
+
 
 @dataclass(frozen=True)
 class ActorDraft:
@@ -56,6 +64,12 @@ class ActorDraft:
     name: str
     kind: str = "Organisation"  # a local name among ACTOR_KINDS, with or without ``dip:``
     acts_for: str | None = None  # an actor of the KB: IRI, CURIE or name
+
+    @classmethod
+    def parse(cls, text: str) -> ActorDraft:
+        """``NAME`` or ``NAME=CLASS``, as --new-actor takes it."""
+        name, _, kind = text.partition("=")
+        return cls(name=name.strip(), kind=kind.strip() or "Organisation")
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,13 @@ class RefreshReport:
     def refreshed(self) -> bool:
         return self.rebuilt or bool(self.added or self.changed or self.removed)
 
+    def summary(self) -> str:
+        where = os.path.relpath(self.location)
+        if not self.refreshed:
+            return f"Up to date: {where}, {self.unchanged} files unchanged."
+        return (f"{'Rebuilt' if self.rebuilt else 'Refreshed'} {where} in {self.seconds:.2f} s: {len(self.added)} "
+                f"added, {len(self.changed)} changed, {len(self.removed)} removed, {self.unchanged} unchanged.")
+
 
 @dataclass
 class OpenIndex:

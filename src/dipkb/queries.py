@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -427,3 +427,14 @@ def find_query(queries_dir: Path, name: str) -> SavedQuery:
 
 def _where(path: Path | str) -> str:
     return display_path(Path(path))
+
+
+def parse_assignments(values: Sequence[str]) -> dict[str, str]:
+    """``NAME=VALUE`` arguments (``-p``) as a dict; the value may itself hold ``=``."""
+    params = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ParameterError(f"-p expects NAME=VALUE, got '{item}'.")
+        params[name.strip()] = value
+    return params

@@ -1,16 +1,24 @@
 """Output formats for rows and query results. Every row-printing command goes through here."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-from collections.abc import Sequence
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
 
 from dipkb.namespaces import curie
+
+if TYPE_CHECKING:
+    from dipkb.timeline import TimelineEntry
 
 
 class OutputFormat(Enum):
@@ -125,3 +133,45 @@ def query_result(result, fmt: OutputFormat) -> bytes:
     from dipkb.export import turtle_from_ntriples
 
     return turtle_from_ntriples(ntriples)
+
+
+class Output:
+    """Where a command's result goes: stdout, or a file replaced atomically when complete."""
+
+    def __init__(self, fmt: OutputFormat, path: str | None):
+        self.format = fmt
+        self.path = path
+
+    def write(self, data: str | bytes) -> None:
+        with self.stream() as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[BinaryIO]:
+        """A binary stream to write the whole result to; a file appears only once it is complete."""
+        if self.path is None:
+            yield sys.stdout.buffer
+            sys.stdout.flush()
+            return
+        target = Path(self.path)
+        fd, temp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+
+TIMELINE_HEADERS = ["date", "type", "modality", "label", "participants", "place", "sources"]
+
+
+def timeline_rows(entries: Sequence[TimelineEntry], fmt: OutputFormat) -> list[list[str]]:
+    """A timeline as rows; a table names each source by its short id, files by its title."""
+    return [[
+        e.date, e.type.removeprefix("dip:"), e.modality, e.label,
+        "; ".join(f"{p.label} ({p.role})" for p in e.participants),
+        e.place.label if e.place else "",
+        "; ".join(s.id.rsplit("/", 1)[-1] if fmt is OutputFormat.TABLE else s.title for s in e.sources),
+    ] for e in entries]

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 
@@ -18,9 +16,10 @@ from rdflib.plugins.sparql.sparql import Query
 
 from dipkb import shacl_sparql, shacl_store
 from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
+from dipkb.findings import Finding, Severity, ValidationReport, sort_key
 from dipkb.kb import KnowledgeBase, load_files, syntax_problem
 from dipkb.layout import DATA_SUFFIXES, KBLayout, display_path
-from dipkb.namespaces import FILE_GRAPH_PREFIX, PREFIXES, RDFS, SH, XSD, curie
+from dipkb.namespaces import FILE_GRAPH_PREFIX, RDFS, SH, XSD
 from dipkb.shacl_shapes import ShapeSet
 from dipkb.shacl_store import Originals, SubjectLocator, quiet_rdflib, rdflib_term
 
@@ -38,50 +37,6 @@ class Engine(Enum):
     AUTO = "auto"  # SPARQL
     PYSHACL = "pyshacl"  # pyshacl over an rdflib graph: ~11 ms per event
     SPARQL = "sparql"  # each constraint one query over every focus node (dipkb.shacl_sparql)
-
-
-class Severity(Enum):
-    VIOLATION = "Violation"
-    WARNING = "Warning"
-    INFO = "Info"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One SHACL result, with the file and line where its focus node is defined.
-
-    ``value`` is the offending RDF term in N-Triples syntax (``<iri>``, ``"2021-02-31"^^<...#date>``,
-    ``"text"@en``), so IRIs and literals stay distinguishable; None when the finding is about the
-    focus node as a whole."""
-
-    focus: str
-    focus_label: str | None
-    path: str | None
-    value: str | None
-    message: str
-    severity: Severity
-    shape: str
-    constraint: str
-    file: str | None
-    line: int | None
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    findings: list[Finding]
-    files_checked: int
-
-    @property
-    def violations(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.VIOLATION]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.WARNING]
-
-    def conforms(self, strict: bool = False) -> bool:
-        """No violations; with ``strict``, no warnings either."""
-        return not self.violations and not (strict and self.warnings)
 
 
 # --- Running the shapes -------------------------------------------------------------------------
@@ -251,7 +206,7 @@ def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
         processes = min(2, os.cpu_count() or 1) if _FORK_QUADS[0] < len(store) <= _FORK_QUADS[1] else 1
         findings = sparql_findings(store, layout, layout.ontology_files() + data_files, locator, scope,
                                    processes=processes)
-    return ValidationReport(sorted(findings, key=_sort_key),
+    return ValidationReport(sorted(findings, key=sort_key),
                             files_checked=len(chosen) if chosen is not None else len(kb_files))
 
 
@@ -285,7 +240,7 @@ def validate_changed(kb: KnowledgeBase, paths: Sequence[Path] | None = None) -> 
     load_files(store, layout, files)
     locator = SubjectLocator(files)
     findings = sparql_findings(store, layout, files, locator, shacl_sparql.Scope(tuple(graphs)))
-    return ValidationReport(sorted(findings, key=_sort_key), files_checked=len(chosen))
+    return ValidationReport(sorted(findings, key=sort_key), files_checked=len(chosen))
 
 
 def _has_index(layout: KBLayout) -> bool:
@@ -359,103 +314,3 @@ def _existing(path: Path) -> Path:
 
 def _term(node_id: str) -> rdflib.term.Node:
     return rdflib.BNode(node_id[2:]) if node_id.startswith("_:") else rdflib.URIRef(node_id)
-
-
-_SEVERITY_ORDER = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
-
-def _sort_key(f: Finding) -> tuple:
-    # The constraint last: two results that differ only in it (sh:minInclusive and sh:maxInclusive on
-    # one value) would otherwise come in whatever order the engine found them.
-    return (f.file is None, f.file or "", f.line or 0, f.focus, f.path or "", f.message,
-            _SEVERITY_ORDER[f.severity], f.shape, f.value or "", f.constraint)
-
-
-# --- Rendering ----------------------------------------------------------------------------------
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def summary(report: ValidationReport) -> str:
-    """``Conforms: 0 violations, 2 warnings in 5 files.`` or ``3 violations, 0 warnings in 5 files.``"""
-    counts = (f"{_plural(len(report.violations), 'violation')}, {_plural(len(report.warnings), 'warning')} "
-              f"in {_plural(report.files_checked, 'file')}.")
-    return f"Conforms: {counts}" if report.conforms() else counts
-
-
-_PN_LOCAL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_\-])?$")
-
-
-def short_term(term: str) -> str:
-    """An IRI or N-Triples term with its IRIs as CURIEs where a known prefix fits and the local name
-    needs no escaping, else as <IRI>: readable in text, and valid Turtle."""
-    if term.startswith("_:"):
-        return term
-    if term.startswith('"'):
-        datatype = re.search(r"\^\^<([^>]*)>$", term)
-        return term[: datatype.start()] + "^^" + short_term(datatype.group(1)) if datatype else term
-    iri = term[1:-1] if term.startswith("<") else term
-    prefix, _, local = curie(iri).partition(":")
-    return f"{prefix}:{local}" if curie(iri) != iri and _PN_LOCAL.match(local) else f"<{iri}>"
-
-
-def render_finding(f: Finding) -> str:
-    """``kb/events-2021.ttl:12: Violation: event:foo ("Foo meets Bar") dip:source: Every event ...``
-
-    The place is ``file:line``, or ``file`` alone, or left out when the focus is defined nowhere;
-    the path and the offending value follow the focus node, read like the triple at fault."""
-    place = f"{f.file}:{f.line}: " if f.line is not None else (f"{f.file}: " if f.file else "")
-    subject = short_term(f.focus)
-    if f.focus_label is not None:
-        subject += f' ("{f.focus_label}")'
-    if f.path is not None:
-        subject += " " + short_term(f.path)
-    if f.value is not None:
-        subject += " " + short_term(f.value)
-    return f"{place}{f.severity.value}: {subject}: {f.message}"
-
-
-def render_text(report: ValidationReport) -> str:
-    return "\n".join([render_finding(f) for f in report.findings] + [summary(report)]) + "\n"
-
-
-def render_json(report: ValidationReport) -> str:
-    document = {
-        "conforms": report.conforms(),
-        "violations": len(report.violations),
-        "warnings": len(report.warnings),
-        "files_checked": report.files_checked,
-        "findings": [
-            {"file": f.file, "line": f.line, "severity": f.severity.value, "focus": f.focus,
-             "focus_label": f.focus_label, "path": f.path, "value": f.value, "message": f.message,
-             "shape": f.shape, "constraint": f.constraint}
-            for f in report.findings
-        ],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def render_turtle(report: ValidationReport) -> str:
-    """The findings as a SHACL validation report graph (sh:ValidationReport), in finding order."""
-    lines = [f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in PREFIXES.items()]
-    lines += ["", "[] a sh:ValidationReport ;", f"    sh:conforms {'true' if report.conforms() else 'false'}"]
-    for number, f in enumerate(report.findings):
-        lines[-1] += " ;" if number == 0 else " ,"
-        if number == 0:
-            lines.append("    sh:result")
-        fields = [("a", "sh:ValidationResult"),
-                  ("sh:resultSeverity", short_term(SH + f.severity.value)),
-                  ("sh:focusNode", short_term(f.focus))]
-        if f.path is not None:
-            fields.append(("sh:resultPath", short_term(f.path)))
-        if f.value is not None:
-            fields.append(("sh:value", short_term(f.value)))
-        fields += [("sh:resultMessage", ntriples_term(rdflib.Literal(f.message))),
-                   ("sh:sourceShape", short_term(f.shape)),
-                   ("sh:sourceConstraintComponent", short_term(f.constraint))]
-        body = " ;\n          ".join(f"{p} {o}" for p, o in fields)
-        lines.append(f"        [ {body} ]")
-    lines[-1] += " ."
-    return "\n".join(lines) + "\n"

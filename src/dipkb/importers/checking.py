@@ -23,8 +23,9 @@ import rdflib
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
 from dipkb import validation
-from dipkb.errors import KBSyntaxError, SyntaxProblem
 from dipkb.derivation import is_derived_graph
+from dipkb.errors import KBSyntaxError, SyntaxProblem
+from dipkb.findings import Finding, Severity
 from dipkb.kb import KnowledgeBase
 from dipkb.layout import KBLayout
 from dipkb.namespaces import DCT, DIP, RDF, RDFS, SH, XSD
@@ -104,7 +105,7 @@ class _ShapeView:
 
 
 def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
-               sample: bool = True) -> list[validation.Finding]:
+               sample: bool = True) -> list[Finding]:
     """Findings (violations and warnings) about the subjects of ``text``, a Turtle document."""
     try:
         triples = list(parse(text, format=RdfFormat.TURTLE))
@@ -151,5 +152,5 @@ def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
     return [f for f in findings if f.focus in wanted]
 
 
-def violations(findings: list[validation.Finding]) -> list[validation.Finding]:
-    return [f for f in findings if f.severity is validation.Severity.VIOLATION]
+def violations(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity is Severity.VIOLATION]

@@ -19,7 +19,7 @@ from dipkb.importers.records import ImportReport
 from dipkb.kb import KnowledgeBase
 from dipkb.layout import KBLayout, display_path
 from dipkb.temporal import DateInputError
-from dipkb.validation import Finding
+from dipkb.findings import Finding
 from dipkb.writing import FileWrite, write_files
 
 

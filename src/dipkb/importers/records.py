@@ -202,6 +202,15 @@ class ImportReport:
     def balanced(self) -> bool:
         return self.rows == self.imported + self.merged + self.rejected + self.filtered
 
+    def summary(self, target: str, *, dry_run: bool) -> str:
+        """What happened to the rows, then each rejection reason with its count, most frequent first."""
+        lines = [f"{self.rows} rows: {self.imported} imported, {self.merged} merged, {self.rejected} rejected, "
+                 f"{self.filtered} filtered; {'would add' if dry_run else 'added'} {self.events_created} events "
+                 f"to {target}."]
+        lines += [f"  rejected {count:>6}  {reason}"
+                  for reason, count in sorted(self.reasons.items(), key=lambda item: (-item[1], item[0]))]
+        return "\n".join(lines)
+
     def as_json(self) -> dict:
         return {
             "rows": self.rows,
