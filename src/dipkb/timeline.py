@@ -303,15 +303,16 @@ def timeline(kb: KnowledgeBase, filt: TimelineFilter = TimelineFilter()) -> list
     collected = {iri: _Collected() for iri, _, _ in selected}
     for row in _select_chunked(kb, _DETAIL_QUERY, list(collected)):
         _collect(collected[row["event"].value], row["p"].value, row["o"], roles, event_types)
-    things = {thing for c in collected.values() for thing in [a for a, _ in c.participants] + c.sources + [c.place]}
+    things = {thing for c in collected.values()
+              for thing in [a for a, _ in c.participants] + c.sources + ([c.place] if c.place else [])}
     titles: dict[str, str] = {}
     labels: dict[str, str] = {}
     urls: dict[str, str] = {}
-    for row in _select_chunked(kb, _DESCRIPTION_QUERY, sorted(things - {None})):
+    for row in _select_chunked(kb, _DESCRIPTION_QUERY, sorted(things)):
         for name, found in (("title", titles), ("label", labels), ("url", urls)):
             if name in row:
                 found.setdefault(row["thing"].value, row[name].value)
-    names = {thing: titles.get(thing) or labels.get(thing) or curie(thing) for thing in things if thing}
+    names = {thing: titles.get(thing) or labels.get(thing) or curie(thing) for thing in things}
     return [_entry(iri, lo, hi, collected[iri], names, urls) for iri, lo, hi in selected]
 
 
