@@ -134,17 +134,17 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], out: Output) 
     from dipkb.timeline import resolve_actor
 
     kb = _open_kb(ctx)
-    bindings = {}
+    bindings, saved = {}, None
     if query == "-":
         text = sys.stdin.read()
     elif query.endswith(".rq") and Path(query).is_file():
         saved = queries.load_query_file(Path(query))
-        text, bindings = saved.text, saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name))
     elif queries.is_query_name(query):
         saved = queries.find_query(kb.layout.queries_dir, query)
-        text, bindings = saved.text, saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name))
     else:
         text = query
+    if saved:
+        text, bindings = saved.text, saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name))
     if params and not bindings:
         raise ParameterError("-p works with saved queries (a name or a .rq file) that declare parameters.")
     out.write(render.query_result(kb.query(text, bindings), out.format))

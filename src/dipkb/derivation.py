@@ -30,6 +30,7 @@ _BULK_BYTES = 8 << 20  # of derived N-Quads, above which the bulk loader is used
 # compacting the index then took that much longer, and the build peaked at 2.2-3.6 GB, not 1.8.
 _DERIVE_BATCH = 64
 
+
 def derived_graph(file_graph: str) -> str:
     """The graph holding what is derived from the file graph named ``file_graph``."""
     return f"{DERIVED_GRAPH}:{file_graph}"
@@ -118,17 +119,13 @@ def _serialized(results, format, scratch: Path | None) -> Iterator[BinaryIO]:
 
 
 def _time_rows_text(store: Store, graph: str, scratch: Path | None) -> Iterator[tuple[str, int, str, str]]:
-    with _serialized(store.query(_TIME_QUERY % graph), QueryResultsFormat.TSV, scratch) as text:
-        with io.TextIOWrapper(text, encoding="utf-8") as lines:
-            next(lines)  # the header
-            for line in lines:
-                event, k, value = line.rstrip("\n").split("\t")
-                if event.startswith("_:"):
-                    raise _BlankEvent
-                # A typed literal reads "2021-07"^^<...#gYearMonth> as in N-Quads; others have no period.
-                lexical, marker, datatype = value[1:].rpartition('"^^<')
-                if marker and value.startswith('"'):
-                    yield event, int(k), lexical, datatype[:-1]
+    for event, k, value in _tsv_rows(store, _TIME_QUERY % graph, scratch):
+        if event.startswith("_:"):
+            raise _BlankEvent
+        # A typed literal reads "2021-07"^^<...#gYearMonth> as in N-Quads; others have no period.
+        lexical, marker, datatype = value[1:].rpartition('"^^<')
+        if marker and value.startswith('"'):
+            yield event, int(k), lexical, datatype[:-1]
 
 
 def _time_rows_terms(store: Store, graph: str) -> Iterator[tuple[object, int, str, str]]:
@@ -148,14 +145,13 @@ def _write_lines(lines: bytes, suffix: bytes, out: BinaryIO) -> bool:
     return len(kept) < len(lines)
 
 
-def write_days(store: Store, graph: str, out: BinaryIO, scratch: Path | None = None,
-               days: dict[str, tuple[str | None, str | None]] | None = None) -> list[Quad]:
+def write_days(store: Store, graph: str, out: BinaryIO, scratch: Path | None,
+               days: dict[str, tuple[str | None, str | None]]) -> list[Quad]:
     """Write as N-Quads to ``out`` the first and last days and the time bucket of the events of
     file graph ``graph``; return them as pyoxigraph quads instead if an event is a blank node
     (N-Quads text cannot carry one: parsers rename it). Each event's days also go to ``days``."""
     target = derived_graph(graph)
     suffix = f" <{target}> .\n".encode()
-    days = {} if days is None else days
     try:
         for event, low, high, bucket in _bounds(_time_rows_text(store, graph, scratch)):
             days[event] = (low, high)
@@ -223,8 +219,8 @@ def write_participants(store: Store, graph: str, out: BinaryIO, scratch: Path | 
 
 def derivation_source() -> str:
     """The code that decides what is derived, so that the index can tell when it changed."""
-    functions = (participant_roles, _event_classes, derivation_vocabulary, _bounds, _time_rows_text, _time_rows_terms, _write_lines, write_days,
-                 write_days_and_tallies, _tsv_rows, write_participants, derive)
+    functions = (participant_roles, _event_classes, derivation_vocabulary, _bounds, _tsv_rows, _time_rows_text,
+                 _time_rows_terms, _write_lines, write_days, write_days_and_tallies, write_participants, derive)
     try:
         return "".join([_TIME_QUERY, _PARTICIPANT_QUERY, _ROLES_QUERY, _TRIPLES_QUERY, _CITATIONS_QUERY,
                         _TYPES_QUERY, _MODALITY_QUERY, inspect.getsource(temporal), inspect.getsource(tallies)]

@@ -156,7 +156,8 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
     old = manifest if usable else Manifest(0, {}, _fingerprint())
     plan = _plan(old, sources, hashes)
     generation = generations.next_generation(directory, old.generation)
-    # The ontology says which properties are roles and classes events: when it changes, any graph's derivation may.
+    # The ontology says which properties are roles and which classes are events: when it changes, any
+    # graph's derivation may.
     ontology = any(g.startswith(FILE_GRAPH_PREFIX + "ontology/") for g in plan.changed + plan.added + plan.removed)
     reload = plan.reload_bytes(old)
     total = sum(state.size for state in old.files.values())

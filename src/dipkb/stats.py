@@ -181,19 +181,20 @@ def render_stats_text(stats: Stats) -> str:
     span = f"{stats.earliest_day} .. {stats.latest_day}" if stats.earliest_day else "no dated events"
     lines = [f"Triples: {stats.triples}", f"Events:  {stats.events}",
              f"Sources: {stats.source_count}, cited {stats.citations} times", f"Days:    {span}"]
+    none = "  (none)"
+    unlisted = f"  (more than {SOURCES_LISTED}: `dipkb query sources-by-citations` lists them)"
     sections = [
-        ("Files (triples)", [(f.path, f.triples, "") for f in stats.files]),
-        ("Classes (instances)", [(c.name, c.count, "") for c in stats.by_class]),
-        ("Event types (events)", [(c.name, c.count, "") for c in stats.by_event_type]),
-        ("Modality (events)", [(c.name, c.count, "") for c in stats.by_modality]),
-        ("Sources (events citing each)", [(s.source, s.events, s.title) for s in stats.sources]),
+        ("Files (triples)", [(f.path, f.triples, "") for f in stats.files], none),
+        ("Classes (instances)", [(c.name, c.count, "") for c in stats.by_class], none),
+        ("Event types (events)", [(c.name, c.count, "") for c in stats.by_event_type], none),
+        ("Modality (events)", [(c.name, c.count, "") for c in stats.by_modality], none),
+        ("Sources (events citing each)", [(s.source, s.events, s.title) for s in stats.sources],
+         unlisted if stats.source_count else none),
     ]
-    for title, rows in sections:
+    for title, rows, empty in sections:
         lines += ["", title]
-        if not rows and title.startswith("Sources") and stats.source_count:
-            lines.append(f"  (more than {SOURCES_LISTED}: `dipkb query sources-by-citations` lists them)")
-        elif not rows:
-            lines.append("  (none)")
+        if not rows:
+            lines.append(empty)
         width = max((len(name) for name, _, _ in rows), default=0)
         digits = max((len(str(n)) for _, n, _ in rows), default=0)
         lines += [f"  {name.ljust(width)}  {str(n).rjust(digits)}  {note}".rstrip() for name, n, note in rows]
