@@ -21,7 +21,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
 from dipkb import KnowledgeBase, index
 from dipkb.errors import KBSyntaxError
 from dipkb.derivation import derive, derived_graph, is_derived_graph
-from dipkb.kb import load_files
+from dipkb.loading import load_files
 from dipkb.layout import KBLayout
 from dipkb.namespaces import DIP, KB, RDF, RDFS, XSD
 from dipkb.temporal import EventTime, period_of

@@ -14,7 +14,8 @@ import pytest
 import rdflib
 
 from dipkb.errors import KBNotFoundError
-from dipkb.kb import KnowledgeBase, load_files
+from dipkb.kb import KnowledgeBase
+from dipkb.loading import load_files
 from dipkb.layout import KBLayout
 from dipkb.namespaces import SH, XSD
 from dipkb.shacl_shapes import ShapeSet, UnsupportedShapeError

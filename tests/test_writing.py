@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pyoxigraph import RdfFormat, Store
 
-from dipkb.errors import IndexLockedError, KBSyntaxError
+from dipkb.errors import IndexLockedError, KBSyntaxError, WriteError
 from dipkb.layout import KBLayout
 from dipkb.writing import LOCK_NAME, FileWrite, missing_prefixes, write_files, write_lock
 
@@ -73,7 +73,7 @@ def test_a_failure_between_replacements_puts_every_file_back(layout, monkeypatch
         return real_replace(source, target)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError, match="disk full"):  # one line for the user, after the rollback
         write_files(layout, [FileWrite(layout.kb_dir / "a.ttl", PREFIX + "ex:a ex:p 3 ."),
                              FileWrite(layout.kb_dir / "b.ttl", PREFIX + "ex:b ex:p 4 .")])
     monkeypatch.setattr(os, "replace", real_replace)

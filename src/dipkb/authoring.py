@@ -53,7 +53,7 @@ def parse_participants(text: str) -> tuple[Participant, ...]:
             continue
         role, sep, actor = part.partition("=")
         if not sep or not role.strip() or not actor.strip():
-            problems.append(("malformed participants", f"'{part}' is not role=actor"))
+            problems.append(("malformed participants", f"{part!r} is not role=actor"))
         else:
             found.append(Participant(role.strip(), actor.strip()))
     if problems:
@@ -136,12 +136,12 @@ def _time(text: str) -> DateValue:
     text = text.strip()
     if "T" in text:
         if period_of(text, XSD_DATETIME) is None:
-            raise Rejection("invalid date", f"'{text}' is not a valid xsd:dateTime")
+            raise Rejection("invalid date", f"{text!r} is not a valid xsd:dateTime")
         return DateValue(text, XSD_DATETIME)
     try:
         period = parse_partial_date(text)
     except DateInputError:
-        raise Rejection("invalid date", f"'{text}' is not YYYY, YYYY-MM or YYYY-MM-DD with a real day") from None
+        raise Rejection("invalid date", f"{text!r} is not YYYY, YYYY-MM or YYYY-MM-DD with a real day") from None
     return DateValue(period.text, DATATYPE_OF[period.precision])
 
 
@@ -158,7 +158,7 @@ def _event_type(text: str, vocab: Vocabulary) -> tuple[str, tuple[str, ...]]:
     try:
         match = vocab.codebook.match(scheme, cleaned.upper())
     except Rejection:
-        raise Rejection("unknown event type", f"'{text}' is not a dipkb event class (Meeting, Statement, "
+        raise Rejection("unknown event type", f"{text!r} is not a dipkb event class (Meeting, Statement, "
                         "TroopMovement...), a CAMEO code or a PLOVER type") from None
     return match.event_class, (match.concept.iri,)
 
@@ -170,7 +170,7 @@ def _source(text: str, vocab: Vocabulary) -> str:
     titled = vocab.source_titles.get(text.strip().lower(), set())
     if len(titled) == 1:
         return next(iter(titled))
-    raise Rejection("unknown source", f"no source {text} in the knowledge base (give the IRI of a dip:Source, "
+    raise Rejection("unknown source", f"no source {text!r} in the knowledge base (give the IRI of a dip:Source, "
                     "e.g. source:founding-article)")
 
 
@@ -195,7 +195,7 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
     for participant in draft.participants:
         role = vocab.roles.get(_squash(participant.role))
         if role is None:
-            problems.append(Rejection("unknown role", f"'{participant.role}' is not a role; use one of "
+            problems.append(Rejection("unknown role", f"{participant.role!r} is not a role; use one of "
                                       + ", ".join(sorted(r.rsplit('#', 1)[-1] for r in vocab.roles.values()))))
         actor = attempt(planner.actor, participant.actor)
         if role and actor and (role, actor) not in roles:
@@ -216,7 +216,7 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
                 times.append((prop, value))
     modality = vocab.modalities.get(draft.modality.strip().lower().removeprefix("dip:"))
     if modality is None:
-        problems.append(Rejection("unknown modality", f"'{draft.modality}' is not one of "
+        problems.append(Rejection("unknown modality", f"{draft.modality!r} is not one of "
                                   + ", ".join(sorted(vocab.modalities))))
     problems += planner.unused()
     sources = [s for s in (attempt(_source, text, vocab) for text in draft.sources) if s]

@@ -1,6 +1,7 @@
 """The dipkb command line: parses arguments, calls the library, renders. Nothing else lives here."""
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -17,6 +18,22 @@ from dipkb.render import (SOLUTION_FORMATS, TIMELINE_HEADERS, Output, OutputForm
                           format_from_path, rows_output, timeline_rows)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+class FilePath(click.Path):
+    """click.Path that also refuses what the system cannot take as a path, a NUL byte or a name
+    longer than the file system allows, as a usage error: Python raises ValueError or OSError there,
+    wherever the path is first used."""
+
+    def convert(self, value, param, ctx):
+        try:
+            os.stat(value)
+        except ValueError:
+            self.fail("a path cannot contain a NUL character.", param, ctx)
+        except OSError as error:
+            if error.errno == errno.ENAMETOOLONG:
+                self.fail("the path is longer than the file system allows.", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class DipkbGroup(click.Group):
@@ -43,8 +60,9 @@ class DipkbGroup(click.Group):
 
 @click.group(cls=DipkbGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dipkb")
-@click.option("--kb", "kb_dir", envvar=KB_ENV_VAR, type=click.Path(file_okay=False),
-              help=f"Knowledge-base directory (default: the bundled one; or ${KB_ENV_VAR}).")
+@click.option("--kb", "kb_dir", envvar=KB_ENV_VAR, type=FilePath(file_okay=False),
+              help=f"Knowledge-base directory. Default: ${KB_ENV_VAR}, else the nearest directory at or above "
+                   "this one made by `dipkb init`, else the bundled example.")
 @click.pass_context
 def cli(ctx: click.Context, kb_dir: str | None) -> None:
     """dipkb: a knowledge base of diplomatic events, queried with SPARQL.
@@ -71,7 +89,7 @@ def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Ca
     names = [f.value for f in formats]
 
     def decorator(command: Callable) -> Callable:
-        @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+        @click.option("-o", "--output", type=FilePath(dir_okay=False), default=None,
                       help="Write to this file (atomically) instead of stdout; its extension picks the format.")
         @click.option("-f", "--format", "fmt", type=click.Choice(names), default=None,
                       help=f"Output format (default: from -o's extension, else {default.value}).")
@@ -89,7 +107,7 @@ def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Ca
 
 # --------------------------------------------------------------------------------------------
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, type=FilePath(exists=True, dir_okay=False))
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text",
               help="Findings as text (default), JSON, or a SHACL validation report in Turtle.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
@@ -204,6 +222,8 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
         end=end_day,
     )
     entries = tl.timeline(kb, filt)
+    for note in tl.empty_actor_notes(kb, filt, entries):
+        click.echo(f"Note: {note}", err=True)
     if out.format is OutputFormat.JSON:
         out.write(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n")
         return
@@ -277,8 +297,9 @@ def stats(ctx: click.Context, out: Output) -> None:
 def index_command(ctx: click.Context, rebuild: bool) -> None:
     """Bring the on-disk index up to date with the KB files (every command does this first).
 
-    The Turtle files stay the source of truth; the index (kb/.dipkb/, or a cache directory when kb/
-    is read-only) holds one named graph per file and reloads only the files that changed.
+    The Turtle files stay the source of truth; the index (kb/.dipkb/; for the example inside an
+    installed package, or a read-only kb/, the user's cache directory) holds one named graph per
+    file and reloads only the files that changed.
 
     \b
     Example:
@@ -295,6 +316,27 @@ def index_command(ctx: click.Context, rebuild: bool) -> None:
         report = opened.report
         opened.lease.close()
     click.echo(report.summary())
+
+
+@cli.command("init")
+@click.argument("directory", default=".", type=FilePath())
+@click.option("--example", is_flag=True, help="Start from a copy of the bundled example instead of an empty kb/.")
+def init_command(directory: str, example: bool) -> None:
+    """Create a knowledge base of your own in DIRECTORY (default: the current one).
+
+    It gets kb/ (empty, or the bundled example with --example), the saved queries in queries/,
+    a .gitignore for the index and lock files, a README and the .dipkb-kb marker: commands run
+    inside DIRECTORY use this KB. Nothing is overwritten: a directory that already holds a KB,
+    or files init would replace, is an error.
+
+    \b
+    Example:
+      dipkb init mykb --example
+      cd mykb && dipkb timeline
+    """
+    from dipkb.init import init_kb
+
+    click.echo(init_kb(directory, example=example).summary(), nl=False)
 
 
 @cli.command()
@@ -326,7 +368,7 @@ def index_command(ctx: click.Context, rebuild: bool) -> None:
 @click.option("--source-kind", type=click.Choice(["article", "agency", "official"]), default="article", show_default=True)
 @click.option("--new-actor", "new_actors", multiple=True, metavar="NAME[=CLASS]",
               help="Create this actor if no actor has the name (CLASS: State, Person, Organisation, ...).")
-@click.option("--into", type=click.Path(dir_okay=False), help="The KB file to append to (default kb/events-YEAR.ttl).")
+@click.option("--into", type=FilePath(dir_okay=False), help="The KB file to append to (default kb/events-YEAR.ttl).")
 @click.option("--dry-run", is_flag=True, help="Print the Turtle that would be written; write nothing.")
 @click.pass_context
 def add(ctx: click.Context, label: str, event_type: str, participants, sources, new_actors, dry_run: bool,
@@ -371,12 +413,12 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
 
 
 @cli.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=FilePath(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "gdelt", "icews", "plover"]),
               help="Input format (default: guessed from the name and first line).")
-@click.option("--into", type=click.Path(dir_okay=False), help="KB file to add to (default kb/imports/FORMAT-FILE.ttl).")
-@click.option("--report", type=click.Path(dir_okay=False), help="Write the row accounting as JSON here.")
-@click.option("--rejected", type=click.Path(dir_okay=False), help="Write the rejected rows with reasons (TSV) here.")
+@click.option("--into", type=FilePath(dir_okay=False), help="KB file to add to (default kb/imports/FORMAT-FILE.ttl).")
+@click.option("--report", type=FilePath(dir_okay=False), help="Write the row accounting as JSON here.")
+@click.option("--rejected", type=FilePath(dir_okay=False), help="Write the rejected rows with reasons (TSV) here.")
 @click.option("--dry-run", is_flag=True, help="Count and check, write nothing to the KB.")
 @click.option("--actor", "actor_codes", multiple=True, help="Keep rows with an actor code starting so (RUS, AFGGOV).")
 @click.option("--country", "country_codes", multiple=True, help="Keep rows with an actor of this country (ISO-3 / CAMEO).")
@@ -399,8 +441,11 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
       dipkb import 20191024143000.export.CSV --format gdelt --country RUS --report report.json
     """
     from dipkb.importers import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
+    from dipkb.writing import check_writable
 
     kb = _open_kb(ctx)
+    if not dry_run:
+        check_writable(kb.layout)  # before reading a file of millions of rows for nothing
     options = ImportOptions(actor_codes=actor_codes + country_codes, date_from=date_from, date_to=date_to,
                             event_codes=event_codes, into=Path(into) if into else None)
     result = run_import(kb, Path(file), ImportFormat(fmt) if fmt else None, options)

@@ -57,7 +57,7 @@ def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str]:
         except UnknownNameError:
             continue
     if not found:
-        raise UnknownNameError(f"Nothing named '{text}' in the knowledge base: give an IRI, a CURIE "
+        raise UnknownNameError(f"Nothing named {text!r} in the knowledge base: give an IRI, a CURIE "
                                "(event:..., actor:...) or a label.")
     if len(found) > 1:
         raise AmbiguousNameError(text, [(curie(iri), noun) for iri, noun in sorted(found.items())])

@@ -150,7 +150,7 @@ def parse_url(text: str) -> str:
     except ValueError:  # a port that is no number, or a malformed IPv6 host
         usable = False
     if not usable or _UNSAFE_URL.search(url):
-        raise Rejection("invalid URL", f"'{text}' is not an http(s) URL such as https://tass.com/politics/1312345")
+        raise Rejection("invalid URL", f"{text!r} is not an http(s) URL such as https://tass.com/politics/1312345")
     return url
 
 
@@ -158,7 +158,7 @@ def parse_issued(text: str) -> DateValue:
     try:
         period = parse_partial_date(text.strip())
     except DateInputError:
-        detail = f"the source's issued '{text}' is not YYYY, YYYY-MM or YYYY-MM-DD with a real day"
+        detail = f"the source's issued {text!r} is not YYYY, YYYY-MM or YYYY-MM-DD with a real day"
         raise Rejection("invalid date", detail) from None
     return DateValue(period.text, DATATYPE_OF[period.precision])
 
@@ -194,7 +194,7 @@ def plan_sources(drafts: tuple[SourceDraft, ...], known: KnownSources, claims: C
         errors_before = len(problems)
         cls = SOURCE_KINDS.get(draft.kind.strip().lower())
         if cls is None:
-            problems.append(Rejection("unknown source kind", f"'{draft.kind}' is not one of "
+            problems.append(Rejection("unknown source kind", f"{draft.kind!r} is not one of "
                                       + ", ".join(SOURCE_KINDS)))
         title = (draft.title or "").strip() or None
         url = issued = None
@@ -255,22 +255,22 @@ class ActorPlanner:
                 continue
             name = draft.name.strip()
             if not name or expand(name) is not None:
-                problems.append(Rejection("invalid actor name", f"'{draft.name}' is not a name for a new actor "
+                problems.append(Rejection("invalid actor name", f"{draft.name!r} is not a name for a new actor "
                                           "(an IRI or CURIE must already be in the knowledge base)"))
                 continue
             if name.lower() in self.allowed:
-                problems.append(Rejection("duplicate actor", f"'{name}' is listed twice among the new actors"))
+                problems.append(Rejection("duplicate actor", f"{name!r} is listed twice among the new actors"))
                 continue
             cls = _actor_class(draft.kind)
             if cls is None:
                 problems.append(Rejection("unknown actor kind",
-                                          f"'{draft.kind}' is not one of " + ", ".join(ACTOR_KINDS)))
+                                          f"{draft.kind!r} is not one of " + ", ".join(ACTOR_KINDS)))
             acts_for = None
             if draft.acts_for and draft.acts_for.strip():
                 try:
                     acts_for = reconciler.resolve(draft.acts_for)
                 except Rejection as rejection:
-                    problems.append(Rejection(rejection.reason, f"{rejection.detail} (acts for of new actor '{name}')"))
+                    problems.append(Rejection(rejection.reason, f"{rejection.detail} (acts for of new actor {name!r})"))
             self.allowed[name.lower()] = (draft, cls, acts_for)
 
     def actor(self, text: str) -> str:
@@ -294,7 +294,7 @@ class ActorPlanner:
 
     def unused(self) -> list[Rejection]:
         """New actors no participant names: creating them unasked, or ignoring them silently, would both surprise."""
-        return [Rejection("unused actor", f"new actor '{draft.name.strip()}' is not named by any participant")
+        return [Rejection("unused actor", f"new actor {draft.name.strip()!r} is not named by any participant")
                 for key, (draft, _, _) in self.allowed.items() if key not in self.used]
 
 

@@ -96,3 +96,21 @@ class EventDraftError(DipkbError):
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
         super().__init__("; ".join(f"{reason}: {detail}" if detail else reason for reason, detail in problems))
+
+
+class ReadOnlyKBError(DipkbError):
+    """A write to the example KB inside the installed package: pip would delete it with the package."""
+
+
+class KBInitError(DipkbError):
+    """`dipkb init` would overwrite something, or its directory already holds a dipkb KB; nothing was changed."""
+
+
+class WriteError(DipkbError):
+    """A file or directory cannot be written: a read-only file system, a missing permission, a full
+    disk. ``layout.reporting_write_errors`` raises it from the OSError, with the path and the system's reason."""
+
+
+class KBFileError(DipkbError):
+    """A path of the KB is named like a data file but is not one that may be read: a directory, a
+    symbolic link that leads out of the KB's directory or nowhere, a device or pipe."""

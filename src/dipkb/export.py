@@ -28,7 +28,8 @@ from typing import BinaryIO
 
 from pyoxigraph import NamedNode, RdfFormat, Store
 
-from dipkb.kb import KnowledgeBase, load_files
+from dipkb.kb import KnowledgeBase
+from dipkb.loading import load_files
 from dipkb.namespaces import PREFIXES, RDF
 
 

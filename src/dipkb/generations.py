@@ -12,9 +12,10 @@ A writer never touches the current generation. It fills a new directory (a refre
 checkpoint of the current one: RocksDB hard-links its immutable table files, milliseconds whatever
 the size), closes it, and commits by replacing ``manifest.json`` atomically. A crash or a kill at
 any point leaves the old manifest naming the old, untouched generation, and the next writer deletes
-the half-built one: an uncommitted generation is the "refresh in progress" marker. Readers open a
-committed generation read-only, which RocksDB allows only while no process writes it; after its
-commit none does. A generation is deleted only once no reader holds its lock.
+the half-built one: an uncommitted generation is the "refresh in progress" marker (a command that
+only reads deletes it too, when it finds the write lock free). Readers open a committed generation
+read-only, which RocksDB allows only while no process writes it; after its commit none does. A
+generation is deleted only once no reader holds its lock.
 """
 from __future__ import annotations
 
@@ -160,6 +161,19 @@ def collect_garbage(directory: Path, keep: int) -> None:
             lock.unlink(missing_ok=True)
     for temporary in directory.glob(f"{MANIFEST}.*.tmp"):  # left by a writer killed while saving
         temporary.unlink(missing_ok=True)
+
+
+def collect_if_idle(directory: Path) -> None:
+    """Collect garbage if no writer holds the lock, without waiting for it: commands that only read
+    call it, so that what a killed writer left does not stay until the next refresh. Cheap: a
+    directory listing and a non-blocking lock per generation left."""
+    with open(directory / "write.lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a writer is at work; it collects when it commits
+        manifest = Manifest.load(directory)  # read under the lock: no commit can follow
+        collect_garbage(directory, manifest.generation if manifest else 0)
 
 
 @contextmanager

@@ -1,10 +1,11 @@
 """The on-disk index: the KB's files in a pyoxigraph store beside them, refreshed file by file.
 
-The index lives in ``kb/.dipkb``, or in a cache directory when kb/ cannot be written. Each KB and
-ontology file is a named graph, with its derived triples in a graph of their own, so that a refresh
-reloads only the files whose size and mtime, then content hash, changed: edits, additions,
-deletions and renames. generations.py makes a refresh invisible until it is whole, whatever
-happens to the process, and lets any number of processes read while one writes.
+The index lives in ``kb/.dipkb``, or in the user's cache directory for the example inside an
+installed package and when kb/ cannot be written. Each KB and ontology file is a named graph, with
+its derived triples in a graph of their own, so that a refresh reloads only the files whose size
+and mtime, then content hash, changed: edits, additions, deletions and renames. generations.py
+makes a refresh invisible until it is whole, whatever happens to the process, and lets any number
+of processes read while one writes.
 """
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ from dipkb import generations
 from dipkb.errors import KBSyntaxError, SyntaxProblem
 from dipkb.generations import FileState, Manifest
 from dipkb.derivation import derivation_source, derivation_vocabulary, derive, derived_graph
-from dipkb.kb import rdf_format, syntax_problem
-from dipkb.layout import KBLayout, display_path
+from dipkb.loading import load_file
+from dipkb.layout import KBLayout, cache_dir, display_path, reporting_write_errors
 from dipkb.namespaces import FILE_GRAPH_PREFIX
+from dipkb.writing import remove_leftovers_if_idle
 
 INDEX_FORMAT = 1  # bump when what the index stores changes; the derivation code is fingerprinted
 LOCK_TIMEOUT = 600.0
@@ -101,17 +103,20 @@ class _Plan:
 
 
 def index_location(layout: KBLayout) -> Path:
-    """``kb/.dipkb``, or when that cannot be written (a KB inside site-packages, a read-only mount)
-    ``$XDG_CACHE_HOME/dipkb/<hash of the KB directory>``."""
-    try:
-        layout.index_dir.mkdir(exist_ok=True)
-        with open(layout.index_dir / "write.lock", "ab"):
-            return layout.index_dir
-    except OSError:
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        directory = cache / "dipkb" / hashlib.sha256(str(layout.kb_dir.resolve()).encode()).hexdigest()[:16]
-        directory.mkdir(parents=True, exist_ok=True)
-        return directory
+    """``layout.index_dir``: ``kb/.dipkb``, or for the example inside an installed package
+    ``$XDG_CACHE_HOME/dipkb/<hash of the KB directory>``. That is decided by what the KB is, not
+    by a write test: run as root, site-packages is writable. A kb/ that cannot be written (a
+    read-only mount) also gets its index in the cache."""
+    if not layout.is_installed_example:
+        try:
+            layout.index_dir.mkdir(exist_ok=True)
+            with open(layout.index_dir / "write.lock", "ab"):
+                return layout.index_dir
+        except OSError:
+            pass
+    directory = cache_dir(layout.kb_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 def open_index(layout: KBLayout, *, progress: bool | None = None, refresh: bool = True,
@@ -123,7 +128,7 @@ def open_index(layout: KBLayout, *, progress: bool | None = None, refresh: bool 
     Raises KBSyntaxError listing every changed file that does not parse, leaving the index as it
     was, and IndexLockedError when another process keeps the write lock beyond ``lock_timeout``."""
     started = time.monotonic()
-    directory, sources, hashes = index_location(layout), _sources(layout), {}
+    directory, sources, hashes = _tidy_location(layout), _sources(layout), {}
     for _ in range(5):  # a writer may commit between our reading the manifest and leasing its store
         manifest = Manifest.load(directory)
         if manifest is None or manifest.fingerprint != _fingerprint():
@@ -140,17 +145,30 @@ def open_index(layout: KBLayout, *, progress: bool | None = None, refresh: bool 
 
 def rebuild(layout: KBLayout, *, progress: bool | None = None, lock_timeout: float = LOCK_TIMEOUT) -> RefreshReport:
     """Build the index again from scratch, whatever its state."""
-    started, directory, show = time.monotonic(), index_location(layout), _Progress(progress)
+    started, directory, show = time.monotonic(), _tidy_location(layout), _Progress(progress)
     with generations.write_lock(directory, lock_timeout, show.waiting):
         opened = _refresh(directory, _sources(layout), {}, show, started, force=True)
     opened.lease.close()
     return opened.report
 
 
+def _tidy_location(layout: KBLayout) -> Path:
+    """The index directory, once what killed writers left there and in kb/ is deleted, unless a
+    writer is at work: readers clean too, or a killed rebuild's scratch stays until the KB changes."""
+    with reporting_write_errors(layout.kb_dir, "dipkb keeps its index in kb/.dipkb or, when kb/ is read-only, "
+                                "in $XDG_CACHE_HOME/dipkb: point XDG_CACHE_HOME to a writable directory"):
+        directory = index_location(layout)
+    generations.collect_if_idle(directory)
+    remove_leftovers_if_idle(layout)
+    return directory
+
+
 def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str], show: _Progress,
              started: float, *, force: bool) -> OpenIndex:
     """Under the write lock: bring the index up to date, commit, open the result."""
     manifest = Manifest.load(directory)  # again: another writer may have refreshed while we waited
+    # A killed writer's scratch can be as large as the store: free the disk before filling it again.
+    generations.collect_garbage(directory, manifest.generation if manifest else 0)
     usable = (manifest is not None and manifest.fingerprint == _fingerprint()
               and generations.opens(directory, manifest.generation))
     old = manifest if usable else Manifest(0, {}, _fingerprint())
@@ -241,12 +259,9 @@ def _load(store: Store, files: dict[str, Path], hashes: dict[tuple, str], show: 
     loaded = [0, 0]  # files, bytes
 
     def load(graph: str, path: Path, text: bytes | None) -> None:
-        bulk = sizes[graph] >= bulk_bytes
-        source = {"path": str(path)} if text is None else {"input": text}
-        try:
-            (store.bulk_load if bulk else store.load)(**source, format=rdf_format(path), to_graph=NamedNode(graph))
-        except (SyntaxError, UnicodeDecodeError) as error:
-            problems.append(syntax_problem(path, error))
+        problem = load_file(store, path, NamedNode(graph), text=text, bulk=sizes[graph] >= bulk_bytes)
+        if problem is not None:
+            problems.append(problem)
         loaded[0], loaded[1] = loaded[0] + 1, loaded[1] + sizes[graph]
 
     def load_small(graph: str) -> None:

@@ -1,54 +1,23 @@
 """The knowledge base: its files loaded into a pyoxigraph store, one named graph per file."""
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Store, Variable
+from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, Store, Variable
 
 from dipkb import sparql
 from dipkb.derivation import derive
-from dipkb.errors import KBSyntaxError, QueryError, SyntaxProblem
-from dipkb.layout import DATA_SUFFIXES, KBLayout, display_path
+from dipkb.errors import QueryError
+from dipkb.layout import KBLayout
+from dipkb.loading import load_files
 from dipkb.namespaces import PREFIXES
 
 if TYPE_CHECKING:
     from dipkb.index import OpenIndex
 
 Term = NamedNode | Literal
-_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES}
-_PARSER_PREFIX = re.compile(r"^Parser error at line \d+ (?:between columns \d+ and \d+|column \d+): ")
-
-
-def syntax_problem(path: Path, error: SyntaxError | UnicodeDecodeError) -> SyntaxProblem:
-    """pyoxigraph's SyntaxError as file:line:col; its message repeats the place, so that part is cut."""
-    if isinstance(error, UnicodeDecodeError):
-        return SyntaxProblem(display_path(path), None, None, f"not valid UTF-8 ({error.reason})")
-    message = _PARSER_PREFIX.sub("", error.msg or str(error))
-    return SyntaxProblem(display_path(path), error.lineno, error.offset, message)
-
-
-def rdf_format(path: Path) -> RdfFormat:
-    """The parser for a data file, from its suffix."""
-    return _FORMATS[DATA_SUFFIXES[path.suffix]]
-
-
-def load_files(store: Store, layout: KBLayout, paths: Iterable[Path]) -> None:
-    """Load each file into its own named graph; after trying them all, fail once listing every bad one.
-    A file that fails leaves nothing of itself in the store."""
-    problems = []
-    for path in paths:
-        graph = NamedNode(layout.graph_name(path))
-        try:
-            store.load(path=str(path), format=rdf_format(path), to_graph=graph)
-        except (SyntaxError, UnicodeDecodeError) as error:
-            store.clear_graph(graph)
-            problems.append(syntax_problem(path, error))
-    if problems:
-        raise KBSyntaxError(problems)
-
 
 
 class KnowledgeBase:
@@ -83,16 +52,17 @@ class KnowledgeBase:
         derive(store)
         return cls(layout, store)
 
-    def query(self, text: str, bindings: Mapping[str, Term] | None = None, *, allow_service: bool = False):
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None):
         """Run a read-only SPARQL query over the union of all graphs, with ``bindings`` substituted
-        as RDF terms (never spliced into the text)."""
-        sparql.check_query(text, allow_service=allow_service)
+        as RDF terms (never spliced into the text). The engine runs the guard's rebuilt text, never
+        ``text`` itself (see :mod:`dipkb.sparql`)."""
+        safe = sparql.prepare(text, PREFIXES)
         substitutions = {Variable(name): term for name, term in (bindings or {}).items()}
         try:
-            return self.store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True,
-                                    substitutions=substitutions or None)
+            return self.store.query(safe.text, use_default_graph_as_union=True, substitutions=substitutions or None)
         except SyntaxError as error:
-            raise QueryError(f"SPARQL syntax error: {_shorten(error.msg or str(error))}") from None
+            message = " ".join(safe.locate(error.msg or str(error)).split())  # the engine's spans several lines
+            raise QueryError(f"SPARQL syntax error: {_shorten(message)}") from None
         except OSError as error:
             raise QueryError(f"Query failed: {error}") from None
 

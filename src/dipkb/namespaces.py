@@ -3,6 +3,10 @@ from __future__ import annotations
 
 DIP = "https://w3id.org/dipkb/ontology#"
 KB = "https://w3id.org/dipkb/kb/"
+# Relative IRIs in every KB and ontology file resolve against this, in every parser that reads them,
+# so that `<actor/x>` means actor:x wherever the KB lives (a file's own location would make it
+# mean something else in every copy). A file's @base / BASE overrides it, as Turtle says.
+KB_BASE = KB
 SH = "http://www.w3.org/ns/shacl#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

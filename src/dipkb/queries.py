@@ -171,7 +171,7 @@ class SavedQuery:
         for parameter in self.parameters:
             if parameter.name == name:
                 return parameter
-        raise ParameterError(f"Query '{self.name}' has no parameter '{name}'; {self._takes()}.")
+        raise ParameterError(f"Query '{self.name}' has no parameter {name!r}; {self._takes()}.")
 
     def bind(self, values: Mapping[str, str], resolve_actor: ActorResolver | None = None) -> dict[str, Term]:
         """Type-check ``values`` against the declared parameters and return them as RDF terms, keyed
@@ -180,7 +180,7 @@ class SavedQuery:
         declared = {p.name for p in self.parameters}
         unknown = sorted(set(values) - declared)
         if unknown:
-            names = ", ".join(f"'{n}'" for n in unknown)
+            names = ", ".join(repr(n) for n in unknown)
             raise ParameterError(f"Unknown parameter {names} for query '{self.name}'; {self._takes()}.")
         missing = [p for p in self.parameters if p.required and values.get(p.name) is None]
         if missing:
@@ -191,7 +191,18 @@ class SavedQuery:
             value = values.get(parameter.name, parameter.default)
             if value is not None:
                 bindings[parameter.name] = parameter.to_term(value, resolve_actor)
+        self._check_range(bindings)
         return bindings
+
+    def _check_range(self, bindings: Mapping[str, Term]) -> None:
+        """A start after an end would match nothing, silently: say so instead. ISO days order as text."""
+        given = [p for p in self.parameters if p.name in bindings]
+        for start in (p for p in given if p.type is ParamType.DATE):
+            for end in (p for p in given if p.type is ParamType.DATE_END):
+                if bindings[start.name].value > bindings[end.name].value:
+                    raise ParameterError(f"The range of query '{self.name}' is empty: {start.name} "
+                                         f"({bindings[start.name].value}) is after {end.name} "
+                                         f"({bindings[end.name].value}).")
 
     def _takes(self) -> str:
         if not self.parameters:
@@ -348,15 +359,16 @@ def _check_body(text: str, header: QueryHeader, param_line: Mapping[str, int]) -
                 raise _HeaderProblem(number, f"BOUND(?{parameter.name}) is always false for a given parameter "
                                      "(pyoxigraph substitution); test it with COALESCE(<test>, true) instead.")
     try:
-        sparql.check_query(text)
+        safe = sparql.prepare(text, PREFIXES)
     except QueryError as error:
         raise _HeaderProblem(1, str(error)) from None
     dummies = {Variable(p.name): NamedNode("urn:dipkb:check") for p in header.parameters}
     try:
         # A dry run on an empty store: parses the query and makes pyoxigraph check the projection.
-        Store().query(text, prefixes=PREFIXES, substitutions=dummies or None)
+        # The guard's text, never the file's: even an unread SELECT sends its SERVICE requests.
+        Store().query(safe.text, substitutions=dummies or None)
     except SyntaxError as error:
-        message = " ".join((error.msg or str(error)).split())  # one line, as the CLI prints it
+        message = " ".join(safe.locate(error.msg or str(error)).split())  # one line, as the CLI prints it
         place = _SYNTAX_PLACE.match(message)
         if place:
             raise _HeaderProblem(f"{place[1]}:{place[2]}", f"SPARQL syntax error: {message[place.end():]}") from None
@@ -421,7 +433,7 @@ def find_query(queries_dir: Path, name: str) -> SavedQuery:
     paths = _query_paths(Path(queries_dir))
     if stem not in paths:
         available = ", ".join(paths) or "none"
-        raise QueryError(f"No saved query named '{name}'. Available: {available}.")
+        raise QueryError(f"No saved query named {name!r}. Available: {available}.")
     return load_query_file(paths[stem])
 
 
@@ -435,6 +447,6 @@ def parse_assignments(values: Sequence[str]) -> dict[str, str]:
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise ParameterError(f"-p expects NAME=VALUE, got '{item}'.")
+            raise ParameterError(f"-p expects NAME=VALUE, got {item!r}.")
         params[name.strip()] = value
     return params

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
 
+from dipkb.layout import reporting_write_errors
 from dipkb.namespaces import curie
+from dipkb.writing import new_file_mode
 
 if TYPE_CHECKING:
     from dipkb.timeline import TimelineEntry
@@ -148,20 +150,23 @@ class Output:
 
     @contextlib.contextmanager
     def stream(self) -> Iterator[BinaryIO]:
-        """A binary stream to write the whole result to; a file appears only once it is complete."""
+        """A binary stream to write the whole result to; a file appears only once it is complete, with
+        the permissions a plain open() would give it (or those of the file it replaces)."""
         if self.path is None:
             yield sys.stdout.buffer
             sys.stdout.flush()
             return
         target = Path(self.path)
-        fd, temp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                yield handle
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        with reporting_write_errors(target, "choose another place for the output"):
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    yield handle
+                os.chmod(temp, new_file_mode(target))
+                os.replace(temp, target)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
 
 
 TIMELINE_HEADERS = ["date", "type", "modality", "label", "participants", "place", "sources"]

@@ -17,14 +17,15 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pyoxigraph as ox
 import rdflib
 
-from dipkb.layout import DATA_SUFFIXES, display_path
-from dipkb.namespaces import RDF, RDFS, XSD
+from dipkb.loading import read_quads
+from dipkb.layout import display_path
+from dipkb.namespaces import KB_BASE, RDF, RDFS, XSD
 
-_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES}
 _PLAIN = {XSD + "string", RDF + "langString"}
 _LABEL = ox.NamedNode(RDFS + "label")
 
@@ -122,7 +123,7 @@ class Originals:
             graph = graph_name(path)
             # Plain and language-tagged strings are stored as written; a blank node is renamed by the
             # store, so its literals cannot be matched (dipkb's data has no blank nodes).
-            triples = [t for t in ox.parse(path=str(path), format=_FORMATS[DATA_SUFFIXES[path.suffix]])
+            triples = [t for t in read_quads(path)
                        if type(t.object) is ox.Literal and t.object.datatype.value not in _PLAIN
                        and type(t.subject) is not ox.BlankNode]
             canonical.resolve(t.object for t in triples)
@@ -203,7 +204,13 @@ def label(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> str | None:
 
 
 _PREFIX_LINE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _SUBJECT_START = re.compile(r"^(?:<([^>\s]*)>|([A-Za-z][\w.-]*)?:((?:[\w\-%:]|\.(?=[\w\-%:]))*))(?=[\s;,.]|$)")
+
+
+def _absolute(iri: str) -> str:
+    """A relative IRI as the parsers resolve it: against the KB's base (a file's @base is not followed)."""
+    return iri if _SCHEME.match(iri) else urljoin(KB_BASE, iri)
 
 
 class SubjectLocator:
@@ -232,13 +239,13 @@ class SubjectLocator:
         for number, line in enumerate(text.splitlines(), start=1):
             declared = _PREFIX_LINE.match(line)
             if declared:
-                prefixes[declared.group(1) or ""] = declared.group(2)
+                prefixes[declared.group(1) or ""] = _absolute(declared.group(2))
                 continue
             start = _SUBJECT_START.match(line)
             if not start:
                 continue
             if start.group(1) is not None:
-                yield start.group(1), number
+                yield _absolute(start.group(1)), number
             elif (start.group(2) or "") in prefixes:
                 yield prefixes[start.group(2) or ""] + start.group(3), number
 

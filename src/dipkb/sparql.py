@@ -1,50 +1,361 @@
-"""Running user SPARQL safely: refuse what could reach the network or change data, bind parameters."""
+"""Running user SPARQL safely: the engine never sees the user's text, only one rebuilt from its tokens.
+
+pyoxigraph 0.5.13 offers no way to turn SERVICE off (``Store.query`` takes no service handler; it
+sends the HTTP request as soon as the query is called, before the first row is read), so this module
+is the control. Refusing a ``SERVICE`` token is not enough on its own: Oxigraph's parser backtracks,
+so ``service:x {}`` whose prefixed-name reading fails is read again as ``SERVICE :x {}``, and
+``FILTER(0 <p:a)SERVICEq:x#>)`` is an IRI to a tokenizer but a comparison, a SERVICE and a comment
+to the parser. Hence :func:`prepare` tokenizes the query following the SPARQL 1.1 grammar's
+terminals, refuses SERVICE, LOAD and update keywords, and writes the tokens out again in forms that
+have one reading only: prefixed names expanded to IRIs, IRIs and strings escaped so they hold no
+quote, ``#`` or ``>``, comments blanked, variables as ``$name`` (``?`` is also a path modifier). The
+only letters the engine can take for a keyword are then the keyword tokens checked here.
+"""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
 
-from dipkb.errors import ForbiddenQueryError
+from pyoxigraph import NamedNode, RdfFormat, parse
 
-# Strings, IRIs and comments are blanked out before looking for keywords, so a label that contains
-# the word "service" is not refused and a keyword hidden in a comment does not slip through.
-_NOT_CODE = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r"|<[^<>\"{}|^`\\\s]*>"
-    r"|#[^\n]*",
-)
-_FORBIDDEN = {
-    "SERVICE": "SERVICE calls a remote endpoint",
-    "LOAD": "LOAD fetches a remote document",
-}
-_UPDATE = re.compile(r"\b(INSERT|DELETE|CLEAR|DROP|CREATE|ADD|MOVE|COPY)\b(?=\s*(DATA|WHERE|GRAPH|SILENT|DEFAULT|ALL|NAMED|\{|<|\w+:))", re.I)
+from dipkb.errors import ForbiddenQueryError, QueryError
+
+# 1 MiB: a hand-written or generated query is a few KiB; the largest saved query is under 4 KiB. The
+# limit bounds the tokenizer's work and the length of chains (`||`, UNION, joins) handed to the engine.
+MAX_QUERY_BYTES = 1 << 20
+# pyoxigraph 0.5.13 dies on SIGSEGV (stack overflow, 8 MiB stack) at about 970 nested function
+# calls `STR(STR(...))`, 1,420 levels of `{ FILTER(EXISTS {`, 2,200 nested `{}`, 3,500 `[`, 4,600 `(`
+# and between 8,000 and 20,000 `!`. 128 leaves a margin of 7x on the worst, and is deeper than any
+# query a person writes.
+MAX_NESTING = 128
+# Chains are trees as deep as they are long: the engine dies at about 2,600 OPTIONALs in a row,
+# 6,500 UNIONs, 9,300 `||` or FILTERs, all well within 1 MiB. Counting keywords and operators
+# (every punctuation token but brackets) bounds them all; the largest saved query has 148.
+MAX_OPERATORS = 500
+
+_SERVICE_WHY = ("SERVICE is not allowed in queries: SERVICE calls a remote endpoint, and dipkb does not reach "
+                "the network unless asked to. Query the local knowledge base instead.")
+_LOAD_WHY = ("LOAD is not allowed in queries: LOAD fetches a remote document, and dipkb does not reach the "
+             "network unless asked to. Query the local knowledge base instead.")
+_UPDATE_WHY = ("Update operations (INSERT, DELETE, ...) are not allowed in queries: the Turtle files in kb/ "
+               "are the source of truth; edit them or use 'dipkb add'.")
+# Update-only keywords: none can appear in a read-only query, so the token alone decides.
+_UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH",
+                              "USING", "INTO", "TO", "DATA", "DEFAULT", "ALL", "SILENT"})
+
+# Every keyword of Oxigraph 0.5's grammar (its `i("...")` literals, SPARQL 1.2 and LATERAL included),
+# plus `a`, `true`, `false`; matched case-insensitively, longest first.
+_KEYWORDS = """ABS ADD ADJUST ALL AS ASC ASK AVG BASE BIND BNODE BOUND BY CEIL CLEAR COALESCE CONCAT CONSTRUCT
+CONTAINS COPY COUNT CREATE DATA DATATYPE DAY DEFAULT DELETE DESC DESCRIBE DISTINCT DROP ENCODE_FOR_URI EXISTS
+FILTER FLOOR FROM GRAPH GROUP GROUP_CONCAT HAVING HOURS IF IN INSERT INTO IRI LANG LANGDIR LANGMATCHES LATERAL
+LCASE LIMIT LOAD MAX MD5 MIN MINUS MINUTES MONTH MOVE NAMED NOT NOW OBJECT OFFSET OPTIONAL ORDER PREDICATE
+PREFIX RAND REDUCED REGEX REPLACE ROUND SAMPLE SECONDS SELECT SEPARATOR SERVICE SHA1 SHA256 SHA384 SHA512 SILENT
+STR STRAFTER STRBEFORE STRDT STRENDS STRLANG STRLANGDIR STRLEN STRSTARTS STRUUID SUBJECT SUBSTR SUM TIMEZONE TO
+TRIPLE TZ UCASE UNDEF UNION URI USING UUID VALUES VERSION WHERE WITH YEAR hasLANG hasLANGDIR isBLANK isIRI
+isLITERAL isNUMERIC isTRIPLE isURI sameTerm a true false""".split()
+
+# The grammar's terminals (https://www.w3.org/TR/sparql11-query/#grammar). PN_CHARS_BASE stops at
+# U+FFFD as in Oxigraph, which does not accept the spec's U+10000-U+EFFFF there.
+_BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F"
+         "\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD")
+_U = _BASE + "_"
+_CHARS = _U + r"\-0-9\u00B7\u0300-\u036F\u203F-\u2040"
+_PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
+_PN_PREFIX = rf"[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?"
+_PN_LOCAL = rf"(?:[{_U}:0-9]|{_PLX})(?:(?:[{_CHARS}.:]|{_PLX})*(?:[{_CHARS}:]|{_PLX}))?"
+_ESCAPE = r"\\(?:[tbnrf\"'\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})"
+_UCHAR = r"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})"
+
+_WS = re.compile(r"[ \t\r\n]+")
+_COMMENT = re.compile(r"#[^\r\n]*")
+_IRIREF = re.compile(rf"<((?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*)>")
+_PNAME = re.compile(rf"({_PN_PREFIX})?:({_PN_LOCAL})?")
+_KEYWORD = re.compile("|".join(sorted(_KEYWORDS, key=len, reverse=True)), re.IGNORECASE)
+_VAR = re.compile(rf"[?$][{_U}0-9][{_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*")
+_BLANK_NODE = re.compile(rf"_:[{_U}0-9](?:[{_CHARS}.]*[{_CHARS}])?")
+_LANGTAG = re.compile(r"@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*(?:--[a-zA-Z]+)?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*[eE][+-]?[0-9]+|\.[0-9]+[eE][+-]?[0-9]+|[0-9]+[eE][+-]?[0-9]+"
+                     r"|[0-9]*\.[0-9]+|[0-9]+)")
+_STRINGS = [re.compile(p) for p in (rf"'''((?:(?:''|')?(?:[^'\\]|{_ESCAPE}))*)'''",
+                                    rf'"""((?:(?:""|")?(?:[^"\\]|{_ESCAPE}))*)"""',
+                                    rf"'((?:[^'\\\n\r]|{_ESCAPE})*)'", rf'"((?:[^"\\\n\r]|{_ESCAPE})*)"')]
+_PUNCT = re.compile(r"<<\(|\)>>|<<|>>|\{\||\|\}|\^\^|\|\||&&|!=|<=|>=|[{}()\[\],.;*/+\-=!^|<>?~]")
+_ESCAPES = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+_OPENERS = frozenset({"{", "(", "[", "{|", "<<", "<<("})
+_CLOSERS = frozenset({"}", ")", "]", "|}", ">>", ")>>"})
+_BRACKETS = _OPENERS | _CLOSERS
+
+
+class Kind(Enum):
+    SPACE = "whitespace"
+    COMMENT = "comment"
+    IRI = "IRI"
+    PNAME = "prefixed name"
+    KEYWORD = "keyword"
+    VAR = "variable"
+    BLANK_NODE = "blank node"
+    LANGTAG = "language tag"
+    NUMBER = "number"
+    STRING = "string"
+    PUNCT = "punctuation"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: Kind
+    start: int
+    end: int
+    text: str
+    value: str = ""  # IRI: its text with the escapes decoded; STRING: the string's value
+
+
+# After these a `<` may be the less-than operator; elsewhere it can only open an IRI.
+_OPERAND_ENDS = frozenset({Kind.VAR, Kind.NUMBER, Kind.STRING, Kind.IRI, Kind.PNAME, Kind.LANGTAG, Kind.BLANK_NODE})
+
+
+def _place(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    return f"{line}:{offset - text.rfind(chr(10), 0, offset)}"
+
+
+def _syntax(text: str, offset: int, message: str) -> QueryError:
+    return QueryError(f"SPARQL syntax error: error at {_place(text, offset)}: {message}")
+
+
+def _unescape(text: str, offset: int, body: str) -> str:
+    """A string's or IRI's escapes decoded; an escape that names no character is refused, as the
+    engine refuses it (and would then read the text another way)."""
+    def one(match: re.Match) -> str:
+        escape = match.group()
+        if escape[1] in "uU":
+            code = int(escape[2:], 16)
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise _syntax(text, offset, f"the escape {escape} is not a character")
+            return chr(code)
+        return _ESCAPES[escape[1]]
+    return re.sub(_ESCAPE, one, body)
+
+
+def _resolve(base: str | None, reference: str) -> str | None:
+    """The IRI the engine makes of ``reference``: as given without a base, else resolved against it
+    (by the same IRI library, through pyoxigraph's Turtle parser); None if it is not an IRI."""
+    try:
+        if base is None:
+            return NamedNode(reference).value
+        triple = f"<{_escaped(reference)}> <urn:x:p> <urn:x:o> ."
+        return next(iter(parse(triple, format=RdfFormat.TURTLE, base_iri=base))).subject.value
+    except (ValueError, SyntaxError):
+        return None
+
+
+def tokenize(text: str) -> list[Token]:
+    """The query's tokens, whitespace and comments included, by longest match; raises QueryError
+    at the first place no terminal matches."""
+    tokens: list[Token] = []
+    code: list[Token] = []  # the tokens that are not whitespace or comments
+    # Relative IRIs are IRIs only under a BASE; any "base" in the text is enough to consider them.
+    base = "http://base.invalid/" if re.search("base", text, re.IGNORECASE) else None
+    position, end = 0, len(text)
+    while position < end:
+        token = _next_token(text, position, code, base)
+        tokens.append(token)
+        if token.kind not in (Kind.SPACE, Kind.COMMENT):
+            code.append(token)
+        position = token.end
+    return tokens
+
+
+def _opens_iri(body: str, code: list[Token], base: str | None) -> bool:
+    """Whether `<` opens an IRI rather than compares: `?a<?b&&?c>?d` is a comparison. The grammar's
+    own ambiguity, settled as the engine does: after an operand, only if the text is an IRI."""
+    if not code or code[-1].kind not in _OPERAND_ENDS:
+        return True
+    if len(code) > 1 and code[-2].text.upper() == "PREFIX":
+        return True
+    return _resolve(base, body) is not None
+
+
+def _next_token(text: str, at: int, code: list[Token], base: str | None) -> Token:
+    char = text[at]
+    if char in " \t\r\n":
+        return Token(Kind.SPACE, at, (space := _WS.match(text, at)).end(), space.group())
+    if char == "#":
+        return Token(Kind.COMMENT, at, (comment := _COMMENT.match(text, at)).end(), comment.group())
+    if char in "'\"":
+        for pattern in _STRINGS:
+            if match := pattern.match(text, at):
+                return Token(Kind.STRING, at, match.end(), match.group(), _unescape(text, at, match.group(1)))
+        raise _syntax(text, at, "unterminated string, or a backslash that starts no escape")
+    if char == "<" and (iri := _IRIREF.match(text, at)):
+        body = _unescape(text, at, iri.group(1))
+        if _opens_iri(body, code, base):
+            return Token(Kind.IRI, at, iri.end(), iri.group(), body)
+    if char in "?$" and (var := _VAR.match(text, at)):
+        return Token(Kind.VAR, at, var.end(), var.group())
+    if char == "@" and (tag := _LANGTAG.match(text, at)):
+        return Token(Kind.LANGTAG, at, tag.end(), tag.group())
+    if text.startswith("_:", at) and (label := _BLANK_NODE.match(text, at)):
+        return Token(Kind.BLANK_NODE, at, label.end(), label.group())
+    if number := _NUMBER.match(text, at):
+        return Token(Kind.NUMBER, at, number.end(), number.group())
+    keyword, pname = _KEYWORD.match(text, at), _PNAME.match(text, at)
+    if pname and (not keyword or pname.end() > keyword.end()):
+        return Token(Kind.PNAME, at, pname.end(), pname.group())
+    if keyword:
+        return Token(Kind.KEYWORD, at, keyword.end(), keyword.group())
+    if punct := _PUNCT.match(text, at):
+        return Token(Kind.PUNCT, at, punct.end(), punct.group())
+    word = re.match(rf"[{_CHARS}]+", text[at:at + 40])
+    found = f"'{word.group()}'" if word else repr(char)
+    raise _syntax(text, at, f"unexpected {found}: not a keyword, name, IRI, string or number")
+
+
+def _escaped(value: str, keep: str = "") -> str:
+    """``value`` with every character outside [A-Za-z0-9] and ``keep`` written as \\uXXXX or
+    \\UXXXXXXXX: no quote, ``>`` or ``#`` is left to end a string or an IRI early, or to start anything."""
+    return "".join(c if (c.isascii() and c.isalnum()) or c in keep
+                   else (f"\\u{ord(c):04X}" if ord(c) < 0x10000 else f"\\U{ord(c):08X}") for c in value)
+
+
+@dataclass(frozen=True)
+class SafeQuery:
+    """A query that passed the guard: ``text`` is what the engine runs. Lines are kept, columns
+    move; :meth:`locate` turns the engine's "error at line:column" back into the user's."""
+
+    text: str
+    source: str
+    marks: tuple[tuple[int, int, bool], ...]  # (offset in text, offset in source, same length as there)
+
+    def locate(self, message: str) -> str:
+        match = re.search(r"error at (\d+):(\d+)", message)
+        if not match:
+            return message
+        line, column = int(match[1]), int(match[2])
+        offset = (0 if line == 1 else _nth_newline(self.text, line - 1) + 1) + column - 1
+        source_offset = offset
+        for text_offset, origin, same in self.marks:
+            if text_offset > offset:
+                break
+            source_offset = origin + (offset - text_offset if same else 0)
+        return message[:match.start()] + f"error at {_place(self.source, source_offset)}" + message[match.end():]
+
+
+def _nth_newline(text: str, n: int) -> int:
+    offset = -1
+    for _ in range(n):
+        offset = text.find("\n", offset + 1)
+        if offset < 0:
+            return len(text)
+    return offset
+
+
+def prepare(text: str, prefixes: Mapping[str, str]) -> SafeQuery:
+    """Check a read-only query and rebuild it for the engine, with ``prefixes`` (the engine's
+    default ones) and the query's own expanded. Raises ForbiddenQueryError for SERVICE, LOAD and
+    updates, and QueryError beyond the size or nesting limit and for text that does not tokenize."""
+    return _rebuild(text, _checked_tokens(text), prefixes)
+
+
+def _checked_tokens(text: str) -> list[Token]:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise QueryError("The query is not valid UTF-8 text.") from None
+    if size > MAX_QUERY_BYTES:
+        raise QueryError(f"The query is {size:,} bytes long; dipkb accepts queries up to {MAX_QUERY_BYTES:,} "
+                         "bytes (1 MiB). Query with less inline data, e.g. fewer VALUES rows.")
+    tokens = tokenize(text)
+    depth = negations = operators = 0
+    for token in tokens:
+        if token.kind in (Kind.SPACE, Kind.COMMENT):
+            continue
+        if token.kind is Kind.KEYWORD or (token.kind is Kind.PUNCT and token.text not in _BRACKETS):
+            operators += 1
+            if operators > MAX_OPERATORS:
+                raise QueryError(f"The query has more than {MAX_OPERATORS} keywords and operators (at "
+                                 f"{_place(text, token.start)}); dipkb refuses it, since the query engine runs "
+                                 "out of stack on long chains of joins, UNIONs or ||. Split the query.")
+        if token.kind is Kind.KEYWORD:
+            word = token.text.upper()
+            if word == "SERVICE":
+                raise ForbiddenQueryError(_SERVICE_WHY)
+            if word == "LOAD":
+                raise ForbiddenQueryError(_LOAD_WHY)
+            if word in _UPDATE_KEYWORDS:
+                raise ForbiddenQueryError(_UPDATE_WHY)
+        # `!!!!x` nests one level per `!` in the engine's parser, like brackets.
+        negations = negations + 1 if token.text == "!" else 0
+        if token.kind is Kind.PUNCT and token.text in _OPENERS:
+            depth += 1
+        elif token.kind is Kind.PUNCT and token.text in _CLOSERS:
+            depth = max(depth - 1, 0)
+        if depth + negations > MAX_NESTING:
+            raise QueryError(f"The query nests brackets or '!' deeper than {MAX_NESTING} levels (at "
+                             f"{_place(text, token.start)}); dipkb refuses it, since the query engine's parser "
+                             "runs out of stack on deep nesting. Flatten the query.")
+    return tokens
+
+
+def _rebuild(text: str, tokens: list[Token], prefixes: Mapping[str, str]) -> SafeQuery:
+    declared = dict(prefixes)
+    base: str | None = None
+    out: list[str] = []
+    marks: list[tuple[int, int, bool]] = []
+    length = 0
+    before: Token | None = None  # the previous token that is not whitespace or a comment
+    declaring: str | None = None  # after `PREFIX p:`, the prefix whose IRI comes next
+    for token in tokens:
+        piece, follows = token.text, None
+        if token.kind is Kind.COMMENT:
+            piece = " " * (token.end - token.start)
+        elif token.kind is Kind.IRI:
+            piece = f"<{_escaped(token.value)}>"
+            if before is not None and before.text.upper() == "BASE":
+                base = _valid_iri(text, token, _resolve(base, token.value))
+            elif declaring is not None:
+                declared[declaring] = _valid_iri(text, token, _resolve(base, token.value))
+        elif token.kind is Kind.PNAME and before is not None and before.text.upper() == "PREFIX":
+            follows = token.text[:-1] if token.text.endswith(":") else None
+        elif token.kind is Kind.PNAME and token.text.partition(":")[0] not in declared:
+            # Left to the engine's "Prefix not found", at the same column, under a name no keyword
+            # starts with (none starts with z), so that it cannot be read as one.
+            prefix = token.text.partition(":")[0]
+            piece = "z" * len(prefix) + token.text[len(prefix):]
+        elif token.kind is Kind.PNAME:
+            piece = f"<{_escaped(_expand(text, token, declared))}>"
+        elif token.kind is Kind.STRING:
+            # Long quotes, so that line ends stay as they are and the engine's lines are the user's.
+            piece = f'"""{_escaped(token.value, keep=chr(10))}""" '
+        elif token.kind is Kind.VAR:
+            piece = "$" + token.text[1:]
+        elif token.kind is Kind.KEYWORD and out and (out[-1][-1].isalnum() or out[-1][-1] == "_"):
+            # Two keywords side by side (`SELECTDISTINCT`) could be split another way by the engine.
+            out.append(" ")
+            length += 1
+        marks.append((length, token.start, len(piece) == token.end - token.start))
+        out.append(piece)
+        length += len(piece)
+        if token.kind not in (Kind.SPACE, Kind.COMMENT):
+            before, declaring = token, follows
+    return SafeQuery("".join(out), text, tuple(marks))
+
+
+def _valid_iri(text: str, token: Token, iri: str | None) -> str:
+    if iri is None:
+        raise _syntax(text, token.start, f"{token.text} is not a valid IRI here")
+    return iri
+
+
+def _expand(text: str, token: Token, declared: Mapping[str, str]) -> str:
+    prefix, _, local = token.text.partition(":")
+    # As the engine does: the prefix's IRI, then the local name without its backslashes.
+    return _valid_iri(text, token, _resolve(None, declared[prefix] + local.replace("\\", "")))
 
 
 def code_only(query: str) -> str:
-    return _NOT_CODE.sub(" ", query)
-
-
-def check_query(query: str, *, allow_service: bool = False) -> None:
-    """Raise ForbiddenQueryError for SERVICE, LOAD and update operations."""
-    code = code_only(query)
-    for keyword, why in _FORBIDDEN.items():
-        if keyword == "SERVICE" and allow_service:
-            continue
-        if re.search(rf"\b{keyword}\b", code, re.I):
-            raise ForbiddenQueryError(
-                f"{keyword} is not allowed in queries: {why}, and dipkb does not reach the network "
-                "unless asked to. Query the local knowledge base instead."
-            )
-    if _UPDATE.search(code):
-        raise ForbiddenQueryError(
-            "Update operations (INSERT, DELETE, ...) are not allowed in queries: the Turtle files in kb/ "
-            "are the source of truth; edit them or use 'dipkb add'."
-        )
-
-
-def query_form(query: str) -> str:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first form keyword in the query's code."""
-    match = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", code_only(query), re.I)
-    return match.group(1).upper() if match else "SELECT"
+    """The query with strings, IRIs and comments blanked (same length, lines kept), for searching
+    its code with a regular expression."""
+    return "".join(" " * (t.end - t.start) if t.kind in (Kind.STRING, Kind.IRI, Kind.COMMENT)
+                   else query[t.start:t.end] for t in tokenize(query))

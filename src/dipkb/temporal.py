@@ -59,7 +59,7 @@ def period_of(lexical: str, datatype: str) -> Period | None:
         return None
     try:
         return _period(lexical, _PRECISION_OF[datatype], [int(g) for g in match.groups()])
-    except ValueError:
+    except (ValueError, OverflowError):  # no such day, or a year beyond any C integer
         return None
 
 
@@ -86,9 +86,9 @@ def parse_partial_date(text: str) -> Period:
         if match and ":" not in text and "Z" not in text:
             try:
                 return _period(text, _PRECISION_OF[datatype], [int(g) for g in match.groups()])
-            except ValueError:
+            except (ValueError, OverflowError):  # no such day, or a year beyond any C integer
                 break
-    raise DateInputError(f"'{text}' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.")
+    raise DateInputError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.")
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """The event view users read: name resolution and chronological timelines with roles and sources."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from pyoxigraph import Literal, NamedNode
 
-from dipkb.errors import AmbiguousNameError, UnknownNameError
+from dipkb.errors import AmbiguousNameError, ParameterError, UnknownNameError
 from dipkb.kb import KnowledgeBase
 from dipkb.namespaces import DIP, RDF, RDFS, SKOS, curie, expand
 from dipkb.temporal import EventTime, overlapping_buckets, period_of
@@ -23,25 +23,33 @@ SELECT DISTINCT ?thing ?label ?needle ?kind WHERE {
 _EXISTS_QUERY = "ASK { ?thing a ?class . ?class rdfs:subClassOf* ?kind }"
 
 
+def iri_node(iri: str) -> NamedNode | None:
+    """The IRI as a term, None when it is no valid IRI (a space, a quote, '<'...): text a user typed
+    must end in a message, not in pyoxigraph's ValueError."""
+    try:
+        return NamedNode(iri)
+    except ValueError:
+        return None
+
+
 def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str = "actor") -> str:
     """An IRI, CURIE or name (label or alternative label, any case) to the one matching IRI."""
     kind_node = NamedNode(kind)
     iri = expand(text.strip())
     if iri is not None:
-        try:
-            node = NamedNode(iri)
-        except ValueError:
-            raise UnknownNameError(f"'{text}' is not a valid IRI.") from None
+        node = iri_node(iri)
+        if node is None:
+            raise UnknownNameError(f"{text!r} is not a valid IRI.")
         if kb.query(_EXISTS_QUERY, {"thing": node, "kind": kind_node}):
             return iri
-        raise UnknownNameError(f"No {noun} {text} in the knowledge base.")
+        raise UnknownNameError(f"No {noun} {text!r} in the knowledge base.")
     found = _exact_label_matches(kb, text.strip(), kind_node)
     if not found:
         rows = kb.select(_NAME_QUERY, {"needle": Literal(text.strip().lower()), "kind": kind_node})
         found = sorted({(r["thing"].value, r["label"].value if "label" in r else "") for r in rows})
     if not found:
         hint = _suggestions(kb, text, kind_node)
-        raise UnknownNameError(f"No {noun} named '{text}'." + (f" Did you mean: {hint}?" if hint else
+        raise UnknownNameError(f"No {noun} named {text!r}." + (f" Did you mean: {hint}?" if hint else
                                " Give a label, an alternative label or an IRI such as actor:russia."))
     if len(found) > 1:
         raise AmbiguousNameError(text, [(curie(i), label) for i, label in found])
@@ -119,9 +127,9 @@ def resolve_event_type(kb: KnowledgeBase, text: str) -> TypeFilter:
     text = text.strip()
     candidates = [text, f"dip:{text}"]
     for candidate in candidates:
-        iri = expand(candidate)
-        if iri and kb.query("ASK { ?c skos:inScheme dip:EventTypeScheme }", {"c": NamedNode(iri)}):
-            return TypeFilter(iri, is_code=False)
+        node = iri_node(expand(candidate) or "")
+        if node and kb.query("ASK { ?c skos:inScheme dip:EventTypeScheme }", {"c": node}):
+            return TypeFilter(node.value, is_code=False)
     rows = kb.select(_CLASS_QUERY, {"needle": Literal(text.lower())})
     if len(rows) == 1:
         return TypeFilter(rows[0]["class"].value, is_code=False)
@@ -129,7 +137,7 @@ def resolve_event_type(kb: KnowledgeBase, text: str) -> TypeFilter:
     if len(rows) == 1:
         return TypeFilter(rows[0]["concept"].value, is_code=True)
     raise UnknownNameError(
-        f"Unknown event type '{text}': use a dipkb class (Meeting, TroopMovement), a CAMEO code (04, 042) "
+        f"Unknown event type {text!r}: use a dipkb class (Meeting, TroopMovement), a CAMEO code (04, 042) "
         "or a PLOVER type (CONSULT)."
     )
 
@@ -190,6 +198,11 @@ class TimelineFilter:
     place: str | None = None
     start: date | None = None
     end: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start > self.end:
+            raise ParameterError(f"The date range is empty: it starts on {self.start.isoformat()}, after its end "
+                                 f"on {self.end.isoformat()}.")
 
 
 # The acting-for closure is fetched first and spliced as VALUES of store IRIs (never user text):
@@ -257,6 +270,18 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, st
                 row["lo"].value if "lo" in row else None, row["hi"].value if "hi" in row else None
             )
     return sorted(((iri, lo, hi) for iri, (lo, hi) in found.items()), key=_chronological)
+
+
+def empty_actor_notes(kb: KnowledgeBase, filt: TimelineFilter, entries: list[TimelineEntry]) -> list[str]:
+    """Notes for the actors of ``filt`` that on their own have no event under it: an actor that
+    exists but has none would otherwise show as an empty table, or vanish among the others' events."""
+    if len(filt.actors) > 1 and entries:
+        missing = [a for a in filt.actors if not select_events(kb, replace(filt, actors=(a,)))]
+    else:
+        missing = list(filt.actors) if not entries else []
+    narrowed = filt.event_type or filt.place or filt.start or filt.end
+    where = "that match the other filters" if narrowed else "in the knowledge base"
+    return [f"{curie(actor)} has no events {where}." for actor in missing]
 
 
 def _chronological(item: tuple[str, str | None, str | None]) -> tuple:

@@ -17,9 +17,10 @@ from rdflib.plugins.sparql.sparql import Query
 from dipkb import shacl_sparql, shacl_store
 from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
 from dipkb.findings import Finding, Severity, ValidationReport, sort_key
-from dipkb.kb import KnowledgeBase, load_files, syntax_problem
+from dipkb.kb import KnowledgeBase
+from dipkb.loading import load_files, read_quads
 from dipkb.layout import DATA_SUFFIXES, KBLayout, display_path
-from dipkb.namespaces import FILE_GRAPH_PREFIX, RDFS, SH, XSD
+from dipkb.namespaces import FILE_GRAPH_PREFIX, KB_BASE, RDFS, SH, XSD
 from dipkb.shacl_shapes import ShapeSet
 from dipkb.shacl_store import Originals, SubjectLocator, quiet_rdflib, rdflib_term
 
@@ -27,7 +28,6 @@ from dipkb.shacl_store import Originals, SubjectLocator, quiet_rdflib, rdflib_te
 # else before the shapes could report it.
 rdflib.NORMALIZE_LITERALS = False
 
-_OX_FORMATS = {"turtle": pyoxigraph.RdfFormat.TURTLE, "ntriples": pyoxigraph.RdfFormat.N_TRIPLES}
 _SH = rdflib.Namespace(SH)
 
 
@@ -62,15 +62,12 @@ def new_graph() -> rdflib.Graph:
     return _PreparedQueryGraph()
 
 
-def parse_file(graph: rdflib.Graph, path: Path) -> None:
+def parse_file(graph: rdflib.Graph, path: Path, *, base_iri: str = KB_BASE) -> None:
     """Add the triples of one Turtle or N-Triples file to ``graph``; a parse error becomes a KBSyntaxError.
 
     pyoxigraph parses, three times faster than rdflib's own parser, and without a store, which would
     canonicalise literals ("-3"^^xsd:nonNegativeInteger comes out of one as an xsd:integer)."""
-    try:
-        triples = list(pyoxigraph.parse(path=str(path), format=_OX_FORMATS[DATA_SUFFIXES[path.suffix]]))
-    except (SyntaxError, UnicodeDecodeError) as error:
-        raise KBSyntaxError([syntax_problem(path, error)]) from None
+    triples = read_quads(path, base_iri=base_iri)
     with quiet_rdflib():
         graph.addN((rdflib_term(t.subject), rdflib_term(t.predicate), rdflib_term(t.object), graph)
                    for t in triples)

@@ -4,11 +4,14 @@ Every write goes to a temporary file beside its target (hidden, so the loader sk
 parse, and replaces the target with os.replace, which is atomic on POSIX. When several files change,
 their old bytes are kept until all are replaced, and put back if any step fails: a failed or
 interrupted write leaves every file byte-identical. Writers take an exclusive fcntl lock on
-``kb/.dipkb-write.lock`` and read the file they append to only once they hold it, so two concurrent
-writers both land.
+``kb/.dipkb/kb-write.lock`` (in the index directory, so that kb/ holds only data) and read the file
+they append to only once they hold it, so two concurrent writers both land. A writer killed midway
+leaves a hidden temporary file; the next one to hold the lock deletes it, and so does a command that
+only reads when it finds the lock free.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -20,22 +23,37 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyoxigraph import RdfFormat, parse
+from pyoxigraph import RdfFormat
 
-from dipkb.errors import IndexLockedError, KBSyntaxError
-from dipkb.kb import syntax_problem
-from dipkb.layout import KBLayout, display_path
+from dipkb.errors import IndexLockedError, ReadOnlyKBError
+from dipkb.loading import check_syntax
+from dipkb.layout import KBLayout, display_path, reporting_write_errors
 
-LOCK_NAME = ".dipkb-write.lock"
+LOCK_NAME = "kb-write.lock"  # in layout.index_dir; the index's own write.lock is another lock
+# The names _temporary gives: tempfile.mkstemp puts eight characters of [a-z0-9_] between prefix and suffix.
+_TEMPORARY = re.compile(r"\..+\.(?:ttl|nt)\.[a-z0-9_]{8}\.tmp")
+_READ_ONLY = "the knowledge base cannot be changed here; copy it somewhere writable and pass --kb DIR"
 _PREFIX = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I | re.M)
+
+
+def check_writable(layout: KBLayout) -> None:
+    """Raise ReadOnlyKBError for the example inside the installed package: what is written there is
+    lost when pip upgrades or uninstalls dipkb."""
+    if layout.is_installed_example:
+        raise ReadOnlyKBError("The bundled example KB is read-only: it lives inside the installed dipkb package. "
+                              "Start your own with `dipkb init mykb --example`, then run dipkb inside mykb "
+                              "(or pass --kb mykb).")
 
 
 @contextmanager
 def write_lock(layout: KBLayout, timeout: float = 60.0) -> Iterator[None]:
     """Hold the KB's write lock; IndexLockedError if another writer keeps it longer than ``timeout``.
     The lock is released by the kernel if the process dies, so a crash never leaves the KB locked."""
-    layout.kb_dir.mkdir(parents=True, exist_ok=True)
-    with open(layout.kb_dir / LOCK_NAME, "a+b") as handle:
+    check_writable(layout)  # before the lock file is created inside the package
+    with reporting_write_errors(layout.kb_dir, _READ_ONLY):
+        layout.index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(layout.index_dir / LOCK_NAME, "a+b")
+    with handle:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -49,9 +67,34 @@ def write_lock(layout: KBLayout, timeout: float = 60.0) -> Iterator[None]:
                                            f"for over {timeout:.0f} s; try again when it has finished.") from None
                 time.sleep(0.05)
         try:
+            _remove_leftovers(layout)
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_leftovers_if_idle(layout: KBLayout) -> None:
+    """Without waiting: if no writer holds the KB's lock, delete what writers that died left behind.
+    Commands that only read call it, so that a crash's litter does not wait for the next write."""
+    try:
+        handle = open(layout.index_dir / LOCK_NAME, "rb")  # never created here: without it, no writer ever ran
+    except OSError:
+        return
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a writer is at work, and its temporary files are live
+        _remove_leftovers(layout)
+
+
+def _remove_leftovers(layout: KBLayout) -> None:
+    """Under the lock: delete the temporary files of dead writers, in kb/ and the directories in it."""
+    for directory, subdirectories, names in os.walk(layout.kb_dir):
+        subdirectories[:] = [d for d in subdirectories if not d.startswith(".")]  # the index collects its own
+        for name in filter(_TEMPORARY.fullmatch, names):
+            with contextlib.suppress(OSError):  # litter that cannot be deleted must not stop a write
+                os.unlink(os.path.join(directory, name))
 
 
 @dataclass(frozen=True)
@@ -64,13 +107,9 @@ class FileWrite:
 
 
 def check_turtle(path: Path) -> None:
-    """Raise KBSyntaxError, with file:line:column, if the file does not parse as Turtle."""
-    try:
-        with path.open("rb") as stream:
-            for _ in parse(stream, format=RdfFormat.TURTLE):
-                pass
-    except (SyntaxError, UnicodeDecodeError) as error:
-        raise KBSyntaxError([syntax_problem(path, error)]) from None
+    """Raise KBSyntaxError, with file:line:column, if the file does not parse as Turtle (the file
+    checked is the temporary one, whatever its suffix)."""
+    check_syntax(path, format=RdfFormat.TURTLE)
 
 
 def missing_prefixes(existing: str, wanted: dict[str, str]) -> dict[str, str]:
@@ -92,6 +131,7 @@ def write_files(layout: KBLayout, writes: Sequence[FileWrite], *,
                 check: Callable[[Path], None] | None = check_turtle, lock: bool = True,
                 timeout: float = 60.0) -> list[Path]:
     """Apply ``writes`` all together or not at all; returns the paths written."""
+    check_writable(layout)
     if lock:
         with write_lock(layout, timeout):
             return _write_all(writes, check)
@@ -99,6 +139,12 @@ def write_files(layout: KBLayout, writes: Sequence[FileWrite], *,
 
 
 def _write_all(writes: Sequence[FileWrite], check: Callable[[Path], None] | None) -> list[Path]:
+    where = Path(os.path.commonpath([w.path.resolve() for w in writes])) if writes else Path(".")
+    with reporting_write_errors(where, _READ_ONLY):
+        return _replace_all(writes, check)
+
+
+def _replace_all(writes: Sequence[FileWrite], check: Callable[[Path], None] | None) -> list[Path]:
     originals: dict[Path, bytes | None] = {}
     temporaries: dict[Path, Path] = {}
     created_dirs: list[Path] = []
@@ -151,15 +197,18 @@ def _temporary(path: Path, data: bytes) -> Path:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
-        os.chmod(name, mode)
+        os.chmod(name, new_file_mode(path))
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
     return Path(name)
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+def new_file_mode(path: Path) -> int:
+    """The permissions of a file that replaces ``path``: its own if it exists, else those open() gives
+    a new file under the umask. mkstemp creates every file 0600, whatever the umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)  # the only way to read it; set back at once
+    os.umask(umask)
+    return 0o666 & ~umask

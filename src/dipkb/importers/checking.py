@@ -28,7 +28,7 @@ from dipkb.errors import KBSyntaxError, SyntaxProblem
 from dipkb.findings import Finding, Severity
 from dipkb.kb import KnowledgeBase
 from dipkb.layout import KBLayout
-from dipkb.namespaces import DCT, DIP, RDF, RDFS, SH, XSD
+from dipkb.namespaces import DCT, DIP, KB_BASE, RDF, RDFS, SH, XSD
 
 rdflib.NORMALIZE_LITERALS = False
 _TYPE = NamedNode(RDF + "type")
@@ -108,7 +108,8 @@ def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
                sample: bool = True) -> list[Finding]:
     """Findings (violations and warnings) about the subjects of ``text``, a Turtle document."""
     try:
-        triples = list(parse(text, format=RdfFormat.TURTLE))
+        # The text goes into a KB file, where relative IRIs resolve against the KB's base.
+        triples = list(parse(text, format=RdfFormat.TURTLE, base_iri=KB_BASE))
     except SyntaxError as error:  # our own writer made it, so this is a bug, reported with its place
         raise KBSyntaxError([SyntaxProblem(source, error.lineno, error.offset, error.msg or str(error))]) from None
     by_subject: defaultdict = defaultdict(list)

@@ -17,7 +17,7 @@ from dipkb.importers.reading import member_name, open_input
 from dipkb.importers.reconcile import Reconciler, slug
 from dipkb.importers.records import ImportReport
 from dipkb.kb import KnowledgeBase
-from dipkb.layout import KBLayout, display_path
+from dipkb.layout import KBLayout, display_path, reporting_write_errors
 from dipkb.temporal import DateInputError
 from dipkb.findings import Finding
 from dipkb.writing import FileWrite, write_files
@@ -69,10 +69,17 @@ def guess_format(path: Path) -> ImportFormat:
         return ImportFormat.ICEWS
     if first.count("\t") + 1 in gdelt.LAYOUTS:
         return ImportFormat.GDELT
-    if name.endswith(".csv") and "label" in next(csv.reader([first]), []):
+    if name.endswith(".csv") and "label" in _csv_header(first):
         return ImportFormat.CSV
     raise ImportInputError(f"Cannot tell the format of {display_path(path)}: pass it explicitly "
                            "(gdelt, icews, plover, csv or yaml).")
+
+
+def _csv_header(line: str) -> list[str]:
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:  # a cell over the csv module's field limit: no header of ours
+        return []
 
 
 def default_target(layout: KBLayout, path: Path, fmt: ImportFormat) -> Path:
@@ -151,7 +158,8 @@ def commit_import(layout: KBLayout, result: ImportResult, *, kb: KnowledgeBase |
 
 def write_rejected(result: ImportResult, path: Path) -> int:
     """The rejected rows as a tab-separated file: line, reason, detail, the row as read. Returns the count."""
-    with Path(path).open("w", encoding="utf-8", newline="") as stream:
+    with reporting_write_errors(Path(path), "choose another place for --rejected"), \
+            Path(path).open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream, delimiter="\t", lineterminator="\n")
         writer.writerow(["line", "reason", "detail", "row"])
         for row in result.report.rejected_rows:

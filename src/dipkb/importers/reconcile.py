@@ -221,9 +221,9 @@ class Reconciler:
             raise Rejection(f"unknown {kind}", f"no {kind} {text} in the knowledge base")
         matches = sorted(i for i in self.names.get(text.strip().lower(), ()) if i in table)
         if not matches:
-            raise Rejection(f"unknown {kind}", f"no {kind} named '{text}'")
+            raise Rejection(f"unknown {kind}", f"no {kind} named {text!r}")
         if len(matches) > 1:
-            raise Rejection(f"ambiguous {kind}", f"'{text}' names {len(matches)} {kind}s: " + ", ".join(matches))
+            raise Rejection(f"ambiguous {kind}", f"{text!r} names {len(matches)} {kind}s: " + ", ".join(matches))
         return matches[0]
 
     # --- places -------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ from dipkb.layout import display_path
 from dipkb.namespaces import DIP
 
 _SOURCE = NamedNode(DIP + "source")
+# A cell longer than this (the csv module's default field limit, 128 KiB) rejects its row: no field
+# of an event needs it, and it keeps one runaway quote from swallowing the rest of the file.
+MAX_CELL = 128 * 1024
 _DRAFT_FIELDS = {f.name for f in fields(EventDraft)}
 COLUMNS = sorted((_DRAFT_FIELDS - {"event_type"}) | {"type"})
 
@@ -65,11 +68,27 @@ def _draft(record: dict[str, Any]) -> EventDraft:
                       **{"label": "", **values})
 
 
+def _parsed(text: str) -> list[tuple[int, list[str]]]:
+    """Every CSV record of ``text`` with the line it starts on. The csv module aborts on a cell over its
+    field limit, naming no line; the limit guards memory the text already takes, so it is lifted while
+    parsing, process-wide as the module keeps it, and long cells are rejected row by row instead."""
+    previous = csv.field_size_limit(max(len(text), MAX_CELL))
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        records, line = [], 1
+        for cells in reader:
+            records.append((line, cells))
+            line = reader.line_num + 1
+        return records
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
     with open_input(path) as stream:
         text = stream.read().decode("utf-8-sig", "surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    records = _parsed(text)
+    header = records[0][1] if records else None
     if not header or not any(h.strip() for h in header):
         raise ImportInputError(f"{display_path(path)} is empty: a CSV of events starts with a header row.")
     header = [h.strip() for h in header]
@@ -77,10 +96,12 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str
     if unknown or "label" not in header or "type" not in header:
         raise ImportInputError(f"{display_path(path)}: unknown column(s) {', '.join(unknown) or '(none)'}; a CSV of "
                                f"events needs 'label' and 'type' and may have: {', '.join(COLUMNS)}.")
-    line = reader.line_num + 1
-    for cells in reader:
+    for start, cells in records[1:]:
         shown = ",".join(cells).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        start, line = line, reader.line_num + 1
+        longest = max((len(c) for c in cells), default=0)
+        if longest > MAX_CELL:
+            yield start, Rejection("cell too long", f"a cell of {longest} characters; the limit is {MAX_CELL}"), shown
+            continue
         try:
             ",".join(cells).encode("utf-8")
         except UnicodeEncodeError:

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Install everything the tests need on a fresh Debian/Ubuntu machine, as root or not, then run them.
+# Debian packages: the independent RDF parsers (rapper, serdi) the export tests check our output with.
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+if ! command -v rapper >/dev/null || ! command -v serdi >/dev/null || ! python3 -m venv --help >/dev/null 2>&1; then
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq raptor2-utils serdi python3-venv >/dev/null
+fi
+
+python3 -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -e '.[test]'
+.venv/bin/pytest -q "$@"

@@ -1,0 +1,184 @@
+"""Inputs at the edges of the KB directory (issue 8, items 3 and 6): symbolic links, directories named
+like data files, and a literal longer than pyoxigraph's 16 MiB parser buffer. Every command must
+end in exit 0 or in one "Error: ..." line and exit 2, never a traceback, and must not read (or
+quote) a file outside the KB."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from dipkb import index
+from dipkb.cli import cli
+from dipkb.errors import KBFileError, KBSyntaxError
+from dipkb.kb import KnowledgeBase
+from dipkb.loading import check_syntax, read_quads
+from dipkb.layout import KBLayout
+from dipkb.namespaces import KB
+
+SECRET = "root:x:0:0:SECRET-FIRST-LINE"
+# Each reads the KB its own way: the index, the in-memory load of validate, the exports and tallies.
+COMMANDS = (["index"], ["validate"], ["timeline"], ["stats"], ["export", "-f", "ntriples"],
+            ["query", "SELECT * WHERE { ?s ?p ?o } LIMIT 1"])
+
+
+def run(root: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--kb", str(root), *args])
+
+
+def assert_one_line_error(result: Result, *parts: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: ")
+    for part in parts:
+        assert part in line, line
+
+
+@pytest.fixture()
+def kb_root(kb_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped KB's copy, as the working directory, so that messages name kb/... as users see it."""
+    monkeypatch.chdir(kb_copy)
+    return kb_copy
+
+
+# --- Symbolic links and directories -----------------------------------------------------------------
+
+
+def test_a_link_out_of_the_kb_is_refused_by_every_command_and_never_read(kb_root: Path, tmp_path_factory):
+    secret = tmp_path_factory.mktemp("elsewhere") / "passwd"
+    secret.write_text(SECRET + "\n")
+    (kb_root / "kb" / "x.ttl").symlink_to(secret)
+    for command in COMMANDS:
+        result = run(kb_root, *command)
+        assert_one_line_error(result, "kb/x.ttl is a symbolic link to", str(secret), "outside")
+        assert "SECRET" not in result.output
+    with pytest.raises(KBFileError):
+        KnowledgeBase.open(kb_root, index=False)
+
+
+def test_a_link_to_a_directory_out_of_the_kb_is_refused(kb_root: Path, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "more.ttl").write_text(SECRET + "\n")
+    (kb_root / "kb" / "shared").symlink_to(elsewhere, target_is_directory=True)
+    assert_one_line_error(run(kb_root, "validate"), "kb/shared is a symbolic link to", str(elsewhere))
+
+
+def test_a_chain_of_links_that_ends_outside_is_refused(kb_root: Path, tmp_path_factory):
+    secret = tmp_path_factory.mktemp("elsewhere") / "passwd"
+    secret.write_text(SECRET + "\n")
+    (kb_root / "kb" / "hop.nt").symlink_to(secret)
+    (kb_root / "kb" / "a.ttl").symlink_to("hop.nt")  # inside the KB, but leads out of it
+    result = run(kb_root, "stats")
+    assert_one_line_error(result, "kb/a.ttl is a symbolic link to", str(secret))
+    assert "SECRET" not in result.output
+
+
+def test_links_inside_the_kb_keep_working(kb_root: Path):
+    kb_dir = kb_root / "kb"
+    (kb_dir / "notes").mkdir()
+    (kb_dir / "notes" / "extra.turtle").write_text(f"<{KB}actor/linked> <http://www.w3.org/2000/01/rdf-schema#label> "
+                                                   '"Linked actor" .\n')
+    (kb_dir / "extra.ttl").symlink_to(Path("notes") / "extra.turtle")  # the only way to its triples
+    (kb_dir / "actors-again.ttl").symlink_to("actors.ttl")  # the same file twice: read once
+    (kb_dir / "mirror").symlink_to(kb_dir / "notes", target_is_directory=True)
+    files = KBLayout.locate(kb_root).kb_files()
+    assert kb_dir / "extra.ttl" in files and kb_dir / "actors.ttl" in files
+    assert kb_dir / "actors-again.ttl" not in files
+    result = run(kb_root, "query", f"SELECT ?l WHERE {{ <{KB}actor/linked> rdfs:label ?l }}", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["l", "Linked actor"]
+    assert run(kb_root, "validate").exit_code == 0
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda kb: (kb / "x.ttl").mkdir(), "kb/x.ttl is a directory"),
+    (lambda kb: (kb / "deeper" / "y.nt").mkdir(parents=True), "kb/deeper/y.nt is a directory"),
+    (lambda kb: (kb / "gone.ttl").symlink_to(kb / "missing.ttl"), "kb/gone.ttl is a symbolic link to"),
+    (lambda kb: os.mkfifo(kb / "pipe.ttl"), "kb/pipe.ttl is not a regular file"),  # reading it would hang
+], ids=["directory", "nested-directory", "dangling-link", "fifo"])
+def test_a_path_named_like_a_data_file_that_is_not_one_is_an_error(kb_root: Path, make, says: str):
+    make(kb_root / "kb")
+    for command in (["index"], ["validate"], ["timeline"]):
+        assert_one_line_error(run(kb_root, *command), says)
+
+
+def test_hidden_paths_are_still_skipped(kb_root: Path):
+    (kb_root / "kb" / ".drafts" / "x.ttl").mkdir(parents=True)  # a hidden directory is never looked into
+    (kb_root / "kb" / ".#events.ttl").symlink_to("user@host.1234")  # an editor's lock file
+    assert run(kb_root, "validate").exit_code == 0
+
+
+# --- A literal longer than the parser's buffer -------------------------------------------------------
+
+BIG = 17 << 20  # over pyoxigraph's 16 MiB stream-parser buffer, which made validate end in MemoryError
+LENGTH_QUERY = f"SELECT (STRLEN(?c) AS ?n) WHERE {{ <{KB}note/big> rdfs:comment ?c }}"
+
+
+@pytest.fixture(scope="module")
+def big_kb(tmp_path_factory) -> Path:
+    """The shipped KB plus a file with one 17 MiB literal, on a subject written as a relative IRI."""
+    root = tmp_path_factory.mktemp("big")
+    (root / "kb").mkdir()
+    for path in (Path(__file__).resolve().parent.parent / "kb").glob("*.ttl"):
+        (root / "kb" / path.name).write_bytes(path.read_bytes())
+    with open(root / "kb" / "big.ttl", "w") as out:
+        out.write("@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n<note/big> rdfs:comment \"")
+        out.write("x" * BIG)
+        out.write('" .\n')
+    return root
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_every_command_reads_a_literal_over_the_parser_buffer(big_kb: Path, command: list[str], tmp_path: Path):
+    args = command + (["-o", str(tmp_path / "out.nt")] if command[0] == "export" else [])
+    result = run(big_kb, *args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 0, result.output[:500]
+    if command[0] == "export":
+        assert ("x" * BIG) in (tmp_path / "out.nt").read_text()
+
+
+@pytest.mark.parametrize("threshold", ["bulk_load", "load", "large_file"])
+def test_the_index_keeps_the_whole_literal_whichever_loader_reads_it(big_kb: Path, tmp_path: Path, threshold: str,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    """The index reads a file from bytes with the bulk loader (the default at this size), in a
+    transaction, or from its path as it does files of 64 MiB and more: the last two hit the buffer."""
+    root = tmp_path / "copy"
+    (root / "kb").mkdir(parents=True)
+    (root / "kb" / "big.ttl").symlink_to(big_kb / "kb" / "big.ttl")  # refused: it leads out of the KB
+    assert_one_line_error(run(root, "index"), "outside")
+    (root / "kb" / "big.ttl").unlink()
+    os.link(big_kb / "kb" / "big.ttl", root / "kb" / "big.ttl")  # a hard link is the file itself
+    if threshold == "load":
+        monkeypatch.setattr(index, "BULK_LOAD_BYTES", BIG * 2)
+    elif threshold == "large_file":
+        monkeypatch.setattr(index, "LARGE_FILE_BYTES", 1 << 20)
+    result = run(root, "query", LENGTH_QUERY, "-f", "csv")
+    assert result.exit_code == 0, result.output[:500]
+    assert result.stdout.splitlines() == ["n", str(BIG)]
+
+
+def test_the_parse_paths_keep_the_whole_literal(big_kb: Path):
+    path = big_kb / "kb" / "big.ttl"
+    [quad] = read_quads(path)
+    assert quad.subject.value == KB + "note/big" and len(quad.object.value) == BIG
+    check_syntax(path)  # the check before a write: no MemoryError either
+
+
+def test_a_syntax_error_after_the_literal_is_placed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "big.nt").write_text(f'<{KB}note/big> <http://www.w3.org/2000/01/rdf-schema#comment> "'
+                                            + "y" * BIG + '" .\n<a> <b> <c> .\n')
+    for command in (["index"], ["validate"]):
+        result = run(tmp_path, *command)
+        assert result.exit_code == 2, result.output[:500]
+        first, second = result.stderr.splitlines()
+        assert first.startswith("Error: kb/big.nt:2:1: "), first[:200]
+        assert second == "1 file failed to load."
+    with pytest.raises(KBSyntaxError, match=r"^kb/big\.nt:2:1: "):
+        read_quads(tmp_path / "kb" / "big.nt")

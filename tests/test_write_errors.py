@@ -1,0 +1,132 @@
+"""Writes that fail: a read-only file system or a full disk ends in one line and exit 2, nothing
+changed; files written with -o get the permissions the umask asks for.
+
+We run as root, so chmod does not stop a write. The read-only and full file systems are real ones,
+made in a mount namespace of the test's own (``unshare --mount --map-root-user``, no sudo): a
+directory bind-mounted read-only gives EROFS, a small tmpfs gives ENOSPC.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dipkb.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+CSV = REPO / "examples" / "events.csv"
+GDELT = REPO / "tests" / "fixtures" / "gdelt2-20191024143000.export.tsv"
+ADD = ["add", "Lavrov meets Jaishankar", "--type", "Meeting", "--participant", "host=Russia",
+       "--participant", "visitor=India", "--date", "2021-07-09", "--source", "source:founding-article"]
+
+
+def in_namespace(setup: list[str], *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``dipkb args`` in a mount namespace of its own, after the ``setup`` shell commands (mounts);
+    what the command leaves is seen by the shell commands that follow it (``; ls ...``)."""
+    script = " && ".join(setup) + ' && "$@"'
+    return subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script, "sh",
+                           sys.executable, "-m", "dipkb", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+def read_only(path: Path) -> list[str]:
+    return [f"mount --bind '{path}' '{path}'", f"mount -o remount,ro,bind '{path}'"]
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def test_a_read_only_kb_refuses_add_and_import_in_one_line_and_still_answers(kb_copy, snapshot, tmp_path):
+    kb, cache = kb_copy / "kb", tmp_path / "cache"
+    before = snapshot(kb)
+    env = {"XDG_CACHE_HOME": str(cache)}  # the index goes there when kb/ is read-only
+
+    answered = in_namespace(read_only(kb), "--kb", str(kb_copy), "timeline", "--actor", "Russia", env=env)
+    assert answered.returncode == 0 and "Kabulov" in answered.stdout, answered.stderr
+    assert (cache / "dipkb").is_dir()
+    for command in (["import", str(CSV)], ADD):
+        line = one_error_line(in_namespace(read_only(kb), "--kb", str(kb_copy), *command, env=env))
+        assert line.startswith(f"Error: cannot write to {os.path.relpath(kb)}: Read-only file system ("), line
+        assert "--kb" in line  # says how to get a KB one can write to
+    assert snapshot(kb) == before
+    assert not (kb / ".dipkb").exists()  # nothing was made in kb/, not even a lock
+
+
+def test_without_any_writable_place_for_the_index_one_line(kb_copy, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    setup = read_only(kb_copy / "kb") + read_only(cache)
+    line = one_error_line(in_namespace(setup, "--kb", str(kb_copy), "index", env={"XDG_CACHE_HOME": str(cache)}))
+    assert ": Read-only file system (" in line and "XDG_CACHE_HOME" in line, line
+
+
+def test_output_to_a_read_only_or_full_file_system_one_line_and_no_temporary_file(kb_copy, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    line = one_error_line(in_namespace(read_only(out), "--kb", str(kb_copy), "export", "-o", str(out / "kb.ttl")))
+    assert line.startswith(f"Error: cannot write to {os.path.relpath(out / 'kb.ttl')}: Read-only file system"), line
+    # The export of the example KB is ~27 kB: a 16 kB tmpfs fills up while it is written.
+    full = in_namespace([f"mount -t tmpfs -o size=16k none '{out}'"], "--kb", str(kb_copy), "export",
+                        "-o", str(out / "kb.ttl"))
+    line = one_error_line(full)
+    assert line == f"Error: cannot write to {os.path.relpath(out / 'kb.ttl')}: No space left on device", line
+    assert list(out.iterdir()) == []
+
+
+def test_a_full_disk_under_an_import_leaves_the_kb_as_it_was(kb_copy, snapshot):
+    imports = kb_copy / "kb" / "imports"
+    imports.mkdir()
+    before = snapshot(kb_copy)
+    # kb/imports/ on a 64 kB tmpfs: the GDELT import writes 1.6 MB there. `ls -A` shows what is left.
+    result = subprocess.run(
+        ["unshare", "--mount", "--map-root-user", "sh", "-c",
+         f"mount -t tmpfs -o size=64k none '{imports}' && \"$@\"; echo \"exit $?\"; ls -A '{imports}'", "sh",
+         sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "import", str(GDELT)],
+        capture_output=True, text=True, timeout=120)
+    assert result.stdout.splitlines()[-1:] == ["exit 2"], result.stdout  # and nothing listed after it
+    assert result.stderr.splitlines() == [f"Error: cannot write to {os.path.relpath(imports)}/"
+                                          "gdelt2-20191024143000-export.ttl: No space left on device"]
+    assert snapshot(kb_copy) == before
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_output_files_honour_the_umask(tmp_path, umask, mode):
+    target = tmp_path / "queries.csv"
+    previous = os.umask(umask)
+    try:
+        result = CliRunner().invoke(cli, ["queries", "-o", str(target)], catch_exceptions=False)
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+    assert target.read_text().startswith("name,title,parameters\n")
+
+
+def test_replacing_an_output_file_keeps_its_mode(tmp_path):
+    target = tmp_path / "queries.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    previous = os.umask(0o077)
+    try:
+        result = CliRunner().invoke(cli, ["queries", "-o", str(target)], catch_exceptions=False)
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text().startswith("[")
+
+
+def test_output_into_a_missing_directory_is_one_line(tmp_path):
+    target = tmp_path / "missing" / "out.csv"
+    result = CliRunner().invoke(cli, ["queries", "-o", str(target)], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.output == f"Error: cannot write to {os.path.relpath(target)}: No such file or directory\n"
