@@ -1,12 +1,20 @@
 """Keep README.md's shown output real: `python scripts/readme_examples.py` reruns every
 `$ dipkb ...` line of its ```console blocks and writes back what the command printed.
-tests/test_readme.py fails whenever the README and the real output differ."""
+tests/test_readme.py fails whenever the README and the real output differ.
+
+A block that also holds other commands (`oxigraph`, `curl`) is a session: its lines run in order from
+the repository root, the other commands in a shell with the venv's programs first on PATH (their
+standard output is shown; a line ending in `&` starts a server, stopped when the block ends)."""
 from __future__ import annotations
 
 import os
 import re
 import shlex
+import signal
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,13 +45,25 @@ def split_exit(line: str) -> tuple[str, int]:
 
 
 def examples(text: str) -> list[Example]:
-    found = []
+    """The `dipkb` lines of the blocks that are not sessions: each runs on its own."""
+    return [e for block in _blocks(text) if not is_session(block) for e in block]
+
+
+def sessions(text: str) -> list[list[Example]]:
+    """The blocks that run other programs too: each runs as a whole, in order."""
+    return [block for block in _blocks(text) if is_session(block)]
+
+
+def is_session(block: list[Example]) -> bool:
+    return any(not e.command.startswith("dipkb ") for e in block)
+
+
+def _blocks(text: str) -> list[list[Example]]:
+    blocks = []
     for _, block, _ in _BLOCK.findall(text):
-        for line, output in parse_block(block):
-            command, code = split_exit(line)
-            if command.startswith("dipkb "):
-                found.append(Example(command, output, code))
-    return found
+        pairs = [(split_exit(line), output) for line, output in parse_block(block)]
+        blocks.append([Example(command, output, code) for (command, code), output in pairs])
+    return blocks
 
 
 def run(command: str) -> tuple[str, int]:
@@ -55,15 +75,41 @@ def run(command: str) -> tuple[str, int]:
     return result.output, result.exit_code
 
 
+@contextmanager
+def session() -> Iterator:
+    """A runner for one block's commands; the servers it started are stopped when the block ends."""
+    servers: list[subprocess.Popen] = []
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    def run_any(command: str) -> tuple[str, int]:
+        if command.startswith("dipkb "):
+            return run(command)
+        if command.endswith("&"):
+            servers.append(subprocess.Popen(command[:-1], shell=True, cwd=REPO, env={**os.environ, "PATH": path},
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            start_new_session=True))
+            return "", 0
+        done = subprocess.run(command, shell=True, cwd=REPO, env={**os.environ, "PATH": path},
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=120)
+        return done.stdout, done.returncode
+
+    try:
+        yield run_any
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+
 def refresh(text: str) -> str:
     def rewrite(match: re.Match) -> str:
         parts = []
-        for line, output in parse_block(match.group(2)):
-            command, _ = split_exit(line)
-            if command.startswith("dipkb "):
-                output, code = run(command)
+        with session() as run_any:
+            for line, output in parse_block(match.group(2)):
+                command, _ = split_exit(line)
+                output, code = run_any(command)
                 line = command + (f"  # exit {code}" if code else "")
-            parts.append(f"$ {line}\n{output}")
+                parts.append(f"$ {line}\n{output}")
         return match.group(1) + "".join(parts) + match.group(3)
 
     return _BLOCK.sub(rewrite, text)

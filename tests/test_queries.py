@@ -111,11 +111,11 @@ def test_malformed_header_names_file_and_line(text, line, message):
 BODY_PROBLEMS = [
     ("# title: T\n# param: actor (actor) A.\nSELECT ?event WHERE { ?event dip:participant ?who }\n",
      ":2: parameter 'actor' is declared but the query never uses ?actor"),
-    ("# title: T\n# param: actor (actor) A.\nSELECT ?event WHERE { ?event dip:participant ?actor }\n",
-     ":2: parameter 'actor' must be in the SELECT projection"),
-    ("# title: T\n# param: from (date) F.\nSELECT ?e ?from WHERE {\n  ?e dip:earliestDay ?lo\n"
-     "  FILTER(!BOUND(?from) || ?lo >= ?from)\n}\n",
-     ":5: BOUND(?from) is always false for a given parameter"),
+    # The VALUES block goes at the start of the WHERE group: a query with parameters needs one.
+    ("# title: T\n# param: actor (actor) A.\nSELECT ?event { ?event dip:participant ?actor }\n",
+     ":2: a query with parameters needs the WHERE keyword before its pattern"),
+    ("# title: T\n# param: actor (actor) A.\nCONSTRUCT WHERE { ?event dip:participant ?actor }\n",
+     ":3: the VALUES block for the parameters cannot open this WHERE group (SPARQL syntax error"),
     # The place is the parser's own (where it gave up), in lines of the whole file.
     ("# title: T\nSELECT ?e WHERE {\n  ?e nope:x ?o\n}\n", ":3:12: SPARQL syntax error: expected one of Prefix not found"),
     ("# title: T\nSELECT ?e WHERE { SERVICE <http://example.org/sparql> { ?e ?p ?o } }\n",
@@ -131,10 +131,54 @@ def test_query_body_is_checked_on_load(tmp_path, text, message):
     assert f"bad.rq{message}" in str(caught.value)
 
 
-def test_bound_on_the_querys_own_variables_is_allowed(tmp_path):
-    path = write(tmp_path, "ok.rq", "# title: T\n# param: from (date) F.\n"
-                 "SELECT ?e ?from WHERE { OPTIONAL { ?e dip:earliestDay ?lo } FILTER(!BOUND(?lo) || COALESCE(?lo >= ?from, true)) }\n")
-    assert load_query_file(path).parameters[0].name == "from"
+def test_optional_parameter_is_tested_with_bound_and_need_not_be_projected(kb, tmp_path):
+    path = write(tmp_path, "ok.rq", "# title: T\n# param: from (date) F.\n# param: to (date-end) T.\n"
+                 "SELECT ?e WHERE {\n  ?e dip:earliestDay ?lo\n  FILTER(!BOUND(?from) || ?lo >= ?from)\n"
+                 "  FILTER(!BOUND(?to) || ?lo <= ?to)\n} ORDER BY ?e\n")
+    query = load_query_file(path)
+    every = kb.select(query.with_values(query.bind({})))
+    old = kb.select(query.with_values(query.bind({"to": "1996"})))
+    new = kb.select(query.with_values(query.bind({"from": "2021-07"})))
+    assert {"e"} == {name for row in every for name in row}
+    assert old and new and len(old) + len(new) < len(every)
+    assert {r["e"] for r in old} | {r["e"] for r in new} < {r["e"] for r in every}
+    both = kb.select(query.with_values(query.bind({"from": "1996", "to": "1996"})))
+    assert both and {r["e"] for r in both} <= {r["e"] for r in old}
+
+
+SUB_SELECT = """\
+# title: T
+# param: actor (actor) A.
+#
+# A WHERE in a comment, and one in a string, are not the query's.
+PREFIX dip: <https://w3id.org/dipkb/ontology#>
+SELECT ?event ?n WHERE {  # WHERE {
+  { SELECT ?event (COUNT(?p) AS ?n) WHERE { ?event dip:participant ?p } GROUP BY ?event }
+  ?event dip:participant ?actor . FILTER(?n > 0 && "WHERE {" != "")
+} ORDER BY ?event
+"""
+
+
+def test_values_block_opens_the_outer_where_group_on_its_own_line(kb, tmp_path):
+    query = load_query_file(write(tmp_path, "sub.rq", SUB_SELECT))
+    text = query.with_values(query.bind({"actor": "actor:russia"}))
+    expected = "SELECT ?event ?n WHERE { VALUES (?actor) { (<https://w3id.org/dipkb/kb/actor/russia>) }  # WHERE {\n"
+    assert text.splitlines()[5] == expected.rstrip("\n")
+    assert text.count("\n") == SUB_SELECT.count("\n")  # the file's lines stay where they were
+    assert len(kb.select(text)) == 6
+    unbound = query.with_values(query.bind({}))
+    assert "VALUES (?actor) { (UNDEF) }" in unbound
+    assert len(kb.select(unbound)) > 6
+
+
+def test_values_clause_escapes_strings_and_refuses_unknown_names():
+    from dipkb.queries import values_clause
+
+    params = [Parameter("name", ParamType.STRING, "N."), Parameter("n", ParamType.INTEGER, "N.")]
+    clause = values_clause(params, {"name": Literal('a "b" \\ c\nd }')})
+    assert clause == 'VALUES (?name ?n) { ("a \\"b\\" \\\\ c\\nd }" UNDEF) }'
+    with pytest.raises(ParameterError, match="Not a parameter of the query: x"):
+        values_clause(params, {"x": Literal(1)})
 
 
 # --- Catalogue ------------------------------------------------------------------------------
@@ -370,16 +414,16 @@ def label_resolver(kb):
 
 def test_string_injection_returns_nothing(kb, tmp_path):
     query = load_query_file(write(tmp_path, "by-label.rq", LABEL_QUERY))
-    honest = kb.select(query.text, query.bind(query.example_values))
+    honest = kb.select(query.with_values(query.bind(query.example_values)))
     assert [r["event"].value for r in honest] == [EVENT + "taliban-delegation-visit-moscow-2021-07"]
     for attack in INJECTIONS:
-        assert kb.select(query.text, query.bind({"name": attack})) == []
+        assert kb.select(query.with_values(query.bind({"name": attack}))) == []
 
 
 @pytest.mark.parametrize("attack", INJECTIONS)
 def test_iri_injection_is_refused(kb, attack):
     query = find_query(ROOT / "queries", "event-sources")
-    honest = kb.select(query.text, query.bind(query.example_values))
+    honest = kb.select(query.with_values(query.bind(query.example_values)))
     assert len(honest) == 2
     with pytest.raises(ParameterError):
         query.bind({"event": attack})
@@ -389,16 +433,16 @@ def test_iri_injection_is_refused(kb, attack):
 def test_actor_injection_is_refused_or_matches_nothing(kb, tmp_path, attack):
     query = load_query_file(write(tmp_path, "by-actor.rq", ACTOR_QUERY))
     resolve = label_resolver(kb)
-    honest = kb.select(query.text, query.bind({"actor": "Russia"}, resolve))
+    honest = kb.select(query.with_values(query.bind({"actor": "Russia"}, resolve)))
     assert len(honest) == 6  # the events Russia itself has a role in
-    assert kb.select(query.text, query.bind({"actor": "actor:russia"})) == honest
+    assert kb.select(query.with_values(query.bind({"actor": "actor:russia"}))) == honest
     with pytest.raises(ParameterError):
         query.bind({"actor": attack})
     try:
         bindings = query.bind({"actor": attack}, resolve)
     except DipkbError:
         return
-    assert kb.select(query.text, bindings) == []
+    assert kb.select(query.with_values(bindings)) == []
 
 
 def test_date_injection_is_refused():

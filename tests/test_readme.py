@@ -35,3 +35,15 @@ def test_ci_runs_the_readme_test_command():
     match = re.search(r"Run the tests:\n+```sh\n(.+)\n", README)
     assert match, "README must show the test command under 'Run the tests:'"
     assert match.group(1) in (REPO / ".ci" / "run").read_text().splitlines()
+
+
+@pytest.mark.parametrize("block", readme_examples.sessions(README),
+                         ids=[block[0].command for block in readme_examples.sessions(README)])
+def test_readme_sessions_print_what_they_show(block, monkeypatch):
+    """Blocks that start a server and query it with curl run as a whole, in order."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("DIPKB_KB", raising=False)
+    with readme_examples.session() as run:
+        shown = [(run(example.command), (example.output, example.exit_code)) for example in block]
+    for (got, expected), example in zip(shown, block):
+        assert got == expected, f"README is stale at `{example.command}`: run `python scripts/readme_examples.py`"

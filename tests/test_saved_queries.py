@@ -26,7 +26,7 @@ def kb():
 
 def run(kb, name, **values):
     query = find_query(QUERIES_DIR, name)
-    return kb.select(query.text, query.bind(values))
+    return kb.select(query.with_values(query.bind(values)))
 
 
 def plain(row):
@@ -51,8 +51,10 @@ def test_saved_query_loads_and_runs_with_its_example(kb, path):
     assert query.description, "describe the query in its header"
     if query.parameters:
         assert query.example, "a query with parameters gives an '# example:' line"
-    rows = kb.select(query.text, query.bind(query.example_values))
-    assert kb.select(query.text, query.bind(query.example_values)) == rows
+    text = query.with_values(query.bind(query.example_values))
+    rows = kb.select(text)
+    assert rows or query.name == "events-without-source", "the example shows some rows"
+    assert kb.select(text) == rows
 
 
 def test_catalogue_holds_every_file_in_name_order():
@@ -70,11 +72,10 @@ def test_readme_lists_every_saved_query():
 def test_russia_timeline_july_2021(kb):
     rows = run(kb, "actor-timeline", actor="actor:russia", **{"from": "2021-07", "to": "2021-07"})
     events = by(rows, "event")
-    common = {"actor": ACTOR + "russia", "from": "2021-07-01", "to": "2021-07-31"}
     assert events[EVENT + "kabulov-taliban-meeting-2021-07"] == {
         "event": EVENT + "kabulov-taliban-meeting-2021-07", "date": "2021-07", "type": DIP + "Meeting",
         "label": "Zamir Kabulov meets the Taliban delegation in Moscow", "role": "host (Zamir Kabulov)",
-        "modality": DIP + "Occurred", **common,
+        "modality": DIP + "Occurred",
         "source": events[EVENT + "kabulov-taliban-meeting-2021-07"]["source"],
     }
     assert set(events[EVENT + "kabulov-taliban-meeting-2021-07"]["source"].split(" ")) == {
@@ -86,7 +87,7 @@ def test_russia_timeline_july_2021(kb):
     assert base == {
         "event": EVENT + "russia-base-activation-tajikistan-2021-07", "date": "2021-07", "type": DIP + "BaseActivation",
         "label": "Russia prepares to activate a military base in Tajikistan", "role": "agent",
-        "modality": DIP + "Planned", "source": "source:founding-article", **common,
+        "modality": DIP + "Planned", "source": "source:founding-article",
     }
     # An event only *about* Russia is not one it took part in; a bound is shown as authored.
     assert EVENT + "shaheen-good-relations-2021-07" not in events
@@ -113,7 +114,6 @@ def test_meetings_between_jaishankar_and_zarif(kb):
         "meeting": EVENT + "jaishankar-zarif-meeting-2021-07", "date": "2021-07", "type": DIP + "Meeting",
         "label": "Jaishankar meets Iran's Foreign Minister Javad Zarif", "forA": "S Jaishankar",
         "forB": "Javad Zarif", "place": "Iran", "modality": DIP + "Occurred",
-        "a": ACTOR + "s-jaishankar", "b": ACTOR + "javad-zarif",
     }]
     swapped = run(kb, "meetings-between", a="actor:javad-zarif", b="actor:s-jaishankar")
     assert [r["meeting"] for r in swapped] == [r["meeting"] for r in rows]
@@ -212,12 +212,11 @@ def test_event_sources_of_the_kabulov_meeting(kb):
     assert [plain(r) for r in rows] == [
         {"source": SOURCE + "founding-article",
          "label": "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia",
-         "kind": DIP + "NewsArticle", "issued": "2021-07", "direct": "true",
-         "event": EVENT + "kabulov-taliban-meeting-2021-07"},
+         "kind": DIP + "NewsArticle", "issuedBy": "", "issued": "2021-07", "direct": "true", "citedIn": ""},
         {"source": SOURCE + "russian-foreign-ministry-statement-2021-07",
          "label": "Russian Foreign Ministry statement on Zamir Kabulov's meeting with the Taliban delegation",
          "kind": DIP + "OfficialStatement", "issuedBy": "Russian Foreign Ministry", "issued": "2021-07",
-         "direct": "true", "citedIn": "source:founding-article", "event": EVENT + "kabulov-taliban-meeting-2021-07"},
+         "direct": "true", "citedIn": "source:founding-article"},
     ]
 
 

@@ -15,7 +15,7 @@ from dipkb import __version__
 from dipkb.errors import DipkbError, ParameterError
 from dipkb.layout import KB_ENV_VAR, KBLayout
 from dipkb.render import (SOLUTION_FORMATS, TIMELINE_HEADERS, Output, OutputFormat, UnsupportedFormat,
-                          format_from_path, rows_output, timeline_rows)
+                          choose_format, rows_output, timeline_rows)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -95,10 +95,7 @@ def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Ca
                       help=f"Output format (default: from -o's extension, else {default.value}).")
         @functools.wraps(command)
         def wrapper(*args, fmt: str | None, output: str | None, **kwargs):
-            chosen = OutputFormat(fmt) if fmt else format_from_path(output)
-            if chosen not in formats:
-                chosen = default
-            return command(*args, out=Output(chosen, output), **kwargs)
+            return command(*args, out=Output(choose_format(formats, default, fmt, output), output), **kwargs)
 
         return wrapper
 
@@ -135,13 +132,16 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
 @click.argument("query")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter of a saved query, typed by its header and bound, never spliced.")
+@click.option("--with-derived", is_flag=True,
+              help="CONSTRUCT/DESCRIBE: include the triples the index derives (dip:participant, days, tallies).")
 @output_options((*SOLUTION_FORMATS, OutputFormat.TURTLE, OutputFormat.NTRIPLES), OutputFormat.TABLE)
 @click.pass_context
-def query(ctx: click.Context, query: str, params: tuple[str, ...], out: Output) -> None:
+def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived: bool, out: Output) -> None:
     """Run SPARQL: inline text, a .rq file, - for stdin, or a saved query by name.
 
     SELECT/ASK print as a table or in the W3C results formats (csv, tsv, json, xml);
-    CONSTRUCT/DESCRIBE as RDF. SERVICE and LOAD are refused.
+    CONSTRUCT/DESCRIBE as RDF, without the index's derived triples unless --with-derived.
+    FROM and FROM NAMED are honoured. SERVICE and LOAD are refused.
 
     \b
     Examples:
@@ -152,7 +152,7 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], out: Output) 
     from dipkb.timeline import resolve_actor
 
     kb = _open_kb(ctx)
-    bindings, saved = {}, None
+    saved = None
     if query == "-":
         text = sys.stdin.read()
     elif query.endswith(".rq") and Path(query).is_file():
@@ -162,10 +162,11 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], out: Output) 
     else:
         text = query
     if saved:
-        text, bindings = saved.text, saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name))
-    if params and not bindings:
+        # Bound by a VALUES block in the text (standard SPARQL 1.1), as any other engine would run it.
+        text = saved.with_values(saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name)))
+    elif params:
         raise ParameterError("-p works with saved queries (a name or a .rq file) that declare parameters.")
-    out.write(render.query_result(kb.query(text, bindings), out.format))
+    out.write(render.query_result(kb.query(text, with_derived=with_derived), out.format))
 
 
 @cli.command("queries")
@@ -252,22 +253,31 @@ def show(ctx: click.Context, name: str, out: Output) -> None:
 
 
 @cli.command()
-@output_options((OutputFormat.TURTLE, OutputFormat.NTRIPLES, OutputFormat.NQUADS, OutputFormat.TRIG), OutputFormat.TURTLE)
+@output_options((OutputFormat.TURTLE, OutputFormat.NTRIPLES, OutputFormat.NQUADS, OutputFormat.TRIG,
+                 OutputFormat.JSONLD, OutputFormat.RDFXML), OutputFormat.TURTLE)
 @click.option("--with-ontology", is_flag=True, help="Include the ontology and the shapes.")
+@click.option("--with-derived", is_flag=True,
+              help="Include what the index derives (participants, days, time buckets, tallies), so that "
+                   "any SPARQL server answers the saved queries; N-Quads/TriG also get the union as default graph.")
 @click.pass_context
-def export(ctx: click.Context, out: Output, with_ontology: bool) -> None:
-    """Write the KB as RDF: deterministic, byte-identical for the same KB.
+def export(ctx: click.Context, out: Output, with_ontology: bool, with_derived: bool) -> None:
+    """Write the KB's files as RDF, literals as written: deterministic, byte-identical for the same KB.
+
+    Formats: turtle, ntriples, nquads, trig, jsonld (compact, against ontology/context.jsonld),
+    rdfxml; -o's extension (.ttl .nt .nq .trig .jsonld .rdf) picks one.
 
     \b
     Examples:
       dipkb export -o dipkb.ttl
+      dipkb export --with-derived --with-ontology -o dipkb-full.ttl
       dipkb export -f nquads --with-ontology
     """
     from dipkb import export as exporter
 
     kb = _open_kb(ctx)
     with out.stream() as stream:
-        count = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology)
+        count = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology,
+                                with_derived=with_derived)
     if out.path:
         click.echo(f"Wrote {count} statements to {out.path} ({out.format.value}).", err=True)
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, Store, Variable
 
 from dipkb import sparql
-from dipkb.derivation import derive
+from dipkb.derivation import derive, derived_graph, is_derived_graph
 from dipkb.errors import QueryError
 from dipkb.layout import KBLayout
 from dipkb.loading import load_files
-from dipkb.namespaces import PREFIXES
+from dipkb.namespaces import FILE_GRAPH_PREFIX, PREFIXES
 
 if TYPE_CHECKING:
     from dipkb.index import OpenIndex
@@ -52,19 +52,43 @@ class KnowledgeBase:
         derive(store)
         return cls(layout, store)
 
-    def query(self, text: str, bindings: Mapping[str, Term] | None = None):
-        """Run a read-only SPARQL query over the union of all graphs, with ``bindings`` substituted
-        as RDF terms (never spliced into the text). The engine runs the guard's rebuilt text, never
-        ``text`` itself (see :mod:`dipkb.sparql`)."""
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None, *, with_derived: bool = False):
+        """Run a read-only SPARQL query, with ``bindings`` substituted as RDF terms (never spliced
+        into the text). The engine runs the guard's rebuilt text, never ``text`` itself (see
+        :mod:`dipkb.sparql`).
+
+        The dataset is the query's own when it has FROM or FROM NAMED clauses (SPARQL 1.1 §13.2).
+        Otherwise SELECT and ASK read the union of every graph, derived triples included (the saved
+        queries need them); CONSTRUCT and DESCRIBE, which return triples, read the union of the KB
+        and ontology files without them, unless ``with_derived``."""
         safe = sparql.prepare(text, PREFIXES)
+        dataset = self._dataset(sparql.outline(safe), with_derived)
         substitutions = {Variable(name): term for name, term in (bindings or {}).items()}
         try:
-            return self.store.query(safe.text, use_default_graph_as_union=True, substitutions=substitutions or None)
+            return self.store.query(safe.text, substitutions=substitutions or None, **dataset)
         except SyntaxError as error:
             message = " ".join(safe.locate(error.msg or str(error)).split())  # the engine's spans several lines
             raise QueryError(f"SPARQL syntax error: {_shorten(message)}") from None
         except OSError as error:
             raise QueryError(f"Query failed: {error}") from None
+
+    def _dataset(self, outline: sparql.Outline, with_derived: bool) -> dict[str, object]:
+        """``Store.query``'s dataset arguments for a query of this outline."""
+        if outline.names_dataset:
+            if with_derived:
+                named = outline.from_graphs + outline.from_named_graphs
+                example = next((g for g in named if g.startswith(FILE_GRAPH_PREFIX)), FILE_GRAPH_PREFIX + "kb/FILE.ttl")
+                raise QueryError("--with-derived applies to queries without FROM: a query with FROM or FROM NAMED "
+                                 "reads the graphs it names. Name the derived ones too: "
+                                 f"FROM <{derived_graph(example)}>.")
+            # The union flag would make the engine ignore FROM (pyoxigraph 0.5.13); the clauses'
+            # graphs as arguments give §13.2's dataset, an empty list an empty graph.
+            return {"default_graph": [NamedNode(g) for g in outline.from_graphs],
+                    "named_graphs": [NamedNode(g) for g in outline.from_named_graphs]}
+        if outline.form in (sparql.QueryForm.CONSTRUCT, sparql.QueryForm.DESCRIBE) and not with_derived:
+            files = [g for g in self.store.named_graphs() if not is_derived_graph(g)]
+            return {"default_graph": files, "named_graphs": files}
+        return {"use_default_graph_as_union": True}
 
     def select(self, text: str, bindings: Mapping[str, Term] | None = None) -> list[dict[str, Term]]:
         """A SELECT query's rows as dicts of bound variables (unbound ones are left out)."""

@@ -34,19 +34,41 @@ class OutputFormat(Enum):
     NTRIPLES = "ntriples"
     NQUADS = "nquads"
     TRIG = "trig"
+    JSONLD = "jsonld"
+    RDFXML = "rdfxml"
 
 
 _BY_EXTENSION = {
     ".csv": OutputFormat.CSV, ".tsv": OutputFormat.TSV, ".json": OutputFormat.JSON,
     ".srj": OutputFormat.JSON, ".xml": OutputFormat.XML, ".srx": OutputFormat.XML,
     ".ttl": OutputFormat.TURTLE, ".nt": OutputFormat.NTRIPLES, ".nq": OutputFormat.NQUADS,
-    ".trig": OutputFormat.TRIG, ".txt": OutputFormat.TEXT,
+    ".trig": OutputFormat.TRIG, ".txt": OutputFormat.TEXT, ".jsonld": OutputFormat.JSONLD,
+    ".rdf": OutputFormat.RDFXML,
 }
 
 
-def format_from_path(path: str | Path | None) -> OutputFormat | None:
-    """The format an output file's extension implies, as Oxigraph's CLI guesses it."""
-    return _BY_EXTENSION.get(Path(path).suffix.lower()) if path else None
+def choose_format(formats: Sequence[OutputFormat], default: OutputFormat, fmt: str | None,
+                  path: str | None) -> OutputFormat:
+    """The format a command writes: -f's, else the one -o's extension names, else ``default``.
+
+    An extension naming no format this command writes is an error, never a quiet fallback to the
+    default (a text table in a file called results.jsonld). A name without extension takes the
+    default; .txt is the plain-text form, a table or text, whichever the command prints."""
+    if fmt:
+        return OutputFormat(fmt)
+    suffix = Path(path).suffix.lower() if path else ""
+    if not suffix:
+        return default
+    guessed = _BY_EXTENSION.get(suffix)
+    if guessed in formats:
+        return guessed
+    if guessed is OutputFormat.TEXT and OutputFormat.TABLE in formats:
+        return OutputFormat.TABLE
+    extensions = " ".join(sorted(ext for ext, f in _BY_EXTENSION.items() if f in formats
+                                 or (f is OutputFormat.TEXT and OutputFormat.TABLE in formats)))
+    raise UnsupportedFormat(f"cannot write a '{suffix}' file: this command writes "
+                            f"{', '.join(f.value for f in formats)}. Name the file with one of "
+                            f"{extensions}, or choose the format with -f.")
 
 
 def term_text(term) -> str:

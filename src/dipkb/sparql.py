@@ -14,7 +14,7 @@ only letters the engine can take for a keyword are then the keyword tokens check
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -153,18 +153,21 @@ def _resolve(base: str | None, reference: str) -> str | None:
 def tokenize(text: str) -> list[Token]:
     """The query's tokens, whitespace and comments included, by longest match; raises QueryError
     at the first place no terminal matches."""
-    tokens: list[Token] = []
+    return list(_tokens(text))
+
+
+def _tokens(text: str) -> Iterator[Token]:
+    """:func:`tokenize`'s tokens one by one, for readers that stop early."""
     code: list[Token] = []  # the tokens that are not whitespace or comments
     # Relative IRIs are IRIs only under a BASE; any "base" in the text is enough to consider them.
     base = "http://base.invalid/" if re.search("base", text, re.IGNORECASE) else None
     position, end = 0, len(text)
     while position < end:
         token = _next_token(text, position, code, base)
-        tokens.append(token)
+        yield token
         if token.kind not in (Kind.SPACE, Kind.COMMENT):
             code.append(token)
         position = token.end
-    return tokens
 
 
 def _opens_iri(body: str, code: list[Token], base: str | None) -> bool:
@@ -359,3 +362,50 @@ def code_only(query: str) -> str:
     its code with a regular expression."""
     return "".join(" " * (t.end - t.start) if t.kind in (Kind.STRING, Kind.IRI, Kind.COMMENT)
                    else query[t.start:t.end] for t in tokenize(query))
+
+
+QueryForm = Enum("QueryForm", "SELECT CONSTRUCT DESCRIBE ASK")
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A query's form and dataset clauses (SPARQL 1.1 §13.2): the IRIs of its ``FROM`` and
+    ``FROM NAMED`` clauses, resolved as the engine resolves them."""
+
+    form: QueryForm | None  # None: no form keyword, a syntax error left to the engine to report
+    from_graphs: tuple[str, ...] = ()
+    from_named_graphs: tuple[str, ...] = ()
+
+    @property
+    def names_dataset(self) -> bool:
+        """Whether the query names its own dataset; it then sees those graphs and no others."""
+        return bool(self.from_graphs or self.from_named_graphs)
+
+
+def outline(safe: SafeQuery) -> Outline:
+    """The form and dataset clauses of a query that passed the guard, read from the tokens of the
+    text the engine runs, where prefixed names are already IRIs."""
+    # FROM is a keyword only in a dataset clause, so every FROM token opens one. When the letters
+    # are nowhere in the text, the scan stops at the form keyword, near the start, rather than read a
+    # large query a second time (+75% on the guard's time for 700 kB of VALUES).
+    whole = re.search("from", safe.text, re.IGNORECASE) is not None
+    form: QueryForm | None = None
+    base: str | None = None
+    graphs: dict[bool, list[str]] = {False: [], True: []}  # by NAMED
+    code = (t for t in _tokens(safe.text) if t.kind not in (Kind.SPACE, Kind.COMMENT))
+    for token in code:
+        word = token.text.upper() if token.kind is Kind.KEYWORD else ""
+        if word == "BASE" and (iri := next(code, None)) is not None and iri.kind is Kind.IRI:
+            base = _resolve(base, iri.value) or base
+        elif word in QueryForm.__members__ and form is None:
+            form = QueryForm[word]
+            if not whole:
+                break
+        elif word == "FROM":
+            source = next(code, None)
+            named = source is not None and source.text.upper() == "NAMED"
+            source = next(code, None) if named else source
+            # Anything but an IRI after FROM is a syntax error, which the engine reports.
+            if source is not None and source.kind is Kind.IRI and (graph := _resolve(base, source.value)):
+                graphs[named].append(graph)
+    return Outline(form, tuple(graphs[False]), tuple(graphs[True]))
