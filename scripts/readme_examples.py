@@ -2,8 +2,8 @@
 `$ dipkb ...` line of its ```console blocks and writes back what the command printed.
 tests/test_readme.py fails whenever the README and the real output differ.
 
-A block that also holds other commands (`oxigraph`, `curl`) is a session: its lines run in order from
-the repository root, the other commands in a shell with the venv's programs first on PATH (their
+A block that also holds other commands (`oxigraph`, `curl`) is a session: its lines run in order in the
+working directory (the repository root here; the tests run them in a copy of the KB), the other commands in a shell with the venv's programs first on PATH (their
 standard output is shown; a line ending in `&` starts a server, stopped when the block ends)."""
 from __future__ import annotations
 
@@ -85,11 +85,11 @@ def session() -> Iterator:
         if command.startswith("dipkb "):
             return run(command)
         if command.endswith("&"):
-            servers.append(subprocess.Popen(command[:-1], shell=True, cwd=REPO, env={**os.environ, "PATH": path},
+            servers.append(subprocess.Popen(command[:-1], shell=True, env={**os.environ, "PATH": path},
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                             start_new_session=True))
             return "", 0
-        done = subprocess.run(command, shell=True, cwd=REPO, env={**os.environ, "PATH": path},
+        done = subprocess.run(command, shell=True, env={**os.environ, "PATH": path},
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=120)
         return done.stdout, done.returncode
 

@@ -1,8 +1,10 @@
-"""Fixtures shared by the test modules: a scratch copy of the shipped KB and a way to see it unchanged."""
+"""Fixtures shared by the test modules: a scratch copy of the shipped KB, a way to see it unchanged, and
+a session-wide working directory outside the checkout so that no test writes an index into it."""
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,11 @@ import pytest
 from dipkb.layout import KBLayout
 
 REPO = Path(__file__).resolve().parent.parent
+# Where a command run in the checkout writes: the KB's directory (its index, lock and temporary files)
+# and queries/. The other directories are left out: other work edits them while the suite runs.
+WATCHED = ("kb", "queries")
+# Written at the root by the test tools themselves.
+CACHES = {".pytest_cache", ".hypothesis"}
 
 
 @pytest.fixture()
@@ -34,3 +41,63 @@ def kb_snapshot(root: Path) -> dict[str, bytes]:
 @pytest.fixture()
 def snapshot() -> Callable[[Path], dict[str, bytes]]:
     return kb_snapshot
+
+
+def checkout_state(repo: Path) -> dict[str, tuple[int, int]]:
+    """The names at the root, and every entry of the watched directories (hidden ones included) with
+    its modification time and size: an index built, a lock taken or a file rewritten changes one."""
+    state = {name: (0, 0) for name in os.listdir(repo) if name not in CACHES}
+    for path in sorted(p for name in WATCHED for p in (repo / name, *(repo / name).rglob("*"))):
+        stat = path.stat()
+        state[str(path.relative_to(repo))] = (stat.st_mtime_ns, stat.st_size if path.is_file() else 0)
+    return state
+
+
+def state_changes(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list[str]:
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+
+def copy_shipped_kb(destination: Path) -> Path:
+    """The repository's kb/ (without its index), queries/, KB marker and the files the README imports
+    (examples/, tests/fixtures/), under ``destination``; the ontology is left out, so commands run there use the bundled
+    one as they do in the checkout."""
+    shutil.copytree(REPO / "kb", destination / "kb", ignore=shutil.ignore_patterns(".dipkb", ".*.tmp"))
+    shutil.copytree(REPO / "queries", destination / "queries")
+    for data in ("examples", "tests/fixtures"):
+        shutil.copytree(REPO / data, destination / data)
+    shutil.copy2(REPO / ".dipkb-kb", destination / ".dipkb-kb")
+    return destination
+
+
+@pytest.fixture(scope="session")
+def shipped_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the shipped KB that the whole session shares, so that its index is built once."""
+    return copy_shipped_kb(tmp_path_factory.mktemp("shipped"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_outside_the_checkout(shipped_kb: Path) -> Iterator[Path]:
+    """Every test starts in the copy: commands that find their KB from the working directory (the CLI,
+    the README examples, ``KnowledgeBase.open()``) use it, with the same relative paths (``kb/.dipkb``)
+    as in the checkout, and never write into the repository. Fails the run if something did anyway."""
+    before = checkout_state(REPO)
+    previous = Path.cwd()
+    saved_env = os.environ.pop("DIPKB_KB", None)
+    os.chdir(shipped_kb)
+    yield shipped_kb
+    os.chdir(previous)
+    if saved_env is not None:
+        os.environ["DIPKB_KB"] = saved_env
+    changed = state_changes(before, checkout_state(REPO))
+    assert changed == [], f"the tests wrote into the checkout: {changed}"
+
+
+@pytest.fixture(autouse=True)
+def no_index_in_the_checkout(request) -> Iterator[None]:
+    """Names the test that built an index in the checkout's kb/ (the session check above only says that
+    one did): a command that found no KB from its working directory falls back to the bundled one, which
+    in a checkout is the repository's."""
+    index = REPO / "kb" / ".dipkb"
+    existed = index.exists()
+    yield
+    assert existed or not index.exists(), f"{request.node.nodeid} built an index in the checkout: {index}"

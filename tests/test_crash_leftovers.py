@@ -251,7 +251,7 @@ STALLED_INDEX_WRITER = textwrap.dedent("""
         (directory / "store-99").mkdir()
         (directory / "store-99.scratch").mkdir()
         (directory / "store-99.scratch" / "days.nt").write_text("")
-        (directory / "manifest.json.99.tmp").write_text("{")
+        (directory / ".manifest.json.k1ll3d_9.tmp").write_text("{")
         print("ready", flush=True)
         time.sleep(120)
 """)
@@ -263,7 +263,7 @@ def test_a_live_index_writers_files_stay_and_a_dead_ones_go(kb_copy, tmp_path):
     index = lab.kb / ".dipkb"
     writer, _ = stalled(STALLED_INDEX_WRITER, str(index))
     assert lab.run("index").returncode == 0  # the index is up to date: a reader need not wait
-    assert {"store-99", "store-99.scratch", "manifest.json.99.tmp"} <= {p.name for p in index.iterdir()}
+    assert {"store-99", "store-99.scratch", ".manifest.json.k1ll3d_9.tmp"} <= {p.name for p in index.iterdir()}
     writer.kill()
     writer.wait()
     assert lab.run("index").returncode == 0

@@ -260,7 +260,8 @@ for fmt in ExportFormat:
 
 def export_in_subprocess(seed: str, *args: str) -> bytes:
     env = dict(os.environ, PYTHONHASHSEED=seed)
-    result = subprocess.run([sys.executable, "-c", EXPORT_ALL, *args], capture_output=True, env=env, cwd=ROOT)
+    # In the working directory: the session's copy of the shipped KB, not the checkout.
+    result = subprocess.run([sys.executable, "-c", EXPORT_ALL, *args], capture_output=True, env=env)
     assert result.returncode == 0, result.stderr.decode()
     return result.stdout
 

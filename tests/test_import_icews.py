@@ -9,7 +9,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb import KnowledgeBase
 from dipkb.errors import ImportInputError
-from dipkb.importers import ImportFormat, commit_import, guess_format, run_import
+from dipkb.importers.pipeline import ImportFormat, commit_import, guess_format, run_import
 from dipkb.layout import KBLayout
 from dipkb.namespaces import KB
 
@@ -106,18 +106,18 @@ def test_statements_carry_an_attributed_content_and_pass_the_shapes(committed):
         (KB + "actor/russia", "Coded as CAMEO 012 (Make pessimistic comment) by ICEWS.")]
 
 
-def test_a_file_without_the_icews_header_is_refused(tmp_path):
+def test_a_file_without_the_icews_header_is_refused(shipped_kb, tmp_path):
     path = tmp_path / "events.tab"
     path.write_text("Event ID\tEvent Date\n1\t2021-01-01\n", encoding="utf-8")
     with pytest.raises(ImportInputError, match="lacks 'Source Name', 'CAMEO Code', 'Target Name'"):
-        run_import(KnowledgeBase.open(REPO), path, ImportFormat.ICEWS)
+        run_import(KnowledgeBase.open(shipped_kb), path, ImportFormat.ICEWS)
 
 
-def test_a_row_with_a_missing_column_is_rejected(tmp_path):
+def test_a_row_with_a_missing_column_is_rejected(shipped_kb, tmp_path):
     lines = FIXTURE.read_text(encoding="utf-8").splitlines()
     path = tmp_path / "short.tab"
     path.write_text("\n".join([lines[0], lines[1], lines[2].rsplit("\t", 1)[0]]) + "\n", encoding="utf-8")
-    report = run_import(KnowledgeBase.open(REPO), path).report
+    report = run_import(KnowledgeBase.open(shipped_kb), path).report
     assert (report.rows, report.imported, report.rejected) == (2, 1, 1)
     assert report.rejected_rows[0].detail == "19 tab-separated columns, the header has 20"
 

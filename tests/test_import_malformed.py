@@ -9,7 +9,7 @@ from conftest import kb_snapshot
 
 from dipkb import KnowledgeBase
 from dipkb.errors import ImportInputError, ImportValidationError
-from dipkb.importers import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
+from dipkb.importers.pipeline import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
 from dipkb.layout import KBLayout
 
 REPO = Path(__file__).resolve().parent.parent

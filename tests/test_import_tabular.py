@@ -9,7 +9,7 @@ from pyoxigraph import NamedNode
 
 from dipkb import KnowledgeBase
 from dipkb.errors import ImportInputError
-from dipkb.importers import ImportFormat, commit_import, guess_format, run_import
+from dipkb.importers.pipeline import ImportFormat, commit_import, guess_format, run_import
 from dipkb.layout import KBLayout
 from dipkb.namespaces import KB
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -21,10 +20,10 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
 from dipkb import KnowledgeBase, index
 from dipkb.errors import KBSyntaxError
 from dipkb.derivation import derive, derived_graph, is_derived_graph
+from dipkb.engine import EmbeddedEngine
 from dipkb.loading import load_files
 from dipkb.layout import KBLayout
 from dipkb.namespaces import DIP, KB, RDF, RDFS, XSD
-from dipkb.temporal import EventTime, period_of
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,13 +93,14 @@ def test_first_open_builds_the_index_and_matches_the_in_memory_store(root: Path)
     assert triples(kb.store) == triples(KnowledgeBase.open(root, index=False).store)
 
 
-def test_second_open_reports_everything_unchanged_and_is_fast(root: Path) -> None:
+def test_second_open_reports_everything_unchanged_and_reloads_nothing(root: Path) -> None:
+    # How fast this is belongs to bench/; here, that nothing is read again or rebuilt.
     first = KnowledgeBase.open(root)
     second = KnowledgeBase.open(root)
     report = second.index.report
+    assert (report.added, report.changed, report.removed, report.rebuilt) == ((), (), (), False)
     assert not report.refreshed and report.unchanged == len(first.index.report.added)
     assert second.index.generation == first.index.generation
-    assert report.seconds < 1.0
     assert count(second) == count(first)
 
 
@@ -206,7 +206,7 @@ def test_syntax_errors_name_every_bad_file_and_leave_the_index_as_it_was(root: P
     assert f"places.ttl:{places_line}:" in str(raised.value)
     assert generations(root) == [f"store-{first.index.generation}"]  # the attempt left nothing behind
     stale = index.open_index(KBLayout.locate(root), refresh=False)
-    assert label_of(KnowledgeBase(first.layout, stale.store), VISIT) == [LABEL]
+    assert label_of(KnowledgeBase(first.layout, EmbeddedEngine(stale.store)), VISIT) == [LABEL]
     events.write_text(good)
     places.write_text(places.read_text().replace("\nthis is not turtle\n", ""))
     kb = KnowledgeBase.open(root)
@@ -303,40 +303,56 @@ def test_progress_goes_to_stderr_only_when_asked(root: Path, capfd) -> None:
 
 # --------------------------------------------------------------------- derivation, fast and slow paths
 
-def _time_values(rng: random.Random) -> list[tuple[str, str]]:
-    """Valid and invalid values of the four temporal datatypes, time zones included."""
-    year = rng.choice(["1996", "2021", "2024", "0000", "12021", "-0044"])
-    month, day = rng.choice(["01", "02", "07", "12", "13"]), rng.choice(["01", "28", "29", "30", "31", "32"])
-    zone = rng.choice(["", "Z", "+05:00"])
-    return [(f"{year}{zone}", XSD + "gYear"), (f"{year}-{month}{zone}", XSD + "gYearMonth"),
-            (f"{year}-{month}-{day}{zone}", XSD + "date"), (f"{year}-{month}-{day}T10:00:00{zone}", XSD + "dateTime"),
-            (f"{year}-{month}", XSD + "string")]
+# An event's time properties and the first and last day it must be filed under, worked out by hand from
+# the rules in temporal.EventTime.bounds: a bound alone files the event under the bound's own period; an
+# invalid value (month 13, 30 February, a year Python's dates cannot hold) or a plain string counts as
+# absent; a time zone does not move the day.
+DAY_CASES: list[tuple[dict[str, tuple[str, str]], tuple[str | None, str | None]]] = [
+    ({"date": ("2021", "gYear")}, ("2021-01-01", "2021-12-31")),
+    ({"date": ("2021-07", "gYearMonth")}, ("2021-07-01", "2021-07-31")),
+    ({"date": ("2024-02", "gYearMonth")}, ("2024-02-01", "2024-02-29")),  # a leap year
+    ({"date": ("2021-02", "gYearMonth")}, ("2021-02-01", "2021-02-28")),
+    ({"date": ("2021-07-15", "date")}, ("2021-07-15", "2021-07-15")),
+    ({"date": ("2021-07-15T10:00:00", "dateTime")}, ("2021-07-15", "2021-07-15")),
+    ({"date": ("2021Z", "gYear")}, ("2021-01-01", "2021-12-31")),
+    ({"date": ("2021-07+05:00", "gYearMonth")}, ("2021-07-01", "2021-07-31")),
+    ({"date": ("2021-07-15T10:00:00+05:00", "dateTime")}, ("2021-07-15", "2021-07-15")),
+    ({"date": ("2021-13", "gYearMonth")}, (None, None)),
+    ({"date": ("2021-02-30", "date")}, (None, None)),
+    ({"date": ("2021-07-32", "date")}, (None, None)),
+    ({"date": ("2021-07", "string")}, (None, None)),
+    ({"date": ("0000", "gYear")}, (None, None)),
+    ({"date": ("12021", "gYear")}, (None, None)),
+    ({"date": ("-0044", "gYear")}, (None, None)),
+    ({"startDate": ("1996", "gYear")}, ("1996-01-01", None)),  # a war with no known end
+    ({"endDate": ("2021-08-31", "date")}, (None, "2021-08-31")),
+    ({"startDate": ("2021-05", "gYearMonth"), "endDate": ("2021-07", "gYearMonth")}, ("2021-05-01", "2021-07-31")),
+    ({"latestDate": ("2021-07", "gYearMonth")}, ("2021-07-01", "2021-07-31")),
+    ({"earliestDate": ("1996", "gYear")}, ("1996-01-01", "1996-12-31")),
+    ({"earliestDate": ("2021-05", "gYearMonth"), "latestDate": ("2021-07", "gYearMonth")}, ("2021-05-01", "2021-07-31")),
+    ({"startDate": ("2021-05", "gYearMonth"), "latestDate": ("2021-06", "gYearMonth")}, ("2021-05-01", "2021-06-30")),
+    ({"earliestDate": ("2021-03", "gYearMonth"), "startDate": ("2021-05", "gYearMonth")}, ("2021-05-01", None)),
+    ({"date": ("2021-07", "gYearMonth"), "startDate": ("2021-07-10", "date")}, ("2021-07-10", "2021-07-31")),
+    ({"latestDate": ("2021-13", "gYearMonth"), "endDate": ("2021", "gYear")}, (None, "2021-12-31")),
+]
 
 
 @pytest.mark.parametrize("on_disk", [False, True], ids=["in-memory", "scratch-files"])
 def test_derived_days_follow_the_event_time_rules_for_iri_and_blank_events(on_disk: bool, tmp_path: Path) -> None:
     """Graph 0 has blank-node events, graph 1 blank-node participants, graph 2 IRIs only: each of
-    the text and the pyoxigraph-term paths is taken for days and for participants."""
-    rng = random.Random(7)
+    the text and the pyoxigraph-term paths is taken for days and for participants, on every case."""
     layout = KBLayout.locate(None)
     store, expected, graph_of = Store(), {}, {}
     load_files(store, layout, layout.ontology_files())
-    fields = {"date": "date", "startDate": "start", "endDate": "end", "earliestDate": "earliest", "latestDate": "latest"}
-    for i in range(3000):
-        part = i % 3
-        event = BlankNode() if part == 0 and i % 2 == 0 else NamedNode(f"{EVENT}e{i}")
-        actor = BlankNode() if part == 1 and i % 2 == 0 else NamedNode(f"{KB}actor/a{i}")
-        graph_of[event] = graph = NamedNode(f"urn:dipkb:file:kb/part-{part}.ttl")
-        chosen = {}
-        for name in rng.sample(sorted(fields), rng.randint(1, 3)):
-            lexical, datatype = rng.choice(_time_values(rng))
-            store.add(Quad(event, NamedNode(DIP + name), Literal(lexical, datatype=NamedNode(datatype)), graph))
-            if (period := period_of(lexical, datatype)) is not None:
-                chosen[fields[name]] = period
-        store.add(Quad(event, NamedNode(DIP + "host"), actor, graph))
-        low, high = EventTime(**chosen).bounds()
-        expected[event] = (low.isoformat() if low else None, high.isoformat() if high else None)
-    assert {None} < {day for days in expected.values() for day in days}  # some values have no period
+    for part in range(3):
+        for i, (values, days) in enumerate(DAY_CASES):
+            event = BlankNode() if part == 0 else NamedNode(f"{EVENT}e{part}-{i}")
+            actor = BlankNode() if part == 1 else NamedNode(f"{KB}actor/a{part}-{i}")
+            graph_of[event] = graph = NamedNode(f"urn:dipkb:file:kb/part-{part}.ttl")
+            for name, (lexical, datatype) in values.items():
+                store.add(Quad(event, NamedNode(DIP + name), Literal(lexical, datatype=NamedNode(XSD + datatype)), graph))
+            store.add(Quad(event, NamedNode(DIP + "host"), actor, graph))
+            expected[event] = days
     derive(store, workers=2, scratch=tmp_path if on_disk else None)
     assert not list(tmp_path.iterdir())  # scratch files are removed
     got = {event: [None, None] for event in expected}
@@ -347,7 +363,7 @@ def test_derived_days_follow_the_event_time_rules_for_iri_and_blank_events(on_di
             got[quad.subject][side] = quad.object.value
     assert {event: tuple(days) for event, days in got.items()} == expected
     participants = list(store.quads_for_pattern(None, NamedNode(DIP + "participant"), None))
-    assert len(participants) == 3000
+    assert len(participants) == 3 * len(DAY_CASES)
     assert all(q.graph_name.value == derived_graph(graph_of[q.subject].value) for q in participants)
     derive(store, ["urn:dipkb:file:kb/part-1.ttl"])  # again, for one graph: nothing doubled, nothing lost
-    assert len(list(store.quads_for_pattern(None, NamedNode(DIP + "participant"), None))) == 3000
+    assert len(list(store.quads_for_pattern(None, NamedNode(DIP + "participant"), None))) == 3 * len(DAY_CASES)

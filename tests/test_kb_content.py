@@ -1,6 +1,7 @@
 """The founding article is in the KB faithfully: every item the issue lists, quotes verbatim, honest dates."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,8 @@ ARTICLE = (REPO / "kb" / "texts" / "founding-article.txt").read_text(encoding="u
 
 
 @pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return KnowledgeBase.open(REPO)
+def kb(shipped_kb: Path) -> KnowledgeBase:
+    return KnowledgeBase.open(shipped_kb)  # the session's copy: its index is not written into the checkout
 
 
 def values(kb: KnowledgeBase, query: str, **bindings: str) -> set[str]:
@@ -23,10 +24,14 @@ def values(kb: KnowledgeBase, query: str, **bindings: str) -> set[str]:
     return {"|".join(term.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1] for term in row.values()) for row in rows}
 
 
+# The SHA-256 of the seed the article was copied from, byte for byte (shared/seeds/000_4f65acdfa2958e79.txt,
+# outside the repository; kb/texts/README.md records the origin): a changed byte in the copy fails here.
+SEED_SHA256 = "fc6102ce63b52601f5a1d524ff9986e4a10ce7583c7be7708d3f425a65be93c9"
+
+
 def test_article_is_the_shipped_copy_of_the_seed():
-    seed = REPO.parent / "shared" / "seeds" / "000_4f65acdfa2958e79.txt"
-    if seed.exists():  # the seed sits beside the checkout in CI and on developer machines
-        assert seed.read_bytes() == (REPO / "kb" / "texts" / "founding-article.txt").read_bytes()
+    shipped = (REPO / "kb" / "texts" / "founding-article.txt").read_bytes()
+    assert hashlib.sha256(shipped).hexdigest() == SEED_SHA256
     assert ARTICLE.startswith("Alarmed by India’s lead to revive the northern alliance")
 
 

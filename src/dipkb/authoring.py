@@ -17,26 +17,25 @@ from pathlib import Path
 
 from pyoxigraph import NamedNode
 
-from dipkb.drafts import (DATATYPE_OF, ActorDraft, ActorPlanner, Claims, KnownSources, PlannedActor, PlannedSource,
+from dipkb import turtle_terms
+from dipkb.drafts import (ActorDraft, ActorPlanner, Claims, KnownSources, PlannedActor, PlannedSource,
                           SourceDraft, actor_turtle, plan_sources, short_slug, source_turtle)
+from dipkb.engine import Dataset
 from dipkb.errors import EventDraftError
-from dipkb.importers import turtle
 from dipkb.importers.checking import check_text, violations
 from dipkb.importers.codes import CodeBook
 from dipkb.importers.dedup import EVENT_NS, ExistingEvents, identity_key
 from dipkb.importers.reconcile import Reconciler
-from dipkb.importers.records import DateValue, Rejection, Scheme
+from dipkb.importers.records import Rejection, Scheme
 from dipkb.kb import KnowledgeBase
 from dipkb.layout import KBLayout
 from dipkb.namespaces import DIP, PREFIXES, expand
-from dipkb.temporal import XSD_DATETIME, DateInputError, parse_partial_date, period_of
+from dipkb.temporal import TIME_FIELDS, DateInputError, DateValue, date_value
 from dipkb.findings import Finding
 from dipkb.writing import FileWrite, joined, missing_prefixes, write_files, write_lock
 
 _ROLES = "SELECT ?p WHERE { ?p rdfs:subPropertyOf* dip:participant }"
 _MODALITIES = "SELECT ?m WHERE { ?m a dip:Modality }"
-TIME_FIELDS = (("date", "date"), ("start", "startDate"), ("end", "endDate"), ("earliest", "earliestDate"),
-               ("latest", "latestDate"))
 
 
 @dataclass(frozen=True)
@@ -133,16 +132,10 @@ def _squash(name: str) -> str:
 
 
 def _time(text: str) -> DateValue:
-    text = text.strip()
-    if "T" in text:
-        if period_of(text, XSD_DATETIME) is None:
-            raise Rejection("invalid date", f"{text!r} is not a valid xsd:dateTime")
-        return DateValue(text, XSD_DATETIME)
     try:
-        period = parse_partial_date(text)
-    except DateInputError:
-        raise Rejection("invalid date", f"{text!r} is not YYYY, YYYY-MM or YYYY-MM-DD with a real day") from None
-    return DateValue(period.text, DATATYPE_OF[period.precision])
+        return date_value(text, instants=True)
+    except DateInputError as error:
+        raise Rejection("invalid date", error.detail) from None
 
 
 def _event_type(text: str, vocab: Vocabulary) -> tuple[str, tuple[str, ...]]:
@@ -208,7 +201,7 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
             if place:
                 places.append((prop, place))
     times = []
-    for name, prop in TIME_FIELDS:
+    for prop, name in TIME_FIELDS.items():
         text = getattr(draft, name)
         if text:
             value = attempt(_time, text)
@@ -243,21 +236,21 @@ def _listed(draft: EventDraft, name: str, problems: list[Rejection]) -> tuple:
 def event_turtle(event: ResolvedEvent, iri: str) -> str:
     """The Turtle block of a resolved event, without prefix declarations."""
     draft, tag = event.draft, event.draft.language
-    pairs = [("a", turtle.term(event.cls)), ("rdfs:label", turtle.lang(draft.label.strip(), tag))]
-    pairs += [(turtle.term(role), turtle.term(actor)) for role, actor in event.roles]
-    pairs += [(f"dip:{prop}", turtle.term(place)) for prop, place in event.places]
-    pairs += [(f"dip:{prop}", turtle.date(value)) for prop, value in event.times]
+    pairs = [("a", turtle_terms.term(event.cls)), ("rdfs:label", turtle_terms.lang(draft.label.strip(), tag))]
+    pairs += [(turtle_terms.term(role), turtle_terms.term(actor)) for role, actor in event.roles]
+    pairs += [(f"dip:{prop}", turtle_terms.term(place)) for prop, place in event.places]
+    pairs += [(f"dip:{prop}", turtle_terms.date(value)) for prop, value in event.times]
     for prop in ("quote", "content", "purpose"):
         if getattr(draft, prop):
-            pairs.append((f"dip:{prop}", turtle.lang(getattr(draft, prop).strip(), tag)))
+            pairs.append((f"dip:{prop}", turtle_terms.lang(getattr(draft, prop).strip(), tag)))
     if draft.time_expression:
-        pairs.append(("dip:timeExpression", turtle.lang(draft.time_expression.strip(), tag)))
-    pairs.append(("dip:modality", turtle.term(event.modality)))
-    pairs += [("dip:eventCode", turtle.term(code)) for code in event.codes]
+        pairs.append(("dip:timeExpression", turtle_terms.lang(draft.time_expression.strip(), tag)))
+    pairs.append(("dip:modality", turtle_terms.term(event.modality)))
+    pairs += [("dip:eventCode", turtle_terms.term(code)) for code in event.codes]
     if draft.note:
-        pairs.append(("dip:note", turtle.lang(draft.note.strip(), tag)))
-    pairs += [("dip:source", turtle.term(source)) for source in event.sources]
-    return turtle.block(iri, pairs)
+        pairs.append(("dip:note", turtle_terms.lang(draft.note.strip(), tag)))
+    pairs += [("dip:source", turtle_terms.term(source)) for source in event.sources]
+    return turtle_terms.block(iri, pairs)
 
 
 def draft_turtle(event: ResolvedEvent, iri: str) -> str:
@@ -279,14 +272,16 @@ def iri_for(event: ResolvedEvent, taken) -> str:
     return iri
 
 
+_NAMED = "ASK { { ?iri ?p ?o } UNION { ?s ?p ?iri } }"
+
+
 def in_kb(kb: KnowledgeBase, iri: str) -> bool:
-    node = NamedNode(iri)
-    return any(True for _ in kb.store.quads_for_pattern(node, None, None)) or \
-        any(True for _ in kb.store.quads_for_pattern(None, None, node))
+    """Whether the KB names ``iri`` as a subject or an object, in any graph. Our own query: no guard."""
+    return bool(kb.engine.ask(_NAMED, {"iri": NamedNode(iri)}, Dataset()))
 
 
 def used_prefixes(text: str) -> dict[str, str]:
-    return {name: PREFIXES[name] for name in turtle.USED_PREFIXES if re.search(rf"(?<![\w:/#-]){name}:", text)}
+    return {name: PREFIXES[name] for name in turtle_terms.STREAM_PREFIXES if re.search(rf"(?<![\w:/#-]){name}:", text)}
 
 
 def default_target(layout: KBLayout, event: ResolvedEvent) -> Path:
@@ -324,7 +319,7 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
         raise EventDraftError([("bad target", f"{target} is not a .ttl file inside {kb.layout.kb_dir}")])
     iri = iri_for(event, lambda candidate: in_kb(kb, candidate))
     block = draft_turtle(event, iri)
-    findings = check_text(kb, turtle.prefix_block() + block, sample=False)
+    findings = check_text(kb, turtle_terms.prefix_block() + block, sample=False)
     same_as = None
     if event.day():
         place = next((p for prop, p in event.places if prop == "place"), None)
@@ -336,16 +331,18 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
         result.turtle = _with_prefixes(target, block)
         return result
     with write_lock(kb.layout, timeout):
-        # Another writer may have taken an IRI since the KB was loaded: look in the files themselves.
-        texts = "\n".join(p.read_text(encoding="utf-8") for p in kb.layout.kb_files())
-        created = [iri] + [s.iri for s in event.new_sources] + [a.iri for a in event.new_actors]
-        if any(_mentioned(texts, candidate) for candidate in created):
+        # Another writer may have taken an IRI since the KB was opened: ask the KB as it is now, opened
+        # again under the lock. Its index refresh reads only the files changed since the last one.
+        with KnowledgeBase.open(layout=kb.layout, index=kb.index is not None, progress=False) as now:
             def taken(candidate: str) -> bool:
-                return in_kb(kb, candidate) or _mentioned(texts, candidate)
-            event = resolve_draft(draft, vocab, taken)
-            iri = iri_for(event, taken)
-            block = draft_turtle(event, iri)
-            _describe(result, event)
+                return in_kb(now, candidate)
+
+            created = [iri] + [s.iri for s in event.new_sources] + [a.iri for a in event.new_actors]
+            if any(map(taken, created)):
+                event = resolve_draft(draft, vocab, taken)
+                iri = iri_for(event, taken)
+                block = draft_turtle(event, iri)
+                _describe(result, event)
         result.iri, result.turtle = iri, _with_prefixes(target, block)
         write_files(kb.layout, [FileWrite(target, result.turtle)], lock=False)
     result.written = True
@@ -356,13 +353,6 @@ def _describe(result: AddResult, event: ResolvedEvent) -> None:
     result.created_sources = tuple(s.iri for s in event.new_sources)
     result.created_actors = tuple(a.iri for a in event.new_actors)
     result.reused_sources, result.reused_actors = event.reused_sources, event.reused_actors
-
-
-def _mentioned(text: str, iri: str) -> bool:
-    """Whether Turtle ``text`` names ``iri``, as a CURIE of the KB's own namespaces or in full."""
-    name = next(n for n in ("event", "source", "actor") if iri.startswith(PREFIXES[n]))
-    local = re.escape(iri[len(PREFIXES[name]):])
-    return re.search(rf"(?:(?<![\w:/#-]){name}:|{re.escape(PREFIXES[name])}){local}(?![\w-])", text) is not None
 
 
 def _with_prefixes(target: Path, block: str) -> str:

@@ -14,10 +14,10 @@ import click
 from dipkb import __version__
 from dipkb.errors import DipkbError, ParameterError
 from dipkb.layout import KB_ENV_VAR, KBLayout
-from dipkb.render import (SOLUTION_FORMATS, TIMELINE_HEADERS, Output, OutputFormat, UnsupportedFormat,
-                          choose_format, rows_output, timeline_rows)
+from dipkb.render import (SOLUTION_FORMATS, TIMELINE_HEADERS, Output, OutputFormat, choose_format, rows_output,
+                          timeline_rows)
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS = 0, 1
 
 
 class FilePath(click.Path):
@@ -49,9 +49,6 @@ class DipkbGroup(click.Group):
                 click.echo(render_finding(finding), err=True)
             click.echo(f"Error: {error}", err=True)
             ctx.exit(error.exit_code)
-        except UnsupportedFormat as error:
-            click.echo(f"Error: {error}", err=True)
-            ctx.exit(EXIT_INPUT)
         except BrokenPipeError:
             # `dipkb timeline | head` closes the pipe early; that is not an error.
             sys.stderr.close()
@@ -79,9 +76,11 @@ def _layout(ctx: click.Context) -> KBLayout:
 
 
 def _open_kb(ctx: click.Context):
+    """The KB for this command, entered as a context manager that click exits (releasing the
+    index lease) when the command ends, as a ``with`` around the command would."""
     from dipkb.kb import KnowledgeBase
 
-    return KnowledgeBase.open(layout=_layout(ctx))
+    return ctx.with_resource(KnowledgeBase.open(layout=_layout(ctx)))
 
 
 def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Callable:
@@ -206,14 +205,11 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
       dipkb timeline --type Meeting -f json
     """
     from dipkb import timeline as tl
-    from dipkb.temporal import DateInputError, parse_partial_date
+    from dipkb.temporal import parse_partial_date
 
     kb = _open_kb(ctx)
-    try:
-        start_day = parse_partial_date(start).first_day if start else None
-        end_day = parse_partial_date(end).last_day if end else None
-    except DateInputError as error:
-        raise ParameterError(str(error)) from None
+    start_day = parse_partial_date(start).first_day if start else None
+    end_day = parse_partial_date(end).last_day if end else None
     filt = tl.TimelineFilter(
         actors=tuple(tl.resolve_actor(kb, a) for a in actors),
         via_agents=not direct,
@@ -450,7 +446,7 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
     Example:
       dipkb import 20191024143000.export.CSV --format gdelt --country RUS --report report.json
     """
-    from dipkb.importers import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
+    from dipkb.importers.pipeline import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
     from dipkb.writing import check_writable
 
     kb = _open_kb(ctx)

@@ -19,15 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from dipkb.importers import turtle
+from dipkb import turtle_terms
 from dipkb.importers.reconcile import ACTOR_NS, Reconciler, slug
-from dipkb.importers.records import DateValue, Rejection
+from dipkb.importers.records import Rejection
 from dipkb.kb import KnowledgeBase
 from dipkb.namespaces import DIP, PREFIXES, XSD, expand
-from dipkb.temporal import XSD_DATE, XSD_GYEAR, XSD_GYEARMONTH, DateInputError, Precision, parse_partial_date
+from dipkb.temporal import DateInputError, DateValue, date_value
 
 SOURCE_NS = PREFIXES["source"]
-DATATYPE_OF = {Precision.YEAR: XSD_GYEAR, Precision.MONTH: XSD_GYEARMONTH, Precision.DAY: XSD_DATE}
 SOURCE_KINDS = {"article": DIP + "NewsArticle", "agency": DIP + "AgencyReport", "official": DIP + "OfficialStatement"}
 ACTOR_KINDS = ("State", "Person", "Organisation", "GovernmentBody", "ArmedForce", "ArmedGroup", "Delegation",
                "Alliance", "MediaOrganisation")
@@ -156,11 +155,9 @@ def parse_url(text: str) -> str:
 
 def parse_issued(text: str) -> DateValue:
     try:
-        period = parse_partial_date(text.strip())
-    except DateInputError:
-        detail = f"the source's issued {text!r} is not YYYY, YYYY-MM or YYYY-MM-DD with a real day"
-        raise Rejection("invalid date", detail) from None
-    return DateValue(period.text, DATATYPE_OF[period.precision])
+        return date_value(text)
+    except DateInputError as error:
+        raise Rejection("invalid date", f"the source's issued {error.detail}") from None
 
 
 def _url_name(url: str) -> str:
@@ -299,22 +296,19 @@ class ActorPlanner:
 
 
 def source_turtle(source: PlannedSource, language: str) -> str:
-    pairs = [("a", turtle.term(source.cls))]
+    pairs = [("a", turtle_terms.term(source.cls))]
     if source.title:
-        pairs.append(("dct:title", turtle.lang(source.title, language)))
+        pairs.append(("dct:title", turtle_terms.lang(source.title, language)))
     else:  # the URL itself describes the source exactly, and is no text in a language: a plain literal
-        pairs.append(("rdfs:label", turtle.string(source.url)))
+        pairs.append(("rdfs:label", turtle_terms.string(source.url)))
     if source.url:
-        pairs.append(("dip:url", turtle.typed(source.url, XSD + "anyURI")))
+        pairs.append(("dip:url", turtle_terms.typed(source.url, XSD + "anyURI")))
     if source.publisher:
-        pairs.append(("dct:publisher", turtle.string(source.publisher)))
+        pairs.append(("dct:publisher", turtle_terms.string(source.publisher)))
     if source.issued:
-        pairs.append(("dct:issued", turtle.date(source.issued)))
-    return turtle.block(source.iri, pairs)
+        pairs.append(("dct:issued", turtle_terms.date(source.issued)))
+    return turtle_terms.block(source.iri, pairs)
 
 
 def actor_turtle(actor: PlannedActor, language: str) -> str:
-    pairs = [("a", turtle.term(actor.cls)), ("rdfs:label", turtle.lang(actor.name, language))]
-    if actor.acts_for:
-        pairs.append(("dip:actsFor", turtle.term(actor.acts_for)))
-    return turtle.block(actor.iri, pairs)
+    return turtle_terms.actor(actor.iri, actor.cls, actor.name, language, acts_for=actor.acts_for)

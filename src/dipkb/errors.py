@@ -114,3 +114,21 @@ class WriteError(DipkbError):
 class KBFileError(DipkbError):
     """A path of the KB is named like a data file but is not one that may be read: a directory, a
     symbolic link that leads out of the KB's directory or nowhere, a device or pipe."""
+
+
+class InternalError(DipkbError):
+    """A bug in dipkb: a condition its own code guarantees did not hold. Raised where an ``assert``
+    would vanish under ``python -O``; the message says what went wrong."""
+
+    def __init__(self, what: str):
+        super().__init__(f"Internal error, please report it: {what}.")
+
+
+class IndexUnavailableError(DipkbError):
+    """The on-disk index cannot be opened right after it was refreshed: something outside dipkb removed
+    or replaced its files."""
+
+
+class KBLockedError(DipkbError):
+    """Another dipkb process keeps the KB's write lock (an add or import is writing its files) for too
+    long. The index has its own lock and error, IndexLockedError."""

@@ -38,7 +38,6 @@ Only the statements holding a blank node go through a Dataset of terms, to be ca
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -51,6 +50,7 @@ from dipkb.derivation import derived_graph
 from dipkb.kb import KnowledgeBase
 from dipkb.loading import read_quads
 from dipkb.namespaces import PREFIXES, RDF
+from dipkb.turtle_terms import prefixed
 
 
 class ExportFormat(Enum):
@@ -157,10 +157,10 @@ def _blank_apart(quads: list[Quad], graph: Graph) -> tuple[list[Quad], list[Quad
 def _derived_text(kb: KnowledgeBase, graph: str) -> bytes:
     """What the index derived from one file, as N-Triples. Triples about a blank node are left
     out: the index's blank nodes are not the files' (each parse names them afresh)."""
-    text = kb.store.dump(format=RdfFormat.N_TRIPLES, from_graph=NamedNode(graph))
+    text = kb.graph_ntriples(graph)
     if b"_:" not in text:
         return text
-    return serialize([quad.triple for quad in kb.store.quads_for_pattern(None, None, None, NamedNode(graph))
+    return serialize([quad.triple for quad in parse(text, RdfFormat.N_TRIPLES)
                       if type(quad.subject) is not BlankNode and type(quad.object) is not BlankNode],
                      format=RdfFormat.N_TRIPLES)
 
@@ -275,11 +275,6 @@ def _write_trig(graphs: list[Graph], texts: list[bytes], out: BinaryIO) -> int:
     return count
 
 
-# A conservative PN_LOCAL: what every Turtle parser accepts without escapes. Other IRIs stay <...>.
-_LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
-_NAMESPACES = {namespace: prefix for prefix, namespace in PREFIXES.items()}
-
-
 class _TurtleWriter:
     """Turns sorted sort-key N-Triples lines into grouped Turtle, remembering which prefixes it used.
 
@@ -353,9 +348,8 @@ class _TurtleWriter:
         return rendered
 
     def _curie(self, iri: str) -> bytes | None:
-        cut = max(iri.rfind("/"), iri.rfind("#")) + 1
-        prefix = _NAMESPACES.get(iri[:cut])
-        if prefix is None or not _LOCAL_NAME.fullmatch(iri[cut:]):
+        found = prefixed(iri)
+        if found is None:
             return None
-        self.used.add(prefix)
-        return f"{prefix}:{iri[cut:]}".encode()
+        self.used.add(found[0])
+        return f"{found[0]}:{found[1]}".encode()

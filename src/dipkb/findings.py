@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from dipkb.namespaces import PREFIXES, SH, curie
+from dipkb import turtle_terms
+from dipkb.namespaces import PREFIXES, SH
 
 
 class Severity(Enum):
@@ -81,9 +82,6 @@ def summary(report: ValidationReport) -> str:
     return f"Conforms: {counts}" if report.conforms() else counts
 
 
-_PN_LOCAL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_\-])?$")
-
-
 def short_term(term: str) -> str:
     """An IRI or N-Triples term with its IRIs as CURIEs where a known prefix fits and the local name
     needs no escaping, else as <IRI>: readable in text, and valid Turtle."""
@@ -93,8 +91,9 @@ def short_term(term: str) -> str:
         datatype = re.search(r"\^\^<([^>]*)>$", term)
         return term[: datatype.start()] + "^^" + short_term(datatype.group(1)) if datatype else term
     iri = term[1:-1] if term.startswith("<") else term
-    prefix, _, local = curie(iri).partition(":")
-    return f"{prefix}:{local}" if curie(iri) != iri and _PN_LOCAL.match(local) else f"<{iri}>"
+    # Not turtle_terms.iri: a finding may be about an IRI rdflib let through, and must still be shown.
+    found = turtle_terms.prefixed(iri)
+    return f"{found[0]}:{found[1]}" if found else f"<{iri}>"
 
 
 def render_finding(f: Finding) -> str:
@@ -135,8 +134,6 @@ def render_json(report: ValidationReport) -> str:
 
 def render_turtle(report: ValidationReport) -> str:
     """The findings as a SHACL validation report graph (sh:ValidationReport), in finding order."""
-    from dipkb.importers.turtle import string  # here: the importers are not light to import
-
     lines = [f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in PREFIXES.items()]
     lines += ["", "[] a sh:ValidationReport ;", f"    sh:conforms {'true' if report.conforms() else 'false'}"]
     for number, f in enumerate(report.findings):
@@ -150,7 +147,7 @@ def render_turtle(report: ValidationReport) -> str:
             fields.append(("sh:resultPath", short_term(f.path)))
         if f.value is not None:
             fields.append(("sh:value", short_term(f.value)))
-        fields += [("sh:resultMessage", string(f.message)),
+        fields += [("sh:resultMessage", turtle_terms.string(f.message)),
                    ("sh:sourceShape", short_term(f.shape)),
                    ("sh:sourceConstraintComponent", short_term(f.constraint))]
         body = " ;\n          ".join(f"{p} {o}" for p, o in fields)

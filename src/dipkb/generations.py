@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -33,6 +32,7 @@ from typing import BinaryIO, TypeVar
 
 from pyoxigraph import Store
 
+from dipkb.durable import exclusive_lock, fsync_directory, write_atomically
 from dipkb.errors import IndexLockedError
 from dipkb.layout import display_path
 
@@ -72,14 +72,8 @@ class Manifest:
             return None
 
     def save(self, directory: Path) -> None:
-        """Commit: write to a temporary file, make it durable, then replace the manifest with it."""
-        temporary = directory / f"{MANIFEST}.{os.getpid()}.tmp"
-        with open(temporary, "w") as handle:
-            json.dump(asdict(self), handle, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, directory / MANIFEST)
-        _fsync(directory)
+        """Commit: replace the manifest atomically and durably."""
+        write_atomically(directory / MANIFEST, json.dumps(asdict(self), sort_keys=True).encode())
 
 
 @dataclass
@@ -136,7 +130,7 @@ def fill_new(directory: Path, generation: int, fill: Callable[[Path, Path], T]) 
             if path.is_file() and path.stat().st_nlink == 1:  # others are links to committed files
                 with open(path, "rb") as handle:
                     os.fsync(handle.fileno())
-        _fsync(target)
+        fsync_directory(target)
         return result
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
@@ -159,7 +153,7 @@ def collect_garbage(directory: Path, keep: int) -> None:
             for suffix in ("", ".scratch", ".tmp"):
                 shutil.rmtree(directory / f"store-{generation}{suffix}", ignore_errors=True)
             lock.unlink(missing_ok=True)
-    for temporary in directory.glob(f"{MANIFEST}.*.tmp"):  # left by a writer killed while saving
+    for temporary in directory.glob(f".{MANIFEST}.*.tmp"):  # left by a writer killed while saving
         temporary.unlink(missing_ok=True)
 
 
@@ -180,28 +174,9 @@ def collect_if_idle(directory: Path) -> None:
 def write_lock(directory: Path, timeout: float, waiting: Callable[[], None]) -> Iterator[None]:
     """Hold the index's write lock, calling ``waiting`` while another process has it; raise
     IndexLockedError after ``timeout`` seconds. The kernel releases it if the process dies."""
-    with open(directory / "write.lock", "a+b") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise IndexLockedError(
-                        f"Another dipkb process has been updating the index in {display_path(directory)} "
-                        f"for more than {timeout:.0f} s; wait for it to finish, or stop it.") from None
-                waiting()
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    def timed_out() -> IndexLockedError:
+        return IndexLockedError(f"Another dipkb process has been updating the index in {display_path(directory)} "
+                                f"for more than {timeout:.0f} s; wait for it to finish, or stop it.")
 
-
-def _fsync(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with open(directory / "write.lock", "a+b") as handle, exclusive_lock(handle, timeout, timed_out, waiting):
+        yield

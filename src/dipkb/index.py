@@ -26,7 +26,7 @@ import pyoxigraph
 from pyoxigraph import NamedNode, Store
 
 from dipkb import generations
-from dipkb.errors import KBSyntaxError, SyntaxProblem
+from dipkb.errors import IndexUnavailableError, KBSyntaxError, SyntaxProblem
 from dipkb.generations import FileState, Manifest
 from dipkb.derivation import derivation_source, derivation_vocabulary, derive, derived_graph
 from dipkb.loading import load_file
@@ -198,7 +198,7 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
     generations.collect_garbage(directory, committed.generation)
     leased = generations.lease(directory, committed.generation)
     if leased is None:  # we hold the write lock: nobody can have replaced what we just committed
-        raise OSError(f"The index in {display_path(directory)} cannot be opened after its refresh.")
+        raise IndexUnavailableError(f"The index in {display_path(directory)} cannot be opened after its refresh.")
     report = _report(plan, rebuilt, started, directory)
     if report.refreshed:
         show.note(f"Index {'built' if rebuilt else 'refreshed'} in {report.seconds:.1f} s\n")

@@ -42,8 +42,8 @@ from enum import Enum
 from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import ParameterError
-from dipkb.namespaces import XSD, expand
-from dipkb.temporal import DateInputError, parse_partial_date
+from dipkb.namespaces import expand
+from dipkb.temporal import XSD_DATE, DateInputError, parse_partial_date
 
 Term = NamedNode | Literal
 ActorResolver = Callable[[str], str]
@@ -108,7 +108,7 @@ class Parameter:
         except DateInputError:
             raise self._invalid(value) from None
         day = period.first_day if kind is ParamType.DATE else period.last_day
-        return Literal(day.isoformat(), datatype=NamedNode(XSD + "date"))
+        return Literal(day.isoformat(), datatype=NamedNode(XSD_DATE))
 
     def _named_node(self, iri: str | None, value: str) -> NamedNode:
         # NamedNode validates the IRI, so text with spaces, '>' or quotes never becomes a term.

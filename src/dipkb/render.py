@@ -5,9 +5,7 @@ import contextlib
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from enum import Enum
 from pathlib import Path
@@ -15,9 +13,10 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
 
+from dipkb.errors import DipkbError
+from dipkb.durable import replacing
 from dipkb.layout import reporting_write_errors
 from dipkb.namespaces import curie
-from dipkb.writing import new_file_mode
 
 if TYPE_CHECKING:
     from dipkb.timeline import TimelineEntry
@@ -126,7 +125,7 @@ _RDF_FORMATS = {
 SOLUTION_FORMATS = (OutputFormat.TABLE, *_RESULT_FORMATS)
 
 
-class UnsupportedFormat(ValueError):
+class UnsupportedFormat(DipkbError):
     """The chosen format does not fit the result (e.g. Turtle for a SELECT)."""
 
 
@@ -178,17 +177,9 @@ class Output:
             yield sys.stdout.buffer
             sys.stdout.flush()
             return
-        target = Path(self.path)
-        with reporting_write_errors(target, "choose another place for the output"):
-            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    yield handle
-                os.chmod(temp, new_file_mode(target))
-                os.replace(temp, target)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
+        with reporting_write_errors(Path(self.path), "choose another place for the output"), \
+                replacing(Path(self.path)) as handle:
+            yield handle
 
 
 TIMELINE_HEADERS = ["date", "type", "modality", "label", "participants", "place", "sources"]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 import rdflib
 
+from dipkb.errors import InternalError
 from dipkb.namespaces import RDF, RDFS
 from dipkb.shacl_store import Originals, quiet_rdflib, rdflib_term
 from dipkb.shacl_shapes import Constraint, Shape, ShapeSet, SparqlSelect, Test, UnsupportedShapeError, substitute
@@ -355,7 +356,8 @@ _FORKED: tuple[Validator, list[Job]] | None = None  # what forked workers inheri
 
 
 def _forked_job(index: int) -> list[Row]:
-    assert _FORKED is not None
+    if _FORKED is None:
+        raise InternalError("a validation worker started without the jobs of its parent")
     validator, jobs = _FORKED
     return list(validator.run(*jobs[index]))
 

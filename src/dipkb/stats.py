@@ -11,13 +11,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pyoxigraph import NamedNode, QuerySolutions
-
 from dipkb.derivation import derived_graph
-from dipkb.errors import QueryError
+from dipkb.engine import Dataset
 from dipkb.kb import KnowledgeBase
 from dipkb.layout import display_path
-from dipkb.namespaces import DIP, PREFIXES, curie
+from dipkb.namespaces import DIP, curie
 
 SOURCES_LISTED = 100
 
@@ -84,18 +82,11 @@ class _Dataset:
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
         self.kb_prefix = kb.layout.graph_name(kb.layout.kb_dir / "x")[:-1]
-        self.kb_graphs = [g.value for g in kb.store.named_graphs()
-                          if isinstance(g, NamedNode) and g.value.startswith(self.kb_prefix)]
+        self.kb_graphs = kb.kb_graphs()
+        self.dataset = Dataset(named_graphs=tuple(derived_graph(g) for g in self.kb_graphs))
 
     def select(self, query: str) -> list[dict]:
-        try:
-            solutions = self.kb.store.query(query, prefixes=PREFIXES, use_default_graph_as_union=True,
-                                            named_graphs=[NamedNode(derived_graph(g)) for g in self.kb_graphs])
-        except (SyntaxError, OSError) as error:  # a bug in this module, reported like any query error
-            raise QueryError(f"Statistics query failed: {error}") from None
-        assert isinstance(solutions, QuerySolutions)
-        names = [v.value for v in solutions.variables]
-        return [{n: v for n, v in zip(names, row) if v is not None} for row in solutions]
+        return self.kb.select(query, dataset=self.dataset)
 
     def tally(self, prop: str) -> Counter:
         counts: Counter = Counter()

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dipkb.namespaces import DIP, RDFS, XSD
+from dipkb.temporal import XSD_DATE
 
 _OCCURRED = f"<{DIP}Occurred>"
 UNKNOWN_MONTH = "unknown"
@@ -23,9 +24,18 @@ UNKNOWN_MONTH = "unknown"
 
 @dataclass(frozen=True)
 class EventClasses:
-    """dip:Event and its subclasses, each with its strict subclasses, as N-Triples IRIs."""
+    """dip:Event and its subclasses, each with its strict subclasses, as IRIs in one form: N-Triples
+    (``<iri>``) for the index, plain for the timeline. The one place that says which types of a
+    multi-typed event are the most specific, so that the timeline and ``dipkb stats`` agree."""
 
     below: dict[str, frozenset[str]]
+    # How many event classes are above each one (dip:Event itself: 0), counted once: the tallies ask
+    # for every event of the KB.
+    depth: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        depth = {c: sum(c in subs for subs in self.below.values()) for c in self.below}
+        object.__setattr__(self, "depth", depth)  # frozen: set once, here
 
     QUERY = f"""SELECT ?class ?sub WHERE {{
       ?class <{RDFS}subClassOf>* <{DIP}Event> . OPTIONAL {{ ?sub <{RDFS}subClassOf>+ ?class }} }}"""
@@ -39,10 +49,17 @@ class EventClasses:
                 below[event_class].add(sub)
         return cls({c: frozenset(subs) for c, subs in below.items()})
 
-    def most_specific(self, types: set[str]) -> set[str]:
-        """The event classes among ``types`` that no other of them specialises."""
+    def most_specific(self, types: Iterable[str]) -> set[str]:
+        """The event classes among ``types`` that no other of them specialises: ``dipkb stats``
+        counts an event typed Meeting and Statement under both."""
         events = {t for t in types if t in self.below}
         return {t for t in events if not self.below[t] & (events - {t})}
+
+    def shown(self, types: Iterable[str]) -> str | None:
+        """The one type a timeline shows: of the most specific, the one with most classes above it,
+        then the last by IRI, as timelines always chose (the same order in either form of IRI); None
+        for no event class."""
+        return max(self.most_specific(types), key=lambda t: (self.depth[t], t.strip("<>")), default=None)
 
 
 def month_key(first: str | None, last: str | None) -> str:
@@ -106,7 +123,7 @@ class FileTally:
 
         file_pairs = [("tallyFile", f"<{file_graph}>"), ("tallyTriples", _integer(self.triples)),
                       ("tallyCitations", _integer(self.citations)), ("tallyEvents", _integer(self.events))]
-        file_pairs += [(p, f'"{day}"^^<{XSD}date>') for p, day in
+        file_pairs += [(p, f'"{day}"^^<{XSD_DATE}>') for p, day in
                        (("tallyFirstDay", self.first_day), ("tallyLastDay", self.last_day)) if day]
         node("file", *file_pairs)
         for kind, counter, prop in (("class", self.classes, "tallyClass"), ("type", self.event_types, "tallyEventType"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
+from dipkb.errors import ParameterError
 from dipkb.namespaces import XSD
 
 XSD_DATE = XSD + "date"
@@ -39,6 +40,12 @@ _PRECISION_OF = {
     XSD_DATE: Precision.DAY,
     XSD_DATETIME: Precision.INSTANT,
 }
+DATATYPE_OF = {precision: datatype for datatype, precision in _PRECISION_OF.items()}
+
+# The time properties of an event, by their local name in dip:, and the EventTime field each one fills
+# (the same name as the option of `dipkb add` and the column of an imported table).
+TIME_FIELDS = {"date": "date", "startDate": "start", "endDate": "end", "earliestDate": "earliest",
+               "latestDate": "latest"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,23 @@ class Period:
     precision: Precision
     first_day: date
     last_day: date
+
+    @property
+    def datatype(self) -> str:
+        """The XSD datatype that writes this period at its own precision: 2021-07 is an xsd:gYearMonth."""
+        return DATATYPE_OF[self.precision]
+
+    def overlaps(self, first: date | None, last: date | None) -> bool:
+        """Whether a day of this period falls from ``first`` to ``last``, inclusive (None: open)."""
+        return not ((last and self.first_day > last) or (first and self.last_day < first))
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A time at the precision the data gives, as a typed literal: "2019-10-24"^^xsd:date."""
+
+    lexical: str
+    datatype: str
 
 
 def period_of(lexical: str, datatype: str) -> Period | None:
@@ -75,8 +99,22 @@ def _period(text: str, precision: Precision, parts: list[int]) -> Period:
     return Period(text, precision, day, day)
 
 
-class DateInputError(ValueError):
-    """A date typed by the user is not YYYY, YYYY-MM or YYYY-MM-DD, or names no real day."""
+def any_period(text: str) -> Period | None:
+    """The period of a date written in any of the four forms (``2021``, ``2021-07``, ``2021-07-08``,
+    ``2021-07-08T10:00:00Z``), None if it is none of them or names no real day."""
+    for datatype in TEMPORAL_DATATYPES:
+        if period := period_of(text, datatype):
+            return period
+    return None
+
+
+class DateInputError(ParameterError):
+    """A date typed by the user is not YYYY, YYYY-MM or YYYY-MM-DD, or names no real day. ``detail``
+    says so without the advice, for a rejected row's reason."""
+
+    def __init__(self, text: str, forms: str = "YYYY, YYYY-MM or YYYY-MM-DD with a real day"):
+        self.detail = f"{text!r} is not {forms}"
+        super().__init__(f"{text!r} is not a date: use {forms}.")
 
 
 def parse_partial_date(text: str) -> Period:
@@ -88,7 +126,19 @@ def parse_partial_date(text: str) -> Period:
                 return _period(text, _PRECISION_OF[datatype], [int(g) for g in match.groups()])
             except (ValueError, OverflowError):  # no such day, or a year beyond any C integer
                 break
-    raise DateInputError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.")
+    raise DateInputError(text)
+
+
+def date_value(text: str, *, instants: bool = False) -> DateValue:
+    """A date typed by a user or in a table, stripped, as a typed literal at its own precision; with
+    ``instants`` an xsd:dateTime is taken too. Raises DateInputError."""
+    text = text.strip()
+    if instants and "T" in text:
+        if period_of(text, XSD_DATETIME) is None:
+            raise DateInputError(text, "a valid xsd:dateTime")
+        return DateValue(text, XSD_DATETIME)
+    period = parse_partial_date(text)
+    return DateValue(period.text, period.datatype)
 
 
 @dataclass(frozen=True)

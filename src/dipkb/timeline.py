@@ -8,8 +8,9 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, ParameterError, UnknownNameError
 from dipkb.kb import KnowledgeBase
-from dipkb.namespaces import DIP, RDF, RDFS, SKOS, curie, expand
-from dipkb.temporal import EventTime, overlapping_buckets, period_of
+from dipkb.namespaces import DIP, RDF, RDFS, curie, expand
+from dipkb.tallies import EventClasses
+from dipkb.temporal import TIME_FIELDS, XSD_DATE, EventTime, overlapping_buckets, period_of
 
 # Name look-ups compare lower-cased labels; the name is a bound literal, never part of the text.
 # pyoxigraph substitutes only variables of the SELECT projection, hence ?needle and ?kind there.
@@ -40,7 +41,7 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
         node = iri_node(iri)
         if node is None:
             raise UnknownNameError(f"{text!r} is not a valid IRI.")
-        if kb.query(_EXISTS_QUERY, {"thing": node, "kind": kind_node}):
+        if kb.ask(_EXISTS_QUERY, {"thing": node, "kind": kind_node}):
             return iri
         raise UnknownNameError(f"No {noun} {text!r} in the knowledge base.")
     found = _exact_label_matches(kb, text.strip(), kind_node)
@@ -56,12 +57,16 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
     return found[0][0]
 
 
-_LABELS = [NamedNode(RDFS + "label"), NamedNode(SKOS + "altLabel"), NamedNode(SKOS + "prefLabel")]
-_TYPE = NamedNode(RDF + "type")
+# Plain triple patterns with the name bound: the engine answers from its object index.
+_LABEL_QUERY = """
+SELECT ?thing ?name WHERE {
+  { ?thing rdfs:label ?name } UNION { ?thing skos:altLabel ?name } UNION { ?thing skos:prefLabel ?name }
+}"""
+_TYPES_QUERY = "SELECT ?thing ?class ?label WHERE { VALUES ?thing { %s } ?thing a ?class OPTIONAL { ?thing rdfs:label ?label } }"
 
 
 def _exact_label_matches(kb: KnowledgeBase, text: str, kind: NamedNode) -> list[tuple[str, str]]:
-    """Matches of the name as typed or in its usual casings, found through the store's object index.
+    """Matches of the name as typed or in its usual casings, each looked up by the label itself.
 
     A case-insensitive FILTER must read every label of the KB (a minute at a million events), so the
     common spellings are looked up directly first; the full scan runs only when they find nothing.
@@ -69,15 +74,14 @@ def _exact_label_matches(kb: KnowledgeBase, text: str, kind: NamedNode) -> list[
     things = set()
     for variant in {text, text.lower(), text.title(), text.capitalize(), text.upper()}:
         for literal in (Literal(variant, language="en"), Literal(variant)):
-            for predicate in _LABELS:
-                things.update(q.subject for q in kb.store.quads_for_pattern(None, predicate, literal))
+            things.update(row["thing"].value for row in kb.select(_LABEL_QUERY, {"name": literal}))
     kinds = _subclasses(kb, kind)
-    found = set()
-    for thing in things:
-        if any(q.object in kinds for q in kb.store.quads_for_pattern(thing, _TYPE, None)):
-            label = next((q.object.value for q in kb.store.quads_for_pattern(thing, _LABELS[0], None)), "")
-            found.add((thing.value, label))
-    return sorted(found)
+    found: dict[str, str] = {}
+    # The IRIs come from the store, never from user text.
+    for row in _select_chunked(kb, _TYPES_QUERY, sorted(things)):
+        if row["class"] in kinds:
+            found.setdefault(row["thing"].value, row["label"].value if "label" in row else "")
+    return sorted(found.items())
 
 
 def _subclasses(kb: KnowledgeBase, kind: NamedNode) -> set[NamedNode]:
@@ -128,7 +132,7 @@ def resolve_event_type(kb: KnowledgeBase, text: str) -> TypeFilter:
     candidates = [text, f"dip:{text}"]
     for candidate in candidates:
         node = iri_node(expand(candidate) or "")
-        if node and kb.query("ASK { ?c skos:inScheme dip:EventTypeScheme }", {"c": node}):
+        if node and kb.ask("ASK { ?c skos:inScheme dip:EventTypeScheme }", {"c": node}):
             return TypeFilter(node.value, is_code=False)
     rows = kb.select(_CLASS_QUERY, {"needle": Literal(text.lower())})
     if len(rows) == 1:
@@ -249,7 +253,7 @@ def _selection_query(filt: TimelineFilter, agents: list[str]) -> str:
 def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, str | None, str | None]]:
     """The matching events as (IRI, earliest day, latest day), chronological."""
     bindings: dict = {}
-    day = NamedNode("http://www.w3.org/2001/XMLSchema#date")
+    day = NamedNode(XSD_DATE)
     if filt.start:
         bindings["from"] = Literal(filt.start.isoformat(), datatype=day)
     if filt.end:
@@ -303,12 +307,11 @@ SELECT ?role ?label WHERE {
   ?role rdfs:subPropertyOf+ dip:participant .
   OPTIONAL { ?role rdfs:label ?label . FILTER(LANGMATCHES(LANG(?label), "en")) }
 }"""
-_TIME_FIELDS = {"date": "date", "startDate": "start", "endDate": "end", "earliestDate": "earliest", "latestDate": "latest"}
 
 
 @dataclass
 class _Collected:
-    types: list[tuple[str, str]] = field(default_factory=list)
+    types: set[str] = field(default_factory=set)  # every rdf:type
     label: str = ""
     times: dict = field(default_factory=dict)
     modality: str = "occurred"
@@ -324,10 +327,10 @@ def timeline(kb: KnowledgeBase, filt: TimelineFilter = TimelineFilter()) -> list
         return []
     roles = {r["role"].value: r["label"].value if "label" in r else curie(r["role"].value)
              for r in kb.select(_ROLE_QUERY)}
-    event_types = _event_type_labels(kb)
+    classes = _event_classes(kb)
     collected = {iri: _Collected() for iri, _, _ in selected}
     for row in _select_chunked(kb, _DETAIL_QUERY, list(collected)):
-        _collect(collected[row["event"].value], row["p"].value, row["o"], roles, event_types)
+        _collect(collected[row["event"].value], row["p"].value, row["o"], roles)
     things = {thing for c in collected.values()
               for thing in [a for a, _ in c.participants] + c.sources + ([c.place] if c.place else [])}
     titles: dict[str, str] = {}
@@ -338,7 +341,7 @@ def timeline(kb: KnowledgeBase, filt: TimelineFilter = TimelineFilter()) -> list
             if name in row:
                 found.setdefault(row["thing"].value, row[name].value)
     names = {thing: titles.get(thing) or labels.get(thing) or curie(thing) for thing in things}
-    return [_entry(iri, lo, hi, collected[iri], names, urls) for iri, lo, hi in selected]
+    return [_entry(iri, lo, hi, collected[iri], names, urls, classes) for iri, lo, hi in selected]
 
 
 def _select_chunked(kb: KnowledgeBase, query: str, iris: list[str]) -> list[dict]:
@@ -347,21 +350,21 @@ def _select_chunked(kb: KnowledgeBase, query: str, iris: list[str]) -> list[dict
             for row in kb.select(query % " ".join(str(NamedNode(iri)) for iri in chunk))]
 
 
-def _event_type_labels(kb: KnowledgeBase) -> dict[str, str]:
-    rows = kb.select("SELECT ?c ?depth WHERE { ?c skos:inScheme dip:EventTypeScheme . "
-                     "{ SELECT ?c (COUNT(?mid) AS ?depth) WHERE { ?c rdfs:subClassOf* ?mid . ?mid rdfs:subClassOf* dip:Event } GROUP BY ?c } }")
-    return {r["c"].value: r["depth"].value for r in rows}
+def _event_classes(kb: KnowledgeBase) -> EventClasses:
+    """The event classes as the index reads them, so that an event shows the type it is counted under."""
+    return EventClasses.from_rows((r["class"].value, r["sub"].value if "sub" in r else None)
+                                  for r in kb.select(EventClasses.QUERY))
 
 
-def _collect(c: _Collected, p: str, o, roles: dict[str, str], event_types: dict[str, str]) -> None:
-    if p == RDF + "type" and o.value in event_types:
-        c.types.append((event_types[o.value], o.value))
+def _collect(c: _Collected, p: str, o, roles: dict[str, str]) -> None:
+    if p == RDF + "type":
+        c.types.add(o.value)
     elif p == RDFS + "label":
         c.label = o.value
-    elif p.startswith(DIP) and p[len(DIP):] in _TIME_FIELDS and isinstance(o, Literal):
+    elif p.startswith(DIP) and p[len(DIP):] in TIME_FIELDS and isinstance(o, Literal):
         period = period_of(o.value, o.datatype.value)
         if period:
-            c.times[_TIME_FIELDS[p[len(DIP):]]] = period
+            c.times[TIME_FIELDS[p[len(DIP):]]] = period
     elif p == DIP + "modality":
         c.modality = o.value.rsplit("#", 1)[-1].lower()
     elif p in roles:
@@ -375,8 +378,8 @@ def _collect(c: _Collected, p: str, o, roles: dict[str, str], event_types: dict[
 
 
 def _entry(iri: str, lo: str | None, hi: str | None, c: _Collected, labels: dict[str, str],
-           urls: dict[str, str]) -> TimelineEntry:
-    most_specific = max(c.types)[1] if c.types else DIP + "Event"
+           urls: dict[str, str], classes: EventClasses) -> TimelineEntry:
+    most_specific = classes.shown(c.types) or DIP + "Event"
     participants = {Participant(actor, labels[actor], role) for actor, role in c.participants}
     return TimelineEntry(
         id=iri,

@@ -14,7 +14,7 @@ import rdflib
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 
-from dipkb import shacl_sparql, shacl_store
+from dipkb import shacl_sparql, shacl_store, turtle_terms
 from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
 from dipkb.findings import Finding, Severity, ValidationReport, sort_key
 from dipkb.kb import KnowledgeBase
@@ -136,13 +136,10 @@ def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
     return str(labels[0]) if labels else None
 
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
-
-
 def ntriples_term(node: rdflib.term.Node) -> str:
     """An RDF term in N-Triples syntax, always on one line."""
     if isinstance(node, rdflib.Literal):
-        text = '"' + "".join(_ESCAPES.get(c, c) for c in str(node)) + '"'
+        text = turtle_terms.string(str(node))
         if node.language:
             return f"{text}@{node.language}"
         if node.datatype and str(node.datatype) != XSD + "string":
@@ -183,11 +180,8 @@ def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
     if engine is not Engine.PYSHACL and chosen is not None and not extra and _has_index(layout):
         # The index has the KB loaded already: read only what the files touch (validate_changed).
         load_files(pyoxigraph.Store(), layout, layout.shapes_files())  # their syntax, as below
-        kb = KnowledgeBase.open(layout=layout)  # refreshes the index first, checking changed files
-        try:
+        with KnowledgeBase.open(layout=layout) as kb:  # refreshes the index first, checking changed files
             return validate_changed(kb, chosen)
-        finally:
-            kb.index.lease.close()  # type: ignore[union-attr]
     store = pyoxigraph.Store()
     load_files(store, layout, layout.ontology_files() + layout.shapes_files() + data_files)
     # The files asked for come first, so a node they share with another file is placed in them.

@@ -12,12 +12,9 @@ only reads when it finds the lock free.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
 import re
-import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,12 +22,13 @@ from pathlib import Path
 
 from pyoxigraph import RdfFormat
 
-from dipkb.errors import IndexLockedError, ReadOnlyKBError
+from dipkb.durable import exclusive_lock, put_in_place, write_temporary
+from dipkb.errors import KBLockedError, ReadOnlyKBError
 from dipkb.loading import check_syntax
 from dipkb.layout import KBLayout, display_path, reporting_write_errors
 
 LOCK_NAME = "kb-write.lock"  # in layout.index_dir; the index's own write.lock is another lock
-# The names _temporary gives: tempfile.mkstemp puts eight characters of [a-z0-9_] between prefix and suffix.
+# The names durable gives its temporaries: mkstemp puts eight characters of [a-z0-9_] between prefix and suffix.
 _TEMPORARY = re.compile(r"\..+\.(?:ttl|nt)\.[a-z0-9_]{8}\.tmp")
 _READ_ONLY = "the knowledge base cannot be changed here; copy it somewhere writable and pass --kb DIR"
 _PREFIX = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I | re.M)
@@ -47,30 +45,20 @@ def check_writable(layout: KBLayout) -> None:
 
 @contextmanager
 def write_lock(layout: KBLayout, timeout: float = 60.0) -> Iterator[None]:
-    """Hold the KB's write lock; IndexLockedError if another writer keeps it longer than ``timeout``.
+    """Hold the KB's write lock; KBLockedError if another writer keeps it longer than ``timeout``.
     The lock is released by the kernel if the process dies, so a crash never leaves the KB locked."""
     check_writable(layout)  # before the lock file is created inside the package
     with reporting_write_errors(layout.kb_dir, _READ_ONLY):
         layout.index_dir.mkdir(parents=True, exist_ok=True)
         handle = open(layout.index_dir / LOCK_NAME, "a+b")
-    with handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as error:
-                if error.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise IndexLockedError(f"Another dipkb process has been writing to {display_path(layout.kb_dir)} "
-                                           f"for over {timeout:.0f} s; try again when it has finished.") from None
-                time.sleep(0.05)
-        try:
-            _remove_leftovers(layout)
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def timed_out() -> KBLockedError:
+        return KBLockedError(f"Another dipkb process has been writing to {display_path(layout.kb_dir)} "
+                             f"for over {timeout:.0f} s; try again when it has finished.")
+
+    with handle, exclusive_lock(handle, timeout, timed_out):
+        _remove_leftovers(layout)
+        yield
 
 
 def remove_leftovers_if_idle(layout: KBLayout) -> None:
@@ -156,11 +144,11 @@ def _replace_all(writes: Sequence[FileWrite], check: Callable[[Path], None] | No
             old = path.read_bytes() if path.exists() else None
             originals.setdefault(path, old)
             base = (old or b"").decode("utf-8") if write.append else ""
-            temporaries[path] = _temporary(path, joined(base, write.text).encode("utf-8"))
+            temporaries[path] = write_temporary(path, joined(base, write.text).encode("utf-8"))
             if check is not None:
                 check(temporaries[path])
         for path, temporary in temporaries.items():
-            os.replace(temporary, path)
+            put_in_place(temporary, path)
             replaced.append(path)
     except BaseException:
         # Put back what was replaced, newest first, then drop temporaries and new directories.
@@ -168,7 +156,7 @@ def _replace_all(writes: Sequence[FileWrite], check: Callable[[Path], None] | No
             if originals[path] is None:
                 path.unlink(missing_ok=True)
             else:
-                os.replace(_temporary(path, originals[path]), path)
+                put_in_place(write_temporary(path, originals[path]), path)
         for temporary in temporaries.values():
             temporary.unlink(missing_ok=True)
         for directory in reversed(created_dirs):
@@ -187,28 +175,3 @@ def _make_parents(directory: Path) -> list[Path]:
             parent.mkdir()
             created.append(parent)
     return created
-
-
-def _temporary(path: Path, data: bytes) -> Path:
-    """``data`` in a hidden file beside ``path``, flushed to disk, with the target's permissions."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(name, new_file_mode(path))
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
-
-
-def new_file_mode(path: Path) -> int:
-    """The permissions of a file that replaces ``path``: its own if it exists, else those open() gives
-    a new file under the umask. mkstemp creates every file 0600, whatever the umask."""
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)  # the only way to read it; set back at once
-    os.umask(umask)
-    return 0o666 & ~umask

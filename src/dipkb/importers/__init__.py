@@ -1,12 +1,9 @@
 """`dipkb import`: coded event datasets (GDELT, ICEWS, PLOVER) and simple tables (CSV, YAML) to KB events.
 
-Use :func:`run_import` to read a file into Turtle and a report that accounts for every row, then
-:func:`commit_import` to validate it and add it to the KB atomically; :func:`write_rejected` writes the
-rejected rows with their reasons.
+:mod:`dipkb.importers.pipeline` is the entry point: :func:`~dipkb.importers.pipeline.run_import` reads a
+file into Turtle and a report that accounts for every row, then
+:func:`~dipkb.importers.pipeline.commit_import` validates it and adds it to the KB atomically;
+:func:`~dipkb.importers.pipeline.write_rejected` writes the rejected rows with their reasons. This
+package module imports nothing: authoring builds on the readers here (reconcile, records, codes), and
+the pipeline builds on authoring for tables, so importing the pipeline here would close a circle.
 """
-from dipkb.importers.pipeline import (ImportFormat, ImportOptions, ImportResult, commit_import, default_target,
-                                      guess_format, run_import, validate_import, write_rejected)
-from dipkb.importers.records import ImportReport, RejectedRow
-
-__all__ = ["ImportFormat", "ImportOptions", "ImportReport", "ImportResult", "RejectedRow", "commit_import",
-           "default_target", "guess_format", "run_import", "validate_import", "write_rejected"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
+from dipkb import turtle_terms
 from dipkb.importers import turtle
 from dipkb.importers.codes import (ALLIANCE_FORMATION, APPEAL, MATERIAL_SUPPORT, MEETING, RETREAT, STATEMENT,
                                    TROOP_MOVEMENT, VISIT, CodeBook)
@@ -146,7 +147,7 @@ class CodedImport:
         new_places = {iri: p for iri, p in self.reconciler.new_places.items() if iri in places}
         new_places.update({p.in_country: self.reconciler.new_places[p.in_country] for p in list(new_places.values())
                            if p.in_country in self.reconciler.new_places})
-        parts = [heading, turtle.prefix_block(), "\n"]
+        parts = [heading, turtle_terms.prefix_block(), "\n"]
         parts += [turtle.actor(a) + "\n" for iri, a in sorted(self.reconciler.new_actors.items()) if iri in actors]
         parts += [turtle.place(p) + "\n" for _, p in sorted(new_places.items())]
         for ev in events:

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pyoxigraph import Literal, NamedNode
 
 from dipkb.importers.codes import MEETING, CodeBook
-from dipkb.importers.records import DateValue
 from dipkb.kb import KnowledgeBase
 from dipkb.namespaces import KB
+from dipkb.temporal import DateValue
 
 EVENT_NS = KB + "event/"
 

@@ -8,25 +8,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
-from dipkb.temporal import DateInputError, parse_partial_date
+from dipkb.errors import ImportInputError
+from dipkb.temporal import DateInputError, any_period, parse_partial_date
 
 
 @dataclass(frozen=True)
 class RowFilter:
     actor_codes: tuple[str, ...] = ()  # upper case; a row is kept when an actor's code starts with one
-    first_day: str | None = None  # ISO day, inclusive
-    last_day: str | None = None
+    first_day: date | None = None  # inclusive
+    last_day: date | None = None
     event_codes: tuple[str, ...] = ()  # CAMEO code prefixes ("04", "190") or PLOVER types ("CONSULT")
 
     @classmethod
     def build(cls, actor_codes: Iterable[str] = (), date_from: str | None = None, date_to: str | None = None,
               event_codes: Iterable[str] = ()) -> RowFilter:
-        """Raises temporal.DateInputError for a bound that is not YYYY, YYYY-MM or YYYY-MM-DD."""
-        first = parse_partial_date(date_from).first_day.isoformat() if date_from else None
-        last = parse_partial_date(date_to).last_day.isoformat() if date_to else None
+        """Raises ImportInputError for a bound that is not YYYY, YYYY-MM or YYYY-MM-DD, or an empty range."""
+        try:
+            first = parse_partial_date(date_from).first_day if date_from else None
+            last = parse_partial_date(date_to).last_day if date_to else None
+        except DateInputError as error:
+            raise ImportInputError(f"Bad date filter: {error}") from None
         if first and last and first > last:
-            raise DateInputError(f"The date range {date_from}..{date_to} is empty: the start is after the end.")
+            raise ImportInputError(f"Bad date filter: The date range {date_from}..{date_to} is empty: "
+                                   "the start is after the end.")
         return cls(tuple(c.strip().upper() for c in actor_codes if c.strip()), first, last,
                    tuple(c.strip().upper() for c in event_codes if c.strip()))
 
@@ -41,12 +47,11 @@ class RowFilter:
         return any(v and v.strip().upper().startswith(self.actor_codes) for v in values)
 
     def keeps_date(self, iso_text: str | None) -> bool:
-        """``iso_text`` is YYYY, YYYY-MM or YYYY-MM-DD; its period must overlap the range. Compared as
-        text: '2019-10' covers '2019-10-00'..'2019-10-99', which orders like the real days."""
-        if not (self.first_day or self.last_day) or not iso_text or len(iso_text) < 4 or not iso_text[:4].isdigit():
+        """``iso_text`` is YYYY, YYYY-MM, YYYY-MM-DD or an xsd:dateTime; its period must overlap the range."""
+        if not (self.first_day or self.last_day) or not iso_text:
             return True
-        low, high = (iso_text + "-00-00")[:10], (iso_text + "-99-99")[:10]
-        return not ((self.last_day and low > self.last_day) or (self.first_day and high < self.first_day))
+        period = any_period(iso_text.strip())
+        return period is None or period.overlaps(self.first_day, self.last_day)
 
     def keeps_code(self, code: str | None) -> bool:
         """A CAMEO code is kept when it starts with a wanted prefix: "04" keeps 040 to 046 and 0421."""

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from dipkb.importers.filters import RowFilter
 from dipkb.importers.reading import decode, member_name, numbered_lines, open_input, shown
-from dipkb.importers.records import (ActorSpec, CodedRow, DateValue, PlaceKind, PlaceSpec, Rejection,
-                                     RowResult, Scheme, SourceRecord, row_result)
-from dipkb.namespaces import KB, XSD
+from dipkb.importers.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme,
+                                     SourceRecord, row_result)
+from dipkb.namespaces import KB
+from dipkb.temporal import XSD_DATE, XSD_DATETIME, DateValue
 
 SOURCE_NS = KB + "source/"
 
@@ -96,8 +97,8 @@ def _added(text: str) -> DateValue:
         hour, minute, second = int(text[8:10]), int(text[10:12]), int(text[12:])
         if hour > 23 or minute > 59 or second > 59:
             raise Rejection("invalid date", f"DATEADDED '{text}' is no real time")
-        return DateValue(f"{day.isoformat()}T{text[8:10]}:{text[10:12]}:{text[12:]}Z", XSD + "dateTime")
-    return DateValue(_day(text, "DATEADDED").isoformat(), XSD + "date")
+        return DateValue(f"{day.isoformat()}T{text[8:10]}:{text[10:12]}:{text[12:]}Z", XSD_DATETIME)
+    return DateValue(_day(text, "DATEADDED").isoformat(), XSD_DATE)
 
 
 def _actor(fields: list[str], start: int) -> tuple[ActorSpec, ...]:
@@ -137,6 +138,6 @@ def _row(line: int, fields: list[str], layout: Layout, source_name: str) -> Code
     )
     return CodedRow(
         line=line, record=record, scheme=Scheme.CAMEO, code=fields[EVENT_CODE].strip(),
-        date=DateValue(day.isoformat(), XSD + "date"),
+        date=DateValue(day.isoformat(), XSD_DATE),
         sources=_actor(fields, ACTOR1), targets=_actor(fields, ACTOR2), place=_place(fields, layout),
     )

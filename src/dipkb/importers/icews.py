@@ -13,10 +13,11 @@ from dipkb.errors import ImportInputError
 from dipkb.importers.filters import RowFilter
 from dipkb.importers.reading import decode, member_name, numbered_lines, open_input, shown
 from dipkb.importers.reconcile import slug
-from dipkb.importers.records import (ActorSpec, CodedRow, DateValue, PlaceKind, PlaceSpec, Rejection,
-                                     RowResult, Scheme, SourceRecord, row_result)
+from dipkb.importers.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme,
+                                     SourceRecord, row_result)
 from dipkb.layout import display_path
-from dipkb.namespaces import KB, XSD
+from dipkb.namespaces import KB
+from dipkb.temporal import XSD_DATE, DateValue
 
 SOURCE_NS = KB + "source/"
 REQUIRED = ("Event ID", "Event Date", "Source Name", "CAMEO Code", "Target Name")
@@ -125,5 +126,5 @@ def _row(line: int, row: dict[str, str], source_name: str) -> CodedRow:
         sentence=int(sentence_text) if sentence_text is not None else None,
     )
     return CodedRow(line=line, record=record, scheme=Scheme.CAMEO, code=code,
-                    date=DateValue(day.isoformat(), XSD + "date"),
+                    date=DateValue(day.isoformat(), XSD_DATE),
                     sources=_actor(row, "Source"), targets=_actor(row, "Target"), place=_place(row))

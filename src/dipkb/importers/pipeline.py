@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from dipkb.errors import ImportInputError, ImportValidationError
-from dipkb.importers import gdelt, icews, plover
+from dipkb.errors import ImportInputError, ImportValidationError, InternalError
+from dipkb.importers import gdelt, icews, plover, tabular
 from dipkb.importers.checking import check_text, violations
 from dipkb.importers.codes import CodeBook
 from dipkb.importers.coded import CodedImport
@@ -18,7 +18,6 @@ from dipkb.importers.reconcile import Reconciler, slug
 from dipkb.importers.records import ImportReport
 from dipkb.kb import KnowledgeBase
 from dipkb.layout import KBLayout, display_path, reporting_write_errors
-from dipkb.temporal import DateInputError
 from dipkb.findings import Finding
 from dipkb.writing import FileWrite, write_files
 
@@ -101,10 +100,7 @@ def run_import(kb: KnowledgeBase, path: Path, fmt: ImportFormat | None = None,
     """Read ``path`` and build the Turtle to add; every row ends up imported, merged, rejected or filtered."""
     path = Path(path)
     fmt = fmt or guess_format(path)
-    try:
-        row_filter = RowFilter.build(options.actor_codes, options.date_from, options.date_to, options.event_codes)
-    except DateInputError as error:
-        raise ImportInputError(f"Bad date filter: {error}") from None
+    row_filter = RowFilter.build(options.actor_codes, options.date_from, options.date_to, options.event_codes)
     target = _target(kb.layout, path, fmt, options.into)
     codebook, reconciler = CodeBook(kb), Reconciler(kb)
     existing = ExistingEvents(kb, codebook)
@@ -113,9 +109,6 @@ def run_import(kb: KnowledgeBase, path: Path, fmt: ImportFormat | None = None,
         heading += ("# Every event keeps the dataset records it was made from (dip:source); dip:mergedFrom marks\n"
                     "# the events that de-duplication merged from several records.\n")
     if fmt in (ImportFormat.CSV, ImportFormat.YAML):
-        # Imported here: tables are drafts of dipkb.authoring, which itself builds on this package.
-        from dipkb.importers import tabular
-
         report, text = tabular.run(kb, path, fmt.value, row_filter, codebook, reconciler, existing, heading)
     else:
         reader = {ImportFormat.GDELT: gdelt.read, ImportFormat.ICEWS: icews.read, ImportFormat.PLOVER: plover.read}[fmt]
@@ -125,7 +118,8 @@ def run_import(kb: KnowledgeBase, path: Path, fmt: ImportFormat | None = None,
         report, text = builder.report, builder.turtle(heading)
     if report.rows == 0:
         raise ImportInputError(f"{display_path(path)} has no rows to import.")
-    assert report.balanced(), report.as_json()
+    if not report.balanced():  # every row must end up counted once: a bug otherwise, not bad input
+        raise InternalError(f"the import of {display_path(path)} lost count of its rows: {report.as_json()}")
     return ImportResult(report=report, turtle=text, target=target, source=path, fmt=fmt)
 
 

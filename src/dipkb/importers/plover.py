@@ -15,14 +15,13 @@ from dipkb.errors import ImportInputError
 from dipkb.importers.filters import RowFilter
 from dipkb.importers.reading import member_name, numbered_lines, open_input, shown
 from dipkb.importers.reconcile import slug
-from dipkb.importers.records import (ActorSpec, CodedRow, DateValue, PlaceKind, PlaceSpec, Rejection,
-                                     RowResult, Scheme, SourceRecord, row_result)
+from dipkb.importers.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme,
+                                     SourceRecord, row_result)
 from dipkb.layout import display_path
 from dipkb.namespaces import KB
-from dipkb.temporal import XSD_DATE, XSD_GYEAR, XSD_GYEARMONTH, DateInputError, Precision, parse_partial_date
+from dipkb.temporal import DateInputError, DateValue, date_value
 
 SOURCE_NS = KB + "source/"
-_DATATYPE = {Precision.YEAR: XSD_GYEAR, Precision.MONTH: XSD_GYEARMONTH, Precision.DAY: XSD_DATE}
 
 
 def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
@@ -144,10 +143,9 @@ def _date(text: str | None) -> DateValue:
     if text is None:
         raise Rejection("invalid date", "no date")
     try:
-        period = parse_partial_date(text)
-    except DateInputError:
-        raise Rejection("invalid date", f"'{text}' is not YYYY, YYYY-MM or YYYY-MM-DD with a real day") from None
-    return DateValue(period.text, _DATATYPE[period.precision])
+        return date_value(text)
+    except DateInputError as error:
+        raise Rejection("invalid date", error.detail) from None
 
 
 def _row(line: int, record: dict[str, Any], source_name: str) -> CodedRow:

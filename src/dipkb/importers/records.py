@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from dipkb.temporal import DateValue
+
 
 class Rejection(Exception):
     """Raised while reading one row: the row is rejected with ``reason`` (a short category that the
@@ -28,14 +30,6 @@ class Outcome(Enum):
 class Scheme(Enum):
     CAMEO = "CAMEO"
     PLOVER = "PLOVER"
-
-
-@dataclass(frozen=True)
-class DateValue:
-    """A time at the precision the data gives, as a typed literal: "2019-10-24"^^xsd:date."""
-
-    lexical: str
-    datatype: str
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 from pyoxigraph import NamedNode
 
+from dipkb import turtle_terms
 from dipkb.authoring import (EventDraft, Participant, Vocabulary, event_turtle, in_kb, iri_for, parse_participants,
                              resolve_draft)
 from dipkb.errors import EventDraftError, ImportInputError
-from dipkb.importers import turtle
 from dipkb.importers.codes import CodeBook
 from dipkb.importers.dedup import ExistingEvents, IdentityKey, identity_key
 from dipkb.importers.filters import RowFilter
@@ -216,6 +216,6 @@ def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codeboo
     for iri, sources in extra_sources.items():
         new = [s for s in dict.fromkeys(sources) if not _cites(kb, iri, s)]
         if new:
-            parts.append(turtle.block(iri, [("dip:source", turtle.term(s)) for s in new]) + "\n")
-    text = heading + turtle.prefix_block() + "\n" + "".join(parts) if parts else ""
+            parts.append(turtle_terms.block(iri, [("dip:source", turtle_terms.term(s)) for s in new]) + "\n")
+    text = heading + turtle_terms.prefix_block() + "\n" + "".join(parts) if parts else ""
     return report, text

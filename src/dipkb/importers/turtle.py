@@ -1,65 +1,11 @@
-"""Turtle text written directly, without an RDF library: imports of 100,000 rows must stream."""
+"""The Turtle of what an import adds: its records, actors, places and events, streamed block by block
+with the term writers of dipkb.turtle_terms."""
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-
-from dipkb.importers.records import DateValue, ImportedEvent, NewActor, NewPlace, SourceRecord
-from dipkb.namespaces import DIP, PREFIXES, XSD
-
-GEO = "http://www.w3.org/2003/01/geo/wgs84_pos#"
-USED_PREFIXES = ("dip", "actor", "event", "place", "source", "cameo", "plover", "rdfs", "skos", "dct",
-                 "xsd", "geo")
-# A local name written unescaped after a prefix: letters, digits, '_' and '-', not ending in '.'.
-_SAFE_LOCAL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-_NEEDS_ESCAPE = re.compile(r'[\\"\n\r\t\b\f\x00-\x1f\x7f]')
-_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
-
-
-def prefix_block(names: Iterable[str] = USED_PREFIXES) -> str:
-    return "".join(f"@prefix {name}: <{PREFIXES[name]}> .\n" for name in names)
-
-
-def term(iri: str) -> str:
-    """An IRI as a CURIE when a known prefix fits and the local name is safe, else as <IRI>."""
-    for name in USED_PREFIXES:
-        namespace = PREFIXES[name]
-        if iri.startswith(namespace) and _SAFE_LOCAL.match(iri[len(namespace):]):
-            return f"{name}:{iri[len(namespace):]}"
-    if _IRI_FORBIDDEN.search(iri):
-        raise ValueError(f"not a valid IRI: {iri!r}")
-    return f"<{iri}>"
-
-
-def string(text: str) -> str:
-    if _NEEDS_ESCAPE.search(text):
-        text = "".join(_ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7f else c)
-                       for c in text)
-    return f'"{text}"'
-
-
-def lang(text: str, language: str = "en") -> str:
-    return f"{string(text)}@{language}"
-
-
-def typed(text: str, datatype: str) -> str:
-    return f"{string(text)}^^{term(datatype)}"
-
-
-def date(value: DateValue) -> str:
-    return typed(value.lexical, value.datatype)
-
-
-def block(subject: str, pairs: list[tuple[str, str]]) -> str:
-    """One subject with its predicate-object pairs, objects of a repeated predicate joined by commas."""
-    grouped: dict[str, list[str]] = {}
-    for predicate, obj in pairs:
-        objects = grouped.setdefault(predicate, [])
-        if obj not in objects:
-            objects.append(obj)
-    lines = [f"    {predicate} {', '.join(objects)}" for predicate, objects in grouped.items()]
-    return f"{term(subject)}\n" + " ;\n".join(lines) + " .\n"
+from dipkb.importers.records import ImportedEvent, NewActor, NewPlace, SourceRecord
+from dipkb.namespaces import DIP, XSD
+from dipkb import turtle_terms
+from dipkb.turtle_terms import block, date, lang, string, term, typed
 
 
 def record(rec: SourceRecord) -> str:
@@ -77,12 +23,7 @@ def record(rec: SourceRecord) -> str:
 
 
 def actor(new: NewActor) -> str:
-    pairs = [("a", term(new.cls)), ("rdfs:label", lang(new.label))]
-    pairs += [("dip:actorCode", string(code)) for code in new.codes]
-    pairs += [("dip:sector", string(sector)) for sector in new.sectors]
-    if new.acts_for:
-        pairs.append(("dip:actsFor", term(new.acts_for)))
-    return block(new.iri, pairs)
+    return turtle_terms.actor(new.iri, new.cls, new.label, codes=new.codes, sectors=new.sectors, acts_for=new.acts_for)
 
 
 def place(new: NewPlace) -> str:

@@ -1,0 +1,217 @@
+"""One of each on the model side: the date input and time maps of temporal.py, one "most specific type"
+for the timeline and stats, an index fingerprint that cannot forget a module, one exception hierarchy
+and no assert in a production path."""
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import inspect
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from click.testing import CliRunner
+
+import dipkb
+from dipkb import KnowledgeBase, derivation
+from dipkb.cli import cli
+from dipkb.errors import DipkbError, ImportInputError, ParameterError
+from dipkb.importers.filters import RowFilter
+from dipkb.namespaces import DIP, XSD
+from dipkb.render import UnsupportedFormat
+from dipkb.stats import compute_stats
+from dipkb.tallies import EventClasses
+from dipkb.temporal import (DATATYPE_OF, TIME_FIELDS, DateInputError, DateValue, EventTime, Precision, date_value,
+                            parse_partial_date)
+from dipkb.timeline import timeline
+
+SRC = Path(dipkb.__file__).parent
+
+
+# Date input and time maps: one function, one map each.
+
+@pytest.mark.parametrize("text, expected", [
+    ("2021", DateValue("2021", XSD + "gYear")),
+    (" 2021-07 ", DateValue("2021-07", XSD + "gYearMonth")),
+    ("2020-02-29", DateValue("2020-02-29", XSD + "date")),
+])
+def test_a_user_date_becomes_a_literal_at_its_own_precision(text: str, expected: DateValue) -> None:
+    assert date_value(text) == expected
+    assert date_value(text, instants=True) == expected
+
+
+def test_an_instant_is_taken_only_where_asked() -> None:
+    assert date_value("2021-07-08T10:00:00Z", instants=True) == DateValue("2021-07-08T10:00:00Z", XSD + "dateTime")
+    with pytest.raises(DateInputError) as error:
+        date_value("2021-07-08T10:00:00Z")
+    assert error.value.detail == "'2021-07-08T10:00:00Z' is not YYYY, YYYY-MM or YYYY-MM-DD with a real day"
+    with pytest.raises(DateInputError) as error:
+        date_value("2021-02-30T10:00:00", instants=True)
+    assert error.value.detail == "'2021-02-30T10:00:00' is not a valid xsd:dateTime"
+
+
+def test_a_date_error_is_a_parameter_error_with_one_text() -> None:
+    with pytest.raises(ParameterError) as error:
+        parse_partial_date("2021-02-31")
+    assert isinstance(error.value, DateInputError)
+    assert str(error.value) == "'2021-02-31' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day."
+    assert error.value.detail == "'2021-02-31' is not YYYY, YYYY-MM or YYYY-MM-DD with a real day"
+
+
+def test_the_time_maps_cover_every_precision_and_every_event_time_field() -> None:
+    assert DATATYPE_OF == {Precision.YEAR: XSD + "gYear", Precision.MONTH: XSD + "gYearMonth",
+                           Precision.DAY: XSD + "date", Precision.INSTANT: XSD + "dateTime"}
+    assert sorted(TIME_FIELDS.values()) == sorted(EventTime.__dataclass_fields__)
+    assert sorted(TIME_FIELDS) == ["date", "earliestDate", "endDate", "latestDate", "startDate"]
+
+
+def test_the_date_copies_are_gone_from_the_callers() -> None:
+    """The error text, the precision map and the time-property map are written in temporal.py only."""
+    for path in SRC.rglob("*.py"):
+        if path.name == "temporal.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "with a real day" not in text, path
+        assert "Precision.YEAR:" not in text, path
+        assert '"earliestDate": "earliest"' not in text and '"earliest", "earliestDate"' not in text, path
+        assert "XMLSchema#date" not in text, path
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("2019-10", True),  # October overlaps a range that starts on its last day
+    ("2019-09", False),
+    ("2019", True),
+    ("2020-01-01", False),
+    ("2019-10-31T23:00:00Z", True),
+    ("2019-09-30T23:00:00+05:00", False),
+    ("2019-13", True),  # no such month: not read, so not filtered; the row is rejected with its reason
+    ("2019-02-30", True),
+    ("20191031", True),
+    ("", True),
+    (None, True),
+])
+def test_the_row_date_filter_compares_days(text: str | None, kept: bool) -> None:
+    row_filter = RowFilter.build(date_from="2019-10-31", date_to="2019-12")
+    assert (row_filter.first_day, row_filter.last_day) == (date(2019, 10, 31), date(2019, 12, 31))
+    assert row_filter.keeps_date(text) is kept
+
+
+def test_a_bad_row_date_filter_is_an_input_error() -> None:
+    with pytest.raises(ImportInputError, match=r"^Bad date filter: '2019-13' is not a date: use YYYY"):
+        RowFilter.build(date_from="2019-13")
+    with pytest.raises(ImportInputError, match=r"^Bad date filter: The date range 2020..2019 is empty"):
+        RowFilter.build(date_from="2020", date_to="2019")
+
+
+# One most specific type.
+
+def _chain_kb(directory: Path, depth: int) -> Path:
+    """A KB whose event is typed with the two deepest classes of a chain under dip:Event. The old
+    timeline counted a class's depth as the classes from it up to dip:Event, as text, so that these
+    two were "9" and "10" and the shallower one won."""
+    classes = "\n".join(f"ex:L{i} a owl:Class ; rdfs:subClassOf {'dip:Event' if i == 1 else f'ex:L{i - 1}'} ; "
+                        f"skos:inScheme dip:EventTypeScheme ; rdfs:label \"Level {i}\"@en ." for i in range(1, depth + 1))
+    directory.mkdir()
+    (directory / "chain.ttl").write_text(f"""@prefix dip: <{DIP}> .
+@prefix ex: <http://example.org/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix xsd: <{XSD}> .
+{classes}
+ex:talk a ex:L{depth - 1}, ex:L{depth} ; rdfs:label "A talk"@en ; dip:date "2021-07"^^xsd:gYearMonth .
+ex:visit a ex:L{depth - 1}, dip:Statement ; rdfs:label "A visit"@en ; dip:date "2021-08"^^xsd:gYearMonth .
+""", encoding="utf-8")
+    return directory
+
+
+def test_the_deeper_of_two_types_nine_and_ten_deep_in_timeline_and_stats(tmp_path: Path) -> None:
+    kb = KnowledgeBase.open(_chain_kb(tmp_path / "kb", 9))
+    entries = {entry.label: entry.type for entry in timeline(kb)}
+    stats = dict(compute_stats(kb).by_event_type)
+    assert entries["A talk"] == "http://example.org/L9"
+    # The talk counts under L9 only; the visit's two types are unrelated, and its timeline shows the
+    # deeper one, one of the two it is counted under.
+    assert stats == {"http://example.org/L9": 1, "http://example.org/L8": 1, "dip:Statement": 1}
+    assert entries["A visit"] == "http://example.org/L8"
+
+
+def test_one_most_specific_type_in_either_form_of_iri() -> None:
+    rows = [("Event", None), ("Event", "A"), ("Event", "B"), ("Event", "AA"), ("A", "AA"), ("A", None),
+            ("B", None), ("AA", None)]
+    for wrap in (lambda iri: iri, lambda iri: f"<{iri}>"):
+        classes = EventClasses.from_rows((wrap(c), wrap(s) if s else None) for c, s in rows)
+        assert classes.depth == {wrap("Event"): 0, wrap("A"): 1, wrap("B"): 1, wrap("AA"): 2}
+        assert classes.most_specific({wrap("A"), wrap("AA"), wrap("Event")}) == {wrap("AA")}
+        assert classes.shown({wrap("A"), wrap("AA"), wrap("B")}) == wrap("AA")
+        assert classes.shown({wrap("A"), wrap("B")}) == wrap("B")  # equally deep: the last by IRI
+        assert classes.shown({wrap("Other")}) is None
+
+
+# The index fingerprint.
+
+def _dipkb_imports(module: ModuleType) -> set[str]:
+    """The dipkb modules ``module`` imports, at its top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("dipkb.")}
+        elif isinstance(node, ast.ImportFrom) and node.module == "dipkb":
+            found |= {f"dipkb.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dipkb."):
+            found.add(node.module)
+    return {name for name in found if importlib.util.find_spec(name)}  # `from dipkb import X` may name a class
+
+
+def test_the_fingerprint_lists_every_module_the_derivation_builds_on() -> None:
+    listed = {module.__name__ for module in derivation.DERIVATION_MODULES}
+    reached, todo = {"dipkb.derivation"}, ["dipkb.derivation"]
+    while todo:
+        for name in _dipkb_imports(importlib.import_module(todo.pop())) - reached:
+            reached.add(name)
+            todo.append(name)
+    assert reached <= listed, f"missing from DERIVATION_MODULES: {sorted(reached - listed)}"
+    assert {"dipkb.tallies", "dipkb.temporal", "dipkb.namespaces"} <= reached
+
+
+@pytest.mark.parametrize("position", range(len(derivation.DERIVATION_MODULES)))
+def test_the_fingerprint_changes_with_the_source_of_each_listed_module(position: int, tmp_path: Path) -> None:
+    modules = list(derivation.DERIVATION_MODULES)
+    original = modules[position]
+    changed = ModuleType(original.__name__)
+    changed.__file__ = str(tmp_path / Path(original.__file__).name)
+    Path(changed.__file__).write_text(inspect.getsource(original) + "\ndef a_new_helper() -> None:\n    pass\n",
+                                      encoding="utf-8")
+    before = derivation.source_text(derivation.DERIVATION_MODULES)
+    assert before == derivation.derivation_source()
+    modules[position] = changed
+    assert derivation.source_text(modules) != before
+
+
+# One exception hierarchy, no assert in production.
+
+def test_no_assert_in_the_package() -> None:
+    """An assert vanishes under python -O: a broken promise must raise a DipkbError instead."""
+    found = [f"{path.relative_to(SRC)}:{node.lineno}" for path in sorted(SRC.rglob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(node, ast.Assert)]
+    assert found == []
+
+
+def test_format_and_date_errors_are_dipkb_errors() -> None:
+    assert issubclass(UnsupportedFormat, DipkbError)
+    assert issubclass(DateInputError, ParameterError)
+
+
+def test_an_unsupported_format_is_a_one_line_error_with_exit_2() -> None:
+    result = CliRunner().invoke(cli, ["query", "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1", "-f", "turtle"])
+    assert result.exit_code == 2
+    assert result.output == ("Error: SELECT and ASK results cannot be written as turtle; "
+                             "use table, csv, tsv, json or xml.\n")
+
+
+def test_a_bad_timeline_date_is_a_one_line_error_with_exit_2() -> None:
+    result = CliRunner().invoke(cli, ["timeline", "--from", "2021-13"])
+    assert (result.exit_code, result.output) == (
+        2, "Error: '2021-13' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.\n")
