@@ -14,7 +14,8 @@ import rdflib.compare
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse, serialize
 
 from dipkb import KnowledgeBase
-from dipkb.export import ExportFormat, export, format_for_path
+from dipkb.export import ExportFormat, export
+from dipkb.render import OutputFormat, UnsupportedFormat, choose_format
 from dipkb.derivation import is_derived_graph
 from dipkb.namespaces import DERIVED_GRAPH, DIP, PREFIXES, RDF
 
@@ -250,6 +251,7 @@ EXPORT_ALL = """
 import sys
 from dipkb import KnowledgeBase
 from dipkb.export import ExportFormat, export
+from dipkb.render import OutputFormat, UnsupportedFormat, choose_format
 kb = KnowledgeBase.open(sys.argv[1] if len(sys.argv) > 1 else None)
 for fmt in ExportFormat:
     for with_ontology in (False, True):
@@ -430,10 +432,19 @@ def test_empty_kb_exports_nothing(tmp_path):
     assert b'"@graph": []' in exported(kb, ExportFormat.JSONLD)[0]
 
 
+EXPORT_FORMATS = [OutputFormat(f.value) for f in ExportFormat]
+
+
 @pytest.mark.parametrize("name, fmt", [
-    ("out.ttl", ExportFormat.TURTLE), ("dir/out.nt", ExportFormat.NTRIPLES), ("OUT.NQ", ExportFormat.NQUADS),
-    ("a.b.trig", ExportFormat.TRIG), (Path("x.ttl"), ExportFormat.TURTLE), ("out.json", None), ("out", None),
-    ("out.jsonld", ExportFormat.JSONLD), ("out.RDF", ExportFormat.RDFXML), ("out.xml", None),
+    ("out.ttl", OutputFormat.TURTLE), ("dir/out.nt", OutputFormat.NTRIPLES), ("OUT.NQ", OutputFormat.NQUADS),
+    ("a.b.trig", OutputFormat.TRIG), ("out.jsonld", OutputFormat.JSONLD), ("out.RDF", OutputFormat.RDFXML),
+    ("out", OutputFormat.TURTLE),  # no extension: the command's default
 ])
-def test_format_for_path_guesses_from_the_extension(name, fmt):
-    assert format_for_path(name) is fmt
+def test_export_format_is_guessed_from_the_extension(name, fmt):
+    assert choose_format(EXPORT_FORMATS, OutputFormat.TURTLE, None, name) is fmt
+
+
+@pytest.mark.parametrize("name", ["out.json", "out.xml", "out.csv", "out.txt", "out.unknown"])
+def test_an_extension_export_cannot_write_is_refused(name):
+    with pytest.raises(UnsupportedFormat, match=r"\.jsonld \.nq \.nt \.rdf \.trig \.ttl"):
+        choose_format(EXPORT_FORMATS, OutputFormat.TURTLE, None, name)

@@ -40,6 +40,16 @@ def exclusive_lock(handle: BinaryIO, timeout: float, timed_out: Callable[[], Exc
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def try_lock(handle: BinaryIO) -> bool:
+    """Take an exclusive flock on ``handle`` if nobody holds one, without waiting; it lasts until the
+    handle is closed. Used to tidy up after dead writers only while no live one is at work."""
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
 def new_file_mode(path: Path) -> int:
     """The permissions of a file that replaces ``path``: its own if it exists, else those open() gives
     a new file under the umask. mkstemp creates every file 0600, whatever the umask."""

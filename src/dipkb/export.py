@@ -37,7 +37,6 @@ Only the statements holding a blank node go through a Dataset of terms, to be ca
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -65,15 +64,6 @@ class ExportFormat(Enum):
     def keeps_graphs(self) -> bool:
         """N-Quads and TriG keep each file's graph; the others merge them into one graph."""
         return self in (ExportFormat.NQUADS, ExportFormat.TRIG)
-
-
-_SUFFIXES = {".ttl": ExportFormat.TURTLE, ".nt": ExportFormat.NTRIPLES, ".nq": ExportFormat.NQUADS,
-             ".trig": ExportFormat.TRIG, ".jsonld": ExportFormat.JSONLD, ".rdf": ExportFormat.RDFXML}
-
-
-def format_for_path(path: str | os.PathLike[str]) -> ExportFormat | None:
-    """The format a file name asks for by its extension (.ttl .nt .nq .trig .jsonld .rdf), else None."""
-    return _SUFFIXES.get(os.path.splitext(os.fspath(path))[1].lower())
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import BinaryIO, TypeVar
 
 from pyoxigraph import Store
 
-from dipkb.durable import exclusive_lock, fsync_directory, write_atomically
+from dipkb.durable import exclusive_lock, fsync_directory, try_lock, write_atomically
 from dipkb.errors import IndexLockedError
 from dipkb.layout import display_path
 
@@ -146,9 +146,7 @@ def collect_garbage(directory: Path, keep: int) -> None:
     for generation in numbers - {keep}:
         lock = directory / f"store-{generation}.lock"
         with open(lock, "a+b") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not try_lock(handle):
                 continue  # a reader still has it open; a later refresh deletes it
             for suffix in ("", ".scratch", ".tmp"):
                 shutil.rmtree(directory / f"store-{generation}{suffix}", ignore_errors=True)
@@ -162,9 +160,7 @@ def collect_if_idle(directory: Path) -> None:
     call it, so that what a killed writer left does not stay until the next refresh. Cheap: a
     directory listing and a non-blocking lock per generation left."""
     with open(directory / "write.lock", "a+b") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not try_lock(handle):
             return  # a writer is at work; it collects when it commits
         manifest = Manifest.load(directory)  # read under the lock: no commit can follow
         collect_garbage(directory, manifest.generation if manifest else 0)

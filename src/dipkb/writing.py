@@ -12,7 +12,6 @@ only reads when it finds the lock free.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from pyoxigraph import RdfFormat
 
-from dipkb.durable import exclusive_lock, put_in_place, write_temporary
+from dipkb.durable import exclusive_lock, put_in_place, try_lock, write_temporary
 from dipkb.errors import KBLockedError, ReadOnlyKBError
 from dipkb.loading import check_syntax
 from dipkb.layout import KBLayout, display_path, reporting_write_errors
@@ -69,11 +68,8 @@ def remove_leftovers_if_idle(layout: KBLayout) -> None:
     except OSError:
         return
     with handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return  # a writer is at work, and its temporary files are live
-        _remove_leftovers(layout)
+        if try_lock(handle):  # else a writer is at work, and its temporary files are live
+            _remove_leftovers(layout)
 
 
 def _remove_leftovers(layout: KBLayout) -> None:
