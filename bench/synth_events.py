@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from dipkb.temporal import EventTime, period_of
+from dipkb.model.temporal import EventTime, period_of
 from synth_world import NS, Dice, World, iso, lit, month_bounds, table, typed
 
 QUOTES = {  # (language, weight, templates); {b} is the other side's short name
@@ -394,7 +394,7 @@ TIME_FIELDS = {"date": "date", "startDate": "start", "endDate": "end", "earliest
 
 
 def day_bounds(ev: Ev) -> tuple[date | None, date | None]:
-    """The first and last day the index files the event under, by dipkb's own rules (dipkb.temporal),
+    """The first and last day the index files the event under, by dipkb's own rules (dipkb.model.temporal),
     so the printed timeline size is what the index will find."""
     fields = {}
     for p, lexical, datatype in ev.times:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dipkb.layout import KBLayout
+from dipkb.store.layout import KBLayout
 
 REPO = Path(__file__).resolve().parent.parent
 # Where a command run in the checkout writes: the KB's directory (its index, lock and temporary files)

@@ -11,12 +11,12 @@ from conftest import kb_snapshot
 from pyoxigraph import NamedNode, RdfFormat, Store
 
 from dipkb import KnowledgeBase
-from dipkb.authoring import EventDraft, Participant, add_event, parse_participants
-from dipkb.drafts import ActorDraft, SourceDraft
+from dipkb.authoring.add import EventDraft, Participant, add_event, parse_participants
+from dipkb.authoring.drafts import ActorDraft, SourceDraft
 from dipkb.errors import EventDraftError
-from dipkb.layout import KBLayout
-from dipkb.namespaces import KB, curie
-from dipkb.timeline import resolve_actor
+from dipkb.model.namespaces import KB, curie
+from dipkb.store.layout import KBLayout
+from dipkb.views.names import resolve_actor
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -138,8 +138,8 @@ def test_a_cameo_code_as_type_gives_the_class_and_the_code(layout):
 ADDER = """
 import sys
 from dipkb import KnowledgeBase
-from dipkb.authoring import EventDraft, add_event, parse_participants
-from dipkb.layout import KBLayout
+from dipkb.authoring.add import EventDraft, add_event, parse_participants
+from dipkb.store.layout import KBLayout
 layout = KBLayout.locate(sys.argv[1])
 draft = EventDraft(label="Concurrent talks", event_type="Meeting", date="2021-07-08", place="Moscow",
                    participants=parse_participants("attendee=India; attendee=Russia"),

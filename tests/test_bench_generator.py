@@ -14,8 +14,8 @@ import pytest
 from pyoxigraph import Literal, NamedNode, RdfFormat, Store
 
 from dipkb import KBLayout, KnowledgeBase
-from dipkb.temporal import parse_partial_date
-from dipkb.validation import validate
+from dipkb.model.temporal import parse_partial_date
+from dipkb.shacl.validation import validate
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "bench" / "generate.py"

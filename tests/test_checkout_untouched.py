@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import REPO, checkout_state, copy_shipped_kb, state_changes
 from dipkb import KnowledgeBase
-from dipkb.layout import KBLayout
+from dipkb.store.layout import KBLayout
 
 
 def test_the_tests_run_in_the_copy_not_in_the_checkout(shipped_kb: Path) -> None:

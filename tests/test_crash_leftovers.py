@@ -23,8 +23,8 @@ from pathlib import Path
 
 from pyoxigraph import RdfFormat, Store
 
-from dipkb.layout import KBLayout
-from dipkb.writing import FileWrite, write_files
+from dipkb.store.layout import KBLayout
+from dipkb.store.writing import FileWrite, write_files
 from conftest import kb_snapshot
 
 REPO = Path(__file__).resolve().parent.parent
@@ -194,8 +194,8 @@ def test_a_killed_add_leaves_the_kb_old_or_new_and_nothing_behind(kb_copy, tmp_p
 
 STALLED_WRITER = textwrap.dedent("""
     import sys, time
-    from dipkb.layout import KBLayout
-    from dipkb.writing import FileWrite, write_files
+    from dipkb.store.layout import KBLayout
+    from dipkb.store.writing import FileWrite, write_files
 
     def stall(temporary):  # called once the new content is in its temporary file, before any replace
         print(temporary.name, flush=True)
@@ -242,7 +242,7 @@ def test_a_live_writers_temporary_file_stays_and_a_dead_ones_goes(kb_copy, tmp_p
 STALLED_INDEX_WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from dipkb import generations
+    from dipkb.store import generations
 
     directory = Path(sys.argv[1])
     with generations.write_lock(directory, 60, lambda: None):

@@ -14,15 +14,16 @@ from pyoxigraph import (QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFor
 
 from dipkb import KnowledgeBase
 from dipkb.cli import cli
-from dipkb.describe import describe
-from dipkb.engine import Dataset, EmbeddedEngine, Term
 from dipkb.errors import DipkbError
-from dipkb.export import ExportFormat, export
-from dipkb.layout import KBLayout
-from dipkb.render import OutputFormat, query_result
-from dipkb.stats import compute_stats, stats_as_dict
-from dipkb.timeline import (TimelineFilter, resolve_actor, resolve_event_type, resolve_place, timeline)
-from dipkb.temporal import parse_partial_date
+from dipkb.model.temporal import parse_partial_date
+from dipkb.store.engine import Dataset, EmbeddedEngine, Term
+from dipkb.store.layout import KBLayout
+from dipkb.views.describe import describe
+from dipkb.views.export import ExportFormat, export
+from dipkb.views.names import resolve_actor, resolve_event_type, resolve_place
+from dipkb.views.render import OutputFormat, query_result
+from dipkb.views.stats import compute_stats, stats_as_dict
+from dipkb.views.timeline import TimelineFilter, timeline
 
 
 class WireEngine:

@@ -14,10 +14,10 @@ import rdflib.compare
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse, serialize
 
 from dipkb import KnowledgeBase
-from dipkb.export import ExportFormat, export
-from dipkb.render import OutputFormat, UnsupportedFormat, choose_format
-from dipkb.derivation import is_derived_graph
-from dipkb.namespaces import DERIVED_GRAPH, DIP, PREFIXES, RDF
+from dipkb.model.namespaces import DERIVED_GRAPH, DIP, PREFIXES, RDF
+from dipkb.store.derivation import is_derived_graph
+from dipkb.views.export import ExportFormat, export
+from dipkb.views.render import OutputFormat, UnsupportedFormat, choose_format
 
 rdflib.NORMALIZE_LITERALS = False  # compare lexical forms as written, not as rdflib would normalise them
 
@@ -250,8 +250,8 @@ def test_repeated_export_is_byte_identical(kb):
 EXPORT_ALL = """
 import sys
 from dipkb import KnowledgeBase
-from dipkb.export import ExportFormat, export
-from dipkb.render import OutputFormat, UnsupportedFormat, choose_format
+from dipkb.views.export import ExportFormat, export
+from dipkb.views.render import OutputFormat, UnsupportedFormat, choose_format
 kb = KnowledgeBase.open(sys.argv[1] if len(sys.argv) > 1 else None)
 for fmt in ExportFormat:
     for with_ontology in (False, True):

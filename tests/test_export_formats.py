@@ -22,10 +22,10 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store, parse
 
 from dipkb import KnowledgeBase
 from dipkb.cli import cli
-from dipkb.derivation import derived_graph
-from dipkb.export import ExportFormat, export
-from dipkb.export_jsonld import context_path, load_context
-from dipkb.namespaces import DIP, PREFIXES, XSD
+from dipkb.model.namespaces import DIP, PREFIXES, XSD
+from dipkb.store.derivation import derived_graph
+from dipkb.views.export import ExportFormat, export
+from dipkb.views.jsonld import context_path, load_context
 
 ROOT = Path(__file__).resolve().parent.parent
 KB_BASE = "https://w3id.org/dipkb/kb/"

@@ -21,9 +21,9 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from dipkb import queries
 from dipkb.cli import cli
-from dipkb.layout import KB_ENV_VAR, bundled_root
+from dipkb.sparql import saved as queries
+from dipkb.store.layout import KB_ENV_VAR, bundled_root
 
 REPO = Path(__file__).resolve().parent.parent
 DIRECTORY = "<a directory>"  # stands for a real directory, made by the fixture

@@ -12,12 +12,12 @@ import pytest
 from pyoxigraph import Literal, NamedNode
 
 from dipkb import KnowledgeBase
+from dipkb.authoring.codes import CodeBook
+from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, run_import, validate_import
 from dipkb.errors import ImportInputError
-from dipkb.importers.pipeline import ImportFormat, ImportOptions, commit_import, run_import, validate_import
-from dipkb.importers.codes import CodeBook
-from dipkb.importers.records import Scheme
-from dipkb.layout import KBLayout
-from dipkb.namespaces import KB
+from dipkb.model.namespaces import KB
+from dipkb.model.records import Scheme
+from dipkb.store.layout import KBLayout
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "fixtures" / "gdelt2-20191024143000.export.tsv"

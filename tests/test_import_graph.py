@@ -1,4 +1,5 @@
-"""Imports only go down: no module of dipkb imports, even lazily inside a function, one that imports it back."""
+"""Imports only go down: no module of dipkb imports, even lazily inside a function, one that imports it back,
+and no wing imports a wing above it."""
 from __future__ import annotations
 
 import ast
@@ -25,7 +26,7 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
     importing = module_name(path)
     # Importing a.b.c runs a/__init__ and a/b/__init__ too, unless the importer lives in that package
     # (its __init__ has run already): that is how dipkb.drafts -> dipkb.importers.reconcile once ran
-    # the importers' pipeline.
+    # the importers' pipeline, before the wings.
     own = {".".join(importing.split(".")[:i]) for i in range(1, importing.count(".") + 2)}
     with_packages = {".".join(name.split(".")[:i]) for name in found for i in range(1, name.count(".") + 2)}
     return (with_packages & known) - own
@@ -68,6 +69,36 @@ def test_the_package_has_no_import_circle():
 def test_a_lazy_import_back_is_a_circle():
     """The check sees what a function-local import hides."""
     graph = import_graph()
-    graph["dipkb.namespaces"] = graph["dipkb.namespaces"] | {"dipkb.cli"}
+    graph["dipkb.model.namespaces"] = graph["dipkb.model.namespaces"] | {"dipkb.cli"}
     assert find_circle(graph) is not None
     assert find_circle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+# The wings from the bottom up; a module may import its own wing and those below. cli and web are the
+# two faces over the same library, side by side at the top.
+WINGS = ("errors", "util", "model", "sparql", "store", "shacl", "views", "authoring")
+FACES = ("cli", "web", "__main__")
+
+
+def wing_of(module: str) -> int:
+    part = module.split(".")[1]
+    return len(WINGS) if part in FACES else WINGS.index(part)
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{module} -> {target}" for module, targets in graph.items() if module != "dipkb"
+                  for target in targets if target != "dipkb" and wing_of(target) > wing_of(module))
+
+
+def test_every_module_is_in_a_wing():
+    assert all(module == "dipkb" or module.split(".")[1] in WINGS + FACES for module in import_graph())
+
+
+def test_imports_only_go_down_the_wings():
+    assert upward_imports(import_graph()) == []
+
+
+def test_an_import_up_a_wing_is_found():
+    graph = import_graph()
+    graph["dipkb.store.kb"] = graph["dipkb.store.kb"] | {"dipkb.views.timeline"}
+    assert upward_imports(graph) == ["dipkb.store.kb -> dipkb.views.timeline"]

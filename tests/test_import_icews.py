@@ -8,10 +8,10 @@ import pytest
 from pyoxigraph import Literal, NamedNode
 
 from dipkb import KnowledgeBase
+from dipkb.authoring.importing import ImportFormat, commit_import, guess_format, run_import
 from dipkb.errors import ImportInputError
-from dipkb.importers.pipeline import ImportFormat, commit_import, guess_format, run_import
-from dipkb.layout import KBLayout
-from dipkb.namespaces import KB
+from dipkb.model.namespaces import KB
+from dipkb.store.layout import KBLayout
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "fixtures" / "icews-synthetic.tab"

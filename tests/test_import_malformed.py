@@ -8,9 +8,9 @@ import pytest
 from conftest import kb_snapshot
 
 from dipkb import KnowledgeBase
+from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
 from dipkb.errors import ImportInputError, ImportValidationError
-from dipkb.importers.pipeline import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
-from dipkb.layout import KBLayout
+from dipkb.store.layout import KBLayout
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "fixtures" / "gdelt2-20191024143000.export.tsv"

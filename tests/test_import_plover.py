@@ -9,11 +9,11 @@ import pytest
 from pyoxigraph import RdfFormat, Store
 
 from dipkb import KnowledgeBase
+from dipkb.authoring.codes import CodeBook
+from dipkb.authoring.importing import ImportFormat, ImportOptions, guess_format, run_import, validate_import
 from dipkb.errors import ImportInputError
-from dipkb.importers.pipeline import ImportFormat, ImportOptions, guess_format, run_import, validate_import
-from dipkb.importers.codes import CodeBook
-from dipkb.importers.records import Scheme
-from dipkb.namespaces import DIP, KB
+from dipkb.model.namespaces import DIP, KB
+from dipkb.model.records import Scheme
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "fixtures" / "PLOVER_GSR_CAMEO.txt"

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
 
-from dipkb import KnowledgeBase, index
+from dipkb import KnowledgeBase
 from dipkb.errors import KBSyntaxError
-from dipkb.derivation import derive, derived_graph, is_derived_graph
-from dipkb.engine import EmbeddedEngine
-from dipkb.loading import load_files
-from dipkb.layout import KBLayout
-from dipkb.namespaces import DIP, KB, RDF, RDFS, XSD
+from dipkb.model.namespaces import DIP, KB, RDF, RDFS, XSD
+from dipkb.store import index
+from dipkb.store.derivation import derive, derived_graph, is_derived_graph
+from dipkb.store.engine import EmbeddedEngine
+from dipkb.store.layout import KBLayout
+from dipkb.store.loading import load_files
 
 REPO = Path(__file__).resolve().parent.parent
 

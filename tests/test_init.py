@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from dipkb.cli import cli
-from dipkb.init import FIRST_EVENT, GITIGNORE_LINES
-from dipkb.layout import MARKER_NAME, KBLayout, bundled_root
+from dipkb.store.init import FIRST_EVENT, GITIGNORE_LINES
+from dipkb.store.layout import MARKER_NAME, KBLayout, bundled_root
 
 REPO = Path(__file__).resolve().parent.parent
 QUERIES = sorted(p.name for p in (REPO / "queries").glob("*.rq"))

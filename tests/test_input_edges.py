@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from dipkb import index
 from dipkb.cli import cli
 from dipkb.errors import KBFileError, KBSyntaxError
-from dipkb.kb import KnowledgeBase
-from dipkb.loading import check_syntax, read_quads
-from dipkb.layout import KBLayout
-from dipkb.namespaces import KB
+from dipkb.model.namespaces import KB
+from dipkb.store import index
+from dipkb.store.kb import KnowledgeBase
+from dipkb.store.layout import KBLayout
+from dipkb.store.loading import check_syntax, read_quads
 
 SECRET = "root:x:0:0:SECRET-FIRST-LINE"
 # Each reads the KB its own way: the index, the in-memory load of validate, the exports and tallies.

@@ -8,7 +8,7 @@ import pytest
 from pyoxigraph import NamedNode
 
 from dipkb import KnowledgeBase
-from dipkb.namespaces import KB
+from dipkb.model.namespaces import KB
 
 REPO = Path(__file__).resolve().parent.parent
 ARTICLE = (REPO / "kb" / "texts" / "founding-article.txt").read_text(encoding="utf-8")

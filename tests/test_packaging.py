@@ -52,7 +52,7 @@ def test_installed_package_runs_from_another_directory(wheel, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Zamir Kabulov meets the Taliban delegation in Moscow" in result.stdout
     located = subprocess.run(
-        [sys.executable, "-c", "from dipkb.layout import bundled_root; print(bundled_root())"],
+        [sys.executable, "-c", "from dipkb.store.layout import bundled_root; print(bundled_root())"],
         cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
     )
     assert Path(located.stdout.strip()) == site / "dipkb" / "data"

@@ -6,7 +6,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb import KnowledgeBase
 from dipkb.errors import KBNotFoundError, ParameterError, QueryError, UnknownNameError
-from dipkb.queries import (
+from dipkb.sparql.saved import (
     ParamType,
     Parameter,
     SavedQuery,
@@ -16,7 +16,7 @@ from dipkb.queries import (
     load_query_file,
     parse_header,
 )
-from dipkb.timeline import resolve_actor
+from dipkb.views.names import resolve_actor
 
 ROOT = Path(__file__).resolve().parent.parent
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -172,7 +172,7 @@ def test_values_block_opens_the_outer_where_group_on_its_own_line(kb, tmp_path):
 
 
 def test_values_clause_escapes_strings_and_refuses_unknown_names():
-    from dipkb.queries import values_clause
+    from dipkb.sparql.saved import values_clause
 
     params = [Parameter("name", ParamType.STRING, "N."), Parameter("n", ParamType.INTEGER, "N.")]
     clause = values_clause(params, {"name": Literal('a "b" \\ c\nd }')})

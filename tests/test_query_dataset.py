@@ -10,12 +10,13 @@ import rdflib
 from click.testing import CliRunner
 from pyoxigraph import NamedNode, QueryTriples, RdfFormat, parse
 
-from dipkb import KnowledgeBase, sparql
+from dipkb import KnowledgeBase
 from dipkb.cli import cli
-from dipkb.derivation import is_derived_graph
 from dipkb.errors import QueryError
-from dipkb.layout import KBLayout
-from dipkb.namespaces import DIP, KB_BASE, PREFIXES
+from dipkb.model.namespaces import DIP, KB_BASE, PREFIXES
+from dipkb.sparql import guard
+from dipkb.store.derivation import is_derived_graph
+from dipkb.store.layout import KBLayout
 
 REPO = Path(__file__).resolve().parent.parent
 EVENT = "event:kabulov-taliban-meeting-2021-07"
@@ -148,17 +149,17 @@ def test_with_derived_and_from_together_is_an_error(kb):
 
 
 def test_outline_reads_form_and_dataset_from_tokens():
-    def outline(text: str) -> sparql.Outline:
-        return sparql.outline(sparql.prepare(text, PREFIXES))
+    def outline(text: str) -> guard.Outline:
+        return guard.outline(guard.prepare(text, PREFIXES))
 
-    assert outline("describe event:x") == sparql.Outline(sparql.QueryForm.DESCRIBE)
+    assert outline("describe event:x") == guard.Outline(guard.QueryForm.DESCRIBE)
     found = outline("BASE <http://example.org/a/> PREFIX g: <urn:g:> CONSTRUCT { ?s ?p ?o } FROM <b> "
                     "FROM NAMED g:c from kb:d WHERE { ?s ?p ?o }")
-    assert found == sparql.Outline(sparql.QueryForm.CONSTRUCT, ("http://example.org/a/b", KB_BASE + "d"),
+    assert found == guard.Outline(guard.QueryForm.CONSTRUCT, ("http://example.org/a/b", KB_BASE + "d"),
                                    ("urn:g:c",))
     # `from` as a variable, a prefix, a string or a comment opens no dataset clause.
     tricky = "PREFIX from: <urn:f:> SELECT ?from WHERE { ?from from:x 'FROM <urn:y>' } # FROM <urn:z>"
-    assert outline(tricky) == sparql.Outline(sparql.QueryForm.SELECT)
+    assert outline(tricky) == guard.Outline(guard.QueryForm.SELECT)
 
 
 def test_cli_honours_from_and_with_derived(kb_dir, derived_predicates):

@@ -14,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 from pyoxigraph import Store
 
-from dipkb import KnowledgeBase, sparql
+from dipkb import KnowledgeBase
 from dipkb.cli import cli
 from dipkb.errors import ForbiddenQueryError, QueryError
+from dipkb.sparql import guard
 
 
 @dataclass
@@ -179,7 +180,7 @@ def test_the_cli_sends_no_request(kb_copy, listener, tmp_path):
 def test_refusals_say_why(text, message):
     with pytest.raises(ForbiddenQueryError, match=message.replace("(", r"\(").replace(")", r"\)")
                        .replace(".", r"\.")):
-        sparql.prepare(text, {})
+        guard.prepare(text, {})
 
 
 @pytest.mark.parametrize("text", [
@@ -213,16 +214,16 @@ def test_the_engines_syntax_errors_point_into_the_users_text(kb_copy, text):
 
 def test_text_that_does_not_tokenize_is_a_syntax_error_with_its_place():
     with pytest.raises(QueryError, match=r"^SPARQL syntax error: error at 2:9: unexpected 'oops'"):
-        sparql.prepare("SELECT *\nWHERE { oops }", {})
+        guard.prepare("SELECT *\nWHERE { oops }", {})
     with pytest.raises(QueryError, match=r"^SPARQL syntax error: error at 1:18: unterminated string"):
-        sparql.prepare(r"SELECT * WHERE { 'a\' }", {})
+        guard.prepare(r"SELECT * WHERE { 'a\' }", {})
     with pytest.raises(QueryError, match=r"the escape \\uD800 is not a character"):
-        sparql.prepare(r"SELECT * WHERE { BIND('''\uD800''' AS ?x) }", {})
+        guard.prepare(r"SELECT * WHERE { BIND('''\uD800''' AS ?x) }", {})
 
 
 # --- Limits ------------------------------------------------------------------------------------
 
-DEPTH = sparql.MAX_NESTING
+DEPTH = guard.MAX_NESTING
 
 
 @pytest.mark.parametrize(("name", "build"), [
@@ -245,8 +246,8 @@ def test_nesting_up_to_the_limit_runs_and_beyond_is_refused(kb_copy, name, build
 def test_size_up_to_the_limit_runs_and_beyond_is_refused(kb_copy):
     kb = KnowledgeBase.open(kb_copy)
     head = "SELECT * WHERE { } #"
-    padded = head + "é" * ((sparql.MAX_QUERY_BYTES - len(head)) // 2)  # two bytes each in UTF-8
-    padded += "x" * (sparql.MAX_QUERY_BYTES - len(padded.encode()))
+    padded = head + "é" * ((guard.MAX_QUERY_BYTES - len(head)) // 2)  # two bytes each in UTF-8
+    padded += "x" * (guard.MAX_QUERY_BYTES - len(padded.encode()))
     consume(kb.query(padded))
     with pytest.raises(QueryError, match="up to 1,048,576 bytes"):
         kb.query(padded + "x")
@@ -263,7 +264,7 @@ def test_the_issues_deep_query_exits_2_not_on_a_signal(kb_copy):
 
 def test_rebuilt_text_keeps_lines(kb_copy):
     text = "SELECT ?x # a comment with 'quotes\nWHERE { BIND('''two\nlines''' AS ?x) }"
-    rebuilt = sparql.prepare(text, {}).text
+    rebuilt = guard.prepare(text, {}).text
     assert rebuilt.count("\n") == text.count("\n") == 2
     assert "'" not in rebuilt and "#" not in rebuilt
     assert [row["x"].value for row in KnowledgeBase.open(kb_copy).select(text)] == ["two\nlines"]
@@ -275,9 +276,9 @@ def test_chains_up_to_the_operator_limit_run_and_longer_are_refused(kb_copy):
     about 2,600 OPTIONALs in a row."""
     kb = KnowledgeBase.open(kb_copy)
     chain = lambda n: "SELECT * WHERE { " + "OPTIONAL { ?s dip:label ?o } " * n + "}"  # noqa: E731
-    consume(kb.query(chain(sparql.MAX_OPERATORS - 3)))
-    with pytest.raises(QueryError, match=f"more than {sparql.MAX_OPERATORS} keywords and operators"):
-        kb.query(chain(sparql.MAX_OPERATORS - 2))
+    consume(kb.query(chain(guard.MAX_OPERATORS - 3)))
+    with pytest.raises(QueryError, match=f"more than {guard.MAX_OPERATORS} keywords and operators"):
+        kb.query(chain(guard.MAX_OPERATORS - 2))
     long_chain = "SELECT * WHERE { " + " UNION ".join(["{ ?s dip:label ?o }"] * 8000) + " }"
     done = subprocess.run([sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "query", "-"], input=long_chain,
                           capture_output=True, text=True, timeout=120)

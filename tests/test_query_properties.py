@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyoxigraph import Literal, NamedNode, Quad, Store
 
-from dipkb import sparql
 from dipkb.errors import ForbiddenQueryError
-from dipkb.namespaces import PREFIXES
+from dipkb.model.namespaces import PREFIXES
+from dipkb.sparql import guard
 
 from test_query_guard import Listener, listening
 
@@ -108,7 +108,7 @@ def hidden_update(draw, url: str) -> str:
 def test_a_hidden_service_is_refused(listener, data):
     query = data.draw(hidden_service(listener.url))
     with pytest.raises(ForbiddenQueryError, match="SERVICE is not allowed"):
-        sparql.prepare(query, PREFIXES)
+        guard.prepare(query, PREFIXES)
     # The query is valid to the engine itself, so its SERVICE is code there, not text.
     try:
         Store().query(query, prefixes=PREFIXES)
@@ -121,7 +121,7 @@ def test_a_hidden_service_is_refused(listener, data):
 def test_a_hidden_load_or_update_is_refused(listener, data):
     update = data.draw(hidden_update(listener.url))
     with pytest.raises(ForbiddenQueryError, match="not allowed"):
-        sparql.prepare(update, PREFIXES)
+        guard.prepare(update, PREFIXES)
     try:
         Store().update(update, prefixes=PREFIXES)  # valid to the engine: a scratch store, a local URL
     except (OSError, RuntimeError):
@@ -154,5 +154,5 @@ def rows(result) -> list[tuple]:
 @SETTINGS
 @given(query=read_only_query())
 def test_read_only_queries_with_the_words_as_names_answer_as_the_engine_does(query):
-    safe = sparql.prepare(query, PREFIXES)
+    safe = guard.prepare(query, PREFIXES)
     assert rows(DATA.query(safe.text)) == rows(DATA.query(query))

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from pyoxigraph import Literal, NamedNode
 
-from dipkb import KnowledgeBase, sparql
-from dipkb.queries import find_query, load_catalogue, load_query_file
+from dipkb import KnowledgeBase
+from dipkb.sparql import guard
+from dipkb.sparql.saved import find_query, load_catalogue, load_query_file
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES_DIR = ROOT / "queries"
@@ -45,7 +46,7 @@ def test_there_are_saved_queries():
 @pytest.mark.parametrize("path", QUERY_FILES, ids=[p.stem for p in QUERY_FILES])
 def test_saved_query_loads_and_runs_with_its_example(kb, path):
     query = load_query_file(path)
-    code = sparql.code_only(query.text)
+    code = guard.code_only(query.text)
     assert not re.search(r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?\*", code, re.I), "list the projected variables"
     assert re.search(r"\bORDER\s+BY\b", code, re.I), "ORDER BY keeps the output deterministic"
     assert query.description, "describe the query in its header"

@@ -14,8 +14,8 @@ import rdflib
 from rdflib import RDF, RDFS, OWL, Namespace, URIRef
 from rdflib.collection import Collection
 
-from dipkb.layout import KBLayout
-from dipkb.validation import load_shapes, new_graph, parse_file, run_shapes
+from dipkb.shacl.validation import load_shapes, new_graph, parse_file, run_shapes
+from dipkb.store.layout import KBLayout
 
 CASES_DIR = Path(__file__).parent / "shapes"
 CASES = sorted(CASES_DIR.glob("*.ttl"))

@@ -9,8 +9,8 @@ import rdflib
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from dipkb import KnowledgeBase
-from dipkb.derivation import is_derived_graph
-from dipkb.stats import Stats, compute_stats, render_stats_text, stats_as_dict
+from dipkb.store.derivation import is_derived_graph
+from dipkb.views.stats import Stats, compute_stats, render_stats_text, stats_as_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 DIP = rdflib.Namespace("https://w3id.org/dipkb/ontology#")
@@ -261,9 +261,9 @@ def test_figures_add_up_over_files(tmp_path):
 
 
 def test_past_the_limit_sources_are_counted_not_listed(small, monkeypatch):
-    import dipkb.stats
+    import dipkb.views.stats
 
-    monkeypatch.setattr(dipkb.stats, "SOURCES_LISTED", 1)
+    monkeypatch.setattr(dipkb.views.stats, "SOURCES_LISTED", 1)
     kb_dir = next(iter(small[1].files)).parent
     stats = compute_stats(KnowledgeBase.open(kb_dir))
     assert (stats.source_count, stats.citations, stats.sources) == (2, 3, [])

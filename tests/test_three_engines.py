@@ -27,7 +27,7 @@ from rdflib.plugins.sparql import prepareQuery
 from pyoxigraph import Literal, NamedNode, Quad, Store
 
 from dipkb.cli import cli
-from dipkb.queries import SavedQuery, load_catalogue
+from dipkb.sparql.saved import SavedQuery, load_catalogue
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOGUE = load_catalogue(REPO / "queries")

@@ -12,8 +12,8 @@ import pytest
 from pyoxigraph import NamedNode
 
 from dipkb import KnowledgeBase
-from dipkb.temporal import MAX_BUCKETED_YEARS, TIME_BUCKET_PREFIX, overlapping_buckets, time_bucket
-from dipkb.timeline import TimelineFilter, select_events
+from dipkb.model.temporal import MAX_BUCKETED_YEARS, TIME_BUCKET_PREFIX, overlapping_buckets, time_bucket
+from dipkb.views.timeline import TimelineFilter, select_events
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 from dipkb.cli import cli
 from dipkb.errors import KBSyntaxError
-from dipkb.loading import check_syntax, load_files, read_quads
-from dipkb.layout import KBLayout
+from dipkb.store.layout import KBLayout
+from dipkb.store.loading import check_syntax, load_files, read_quads
 
 SUITE = Path(__file__).resolve().parent / "w3c" / "rdf-turtle"
 MF = "http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#"

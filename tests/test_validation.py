@@ -1,4 +1,4 @@
-"""dipkb.validation: the shipped KB conforms; faults are found with their file and line; output formats."""
+"""dipkb.shacl.validation: the shipped KB conforms; faults are found with their file and line; output formats."""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,12 @@ import pytest
 import rdflib
 
 from dipkb.errors import KBNotFoundError, KBSyntaxError
-from dipkb.layout import KBLayout, display_path
-from dipkb.namespaces import DIP, SH, XSD, expand
-from dipkb.findings import (Finding, Severity, ValidationReport, render_finding, render_json, render_text,
+from dipkb.model.namespaces import DIP, SH, XSD, expand
+from dipkb.shacl.findings import (Finding, Severity, ValidationReport, render_finding, render_json, render_text,
                             render_turtle)
-from dipkb.validation import validate
+from dipkb.shacl.validation import validate
+from dipkb.store.layout import KBLayout
+from dipkb.util.paths import display_path
 
 PREFIXES = """@prefix dip:    <https://w3id.org/dipkb/ontology#> .
 @prefix actor:  <https://w3id.org/dipkb/kb/actor/> .

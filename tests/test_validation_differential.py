@@ -14,14 +14,14 @@ import pytest
 import rdflib
 
 from dipkb.errors import KBNotFoundError
-from dipkb.kb import KnowledgeBase
-from dipkb.loading import load_files
-from dipkb.layout import KBLayout
-from dipkb.namespaces import SH, XSD
-from dipkb.shacl_shapes import ShapeSet, UnsupportedShapeError
-from dipkb.shacl_sparql import Validator, run
-from dipkb.shacl_store import Originals
-from dipkb.validation import Engine, load_shapes, parse_file, validate, validate_changed
+from dipkb.model.namespaces import SH, XSD
+from dipkb.shacl.compiler import Validator, run
+from dipkb.shacl.originals import Originals
+from dipkb.shacl.shapes import ShapeSet, UnsupportedShapeError
+from dipkb.shacl.validation import Engine, load_shapes, parse_file, validate, validate_changed
+from dipkb.store.kb import KnowledgeBase
+from dipkb.store.layout import KBLayout
+from dipkb.store.loading import load_files
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "tests" / "shapes").glob("*.ttl"))

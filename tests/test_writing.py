@@ -11,8 +11,8 @@ import pytest
 from pyoxigraph import RdfFormat, Store
 
 from dipkb.errors import KBLockedError, KBSyntaxError, WriteError
-from dipkb.layout import KBLayout
-from dipkb.writing import LOCK_NAME, FileWrite, missing_prefixes, write_files, write_lock
+from dipkb.store.layout import KBLayout
+from dipkb.store.writing import LOCK_NAME, FileWrite, missing_prefixes, write_files, write_lock
 
 PREFIX = "@prefix ex: <https://example.org/> .\n"
 
@@ -110,8 +110,8 @@ def test_missing_prefixes_takes_the_last_binding():
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from dipkb.layout import KBLayout
-    from dipkb.writing import FileWrite, write_files
+    from dipkb.store.layout import KBLayout
+    from dipkb.store.writing import FileWrite, write_files
     layout = KBLayout.locate(sys.argv[1])
     name = sys.argv[2]
     for i in range(40):

@@ -10,17 +10,18 @@ from pathlib import Path
 import pytest
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, parse
 
-from dipkb import KnowledgeBase, turtle_terms
-from dipkb.authoring import EventDraft, add_event, parse_participants
-from dipkb.durable import replacing, write_atomically
+from dipkb import KnowledgeBase
+from dipkb.authoring.add import EventDraft, add_event, parse_participants
 from dipkb.errors import IndexLockedError, KBLockedError
-from dipkb.export import ExportFormat, export
-from dipkb.findings import Finding, Severity, ValidationReport, render_turtle
-from dipkb.generations import Manifest, write_lock as index_write_lock
-from dipkb.importers import turtle as import_turtle
-from dipkb.importers.records import NewActor, SourceRecord
-from dipkb.namespaces import DIP, KB, RDFS, SH, XSD
-from dipkb.writing import FileWrite, write_files, write_lock
+from dipkb.model import terms
+from dipkb.model import record_turtle as import_turtle
+from dipkb.model.namespaces import DIP, KB, RDFS, SH, XSD
+from dipkb.model.records import NewActor, SourceRecord
+from dipkb.shacl.findings import Finding, Severity, ValidationReport, render_turtle
+from dipkb.store.generations import Manifest, write_lock as index_write_lock
+from dipkb.store.writing import FileWrite, write_files, write_lock
+from dipkb.util.durable import replacing, write_atomically
+from dipkb.views.export import ExportFormat, export
 
 # Every character Turtle escapes or that ends a token, a quote run that closes a long string, and
 # text that reads as Turtle syntax.
@@ -36,35 +37,35 @@ def triples(text: str | bytes) -> set:
 
 @pytest.mark.parametrize("iri", HOSTILE_IRIS + [KB + "actor/plain-name", KB + "actor/u.s.a"])
 def test_terms_round_trip_through_pyoxigraph(iri):
-    block = turtle_terms.block(iri, [("rdfs:label", turtle_terms.lang(HOSTILE, "en-GB")),
-                                     ("dip:note", turtle_terms.string(HOSTILE)),
-                                     ("dip:url", turtle_terms.typed(HOSTILE, XSD + "anyURI"))])
+    block = terms.block(iri, [("rdfs:label", terms.lang(HOSTILE, "en-GB")),
+                                     ("dip:note", terms.string(HOSTILE)),
+                                     ("dip:url", terms.typed(HOSTILE, XSD + "anyURI"))])
     subject = NamedNode(iri)
-    assert triples(turtle_terms.prefix_block() + block) == {
+    assert triples(terms.prefix_block() + block) == {
         (subject, NamedNode(RDFS + "label"), Literal(HOSTILE, language="en-gb")),
         (subject, NamedNode(DIP + "note"), Literal(HOSTILE)),
         (subject, NamedNode(DIP + "url"), Literal(HOSTILE, datatype=NamedNode(XSD + "anyURI")))}
 
 
 def test_one_local_name_rule():
-    assert turtle_terms.term(KB + "actor/u.s.a") == "actor:u.s.a"  # a dot inside is plain Turtle
-    assert [turtle_terms.term(iri) for iri in HOSTILE_IRIS] == [f"<{iri}>" for iri in HOSTILE_IRIS]
+    assert terms.term(KB + "actor/u.s.a") == "actor:u.s.a"  # a dot inside is plain Turtle
+    assert [terms.term(iri) for iri in HOSTILE_IRIS] == [f"<{iri}>" for iri in HOSTILE_IRIS]
     # A streamed file declares only its own prefixes, so no CURIE may use another.
-    assert turtle_terms.term("http://www.w3.org/ns/shacl#Violation") == "<http://www.w3.org/ns/shacl#Violation>"
-    assert turtle_terms.iri("http://www.w3.org/ns/shacl#Violation") == "sh:Violation"
+    assert terms.term("http://www.w3.org/ns/shacl#Violation") == "<http://www.w3.org/ns/shacl#Violation>"
+    assert terms.iri("http://www.w3.org/ns/shacl#Violation") == "sh:Violation"
 
 
 @pytest.mark.parametrize("iri", ["https://example.org/a b", "https://example.org/<a>", 'https://example.org/"', "a"])
 def test_an_iri_turtle_cannot_hold_is_refused(iri):
     with pytest.raises(ValueError):
-        turtle_terms.term(iri)
+        terms.term(iri)
 
 
 @pytest.mark.parametrize("iri", HOSTILE_IRIS)
 def test_the_import_writer_round_trips(iri):
     actor = NewActor(iri=iri, label=HOSTILE, cls=DIP + "Person", codes=(HOSTILE,), acts_for=iri)
     record = SourceRecord(iri=iri + "r", label=HOSTILE, dataset=HOSTILE, record_id=HOSTILE, url=HOSTILE)
-    found = triples(turtle_terms.prefix_block() + import_turtle.actor(actor) + import_turtle.record(record))
+    found = triples(terms.prefix_block() + import_turtle.actor(actor) + import_turtle.record(record))
     subject = NamedNode(iri)
     assert (subject, NamedNode(RDFS + "label"), Literal(HOSTILE, language="en")) in found
     assert (subject, NamedNode(DIP + "actorCode"), Literal(HOSTILE)) in found
@@ -75,7 +76,7 @@ def test_the_import_writer_round_trips(iri):
 @pytest.mark.parametrize("iri", HOSTILE_IRIS)
 def test_the_findings_report_round_trips(iri):
     finding = Finding(focus=iri, focus_label=HOSTILE, path=DIP + "note",
-                      value=turtle_terms.string(HOSTILE), message=HOSTILE, severity=Severity.VIOLATION,
+                      value=terms.string(HOSTILE), message=HOSTILE, severity=Severity.VIOLATION,
                       shape=iri + "Shape", constraint=SH + "DatatypeConstraintComponent", file=None, line=None)
     found = triples(render_turtle(ValidationReport([finding], 1)))
     result = next(o for s, p, o in found if p == NamedNode(SH + "result"))
@@ -94,7 +95,7 @@ def test_add_and_export_round_trip_a_hostile_text(layout):
     assert result.written, result.findings
     event = NamedNode(result.iri)
     assert (event, NamedNode(DIP + "note"), Literal(HOSTILE, language="en")) in triples(
-        turtle_terms.prefix_block() + result.turtle)
+        terms.prefix_block() + result.turtle)
     out = io.BytesIO()
     with KnowledgeBase.open(layout=layout) as kb:
         export(kb, ExportFormat.TURTLE, out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from dipkb.errors import DipkbError
-from dipkb.layout import KBLayout
-from dipkb.kb import KnowledgeBase
+from dipkb.store.kb import KnowledgeBase
+from dipkb.store.layout import KBLayout
 
 __all__ = ["DipkbError", "KBLayout", "KnowledgeBase", "__version__"]

@@ -50,6 +50,14 @@ class ForbiddenQueryError(QueryError):
     """A query uses a feature that could reach the network or change data (SERVICE, LOAD, updates)."""
 
 
+class QueryTimeoutError(QueryError):
+    """A query ran past its time limit and was stopped."""
+
+
+class UsageError(DipkbError):
+    """A command cannot do what it was asked with these options (a port already taken)."""
+
+
 class ParameterError(DipkbError):
     """A query parameter is missing, unknown or not of its declared type."""
 
@@ -108,7 +116,7 @@ class KBInitError(DipkbError):
 
 class WriteError(DipkbError):
     """A file or directory cannot be written: a read-only file system, a missing permission, a full
-    disk. ``layout.reporting_write_errors`` raises it from the OSError, with the path and the system's reason."""
+    disk. ``util.paths.reporting_write_errors`` raises it from the OSError, with the path and the system's reason."""
 
 
 class KBFileError(DipkbError):

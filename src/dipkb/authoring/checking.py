@@ -1,0 +1,157 @@
+"""SHACL validation of Turtle that is about to be written, in the context of the KB it joins.
+
+The data graph holds the ontology, the new triples, and only as much of the KB as the shapes look at:
+the type, label, publication date and modality of every KB node the new triples mention, and the full
+description of KB nodes the new triples add to (an event that gains records). Validating the whole KB
+again for every import would grow with the KB; this grows with the import. Only findings about the new
+subjects are returned: the KB's own state is `dipkb validate`'s business.
+
+pyshacl needs about 12 ms per node here (its SHACL-SPARQL constraints run once per focus node in
+rdflib), so a 2,000-row import would take a minute. Imported data is made from a few templates, so by
+default one node of each *form* is validated: the same types, the same properties with values of the
+same datatypes, language tags and object types, each property once or several times. The importers
+check every value the shapes compare (real dates, the event not after its record, coordinates in range,
+two different participants in a meeting) before a row is accepted. ``sample=False`` validates every node.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import rdflib
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
+
+from dipkb.errors import KBSyntaxError, SyntaxProblem
+from dipkb.model.namespaces import DCT, DIP, KB_BASE, RDF, RDFS, SH, XSD
+from dipkb.shacl import validation
+from dipkb.shacl.findings import Finding, Severity
+from dipkb.store.derivation import is_derived_graph
+from dipkb.store.kb import KnowledgeBase
+from dipkb.store.layout import KBLayout
+
+rdflib.NORMALIZE_LITERALS = False
+_TYPE = NamedNode(RDF + "type")
+_CONTEXT_PREDICATES = {_TYPE, NamedNode(RDFS + "label"), NamedNode(DCT + "issued"), NamedNode(DIP + "modality")}
+_SH_SELECT, _SH_PATH, _SH_MAX_COUNT = (rdflib.URIRef(SH + name) for name in ("select", "path", "maxCount"))
+_cache: dict[tuple, object] = {}
+
+
+def _cached(kind: str, paths: list[Path], build) -> rdflib.Graph:
+    key = (kind, tuple((str(p), p.stat().st_mtime_ns) for p in paths))
+    if key not in _cache:
+        _cache[key] = build()
+    return _cache[key]
+
+
+def _ontology(layout: KBLayout) -> rdflib.Graph:
+    def build() -> rdflib.Graph:
+        graph = rdflib.Graph()
+        for path in layout.ontology_files():
+            validation.parse_file(graph, path)
+        return graph
+    return _cached("ontology", layout.ontology_files(), build)
+
+
+def _shapes(layout: KBLayout) -> rdflib.Graph:
+    return _cached("shapes", layout.shapes_files(), lambda: validation.load_shapes(layout))
+
+
+def _rdflib(term):
+    if isinstance(term, NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, BlankNode):
+        return rdflib.BNode(term.value)
+    if isinstance(term, Literal):
+        # normalize=False: pyshacl switches rdflib's global literal normalisation back on after a run.
+        if term.language:
+            return rdflib.Literal(term.value, lang=term.language, normalize=False)
+        datatype = term.datatype.value
+        return rdflib.Literal(term.value, datatype=None if datatype == XSD + "string" else rdflib.URIRef(datatype),
+                              normalize=False)
+    raise TypeError(f"unexpected RDF term {term!r}")
+
+
+class _ShapeView:
+    """What the shapes can tell apart: the classes they name (an object typed dip:GovernmentBody looks
+    like any other dip:Actor to them) and the properties they count up to a maximum."""
+
+    def __init__(self, layout: KBLayout):
+        shapes, ontology = _shapes(layout), _ontology(layout)
+        self.classes: set[str] = {str(o) for o in shapes.objects() if isinstance(o, rdflib.URIRef)}
+        for query in shapes.objects(None, _SH_SELECT):
+            self.classes |= {DIP + name for name in re.findall(r"\bdip:(\w+)", str(query))}
+        self.counted = {str(shapes.value(s, _SH_PATH)) for s in shapes.subjects(_SH_MAX_COUNT, None)}
+        self.ancestors: dict[str, set[str]] = {}
+        for cls in set(ontology.subjects(rdflib.RDFS.subClassOf, None)):
+            self.ancestors[str(cls)] = {str(c) for c in ontology.transitive_objects(cls, rdflib.RDFS.subClassOf)}
+
+    def seen(self, types: set[str]) -> frozenset[str]:
+        return frozenset(c for t in types for c in self.ancestors.get(t, {t}) if c in self.classes)
+
+    def form(self, triples: list[Triple], types: dict) -> frozenset:
+        """What a node looks like to the shapes, values aside."""
+        counts: defaultdict[tuple, int] = defaultdict(int)
+        for t in triples:
+            o = t.object
+            if isinstance(o, Literal):
+                kind = ("literal", o.datatype.value, o.language)
+            elif t.predicate == _TYPE:
+                kind = ("class", o.value)
+            else:
+                kind = ("node", self.seen(types.get(o, set())))
+            counts[(t.predicate.value, kind)] += 1
+        return frozenset((key, min(n, 2) if key[0] in self.counted else 1) for key, n in counts.items())
+
+
+def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
+               sample: bool = True) -> list[Finding]:
+    """Findings (violations and warnings) about the subjects of ``text``, a Turtle document."""
+    try:
+        # The text goes into a KB file, where relative IRIs resolve against the KB's base.
+        triples = list(parse(text, format=RdfFormat.TURTLE, base_iri=KB_BASE))
+    except SyntaxError as error:  # our own writer made it, so this is a bug, reported with its place
+        raise KBSyntaxError([SyntaxProblem(source, error.lineno, error.offset, error.msg or str(error))]) from None
+    by_subject: defaultdict = defaultdict(list)
+    for t in triples:
+        by_subject[t.subject].append(t)
+    types: defaultdict = defaultdict(set)
+    for t in triples:
+        if t.predicate == _TYPE:
+            types[t.subject].add(t.object.value)
+    for node in {t.object for t in triples if isinstance(t.object, NamedNode)} - set(by_subject):
+        types[node] = {q.object.value for q in kb.store.quads_for_pattern(node, _TYPE, None)}
+    chosen = list(by_subject)
+    if sample:
+        view = _cached("view", kb.layout.shapes_files() + kb.layout.ontology_files(), lambda: _ShapeView(kb.layout))
+        forms: dict[frozenset, object] = {}
+        for subject, own in by_subject.items():
+            forms.setdefault(view.form(own, types), subject)
+        chosen = list(forms.values())
+
+    data = validation.new_graph()
+    data += _ontology(kb.layout)
+    add = data.add
+    for subject in chosen:
+        for t in by_subject[subject]:
+            add((_rdflib(t.subject), _rdflib(t.predicate), _rdflib(t.object)))
+    mentioned = {t.object for s in chosen for t in by_subject[s] if isinstance(t.object, NamedNode)}
+    for node in chosen:  # KB nodes the new triples add to: their whole description
+        for quad in kb.store.quads_for_pattern(node, None, None):
+            if not is_derived_graph(quad.graph_name):
+                add((_rdflib(quad.subject), _rdflib(quad.predicate), _rdflib(quad.object)))
+                if isinstance(quad.object, NamedNode):
+                    mentioned.add(quad.object)
+    for node in mentioned - set(chosen):
+        context = [t for t in by_subject.get(node, ()) if t.predicate in _CONTEXT_PREDICATES]
+        context += [q for q in kb.store.quads_for_pattern(node, None, None)
+                    if q.predicate in _CONTEXT_PREDICATES and not is_derived_graph(q.graph_name)]
+        for t in context:
+            add((_rdflib(t.subject), _rdflib(t.predicate), _rdflib(t.object)))
+    findings = validation.run_shapes(data, _shapes(kb.layout))
+    wanted = {s.value if isinstance(s, NamedNode) else f"_:{s.value}" for s in chosen}
+    return [f for f in findings if f.focus in wanted]
+
+
+def violations(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity is Severity.VIOLATION]

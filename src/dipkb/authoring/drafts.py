@@ -1,0 +1,314 @@
+"""New sources and actors that `dipkb add` creates with an event, when the KB has none to point to.
+
+A :class:`SourceDraft` becomes ``source:<slug of the title, or of the URL's host and path>-<issued>``
+unless the KB already has a source with the same URL (dip:url or schema:url) or the same exact title
+(dct:title or rdfs:label, unless that source has another URL), which is then reused: adding a second
+event from one article must not make a second copy of the article.
+
+An :class:`ActorDraft` is only a permission: a participant whose name matches no actor of the KB but
+matches the draft's name becomes ``actor:<slug>``; a name that does match an actor of the KB uses that
+actor, so listing a known actor never duplicates it.
+
+Nothing here writes: :mod:`dipkb.authoring.add` puts the blocks made here in the event's own block, which
+is validated and appended as one.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from dipkb.authoring.reconcile import ACTOR_NS, Reconciler, slug
+from dipkb.model import terms
+from dipkb.model.namespaces import DIP, PREFIXES, XSD, expand
+from dipkb.model.records import Rejection
+from dipkb.model.temporal import DateInputError, DateValue, date_value
+from dipkb.store.kb import KnowledgeBase
+
+SOURCE_NS = PREFIXES["source"]
+SOURCE_KINDS = {"article": DIP + "NewsArticle", "agency": DIP + "AgencyReport", "official": DIP + "OfficialStatement"}
+ACTOR_KINDS = ("State", "Person", "Organisation", "GovernmentBody", "ArmedForce", "ArmedGroup", "Delegation",
+               "Alliance", "MediaOrganisation")
+
+_SOURCES = """SELECT ?s ?c ?title WHERE {
+  ?s a ?c . ?c rdfs:subClassOf* dip:Source OPTIONAL { ?s dct:title|rdfs:label ?title } }"""
+_URLS = "SELECT ?s ?url WHERE { ?s dip:url|schema:url ?url }"
+_UNSAFE_URL = re.compile(r"[\s\x00-\x1f\x7f<>\"]")
+
+
+@dataclass(frozen=True)
+class SourceDraft:
+    """A source to create with the event. ``issued`` is YYYY, YYYY-MM or YYYY-MM-DD, kept at that precision."""
+
+    title: str | None = None
+    url: str | None = None
+    publisher: str | None = None  # written as a dct:publisher literal, as the source names itself
+    issued: str | None = None
+    kind: str = "article"  # article, agency or official
+
+    @classmethod
+    def from_options(cls, *, title: str | None, url: str | None, publisher: str | None, date: str | None,
+                     kind: str) -> SourceDraft | None:
+        """The draft the --source-* options describe, None when they describe none."""
+        if not any((title, url, publisher, date)):
+            return None
+        return cls(title=title, url=url, publisher=publisher, issued=date, kind=kind)
+
+
+@dataclass(frozen=True)
+class ActorDraft:
+    """Permission to create an actor for a participant name that the KB does not know."""
+
+    name: str
+    kind: str = "Organisation"  # a local name among ACTOR_KINDS, with or without ``dip:``
+    acts_for: str | None = None  # an actor of the KB: IRI, CURIE or name
+
+    @classmethod
+    def parse(cls, text: str) -> ActorDraft:
+        """``NAME`` or ``NAME=CLASS``, as --new-actor takes it."""
+        name, _, kind = text.partition("=")
+        return cls(name=name.strip(), kind=kind.strip() or "Organisation")
+
+
+@dataclass(frozen=True)
+class PlannedSource:
+    iri: str
+    cls: str
+    title: str | None
+    url: str | None
+    publisher: str | None
+    issued: DateValue | None
+
+
+@dataclass(frozen=True)
+class PlannedActor:
+    iri: str
+    name: str
+    cls: str
+    acts_for: str | None
+
+
+def short_slug(text: str) -> str:
+    """The slug of ``text``, cut after its first words: a headline-long IRI helps nobody, and the
+    suffixes that keep IRIs unique are added after it."""
+    words = slug(text)
+    return words[:61].rsplit("-", 1)[0] if len(words) > 60 else words
+
+
+class Claims:
+    """IRIs taken by the KB (``taken``) or by earlier new resources of the same draft."""
+
+    def __init__(self, taken: Callable[[str], bool]):
+        self.taken = taken
+        self.claimed: set[str] = set()
+
+    def claim(self, base: str) -> str:
+        iri, number = base, 1
+        while iri in self.claimed or self.taken(iri):
+            number += 1
+            iri = f"{base}-{number}"
+        self.claimed.add(iri)
+        return iri
+
+
+class KnownSources:
+    """The KB's sources, read once: every IRI, and the URLs and exact titles a new source may reuse.
+
+    Dataset records (dip:DatasetRecord) are not reused: a record is one coded row, and many rows carry
+    the URL of the same article, so the article itself is a source of its own."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.iris: set[str] = set()
+        self.titles: dict[str, set[str]] = {}  # lower-cased, for naming an existing source in EventDraft.sources
+        self.exact_titles: dict[str, set[str]] = {}
+        self.urls: dict[str, set[str]] = {}
+        self.urls_of: dict[str, set[str]] = {}
+        records: set[str] = set()
+        for row in kb.select(_SOURCES):
+            iri = row["s"].value
+            self.iris.add(iri)
+            if row["c"].value == DIP + "DatasetRecord":
+                records.add(iri)
+            if "title" in row:
+                self.titles.setdefault(row["title"].value.strip().lower(), set()).add(iri)
+                self.exact_titles.setdefault(row["title"].value.strip(), set()).add(iri)
+        self.exact_titles = {t: found - records for t, found in self.exact_titles.items() if found - records}
+        for row in kb.select(_URLS):
+            if row["s"].value in self.iris and row["s"].value not in records:
+                self.urls.setdefault(row["url"].value.strip(), set()).add(row["s"].value)
+                self.urls_of.setdefault(row["s"].value, set()).add(row["url"].value.strip())
+
+
+def parse_url(text: str) -> str:
+    """An http(s) URL as given, stripped; Rejection for anything else."""
+    url = text.strip()
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is no number, or a malformed IPv6 host
+        usable = False
+    if not usable or _UNSAFE_URL.search(url):
+        raise Rejection("invalid URL", f"{text!r} is not an http(s) URL such as https://tass.com/politics/1312345")
+    return url
+
+
+def parse_issued(text: str) -> DateValue:
+    try:
+        return date_value(text)
+    except DateInputError as error:
+        raise Rejection("invalid date", f"the source's issued {error.detail}") from None
+
+
+def _url_name(url: str) -> str:
+    """``https://www.tass.com/politics/1312345/?page=2`` -> ``tass.com/politics/1312345``, for the source's IRI."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    return (host + parts.path).rstrip("/")
+
+
+def _reusable(draft: SourceDraft, url: str | None, known: KnownSources) -> set[str]:
+    """The KB sources a draft names: by URL first, else by exact title when the source has no other URL."""
+    if url and known.urls.get(url):
+        return known.urls[url]
+    title = (draft.title or "").strip()
+    found = known.exact_titles.get(title, set()) if title else set()
+    if url:  # two different pages may share a headline: a title match with another URL is not the same source
+        found = {iri for iri in found if not known.urls_of.get(iri, set()) - {url}}
+    return found
+
+
+def plan_sources(drafts: tuple[SourceDraft, ...], known: KnownSources, claims: Claims,
+                 problems: list[Rejection]) -> tuple[list[str], list[PlannedSource], list[str]]:
+    """(IRIs for dip:source, sources to create, KB sources reused); problems are appended to ``problems``."""
+    iris: list[str] = []
+    planned: list[PlannedSource] = []
+    reused: list[str] = []
+    for draft in drafts:
+        if not isinstance(draft, SourceDraft):
+            problems.append(Rejection("malformed source", f"{draft!r} is not a SourceDraft"))
+            continue
+        errors_before = len(problems)
+        cls = SOURCE_KINDS.get(draft.kind.strip().lower())
+        if cls is None:
+            problems.append(Rejection("unknown source kind", f"{draft.kind!r} is not one of "
+                                      + ", ".join(SOURCE_KINDS)))
+        title = (draft.title or "").strip() or None
+        url = issued = None
+        if draft.url and draft.url.strip():
+            try:
+                url = parse_url(draft.url)
+            except Rejection as rejection:
+                problems.append(rejection)
+        elif not title:
+            problems.append(Rejection("missing field", "a new source needs a title or a URL"))
+        if draft.issued and draft.issued.strip():
+            try:
+                issued = parse_issued(draft.issued)
+            except Rejection as rejection:
+                problems.append(rejection)
+        if len(problems) > errors_before:
+            continue
+        found = _reusable(draft, url, known)
+        if len(found) > 1:
+            problems.append(Rejection("ambiguous source", f"'{url or title}' matches {len(found)} sources: "
+                                      + ", ".join(sorted(found)) + "; give one of them in sources instead"))
+            continue
+        if found:
+            iris.append(next(iter(found)))
+            reused.append(iris[-1])
+            continue
+        same = next((p for p in planned if (url and p.url == url) or
+                     (title and p.title == title and (not url or not p.url))), None)
+        if same:  # named twice in one draft: one source, by the same rule as for the KB's sources
+            iris.append(same.iri)
+            continue
+        words = short_slug(title) if title else short_slug(_url_name(url))
+        iri = claims.claim(SOURCE_NS + words + (f"-{issued.lexical}" if issued else ""))
+        publisher = (draft.publisher or "").strip() or None
+        planned.append(PlannedSource(iri, cls, title, url, publisher, issued))
+        iris.append(iri)
+    return iris, planned, list(dict.fromkeys(reused))
+
+
+def _actor_class(kind: str) -> str | None:
+    wanted = re.sub(r"[\s_-]", "", kind.strip().removeprefix("dip:")).lower()
+    return next((DIP + name for name in ACTOR_KINDS if name.lower() == wanted), None)
+
+
+class ActorPlanner:
+    """Resolves participant names, creating the new actors a draft allows; collects every problem."""
+
+    def __init__(self, drafts: tuple[ActorDraft, ...], reconciler: Reconciler, claims: Claims,
+                 problems: list[Rejection]):
+        self.reconciler, self.claims = reconciler, claims
+        self.allowed: dict[str, tuple[ActorDraft, str | None, str | None]] = {}  # lower name -> draft, class, actsFor
+        self.planned: dict[str, PlannedActor] = {}
+        self.reused: list[str] = []
+        self.used: set[str] = set()
+        for draft in drafts:
+            if not isinstance(draft, ActorDraft):
+                problems.append(Rejection("malformed actor", f"{draft!r} is not an ActorDraft"))
+                continue
+            name = draft.name.strip()
+            if not name or expand(name) is not None:
+                problems.append(Rejection("invalid actor name", f"{draft.name!r} is not a name for a new actor "
+                                          "(an IRI or CURIE must already be in the knowledge base)"))
+                continue
+            if name.lower() in self.allowed:
+                problems.append(Rejection("duplicate actor", f"{name!r} is listed twice among the new actors"))
+                continue
+            cls = _actor_class(draft.kind)
+            if cls is None:
+                problems.append(Rejection("unknown actor kind",
+                                          f"{draft.kind!r} is not one of " + ", ".join(ACTOR_KINDS)))
+            acts_for = None
+            if draft.acts_for and draft.acts_for.strip():
+                try:
+                    acts_for = reconciler.resolve(draft.acts_for)
+                except Rejection as rejection:
+                    problems.append(Rejection(rejection.reason, f"{rejection.detail} (acts for of new actor {name!r})"))
+            self.allowed[name.lower()] = (draft, cls, acts_for)
+
+    def actor(self, text: str) -> str:
+        """The IRI of a participant: an actor of the KB, else a new actor the draft allows; Rejection otherwise."""
+        key = text.strip().lower()
+        try:
+            iri = self.reconciler.resolve(text)
+        except Rejection as rejection:
+            if rejection.reason != "unknown actor" or key not in self.allowed:
+                raise
+            self.used.add(key)
+            if key not in self.planned:
+                draft, cls, acts_for = self.allowed[key]
+                self.planned[key] = PlannedActor(self.claims.claim(ACTOR_NS + short_slug(draft.name)),
+                                                 draft.name.strip(), cls or DIP + "Actor", acts_for)
+            return self.planned[key].iri
+        if key in self.allowed:
+            self.used.add(key)
+            self.reused.append(iri)
+        return iri
+
+    def unused(self) -> list[Rejection]:
+        """New actors no participant names: creating them unasked, or ignoring them silently, would both surprise."""
+        return [Rejection("unused actor", f"new actor {draft.name.strip()!r} is not named by any participant")
+                for key, (draft, _, _) in self.allowed.items() if key not in self.used]
+
+
+def source_turtle(source: PlannedSource, language: str) -> str:
+    pairs = [("a", terms.term(source.cls))]
+    if source.title:
+        pairs.append(("dct:title", terms.lang(source.title, language)))
+    else:  # the URL itself describes the source exactly, and is no text in a language: a plain literal
+        pairs.append(("rdfs:label", terms.string(source.url)))
+    if source.url:
+        pairs.append(("dip:url", terms.typed(source.url, XSD + "anyURI")))
+    if source.publisher:
+        pairs.append(("dct:publisher", terms.string(source.publisher)))
+    if source.issued:
+        pairs.append(("dct:issued", terms.date(source.issued)))
+    return terms.block(source.iri, pairs)
+
+
+def actor_turtle(actor: PlannedActor, language: str) -> str:
+    return terms.actor(actor.iri, actor.cls, actor.name, language, acts_for=actor.acts_for)

@@ -1,0 +1,221 @@
+"""Events written by people in simple tables: CSV with a header, or YAML, one event per row.
+
+Columns (see examples/README.md): label, type, participants (``host=actor:russia; visitor=Taliban
+representatives``), date, start, end, earliest, latest, place, origin, destination, modality, sources
+(``;``-separated), quote, content, purpose, time_expression, note, language. Every name must resolve to
+something the KB has; a row that would be a second copy of an event (same identity key) only adds its
+sources to the first.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pyoxigraph import NamedNode
+
+from dipkb.authoring.add import (EventDraft, Participant, Vocabulary, event_turtle, in_kb, iri_for, parse_participants,
+                             resolve_draft)
+from dipkb.authoring.codes import CodeBook
+from dipkb.authoring.dedup import ExistingEvents, IdentityKey, identity_key
+from dipkb.authoring.importers.filters import RowFilter
+from dipkb.authoring.importers.reading import open_input
+from dipkb.authoring.reconcile import Reconciler
+from dipkb.errors import EventDraftError, ImportInputError
+from dipkb.model import terms
+from dipkb.model.namespaces import DIP
+from dipkb.model.records import ImportReport, Outcome, Rejection
+from dipkb.store.kb import KnowledgeBase
+from dipkb.util.paths import display_path
+
+_SOURCE = NamedNode(DIP + "source")
+# A cell longer than this (the csv module's default field limit, 128 KiB) rejects its row: no field
+# of an event needs it, and it keeps one runaway quote from swallowing the rest of the file.
+MAX_CELL = 128 * 1024
+_DRAFT_FIELDS = {f.name for f in fields(EventDraft)}
+COLUMNS = sorted((_DRAFT_FIELDS - {"event_type"}) | {"type"})
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _draft(record: dict[str, Any]) -> EventDraft:
+    """A row (CSV cells or a YAML mapping) as a draft; raises EventDraftError for malformed cells."""
+    participants = record.get("participants")
+    if isinstance(participants, dict):
+        parsed = tuple(Participant(str(role), str(actor)) for role, actors in participants.items() if role != "__line__"
+                       for actor in (actors if isinstance(actors, list) else [actors]))
+    elif isinstance(participants, list):
+        parsed = sum((parse_participants(str(p)) for p in participants), ())
+    else:
+        parsed = parse_participants(_cell(participants) or "")
+    sources = record.get("sources")
+    if isinstance(sources, list):
+        source_list = tuple(str(s).strip() for s in sources if str(s).strip())
+    else:
+        source_list = tuple(s.strip() for s in (_cell(sources) or "").split(";") if s.strip())
+    values = {name: _cell(record.get(name)) for name in _DRAFT_FIELDS - {"participants", "sources", "event_type"}}
+    values = {name: value for name, value in values.items() if value is not None}
+    return EventDraft(event_type=_cell(record.get("type")) or "", participants=parsed, sources=source_list,
+                      **{"label": "", **values})
+
+
+def _parsed(text: str) -> list[tuple[int, list[str]]]:
+    """Every CSV record of ``text`` with the line it starts on. The csv module aborts on a cell over its
+    field limit, naming no line; the limit guards memory the text already takes, so it is lifted while
+    parsing, process-wide as the module keeps it, and long cells are rejected row by row instead."""
+    previous = csv.field_size_limit(max(len(text), MAX_CELL))
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        records, line = [], 1
+        for cells in reader:
+            records.append((line, cells))
+            line = reader.line_num + 1
+        return records
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
+    with open_input(path) as stream:
+        text = stream.read().decode("utf-8-sig", "surrogateescape")
+    records = _parsed(text)
+    header = records[0][1] if records else None
+    if not header or not any(h.strip() for h in header):
+        raise ImportInputError(f"{display_path(path)} is empty: a CSV of events starts with a header row.")
+    header = [h.strip() for h in header]
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown or "label" not in header or "type" not in header:
+        raise ImportInputError(f"{display_path(path)}: unknown column(s) {', '.join(unknown) or '(none)'}; a CSV of "
+                               f"events needs 'label' and 'type' and may have: {', '.join(COLUMNS)}.")
+    for start, cells in records[1:]:
+        shown = ",".join(cells).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        longest = max((len(c) for c in cells), default=0)
+        if longest > MAX_CELL:
+            yield start, Rejection("cell too long", f"a cell of {longest} characters; the limit is {MAX_CELL}"), shown
+            continue
+        try:
+            ",".join(cells).encode("utf-8")
+        except UnicodeEncodeError:
+            yield start, Rejection("invalid UTF-8", "the row holds bytes that are not UTF-8"), shown
+            continue
+        if not any(c.strip() for c in cells):
+            yield start, Rejection("empty row", "the row is blank"), shown
+        elif len(cells) != len(header):
+            yield start, Rejection("wrong column count", f"{len(cells)} cells, the header has {len(header)}"), shown
+        else:
+            yield start, dict(zip(header, cells)), shown
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Records the line each mapping starts on, so rejected YAML events say where they are."""
+
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
+    with open_input(path) as stream:
+        data = stream.read()
+    try:
+        document = yaml.load(data.decode("utf-8"), Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError as error:
+        raise ImportInputError(f"{display_path(path)} is not valid UTF-8 (byte {error.start}).") from None
+    except yaml.YAMLError as error:
+        raise ImportInputError(f"{display_path(path)} is not valid YAML: {error}") from None
+    if isinstance(document, dict) and isinstance(document.get("events"), list):
+        document = document["events"]
+    if document is None:
+        raise ImportInputError(f"{display_path(path)} is empty: no events to import.")
+    if not isinstance(document, list):
+        raise ImportInputError(f"{display_path(path)} must hold a list of events (or 'events:' with a list).")
+    for position, item in enumerate(document, start=1):
+        if not isinstance(item, dict):
+            yield position, Rejection("malformed record", "an event must be a mapping of fields"), repr(item)
+            continue
+        line = item.pop("__line__", position)
+        unknown = sorted(set(item) - set(COLUMNS))
+        if unknown:
+            yield line, Rejection("unknown field", ", ".join(unknown)), repr(item)
+        else:
+            yield line, item, yaml.safe_dump(_plain(item), allow_unicode=True, sort_keys=False).strip()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _kept(draft: EventDraft, row_filter: RowFilter) -> bool:
+    when = draft.date or draft.start or draft.earliest or draft.latest
+    return (row_filter.keeps_actors([p.actor for p in draft.participants]) and row_filter.keeps_date(when)
+            and row_filter.keeps_code(draft.event_type))
+
+
+def _cites(kb: KnowledgeBase, event: str, source: str) -> bool:
+    return any(True for _ in kb.store.quads_for_pattern(NamedNode(event), _SOURCE, NamedNode(source)))
+
+
+def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codebook: CodeBook, reconciler: Reconciler,
+        existing: ExistingEvents, heading: str) -> tuple[ImportReport, str]:
+    """Every row to a new event, a merge into an event of the same identity, or a rejection."""
+    vocab = Vocabulary(kb, codebook, reconciler)
+    report, blocks, extra_sources = ImportReport(), [], {}
+    made: dict[IdentityKey, str] = {}
+    taken: set[str] = set()
+    rows = _csv_rows(path) if kind == "csv" else _yaml_rows(path)
+    for line, item, text in rows:
+        if isinstance(item, Rejection):
+            report.reject(line, item, text)
+            continue
+        try:
+            draft = _draft(item)
+            if row_filter.active and not _kept(draft, row_filter):
+                report.count(Outcome.FILTERED)
+                continue
+            event = resolve_draft(draft, vocab)
+        except EventDraftError as error:
+            (reason, detail), *more = error.problems
+            report.reject(line, Rejection(reason, "; ".join([detail] + [f"{r}: {d}" for r, d in more])), text)
+            continue
+        key = None
+        if event.day():
+            place = next((p for prop, p in event.places if prop == "place"), None)
+            key = identity_key(codebook, event.cls, event.roles, place, event.day(), draft.quote)
+        same = (existing.by_key.get(key) or made.get(key)) if key else None
+        if same:
+            extra_sources.setdefault(same, []).extend(event.sources)
+            report.count(Outcome.MERGED)
+            if same not in made.values() and same not in taken:
+                report.events_extended += 1
+                taken.add(same)
+            continue
+        iri = iri_for(event, lambda candidate: candidate in taken or in_kb(kb, candidate))
+        taken.add(iri)
+        if key:
+            made[key] = iri
+        blocks.append((iri, event))
+        report.count(Outcome.IMPORTED)
+        report.events_created += 1
+    parts = [event_turtle(event, iri) + "\n" for iri, event in blocks]
+    # Sources of merged rows: on the event of this file itself, or added to the event of the KB
+    # (only those it does not cite yet).
+    for iri, sources in extra_sources.items():
+        new = [s for s in dict.fromkeys(sources) if not _cites(kb, iri, s)]
+        if new:
+            parts.append(terms.block(iri, [("dip:source", terms.term(s)) for s in new]) + "\n")
+    text = heading + terms.prefix_block() + "\n" + "".join(parts) if parts else ""
+    return report, text

@@ -1,0 +1,100 @@
+"""What every command shares: the group, the error handling, the KB it opens, the output options."""
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+import click
+
+from dipkb import __version__
+from dipkb.errors import DipkbError
+from dipkb.store.layout import KB_ENV_VAR, KBLayout
+from dipkb.views.render import Output, OutputFormat, choose_format
+
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+
+
+class FilePath(click.Path):
+    """click.Path that also refuses what the system cannot take as a path, a NUL byte or a name
+    longer than the file system allows, as a usage error: Python raises ValueError or OSError there,
+    wherever the path is first used."""
+
+    def convert(self, value, param, ctx):
+        try:
+            os.stat(value)
+        except ValueError:
+            self.fail("a path cannot contain a NUL character.", param, ctx)
+        except OSError as error:
+            if error.errno == errno.ENAMETOOLONG:
+                self.fail("the path is longer than the file system allows.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class DipkbGroup(click.Group):
+    """Turns every library error into one line on stderr with its documented exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DipkbError as error:
+            for finding in getattr(error, "findings", ()):
+                from dipkb.shacl.findings import render_finding
+
+                click.echo(render_finding(finding), err=True)
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except BrokenPipeError:
+            # `dipkb timeline | head` closes the pipe early; that is not an error.
+            sys.stderr.close()
+            ctx.exit(EXIT_OK)
+
+
+@click.group(cls=DipkbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dipkb")
+@click.option("--kb", "kb_dir", envvar=KB_ENV_VAR, type=FilePath(file_okay=False),
+              help=f"Knowledge-base directory. Default: ${KB_ENV_VAR}, else the nearest directory at or above "
+                   "this one made by `dipkb init`, else the bundled example.")
+@click.pass_context
+def cli(ctx: click.Context, kb_dir: str | None) -> None:
+    """dipkb: a knowledge base of diplomatic events, queried with SPARQL.
+
+    \b
+    Example:
+      dipkb timeline --actor Russia --from 2021-07 --to 2021-07
+    """
+    ctx.obj = kb_dir
+
+
+def layout_of(ctx: click.Context) -> KBLayout:
+    return KBLayout.locate(ctx.obj)
+
+
+def open_kb(ctx: click.Context):
+    """The KB for this command, entered as a context manager that click exits (releasing the
+    index lease) when the command ends, as a ``with`` around the command would."""
+    from dipkb.store.kb import KnowledgeBase
+
+    return ctx.with_resource(KnowledgeBase.open(layout=layout_of(ctx)))
+
+
+def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Callable:
+    """The shared -f/--format and -o/--output of every command that prints rows or RDF."""
+    names = [f.value for f in formats]
+
+    def decorator(command: Callable) -> Callable:
+        @click.option("-o", "--output", type=FilePath(dir_okay=False), default=None,
+                      help="Write to this file (atomically) instead of stdout; its extension picks the format.")
+        @click.option("-f", "--format", "fmt", type=click.Choice(names), default=None,
+                      help=f"Output format (default: from -o's extension, else {default.value}).")
+        @functools.wraps(command)
+        def wrapper(*args, fmt: str | None, output: str | None, **kwargs):
+            return command(*args, out=Output(choose_format(formats, default, fmt, output), output), **kwargs)
+
+        return wrapper
+
+    return decorator
+

@@ -1,0 +1,205 @@
+"""The commands that read the KB: validate, query, queries, timeline, show, export, stats."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from dipkb.cli.base import EXIT_FINDINGS, EXIT_OK, FilePath, layout_of, open_kb, output_options
+from dipkb.errors import ParameterError
+from dipkb.views.render import SOLUTION_FORMATS, TIMELINE_HEADERS, Output, OutputFormat, rows_output, timeline_rows
+from dipkb.views.timeline import MODALITIES
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=FilePath(exists=True, dir_okay=False))
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text",
+              help="Findings as text (default), JSON, or a SHACL validation report in Turtle.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check the KB (or the given files, in the KB's context) against the SHACL shapes.
+
+    Exit 0 when it conforms (warnings are shown), 1 on violations (--strict: on warnings too),
+    2 when a file does not parse.
+
+    \b
+    Example:
+      dipkb validate
+      dipkb validate kb/events-2021.ttl --strict
+    """
+    from dipkb.shacl import findings
+    from dipkb.shacl import validation
+
+    report = validation.validate(layout_of(ctx), [Path(p) for p in paths] or None)
+    renderer = {"text": findings.render_text, "json": findings.render_json, "turtle": findings.render_turtle}[fmt]
+    click.echo(renderer(report), nl=False)
+    ctx.exit(EXIT_OK if report.conforms(strict=strict) else EXIT_FINDINGS)
+
+
+@click.command()
+@click.argument("query")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of a saved query, typed by its header and bound, never spliced.")
+@click.option("--with-derived", is_flag=True,
+              help="CONSTRUCT/DESCRIBE: include the triples the index derives (dip:participant, days, tallies).")
+@output_options((*SOLUTION_FORMATS, OutputFormat.TURTLE, OutputFormat.NTRIPLES), OutputFormat.TABLE)
+@click.pass_context
+def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived: bool, out: Output) -> None:
+    """Run SPARQL: inline text, a .rq file, - for stdin, or a saved query by name.
+
+    SELECT/ASK print as a table or in the W3C results formats (csv, tsv, json, xml);
+    CONSTRUCT/DESCRIBE as RDF, without the index's derived triples unless --with-derived.
+    FROM and FROM NAMED are honoured. SERVICE and LOAD are refused.
+
+    \b
+    Examples:
+      dipkb query actor-timeline -p actor=Russia -p from=2021-07 -p to=2021-07
+      dipkb query 'SELECT ?e ?label WHERE { ?e a dip:Meeting ; rdfs:label ?label }' -f csv
+    """
+    from dipkb.sparql import saved as queries
+    from dipkb.views import render
+    from dipkb.views.names import resolve_actor
+
+    kb = open_kb(ctx)
+    saved = None
+    if query == "-":
+        text = sys.stdin.read()
+    elif query.endswith(".rq") and Path(query).is_file():
+        saved = queries.load_query_file(Path(query))
+    elif queries.is_query_name(query):
+        saved = queries.find_query(kb.layout.queries_dir, query)
+    else:
+        text = query
+    if saved:
+        # Bound by a VALUES block in the text (standard SPARQL 1.1), as any other engine would run it.
+        text = saved.with_values(saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name)))
+    elif params:
+        raise ParameterError("-p works with saved queries (a name or a .rq file) that declare parameters.")
+    out.write(render.query_result(kb.query(text, with_derived=with_derived), out.format))
+
+
+@click.command("queries")
+@output_options((OutputFormat.TABLE, OutputFormat.CSV, OutputFormat.TSV, OutputFormat.JSON), OutputFormat.TABLE)
+@click.pass_context
+def list_queries(ctx: click.Context, out: Output) -> None:
+    """List the saved queries with their titles and parameters.
+
+    \b
+    Example:
+      dipkb queries
+    """
+    from dipkb.sparql import saved as queries
+
+    catalogue = queries.load_catalogue(layout_of(ctx).queries_dir)
+    rows = [[q.name, q.title, ", ".join(p.signature() for p in q.parameters)] for q in catalogue]
+    out.write(rows_output(["name", "title", "parameters"], rows, out.format))
+
+
+@click.command("timeline")
+@click.option("--actor", "actors", multiple=True, help="IRI, CURIE or name; repeat for several (any of them).")
+@click.option("--direct", is_flag=True, help="Only the actor's own events, not those of actors acting for it.")
+@click.option("--type", "event_type", help="Event class (Meeting), CAMEO code (04, 042) or PLOVER type (CONSULT).")
+@click.option("--place", help="Place IRI, CURIE or name; places inside it count too.")
+@click.option("--from", "start", help="Start: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--to", "end", help="End: YYYY, YYYY-MM or YYYY-MM-DD (the whole period is included).")
+@click.option("--modality", "modalities", multiple=True, type=click.Choice(MODALITIES),
+              help="Only events of this modality; repeat for several.")
+@output_options((OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.TSV), OutputFormat.TABLE)
+@click.pass_context
+def timeline_command(ctx: click.Context, actors, direct, event_type, place, start, end, modalities,
+                     out: Output) -> None:
+    """Events in chronological order, with date at its real precision, roles, place and sources.
+
+    Date filters match events whose time overlaps the range.
+
+    \b
+    Examples:
+      dipkb timeline --actor Russia --from 2021-07 --to 2021-07
+      dipkb timeline --type Meeting -f json
+    """
+    from dipkb.views import timeline as tl
+
+    kb = open_kb(ctx)
+    filt = tl.typed_filter(kb, actors=actors, direct=direct, event_type=event_type, place=place, start=start, end=end,
+                           modalities=modalities)
+    entries = tl.timeline(kb, filt)
+    for note in tl.empty_actor_notes(kb, filt, entries):
+        click.echo(f"Note: {note}", err=True)
+    if out.format is OutputFormat.JSON:
+        out.write(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n")
+        return
+    out.write(rows_output(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format))
+
+
+@click.command()
+@click.argument("name")
+@output_options((OutputFormat.TEXT, OutputFormat.JSON), OutputFormat.TEXT)
+@click.pass_context
+def show(ctx: click.Context, name: str, out: Output) -> None:
+    """Everything about one event, actor, place or source.
+
+    \b
+    Examples:
+      dipkb show Kabulov
+      dipkb show event:kabulov-taliban-meeting-2021-07 -f json
+    """
+    from dipkb.views import describe
+
+    description = describe.describe(open_kb(ctx), name)
+    if out.format is OutputFormat.JSON:
+        out.write(json.dumps(description.as_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(describe.render_text(description))
+
+
+@click.command()
+@output_options((OutputFormat.TURTLE, OutputFormat.NTRIPLES, OutputFormat.NQUADS, OutputFormat.TRIG,
+                 OutputFormat.JSONLD, OutputFormat.RDFXML), OutputFormat.TURTLE)
+@click.option("--with-ontology", is_flag=True, help="Include the ontology and the shapes.")
+@click.option("--with-derived", is_flag=True,
+              help="Include what the index derives (participants, days, time buckets, tallies), so that "
+                   "any SPARQL server answers the saved queries; N-Quads/TriG also get the union as default graph.")
+@click.pass_context
+def export(ctx: click.Context, out: Output, with_ontology: bool, with_derived: bool) -> None:
+    """Write the KB's files as RDF, literals as written: deterministic, byte-identical for the same KB.
+
+    Formats: turtle, ntriples, nquads, trig, jsonld (compact, against ontology/context.jsonld),
+    rdfxml; -o's extension (.ttl .nt .nq .trig .jsonld .rdf) picks one.
+
+    \b
+    Examples:
+      dipkb export -o dipkb.ttl
+      dipkb export --with-derived --with-ontology -o dipkb-full.ttl
+      dipkb export -f nquads --with-ontology
+    """
+    from dipkb.views import export as exporter
+
+    kb = open_kb(ctx)
+    with out.stream() as stream:
+        count = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology,
+                                with_derived=with_derived)
+    if out.path:
+        click.echo(f"Wrote {count} statements to {out.path} ({out.format.value}).", err=True)
+
+
+@click.command()
+@output_options((OutputFormat.TEXT, OutputFormat.JSON), OutputFormat.TEXT)
+@click.pass_context
+def stats(ctx: click.Context, out: Output) -> None:
+    """Counts by class and event type, the date range, and the sources.
+
+    \b
+    Example:
+      dipkb stats
+    """
+    from dipkb.views import stats as statistics
+
+    result = statistics.compute_stats(open_kb(ctx))
+    if out.format is OutputFormat.JSON:
+        out.write(json.dumps(statistics.stats_as_dict(result), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(statistics.render_stats_text(result))
+

@@ -1,0 +1,179 @@
+"""The commands that write: index, init, add, import."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, open_kb
+from dipkb.views.render import Output, OutputFormat
+
+
+@click.command("index")
+@click.option("--rebuild", is_flag=True, help="Build the index again from scratch.")
+@click.pass_context
+def index_command(ctx: click.Context, rebuild: bool) -> None:
+    """Bring the on-disk index up to date with the KB files (every command does this first).
+
+    The Turtle files stay the source of truth; the index (kb/.dipkb/; for the example inside an
+    installed package, or a read-only kb/, the user's cache directory) holds one named graph per
+    file and reloads only the files that changed.
+
+    \b
+    Example:
+      dipkb index
+      dipkb --kb bench/out/kb-1000 index --rebuild
+    """
+    from dipkb.store import index
+
+    layout = layout_of(ctx)
+    if rebuild:
+        report = index.rebuild(layout)
+    else:
+        opened = index.open_index(layout)
+        report = opened.report
+        opened.lease.close()
+    click.echo(report.summary())
+
+
+@click.command("init")
+@click.argument("directory", default=".", type=FilePath())
+@click.option("--example", is_flag=True, help="Start from a copy of the bundled example instead of an empty kb/.")
+def init_command(directory: str, example: bool) -> None:
+    """Create a knowledge base of your own in DIRECTORY (default: the current one).
+
+    It gets kb/ (empty, or the bundled example with --example), the saved queries in queries/,
+    a .gitignore for the index and lock files, a README and the .dipkb-kb marker: commands run
+    inside DIRECTORY use this KB. Nothing is overwritten: a directory that already holds a KB,
+    or files init would replace, is an error.
+
+    \b
+    Example:
+      dipkb init mykb --example
+      cd mykb && dipkb timeline
+    """
+    from dipkb.store.init import init_kb
+
+    click.echo(init_kb(directory, example=example).summary(), nl=False)
+
+
+@click.command()
+@click.argument("label")
+@click.option("--type", "event_type", required=True, help="Event class (Meeting, Visit...), CAMEO code or PLOVER type.")
+@click.option("--participant", "participants", multiple=True, metavar="ROLE=ACTOR",
+              help="A role and an actor name or IRI, e.g. host=Russia; repeat, or separate with ';'.")
+@click.option("--date", help="When, at the precision known: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--start", help="Start of an interval.")
+@click.option("--end", help="End of an interval.")
+@click.option("--earliest", help="Bound: it began no earlier than this.")
+@click.option("--latest", help="Bound: it began no later than this.")
+@click.option("--time-expression", help="The source's wording of the time ('this week').")
+@click.option("--place", help="Where: a place name or IRI.")
+@click.option("--origin", help="Where a movement started.")
+@click.option("--destination", help="Where a movement went.")
+@click.option("--modality", type=click.Choice(["occurred", "ongoing", "planned", "possible", "claimed", "denied"]),
+              default="occurred", show_default=True)
+@click.option("--quote", help="A statement's words, verbatim.")
+@click.option("--content", help="A paraphrase of what was said or done.")
+@click.option("--purpose", help="What the event was for, as the source says.")
+@click.option("--note", help="A curator's note.")
+@click.option("--language", default="en", show_default=True, help="Language tag of the texts.")
+@click.option("--source", "sources", multiple=True, help="An existing source: IRI, CURIE or title. Repeatable.")
+@click.option("--source-url", help="A new source's URL (http or https).")
+@click.option("--source-title", help="A new source's title.")
+@click.option("--source-publisher", help="A new source's publisher.")
+@click.option("--source-date", help="A new source's publication date: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--source-kind", type=click.Choice(["article", "agency", "official"]), default="article", show_default=True)
+@click.option("--new-actor", "new_actors", multiple=True, metavar="NAME[=CLASS]",
+              help="Create this actor if no actor has the name (CLASS: State, Person, Organisation, ...).")
+@click.option("--into", type=FilePath(dir_okay=False), help="The KB file to append to (default kb/events-YEAR.ttl).")
+@click.option("--dry-run", is_flag=True, help="Print the Turtle that would be written; write nothing.")
+@click.pass_context
+def add(ctx: click.Context, label: str, event_type: str, participants, sources, new_actors, dry_run: bool,
+        into: str | None, **fields) -> None:
+    """Add one event: validated with the shapes first, then appended atomically under a lock.
+
+    Names resolve like `timeline --actor`; an unknown name is an error unless --new-actor asks for it.
+    A rejected event prints the findings, exits 1 and changes nothing.
+
+    \b
+    Example:
+      dipkb add "Lavrov meets Jaishankar" --type Meeting --participant host=actor:russian-foreign-minister \\
+        --participant "visitor=S Jaishankar" --date 2021-07-09 --place Moscow \\
+        --source-title "Jaishankar in Moscow" --source-url https://example.org/a --source-date 2021-07 --dry-run
+    """
+    from dipkb.authoring import add as authoring
+
+    source = authoring.SourceDraft.from_options(**{key: fields.pop(f"source_{key}") for key in
+                                                   ("title", "url", "publisher", "date", "kind")})
+    draft = authoring.EventDraft(
+        label=label, event_type=event_type, sources=sources, new_sources=(source,) if source else (),
+        participants=tuple(p for text in participants for p in authoring.parse_participants(text)),
+        new_actors=tuple(authoring.ActorDraft.parse(text) for text in new_actors), **fields)
+    result = authoring.add_event(open_kb(ctx), draft, into=Path(into) if into else None, dry_run=dry_run)
+    if not result.accepted:
+        from dipkb.shacl.findings import render_finding
+
+        for finding in result.findings:
+            click.echo(render_finding(finding), err=True)
+        click.echo("Error: the event was rejected by the shapes; nothing was written.", err=True)
+        ctx.exit(EXIT_FINDINGS)
+    if dry_run:
+        click.echo(result.turtle, nl=False)
+        return
+    where = os.path.relpath(result.target)
+    click.echo(f"Added {result.iri.rsplit('/', 1)[-1]} to {where}.")
+    if result.same_as:
+        from dipkb.model.namespaces import curie
+
+        click.echo(f"Note: it has the same identity key as {curie(result.same_as)}; check it is not a duplicate.",
+                   err=True)
+
+
+@click.command("import")
+@click.argument("file", type=FilePath(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "gdelt", "icews", "plover"]),
+              help="Input format (default: guessed from the name and first line).")
+@click.option("--into", type=FilePath(dir_okay=False), help="KB file to add to (default kb/imports/FORMAT-FILE.ttl).")
+@click.option("--report", type=FilePath(dir_okay=False), help="Write the row accounting as JSON here.")
+@click.option("--rejected", type=FilePath(dir_okay=False), help="Write the rejected rows with reasons (TSV) here.")
+@click.option("--dry-run", is_flag=True, help="Count and check, write nothing to the KB.")
+@click.option("--actor", "actor_codes", multiple=True, help="Keep rows with an actor code starting so (RUS, AFGGOV).")
+@click.option("--country", "country_codes", multiple=True, help="Keep rows with an actor of this country (ISO-3 / CAMEO).")
+@click.option("--from", "date_from", help="Keep rows dated on or after: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--to", "date_to", help="Keep rows dated on or before.")
+@click.option("--code", "event_codes", multiple=True, help="Keep rows with this CAMEO prefix (04, 190) or PLOVER type.")
+@click.option("--full-validation", is_flag=True, help="Check every new node with the shapes, not one of each shape.")
+@click.pass_context
+def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | None, report: str | None,
+                   rejected: str | None, dry_run: bool, actor_codes, country_codes, date_from, date_to,
+                   event_codes, full_validation: bool) -> None:
+    """Import events from CSV/YAML or coded datasets (GDELT, ICEWS, PLOVER), accounting for every row.
+
+    Each row is imported, merged into an existing event (duplicate) or rejected with a reason.
+    Atomic: a failed import leaves the KB as it was. Exit 0 when imported, 1 when the shapes refuse
+    the result (nothing written), 2 for unreadable input.
+
+    \b
+    Example:
+      dipkb import 20191024143000.export.CSV --format gdelt --country RUS --report report.json
+    """
+    from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
+    from dipkb.store.writing import check_writable
+
+    kb = open_kb(ctx)
+    if not dry_run:
+        check_writable(kb.layout)  # before reading a file of millions of rows for nothing
+    options = ImportOptions(actor_codes=actor_codes + country_codes, date_from=date_from, date_to=date_to,
+                            event_codes=event_codes, into=Path(into) if into else None)
+    result = run_import(kb, Path(file), ImportFormat(fmt) if fmt else None, options)
+    accounting = result.report
+    if not dry_run:
+        commit_import(kb.layout, result, kb=kb, full_validation=full_validation)
+    if report:
+        Output(OutputFormat.JSON, report).write(json.dumps(accounting.as_json(), indent=2, sort_keys=True) + "\n")
+    if rejected:
+        write_rejected(result, Path(rejected))
+    click.echo(accounting.summary(os.path.relpath(result.target), dry_run=dry_run))

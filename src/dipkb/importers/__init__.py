@@ -1,9 +1,0 @@
-"""`dipkb import`: coded event datasets (GDELT, ICEWS, PLOVER) and simple tables (CSV, YAML) to KB events.
-
-:mod:`dipkb.importers.pipeline` is the entry point: :func:`~dipkb.importers.pipeline.run_import` reads a
-file into Turtle and a report that accounts for every row, then
-:func:`~dipkb.importers.pipeline.commit_import` validates it and adds it to the KB atomically;
-:func:`~dipkb.importers.pipeline.write_rejected` writes the rejected rows with their reasons. This
-package module imports nothing: authoring builds on the readers here (reconcile, records, codes), and
-the pipeline builds on authoring for tables, so importing the pipeline here would close a circle.
-"""

@@ -1,0 +1,224 @@
+"""Time at its real precision: parse the four allowed datatypes and user input, never pad precision."""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+from dipkb.errors import ParameterError
+from dipkb.model.namespaces import XSD
+
+XSD_DATE = XSD + "date"
+XSD_DATETIME = XSD + "dateTime"
+XSD_GYEARMONTH = XSD + "gYearMonth"
+XSD_GYEAR = XSD + "gYear"
+TEMPORAL_DATATYPES = (XSD_DATE, XSD_DATETIME, XSD_GYEARMONTH, XSD_GYEAR)
+
+# An optional time-zone suffix is allowed by XSD on all four types; it does not change the day range
+# we compute, which is what sorting and filtering need.
+_TZ = r"(?:Z|[+-]\d{2}:\d{2})?"
+_PATTERNS = {
+    XSD_GYEAR: re.compile(rf"^(-?\d{{4,}}){_TZ}$"),
+    XSD_GYEARMONTH: re.compile(rf"^(-?\d{{4,}})-(\d{{2}}){_TZ}$"),
+    XSD_DATE: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}}){_TZ}$"),
+    XSD_DATETIME: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}})T\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?{_TZ}$"),
+}
+
+
+class Precision(Enum):
+    YEAR = "year"
+    MONTH = "month"
+    DAY = "day"
+    INSTANT = "instant"
+
+
+_PRECISION_OF = {
+    XSD_GYEAR: Precision.YEAR,
+    XSD_GYEARMONTH: Precision.MONTH,
+    XSD_DATE: Precision.DAY,
+    XSD_DATETIME: Precision.INSTANT,
+}
+DATATYPE_OF = {precision: datatype for datatype, precision in _PRECISION_OF.items()}
+
+# The time properties of an event, by their local name in dip:, and the EventTime field each one fills
+# (the same name as the option of `dipkb add` and the column of an imported table).
+TIME_FIELDS = {"date": "date", "startDate": "start", "endDate": "end", "earliestDate": "earliest",
+               "latestDate": "latest"}
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a time value can denote: 2021-07 covers 2021-07-01 to 2021-07-31."""
+
+    text: str
+    precision: Precision
+    first_day: date
+    last_day: date
+
+    @property
+    def datatype(self) -> str:
+        """The XSD datatype that writes this period at its own precision: 2021-07 is an xsd:gYearMonth."""
+        return DATATYPE_OF[self.precision]
+
+    def overlaps(self, first: date | None, last: date | None) -> bool:
+        """Whether a day of this period falls from ``first`` to ``last``, inclusive (None: open)."""
+        return not ((last and self.first_day > last) or (first and self.last_day < first))
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A time at the precision the data gives, as a typed literal: "2019-10-24"^^xsd:date."""
+
+    lexical: str
+    datatype: str
+
+
+def period_of(lexical: str, datatype: str) -> Period | None:
+    """The period a typed literal denotes, or None if it is not a valid value of a temporal datatype."""
+    pattern = _PATTERNS.get(datatype)
+    match = pattern.match(lexical) if pattern else None
+    if not match:
+        return None
+    try:
+        return _period(lexical, _PRECISION_OF[datatype], [int(g) for g in match.groups()])
+    except (ValueError, OverflowError):  # no such day, or a year beyond any C integer
+        return None
+
+
+def _period(text: str, precision: Precision, parts: list[int]) -> Period:
+    year = parts[0]
+    if precision is Precision.YEAR:
+        return Period(text, precision, date(year, 1, 1), date(year, 12, 31))
+    month = parts[1]
+    if precision is Precision.MONTH:
+        last = calendar.monthrange(year, month)[1]
+        return Period(text, precision, date(year, month, 1), date(year, month, last))
+    day = date(year, month, parts[2])
+    return Period(text, precision, day, day)
+
+
+def any_period(text: str) -> Period | None:
+    """The period of a date written in any of the four forms (``2021``, ``2021-07``, ``2021-07-08``,
+    ``2021-07-08T10:00:00Z``), None if it is none of them or names no real day."""
+    for datatype in TEMPORAL_DATATYPES:
+        if period := period_of(text, datatype):
+            return period
+    return None
+
+
+class DateInputError(ParameterError):
+    """A date typed by the user is not YYYY, YYYY-MM or YYYY-MM-DD, or names no real day. ``detail``
+    says so without the advice, for a rejected row's reason."""
+
+    def __init__(self, text: str, forms: str = "YYYY, YYYY-MM or YYYY-MM-DD with a real day"):
+        self.detail = f"{text!r} is not {forms}"
+        super().__init__(f"{text!r} is not a date: use {forms}.")
+
+
+def parse_partial_date(text: str) -> Period:
+    """Parse a user's date at year, month or day precision (``2021``, ``2021-07``, ``2021-07-08``)."""
+    for datatype in (XSD_GYEAR, XSD_GYEARMONTH, XSD_DATE):
+        match = _PATTERNS[datatype].match(text)
+        if match and ":" not in text and "Z" not in text:
+            try:
+                return _period(text, _PRECISION_OF[datatype], [int(g) for g in match.groups()])
+            except (ValueError, OverflowError):  # no such day, or a year beyond any C integer
+                break
+    raise DateInputError(text)
+
+
+def date_value(text: str, *, instants: bool = False) -> DateValue:
+    """A date typed by a user or in a table, stripped, as a typed literal at its own precision; with
+    ``instants`` an xsd:dateTime is taken too. Raises DateInputError."""
+    text = text.strip()
+    if instants and "T" in text:
+        if period_of(text, XSD_DATETIME) is None:
+            raise DateInputError(text, "a valid xsd:dateTime")
+        return DateValue(text, XSD_DATETIME)
+    period = parse_partial_date(text)
+    return DateValue(period.text, period.datatype)
+
+
+@dataclass(frozen=True)
+class EventTime:
+    """The time properties of one event, as authored."""
+
+    date: Period | None = None
+    start: Period | None = None
+    end: Period | None = None
+    earliest: Period | None = None
+    latest: Period | None = None
+
+    def bounds(self) -> tuple[date | None, date | None]:
+        """The first and last day the event is filed under, for sorting and date filters.
+
+        Bounds (earliest/latest) constrain when the event began. An event known only by a bound is
+        filed under that bound's own period: "no later than July 2021" is found in July 2021, not in
+        every year before it. Returns None for a side that stays open (a war with no known end).
+        """
+        lows = [p.first_day for p in (self.date, self.start, self.earliest) if p]
+        highs = [p.last_day for p in (self.date, self.end) if p]
+        if self.latest and not self.end:
+            highs.append(self.latest.last_day)
+        if not lows and self.latest:
+            lows.append(self.latest.first_day)
+        if not highs and self.earliest and not self.start:
+            highs.append(self.earliest.last_day)
+        return (max(lows) if lows else None, min(highs) if highs else None)
+
+    def display(self) -> str:
+        """ISO 8601 at the event's own precision: ``2021-07``, an interval ``2021-05/2021-07``, or
+        bounds in EDTF's "one of a set" form, ``[..2021-07]`` for "no later than July 2021"."""
+        if self.date:
+            return self.date.text
+        bounds = f"[{self.earliest.text if self.earliest else ''}..{self.latest.text if self.latest else ''}]"
+        if self.start or self.end:
+            begin = self.start.text if self.start else (bounds if self.earliest or self.latest else "..")
+            return f"{begin}/{self.end.text if self.end else '..'}"
+        return bounds if self.earliest or self.latest else ""
+
+
+# Oxigraph cannot scan a range of dates, so the index files every dated event under one time
+# bucket, the smallest calendar unit holding all its days, and a date filter first takes the
+# events of the few buckets that can overlap its range (one index lookup each), then compares days.
+# An event open on one side is filed under the century of the side it has.
+TIME_BUCKET_PREFIX = "urn:dipkb:time:"
+_BUCKET_UNITS = (("year", 1), ("decade", 10), ("century", 100))
+# Past this many years a range's buckets would be most of the KB's anyway.
+MAX_BUCKETED_YEARS = 60
+
+
+def time_bucket(first: date | None, last: date | None) -> str | None:
+    """The IRI of the bucket of an event filed from ``first`` to ``last`` (either open), None if undated."""
+    if first and last:
+        if (first.year, first.month) == (last.year, last.month):
+            return f"{TIME_BUCKET_PREFIX}month:{first.year:04d}-{first.month:02d}"
+        for unit, years in _BUCKET_UNITS:
+            if first.year // years == last.year // years:
+                return f"{TIME_BUCKET_PREFIX}{unit}:{first.year // years * years:04d}"
+        return f"{TIME_BUCKET_PREFIX}wide"
+    if first:
+        return f"{TIME_BUCKET_PREFIX}from:{first.year // 100 * 100:04d}"
+    if last:
+        return f"{TIME_BUCKET_PREFIX}until:{last.year // 100 * 100:04d}"
+    return None
+
+
+def overlapping_buckets(first: date, last: date) -> list[str] | None:
+    """The IRIs of every bucket that can hold an event with a day from ``first`` to ``last``, or
+    None when the range spans more than MAX_BUCKETED_YEARS (filter the days directly then)."""
+    if last < first:
+        return []
+    if last.year - first.year > MAX_BUCKETED_YEARS:
+        return None
+    months = [(y, m) for y in range(first.year, last.year + 1) for m in range(1, 13)
+              if (first.year, first.month) <= (y, m) <= (last.year, last.month)]
+    names = [f"month:{y:04d}-{m:02d}" for y, m in months]
+    for unit, years in _BUCKET_UNITS:
+        names += [f"{unit}:{start:04d}" for start in range(first.year // years * years, last.year + 1, years)]
+    names.append("wide")
+    names += [f"from:{century:04d}" for century in range(0, last.year // 100 * 100 + 1, 100)]
+    names += [f"until:{century:04d}" for century in range(first.year // 100 * 100, 10_000, 100)]
+    return [TIME_BUCKET_PREFIX + name for name in names]

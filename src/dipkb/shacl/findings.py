@@ -1,0 +1,156 @@
+"""Validation findings, the report that holds them, and the report's text, JSON and Turtle forms.
+
+Kept apart from validation.py, which runs the shapes, so that printing findings (as every command
+that rejects a change does) needs neither rdflib nor pyshacl.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from dipkb.model import terms
+from dipkb.model.namespaces import PREFIXES, SH
+
+
+class Severity(Enum):
+    VIOLATION = "Violation"
+    WARNING = "Warning"
+    INFO = "Info"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One SHACL result, with the file and line where its focus node is defined.
+
+    ``value`` is the offending RDF term in N-Triples syntax (``<iri>``, ``"2021-02-31"^^<...#date>``,
+    ``"text"@en``), so IRIs and literals stay distinguishable; None when the finding is about the
+    focus node as a whole."""
+
+    focus: str
+    focus_label: str | None
+    path: str | None
+    value: str | None
+    message: str
+    severity: Severity
+    shape: str
+    constraint: str
+    file: str | None
+    line: int | None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    findings: list[Finding]
+    files_checked: int
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.VIOLATION]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    def conforms(self, strict: bool = False) -> bool:
+        """No violations; with ``strict``, no warnings either."""
+        return not self.violations and not (strict and self.warnings)
+
+
+_SEVERITY_ORDER = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def sort_key(f: Finding) -> tuple:
+    # The constraint last: two results that differ only in it (sh:minInclusive and sh:maxInclusive on
+    # one value) would otherwise come in whatever order the engine found them.
+    return (f.file is None, f.file or "", f.line or 0, f.focus, f.path or "", f.message,
+            _SEVERITY_ORDER[f.severity], f.shape, f.value or "", f.constraint)
+
+
+# --- Rendering ----------------------------------------------------------------------------------
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def summary(report: ValidationReport) -> str:
+    """``Conforms: 0 violations, 2 warnings in 5 files.`` or ``3 violations, 0 warnings in 5 files.``"""
+    counts = (f"{_plural(len(report.violations), 'violation')}, {_plural(len(report.warnings), 'warning')} "
+              f"in {_plural(report.files_checked, 'file')}.")
+    return f"Conforms: {counts}" if report.conforms() else counts
+
+
+def short_term(term: str) -> str:
+    """An IRI or N-Triples term with its IRIs as CURIEs where a known prefix fits and the local name
+    needs no escaping, else as <IRI>: readable in text, and valid Turtle."""
+    if term.startswith("_:"):
+        return term
+    if term.startswith('"'):
+        datatype = re.search(r"\^\^<([^>]*)>$", term)
+        return term[: datatype.start()] + "^^" + short_term(datatype.group(1)) if datatype else term
+    iri = term[1:-1] if term.startswith("<") else term
+    # Not terms.iri: a finding may be about an IRI rdflib let through, and must still be shown.
+    found = terms.prefixed(iri)
+    return f"{found[0]}:{found[1]}" if found else f"<{iri}>"
+
+
+def render_finding(f: Finding) -> str:
+    """``kb/events-2021.ttl:12: Violation: event:foo ("Foo meets Bar") dip:source: Every event ...``
+
+    The place is ``file:line``, or ``file`` alone, or left out when the focus is defined nowhere;
+    the path and the offending value follow the focus node, read like the triple at fault."""
+    place = f"{f.file}:{f.line}: " if f.line is not None else (f"{f.file}: " if f.file else "")
+    subject = short_term(f.focus)
+    if f.focus_label is not None:
+        subject += f' ("{f.focus_label}")'
+    if f.path is not None:
+        subject += " " + short_term(f.path)
+    if f.value is not None:
+        subject += " " + short_term(f.value)
+    return f"{place}{f.severity.value}: {subject}: {f.message}"
+
+
+def render_text(report: ValidationReport) -> str:
+    return "\n".join([render_finding(f) for f in report.findings] + [summary(report)]) + "\n"
+
+
+def render_json(report: ValidationReport) -> str:
+    document = {
+        "conforms": report.conforms(),
+        "violations": len(report.violations),
+        "warnings": len(report.warnings),
+        "files_checked": report.files_checked,
+        "findings": [
+            {"file": f.file, "line": f.line, "severity": f.severity.value, "focus": f.focus,
+             "focus_label": f.focus_label, "path": f.path, "value": f.value, "message": f.message,
+             "shape": f.shape, "constraint": f.constraint}
+            for f in report.findings
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_turtle(report: ValidationReport) -> str:
+    """The findings as a SHACL validation report graph (sh:ValidationReport), in finding order."""
+    lines = [f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in PREFIXES.items()]
+    lines += ["", "[] a sh:ValidationReport ;", f"    sh:conforms {'true' if report.conforms() else 'false'}"]
+    for number, f in enumerate(report.findings):
+        lines[-1] += " ;" if number == 0 else " ,"
+        if number == 0:
+            lines.append("    sh:result")
+        fields = [("a", "sh:ValidationResult"),
+                  ("sh:resultSeverity", short_term(SH + f.severity.value)),
+                  ("sh:focusNode", short_term(f.focus))]
+        if f.path is not None:
+            fields.append(("sh:resultPath", short_term(f.path)))
+        if f.value is not None:
+            fields.append(("sh:value", short_term(f.value)))
+        fields += [("sh:resultMessage", terms.string(f.message)),
+                   ("sh:sourceShape", short_term(f.shape)),
+                   ("sh:sourceConstraintComponent", short_term(f.constraint))]
+        body = " ;\n          ".join(f"{p} {o}" for p, o in fields)
+        lines.append(f"        [ {body} ]")
+    lines[-1] += " ."
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,263 @@
+"""The SPARQL engine's side of the store: what the files wrote, and which files hold what.
+
+Literals. Oxigraph stores a valid literal of a type it knows in canonical form: "05"^^xsd:integer as
+"5", "1.50"^^xsd:decimal as "1.5", "5"^^xsd:nonNegativeInteger as "5"^^xsd:integer. pyshacl sees the
+file's form, and sh:datatype, sh:pattern and the reported sh:value depend on it, so :class:`Originals`
+gives it back. An ill-typed literal ("2021-02-31"^^xsd:date) is stored as written. Each file is parsed
+again to find them: about 1 µs per triple, faster than scanning the text with regular expressions
+(tried: 20 ms per 1,000-event file against 10 ms for the parse).
+
+Files. A finding is placed in a file that describes its focus node; incremental validation reads the
+files around the subjects of the files it validates (:func:`context_graphs`).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pyoxigraph as ox
+import rdflib
+
+from dipkb.model.namespaces import KB_BASE, RDF, RDFS, XSD
+from dipkb.store.loading import read_quads
+from dipkb.util.paths import display_path
+
+_PLAIN = {XSD + "string", RDF + "langString"}
+_LABEL = ox.NamedNode(RDFS + "label")
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+@contextmanager
+def quiet_rdflib() -> Iterator[None]:
+    """rdflib logs a traceback for every ill-typed literal it builds; the shapes report them instead."""
+    logger = logging.getLogger("rdflib.term")
+    was_disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = was_disabled
+
+
+def rdflib_term(term: Term) -> rdflib.term.Node:
+    """The rdflib term dipkb.shacl.validation gives pyshacl for a pyoxigraph term (xsd:string left untyped)."""
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    # rdflib's own parser leaves a plain string untyped; do the same so the terms compare equal.
+    # normalize=False, not the global default: pyshacl.validate() sets rdflib.NORMALIZE_LITERALS back
+    # to True when it returns, after which "05"^^xsd:integer would silently become "5".
+    return rdflib.Literal(term.value, datatype=None if datatype == XSD + "string" else rdflib.URIRef(datatype),
+                          normalize=False)
+
+
+class Canonical:
+    """Oxigraph's canonical form of literals, asked of Oxigraph itself (a VALUES block is stored the
+    same way as loaded data), cached."""
+
+    def __init__(self) -> None:
+        self._known: dict[ox.Literal, ox.Literal] = {}
+        self._store = ox.Store()
+
+    def resolve(self, literals: Iterable[ox.Literal]) -> None:
+        todo = sorted({lit for lit in literals if lit not in self._known}, key=str)
+        store = self._store
+        for start in range(0, len(todo), 2000):
+            chunk = todo[start:start + 2000]
+            rows = " ".join(f"({i} {lit})" for i, lit in enumerate(chunk))
+            for row in store.query(f"SELECT ?i ?x WHERE {{ VALUES (?i ?x) {{ {rows} }} }}"):
+                self._known[chunk[int(row["i"].value)]] = row["x"]
+
+    def __getitem__(self, literal: ox.Literal) -> ox.Literal:
+        if literal not in self._known:
+            self.resolve([literal])
+        return self._known[literal]
+
+    def rewritten(self, literal: ox.Literal) -> bool:
+        return literal.datatype.value not in _PLAIN and self[literal] != literal
+
+
+class Originals:
+    """(subject, predicate IRI, stored term) -> the terms the files wrote for it, where they differ."""
+
+    def __init__(self, written: dict[tuple[Term, str, Term], list[Term]] | None = None):
+        self._written = written or {}
+        self._by_predicate: dict[str, set] = {}
+        self._subjects: dict[str, set] = {}
+        for subject, predicate, stored in self._written:
+            self._by_predicate.setdefault(predicate, set()).add(stored)
+            self._subjects.setdefault(predicate, set()).add(subject)
+
+    def __len__(self) -> int:
+        return len(self._written)
+
+    def of(self, subject: Term, predicate: str, stored: Term) -> list[Term]:
+        """The written forms of the stored triple's object (the stored term itself when unchanged)."""
+        return self._written.get((subject, predicate, stored), [stored])
+
+    def terms(self, predicate: str) -> set:
+        """Stored objects of ``predicate`` that some file wrote in another form."""
+        return self._by_predicate.get(predicate, set())
+
+    def subjects(self, predicate: str) -> set:
+        return self._subjects.get(predicate, set())
+
+    @classmethod
+    def scan(cls, store: ox.Store, files: Iterable[Path], graph_name: Callable[[Path], str],
+             canonical: Canonical | None = None) -> Originals:
+        """Every literal of ``files`` (loaded in ``store``, each in its graph) that the store holds in
+        another form."""
+        canonical = canonical or Canonical()
+        written: dict[tuple[Term, str, Term], list[Term]] = {}
+        rewritten_in: dict[tuple[Term, str, Term], set[str]] = {}  # the graphs that wrote another form
+        also_as_stored: set[tuple[Term, str, Term]] = set()  # ... and that wrote the stored form too
+        for path in files:
+            graph = graph_name(path)
+            # Plain and language-tagged strings are stored as written; a blank node is renamed by the
+            # store, so its literals cannot be matched (dipkb's data has no blank nodes).
+            triples = [t for t in read_quads(path)
+                       if type(t.object) is ox.Literal and t.object.datatype.value not in _PLAIN
+                       and type(t.subject) is not ox.BlankNode]
+            canonical.resolve(t.object for t in triples)
+            if not any(canonical.rewritten(t.object) for t in triples):
+                continue
+            as_stored, other = set(), {}
+            for t in triples:
+                stored = canonical[t.object]
+                key = (t.subject, t.predicate.value, stored)
+                (as_stored.add(key) if stored == t.object else other.setdefault(key, []).append(t.object))
+            for key, forms in other.items():
+                known = written.setdefault(key, [])
+                known += [f for f in dict.fromkeys(forms) if f not in known]
+                rewritten_in.setdefault(key, set()).add(graph)
+                if key in as_stored:
+                    also_as_stored.add(key)
+        for key, forms in written.items():
+            # The stored form was written too if a file wrote both, or another file holds the triple
+            # (a file that wrote another form holds the triple only because of it).
+            subject, predicate, stored = key
+            graphs = {q.graph_name.value for q in store.quads_for_pattern(subject, ox.NamedNode(predicate), stored)
+                      if isinstance(q.graph_name, ox.NamedNode)}
+            if key in also_as_stored or graphs - rewritten_in[key]:
+                forms.append(stored)
+            forms.sort(key=str)
+        return cls(written)
+
+
+# --- The files around some subjects -------------------------------------------------------------
+
+
+def subject_graphs(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> list[str]:
+    """The named graphs holding triples about ``node``."""
+    return sorted({q.graph_name.value for q in store.quads_for_pattern(node, None, None)
+                   if isinstance(q.graph_name, ox.NamedNode)})
+
+
+def subjects(store: ox.Store, graphs: Iterable[str]) -> set:
+    """The subjects of the triples in ``graphs``."""
+    names = " ".join(f"<{g}>" for g in graphs)
+    return {row["s"] for row in store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }}")}
+
+
+def graphs_about(store: ox.Store, nodes: Iterable) -> set[str]:
+    """The named graphs holding triples about any of ``nodes``."""
+    return {g for node in nodes for g in subject_graphs(store, node)}
+
+
+def context_graphs(store: ox.Store, graphs: Iterable[str], is_data: Callable[[str], bool]) -> list[str]:
+    """The data graphs (those ``is_data`` accepts) that validating the subjects of ``graphs`` may read:
+    ``graphs`` themselves and every graph describing a node one triple away from those subjects (an
+    object, or a predicate), or holding rdfs:subClassOf or rdfs:subPropertyOf triples.
+
+    This holds every triple dipkb's shapes read, none going further than a value's own triples (its
+    type, an event's modality, a source's publication date), plus the ontology. A shape reaching
+    further would need more; see validate_changed."""
+    graphs = list(graphs)
+    found = set(graphs)
+    focus = subjects(store, graphs)
+    nodes = set(focus)
+    for subject in focus:
+        for quad in store.quads_for_pattern(subject, None, None):
+            if isinstance(quad.graph_name, ox.NamedNode) and is_data(quad.graph_name.value):
+                nodes.add(quad.predicate)
+                if not isinstance(quad.object, ox.Literal):
+                    nodes.add(quad.object)
+    found |= graphs_about(store, nodes)
+    for schema in (f"{RDFS}subClassOf", f"{RDFS}subPropertyOf"):
+        found.update(q.graph_name.value for q in store.quads_for_pattern(None, ox.NamedNode(schema), None)
+                     if isinstance(q.graph_name, ox.NamedNode))
+    return sorted(g for g in found if is_data(g))
+
+
+def label(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> str | None:
+    """A node's rdfs:label as dipkb.shacl.validation picks it: English or untagged first, then alphabetical."""
+    found = {q.object for q in store.quads_for_pattern(node, _LABEL, None) if isinstance(q.object, ox.Literal)}
+    return min(found, key=lambda lit: (lit.language not in (None, "en"), lit.value)).value if found else None
+
+
+_PREFIX_LINE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_SUBJECT_START = re.compile(r"^(?:<([^>\s]*)>|([A-Za-z][\w.-]*)?:((?:[\w\-%:]|\.(?=[\w\-%:]))*))(?=[\s;,.]|$)")
+
+
+def _absolute(iri: str) -> str:
+    """A relative IRI as the parsers resolve it: against the KB's base (a file's @base is not followed)."""
+    return iri if _SCHEME.match(iri) else urljoin(KB_BASE, iri)
+
+
+class SubjectLocator:
+    """Where an IRI is defined: the first line, in the first file, that starts with it as a subject,
+    written either as a CURIE of that file's own prefixes or as a full <IRI>.
+
+    Files are read when first needed: the SPARQL engine names the few files that hold a focus node
+    as a subject, and reading all of a million-event KB's files would take longer than validating it."""
+
+    def __init__(self, files: Iterable[Path]):
+        self._files = list(files)
+        self._read: dict[Path, dict[str, int]] = {}
+
+    def _subjects_of(self, path: Path) -> dict[str, int]:
+        if path not in self._read:
+            found: dict[str, int] = {}
+            for iri, line in self._subjects(path):
+                found.setdefault(iri, line)
+            self._read[path] = found
+        return self._read[path]
+
+    @staticmethod
+    def _subjects(path: Path) -> Iterator[tuple[str, int]]:
+        prefixes: dict[str, str] = {}
+        text = path.read_text(encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), start=1):
+            declared = _PREFIX_LINE.match(line)
+            if declared:
+                prefixes[declared.group(1) or ""] = _absolute(declared.group(2))
+                continue
+            start = _SUBJECT_START.match(line)
+            if not start:
+                continue
+            if start.group(1) is not None:
+                yield _absolute(start.group(1)), number
+            elif (start.group(2) or "") in prefixes:
+                yield prefixes[start.group(2) or ""] + start.group(3), number
+
+    def locate(self, iri: str, candidates: Iterable[Path] | None = None) -> tuple[str | None, int | None]:
+        """The display path and line where ``iri`` is first a subject, or (None, None).
+
+        With ``candidates`` (the files whose triples have ``iri`` as subject), only those are read,
+        in this locator's order; all files are read if none of them has such a line."""
+        wanted = set(candidates) if candidates is not None else None
+        for files in ([p for p in self._files if p in wanted], self._files) if wanted else (self._files,):
+            for path in files:
+                line = self._subjects_of(path).get(iri)
+                if line is not None:
+                    return display_path(path), line
+        return None, None

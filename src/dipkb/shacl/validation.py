@@ -1,0 +1,310 @@
+"""SHACL validation of the knowledge base: syntax first, then the shapes; every finding has a place."""
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from enum import Enum
+from pathlib import Path
+
+import pyoxigraph
+import pyshacl
+import rdflib
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
+
+from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
+from dipkb.model import terms
+from dipkb.model.namespaces import FILE_GRAPH_PREFIX, KB_BASE, RDFS, SH, XSD
+from dipkb.shacl import compiler
+from dipkb.shacl import originals as shacl_store
+from dipkb.shacl.findings import Finding, Severity, ValidationReport, sort_key
+from dipkb.shacl.originals import Originals, SubjectLocator, quiet_rdflib, rdflib_term
+from dipkb.shacl.shapes import ShapeSet
+from dipkb.store.kb import KnowledgeBase
+from dipkb.store.layout import DATA_SUFFIXES, KBLayout
+from dipkb.store.loading import load_files, read_quads
+from dipkb.util.paths import display_path
+
+# Keep literals as written: normalising would turn an ill-typed "2021-02-31"^^xsd:date into something
+# else before the shapes could report it.
+rdflib.NORMALIZE_LITERALS = False
+
+_SH = rdflib.Namespace(SH)
+
+
+class Engine(Enum):
+    """How the shapes are run. Both give the same findings; SPARQL is the fast one, pyshacl the reference."""
+
+    AUTO = "auto"  # SPARQL
+    PYSHACL = "pyshacl"  # pyshacl over an rdflib graph: ~11 ms per event
+    SPARQL = "sparql"  # each constraint one query over every focus node (dipkb.shacl.compiler)
+
+
+# --- Running the shapes -------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared(text: str) -> Query:
+    return prepareQuery(text)
+
+
+class _PreparedQueryGraph(rdflib.Graph):
+    """pyshacl sends the same SHACL-SPARQL text once per focus node, and rdflib parses it every time:
+    about 50 ms each, which made validation scale with the KB at ten times the cost of the checks."""
+
+    def query(self, query_object, *args, **kwargs):  # type: ignore[override]
+        if isinstance(query_object, str):
+            query_object = _prepared(query_object)
+        return super().query(query_object, *args, **kwargs)
+
+
+def new_graph() -> rdflib.Graph:
+    """An empty graph to build a data graph in; :func:`run_shapes` runs fastest on one of these."""
+    return _PreparedQueryGraph()
+
+
+def parse_file(graph: rdflib.Graph, path: Path, *, base_iri: str = KB_BASE) -> None:
+    """Add the triples of one Turtle or N-Triples file to ``graph``; a parse error becomes a KBSyntaxError.
+
+    pyoxigraph parses, three times faster than rdflib's own parser, and without a store, which would
+    canonicalise literals ("-3"^^xsd:nonNegativeInteger comes out of one as an xsd:integer)."""
+    triples = read_quads(path, base_iri=base_iri)
+    with quiet_rdflib():
+        graph.addN((rdflib_term(t.subject), rdflib_term(t.predicate), rdflib_term(t.object), graph)
+                   for t in triples)
+
+
+def load_shapes(layout: KBLayout) -> rdflib.Graph:
+    if not layout.shapes_files():  # validating against no shapes would pass anything
+        raise KBNotFoundError(f"No SHACL shapes (shapes*.ttl) in {display_path(layout.ontology_dir)}.")
+    shapes = rdflib.Graph()
+    for path in layout.shapes_files():
+        parse_file(shapes, path)
+    return shapes
+
+
+def run_shapes(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Finding]:
+    """Validate ``data`` (which must hold the ontology: targets follow rdfs:subClassOf in it) against
+    ``shapes``. Findings carry no file or line; :func:`validate` adds them."""
+    if not isinstance(data, _PreparedQueryGraph):
+        copy = new_graph()
+        copy += data
+        data = copy
+    with quiet_rdflib():
+        # inplace: the graph is ours and no inference runs, so pyshacl need not copy it (a copy would
+        # also lose the prepared-query cache).
+        try:
+            _, results, _ = pyshacl.validate(data, shacl_graph=shapes, inference=None, advanced=True,
+                                             allow_warnings=True, inplace=True)
+        finally:
+            rdflib.NORMALIZE_LITERALS = False  # pyshacl sets it to True on its way out
+    return [_finding(results, data, result)
+            for report in results.subjects(rdflib.RDF.type, _SH.ValidationReport)
+            for result in results.objects(report, _SH.result)]  # top level only: not sh:detail
+
+
+def _finding(results: rdflib.Graph, data: rdflib.Graph, result: rdflib.term.Node) -> Finding:
+    def one(predicate: str) -> rdflib.term.Node | None:
+        return results.value(result, _SH[predicate])
+
+    focus, path, value = one("focusNode"), one("resultPath"), one("value")
+    if path is None and value == focus:
+        value = None  # a node-level result repeats the focus node as its value
+    messages = sorted(str(m) for m in results.objects(result, _SH.resultMessage))
+    return Finding(
+        focus=_node_id(focus),
+        focus_label=_label(data, focus),
+        path=str(path) if isinstance(path, rdflib.URIRef) else None,
+        value=ntriples_term(value) if value is not None else None,
+        message=" ".join(messages),
+        severity=Severity(str(one("resultSeverity"))[len(SH):]),
+        shape=_node_id(one("sourceShape")),
+        constraint=_node_id(one("sourceConstraintComponent")),
+        file=None,
+        line=None,
+    )
+
+
+def _node_id(node: rdflib.term.Node | None) -> str:
+    return f"_:{node}" if isinstance(node, rdflib.BNode) else str(node)
+
+
+def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
+    labels = [label for label in data.objects(node, rdflib.URIRef(RDFS + "label"))
+              if isinstance(label, rdflib.Literal)]
+    # Deterministic whatever the parse order: English or untagged first, then alphabetical.
+    labels.sort(key=lambda label: (label.language not in (None, "en"), str(label)))
+    return str(labels[0]) if labels else None
+
+
+def ntriples_term(node: rdflib.term.Node) -> str:
+    """An RDF term in N-Triples syntax, always on one line."""
+    if isinstance(node, rdflib.Literal):
+        text = terms.string(str(node))
+        if node.language:
+            return f"{text}@{node.language}"
+        if node.datatype and str(node.datatype) != XSD + "string":
+            return f"{text}^^<{node.datatype}>"
+        return text
+    if isinstance(node, rdflib.BNode):
+        return f"_:{node}"
+    return f"<{node}>"
+
+
+# --- Validating a knowledge base ----------------------------------------------------------------
+
+
+# The SPARQL engine forks a second process for a KB big enough to gain from it (~20k events), and
+# not for one so big that the memory budget matters more: a forked worker's RSS counts the store it
+# shares with its parent (1M events: 4.6 GB against 3.8 GB for one process).
+_FORK_QUADS = (200_000, 5_000_000)
+
+
+def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
+             engine: Engine = Engine.AUTO) -> ValidationReport:
+    """Check every file's syntax, then the whole KB against the shapes.
+
+    With ``paths``, those files are validated in the context of the whole KB (a file outside it is
+    added to it) and only findings whose focus node is defined in them are reported; files of a KB
+    with an on-disk index are validated against it, with :func:`validate_changed`.
+    Raises KBSyntaxError listing every file that does not parse, KBNotFoundError for a missing path,
+    UnsupportedShapeError when the SPARQL engine meets a SHACL feature it does not implement."""
+    kb_files = layout.kb_files()
+    chosen = [_existing(Path(p)) for p in paths] if paths is not None else None
+    known = {p.resolve() for p in kb_files}
+    extra = [p for p in dict.fromkeys(chosen or []) if p not in known]
+    data_files = kb_files + extra
+    for path in extra:
+        if path.suffix not in DATA_SUFFIXES:
+            raise KBSyntaxError([SyntaxProblem(display_path(path), None, None,
+                                               "not a Turtle (.ttl) or N-Triples (.nt) file")])
+    if engine is not Engine.PYSHACL and chosen is not None and not extra and _has_index(layout):
+        # The index has the KB loaded already: read only what the files touch (validate_changed).
+        load_files(pyoxigraph.Store(), layout, layout.shapes_files())  # their syntax, as below
+        with KnowledgeBase.open(layout=layout) as kb:  # refreshes the index first, checking changed files
+            return validate_changed(kb, chosen)
+    store = pyoxigraph.Store()
+    load_files(store, layout, layout.ontology_files() + layout.shapes_files() + data_files)
+    # The files asked for come first, so a node they share with another file is placed in them.
+    locator = SubjectLocator(list(dict.fromkeys((chosen or []) + data_files + layout.ontology_files())))
+    if engine is Engine.PYSHACL:
+        del store  # the rdflib graph below is big enough
+        findings = [replace(f, file=file, line=line) for f in _pyshacl_findings(layout, data_files, chosen)
+                    for file, line in [locator.locate(f.focus)]]
+    else:
+        for path in layout.shapes_files():  # the data graph is the union of the store's graphs
+            store.remove_graph(pyoxigraph.NamedNode(layout.graph_name(path)))
+        scope = compiler.Scope(tuple(layout.graph_name(p) for p in chosen)) if chosen is not None else None
+        processes = min(2, os.cpu_count() or 1) if _FORK_QUADS[0] < len(store) <= _FORK_QUADS[1] else 1
+        findings = sparql_findings(store, layout, layout.ontology_files() + data_files, locator, scope,
+                                   processes=processes)
+    return ValidationReport(sorted(findings, key=sort_key),
+                            files_checked=len(chosen) if chosen is not None else len(kb_files))
+
+
+def validate_changed(kb: KnowledgeBase, paths: Sequence[Path] | None = None) -> ValidationReport:
+    """Validate files of an open KB in the context of the whole KB, with the SPARQL engine, reading
+    only what they touch: about a second for a 1,000-event file whatever the size of the KB, where
+    :func:`validate` loads it all. Without ``paths``: the KB files the index refreshed when the KB was
+    opened (all of them if an ontology file changed; none for an in-memory KB).
+
+    The files' own subjects are the focus nodes, as with ``validate(layout, paths)``. ``kb.store``
+    finds the files that describe what those subjects refer to; they and the ontology are loaded
+    into a fresh store, because the KB's store also holds derived triples (dip:participant for every
+    role...) that are not data and that the shapes must not see. The findings are validate()'s as long
+    as no shape reads further than a value's own triples (true of every shape in ontology/: see
+    dipkb.shacl.originals.context_graphs).
+    Raises KBNotFoundError for a path that is not a file of the KB."""
+    layout = kb.layout
+    by_graph = {layout.graph_name(p): p for p in layout.kb_files() + layout.ontology_files()}
+    if paths is None:
+        paths = _refreshed(kb, by_graph)
+    chosen = [_existing(Path(p)) for p in paths]
+    graphs = [layout.graph_name(p) for p in chosen]
+    for path, graph in zip(chosen, graphs):
+        if graph not in by_graph or not kb.store.contains_named_graph(pyoxigraph.NamedNode(graph)):
+            raise KBNotFoundError(f"Not a file of the open knowledge base: {display_path(path)}; "
+                                  f"validate it with validate(layout, paths) instead.")
+    needed = shacl_store.context_graphs(kb.store, graphs, by_graph.__contains__)
+    files = [p for p in dict.fromkeys(chosen + layout.kb_files() + layout.ontology_files())
+             if layout.graph_name(p) in needed]
+    store = pyoxigraph.Store()
+    load_files(store, layout, files)
+    locator = SubjectLocator(files)
+    findings = sparql_findings(store, layout, files, locator, compiler.Scope(tuple(graphs)))
+    return ValidationReport(sorted(findings, key=sort_key), files_checked=len(chosen))
+
+
+def _has_index(layout: KBLayout) -> bool:
+    """Whether the KB has an on-disk index beside it (dipkb.store.index; its fallback location in a cache
+    directory is not looked for)."""
+    return (layout.index_dir / "manifest.json").is_file()
+
+
+def _refreshed(kb: KnowledgeBase, by_graph: dict[str, Path]) -> list[Path]:
+    if kb.index is None:
+        return []
+    report = kb.index.report
+    names = [FILE_GRAPH_PREFIX + name for name in report.added + report.changed]
+    if report.rebuilt or any(name.startswith(FILE_GRAPH_PREFIX + "ontology/") for name in names):
+        return kb.layout.kb_files()  # targets and classes may have moved under every file
+    return [by_graph[name] for name in names if name in by_graph]
+
+
+def _pyshacl_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path] | None) -> list[Finding]:
+    data = new_graph()
+    for path in layout.ontology_files():
+        parse_file(data, path)
+    subjects: dict[Path, set[rdflib.term.Node]] = {}
+    for path in data_files:
+        own = rdflib.Graph()
+        parse_file(own, path)
+        subjects[path.resolve()] = set(own.subjects())
+        data += own
+    findings = run_shapes(data, load_shapes(layout))
+    if chosen is not None:
+        wanted = set().union(*(subjects[p] for p in chosen))
+        findings = [f for f in findings if _term(f.focus) in wanted]
+    return findings
+
+
+def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path], locator: SubjectLocator,
+                    scope: compiler.Scope | None = None, processes: int = 1) -> list[Finding]:
+    """The SPARQL engine's findings, placed by ``locator``: ``store`` holds ``files``, each in its graph
+    (layout.graph_name), and nothing else; ``scope`` limits the focus nodes to some of those graphs."""
+    scope = scope or compiler.Scope()
+    shapes = ShapeSet(load_shapes(layout))
+    by_graph = {layout.graph_name(p): p for p in files}
+    # Only the files holding triples about the focus nodes can hold the values findings name.
+    scanned = files if scope.graphs is None else [
+        by_graph[g] for g in sorted(shacl_store.graphs_about(store, shacl_store.subjects(store, scope.graphs)))
+        if g in by_graph]
+    originals = Originals.scan(store, scanned, layout.graph_name)
+    rows = compiler.run(shapes, store, originals, scope, processes=processes)
+    with quiet_rdflib():  # an ill-typed value becomes an rdflib literal again, for ntriples_term
+        return [_sparql_finding(store, row, locator, by_graph) for row in rows]
+
+
+def _sparql_finding(store: pyoxigraph.Store, row: compiler.Row, locator: SubjectLocator,
+                    by_graph: dict[str, Path]) -> Finding:
+    focus = f"_:{row.focus.value}" if isinstance(row.focus, pyoxigraph.BlankNode) else row.focus.value
+    graphs = shacl_store.subject_graphs(store, row.focus)
+    file, line = locator.locate(focus, [by_graph[g] for g in graphs if g in by_graph])
+    return Finding(
+        focus=focus, focus_label=shacl_store.label(store, row.focus), path=row.path,
+        value=ntriples_term(rdflib_term(row.value)) if row.value is not None else None,
+        message=" ".join(sorted(str(m) for m in set(row.messages))),
+        severity=Severity(row.shape.severity[len(SH):]), shape=row.shape.iri, constraint=row.component,
+        file=file, line=line)
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise KBNotFoundError(f"File not found: {path}")
+    return path.resolve()
+
+
+def _term(node_id: str) -> rdflib.term.Node:
+    return rdflib.BNode(node_id[2:]) if node_id.startswith("_:") else rdflib.URIRef(node_id)

@@ -1,0 +1,256 @@
+"""Saved queries: SPARQL files in ``queries/`` with a comment header, loaded as typed objects whose
+parameters are bound as RDF terms, never spliced into the query text.
+
+The header and its parameter types are read by :mod:`dipkb.sparql.header`.
+
+Parameters are bound by a ``VALUES`` block put at the start of the query's ``WHERE`` group (found
+from the guard's tokens, see :meth:`SavedQuery.with_values`), made of the terms pyoxigraph serialises
+(N-Triples syntax), ``UNDEF`` for an optional parameter without a value. That is standard SPARQL 1.1:
+the same text runs on any engine, a parameter need not be projected, and ``!BOUND(?from)`` tests an
+optional one. queries/README.md explains the rules and how to keep queries fast.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyoxigraph import Store
+
+from dipkb.errors import DipkbError, KBNotFoundError, ParameterError, QueryError
+from dipkb.model.namespaces import PREFIXES
+from dipkb.sparql import guard
+from dipkb.sparql.header import (ActorResolver, HeaderProblem, Parameter, ParamType, QueryHeader, Term,
+                                read_header)
+from dipkb.sparql.tokens import Kind, tokenize
+from dipkb.util.paths import display_path
+
+__all__ = ["ParamType", "Parameter", "QueryHeader", "SavedQuery", "find_query", "is_query_name",
+           "load_catalogue", "load_query_file", "parse_assignments", "parse_header", "pattern_start",
+           "values_clause"]
+
+QUERY_SUFFIX = ".rq"
+
+_SYNTAX_PLACE = re.compile(r"^error at (\d+):(\d+):\s*")
+_QUERY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A saved query of the catalogue: its file stem is its name."""
+
+    name: str
+    title: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    text: str
+    path: Path
+    example: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def example_values(self) -> dict[str, str]:
+        return dict(self.example)
+
+    def parameter(self, name: str) -> Parameter:
+        for parameter in self.parameters:
+            if parameter.name == name:
+                return parameter
+        raise ParameterError(f"Query '{self.name}' has no parameter {name!r}; {self._takes()}.")
+
+    def bind(self, values: Mapping[str, str], resolve_actor: ActorResolver | None = None) -> dict[str, Term]:
+        """Type-check ``values`` against the declared parameters and return them as RDF terms, keyed
+        by variable name, for :meth:`with_values`. Optional parameters without a value or default
+        are left out, so their variables stay unbound (UNDEF)."""
+        declared = {p.name for p in self.parameters}
+        unknown = sorted(set(values) - declared)
+        if unknown:
+            names = ", ".join(repr(n) for n in unknown)
+            raise ParameterError(f"Unknown parameter {names} for query '{self.name}'; {self._takes()}.")
+        missing = [p for p in self.parameters if p.required and values.get(p.name) is None]
+        if missing:
+            wanted = "; ".join(f"{p.name}=... ({p.description or p.type.expects})" for p in missing)
+            raise ParameterError(f"Query '{self.name}' needs {wanted}.")
+        bindings: dict[str, Term] = {}
+        for parameter in self.parameters:
+            value = values.get(parameter.name, parameter.default)
+            if value is not None:
+                bindings[parameter.name] = parameter.to_term(value, resolve_actor)
+        self._check_range(bindings)
+        return bindings
+
+    def with_values(self, bindings: Mapping[str, Term]) -> str:
+        """The query's text with ``bindings`` (from :meth:`bind`) in a VALUES block at the start of
+        its WHERE group, on the line of its ``{`` so that the lines of syntax errors stay the file's.
+        This is the text any SPARQL 1.1 engine runs; a query without parameters is its file as is."""
+        if not self.parameters:
+            return self.text
+        at = pattern_start(self.text)
+        if at is None:
+            raise QueryError(f"{_where(self.path)}: {_NO_WHERE}")
+        return f"{self.text[:at]} {values_clause(self.parameters, bindings)}{self.text[at:]}"
+
+    def _check_range(self, bindings: Mapping[str, Term]) -> None:
+        """A start after an end would match nothing, silently: say so instead. ISO days order as text."""
+        given = [p for p in self.parameters if p.name in bindings]
+        for start in (p for p in given if p.type is ParamType.DATE):
+            for end in (p for p in given if p.type is ParamType.DATE_END):
+                if bindings[start.name].value > bindings[end.name].value:
+                    raise ParameterError(f"The range of query '{self.name}' is empty: {start.name} "
+                                         f"({bindings[start.name].value}) is after {end.name} "
+                                         f"({bindings[end.name].value}).")
+
+    def _takes(self) -> str:
+        if not self.parameters:
+            return "it takes no parameters"
+        return "it takes: " + ", ".join(p.signature() for p in self.parameters)
+
+
+def values_clause(parameters: Sequence[Parameter], bindings: Mapping[str, Term]) -> str:
+    """``VALUES (?a ?b) { (<iri> UNDEF) }``: one row binding every parameter, from terms as pyoxigraph
+    writes them in N-Triples (escaped, so a value can never close its term), UNDEF where none is given."""
+    unknown = sorted(set(bindings) - {p.name for p in parameters})
+    if unknown:
+        raise ParameterError(f"Not a parameter of the query: {', '.join(unknown)}.")
+    names = " ".join(f"?{p.name}" for p in parameters)
+    row = " ".join(str(bindings[p.name]) if p.name in bindings else "UNDEF" for p in parameters)
+    return f"VALUES ({names}) {{ ({row}) }}"
+
+
+def pattern_start(text: str) -> int | None:
+    """The offset just after the ``{`` that opens the query's WHERE group (the WHERE keyword outside
+    every brace, so not a sub-SELECT's), or None if the query has no WHERE keyword. Found from the
+    guard's tokens, so a WHERE in a comment, string or IRI is never taken for it."""
+    depth, after_where = 0, False
+    for token in tokenize(text):
+        if token.kind in (Kind.SPACE, Kind.COMMENT):
+            continue
+        if after_where:
+            return token.end if token.text == "{" else None
+        if token.kind is Kind.PUNCT and token.text in ("{", "}"):
+            depth += 1 if token.text == "{" else -1
+        elif token.kind is Kind.KEYWORD and depth == 0 and token.text.upper() == "WHERE":
+            after_where = True
+    return None
+
+
+_NO_WHERE = ("a query with parameters needs the WHERE keyword before its pattern: dipkb binds the "
+             "parameters with a VALUES block at the start of that group.")
+
+
+def parse_header(text: str, path: Path | str) -> QueryHeader:
+    """Read the header of a saved query; QueryError naming ``file:line`` if it is malformed."""
+    try:
+        return read_header(text)[0]
+    except HeaderProblem as problem:
+        raise QueryError(f"{_where(path)}:{problem.line}: {problem.message}") from None
+
+
+def _check_body(text: str, header: QueryHeader, param_line: Mapping[str, int]) -> None:
+    """The query uses every parameter, parses, and has a WHERE group to take their VALUES block."""
+    code = guard.code_only(text)
+    for parameter in header.parameters:
+        if not re.search(rf"[?$]{parameter.name}\b", code):
+            raise HeaderProblem(param_line.get(parameter.name, 1),
+                                 f"parameter '{parameter.name}' is declared but the query never uses ?{parameter.name}.")
+    _dry_run(text)
+    if header.parameters:
+        at = pattern_start(text)
+        if at is None:
+            raise HeaderProblem(param_line.get(header.parameters[0].name, 1), _NO_WHERE)
+        # The same with every parameter UNDEF: the block must also fit where it goes (it cannot in
+        # the short form CONSTRUCT WHERE { triples }).
+        try:
+            _dry_run(SavedQuery("", "", "", header.parameters, text, Path("")).with_values({}))
+        except HeaderProblem as problem:
+            raise HeaderProblem(text.count("\n", 0, at) + 1, "the VALUES block for the parameters cannot open "
+                                 f"this WHERE group ({problem.message})") from None
+
+
+def _dry_run(text: str) -> None:
+    """Parse ``text`` on an empty store; the guard's text and never the file's: even an unread
+    SELECT sends its SERVICE requests."""
+    try:
+        safe = guard.prepare(text, PREFIXES)
+    except QueryError as error:
+        raise HeaderProblem(1, str(error)) from None
+    try:
+        Store().query(safe.text)
+    except SyntaxError as error:
+        message = " ".join(safe.locate(error.msg or str(error)).split())  # one line, as the CLI prints it
+        place = _SYNTAX_PLACE.match(message)
+        if place:
+            raise HeaderProblem(f"{place[1]}:{place[2]}", f"SPARQL syntax error: {message[place.end():]}") from None
+        raise HeaderProblem(1, f"SPARQL syntax error: {message}") from None
+
+
+def load_query_file(path: Path) -> SavedQuery:
+    """One saved query from its file; QueryError naming ``file:line`` if it is malformed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise QueryError(f"{_where(path)}: not valid UTF-8 ({error.reason}).") from None
+    except OSError as error:
+        raise QueryError(f"{_where(path)}: cannot read the query ({error.strerror}).") from None
+    try:
+        header, param_lines = read_header(text)
+        _check_body(text, header, param_lines)
+    except HeaderProblem as problem:
+        raise QueryError(f"{_where(path)}:{problem.line}: {problem.message}") from None
+    return SavedQuery(path.stem, header.title, header.description, header.parameters, text, path, header.example)
+
+
+def _query_paths(queries_dir: Path) -> dict[str, Path]:
+    if not queries_dir.is_dir():
+        raise KBNotFoundError(f"Saved-query directory not found: {_where(queries_dir)}")
+    paths = (p for p in queries_dir.glob(f"*{QUERY_SUFFIX}") if p.is_file() and not p.name.startswith("."))
+    return {p.stem: p for p in sorted(paths)}
+
+
+def load_catalogue(queries_dir: Path) -> list[SavedQuery]:
+    """Every saved query in ``queries_dir``, sorted by name. All files are read; if any is malformed,
+    one QueryError lists every bad file."""
+    queries, problems = [], []
+    for path in _query_paths(Path(queries_dir)).values():
+        try:
+            queries.append(load_query_file(path))
+        except DipkbError as error:
+            problems.append(str(error))
+    if problems:
+        noun = "query" if len(problems) == 1 else "queries"
+        raise QueryError("\n".join(problems + [f"{len(problems)} saved {noun} failed to load."]))
+    return queries
+
+
+def is_query_name(text: str) -> bool:
+    """Whether ``text`` reads as the name of a saved query (``actor-timeline``, ``claims.rq``) rather
+    than SPARQL text, which always has spaces or braces."""
+    return bool(_QUERY_NAME.match(text))
+
+
+def find_query(queries_dir: Path, name: str) -> SavedQuery:
+    """The saved query called ``name`` (the file stem; a trailing ``.rq`` is allowed). Only that
+    file is read, so one broken query does not stop the others from running."""
+    stem = name[: -len(QUERY_SUFFIX)] if name.endswith(QUERY_SUFFIX) else name
+    # Looked up among the listed files rather than joined to the directory, so a name such as
+    # '../x' cannot reach a file outside it.
+    paths = _query_paths(Path(queries_dir))
+    if stem not in paths:
+        available = ", ".join(paths) or "none"
+        raise QueryError(f"No saved query named {name!r}. Available: {available}.")
+    return load_query_file(paths[stem])
+
+
+def _where(path: Path | str) -> str:
+    return display_path(Path(path))
+
+
+def parse_assignments(values: Sequence[str]) -> dict[str, str]:
+    """``NAME=VALUE`` arguments (``-p``) as a dict; the value may itself hold ``=``."""
+    params = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ParameterError(f"-p expects NAME=VALUE, got {item!r}.")
+        params[name.strip()] = value
+    return params

@@ -1,0 +1,174 @@
+"""The knowledge base: its files loaded into a pyoxigraph store, one named graph per file."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pyoxigraph import NamedNode, Quad, QueryBoolean, QuerySolutions, RdfFormat, Store, parse
+
+from dipkb.errors import QueryError
+from dipkb.model.namespaces import FILE_GRAPH_PREFIX, PREFIXES
+from dipkb.sparql import guard
+from dipkb.store.derivation import derive, derived_graph, is_derived_graph
+from dipkb.store.engine import Dataset, EmbeddedEngine, Engine, Term
+from dipkb.store.layout import KBLayout
+from dipkb.store.loading import load_files
+
+if TYPE_CHECKING:
+    from dipkb.store.index import OpenIndex
+
+
+class KnowledgeBase:
+    """A loaded knowledge base. Use :meth:`open`, as a context manager (``with KnowledgeBase.open()
+    as kb:``) or with :meth:`close`; query with :meth:`query`, :meth:`select` or :meth:`ask`.
+
+    ``engine`` answers the queries (see :mod:`dipkb.store.engine`). ``index`` is the on-disk index the
+    store comes from (its refresh report, its lease on the store's files), None otherwise."""
+
+    def __init__(self, layout: KBLayout, engine: Engine, index: OpenIndex | None = None):
+        self.layout = layout
+        self.engine = engine
+        self.index = index
+
+    @property
+    def store(self) -> Store:
+        """The embedded engine's store, for the write-time code that works on it (validation of
+        changed files, authoring, the importers' checks); the views never use it."""
+        if not isinstance(self.engine, EmbeddedEngine):
+            raise TypeError("This knowledge base is not answered by an embedded store.")
+        return self.engine.store
+
+    def close(self) -> None:
+        """Release the index lease, so that a writer may replace the store's files; idempotent."""
+        if self.index is not None:
+            self.index.lease.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @classmethod
+    def open(cls, kb: str | Path | None = None, *, layout: KBLayout | None = None, index: bool = True,
+             progress: bool | None = None) -> KnowledgeBase:
+        """Open the KB for querying.
+
+        With ``index`` (the default) the store is the on-disk index beside the KB, refreshed first
+        for the files that changed, and opened read-only; ``progress`` shows the refresh on stderr
+        (None: when stderr is a terminal). Without it, the ontology and KB files are loaded into a
+        fresh in-memory store, which the caller may change."""
+        layout = layout or KBLayout.locate(kb)
+        if index:
+            # Imported here: the index module builds on this one's loading and derivation.
+            from dipkb.store.index import open_index
+
+            opened = open_index(layout, progress=progress)
+            return cls(layout, EmbeddedEngine(opened.store), opened)
+        store = Store()
+        load_files(store, layout, layout.ontology_files() + layout.kb_files())
+        derive(store)
+        return cls(layout, EmbeddedEngine(store))
+
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None, *, with_derived: bool = False,
+              dataset: Dataset | None = None):
+        """Run a read-only SPARQL query, with ``bindings`` substituted as RDF terms (never spliced
+        into the text). The engine runs the guard's rebuilt text, never ``text`` itself (see
+        :mod:`dipkb.sparql.guard`).
+
+        The dataset is ``dataset`` when given, else the query's own when it has FROM or FROM NAMED
+        clauses (SPARQL 1.1 §13.2). Otherwise SELECT and ASK read the union of every graph, derived
+        triples included (the saved queries need them); CONSTRUCT and DESCRIBE, which return
+        triples, read the union of the KB and ontology files without them, unless ``with_derived``."""
+        safe, outline = _checked(text) if len(text) <= _CACHED_LENGTH else _check(text)
+        if dataset is None:
+            dataset = self._dataset(outline, with_derived)
+        # CONSTRUCT and DESCRIBE give triples; so does a query without a form, for the engine to refuse.
+        answer = {guard.QueryForm.SELECT: self.engine.solutions,
+                  guard.QueryForm.ASK: self.engine.ask}.get(outline.form, self.engine.triples)
+        try:
+            return answer(safe.text, bindings or {}, dataset)
+        except SyntaxError as error:
+            message = " ".join(safe.locate(error.msg or str(error)).split())  # the engine's spans several lines
+            raise QueryError(f"SPARQL syntax error: {_shorten(message)}") from None
+        except OSError as error:
+            raise QueryError(f"Query failed: {error}") from None
+
+    def _dataset(self, outline: guard.Outline, with_derived: bool) -> Dataset:
+        """The dataset a query of this outline reads when the caller names none."""
+        if outline.names_dataset:
+            if with_derived:
+                named = outline.from_graphs + outline.from_named_graphs
+                example = next((g for g in named if g.startswith(FILE_GRAPH_PREFIX)), FILE_GRAPH_PREFIX + "kb/FILE.ttl")
+                raise QueryError("--with-derived applies to queries without FROM: a query with FROM or FROM NAMED "
+                                 "reads the graphs it names. Name the derived ones too: "
+                                 f"FROM <{derived_graph(example)}>.")
+            # The union flag would make the engine ignore FROM (pyoxigraph 0.5.13); the clauses'
+            # graphs as arguments give §13.2's dataset, an empty list an empty graph.
+            return Dataset(tuple(outline.from_graphs), tuple(outline.from_named_graphs))
+        if outline.form in (guard.QueryForm.CONSTRUCT, guard.QueryForm.DESCRIBE) and not with_derived:
+            files = tuple(g for g in self.engine.graphs() if not is_derived_graph(NamedNode(g)))
+            return Dataset(files, files)
+        return Dataset()
+
+    def select(self, text: str, bindings: Mapping[str, Term] | None = None, *,
+               dataset: Dataset | None = None) -> list[dict[str, Term]]:
+        """A SELECT query's rows as dicts of bound variables (unbound ones are left out)."""
+        solutions = self.query(text, bindings, dataset=dataset)
+        if not isinstance(solutions, QuerySolutions):
+            raise QueryError("Expected a SELECT query.")
+        names = [v.value for v in solutions.variables]
+        return [{n: v for n, v in zip(names, row) if v is not None} for row in solutions]
+
+    def select_for_each(self, text: str, iris: Sequence[str], chunk: int = 1000) -> list[dict[str, Term]]:
+        """The rows of ``text`` whose ``%s`` is a VALUES block's list, filled with ``iris`` a thousand at a
+        time. Only IRIs go there, each written by pyoxigraph's NamedNode (so checked and escaped):
+        a look-up over thousands of things the store itself returned."""
+        return [row for start in range(0, len(iris), chunk)
+                for row in self.select(text % " ".join(str(NamedNode(iri)) for iri in iris[start:start + chunk]))]
+
+    def ask(self, text: str, bindings: Mapping[str, Term] | None = None) -> bool:
+        """An ASK query's answer."""
+        answer = self.query(text, bindings)
+        if not isinstance(answer, QueryBoolean):
+            raise QueryError("Expected an ASK query.")
+        return bool(answer)
+
+    def graph_ntriples(self, graph: str) -> bytes:
+        """One named graph's triples as N-Triples, as stored."""
+        return self.engine.graph(graph)
+
+    def kb_graphs(self) -> list[str]:
+        """The file graphs of kb/ (not the ontology's, not the derived ones), sorted."""
+        prefix = self.layout.graph_name(self.layout.kb_dir / "x")[: -len("x")]
+        return sorted(g for g in self.engine.graphs() if g.startswith(prefix))
+
+    def data_quads(self) -> list[Quad]:
+        """The KB's own triples: every file graph of kb/, without ontology or derived triples."""
+        # Graph by graph: a scan of the whole store would also walk the ontology and derived graphs.
+        return [Quad(q.subject, q.predicate, q.object, NamedNode(g)) for g in self.kb_graphs()
+                for q in parse(self.graph_ntriples(g), RdfFormat.N_TRIPLES)]
+
+
+def _check(text: str) -> tuple[guard.SafeQuery, guard.Outline]:
+    """The guard's text for the engine, and the query's form and dataset clauses."""
+    safe = guard.prepare(text, PREFIXES)
+    return safe, guard.outline(safe)
+
+
+# The views run a few short texts many times with other bindings (a name look-up runs one per
+# spelling), and the guard takes four times as long as the store to answer them. Long texts, such
+# as VALUES of a thousand IRIs, are seldom repeated and would hold memory.
+_CACHED_LENGTH = 2000
+_checked = functools.lru_cache(maxsize=256)(_check)
+
+
+def _shorten(message: str) -> str:
+    """Oxigraph lists every token it would accept; the first few say enough."""
+    head, sep, alternatives = message.partition("expected one of ")
+    if not sep:
+        return message
+    options = alternatives.split(", ")
+    return head + sep + ", ".join(options[:6]) + (f", ... ({len(options) - 6} more)" if len(options) > 6 else "")

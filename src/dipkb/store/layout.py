@@ -1,0 +1,192 @@
+"""Where a knowledge base lives on disk: its data, ontology, shapes and saved queries."""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dipkb.errors import KBFileError, KBNotFoundError
+from dipkb.model.namespaces import FILE_GRAPH_PREFIX
+from dipkb.util.paths import display_path
+
+KB_ENV_VAR = "DIPKB_KB"
+DATA_SUFFIXES = {".ttl": "turtle", ".nt": "ntriples"}
+INDEX_DIR_NAME = ".dipkb"
+# The file `dipkb init` writes at a KB's root, and the repository carries, so that commands run in it
+# or below find the KB the way git finds a repository.
+MARKER_NAME = ".dipkb-kb"
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/dipkb, above this wing
+
+
+def installed_data_dir() -> Path | None:
+    """``dipkb/data`` of an installed wheel, or None in a checkout or an editable install."""
+    candidate = _PACKAGE_DIR / "data"
+    return candidate if (candidate / "kb").is_dir() else None
+
+
+def bundled_root() -> Path:
+    """The directory holding the bundled ontology/, kb/ and queries/.
+
+    A wheel carries them inside the package (``dipkb/data``); a checkout or an editable install
+    finds them at the repository root, two levels above ``src/dipkb``.
+    """
+    for candidate in (_PACKAGE_DIR / "data", _PACKAGE_DIR.parent.parent):
+        if (candidate / "kb").is_dir() and (candidate / "ontology").is_dir():
+            return candidate
+    raise KBNotFoundError("The bundled knowledge base is missing from this installation; reinstall dipkb.")
+
+
+def is_kb_root(directory: Path) -> bool:
+    """Whether ``directory`` holds a dipkb KB: a ``kb/`` directory and the marker file beside it.
+    A ``kb/`` alone is not enough: many projects have one, and they must not be taken for ours."""
+    return (directory / MARKER_NAME).is_file() and (directory / "kb").is_dir()
+
+
+def discover_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` that holds a dipkb KB, or None."""
+    start = start.resolve()
+    return next((d for d in (start, *start.parents) if is_kb_root(d)), None)
+
+
+def cache_dir(kb_dir: Path) -> Path:
+    """A directory of the user's cache for the index of ``kb_dir``: ``$XDG_CACHE_HOME/dipkb/<hash>``,
+    ``~/.cache/dipkb/<hash>`` when the variable is unset (or, against the XDG spec, relative)."""
+    configured = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(configured) if os.path.isabs(configured) else Path.home() / ".cache"
+    return base / "dipkb" / hashlib.sha256(str(kb_dir.resolve()).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class KBLayout:
+    """A knowledge base: ``root/kb`` holds the data; ontology and queries default to the bundled ones.
+
+    ``root`` may also be a directory of data files itself (no ``kb/`` inside), as the benchmark
+    generator writes them.
+    """
+
+    root: Path
+    kb_dir: Path
+    ontology_dir: Path
+    queries_dir: Path
+
+    @classmethod
+    def locate(cls, kb: str | os.PathLike[str] | None = None) -> KBLayout:
+        """The KB a command uses, the first of:
+
+        1. ``kb`` (the CLI's ``--kb``);
+        2. ``$DIPKB_KB``;
+        3. the nearest directory at or above the working directory that holds a dipkb KB: one with
+           a ``kb/`` directory and a ``.dipkb-kb`` marker file, as ``dipkb init`` writes them and the
+           repository carries them (so commands run in a checkout use its kb/);
+        4. the bundled example, read-only when it is the copy inside an installed package.
+        """
+        chosen = kb if kb is not None else os.environ.get(KB_ENV_VAR) or None
+        bundled = bundled_root()
+        if chosen is None:
+            try:
+                root = discover_root(Path.cwd()) or bundled
+            except FileNotFoundError:  # the working directory was deleted under us
+                root = bundled
+        else:
+            root = Path(chosen).expanduser().resolve()
+            if not root.is_dir():
+                raise KBNotFoundError(f"Knowledge base directory not found: {chosen}")
+        kb_dir = root / "kb" if (root / "kb").is_dir() else root
+        ontology_dir = root / "ontology" if (root / "ontology").is_dir() else bundled / "ontology"
+        queries_dir = root / "queries" if (root / "queries").is_dir() else bundled / "queries"
+        return cls(root=root, kb_dir=kb_dir, ontology_dir=ontology_dir, queries_dir=queries_dir)
+
+    @property
+    def is_installed_example(self) -> bool:
+        """Whether this is the example KB inside an installed package (site-packages/dipkb/data):
+        read-only, since pip would delete what is written there with the package. In a checkout or
+        an editable install the bundled kb/ is the developer's own and stays writable."""
+        installed = installed_data_dir()
+        return installed is not None and self.kb_dir.resolve().is_relative_to(installed)
+
+    @property
+    def index_dir(self) -> Path:
+        """``kb/.dipkb``; for the installed example a directory of the user's cache, never site-packages."""
+        return cache_dir(self.kb_dir) if self.is_installed_example else self.kb_dir / INDEX_DIR_NAME
+
+    def kb_files(self) -> list[Path]:
+        """Every data file of the KB, sorted, skipping hidden files and directories such as the index.
+        KBFileError for a path named like a data file that must not be read (see :func:`data_files`)."""
+        return data_files(self.kb_dir, "knowledge base", _entries(self.kb_dir, recursive=True))
+
+    def ontology_files(self) -> list[Path]:
+        return [p for p in self._ontology_dir_files() if not p.name.startswith("shapes")]
+
+    def shapes_files(self) -> list[Path]:
+        return [p for p in self._ontology_dir_files() if p.name.startswith("shapes")]
+
+    def _ontology_dir_files(self) -> list[Path]:
+        turtle = (e for e in _entries(self.ontology_dir, recursive=False) if e.name.endswith(".ttl"))
+        return data_files(self.ontology_dir, "ontology", turtle)
+
+    def graph_name(self, path: Path) -> str:
+        """The named graph a file is loaded into: stable whichever directory the KB is in."""
+        path = path.resolve()
+        for base, label in ((self.kb_dir, "kb"), (self.ontology_dir, "ontology")):
+            if path.is_relative_to(base):
+                return f"{FILE_GRAPH_PREFIX}{label}/{path.relative_to(base).as_posix()}"
+        return f"{FILE_GRAPH_PREFIX}{path.as_posix()}"
+
+
+def _entries(directory: Path, recursive: bool) -> Iterator[os.DirEntry]:
+    """The entries in ``directory`` (and below if ``recursive``) named like data files, and the
+    links to directories, never followed; hidden names are skipped. A DirEntry knows its type from
+    the directory listing: a KB of thousands of files is checked without a stat call for each."""
+    try:
+        with os.scandir(directory) as listing:
+            entries = list(listing)
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        named = os.path.splitext(entry.name)[1] in DATA_SUFFIXES
+        if entry.is_dir(follow_symlinks=False):
+            if recursive:
+                yield from _entries(Path(entry.path), recursive)
+            if named:
+                yield entry
+        elif named or entry.is_symlink():
+            yield entry
+
+
+def data_files(directory: Path, what: str, entries: Iterable[os.DirEntry]) -> list[Path]:
+    """The data files among ``entries`` (of ``directory``), sorted, each file once; KBFileError for
+    the first that must not be read. A symbolic link is followed only when it leads to a file inside
+    ``directory``: a KB is shared and copied, and a link out of it (to /etc/passwd, to another user's
+    file) would be read, or quoted in a syntax error, by whoever runs dipkb on it. Names of the
+    targets are given, never their content. A directory named ``*.ttl`` is an error, not skipped."""
+    inside = os.path.realpath(directory)
+    chosen: dict[Path, Path] = {}  # by the file they lead to, the real file preferred to a link
+    for entry in sorted(entries, key=lambda e: e.path):
+        path, link = Path(entry.path), entry.is_symlink()
+        # No directory link is walked into, so only a link itself can lead elsewhere (realpath never
+        # raises, even on a loop).
+        target = Path(os.path.realpath(path)) if link else None
+        if target is not None and not target.is_relative_to(inside):
+            raise KBFileError(f"{display_path(path)} is a symbolic link to {target}, outside the {what} directory "
+                              f"{display_path(directory)}; dipkb reads nothing outside it: copy what it points to "
+                              "into the directory instead.")
+        if path.suffix not in DATA_SUFFIXES:
+            continue  # a link to a directory of the KB: its files are found where they are
+        try:
+            is_dir, is_file = entry.is_dir(), entry.is_file()
+        except OSError:  # a loop of links
+            is_dir = is_file = False
+        if is_dir:
+            raise KBFileError(f"{display_path(path)} is a directory; in the {what} directory only data files may be "
+                              f"named *{path.suffix}: rename it.")
+        if not is_file:
+            kind = f"a symbolic link to {target}, which is not a file" if link else "not a regular file"
+            raise KBFileError(f"{display_path(path)} is {kind}; remove it or replace it with a data file.")
+        key = directory / target.relative_to(inside) if target is not None else path
+        if key not in chosen or not link:
+            chosen[key] = path
+    return sorted(chosen.values())

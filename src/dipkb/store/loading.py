@@ -1,0 +1,103 @@
+"""Reading KB and ontology files: every parse and load of a data file goes through here, with the
+documented base IRI and errors as file:line:col."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
+
+from dipkb.errors import KBSyntaxError, SyntaxProblem
+from dipkb.model.namespaces import KB_BASE
+from dipkb.store.layout import DATA_SUFFIXES, KBLayout
+from dipkb.util.paths import display_path
+
+_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES}
+_PARSER_PREFIX = re.compile(r"^Parser error (?:at line \d+ (?:between columns \d+ and \d+|column \d+)"
+                            r"|between line \d+ column \d+ and line \d+ column \d+): ")
+
+
+def syntax_problem(path: Path, error: SyntaxError | UnicodeDecodeError) -> SyntaxProblem:
+    """pyoxigraph's SyntaxError as file:line:col; its message repeats the place, so that part is cut."""
+    if isinstance(error, UnicodeDecodeError):
+        return SyntaxProblem(display_path(path), None, None, f"not valid UTF-8 ({error.reason})")
+    message = _PARSER_PREFIX.sub("", error.msg or str(error))
+    return SyntaxProblem(display_path(path), error.lineno, error.offset, message)
+
+
+def rdf_format(path: Path) -> RdfFormat:
+    """The parser for a data file, from its suffix."""
+    return _FORMATS[DATA_SUFFIXES[path.suffix]]
+
+
+def load_file(store: Store, path: Path, graph: NamedNode, *, text: bytes | None = None,
+              bulk: bool = False, base_iri: str = KB_BASE) -> SyntaxProblem | None:
+    """Load one data file (``text``: its bytes, already read) into ``graph``, with the bulk loader
+    if ``bulk``; its syntax problem, or None. Relative IRIs resolve against ``base_iri``. The
+    index and the in-memory KB both load through here.
+
+    Oxigraph's stream parsers hold a term in a buffer of at most 16 MiB and fail with MemoryError on
+    a longer one; the bulk loader reading bytes has no such limit, so such a file is loaded again that way."""
+    source = {"path": str(path)} if text is None else {"input": text}
+    try:
+        try:
+            (store.bulk_load if bulk else store.load)(**source, format=rdf_format(path), to_graph=graph,
+                                                      base_iri=base_iri)
+        except MemoryError:
+            store.clear_graph(graph)  # the bulk loader may have written part of the file
+            store.bulk_load(input=path.read_bytes() if text is None else text, format=rdf_format(path),
+                            to_graph=graph, base_iri=base_iri)
+    except (SyntaxError, UnicodeDecodeError) as error:
+        return syntax_problem(path, error)
+    return None
+
+
+def load_files(store: Store, layout: KBLayout, paths: Iterable[Path], *, base_iri: str = KB_BASE) -> None:
+    """Load each file into its own named graph; after trying them all, fail once listing every bad one.
+    A file that fails leaves nothing of itself in the store."""
+    problems = []
+    for path in paths:
+        graph = NamedNode(layout.graph_name(path))
+        problem = load_file(store, path, graph, base_iri=base_iri)
+        if problem is not None:
+            store.clear_graph(graph)
+            problems.append(problem)
+    if problems:
+        raise KBSyntaxError(problems)
+
+
+def read_quads(path: Path, *, format: RdfFormat | None = None, base_iri: str = KB_BASE) -> list[Quad]:
+    """The triples of one data file (``format``: from its suffix when None) as written, without a
+    store's canonical forms ("01"^^xsd:integer stays so), in the default graph; KBSyntaxError if
+    it does not parse. A file with a term over the stream parser's 16 MiB buffer is read as in
+    :func:`load_file`, through a scratch store: its typed literals then come back in canonical form."""
+    format = format or rdf_format(path)
+    try:
+        return list(parse(path=str(path), format=format, base_iri=base_iri))
+    except MemoryError:
+        return _bulk_read(path, format, base_iri)
+    except (SyntaxError, UnicodeDecodeError) as error:
+        raise KBSyntaxError([syntax_problem(path, error)]) from None
+
+
+def check_syntax(path: Path, *, format: RdfFormat | None = None, base_iri: str = KB_BASE) -> None:
+    """:func:`read_quads` keeping no triple: a file of any size is checked in little memory."""
+    format = format or rdf_format(path)
+    try:
+        for _ in parse(path=str(path), format=format, base_iri=base_iri):
+            pass
+    except MemoryError:
+        _bulk_read(path, format, base_iri)
+    except (SyntaxError, UnicodeDecodeError) as error:
+        raise KBSyntaxError([syntax_problem(path, error)]) from None
+
+
+def _bulk_read(path: Path, format: RdfFormat, base_iri: str) -> list[Quad]:
+    """The one parser without the 16 MiB term limit is the bulk loader's, reading bytes: through a store."""
+    store = Store()
+    try:
+        store.bulk_load(input=path.read_bytes(), format=format, base_iri=base_iri)
+    except (SyntaxError, UnicodeDecodeError) as error:
+        raise KBSyntaxError([syntax_problem(path, error)]) from None
+    return list(store)

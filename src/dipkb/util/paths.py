@@ -1,0 +1,33 @@
+"""Paths as the user reads them, and the one place where a failed write becomes a message."""
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dipkb.errors import WriteError
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+_NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+@contextmanager
+def reporting_write_errors(place: Path, advice: str) -> Iterator[None]:
+    """Turn an OSError raised in the block into a WriteError naming ``place`` (what the user asked to
+    write, not the temporary file that failed first) and the system's reason, followed by ``advice``
+    when the place cannot be written at all. The one place where a failed write becomes a message."""
+    try:
+        yield
+    except OSError as error:
+        hint = f" ({advice})" if error.errno in _NOT_WRITABLE else ""
+        raise WriteError(f"cannot write to {display_path(place)}: {error.strerror or error}{hint}") from error

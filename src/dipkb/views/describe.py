@@ -1,0 +1,145 @@
+"""`dipkb show`: everything the KB says about one event, actor, place or source, readable."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyoxigraph import Literal, NamedNode
+
+from dipkb.errors import AmbiguousNameError, UnknownNameError
+from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
+from dipkb.store.kb import KnowledgeBase
+from dipkb.views.names import resolve
+from dipkb.views.timeline import TimelineEntry, TimelineFilter, timeline
+
+_KINDS = (("Event", "event"), ("Actor", "actor"), ("Place", "place"), ("Source", "source"), ("Position", "position"))
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One property value: ``predicate`` is a CURIE, ``value`` readable text, ``value_id`` set for resources."""
+
+    predicate: str
+    predicate_label: str
+    value: str
+    value_id: str | None = None
+    language: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"property": self.predicate, "label": self.predicate_label, "value": self.value,
+                "id": self.value_id, "language": self.language}
+
+
+@dataclass(frozen=True)
+class Description:
+    id: str
+    label: str
+    kind: str
+    facts: tuple[Fact, ...]
+    referenced_by: tuple[Fact, ...]
+    details: tuple[tuple[str, tuple[Fact, ...]], ...]
+    timeline: tuple[TimelineEntry, ...]
+
+    def as_dict(self) -> dict:
+        return {
+            "id": curie(self.id), "label": self.label, "kind": self.kind,
+            "properties": [f.as_dict() for f in self.facts],
+            "referenced_by": [f.as_dict() for f in self.referenced_by],
+            "details": {curie(k): [f.as_dict() for f in facts] for k, facts in self.details},
+            "timeline": [e.as_dict() for e in self.timeline],
+        }
+
+
+def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str]:
+    """Resolve an IRI, CURIE or name against every kind of resource; returns (IRI, kind)."""
+    found: dict[str, str] = {}
+    for class_name, noun in _KINDS:
+        try:
+            found.setdefault(resolve(kb, text, DIP + class_name, noun), noun)
+        except UnknownNameError:
+            continue
+    if not found:
+        raise UnknownNameError(f"Nothing named {text!r} in the knowledge base: give an IRI, a CURIE "
+                               "(event:..., actor:...) or a label.")
+    if len(found) > 1:
+        raise AmbiguousNameError(text, [(curie(iri), noun) for iri, noun in sorted(found.items())])
+    return next(iter(found.items()))
+
+
+# Only authored triples (file graphs), so derived helpers never show up as facts.
+_OUTGOING = """
+SELECT ?p ?o ?plabel ?olabel ?subject WHERE {
+  GRAPH ?g { ?subject ?p ?o } FILTER(STRSTARTS(STR(?g), "%s"))
+  OPTIONAL { ?p rdfs:label ?plabel }
+  OPTIONAL { ?o dct:title ?title } OPTIONAL { ?o rdfs:label ?label }
+  BIND(COALESCE(?title, ?label) AS ?olabel)
+}""" % FILE_GRAPH_PREFIX
+_INCOMING = """
+SELECT ?s ?p ?slabel ?plabel ?object WHERE {
+  GRAPH ?g { ?s ?p ?object } FILTER(STRSTARTS(STR(?g), "%s"))
+  OPTIONAL { ?p rdfs:label ?plabel }
+  OPTIONAL { ?s rdfs:label ?slabel }
+}""" % FILE_GRAPH_PREFIX
+
+
+def facts_of(kb: KnowledgeBase, iri: str) -> tuple[Fact, ...]:
+    facts = []
+    for row in kb.select(_OUTGOING, {"subject": NamedNode(iri)}):
+        obj = row["o"]
+        plabel = row["plabel"].value if "plabel" in row else curie(row["p"].value)
+        if isinstance(obj, Literal):
+            facts.append(Fact(curie(row["p"].value), plabel, obj.value, None, obj.language))
+        else:
+            label = row["olabel"].value if "olabel" in row else curie(obj.value)
+            facts.append(Fact(curie(row["p"].value), plabel, label, curie(obj.value)))
+    return tuple(sorted(set(facts), key=_fact_order))
+
+
+def _fact_order(fact: Fact) -> tuple:
+    first = {"rdf:type": 0, "rdfs:label": 1}
+    return (first.get(fact.predicate, 2), fact.predicate, fact.value)
+
+
+def describe(kb: KnowledgeBase, text: str) -> Description:
+    iri, kind = find_resource(kb, text)
+    facts = facts_of(kb, iri)
+    label = next((f.value for f in facts if f.predicate in ("dct:title", "rdfs:label")), curie(iri))
+    incoming = tuple(sorted({
+        Fact(curie(r["p"].value), r["plabel"].value if "plabel" in r else curie(r["p"].value),
+             r["slabel"].value if "slabel" in r else curie(r["s"].value), curie(r["s"].value))
+        for r in kb.select(_INCOMING, {"object": NamedNode(iri)})
+    }, key=_fact_order))
+    details = tuple(
+        (f.value_id, facts_of(kb, expand(f.value_id) or f.value_id))
+        for f in facts if f.predicate == "dip:holdsPosition" and f.value_id
+    )
+    events: list[TimelineEntry] = []
+    if kind == "actor":
+        events = timeline(kb, TimelineFilter(actors=(iri,)))
+    elif kind == "place":
+        events = timeline(kb, TimelineFilter(place=iri))
+    return Description(iri, label, kind, facts, incoming, details, tuple(events))
+
+
+def render_text(d: Description) -> str:
+    lines = [f"{curie(d.id)}  ({d.kind})", f"  {d.label}", ""]
+    lines += _fact_lines(d.facts)
+    for position, facts in d.details:
+        lines += ["", f"  {position}:"] + ["  " + line for line in _fact_lines(facts)]
+    if d.referenced_by:
+        lines += ["", "  Referenced by:"]
+        lines += [f"    {f.value} ({f.value_id}) {f.predicate_label}" for f in d.referenced_by]
+    if d.timeline:
+        lines += ["", "  Timeline:"]
+        lines += [f"    {e.date:<14} {e.type:<24} {e.label}" for e in d.timeline]
+    return "\n".join(lines) + "\n"
+
+
+def _fact_lines(facts: tuple[Fact, ...]) -> list[str]:
+    width = max((len(f.predicate_label) for f in facts), default=0)
+    lines = []
+    for fact in facts:
+        value = f"{fact.value} ({fact.value_id})" if fact.value_id and fact.value_id != fact.value else fact.value
+        if fact.language:
+            value = f"“{value}” @{fact.language}"
+        lines.append(f"  {fact.predicate_label:<{width}}  {value}")
+    return lines

@@ -1,0 +1,143 @@
+"""Names to IRIs: the actor, place or event type a user typed, resolved against the KB's labels."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyoxigraph import Literal, NamedNode
+
+from dipkb.errors import AmbiguousNameError, UnknownNameError
+from dipkb.model.namespaces import DIP, curie, expand
+from dipkb.store.kb import KnowledgeBase
+
+# Name look-ups compare lower-cased labels; the name is a bound literal, never part of the text.
+# pyoxigraph substitutes only variables of the SELECT projection, hence ?needle and ?kind there.
+_NAME_QUERY = """
+SELECT DISTINCT ?thing ?label ?needle ?kind WHERE {
+  ?thing rdfs:label|skos:altLabel|skos:prefLabel ?name .
+  FILTER(LCASE(STR(?name)) = ?needle)
+  ?thing a ?class . ?class rdfs:subClassOf* ?kind .
+  OPTIONAL { ?thing rdfs:label ?label }
+}"""
+_EXISTS_QUERY = "ASK { ?thing a ?class . ?class rdfs:subClassOf* ?kind }"
+
+
+def iri_node(iri: str) -> NamedNode | None:
+    """The IRI as a term, None when it is no valid IRI (a space, a quote, '<'...): text a user typed
+    must end in a message, not in pyoxigraph's ValueError."""
+    try:
+        return NamedNode(iri)
+    except ValueError:
+        return None
+
+
+def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str = "actor") -> str:
+    """An IRI, CURIE or name (label or alternative label, any case) to the one matching IRI."""
+    kind_node = NamedNode(kind)
+    iri = expand(text.strip())
+    if iri is not None:
+        node = iri_node(iri)
+        if node is None:
+            raise UnknownNameError(f"{text!r} is not a valid IRI.")
+        if kb.ask(_EXISTS_QUERY, {"thing": node, "kind": kind_node}):
+            return iri
+        raise UnknownNameError(f"No {noun} {text!r} in the knowledge base.")
+    found = _exact_label_matches(kb, text.strip(), kind_node)
+    if not found:
+        rows = kb.select(_NAME_QUERY, {"needle": Literal(text.strip().lower()), "kind": kind_node})
+        found = sorted({(r["thing"].value, r["label"].value if "label" in r else "") for r in rows})
+    if not found:
+        hint = _suggestions(kb, text, kind_node)
+        raise UnknownNameError(f"No {noun} named {text!r}." + (f" Did you mean: {hint}?" if hint else
+                               " Give a label, an alternative label or an IRI such as actor:russia."))
+    if len(found) > 1:
+        raise AmbiguousNameError(text, [(curie(i), label) for i, label in found])
+    return found[0][0]
+
+
+# Plain triple patterns with the name bound: the engine answers from its object index.
+_LABEL_QUERY = """
+SELECT ?thing ?name WHERE {
+  { ?thing rdfs:label ?name } UNION { ?thing skos:altLabel ?name } UNION { ?thing skos:prefLabel ?name }
+}"""
+_TYPES_QUERY = "SELECT ?thing ?class ?label WHERE { VALUES ?thing { %s } ?thing a ?class OPTIONAL { ?thing rdfs:label ?label } }"
+
+
+def _exact_label_matches(kb: KnowledgeBase, text: str, kind: NamedNode) -> list[tuple[str, str]]:
+    """Matches of the name as typed or in its usual casings, each looked up by the label itself.
+
+    A case-insensitive FILTER must read every label of the KB (a minute at a million events), so the
+    common spellings are looked up directly first; the full scan runs only when they find nothing.
+    """
+    things = set()
+    for variant in {text, text.lower(), text.title(), text.capitalize(), text.upper()}:
+        for literal in (Literal(variant, language="en"), Literal(variant)):
+            things.update(row["thing"].value for row in kb.select(_LABEL_QUERY, {"name": literal}))
+    kinds = _subclasses(kb, kind)
+    found: dict[str, str] = {}
+    # The IRIs come from the store, never from user text.
+    for row in kb.select_for_each(_TYPES_QUERY, sorted(things)):
+        if row["class"] in kinds:
+            found.setdefault(row["thing"].value, row["label"].value if "label" in row else "")
+    return sorted(found.items())
+
+
+def _subclasses(kb: KnowledgeBase, kind: NamedNode) -> set[NamedNode]:
+    rows = kb.select("SELECT ?c ?kind WHERE { ?c rdfs:subClassOf* ?kind }", {"kind": kind})
+    return {r["c"] for r in rows} | {kind}
+
+
+_SUGGEST_QUERY = """
+SELECT DISTINCT ?label ?needle ?kind WHERE {
+  ?thing a ?class . ?class rdfs:subClassOf* ?kind .
+  ?thing rdfs:label ?label . FILTER(CONTAINS(LCASE(STR(?label)), ?needle))
+} ORDER BY ?label LIMIT 5"""
+
+
+def _suggestions(kb: KnowledgeBase, text: str, kind: NamedNode) -> str:
+    rows = kb.select(_SUGGEST_QUERY, {"needle": Literal(text.strip().lower()), "kind": kind})
+    return ", ".join(f"'{r['label'].value}'" for r in rows)
+
+
+def resolve_actor(kb: KnowledgeBase, text: str) -> str:
+    return resolve(kb, text, DIP + "Actor", "actor")
+
+
+def resolve_place(kb: KnowledgeBase, text: str) -> str:
+    return resolve(kb, text, DIP + "Place", "place")
+
+
+@dataclass(frozen=True)
+class TypeFilter:
+    """An event-type filter: a dipkb class, or a CAMEO/PLOVER concept whose descendants count too."""
+
+    iri: str
+    is_code: bool
+
+
+_CODE_QUERY = """
+SELECT ?concept ?code WHERE {
+  ?concept skos:notation ?notation ; skos:inScheme ?scheme .
+  FILTER(STR(?notation) = ?code)
+  VALUES ?scheme { <https://w3id.org/dipkb/cameo/scheme> <https://w3id.org/dipkb/plover/scheme> }
+}"""
+_CLASS_QUERY = "SELECT ?class ?needle WHERE { ?class skos:inScheme dip:EventTypeScheme ; rdfs:label ?label . FILTER(LCASE(STR(?label)) = ?needle) }"
+
+
+def resolve_event_type(kb: KnowledgeBase, text: str) -> TypeFilter:
+    """``Meeting``, ``dip:Meeting``, ``meeting``, a CAMEO code (``04``, ``042``) or a PLOVER type (``CONSULT``)."""
+    text = text.strip()
+    candidates = [text, f"dip:{text}"]
+    for candidate in candidates:
+        node = iri_node(expand(candidate) or "")
+        if node and kb.ask("ASK { ?c skos:inScheme dip:EventTypeScheme }", {"c": node}):
+            return TypeFilter(node.value, is_code=False)
+    rows = kb.select(_CLASS_QUERY, {"needle": Literal(text.lower())})
+    if len(rows) == 1:
+        return TypeFilter(rows[0]["class"].value, is_code=False)
+    rows = kb.select(_CODE_QUERY, {"code": Literal(text)})
+    if len(rows) == 1:
+        return TypeFilter(rows[0]["concept"].value, is_code=True)
+    raise UnknownNameError(
+        f"Unknown event type {text!r}: use a dipkb class (Meeting, TroopMovement), a CAMEO code (04, 042) "
+        "or a PLOVER type (CONSULT)."
+    )

@@ -1,0 +1,195 @@
+"""Output formats for rows and query results. Every row-printing command goes through here."""
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
+
+from dipkb.errors import DipkbError
+from dipkb.model.namespaces import curie
+from dipkb.util.durable import replacing
+from dipkb.util.paths import reporting_write_errors
+
+if TYPE_CHECKING:
+    from dipkb.views.timeline import TimelineEntry
+
+
+class OutputFormat(Enum):
+    TABLE = "table"
+    TEXT = "text"
+    CSV = "csv"
+    TSV = "tsv"
+    JSON = "json"
+    XML = "xml"
+    TURTLE = "turtle"
+    NTRIPLES = "ntriples"
+    NQUADS = "nquads"
+    TRIG = "trig"
+    JSONLD = "jsonld"
+    RDFXML = "rdfxml"
+
+
+_BY_EXTENSION = {
+    ".csv": OutputFormat.CSV, ".tsv": OutputFormat.TSV, ".json": OutputFormat.JSON,
+    ".srj": OutputFormat.JSON, ".xml": OutputFormat.XML, ".srx": OutputFormat.XML,
+    ".ttl": OutputFormat.TURTLE, ".nt": OutputFormat.NTRIPLES, ".nq": OutputFormat.NQUADS,
+    ".trig": OutputFormat.TRIG, ".txt": OutputFormat.TEXT, ".jsonld": OutputFormat.JSONLD,
+    ".rdf": OutputFormat.RDFXML,
+}
+
+
+def choose_format(formats: Sequence[OutputFormat], default: OutputFormat, fmt: str | None,
+                  path: str | None) -> OutputFormat:
+    """The format a command writes: -f's, else the one -o's extension names, else ``default``.
+
+    An extension naming no format this command writes is an error, never a quiet fallback to the
+    default (a text table in a file called results.jsonld). A name without extension takes the
+    default; .txt is the plain-text form, a table or text, whichever the command prints."""
+    if fmt:
+        return OutputFormat(fmt)
+    suffix = Path(path).suffix.lower() if path else ""
+    if not suffix:
+        return default
+    guessed = _BY_EXTENSION.get(suffix)
+    if guessed in formats:
+        return guessed
+    if guessed is OutputFormat.TEXT and OutputFormat.TABLE in formats:
+        return OutputFormat.TABLE
+    extensions = " ".join(sorted(ext for ext, f in _BY_EXTENSION.items() if f in formats
+                                 or (f is OutputFormat.TEXT and OutputFormat.TABLE in formats)))
+    raise UnsupportedFormat(f"cannot write a '{suffix}' file: this command writes "
+                            f"{', '.join(f.value for f in formats)}. Name the file with one of "
+                            f"{extensions}, or choose the format with -f.")
+
+
+def term_text(term) -> str:
+    """A term as a person reads it: CURIEs for IRIs, the lexical form for literals."""
+    if term is None:
+        return ""
+    if isinstance(term, NamedNode):
+        return curie(term.value)
+    if isinstance(term, Literal):
+        return term.value
+    return str(term)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table with a header rule; cells are single-line."""
+    cells = [[str(c).replace("\n", " ") for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def delimited(headers: Sequence[str], rows: Sequence[Sequence[str]], delimiter: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def rows_output(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: OutputFormat) -> str:
+    """Render plain rows (a timeline, a catalogue) as table, csv, tsv or json."""
+    if fmt is OutputFormat.CSV:
+        return delimited(headers, rows, ",")
+    if fmt is OutputFormat.TSV:
+        return delimited(headers, rows, "\t")
+    if fmt is OutputFormat.JSON:
+        return json.dumps([dict(zip(headers, row)) for row in rows], ensure_ascii=False, indent=2) + "\n"
+    return table(headers, rows)
+
+
+_RESULT_FORMATS = {
+    OutputFormat.CSV: QueryResultsFormat.CSV,
+    OutputFormat.TSV: QueryResultsFormat.TSV,
+    OutputFormat.JSON: QueryResultsFormat.JSON,
+    OutputFormat.XML: QueryResultsFormat.XML,
+}
+_RDF_FORMATS = {
+    OutputFormat.TURTLE: RdfFormat.TURTLE,
+    OutputFormat.NTRIPLES: RdfFormat.N_TRIPLES,
+    OutputFormat.NQUADS: RdfFormat.N_QUADS,
+    OutputFormat.TRIG: RdfFormat.TRIG,
+}
+SOLUTION_FORMATS = (OutputFormat.TABLE, *_RESULT_FORMATS)
+
+
+class UnsupportedFormat(DipkbError):
+    """The chosen format does not fit the result (e.g. Turtle for a SELECT)."""
+
+
+def query_result(result, fmt: OutputFormat) -> bytes:
+    """Serialise a pyoxigraph query result: SELECT/ASK in the W3C results formats (or a table),
+    CONSTRUCT/DESCRIBE as RDF (or a table of triples)."""
+    if isinstance(result, (QuerySolutions, QueryBoolean)):
+        if fmt is OutputFormat.TABLE:
+            if isinstance(result, QueryBoolean):
+                return (("yes" if bool(result) else "no") + "\n").encode()
+            headers = [v.value for v in result.variables]
+            rows = [[term_text(solution[h]) for h in headers] for solution in result]
+            return table(headers, rows).encode()
+        if fmt not in _RESULT_FORMATS:
+            raise UnsupportedFormat(f"SELECT and ASK results cannot be written as {fmt.value}; "
+                                    "use table, csv, tsv, json or xml.")
+        return result.serialize(format=_RESULT_FORMATS[fmt])
+    triples = sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    if fmt is OutputFormat.TABLE:
+        rows = [[term_text(t.subject), term_text(t.predicate), term_text(t.object)] for t in triples]
+        return table(["subject", "predicate", "object"], rows).encode()
+    if fmt not in (OutputFormat.TURTLE, OutputFormat.NTRIPLES):
+        raise UnsupportedFormat(f"CONSTRUCT and DESCRIBE results cannot be written as {fmt.value}; "
+                                "use table, turtle or ntriples.")
+    ntriples = serialize(triples, format=RdfFormat.N_TRIPLES)
+    if fmt is OutputFormat.NTRIPLES:
+        return ntriples
+    from dipkb.views.export import turtle_from_ntriples
+
+    return turtle_from_ntriples(ntriples)
+
+
+class Output:
+    """Where a command's result goes: stdout, or a file replaced atomically when complete."""
+
+    def __init__(self, fmt: OutputFormat, path: str | None):
+        self.format = fmt
+        self.path = path
+
+    def write(self, data: str | bytes) -> None:
+        with self.stream() as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[BinaryIO]:
+        """A binary stream to write the whole result to; a file appears only once it is complete, with
+        the permissions a plain open() would give it (or those of the file it replaces)."""
+        if self.path is None:
+            yield sys.stdout.buffer
+            sys.stdout.flush()
+            return
+        with reporting_write_errors(Path(self.path), "choose another place for the output"), \
+                replacing(Path(self.path)) as handle:
+            yield handle
+
+
+TIMELINE_HEADERS = ["date", "type", "modality", "label", "participants", "place", "sources"]
+
+
+def timeline_rows(entries: Sequence[TimelineEntry], fmt: OutputFormat) -> list[list[str]]:
+    """A timeline as rows; a table names each source by its short id, files by its title."""
+    return [[
+        e.date, e.type.removeprefix("dip:"), e.modality, e.label,
+        "; ".join(f"{p.label} ({p.role})" for p in e.participants),
+        e.place.label if e.place else "",
+        "; ".join(s.id.rsplit("/", 1)[-1] if fmt is OutputFormat.TABLE else s.title for s in e.sources),
+    ] for e in entries]
