@@ -82,7 +82,7 @@ def session() -> Iterator:
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
     def run_any(command: str) -> tuple[str, int]:
-        if command.startswith("dipkb "):
+        if command.startswith("dipkb ") and not command.endswith("&"):
             return run(command)
         if command.endswith("&"):
             servers.append(subprocess.Popen(command[:-1], shell=True, env={**os.environ, "PATH": path},

@@ -3,13 +3,24 @@ a session-wide working directory outside the checkout so that no test writes an 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from dipkb.store.layout import KBLayout
+
+pytest_plugins = ["servers"]  # fixtures of real SPARQL servers: oxigraph, virtuoso (tests/servers.py)
 
 REPO = Path(__file__).resolve().parent.parent
 # Where a command run in the checkout writes: the KB's directory (its index, lock and temporary files)
@@ -101,3 +112,79 @@ def no_index_in_the_checkout(request) -> Iterator[None]:
     existed = index.exists()
     yield
     assert existed or not index.exists(), f"{request.node.nodeid} built an index in the checkout: {index}"
+
+
+@dataclass
+class Served:
+    """A running `dipkb serve`: its base URL (no trailing slash), the KB directory it serves and what
+    it wrote on stderr so far."""
+
+    url: str
+    root: Path
+    process: subprocess.Popen = field(repr=False)
+    stderr: list[str] = field(default_factory=list, repr=False)
+
+
+_SERVING_LINE = re.compile(r"Serving .* at (http://127\.0\.0\.1:\d+)/")
+
+
+@contextmanager
+def serving(root: Path, *options: str, startup: float = 60.0) -> Iterator[Served]:
+    """A real `dipkb serve` process for the KB at ``root`` on a free loopback port (``--port 0``; the
+    port is read from its stderr line), ready to answer; stopped, and waited for, on exit."""
+    command = [sys.executable, "-m", "dipkb", "--kb", str(root), "serve", "--port", "0", *options]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    found: list[str] = []
+    announced = threading.Event()
+
+    def drain() -> None:  # read stderr to its end, so that the server never blocks on a full pipe
+        for line in process.stderr:
+            lines.append(line)
+            if not found and (match := _SERVING_LINE.search(line)):
+                found.append(match[1])
+                announced.set()
+        announced.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        if not announced.wait(startup) or not found:
+            raise RuntimeError(f"dipkb serve did not start: {''.join(lines)}")
+        served = Served(found[0], root, process, lines)
+        _wait_until_answering(served.url, startup)
+        yield served
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(timeout=5)
+
+
+def _wait_until_answering(url: str, within: float) -> None:
+    """The socket listens as soon as the line is printed; the application answers once its startup
+    (the query workers) is done. Any HTTP status means it answers."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            urllib.request.urlopen(url + "/sparql?query=ASK%7B%7D", timeout=within).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def served_kb(shipped_kb: Path) -> Iterator[Served]:
+    """`dipkb serve` on the session's copy of the shipped KB, shared by the whole session: ``.url``
+    (http://127.0.0.1:PORT) and ``.root`` (the KB directory). Tests must not edit that KB; start
+    your own with :func:`serving` on ``kb_copy`` for that."""
+    with serving(shipped_kb) as served:
+        yield served

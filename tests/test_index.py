@@ -368,3 +368,35 @@ def test_derived_days_follow_the_event_time_rules_for_iri_and_blank_events(on_di
     assert all(q.graph_name.value == derived_graph(graph_of[q.subject].value) for q in participants)
     derive(store, ["urn:dipkb:file:kb/part-1.ttl"])  # again, for one graph: nothing doubled, nothing lost
     assert len(list(store.quads_for_pattern(None, NamedNode(DIP + "participant"), None))) == 3 * len(DAY_CASES)
+
+
+def test_file_graphs_name_each_file_as_graph_name_does(tmp_path: Path):
+    """The fast listing the server checks before each request agrees with graph_name, links and nested
+    directories included, and through a KB directory reached by a link."""
+    real = tmp_path / "real"
+    (real / "kb" / "events" / "2021").mkdir(parents=True)
+    (real / ".dipkb-kb").touch()
+    (real / "kb" / "actors.ttl").write_text("")
+    (real / "kb" / "events" / "2021" / "july.ttl").write_text("")
+    (real / "kb" / "alias.ttl").symlink_to(real / "kb" / "events" / "2021" / "july.ttl")
+    (tmp_path / "via-link").symlink_to(real)
+    for root in (real, tmp_path / "via-link"):
+        layout = KBLayout.locate(root)
+        files = layout.ontology_files() + layout.kb_files()
+        assert layout.file_graphs() == {layout.graph_name(p): p for p in files}
+        assert any(g.endswith("kb/events/2021/july.ttl") for g in layout.file_graphs())
+
+
+def test_is_current_sees_an_edit_an_addition_and_a_removal(kb_copy: Path):
+    layout = KBLayout.locate(kb_copy)
+    with KnowledgeBase.open(layout=layout) as kb:
+        generation = kb.index.generation
+    assert index.is_current(layout, generation)
+    extra = layout.kb_dir / "extra.ttl"
+    extra.write_text("")
+    assert not index.is_current(layout, generation)
+    extra.unlink()
+    assert index.is_current(layout, generation)
+    actors = layout.kb_dir / "actors.ttl"
+    actors.write_text(actors.read_text() + "\n# a comment\n")
+    assert not index.is_current(layout, generation)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from pyoxigraph import Literal, NamedNode, Quad, Store
 
 from dipkb.cli import cli
 from dipkb.sparql.saved import SavedQuery, load_catalogue
+from servers import free_port, oxigraph_binary
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOGUE = load_catalogue(REPO / "queries")
@@ -54,17 +54,6 @@ class Engines:
     root: Path
     server: str  # the Oxigraph server's /query URL
     graph: rdflib.Graph
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _oxigraph() -> str:
-    beside = Path(sys.executable).parent / "oxigraph"  # the pip package's binary, in the venv
-    return str(beside) if beside.exists() else shutil.which("oxigraph") or "oxigraph"
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, deadline: float) -> None:
@@ -96,10 +85,10 @@ def engines(request, tmp_path_factory) -> Iterator[Engines]:
                                       "-o", str(export)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     store = root / "oxigraph"
-    subprocess.run([_oxigraph(), "load", "--location", str(store), "--file", str(export)],
+    subprocess.run([oxigraph_binary(), "load", "--location", str(store), "--file", str(export)],
                    check=True, capture_output=True)
-    port = _free_port()
-    server = subprocess.Popen([_oxigraph(), "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}"],
+    port = free_port()
+    server = subprocess.Popen([oxigraph_binary(), "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}/query"

@@ -54,6 +54,26 @@ class QueryTimeoutError(QueryError):
     """A query ran past its time limit and was stopped."""
 
 
+class UnknownQueryError(QueryError):
+    """No saved query has the name asked for; the message lists those there are."""
+
+
+class NotAcceptableError(DipkbError):
+    """A client asked for an answer only in formats dipkb does not write (HTTP 406); the message
+    lists those it writes."""
+
+
+class EndpointError(DipkbError):
+    """A remote SPARQL endpoint cannot be used: unreachable, refusing the credentials (401, 403),
+    failing (5xx) or not answering in time. The message names the URL (never the credentials) and
+    the status; ``status`` is None when no HTTP answer came, ``detail`` the first line of the server's."""
+
+    def __init__(self, message: str, status: int | None = None, detail: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
 class UsageError(DipkbError):
     """A command cannot do what it was asked with these options (a port already taken)."""
 

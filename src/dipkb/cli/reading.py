@@ -107,18 +107,21 @@ def list_queries(ctx: click.Context, out: Output) -> None:
 @click.option("--to", "end", help="End: YYYY, YYYY-MM or YYYY-MM-DD (the whole period is included).")
 @click.option("--modality", "modalities", multiple=True, type=click.Choice(MODALITIES),
               help="Only events of this modality; repeat for several.")
-@output_options((OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.TSV), OutputFormat.TABLE)
+@output_options((OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.TSV, OutputFormat.TIMELINEJS,
+                 OutputFormat.GEOJSON), OutputFormat.TABLE)
 @click.pass_context
 def timeline_command(ctx: click.Context, actors, direct, event_type, place, start, end, modalities,
                      out: Output) -> None:
     """Events in chronological order, with date at its real precision, roles, place and sources.
 
-    Date filters match events whose time overlaps the range.
+    Date filters match events whose time overlaps the range. -f timelinejs writes TimelineJS3 JSON,
+    -f geojson (or -o x.geojson) a GeoJSON FeatureCollection of the events whose place has coordinates.
 
     \b
     Examples:
       dipkb timeline --actor Russia --from 2021-07 --to 2021-07
       dipkb timeline --type Meeting -f json
+      dipkb timeline --actor Russia -f timelinejs -o russia-timeline.json
     """
     from dipkb.views import timeline as tl
 
@@ -130,6 +133,17 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
         click.echo(f"Note: {note}", err=True)
     if out.format is OutputFormat.JSON:
         out.write(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n")
+        return
+    if out.format in (OutputFormat.TIMELINEJS, OutputFormat.GEOJSON):
+        from dipkb.views import geojson, timelinejs
+
+        if out.format is OutputFormat.TIMELINEJS:
+            shared = timelinejs.timelinejs(entries)
+        else:
+            shared = geojson.feature_collection(kb, entries)
+        if shared.note:
+            click.echo(f"Note: {shared.note}", err=True)
+        out.write(json.dumps(shared.document, ensure_ascii=False, indent=2) + "\n")
         return
     out.write(rows_output(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format))
 
@@ -157,7 +171,7 @@ def show(ctx: click.Context, name: str, out: Output) -> None:
 
 @click.command()
 @output_options((OutputFormat.TURTLE, OutputFormat.NTRIPLES, OutputFormat.NQUADS, OutputFormat.TRIG,
-                 OutputFormat.JSONLD, OutputFormat.RDFXML), OutputFormat.TURTLE)
+                 OutputFormat.JSONLD, OutputFormat.RDFXML, OutputFormat.HTML), OutputFormat.TURTLE)
 @click.option("--with-ontology", is_flag=True, help="Include the ontology and the shapes.")
 @click.option("--with-derived", is_flag=True,
               help="Include what the index derives (participants, days, time buckets, tallies), so that "
@@ -167,17 +181,26 @@ def export(ctx: click.Context, out: Output, with_ontology: bool, with_derived: b
     """Write the KB's files as RDF, literals as written: deterministic, byte-identical for the same KB.
 
     Formats: turtle, ntriples, nquads, trig, jsonld (compact, against ontology/context.jsonld),
-    rdfxml; -o's extension (.ttl .nt .nq .trig .jsonld .rdf) picks one.
+    rdfxml; -o's extension (.ttl .nt .nq .trig .jsonld .rdf) picks one. -f html (.html) writes the
+    timeline instead: one page that opens offline, with the served page's look and filters.
 
     \b
     Examples:
       dipkb export -o dipkb.ttl
       dipkb export --with-derived --with-ontology -o dipkb-full.ttl
       dipkb export -f nquads --with-ontology
+      dipkb export -f html -o timeline.html
     """
     from dipkb.views import export as exporter
 
     kb = open_kb(ctx)
+    if out.format is OutputFormat.HTML:
+        if with_ontology or with_derived:
+            raise ParameterError("--with-ontology and --with-derived apply to RDF exports, not to -f html.")
+        from dipkb.web import html
+
+        out.write(html.static_timeline(kb))
+        return
     with out.stream() as stream:
         count = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology,
                                 with_derived=with_derived)

@@ -112,7 +112,7 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
         label=label, event_type=event_type, sources=sources, new_sources=(source,) if source else (),
         participants=tuple(p for text in participants for p in authoring.parse_participants(text)),
         new_actors=tuple(authoring.ActorDraft.parse(text) for text in new_actors), **fields)
-    result = authoring.add_event(open_kb(ctx), draft, into=Path(into) if into else None, dry_run=dry_run)
+    result = authoring.add_event(open_kb(ctx, local=True), draft, into=Path(into) if into else None, dry_run=dry_run)
     if not result.accepted:
         from dipkb.shacl.findings import render_finding
 
@@ -163,7 +163,7 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
     from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
     from dipkb.store.writing import check_writable
 
-    kb = open_kb(ctx)
+    kb = open_kb(ctx, local=True)
     if not dry_run:
         check_writable(kb.layout)  # before reading a file of millions of rows for nothing
     options = ImportOptions(actor_codes=actor_codes + country_codes, date_from=date_from, date_to=date_to,

@@ -66,6 +66,22 @@ class Period:
         """Whether a day of this period falls from ``first`` to ``last``, inclusive (None: open)."""
         return not ((last and self.first_day > last) or (first and self.last_day < first))
 
+    def words(self) -> str:
+        """The period as a person writes it, at its own precision: 2021, July 2021, 9 July 2021."""
+        day = self.first_day
+        if self.precision is Precision.YEAR:
+            return str(day.year)
+        if self.precision is Precision.MONTH:
+            return f"{_MONTHS[day.month - 1]} {day.year}"
+        written = f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+        if self.precision is Precision.INSTANT:
+            return f"{written} {self.text.split('T', 1)[1]}"
+        return written
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
 
 @dataclass(frozen=True)
 class DateValue:
@@ -178,6 +194,26 @@ class EventTime:
             begin = self.start.text if self.start else (bounds if self.earliest or self.latest else "..")
             return f"{begin}/{self.end.text if self.end else '..'}"
         return bounds if self.earliest or self.latest else ""
+
+    def bounded_words(self) -> str:
+        """The bounds in words: "no later than July 2021", "between 2019 and 2020"; "" without any."""
+        if self.earliest and self.latest:
+            return f"between {self.earliest.words()} and {self.latest.words()}"
+        if self.latest:
+            return f"no later than {self.latest.words()}"
+        return f"no earlier than {self.earliest.words()}" if self.earliest else ""
+
+    def words(self) -> str:
+        """What :meth:`display` says, in words: "July 2021", "no later than July 2021", "from May 2021
+        to July 2021", "from 1996, end unknown"; "" for an undated event."""
+        if self.date:
+            return self.date.words()
+        begin = self.start.words() if self.start else self.bounded_words()
+        if self.end:
+            return f"from {begin} to {self.end.words()}" if begin else f"until {self.end.words()}, start unknown"
+        if self.start:
+            return f"from {begin}, end unknown"
+        return begin
 
 
 # Oxigraph cannot scan a range of dates, so the index files every dated event under one time

@@ -11,6 +11,7 @@ optional one. queries/README.md explains the rules and how to keep queries fast.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from pyoxigraph import Store
 
-from dipkb.errors import DipkbError, KBNotFoundError, ParameterError, QueryError
+from dipkb.errors import DipkbError, KBNotFoundError, ParameterError, QueryError, UnknownQueryError
 from dipkb.model.namespaces import PREFIXES
 from dipkb.sparql import guard
 from dipkb.sparql.header import (ActorResolver, HeaderProblem, Parameter, ParamType, QueryHeader, Term,
@@ -185,7 +186,18 @@ def _dry_run(text: str) -> None:
 
 
 def load_query_file(path: Path) -> SavedQuery:
-    """One saved query from its file; QueryError naming ``file:line`` if it is malformed."""
+    """One saved query from its file; QueryError naming ``file:line`` if it is malformed. Read again
+    only when the file changed: a server lists the catalogue on every request (the guard's check of
+    each query costs milliseconds)."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise QueryError(f"{_where(path)}: cannot read the query ({error.strerror}).") from None
+    return _load_query_file(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _load_query_file(path: Path, mtime_ns: int, size: int) -> SavedQuery:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -237,7 +249,7 @@ def find_query(queries_dir: Path, name: str) -> SavedQuery:
     paths = _query_paths(Path(queries_dir))
     if stem not in paths:
         available = ", ".join(paths) or "none"
-        raise QueryError(f"No saved query named {name!r}. Available: {available}.")
+        raise UnknownQueryError(f"No saved query named {name!r}. Available: {available}.")
     return load_query_file(paths[stem])
 
 

@@ -4,8 +4,9 @@
 dataset and asks an :class:`Engine` for solutions, triples or a yes/no. The views (timeline,
 describe, stats, export's derived data, the query command) only talk to the KnowledgeBase, so they
 do not know which engine answers. :class:`EmbeddedEngine`, the pyoxigraph store of the index or
-of an in-memory load, is the first implementation; a remote SPARQL 1.1 endpoint is the next
-(issue 12). Results are pyoxigraph's result and term types, which a remote engine builds too
+of an in-memory load, is the first implementation; :class:`dipkb.store.remote.RemoteEngine`, a SPARQL
+1.1 endpoint read over the protocol (``dipkb --endpoint``), is the second. Results are pyoxigraph's
+result and term types, which a remote engine builds too
 (``parse_query_results``, ``parse``): they are the data model, not the engine.
 
 Not behind the seam, on purpose: building the index (loading, :mod:`dipkb.store.derivation`), the

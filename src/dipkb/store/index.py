@@ -331,7 +331,7 @@ def _report(plan: _Plan, rebuilt: bool, started: float, directory: Path) -> Refr
 
 
 def _sources(layout: KBLayout) -> dict[str, Path]:
-    return {layout.graph_name(p): p for p in layout.ontology_files() + layout.kb_files()}
+    return layout.file_graphs()
 
 
 def _digest(path: Path, cache: dict[tuple, str]) -> str:

@@ -126,6 +126,23 @@ class KBLayout:
         turtle = (e for e in _entries(self.ontology_dir, recursive=False) if e.name.endswith(".ttl"))
         return data_files(self.ontology_dir, "ontology", turtle)
 
+    def file_graphs(self) -> dict[str, Path]:
+        """Every ontology and KB data file by the graph it is loaded into: :meth:`graph_name` of each,
+        without resolving every path (seven lstat calls each; a server checks this before each request).
+        The listing walks into no directory link, so below a real directory only a file that is itself
+        a link needs resolving."""
+        graphs: dict[str, Path] = {}
+        for base, label, files in ((self.ontology_dir, "ontology", self.ontology_files()),
+                                   (self.kb_dir, "kb", self.kb_files())):
+            real = os.path.realpath(base)
+            for path in files:
+                text = str(path)
+                if text.startswith(real + os.sep) and not path.is_symlink():
+                    graphs[f"{FILE_GRAPH_PREFIX}{label}/{text[len(real) + 1:].replace(os.sep, '/')}"] = path
+                else:
+                    graphs[self.graph_name(path)] = path
+        return graphs
+
     def graph_name(self, path: Path) -> str:
         """The named graph a file is loaded into: stable whichever directory the KB is in."""
         path = path.resolve()

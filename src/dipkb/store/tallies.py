@@ -37,8 +37,11 @@ class EventClasses:
         depth = {c: sum(c in subs for subs in self.below.values()) for c in self.below}
         object.__setattr__(self, "depth", depth)  # frozen: set once, here
 
+    # `subClassOf/subClassOf*` rather than `subClassOf+`: the same pairs, and Virtuoso 7.2.5 (read
+    # through `dipkb --endpoint`) drops most of them for a `+` path inside the OPTIONAL.
     QUERY = f"""SELECT ?class ?sub WHERE {{
-      ?class <{RDFS}subClassOf>* <{DIP}Event> . OPTIONAL {{ ?sub <{RDFS}subClassOf>+ ?class }} }}"""
+      ?class <{RDFS}subClassOf>* <{DIP}Event> .
+      OPTIONAL {{ ?sub <{RDFS}subClassOf> ?mid . ?mid <{RDFS}subClassOf>* ?class }} }}"""
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, str | None]]) -> EventClasses:

@@ -96,7 +96,10 @@ def facts_of(kb: KnowledgeBase, iri: str) -> tuple[Fact, ...]:
 
 def _fact_order(fact: Fact) -> tuple:
     first = {"rdf:type": 0, "rdfs:label": 1}
-    return (first.get(fact.predicate, 2), fact.predicate, fact.value)
+    # To the last field: facts come from a set, whose order changes with each process's string hashing,
+    # and two events may share a label.
+    return (first.get(fact.predicate, 2), fact.predicate, fact.value, fact.value_id or "", fact.language or "",
+            fact.predicate_label)
 
 
 def describe(kb: KnowledgeBase, text: str) -> Description:

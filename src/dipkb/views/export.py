@@ -112,7 +112,7 @@ def collect(kb: KnowledgeBase, fmt: ExportFormat, options: ExportOptions = Expor
             text, blank = serialize(plain, format=RdfFormat.N_TRIPLES), blank + with_blank
         texts.setdefault(graph_name, []).append(text)
         if options.with_derived:
-            texts[derived_graph(graph_name)] = [_derived_text(kb, derived_graph(graph_name))]
+            texts[derived_graph(graph_name)] = [derived_text(kb, derived_graph(graph_name))]
     if blank:
         for graph_name, text in _canonical_blank_nodes(blank):
             texts.setdefault(graph_name, []).append(text)
@@ -144,7 +144,7 @@ def _blank_apart(quads: list[Quad], graph: Graph) -> tuple[list[Quad], list[Quad
     return plain, with_blank
 
 
-def _derived_text(kb: KnowledgeBase, graph: str) -> bytes:
+def derived_text(kb: KnowledgeBase, graph: str) -> bytes:
     """What the index derived from one file, as N-Triples. Triples about a blank node are left
     out: the index's blank nodes are not the files' (each parse names them afresh)."""
     text = kb.graph_ntriples(graph)

@@ -35,6 +35,9 @@ class OutputFormat(Enum):
     TRIG = "trig"
     JSONLD = "jsonld"
     RDFXML = "rdfxml"
+    TIMELINEJS = "timelinejs"
+    GEOJSON = "geojson"
+    HTML = "html"
 
 
 _BY_EXTENSION = {
@@ -43,6 +46,8 @@ _BY_EXTENSION = {
     ".ttl": OutputFormat.TURTLE, ".nt": OutputFormat.NTRIPLES, ".nq": OutputFormat.NQUADS,
     ".trig": OutputFormat.TRIG, ".txt": OutputFormat.TEXT, ".jsonld": OutputFormat.JSONLD,
     ".rdf": OutputFormat.RDFXML,
+    ".geojson": OutputFormat.GEOJSON,
+    ".html": OutputFormat.HTML,
 }
 
 

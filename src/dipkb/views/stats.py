@@ -77,16 +77,22 @@ _CITATIONS = "SELECT ?source (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e dip:source ?s
 
 
 class _Dataset:
-    """Runs this module's fixed queries, GRAPH ?g ranging over the KB files' derived graphs."""
+    """Runs this module's fixed queries: :meth:`select` those that read the tallies, GRAPH ?g ranging
+    over the KB files' derived graphs; :meth:`union_select` the others, over every graph."""
 
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
         self.kb_prefix = kb.layout.graph_name(kb.layout.kb_dir / "x")[:-1]
         self.kb_graphs = kb.kb_graphs()
-        self.dataset = Dataset(named_graphs=tuple(derived_graph(g) for g in self.kb_graphs))
+        # No default graph: the tally queries read named graphs only, and a remote endpoint cannot be
+        # told "the union as default graph, these as named graphs" but by listing every graph.
+        self.dataset = Dataset(default_graphs=(), named_graphs=tuple(derived_graph(g) for g in self.kb_graphs))
 
     def select(self, query: str) -> list[dict]:
         return self.kb.select(query, dataset=self.dataset)
+
+    def union_select(self, query: str) -> list[dict]:
+        return self.kb.select(query)
 
     def tally(self, prop: str) -> Counter:
         counts: Counter = Counter()
@@ -102,7 +108,7 @@ def compute_stats(kb: KnowledgeBase) -> Stats:
         return Stats(0, 0, [], [], [], None, None, 0, 0, [], _files(data, {}))
     files = data.select(_FILES)
     by_class = data.tally("tallyClass")
-    source_classes = {row["class"] for row in data.select(_SOURCE_CLASSES)}
+    source_classes = {row["class"] for row in data.union_select(_SOURCE_CLASSES)}
     source_count = sum(n for c, n in by_class.items() if c in source_classes)
     firsts = [row["first"].value for row in files if "first" in row]
     lasts = [row["last"].value for row in files if "last" in row]
@@ -142,8 +148,8 @@ def _sorted_counts(pairs) -> list[Count]:
 
 def _sources(data: _Dataset) -> list[SourceCount]:
     """Declared sources with their citation counts, plus sources cited but not declared (title '')."""
-    titles = {row["source"]: (row.get("title") or row.get("label")) for row in data.select(_SOURCES)}
-    cited = {row["source"]: _int(row["n"]) for row in data.select(_CITATIONS)}
+    titles = {row["source"]: (row.get("title") or row.get("label")) for row in data.union_select(_SOURCES)}
+    cited = {row["source"]: _int(row["n"]) for row in data.union_select(_CITATIONS)}
     rows = [SourceCount(curie(source.value), title.value if title else "", cited.get(source, 0))
             for source, title in titles.items()]
     rows += [SourceCount(curie(source.value), "", n) for source, n in cited.items() if source not in titles]

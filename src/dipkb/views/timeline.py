@@ -1,6 +1,7 @@
 """The event view users read: chronological timelines with roles and sources."""
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -47,6 +48,10 @@ class TimelineEntry:
     earliest_day: str | None = None
     latest_day: str | None = None
     context: bool = False
+    # What the rows leave out and a reader of the web timeline or a TimelineJS slide sees.
+    time: EventTime = EventTime()
+    quotes: tuple[str, ...] = ()  # verbatim
+    contents: tuple[str, ...] = ()  # as reported
 
     def as_dict(self) -> dict:
         return {
@@ -94,6 +99,10 @@ _EVENT_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* dip:Event ."
 _BUCKETS = "{ SELECT ?event WHERE { VALUES ?bucket { %s } ?event dip:timeBucket ?bucket } }"
 
 
+# Store IRIs of the ontology's modalities, never user text; an event stating none is dip:Occurred.
+_MODALITY = "OPTIONAL { ?event dip:modality ?modality } FILTER(IF(BOUND(?modality), ?modality IN (%s), %s))"
+
+
 def _selection_query(filt: TimelineFilter, agents: list[str]) -> str:
     patterns = []
     dated = filt.start is not None or filt.end is not None
@@ -108,6 +117,9 @@ def _selection_query(filt: TimelineFilter, agents: list[str]) -> str:
         patterns.append(_PLACE)
     if not patterns:
         patterns.append(_EVENT_CLASS)
+    if filt.modalities:
+        listed = ", ".join(str(NamedNode(DIP + name.capitalize())) for name in sorted(filt.modalities))
+        patterns.append(_MODALITY % (listed, str("occurred" in filt.modalities).lower()))
     return (
         "SELECT DISTINCT ?event ?lo ?hi ?from ?to ?etype ?place WHERE {\n  " + "\n  ".join(patterns) + "\n"
         "  OPTIONAL { ?event dip:earliestDay ?lo } OPTIONAL { ?event dip:latestDay ?hi }\n"
@@ -188,10 +200,24 @@ class _Collected:
     place: str | None = None
     sources: list[str] = field(default_factory=list)
     context: bool = False
+    quotes: list[str] = field(default_factory=list)
+    contents: list[str] = field(default_factory=list)
 
 
 def timeline(kb: KnowledgeBase, filt: TimelineFilter = TimelineFilter()) -> list[TimelineEntry]:
+    """Every matching event, chronological, with what a reader needs."""
+    return entries_of(kb, select_events(kb, filt))
+
+
+def timeline_window(kb: KnowledgeBase, filt: TimelineFilter, start: int, size: int) -> tuple[list[TimelineEntry], int]:
+    """The ``size`` matching events from position ``start`` and how many match in all: a page of a
+    long timeline costs its own events' details, not everyone's."""
     selected = select_events(kb, filt)
+    return entries_of(kb, selected[start:start + size]), len(selected)
+
+
+def entries_of(kb: KnowledgeBase, selected: list[tuple[str, str | None, str | None]]) -> list[TimelineEntry]:
+    """The timeline entries of events chosen by :func:`select_events`, in the same order."""
     if not selected:
         return []
     roles = {r["role"].value: r["label"].value if "label" in r else curie(r["role"].value)
@@ -210,8 +236,7 @@ def timeline(kb: KnowledgeBase, filt: TimelineFilter = TimelineFilter()) -> list
             if name in row:
                 found.setdefault(row["thing"].value, row[name].value)
     names = {thing: titles.get(thing) or labels.get(thing) or curie(thing) for thing in things}
-    return [_entry(iri, lo, hi, collected[iri], names, urls, classes) for iri, lo, hi in selected
-            if not filt.modalities or collected[iri].modality in filt.modalities]
+    return [_entry(iri, lo, hi, collected[iri], names, urls, classes) for iri, lo, hi in selected]
 
 
 MODALITIES = ("occurred", "ongoing", "planned", "possible", "claimed", "denied")
@@ -236,10 +261,17 @@ def typed_filter(kb: KnowledgeBase, *, actors: Sequence[str] = (), direct: bool 
     )
 
 
+# By KB: an open KB reads one index generation, whose classes do not change, and a server asks for
+# them on every request (30 ms on the bundled KB, most of a timeline's time).
+_EVENT_CLASSES: weakref.WeakKeyDictionary[KnowledgeBase, EventClasses] = weakref.WeakKeyDictionary()
+
+
 def _event_classes(kb: KnowledgeBase) -> EventClasses:
     """The event classes as the index reads them, so that an event shows the type it is counted under."""
-    return EventClasses.from_rows((r["class"].value, r["sub"].value if "sub" in r else None)
-                                  for r in kb.select(EventClasses.QUERY))
+    if kb not in _EVENT_CLASSES:
+        _EVENT_CLASSES[kb] = EventClasses.from_rows((r["class"].value, r["sub"].value if "sub" in r else None)
+                                                    for r in kb.select(EventClasses.QUERY))
+    return _EVENT_CLASSES[kb]
 
 
 def _collect(c: _Collected, p: str, o, roles: dict[str, str]) -> None:
@@ -261,17 +293,22 @@ def _collect(c: _Collected, p: str, o, roles: dict[str, str]) -> None:
         c.sources.append(o.value)
     elif p == DIP + "contextFor":
         c.context = True
+    elif p == DIP + "quote":
+        c.quotes.append(o.value)
+    elif p == DIP + "content":
+        c.contents.append(o.value)
 
 
 def _entry(iri: str, lo: str | None, hi: str | None, c: _Collected, labels: dict[str, str],
            urls: dict[str, str], classes: EventClasses) -> TimelineEntry:
     most_specific = classes.shown(c.types) or DIP + "Event"
+    time = EventTime(**c.times)
     participants = {Participant(actor, labels[actor], role) for actor, role in c.participants}
     return TimelineEntry(
         id=iri,
         type=curie(most_specific),
         label=c.label,
-        date=EventTime(**c.times).display(),
+        date=time.display(),
         modality=c.modality,
         participants=tuple(sorted(participants, key=lambda p: (p.role, p.label, p.id))),
         place=Ref(c.place, labels[c.place]) if c.place else None,
@@ -279,4 +316,7 @@ def _entry(iri: str, lo: str | None, hi: str | None, c: _Collected, labels: dict
         earliest_day=lo,
         latest_day=hi,
         context=c.context,
+        time=time,
+        quotes=tuple(sorted(c.quotes)),
+        contents=tuple(sorted(c.contents)),
     )

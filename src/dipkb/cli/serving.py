@@ -1,0 +1,68 @@
+"""dipkb serve: the KB over HTTP, read-only, for people who never open a terminal."""
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import click
+
+from dipkb.cli.base import layout_of
+from dipkb.errors import UsageError
+from dipkb.util.paths import display_path
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback lets other machines in: you are warned.")
+@click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 30.0 * 60),
+              help="Longest a SPARQL query may run, in seconds; a request may ask for less.")
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
+              help="Most rows a SPARQL SELECT returns; past it the result is cut and says so.")
+@click.option("--cors", is_flag=True, help="Let pages on other sites query this server (CORS headers on every answer).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: int, cors: bool) -> None:
+    """Serve the KB read-only: a web timeline, pages per event, actor, place and source, a JSON
+    API and a SPARQL 1.1 endpoint at /sparql. The server sees changes to the files without a restart.
+
+    \b
+    Example:
+      dipkb serve --port 7878
+    """
+    import uvicorn
+
+    from dipkb.store.kb import KnowledgeBase
+    from dipkb.web.app import ServeConfig, create_app
+
+    layout = layout_of(ctx)
+    with KnowledgeBase.open(layout=layout):  # build or refresh the index now: its errors belong here
+        pass
+    try:
+        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {host!r}, port {port}: {error.strerror or error}") from error
+    except (TypeError, UnicodeError, ValueError):  # a NUL or an unencodable character in the name
+        raise UsageError(f"cannot listen on {host!r}: not a host name or an IP address.") from None
+    # Inherited by each accepted connection: without it a keep-alive client waits ~40 ms per answer
+    # for its delayed ACK (Nagle), as asyncio turns it on only for sockets it creates itself.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    address, bound_port = sock.getsockname()[:2]
+    if not _is_loopback(host):
+        click.echo(f"Warning: listening on {host}: other machines can read this KB. dipkb serve has no "
+                   "authentication; put it behind one, or use 127.0.0.1.", err=True)
+    # The bound port, so that --port 0 tells where it is (the tests read this line).
+    click.echo(f"Serving {display_path(layout.root)} at http://{_url_host(address)}:{bound_port}/ (Ctrl-C to stop)",
+               err=True)
+    app = create_app(ServeConfig(layout, timeout=timeout, max_rows=max_rows, cors=cors))
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address

@@ -1,0 +1,104 @@
+"""The JSON API: what the CLI prints as JSON, over HTTP, from the same library calls.
+
+``/api/timeline`` is ``dipkb timeline -f json`` (``format=timelinejs|geojson`` as ``-f``),
+``/api/queries`` the saved-query catalogue, ``/api/queries/NAME?param=value`` ``dipkb query NAME -p ...
+-f json`` (values typed by the query's header and bound, never spliced), ``/api/show/ID`` ``dipkb show
+ID -f json``. Errors are raised as DipkbErrors; :mod:`dipkb.web.errors` answers them.
+
+The handlers are plain functions: Starlette runs them in its thread pool, off the event loop, as the
+library's calls block.
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from pyoxigraph import QueryBoolean, QuerySolutions
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dipkb.errors import ParameterError
+from dipkb.sparql import saved
+from dipkb.views import describe, geojson, timeline, timelinejs
+from dipkb.views.names import resolve_actor
+from dipkb.views.render import OutputFormat, query_result
+from dipkb.web.html import TimelineForm, single_values
+
+_TIMELINE_FORMATS = (OutputFormat.JSON, OutputFormat.TIMELINEJS, OutputFormat.GEOJSON)
+
+
+def cli_json(data: object, media_type: str = "application/json") -> Response:
+    """JSON as the CLI prints it (`-f json`): the same bytes for the same answer."""
+    return Response(json.dumps(data, ensure_ascii=False, indent=2) + "\n", media_type=media_type)
+
+
+def _format(value: str | None) -> OutputFormat:
+    names = [f.value for f in _TIMELINE_FORMATS]
+    if value is None or value == "":
+        return OutputFormat.JSON
+    if value not in names:
+        raise ParameterError(f"Unknown format {value!r}: use one of {', '.join(names)}.")
+    return OutputFormat(value)
+
+
+def timeline_api(request: Request) -> Response:
+    """GET /api/timeline?actor=&type=&place=&from=&to=&modality=&direct=&format=, and /timeline.json,
+    the timeline page's twin: all the events for the filters, not one page."""
+    form = TimelineForm.read(request.query_params.multi_items(), also=("format",))
+    fmt = _format(request.query_params.get("format"))
+    with request.app.state.live.reading() as kb:
+        entries = timeline.timeline(kb, form.resolve(kb))
+        if fmt is OutputFormat.TIMELINEJS:
+            return cli_json(timelinejs.timelinejs(entries).document)
+        if fmt is OutputFormat.GEOJSON:
+            return cli_json(geojson.feature_collection(kb, entries).document, media_type="application/geo+json")
+    return cli_json([e.as_dict() for e in entries])
+
+
+def queries_api(request: Request) -> Response:
+    """GET /api/queries: the catalogue, each query with its typed parameters and its example."""
+    with request.app.state.live.reading() as kb:
+        catalogue = saved.load_catalogue(kb.layout.queries_dir)
+    return cli_json([_catalogue_entry(query) for query in catalogue])
+
+
+def _catalogue_entry(query: saved.SavedQuery) -> dict:
+    example = query.example_values
+    return {
+        "name": query.name,
+        "title": query.title,
+        "description": query.description,
+        "parameters": [{"name": p.name, "type": p.type.value, "required": p.required, "default": p.default,
+                        "description": p.description, "signature": p.signature()} for p in query.parameters],
+        "example": example,
+        "example_url": f"/api/queries/{query.name}" + (f"?{urlencode(example)}" if example else ""),
+    }
+
+
+def query_api(request: Request) -> Response:
+    """GET /api/queries/NAME?param=value: the saved query run with its parameters bound, as
+    `dipkb query NAME -p ... -f json` prints it (a CONSTRUCT query's graph as Turtle)."""
+    values = single_values(request.query_params.multi_items())
+    with request.app.state.live.reading() as kb:
+        query = saved.find_query(kb.layout.queries_dir, request.path_params["name"])
+        text = query.with_values(query.bind(values, lambda name: resolve_actor(kb, name)))
+        result = kb.query(text)
+        if isinstance(result, (QuerySolutions, QueryBoolean)):
+            return Response(query_result(result, OutputFormat.JSON), media_type="application/sparql-results+json")
+        return Response(query_result(result, OutputFormat.TURTLE), media_type="text/turtle")
+
+
+def show_api(request: Request) -> Response:
+    """GET /api/show/ID: `dipkb show ID -f json`; ID is a CURIE (event:...), an IRI or a name."""
+    with request.app.state.live.reading() as kb:
+        return cli_json(describe.describe(kb, request.path_params["id"]).as_dict())
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/timeline", timeline_api, methods=["GET"]),
+        Route("/api/queries", queries_api, methods=["GET"]),
+        Route("/api/queries/{name}", query_api, methods=["GET"]),
+        Route("/api/show/{id:path}", show_api, methods=["GET"]),
+    ]

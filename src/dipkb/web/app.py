@@ -1,0 +1,91 @@
+"""The web face of dipkb: a Starlette application as thin as the CLI, over the same library.
+
+Routes come from the modules that answer them: the SPARQL 1.1 Protocol (:mod:`.sparql_endpoint`), the
+JSON API (:mod:`.api`) and the pages (:mod:`.pages`). Errors become responses in one place
+(:mod:`.errors`). Every asset is served from the package: a page asks nothing of another host.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dipkb.errors import DipkbError
+from dipkb.store.layout import KBLayout
+from dipkb.web import api, errors, pages, sparql_endpoint
+from dipkb.web.live import LiveKB
+
+# QLever's default, half Oxigraph server's: long enough for an analyst's aggregate over a large KB,
+# short enough that a runaway query does not hold a worker for minutes.
+DEFAULT_TIMEOUT = 30.0
+# datasette caps at 1,000 rows; a timeline-sized result here is a few thousand.
+DEFAULT_MAX_ROWS = 10_000
+
+
+# Nothing but this server, on every answer (pages, errors, assets): no other host's script, style,
+# font or image, no frame, no plugin, no referrer sent with a followed source link.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+                               "frame-ancestors 'none'; object-src 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+class SecurityHeaders:
+    """ASGI middleware adding :data:`SECURITY_HEADERS` to every response that does not set its own."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    layout: KBLayout
+    timeout: float = DEFAULT_TIMEOUT  # seconds; a request may ask for less, never more
+    max_rows: int = DEFAULT_MAX_ROWS
+    cors: bool = False
+    query_workers: int = 2
+
+
+def create_app(config: ServeConfig) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.config = config
+        app.state.live = LiveKB(config.layout)
+        try:
+            async with sparql_endpoint.running(app):
+                yield
+        finally:
+            app.state.live.close()
+
+    middleware = [Middleware(SecurityHeaders)]
+    if config.cors:
+        # On every route and format, the errors included: a browser client must read a 400's message.
+        middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
+                                     allow_headers=["*"], expose_headers=list(sparql_endpoint.EXPOSED_HEADERS)))
+    routes = [*sparql_endpoint.routes(), *api.routes(), *pages.routes(),
+              Mount("/static", StaticFiles(packages=[("dipkb.web", "static")]), name="static")]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                     exception_handlers={DipkbError: errors.handle})

@@ -1,0 +1,52 @@
+"""The one place where a library error becomes an HTTP response: its status and one plain message.
+
+The CLI's counterpart is :class:`dipkb.cli.base.DipkbGroup`. A SPARQL client gets text/plain (the
+protocol's convention, and what SPARQLWrapper shows), the JSON API a JSON object, a page an HTML page.
+"""
+from __future__ import annotations
+
+import html
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+
+from dipkb import errors
+
+# Most specific first: ForbiddenQueryError is a QueryError.
+_STATUS: tuple[tuple[type[errors.DipkbError], int], ...] = (
+    (errors.ForbiddenQueryError, 400),
+    (errors.QueryTimeoutError, 503),  # a QueryError too
+    (errors.UnknownQueryError, 404),  # a QueryError too
+    (errors.QueryError, 400),
+    (errors.NotAcceptableError, 406),
+    (errors.ParameterError, 400),
+    (errors.UnknownNameError, 404),
+    (errors.AmbiguousNameError, 400),
+    (errors.IndexLockedError, 503),
+    (errors.KBLockedError, 503),
+)
+
+
+def http_status(error: errors.DipkbError) -> int:
+    """The HTTP status of a library error: 4xx for what the request got wrong, 503 for a KB or a
+    query that cannot answer now, 500 for the rest (the KB's files, the index)."""
+    return next((status for kind, status in _STATUS if isinstance(error, kind)), 500)
+
+
+def error_response(request: Request, error: errors.DipkbError) -> Response:
+    status, message = http_status(error), str(error)
+    path = request.url.path
+    if path.startswith("/sparql"):
+        return PlainTextResponse(message + "\n", status_code=status)
+    if path.startswith("/api/") or path.endswith(".json"):
+        return JSONResponse({"error": message, "status": status}, status_code=status)
+    page = (f"<!doctype html><meta charset=utf-8><title>dipkb: error {status}</title>"
+            f"<link rel=stylesheet href=/static/dipkb.css><main><h1>Error {status}</h1>"
+            f"<p class=error>{html.escape(message)}</p><p><a href=/>Back to the timeline</a></p></main>")
+    return HTMLResponse(page, status_code=status)
+
+
+async def handle(request: Request, error: Exception) -> Response:
+    if not isinstance(error, errors.DipkbError):  # registered for DipkbError only
+        raise error
+    return error_response(request, error)

@@ -1,0 +1,245 @@
+"""The timeline as HTML: what a page shows of each event, and `dipkb export -f html`'s one-file timeline.
+
+One look, defined once: the templates and static files beside this module draw both the served
+timeline and the shared file, where the CSS and the script are inlined and the events embedded as
+JSON. The script draws the events in both; the file also filters them, over the keys :func:`filter_keys`
+embeds with each event.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from dipkb.errors import ParameterError
+from dipkb.model.namespaces import curie
+from dipkb.store.kb import KnowledgeBase
+from dipkb.views.timeline import MODALITIES, TimelineEntry, TimelineFilter, timeline, typed_filter
+
+WEB = Path(__file__).resolve().parent
+TEMPLATES = WEB / "templates"
+STATIC = WEB / "static"
+# Events drawn at once: a page of the served timeline, a page of the file's. vis-timeline users
+# report trouble around 5,000 items; 200 cards stay quick to draw and to read.
+PER_PAGE = 200
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def script_json(data: object) -> Markup:
+    """JSON to embed in a ``<script type="application/json">``: ``<``, ``>`` and ``&`` escaped, so that
+    no label can close the element (JSON.parse reads the escapes back)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
+
+
+def event_data(entries: Sequence[TimelineEntry]) -> list[dict]:
+    """What the script draws of each event: ``timeline -f json``'s fields, the days the event is filed
+    under (``earliest_day``, ``latest_day``: the file's date filter compares them, as the server's
+    does), its date in words, and what was said (quotes verbatim, contents as reported), which the
+    timeline's rows leave out."""
+    return [{**e.as_dict(), "earliest_day": e.earliest_day, "latest_day": e.latest_day, "words": e.time.words(),
+             "quotes": list(e.quotes), "contents": list(e.contents)} for e in entries]
+
+
+# The keys of the file's client-side filters, with the semantics of views.timeline's selection:
+# an actor's events include those of actors acting for it; a place holds the places inside it
+# (origin and destination count); a type is a class with its subclasses, or a CAMEO/PLOVER code
+# with its narrower codes and the classes mapped to it. Each step is one look-up per distinct
+# thing, not per event, over IRIs the store returned.
+_PARTICIPANTS = "SELECT ?event ?who WHERE { VALUES ?event { %s } ?event dip:participant ?who }"
+_ACTS_FOR = "SELECT ?who ?actor WHERE { VALUES ?who { %s } ?who dip:actsFor* ?actor }"
+_LOCATED = "SELECT ?event ?at WHERE { VALUES ?event { %s } ?event dip:place|dip:origin|dip:destination ?at }"
+_INSIDE = "SELECT ?at ?place WHERE { VALUES ?at { %s } ?at dip:inCountry* ?place }"
+_CLASSES = "SELECT ?event ?class WHERE { VALUES ?event { %s } ?event a ?class }"
+_CODES = "SELECT ?event ?code WHERE { VALUES ?event { %s } ?event dip:eventCode ?code }"
+_CLASS_TYPES = """
+SELECT ?class ?type WHERE {
+  VALUES ?class { %s }
+  { ?class rdfs:subClassOf* ?type . ?type skos:inScheme dip:EventTypeScheme }
+  UNION { ?class rdfs:subClassOf*/(skos:exactMatch|skos:closeMatch) ?mapped . ?mapped skos:broader* ?type }
+}"""
+_CODE_TYPES = "SELECT ?code ?type WHERE { VALUES ?code { %s } { ?code skos:broader* ?type } UNION { ?code skos:closeMatch ?type } }"
+_NAMES = "SELECT ?thing ?label ?alt WHERE { VALUES ?thing { %s } { ?thing rdfs:label ?label } UNION { ?thing skos:altLabel|skos:prefLabel ?alt } }"
+_TYPE_KEYS = """
+SELECT ?type ?label ?notation ?scheme WHERE {
+  VALUES ?type { %s }
+  { ?type skos:inScheme dip:EventTypeScheme ; rdfs:label ?label }
+  UNION { ?type skos:notation ?notation ; skos:inScheme ?scheme
+          VALUES ?scheme { <https://w3id.org/dipkb/cameo/scheme> <https://w3id.org/dipkb/plover/scheme> } }
+}"""
+
+
+@dataclass(frozen=True)
+class FilterKeys:
+    """Per event (by CURIE): the actors it counts for directly and through agents, the places it
+    lies in, the type ids it matches; and the names each of those answers to, lower-cased."""
+
+    direct: dict[str, list[str]]
+    acting_for: dict[str, list[str]]
+    located: dict[str, list[str]]
+    typed: dict[str, list[str]]
+    actors: dict[str, list[str]]
+    places: dict[str, list[str]]
+    types: dict[str, dict]
+
+    def of(self, event: str) -> dict:
+        return {"direct": self.direct.get(event, []), "for": self.acting_for.get(event, []),
+                "in": self.located.get(event, []), "types": self.typed.get(event, [])}
+
+    def lookups(self) -> dict:
+        return {"actors": self.actors, "places": self.places, "types": self.types}
+
+
+def _pairs(kb: KnowledgeBase, text: str, iris: Iterable[str], key: str, value: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in kb.select_for_each(text, sorted(set(iris))):
+        if value in row:
+            found[row[key].value].add(row[value].value)
+    return found
+
+
+def _through(first: dict[str, set[str]], then: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Compose two relations: every event to the things its things lead to, as sorted CURIEs."""
+    return {curie(a): sorted({curie(c) for b in bs for c in then.get(b, ())}) for a, bs in first.items()}
+
+
+def _names(kb: KnowledgeBase, things: Iterable[str]) -> dict[str, list[str]]:
+    """Every name of each thing by CURIE, in CURIE order: its labels as written first (an ambiguity
+    message shows the first), then its other names; the script compares them lower-cased."""
+    labels: dict[str, list[str]] = defaultdict(list)
+    others: dict[str, set[str]] = defaultdict(set)
+    for row in kb.select_for_each(_NAMES, sorted(set(things))):
+        if "label" in row:
+            labels[row["thing"].value].append(row["label"].value)
+        if "alt" in row:
+            others[row["thing"].value].add(row["alt"].value.lower())
+    return {curie(t): sorted(labels[t]) + sorted(others[t] - {n.lower() for n in labels[t]})
+            for t in sorted(labels.keys() | others.keys(), key=curie)}
+
+
+def filter_keys(kb: KnowledgeBase, entries: Sequence[TimelineEntry]) -> FilterKeys:
+    events = [e.id for e in entries]
+    takes_part = _pairs(kb, _PARTICIPANTS, events, "event", "who")
+    acts_for = _pairs(kb, _ACTS_FOR, {w for ws in takes_part.values() for w in ws}, "who", "actor")
+    located = _pairs(kb, _LOCATED, events, "event", "at")
+    inside = _pairs(kb, _INSIDE, {a for ats in located.values() for a in ats}, "at", "place")
+    classes = _pairs(kb, _CLASSES, events, "event", "class")
+    codes = _pairs(kb, _CODES, events, "event", "code")
+    class_types = _pairs(kb, _CLASS_TYPES, {c for cs in classes.values() for c in cs}, "class", "type")
+    code_types = _pairs(kb, _CODE_TYPES, {c for cs in codes.values() for c in cs}, "code", "type")
+    types = _type_keys(kb, {t for ts in (*class_types.values(), *code_types.values()) for t in ts})
+    typed = {curie(e): sorted(({curie(t) for c in classes.get(e, ()) for t in class_types.get(c, ())}
+                               | {curie(t) for c in codes.get(e, ()) for t in code_types.get(c, ())}) & types.keys())
+             for e in events}
+    actors = {a for xs in acts_for.values() for a in xs}
+    places = {p for ps in inside.values() for p in ps}
+    return FilterKeys(
+        direct={curie(e): sorted(curie(w) for w in ws) for e, ws in takes_part.items()},
+        acting_for=_through(takes_part, acts_for),
+        located=_through(located, inside),
+        typed=typed,
+        actors=_names(kb, actors),
+        places=_names(kb, places),
+        types=types,
+    )
+
+
+def _type_keys(kb: KnowledgeBase, iris: set[str]) -> dict[str, dict]:
+    """The types a person may type, by CURIE: a dipkb class by its name or label, a CAMEO or PLOVER
+    concept by its notation (``042``, ``CONSULT``); ``code`` tells which, for the server's order
+    (a class first)."""
+    keys: dict[str, set[str]] = defaultdict(set)
+    classes = set()
+    for row in kb.select_for_each(_TYPE_KEYS, sorted(iris)):
+        short = curie(row["type"].value)
+        if "label" in row:
+            classes.add(short)
+            keys[short] |= {short.lower(), short.split(":", 1)[-1].lower(), row["label"].value.lower()}
+        if "notation" in row:
+            keys[short].add(row["notation"].value.lower())
+    return {t: {"keys": sorted(keys[t]), "code": t not in classes} for t in sorted(keys)}
+
+
+@dataclass(frozen=True)
+class TimelineForm:
+    """The timeline's filters as typed: the served page's form, /api/timeline's and /timeline.json's
+    query string (`dipkb timeline`'s options by their long names)."""
+
+    actors: tuple[str, ...] = ()
+    direct: bool = False
+    type: str = ""
+    place: str = ""
+    start: str = ""
+    end: str = ""
+    modalities: tuple[str, ...] = ()
+
+    REPEATABLE: ClassVar[tuple[str, ...]] = ("actor", "modality")
+    SINGLE: ClassVar[tuple[str, ...]] = ("type", "place", "from", "to", "direct")
+
+    @classmethod
+    def read(cls, pairs: Sequence[tuple[str, str]], also: tuple[str, ...] = ()) -> TimelineForm:
+        """The form of a query string's ``pairs``; ``also`` names the other parameters the caller
+        reads. A name given twice or unknown is an error rather than a silent choice: a misspelt
+        filter would widen the answer."""
+        single = single_values(pairs, allowed=cls.REPEATABLE + cls.SINGLE + also, repeatable=cls.REPEATABLE)
+        direct = single.get("direct", "false").strip().lower()
+        if direct not in _FLAG:
+            raise ParameterError(f"Parameter 'direct' must be true or false; got {single['direct']!r}.")
+        return cls(actors=tuple(v for k, v in pairs if k == "actor"), direct=_FLAG[direct],
+                   type=single.get("type", ""), place=single.get("place", ""), start=single.get("from", ""),
+                   end=single.get("to", ""), modalities=tuple(v for k, v in pairs if k == "modality" and v))
+
+    def resolve(self, kb: KnowledgeBase) -> TimelineFilter:
+        return typed_filter(kb, actors=self.actors, direct=self.direct, event_type=self.type, place=self.place,
+                            start=self.start, end=self.end, modalities=self.modalities)
+
+
+def single_values(pairs: Sequence[tuple[str, str]], allowed: tuple[str, ...] | None = None,
+                  repeatable: tuple[str, ...] = ()) -> dict[str, str]:
+    """A query string's values by name, ``repeatable`` names left out. A name given twice, or not
+    ``allowed``, is an error rather than a silent choice: a misspelt filter would widen the answer."""
+    values: dict[str, str] = {}
+    for name, value in pairs:
+        if allowed is not None and name not in allowed:
+            raise ParameterError(f"Unknown parameter {name!r}; this takes: {', '.join(allowed)}.")
+        if name in repeatable:
+            continue
+        if name in values:
+            raise ParameterError(f"Parameter {name!r} is given twice; give it once.")
+        values[name] = value
+    return values
+
+
+# A checkbox sends "on"; a URL written by hand says true or 1.
+_FLAG = {"": True, "1": True, "true": True, "yes": True, "on": True,
+         "0": False, "false": False, "no": False, "off": False}
+
+
+def asset(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+def static_timeline(kb: KnowledgeBase) -> str:
+    """The whole KB's timeline as one HTML file that needs no network: CSS and script inlined, every
+    event embedded as JSON with its filter keys; the script pages and filters it in the browser."""
+    entries = timeline(kb)
+    keys = filter_keys(kb, entries)
+    events = [{**data, "match": keys.of(data["id"])} for data in event_data(entries)]
+    data = {"mode": "static", "events": events, "total": len(events), "offset": 0, "per_page": PER_PAGE,
+            "lookups": keys.lookups()}
+    return environment().get_template("timeline.html").render(
+        static=True, css=Markup(asset("dipkb.css")), script=Markup(asset("dipkb.js")), data=script_json(data),
+        form=TimelineForm(), modalities=MODALITIES, notes=[], error=None, title="dipkb timeline",
+        alternate=None)

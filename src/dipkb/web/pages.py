@@ -1,0 +1,171 @@
+"""The pages of `dipkb serve`: the timeline at /, a page per event, actor, place, source and position,
+and the SPARQL editor. Each page has a machine-readable twin, as datasette's do: /timeline.json is
+`dipkb timeline -f json` for the same filters, /event/NAME.json is `dipkb show event:NAME -f json`.
+
+Handlers are thin: the filters are read by :func:`dipkb.views.timeline.typed_filter`, the pages
+drawn by the templates and script that also draw `dipkb export -f html` (:mod:`dipkb.web.html`).
+Errors are raised, and become pages in :mod:`dipkb.web.errors`. The plain handlers run in
+Starlette's thread pool, so a long timeline does not hold the event loop.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from dipkb.errors import AmbiguousNameError, ParameterError, UnknownNameError
+from dipkb.model.namespaces import PREFIXES, curie
+from dipkb.sparql.saved import SavedQuery, load_catalogue
+from dipkb.store.kb import KnowledgeBase
+from dipkb.views.describe import describe
+from dipkb.web.api import cli_json, timeline_api
+from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json
+from dipkb.views.names import resolve_actor
+from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes, timeline_window
+from dipkb.web.live import LiveKB
+
+# The kinds of resource with a page, by the CURIE prefix that names them.
+KINDS = ("event", "actor", "place", "source", "position")
+def _live(request: Request) -> LiveKB:
+    return request.app.state.live
+
+
+def _page(template: str, status_code: int = 200, **context) -> HTMLResponse:
+    html = environment().get_template(template).render(static=False, **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The events one page shows: ``page`` (from 1) of ``total`` events, PER_PAGE at a time."""
+
+    total: int
+    page: int
+
+    @staticmethod
+    def requested(params: QueryParams) -> int:
+        text = params.get("page", "1")
+        if not text.isdigit() or int(text) < 1:
+            raise ParameterError(f"No page {text!r}: pages are numbered from 1.")
+        return int(text)
+
+    @classmethod
+    def of(cls, page: int, total: int) -> Window:
+        pages = max(1, math.ceil(total / PER_PAGE))
+        if page > pages:
+            raise ParameterError(f"No page {page}: there {'is 1 page' if pages == 1 else f'are {pages} pages'} "
+                                 f"of {PER_PAGE} events for these filters.")
+        return cls(total, page)
+
+    @property
+    def start(self) -> int:
+        return (self.page - 1) * PER_PAGE
+
+    def data(self, kb: KnowledgeBase, shown: list[TimelineEntry]) -> dict:
+        """What the script draws: this window's events, and where they sit in the whole."""
+        return {"mode": "served", "events": event_data(shown), "total": self.total, "offset": self.start,
+                "per_page": PER_PAGE}
+
+
+def _twin(path: str, params: QueryParams) -> str:
+    """The JSON twin of a page: the same filters, all events (no page)."""
+    kept = urlencode([(k, v) for k, v in params.multi_items() if k != "page"])
+    return f"{path}?{kept}" if kept else path
+
+
+# What a person can get wrong in the filters: an unknown or ambiguous name, a malformed date, a page
+# past the end.
+_INPUT_ERRORS = (ParameterError, UnknownNameError, AmbiguousNameError)
+
+
+def timeline_page(request: Request) -> Response:
+    params = request.query_params
+    form = TimelineForm.read(params.multi_items(), also=("page",))
+    page = functools.partial(_page, "timeline.html", title="dipkb timeline", form=form, modalities=MODALITIES,
+                             alternate=_twin("/timeline.json", params))
+    with _live(request).reading() as kb:
+        try:
+            filt = form.resolve(kb)
+            page_number = Window.requested(params)
+            shown, total = timeline_window(kb, filt, (page_number - 1) * PER_PAGE, PER_PAGE)
+            window = Window.of(page_number, total)
+        except _INPUT_ERRORS as error:
+            # Shown above the form, still filled in, to be corrected there; not the error page.
+            return page(notes=[], error=str(error), data=script_json(Window(0, 1).data(kb, [])), status_code=400)
+        notes = empty_actor_notes(kb, filt, shown)
+        data = window.data(kb, shown)
+    return page(notes=notes, error=None, data=script_json(data))
+
+
+def page_of(name: str) -> str | None:
+    """The page of a CURIE that has one: actor:russia is at /actor/russia."""
+    prefix, _, local = name.partition(":")
+    return f"/{prefix}/{quote(local)}" if prefix in KINDS and local else None
+
+
+def description_page(request: Request) -> Response:
+    kind, local = request.url.path.split("/")[1], request.path_params["local"]
+    with _live(request).reading() as kb:
+        description = describe(kb, f"{kind}:{local}")
+        window = Window.of(Window.requested(request.query_params), len(description.timeline))
+        data = window.data(kb, list(description.timeline[window.start:window.start + PER_PAGE]))
+    return _page("entity.html", title=description.label, description=description, id=curie(description.id),
+                 href=page_of, twin=f"/{kind}/{quote(local)}.json", data=script_json(data), alternate=None)
+
+
+def description_json(request: Request) -> Response:
+    kind, local = request.url.path.split("/")[1], request.path_params["local"]
+    with _live(request).reading() as kb:
+        return cli_json(describe(kb, f"{kind}:{local}").as_dict())
+
+
+@dataclass(frozen=True)
+class _Example:
+    """A saved query as the editor offers it: its text with the example's parameters bound."""
+
+    name: str
+    title: str
+    description: str
+    example: str
+    text: str
+
+
+def _ready(kb: KnowledgeBase, query: SavedQuery) -> _Example:
+    example = " ".join(f"{k}={v}" for k, v in query.example)
+    if any(p.required for p in query.parameters) and not query.example:
+        text = query.text  # nothing to bind it with: the person fills it in
+    else:
+        text = query.with_values(query.bind(query.example_values, lambda name: resolve_actor(kb, name)))
+    return _Example(query.name, query.title, query.description, example, text)
+
+
+def _examples(live: LiveKB) -> list[_Example]:
+    with live.reading() as kb:
+        return [_ready(kb, q) for q in load_catalogue(kb.layout.queries_dir)]
+
+
+_FIRST_QUERY = "SELECT ?event ?label WHERE {\n  ?event a dip:Meeting ; rdfs:label ?label\n}\nORDER BY ?event\n"
+
+
+async def sparql_editor(request: Request) -> Response:
+    """The page /sparql shows a browser: a query form, and the saved queries one click away."""
+    examples = await run_in_threadpool(_examples, _live(request))
+    return _page("sparql.html", title="dipkb SPARQL", queries=examples, initial=_FIRST_QUERY,
+                 prefixes=script_json(PREFIXES), alternate=None)
+
+
+def routes() -> list:
+    # The .json twins first, or a page's route would read NAME.json as a name.
+    return [
+        Route("/", timeline_page, methods=["GET"]),
+        Route("/timeline.json", timeline_api, methods=["GET"]),
+        *(Route(f"/{kind}/{{local}}.json", description_json, methods=["GET"]) for kind in KINDS),
+        *(Route(f"/{kind}/{{local}}", description_page, methods=["GET"]) for kind in KINDS),
+    ]

@@ -1,0 +1,224 @@
+"""The SPARQL 1.1 Protocol at /sparql: read-only queries, content negotiation, a time limit that
+stops the query and a row cap that says so.
+
+Requests (https://www.w3.org/TR/sparql11-protocol/#query-operation): GET ``?query=``, POST
+``application/x-www-form-urlencoded`` with ``query=``, POST ``application/sparql-query`` with the
+query as the body. ``default-graph-uri`` and ``named-graph-uri`` (repeatable) replace the query's
+own dataset. Updates are refused, by the protocol's two forms here and by the guard for the rest.
+The queries run in :mod:`.query_workers`; this module reads the request and writes the response.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from pyoxigraph import NamedNode
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dipkb.errors import ForbiddenQueryError, NotAcceptableError, ParameterError, QueryError
+from dipkb.sparql.guard import MAX_QUERY_BYTES
+from dipkb.store.engine import Dataset
+from dipkb.web import query_workers
+from dipkb.web.query_workers import GRAPH_FORMATS, SOLUTION_FORMATS, Query, ResultFormat
+
+TRUNCATED_HEADER = "X-Dipkb-Truncated"
+# The limit the query ran under, in seconds; and, when the request asked for more than the server
+# allows, what it asked for.
+TIMEOUT_HEADER = "X-Dipkb-Timeout"
+TIMEOUT_ASKED_HEADER = "X-Dipkb-Timeout-Requested"
+# What a browser script on another site may read of an answer, with --cors.
+EXPOSED_HEADERS = (TRUNCATED_HEADER, TIMEOUT_HEADER, TIMEOUT_ASKED_HEADER)
+# Media types clients send for the results formats (SPARQLWrapper's JSON asks for application/json too).
+_ALIASES = {"application/json": ResultFormat.SPARQL_JSON, "application/xml": ResultFormat.SPARQL_XML}
+_READ_ONLY = ("This endpoint is read-only: SPARQL updates are refused. The Turtle files in kb/ are the source of "
+              "truth; edit them or use 'dipkb add'.")
+# A form-encoded query of 1 MiB takes up to three times as many bytes.
+_MAX_BODY = 3 * MAX_QUERY_BYTES + 4096
+
+
+def routes() -> list:
+    return [Route("/sparql", sparql, methods=["GET", "POST"])]
+
+
+@asynccontextmanager
+async def running(app: Starlette) -> AsyncIterator[None]:
+    """The query workers, for as long as the application runs."""
+    async with query_workers.pool(app.state.config.query_workers) as workers:
+        app.state.query_workers = workers
+        yield
+
+
+async def sparql(request: Request) -> Response:
+    asked = await read_request(request)
+    accept = request.headers.get("accept")
+    if asked.query is None:
+        if request.method == "GET" and prefers_html(accept):
+            from dipkb.web import pages  # a person with a browser: the query editor
+
+            return await pages.sparql_editor(request)
+        raise ParameterError("No query: pass it as query= (GET, or a form POST), or POST it as "
+                             "application/sparql-query.")
+    solution_format, graph_format = negotiate(accept, SOLUTION_FORMATS), negotiate(accept, GRAPH_FORMATS)
+    if solution_format is None and graph_format is None:
+        offered = ", ".join(f.value for f in SOLUTION_FORMATS + GRAPH_FORMATS)
+        raise NotAcceptableError(f"This endpoint answers in {offered}; the request's Accept header ({accept}) "
+                                 "takes none of them.")
+    config, state = request.app.state.config, request.app.state
+    limit = config.timeout if asked.timeout is None else min(asked.timeout, config.timeout)
+    query = Query(asked.query, asked.dataset, solution_format, graph_format, config.max_rows)
+    answer = await state.query_workers.answer(state.live, query, limit)
+    headers = {"Vary": "Accept", TIMEOUT_HEADER: f"{limit:g}"}
+    if asked.timeout is not None and asked.timeout > config.timeout:
+        headers[TIMEOUT_ASKED_HEADER] = f"{asked.timeout:g}"
+    if answer.truncated is not None:
+        headers[TRUNCATED_HEADER] = "true" if answer.truncated else "false"
+    return Response(answer.body, headers=headers, media_type=answer.format.content_type)
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    """What a request asks: the query (None: none given), the dataset its parameters name (None:
+    the query's own) and the time limit it asks for (None: the server's)."""
+
+    query: str | None
+    dataset: Dataset | None
+    timeout: float | None
+
+
+async def read_request(request: Request) -> ProtocolRequest:
+    params = list(request.query_params.multi_items())
+    queries: list[str] = []
+    if request.method == "POST":
+        kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if kind == "application/sparql-update":
+            raise ForbiddenQueryError(_READ_ONLY)
+        if kind == "application/x-www-form-urlencoded":
+            params += parse_qsl(_text(await _body(request)), keep_blank_values=True, errors="strict")
+        elif kind == "application/sparql-query":
+            queries.append(_text(await _body(request)))
+        else:
+            raise ParameterError(f"A POST to /sparql is application/x-www-form-urlencoded (query=...) or "
+                                 f"application/sparql-query (the query as the body), not {kind or 'untyped'}.")
+    names = {name for name, _ in params}
+    if "update" in names:
+        raise ForbiddenQueryError(_READ_ONLY)
+    queries += [value for name, value in params if name == "query"]
+    if len(queries) > 1:
+        raise ParameterError(f"One query per request, not {len(queries)}.")
+    defaults = [_graph(value) for name, value in params if name == "default-graph-uri"]
+    named = [_graph(value) for name, value in params if name == "named-graph-uri"]
+    dataset = Dataset(tuple(defaults), tuple(named)) if defaults or named else None
+    timeouts = [value for name, value in params if name == "timeout"]
+    if len(timeouts) > 1:
+        raise ParameterError("Give timeout= once.")
+    # An empty query is no query: what a browser sends from an empty editor.
+    query = queries[0] if queries and queries[0].strip() else None
+    return ProtocolRequest(query, dataset, _seconds(timeouts[0]) if timeouts else None)
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused past what the guard would accept anyway rather than read whole."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > _MAX_BODY:
+            raise QueryError(f"The request body is over {_MAX_BODY:,} bytes; dipkb accepts queries up to "
+                             f"{MAX_QUERY_BYTES:,} bytes (1 MiB).")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise QueryError("The request body is not UTF-8 text, which the SPARQL protocol requires.") from None
+
+
+def _graph(value: str) -> str:
+    try:
+        return NamedNode(value).value
+    except ValueError:
+        raise ParameterError(f"default-graph-uri and named-graph-uri take absolute IRIs; {value!r} is not one.") from None
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ParameterError(f"timeout= is a number of seconds above 0, not {value!r}.")
+    return seconds
+
+
+@dataclass(frozen=True)
+class _Range:
+    """One media range of an Accept header."""
+
+    name: str  # type/subtype, lower case
+    quality: float
+
+    def specificity(self, fmt: ResultFormat) -> int | None:
+        """How closely the range names ``fmt``: 2 exactly (or by an alias), 1 by type/*, 0 by */*;
+        None when it does not match. text/html counts as */*: a browser that asks for a page takes
+        the default format rather than nothing."""
+        kind, _, subtype = self.name.partition("/")
+        if self.name == fmt.value or _ALIASES.get(self.name) is fmt:
+            return 2
+        if subtype == "*" and kind == fmt.value.partition("/")[0]:
+            return 1
+        return 0 if self.name in ("*/*", "text/html") else None
+
+
+def accepted(header: str | None) -> list[_Range]:
+    """The media ranges of an Accept header with their q-values; malformed ones are left out."""
+    ranges = []
+    for item in (header or "").split(","):
+        media, *parameters = [part.strip() for part in item.split(";")]
+        kind, slash, subtype = media.lower().partition("/")
+        quality = 1.0
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = math.nan
+        if slash and kind and subtype and 0 <= quality <= 1:
+            ranges.append(_Range(f"{kind}/{subtype}", quality))
+    return ranges
+
+
+def negotiate(header: str | None, offered: tuple[ResultFormat, ...]) -> ResultFormat | None:
+    """The format of ``offered`` the Accept header prefers (RFC 9110 §12.5.1: each format takes the
+    q-value of the most specific range naming it); on a tie, or without a header, the first
+    offered. None when the header accepts none of them."""
+    ranges = accepted(header)
+    if not ranges:
+        return offered[0]
+    best, best_quality = None, 0.0
+    for fmt in offered:
+        matches = [(found, r.quality) for r in ranges if (found := r.specificity(fmt)) is not None]
+        if matches:
+            closest = max(found for found, _ in matches)
+            quality = max(q for found, q in matches if found == closest)
+            if quality > best_quality:
+                best, best_quality = fmt, quality
+    return best
+
+
+def prefers_html(header: str | None) -> bool:
+    """Whether a request without a query comes from a browser: its Accept header names text/html
+    at least as high as any format it names exactly."""
+    ranges = accepted(header)
+    html = max((r.quality for r in ranges if r.name == "text/html"), default=0.0)
+    named = max((r.quality for r in ranges for f in SOLUTION_FORMATS + GRAPH_FORMATS if r.specificity(f) == 2),
+                default=0.0)
+    return html > 0 and html >= named

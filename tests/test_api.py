@@ -1,0 +1,160 @@
+"""The JSON API of `dipkb serve` against a real server process: each route answers what the CLI prints
+as JSON for the same KB and the same filter, parameters are bound (never spliced), and a request's
+mistakes are 400s and 404s with a message."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from urllib.parse import quote, urlencode
+
+import pytest
+from click.testing import CliRunner
+
+from dipkb.cli import cli
+
+
+def cli_json(root, *args: str):
+    result = CliRunner().invoke(cli, ["--kb", str(root), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def get(served, path: str, params: list[tuple[str, str]] | None = None) -> tuple[int, str, object]:
+    """Status, content type and parsed body of a GET, errors included."""
+    url = served.url + path + (f"?{urlencode(params)}" if params else "")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers["Content-Type"], json.loads(error.read())
+
+
+# (query-string pairs, the same filter as `dipkb timeline` options)
+TIMELINE_FILTERS = [
+    ([], []),
+    ([("actor", "Russia"), ("from", "2021-07"), ("to", "2021-07")], ["--actor", "Russia", "--from", "2021-07", "--to", "2021-07"]),
+    ([("actor", "Russia"), ("direct", "true")], ["--actor", "Russia", "--direct"]),
+    ([("actor", "actor:india"), ("actor", "Iran")], ["--actor", "actor:india", "--actor", "Iran"]),
+    ([("type", "042")], ["--type", "042"]),
+    ([("type", "Meeting"), ("place", "Russia")], ["--type", "Meeting", "--place", "Russia"]),
+    ([("modality", "planned"), ("modality", "possible")], ["--modality", "planned", "--modality", "possible"]),
+    ([("from", "1996"), ("to", "1996"), ("type", "")], ["--from", "1996", "--to", "1996"]),  # empty = absent
+]
+
+
+@pytest.mark.parametrize(("params", "options"), TIMELINE_FILTERS)
+def test_timeline_is_what_the_cli_prints_as_json(served_kb, params, options):
+    status, content_type, body = get(served_kb, "/api/timeline", params)
+    assert (status, content_type) == (200, "application/json")
+    expected = cli_json(served_kb.root, "timeline", *options, "-f", "json")
+    assert body == expected
+    assert body, "every filter here matches events in the bundled KB"
+
+
+def test_filters_narrow_the_timeline(served_kb):
+    everything = get(served_kb, "/api/timeline")[2]
+    russia = get(served_kb, "/api/timeline", [("actor", "Russia"), ("from", "2021-07"), ("to", "2021-07")])[2]
+    direct = get(served_kb, "/api/timeline", [("actor", "Russia"), ("direct", "1")])[2]
+    assert 0 < len(russia) < len(everything)
+    ids = {e["id"] for e in russia}
+    assert "event:kabulov-taliban-meeting-2021-07" in ids  # Kabulov acts for Russia
+    assert "event:kabulov-taliban-meeting-2021-07" not in {e["id"] for e in direct}
+
+
+@pytest.mark.parametrize(("fmt", "media_type"), [("timelinejs", "application/json"),
+                                                 ("geojson", "application/geo+json")])
+def test_timeline_formats_are_the_cli_exports(served_kb, fmt, media_type):
+    params = [("actor", "Russia"), ("format", fmt)]
+    status, content_type, body = get(served_kb, "/api/timeline", params)
+    assert (status, content_type) == (200, media_type)
+    assert body == cli_json(served_kb.root, "timeline", "--actor", "Russia", "-f", fmt)
+
+
+def test_queries_is_the_catalogue_the_cli_lists_with_typed_parameters(served_kb):
+    status, content_type, body = get(served_kb, "/api/queries")
+    assert (status, content_type) == (200, "application/json")
+    listed = cli_json(served_kb.root, "queries", "-f", "json")
+    assert [(q["name"], q["title"]) for q in body] == [(q["name"], q["title"]) for q in listed]
+    assert [", ".join(p["signature"] for p in q["parameters"]) for q in body] == [q["parameters"] for q in listed]
+    timeline = next(q for q in body if q["name"] == "actor-timeline")
+    assert timeline["description"]
+    assert [(p["name"], p["type"], p["required"]) for p in timeline["parameters"]] == [
+        ("actor", "actor", True), ("from", "date", False), ("to", "date-end", False)]
+    assert timeline["example"]["actor"]
+    assert timeline["example_url"].startswith("/api/queries/actor-timeline?actor=")
+
+
+def test_every_example_url_runs(served_kb):
+    for query in get(served_kb, "/api/queries")[2]:
+        status, _, body = get(served_kb, query["example_url"])
+        assert status == 200, (query["name"], body)
+        assert "head" in body
+
+
+@pytest.mark.parametrize(("name", "values"), [
+    ("actor-timeline", {"actor": "Russia", "from": "2021-07", "to": "2021-07"}),
+    ("actor-timeline", {"actor": "actor:taliban"}),
+    ("statements-by-actor", {"actor": "Shaheen"}),
+    ("event-sources", {"event": "event:kabulov-taliban-meeting-2021-07"}),
+    ("meetings-between", {"a": "Kabulov", "b": "actor:taliban-delegation-moscow-2021"}),
+    ("claims", {}),
+])
+def test_a_saved_query_is_what_the_cli_prints(served_kb, name, values):
+    status, content_type, body = get(served_kb, f"/api/queries/{name}", list(values.items()))
+    assert (status, content_type) == (200, "application/sparql-results+json")
+    options = [option for item in values.items() for option in ("-p", "=".join(item))]
+    assert body == cli_json(served_kb.root, "query", name, *options, "-f", "json")
+    assert body["results"]["bindings"], "each of these has rows in the bundled KB"
+
+
+def test_a_parameter_is_bound_not_spliced(served_kb):
+    """A value that would change the query if pasted into its text is one term, or nothing."""
+    for hostile in ['Russia> } UNION { ?event ?p ?o', 'x") || true || ("']:
+        status, _, body = get(served_kb, "/api/queries/statements-by-actor", [("actor", hostile)])
+        assert status == 404, body  # no actor has that name: no rows smuggled in either
+    status, _, body = get(served_kb, "/api/queries/event-sources", [("event", "event:x> } UNION { ?s ?p ?o")])
+    assert status == 400 and "must be an IRI" in body["error"]
+
+
+@pytest.mark.parametrize("name", ["event:kabulov-taliban-meeting-2021-07", "Kabulov", "place:moscow",
+                                  "https://w3id.org/dipkb/kb/source/founding-article"])
+def test_show_is_what_the_cli_prints(served_kb, name):
+    status, content_type, body = get(served_kb, "/api/show/" + quote(name, safe=":/"))
+    assert (status, content_type) == (200, "application/json")
+    assert body == cli_json(served_kb.root, "show", name, "-f", "json")
+
+
+@pytest.mark.parametrize(("path", "params", "message"), [
+    ("/api/queries/no-such-query", [], "No saved query named 'no-such-query'. Available: actor-positions"),
+    ("/api/show/event:no-such-event", [], "Nothing named 'event:no-such-event'"),
+    ("/api/timeline", [("actor", "Nobody At All")], "No actor named 'Nobody At All'"),
+    ("/api/queries/statements-by-actor", [("actor", "Nobody At All")], "No actor named 'Nobody At All'"),
+])
+def test_what_is_not_there_is_a_404(served_kb, path, params, message):
+    status, content_type, body = get(served_kb, path, params)
+    assert (status, content_type) == (404, "application/json")
+    assert body["status"] == 404 and body["error"].startswith(message)
+
+
+@pytest.mark.parametrize(("path", "params", "message"), [
+    ("/api/queries/actor-timeline", [], "Query 'actor-timeline' needs actor=..."),
+    ("/api/queries/actor-timeline", [("actor", "Russia"), ("from", "July")], "Parameter 'from' must be a date"),
+    ("/api/queries/actor-timeline", [("actor", "Russia"), ("from", "2021-08"), ("to", "2021-07")],
+     "The range of query 'actor-timeline' is empty"),
+    ("/api/queries/actor-timeline", [("actor", "Russia"), ("limit", "3")], "Unknown parameter 'limit'"),
+    ("/api/queries/actor-timeline", [("actor", "Russia"), ("actor", "Iran")], "Parameter 'actor' is given twice"),
+    ("/api/show/Afghanistan", [], "'Afghanistan' is ambiguous"),
+    ("/api/timeline", [("from", "July 2021")], "'July 2021' is not a date"),
+    ("/api/timeline", [("from", "2021-08"), ("to", "2021-07")], "The date range is empty"),
+    ("/api/timeline", [("modality", "likely")], "Unknown modality 'likely'"),
+    ("/api/timeline", [("actr", "Russia")], "Unknown parameter 'actr'"),
+    ("/api/timeline", [("type", "Meeting"), ("type", "Visit")], "Parameter 'type' is given twice"),
+    ("/api/timeline", [("direct", "maybe")], "Parameter 'direct' must be true or false"),
+    ("/api/timeline", [("format", "csv")], "Unknown format 'csv'"),
+])
+def test_a_bad_request_is_a_400_with_its_reason(served_kb, path, params, message):
+    status, content_type, body = get(served_kb, path, params)
+    assert (status, content_type) == (400, "application/json")
+    assert body["status"] == 400 and body["error"].startswith(message), body

@@ -1,0 +1,236 @@
+"""`dipkb push` against real servers: the KB arrives whole, a second push sends only what changed and
+drops what was removed, readers never see a graph half-written, and a server killed mid-push ends up
+equal to the KB after a restart and a second push."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pyoxigraph import RdfFormat, parse
+
+from dipkb.cli import cli
+from dipkb.publish.push import PushRecord, open_for_push, planned_graphs, push
+from dipkb.publish.sending import Destination, UpdateWriter, destination
+from dipkb.store.layout import KBLayout
+from dipkb.store.remote import Connection
+from servers import Server, start_oxigraph, start_virtuoso
+
+REPO = Path(__file__).resolve().parent.parent
+NEW_EVENT = """
+event:envoys-meet-in-dushanbe a dip:Meeting ;
+    rdfs:label "Envoys meet in Dushanbe"@en ;
+    dip:host actor:russia ;
+    dip:visitor actor:india ;
+    dip:date "2021-07-20"^^xsd:date ;
+    dip:source source:founding-article .
+"""
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def bundled(root: Path) -> Path:
+    shutil.copytree(REPO / "kb", root / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
+    return root
+
+
+def generated(root: Path, events: int) -> Path:
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", str(events), "--seed", "2",
+                    "--out", str(root)], check=True, capture_output=True)
+    return root
+
+
+def local_graphs(root: Path) -> dict[str, set[str]]:
+    """Every graph push should put on a server, with its triples as a store keeps them (the index's
+    canonical forms, which Oxigraph server uses too)."""
+    kb, manifest = open_for_push(KBLayout.locate(root), False)
+    with kb:
+        texts = {g.name: kb.graph_ntriples(g.name) for g in planned_graphs(kb, manifest)}
+    return {name: {str(q.triple) for q in parse(text, RdfFormat.N_TRIPLES)} for name, text in texts.items() if text}
+
+
+def server_graphs(server: Server) -> dict[str, set[str]]:
+    graphs = {}
+    for graph in server.dipkb_graphs():
+        query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        request = urllib.request.Request(server.query, data=urllib.parse.urlencode({"query": query}).encode(),
+                                         headers={"Accept": "application/n-triples"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            graphs[graph] = {str(q.triple) for q in parse(response.read(), RdfFormat.N_TRIPLES)}
+    return graphs
+
+
+def assert_equal_to_the_kb(server: Server, root: Path) -> None:
+    """The server holds exactly the KB's graphs: triple for triple on Oxigraph; on Virtuoso, which
+    writes some literals in its own forms ("true" as "1"), with the same sizes."""
+    expected = local_graphs(root)
+    if server.name == "oxigraph":
+        assert server_graphs(server) == expected
+    else:
+        assert server.dipkb_graphs() == {g: len(triples) for g, triples in expected.items()}
+
+
+@pytest.fixture()
+def kb(tmp_path: Path) -> Path:
+    return bundled(tmp_path / "kb-copy")
+
+
+def test_push_puts_the_kb_on_the_server_and_then_only_what_changed(oxigraph, kb):
+    first = run("--kb", str(kb), "push", "--update", oxigraph.update)
+    assert first.exit_code == 0, first.output
+    assert first.stdout == f"Pushed 22 graphs (5,875 triples, 0.9 MB) to {oxigraph.update}: 0 unchanged, 0 removed.\n"
+    assert first.stdout.endswith(": 0 unchanged, 0 removed.\n")
+    assert_equal_to_the_kb(oxigraph, kb)
+
+    again = run("--kb", str(kb), "push", "--update", oxigraph.update)
+    assert again.exit_code == 0 and again.stdout.startswith("Pushed 0 graphs (0 triples, 0.0 MB)")
+    assert again.stdout.endswith(": 22 unchanged, 0 removed.\n")
+
+    events = kb / "kb" / "events-2021.ttl"
+    events.write_text(events.read_text() + NEW_EVENT)
+    changed = run("--kb", str(kb), "push", "--update", oxigraph.update)
+    assert changed.exit_code == 0 and changed.stdout.startswith("Pushed 2 graphs")  # the file's and its derived
+    assert changed.stdout.endswith(": 20 unchanged, 0 removed.\n")
+    assert_equal_to_the_kb(oxigraph, kb)
+    shown = run("--kb", str(kb), "--endpoint", oxigraph.query, "timeline", "--actor", "India", "--from", "2021-07-20")
+    assert "Envoys meet in Dushanbe" in shown.stdout
+
+    (kb / "kb" / "history.ttl").unlink()
+    removed = run("--kb", str(kb), "push", "--update", oxigraph.update)
+    assert removed.exit_code == 0 and removed.stdout.endswith(": 20 unchanged, 2 removed.\n"), removed.output
+    assert "urn:dipkb:file:kb/history.ttl" not in oxigraph.dipkb_graphs()
+    assert_equal_to_the_kb(oxigraph, kb)
+
+
+def test_the_graph_store_protocol(oxigraph, kb):
+    """PUT alone works and says it is not atomic; with --update too, each PUT goes to a temporary
+    graph that a MOVE puts in place, and no temporary graph stays."""
+    plain = run("--kb", str(kb), "push", "--store", oxigraph.store)
+    assert plain.exit_code == 0, plain.output
+    assert "Note: without --update, each graph is replaced by a Graph Store PUT" in plain.stderr
+    assert_equal_to_the_kb(oxigraph, kb)
+    events = kb / "kb" / "events-2021.ttl"
+    events.write_text(events.read_text() + NEW_EVENT)
+    atomic = run("--kb", str(kb), "push", "--store", oxigraph.store, "--update", oxigraph.update)
+    assert atomic.exit_code == 0 and "Note" not in atomic.stderr, atomic.output
+    assert atomic.stdout.startswith("Pushed 2 graphs")  # the same target: the store's URL
+    assert_equal_to_the_kb(oxigraph, kb)
+    assert not [g for g in oxigraph.dipkb_graphs() if g.startswith("urn:dipkb:pushing:")]
+
+
+def test_a_push_needs_a_target(kb):
+    result = run("--kb", str(kb), "push")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: Say where to push: --update URL (SPARQL 1.1 Update) or --store URL (Graph Store Protocol).\n"
+
+
+def test_progress_shows_on_a_terminal(oxigraph, kb, capsys):
+    report = push(KBLayout.locate(kb), destination(oxigraph.update, None), progress=True)
+    assert report.ok and len(report.sent) == 22
+    err = capsys.readouterr().err
+    assert "\r\x1b[KPushing 1/22 graphs, 0.0 MB sent: " in err and "Pushing 22/22 graphs" in err
+
+
+def test_readers_never_see_a_graph_half_written(oxigraph, tmp_path):
+    """While a file's graph is replaced again and again, through one request per graph and through
+    a temporary graph and MOVE (requests of 50 kB), a reader counting its triples only ever sees
+    the old count or the new one."""
+    root = generated(tmp_path / "kb", 500)
+    events = root / "kb" / "events-00001.ttl"
+    original = events.read_text()
+    shorter = original[:original.rindex("\nevent:syn-0000490")] + "\n"  # ten events fewer
+    graph = "urn:dipkb:file:kb/events-00001.ttl"
+    count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    seen, stop = [], threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.append(int(oxigraph.select(count)[0]["n"]))
+
+    chunked = Destination(UpdateWriter(oxigraph.update, limit=50_000), Connection(), oxigraph.update + "#chunked")
+    for to in (destination(oxigraph.update, None), chunked):
+        counts = set()
+        for text in (shorter, original):
+            events.write_text(text)
+            assert push(KBLayout.locate(root), to).ok
+            counts.add(int(oxigraph.select(count)[0]["n"]))
+        assert len(counts) == 2 and 0 not in counts
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            for text in (shorter, original):
+                events.write_text(text)
+                report = push(KBLayout.locate(root), to)
+                assert report.ok and len(report.sent) == 2
+        finally:
+            stop.set()
+            reader.join()
+        stop.clear()
+        assert len(seen) > 10 and set(seen) <= counts, (to.name, sorted(set(seen)))
+        seen.clear()
+    assert not [g for g in oxigraph.dipkb_graphs() if g.startswith("urn:dipkb:pushing:")]
+
+
+@pytest.mark.parametrize("start", [start_oxigraph, start_virtuoso], ids=["oxigraph", "virtuoso"])
+def test_a_server_killed_mid_push_ends_equal_to_the_kb(start, tmp_path):
+    """Kill -9 the server while `dipkb push` runs: the push fails (exit 1) saying what was not sent;
+    restart the server, push again: it sends the rest, and the server holds the KB."""
+    root = generated(tmp_path / "kb", 3000)
+    (tmp_path / "server").mkdir()
+    server = start(tmp_path / "server")
+    try:
+        command = [sys.executable, "-m", "dipkb", "--kb", str(root), "push", *server.push_options(), "--timeout", "10"]
+        subprocess.run([sys.executable, "-m", "dipkb", "--kb", str(root), "index"], check=True, capture_output=True)
+        pushing = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while len(server.dipkb_graphs()) < 4 and pushing.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        server.kill()
+        out, err = pushing.communicate(timeout=120)
+        assert pushing.returncode == 1, out + err
+        assert "failed" in out and "not tried" in out and "Failed: urn:dipkb:" in err, out + err
+        sent_before = len(json.loads(PushRecord(root / "kb" / ".dipkb", server.update).path.read_text())["graphs"])
+        server.start()
+        again = subprocess.run(command, capture_output=True, text=True)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert f"{sent_before} unchanged" in again.stdout
+        assert_equal_to_the_kb(server, root)
+    finally:
+        server.stop()
+
+
+def test_virtuoso_push_with_digest_authentication(tmp_path, kb):
+    """Virtuoso's /sparql-auth: refused without credentials (exit 2, one line), then the whole KB, a
+    second push sending nothing, a change arriving, a removed file gone."""
+    (tmp_path / "virtuoso").mkdir()
+    server = start_virtuoso(tmp_path / "virtuoso")
+    try:
+        denied = CliRunner().invoke(cli, ["--kb", str(kb), "push", "--update", server.update],
+                                    env={"HOME": str(tmp_path), "DIPKB_ENDPOINT_USER": "", "DIPKB_ENDPOINT_PASSWORD": ""})
+        assert denied.exit_code == 2 and denied.stderr.count("\n") == 1, denied.output
+        assert f"Error: The SPARQL endpoint {server.update} answered 401 Unauthorized" in denied.stderr
+        first = run("--kb", str(kb), "push", *server.push_options())
+        assert first.exit_code == 0 and first.stdout.startswith("Pushed 22 graphs"), first.output
+        assert_equal_to_the_kb(server, kb)
+        assert run("--kb", str(kb), "push", *server.push_options()).stdout.startswith("Pushed 0 graphs")
+        events = kb / "kb" / "events-2021.ttl"
+        events.write_text(events.read_text() + NEW_EVENT)
+        (kb / "kb" / "history.ttl").unlink()
+        changed = run("--kb", str(kb), "push", *server.push_options())
+        assert changed.exit_code == 0 and changed.stdout.startswith("Pushed 2 graphs"), changed.output
+        assert changed.stdout.endswith(", 2 removed.\n")
+        assert_equal_to_the_kb(server, kb)
+        timeline = ["timeline", "--actor", "India", "-f", "json"]
+        assert run("--kb", str(kb), "--endpoint", server.query, *timeline).stdout == run("--kb", str(kb), *timeline).stdout
+    finally:
+        server.stop()

@@ -1,0 +1,255 @@
+"""`dipkb timeline -f timelinejs` and `-f geojson`, checked against the formats' own documents and
+against what the Turtle files say, read here with pyoxigraph directly rather than through dipkb.
+
+TimelineJS3: https://timeline.knightlab.com/docs/json-format.html (the tables of the JSON object, slide,
+date and text objects), and what its TimelineConfig does with a slide (unique ids are slugified;
+display_date and group are stripped of markup; headline and text are sanitised HTML).
+GeoJSON: RFC 7946 (sections 3.1.2 Point, 3.2 Feature, 3.3 FeatureCollection, 4 [longitude, latitude]).
+"""
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pyoxigraph import NamedNode, RdfFormat, parse
+
+from dipkb.cli import cli
+from dipkb.model.temporal import EventTime, parse_partial_date
+from dipkb.views.timelinejs import slide_dates
+
+DIP = "https://w3id.org/dipkb/ontology#"
+GEO = "http://www.w3.org/2003/01/geo/wgs84_pos#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+# From the documentation's tables: the names each object may have, and which are required.
+TIMELINE_KEYS = {"events", "title", "eras", "scale"}
+SLIDE_KEYS = {"start_date", "end_date", "text", "media", "group", "display_date", "background", "autolink",
+              "unique_id"}
+DATE_KEYS = {"year", "month", "day", "hour", "minute", "second", "millisecond", "display_date"}
+TEXT_KEYS = {"headline", "text"}
+
+
+def run(*args: str):
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def timelinejs(*args: str) -> dict:
+    return json.loads(run("timeline", *args, "-f", "timelinejs").stdout)
+
+
+def turtle(root: Path, name: str) -> list:
+    return list(parse(path=str(root / "kb" / name), format=RdfFormat.TURTLE))
+
+
+def check_date_object(date: dict) -> None:
+    assert set(date) <= DATE_KEYS and "year" in date
+    for part in set(date) - {"display_date"}:
+        assert type(date[part]) is int, f"{part} is 'a number' in the documentation: {date}"
+    if "month" in date:
+        assert 1 <= date["month"] <= 12
+    if "day" in date:
+        assert "month" in date and 1 <= date["day"] <= calendar.monthrange(date["year"], date["month"])[1]
+    if "hour" in date:
+        assert 0 <= date["hour"] <= 23 and 0 <= date["minute"] <= 59 and 0 <= date["second"] <= 59
+
+
+def check_timelinejs(document: dict) -> None:
+    """The documented shape: every required field there, every field known, every value its type."""
+    assert set(document) <= TIMELINE_KEYS and isinstance(document["events"], list)
+    title = document["title"]
+    assert "start_date" not in title and set(title["text"]) <= TEXT_KEYS
+    ids = []
+    for slide in document["events"]:
+        assert set(slide) <= SLIDE_KEYS
+        check_date_object(slide["start_date"])
+        if "end_date" in slide:
+            check_date_object(slide["end_date"])
+            assert slide["end_date"] != slide["start_date"]  # TimelineJS would drop it as redundant
+        assert set(slide["text"]) <= TEXT_KEYS and all(isinstance(v, str) for v in slide["text"].values())
+        for plain in ("display_date", "group"):  # TimelineJS strips markup from these
+            if plain in slide:
+                assert isinstance(slide[plain], str) and slide[plain].strip() and "<" not in slide[plain]
+        # TimelineJS slugifies ids (lower case, a-z 0-9 and '-', no leading digit): ours survive it.
+        assert re.fullmatch(r"[a-z][a-z0-9-]*", slide["unique_id"])
+        ids.append(slide["unique_id"])
+    assert len(ids) == len(set(ids))
+
+
+def test_the_whole_timeline_has_the_documented_shape_one_slide_per_dated_event():
+    document = timelinejs()
+    check_timelinejs(document)
+    entries = json.loads(run("timeline", "-f", "json").stdout)
+    assert len(document["events"]) == len(entries)  # every bundled event has a date
+    assert [s["text"]["headline"] for s in document["events"]] == [e["label"] for e in entries]
+    assert {s["group"] for s in document["events"]} >= {"Meeting", "Visit", "Statement", "Claim"}
+
+
+def test_a_slide_has_only_the_date_parts_its_events_date_has(shipped_kb):
+    """Against the Turtle: an event's dip:date as xsd:gYear gives a year, gYearMonth a year and month,
+    xsd:date a day too; never a part the source does not give."""
+    parts = {XSD + "gYear": {"year"}, XSD + "gYearMonth": {"year", "month"}, XSD + "date": {"year", "month", "day"}}
+    dated = {t.subject.value.rsplit("/", 1)[-1]: t.object for name in ("events-2021.ttl", "history.ttl")
+             for t in turtle(shipped_kb, name) if t.predicate == NamedNode(DIP + "date")}
+    slides = {s["unique_id"].removeprefix("event-"): s for s in timelinejs()["events"]}
+    assert len(dated) > 10
+    for local, value in dated.items():
+        slide = slides[local]
+        assert set(slide["start_date"]) == parts[value.datatype.value], local
+        assert [int(p) for p in value.value.split("-")] == [slide["start_date"][k] for k in ("year", "month", "day")
+                                                             if k in slide["start_date"]]
+        assert "end_date" not in slide and "display_date" not in slide
+
+
+@pytest.mark.parametrize(("event", "start", "end", "display"), [
+    # A month: July 2021, no day, TimelineJS words it itself.
+    ("kabulov-taliban-meeting-2021-07", {"year": 2021, "month": 7}, None, None),
+    ("taliban-take-kabul-1996", {"year": 1996}, None, None),
+    # dip:latestDate 2021-07 only, "[..2021-07]": filed in July 2021, and said to be no later.
+    ("russia-concern-central-asia-2021", {"year": 2021, "month": 7}, None, "no later than July 2021"),
+    # dip:earliestDate 1996 only, "[1996..]".
+    ("india-supports-anti-taliban-forces", {"year": 1996}, None, "no earlier than 1996"),
+    # An interval of months, 2021-05/2021-07.
+    ("taliban-seize-districts-2021", {"year": 2021, "month": 5}, {"year": 2021, "month": 7}, None),
+    # Begun no later than July 2021, ends on a day: "[..2021-07]/2021-09-11".
+    ("us-drawdown-afghanistan-2021", {"year": 2021, "month": 7}, {"year": 2021, "month": 9, "day": 11},
+     "from no later than July 2021 to 11 September 2021"),
+])
+def test_precision_intervals_and_bounds(event, start, end, display):
+    slide = next(s for s in timelinejs()["events"] if s["unique_id"] == f"event-{event}")
+    assert slide["start_date"] == start
+    assert slide.get("end_date") == end
+    assert slide.get("display_date") == display
+
+
+@pytest.mark.parametrize(("fields", "start", "end", "display"), [
+    ({"earliest": "2020", "latest": "2021-07"}, "2020", None, "between 2020 and July 2021"),
+    ({"start": "2021-05-03"}, "2021-05-03", None, "from 3 May 2021, end unknown"),
+    ({"end": "2021-07"}, "2021-07", None, "until July 2021, start unknown"),
+    ({"start": "2021-05", "end": "2021-07-09"}, "2021-05", "2021-07-09", None),
+    ({"earliest": "2019", "end": "2021"}, "2019", "2021", "from no earlier than 2019 to 2021"),
+    ({}, None, None, None),
+])
+def test_the_dates_of_the_time_shapes_the_bundled_kb_lacks(fields, start, end, display):
+    dates = slide_dates(EventTime(**{name: parse_partial_date(text) for name, text in fields.items()}))
+    if start is None:
+        assert dates is None  # undated: no slide
+        return
+    assert (dates.start.text, dates.end.text if dates.end else None, dates.display) == (start, end, display)
+
+
+def test_text_holds_participants_quotes_and_sources_and_the_filter_applies():
+    document = timelinejs("--actor", "Shaheen")
+    check_timelinejs(document)
+    slide = next(s for s in document["events"] if s["unique_id"] == "event-shaheen-good-relations-2021-07")
+    text = slide["text"]["text"]
+    assert text.startswith("<p><strong>occurred</strong> · Statement</p>")
+    assert "Mohammad Sohail Shaheen (speaker)" in text
+    assert "<blockquote>“We have very good relations with Russia”</blockquote>" in text
+    assert "Sources: Alarmed by India’s lead" in text and "Tass report quoting Taliban spokesman" in text
+    assert slide["group"] == "Statement"
+    assert document["title"]["text"]["text"] == f"<p>{len(document['events'])} events, from dipkb.</p>"
+    assert len(document["events"]) < len(timelinejs()["events"])
+
+
+HOSTILE = """
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix event: <https://w3id.org/dipkb/kb/event/> .
+@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+
+event:hostile-statement-2021-07-09 a dip:Statement ;
+    rdfs:label "Lavrov says <script>alert(1)</script> & more"@en ;
+    dip:speaker actor:russia ;
+    dip:quote "<img src=x onerror=alert(1)>"@en ;
+    dip:date "2021-07-09T10:30:00Z"^^xsd:dateTime ;
+    dip:modality dip:Claimed ;
+    dip:source source:web-report, source:sneaky-report .
+
+event:undated-rumour a dip:Statement ;
+    rdfs:label "An undated rumour"@en ;
+    dip:speaker actor:russia ;
+    dip:content "Nobody knows when."@en ;
+    dip:source source:web-report .
+
+source:web-report a dip:NewsArticle ; dct:title "A report on the web"@en ;
+    dip:url "https://example.org/report?a=1&b=2"^^xsd:anyURI .
+source:sneaky-report a dip:NewsArticle ; dct:title "A sneaky report"@en ;
+    dip:url "javascript:alert(1)"^^xsd:anyURI .
+"""
+
+
+def test_html_is_escaped_links_are_web_links_an_instant_has_its_time_undated_events_are_counted(kb_copy):
+    (kb_copy / "kb" / "hostile.ttl").write_text(
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n" + HOSTILE, encoding="utf-8")
+    result = run("--kb", str(kb_copy), "timeline", "--actor", "actor:russia", "--from", "2021-07-09",
+                 "--to", "2021-07-09", "-f", "timelinejs")
+    document = json.loads(result.stdout)
+    check_timelinejs(document)
+    slide = next(s for s in document["events"] if s["unique_id"] == "event-hostile-statement-2021-07-09")
+    assert slide["start_date"] == {"year": 2021, "month": 7, "day": 9, "hour": 10, "minute": 30, "second": 0}
+    assert slide["text"]["headline"] == "Lavrov says &lt;script&gt;alert(1)&lt;/script&gt; &amp; more"
+    text = slide["text"]["text"]
+    assert text.startswith("<p><strong>claimed</strong> · Statement</p>")
+    assert "<blockquote>“&lt;img src=x onerror=alert(1)&gt;”</blockquote>" in text
+    assert '<a href="https://example.org/report?a=1&amp;b=2">A report on the web</a>' in text
+    assert "javascript:" not in text and "A sneaky report" in text
+    assert "<script" not in json.dumps(document) and "<img" not in json.dumps(document)
+
+    everything = run("--kb", str(kb_copy), "timeline", "--actor", "actor:russia", "-f", "timelinejs")
+    assert "Note: 1 undated event left out: a TimelineJS slide needs a start date." in everything.stderr
+    assert "event-undated-rumour" not in {s["unique_id"] for s in json.loads(everything.stdout)["events"]}
+    assert "undated" not in result.stderr
+
+
+def coordinates_in_turtle(root: Path) -> dict[str, tuple[float, float]]:
+    """(latitude, longitude) of each place, as kb/places.ttl writes them."""
+    found: dict[str, dict[str, float]] = {}
+    for triple in turtle(root, "places.ttl"):
+        if triple.predicate.value in (GEO + "lat", GEO + "long"):
+            found.setdefault(triple.subject.value, {})[triple.predicate.value[len(GEO):]] = float(triple.object.value)
+    return {place: (values["lat"], values["long"]) for place, values in found.items()}
+
+
+def test_geojson_is_a_feature_collection_of_the_events_at_places_with_coordinates(shipped_kb):
+    result = run("timeline", "-f", "geojson")
+    collection = json.loads(result.stdout)
+    entries = json.loads(run("timeline", "-f", "json").stdout)
+    points = coordinates_in_turtle(shipped_kb)
+    prefix = "https://w3id.org/dipkb/kb/place/"
+    placed = [e for e in entries if e["place"] and prefix + e["place"]["id"].removeprefix("place:") in points]
+    assert set(collection) == {"type", "features"} and collection["type"] == "FeatureCollection"
+    assert [f["id"] for f in collection["features"]] == [e["id"] for e in placed] and placed
+    by_id = {e["id"]: e for e in entries}
+    for feature in collection["features"]:
+        assert set(feature) == {"type", "id", "geometry", "properties"} and feature["type"] == "Feature"
+        geometry = feature["geometry"]
+        assert geometry["type"] == "Point" and len(geometry["coordinates"]) == 2
+        longitude, latitude = geometry["coordinates"]
+        place = prefix + feature["properties"]["place"]["id"].removeprefix("place:")
+        assert (latitude, longitude) == points[place]  # RFC 7946: longitude first
+        assert -180 <= longitude <= 180 and -90 <= latitude <= 90
+        entry = by_id[feature["id"]]
+        assert feature["properties"] == {k: entry[k] for k in ("id", "label", "date", "type", "modality", "place",
+                                                               "sources")}
+    left_out = len(entries) - len(placed)
+    assert f"Note: {left_out} of {len(entries)} events left out: they have no place with coordinates" in result.stderr
+
+
+def test_moscow_is_at_longitude_37_latitude_55(tmp_path):
+    run("timeline", "--place", "Moscow", "-o", str(tmp_path / "moscow.geojson"))  # the extension picks GeoJSON
+    collection = json.loads((tmp_path / "moscow.geojson").read_text(encoding="utf-8"))
+    assert collection["features"]
+    for feature in collection["features"]:
+        assert feature["geometry"]["coordinates"] == [37.6173, 55.7558]
+        assert feature["properties"]["place"] == {"id": "place:moscow", "label": "Moscow"}
+    meeting = next(f for f in collection["features"] if f["id"] == "event:kabulov-taliban-meeting-2021-07")
+    assert meeting["properties"]["sources"][0]["id"] == "source:founding-article"
+    assert meeting["properties"]["date"] == "2021-07" and meeting["properties"]["modality"] == "occurred"

@@ -1,0 +1,353 @@
+"""The web pages of `dipkb serve` and the `dipkb export -f html` file, in a real Chromium (Debian's, driven by
+Playwright): the events listed are the CLI's, filters change them as the CLI's options do, entity pages and
+their JSON twins are `dipkb show`'s, and no page asks anything of another host."""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from click.testing import CliRunner
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from conftest import REPO, Served, serving
+from dipkb.cli import cli
+
+CHROMIUM = "/usr/bin/chromium"
+RUSSIA_JULY = ("--actor", "Russia", "--from", "2021-07", "--to", "2021-07")
+
+
+def dipkb(root: Path, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--kb", str(root), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def cli_timeline(root: Path, *args: str) -> list[tuple[str, str]]:
+    return [(e["id"], e["label"]) for e in json.loads(dipkb(root, "timeline", *args, "-f", "json"))]
+
+
+def fetch(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.headers.get("content-type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("content-type", ""), error.read()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+class Recorded:
+    """A page, and every URL it requested (documents, styles, scripts, fetches, images)."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.requests: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def hosts(self) -> set[str]:
+        return {urlsplit(url).netloc for url in self.requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
+
+    def listed(self) -> list[tuple[str, str]]:
+        """The events on the page, as drawn: (id, label) in order."""
+        drawn = self.page.locator("ol#events > li.event").evaluate_all(
+            "cards => cards.map(card => [card.dataset.id, card.querySelector('h3.label').innerText])")
+        return [(id, label) for id, label in drawn]
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Recorded]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    yield Recorded(context.new_page())
+    context.close()
+
+
+def own_host(served: Served) -> str:
+    return urlsplit(served.url).netloc
+
+
+# ------------------------------------------------------------------------------------------ served
+
+def test_the_timeline_page_lists_the_cli_timeline(served_kb: Served, page: Recorded):
+    page.page.goto(served_kb.url + "/")
+    expected = cli_timeline(served_kb.root)
+    assert len(expected) > 20
+    assert page.listed() == expected
+    assert page.page.locator("#count").inner_text() == f"Events 1–{len(expected)} of {len(expected)}."
+    assert page.hosts() == {own_host(served_kb)}
+    assert any(url.endswith("/static/dipkb.js") for url in page.requests)  # the script drew them
+
+
+def test_filtering_by_russia_in_july_2021_gives_the_cli_events_with_their_sources(served_kb: Served, page: Recorded):
+    page.page.goto(served_kb.url + "/")
+    page.page.fill("input[name=actor]", "Russia")
+    page.page.fill("input[name=from]", "2021-07")
+    page.page.fill("input[name=to]", "2021-07")
+    with page.page.expect_navigation():
+        page.page.click("button[type=submit]")
+    expected = cli_timeline(served_kb.root, *RUSSIA_JULY)
+    assert 0 < len(expected) < len(cli_timeline(served_kb.root))
+    assert page.listed() == expected
+    entries = {e["id"]: e for e in json.loads(dipkb(served_kb.root, "timeline", *RUSSIA_JULY, "-f", "json"))}
+    for card in page.page.locator("li.event").all():
+        entry = entries[card.get_attribute("data-id")]
+        links = card.locator(".sources a")
+        assert links.all_inner_texts() == [s["title"] for s in entry["sources"]]
+        assert [a.get_attribute("href") for a in links.all()] == [
+            "/source/" + s["id"].split(":", 1)[1] for s in entry["sources"]]
+    # Kabulov acts for Russia: his meeting is there, with its participants linked to their pages.
+    meeting = page.page.locator("li.event[data-id='event:kabulov-taliban-meeting-2021-07']")
+    assert meeting.locator(".who a", has_text="Zamir Kabulov").get_attribute("href") == "/actor/zamir-kabulov"
+    statement = page.page.locator("li.event[data-id='event:russian-foreign-ministry-statement-2021-07']")
+    assert "We received assurances from the Taliban" in statement.locator("blockquote.quote").inner_text()
+    assert page.hosts() == {own_host(served_kb)}
+
+
+def test_uncertain_dates_and_unrealised_events_look_different(served_kb: Served, page: Recorded):
+    page.page.goto(served_kb.url + "/?actor=Russia&from=2021-07&to=2021-07")
+    bounded = page.page.locator("li.event[data-id='event:russia-concern-central-asia-2021']")
+    assert bounded.locator(".date").inner_text() == "[..2021-07]"
+    assert bounded.locator(".when").inner_text() == "no later than July 2021"
+    # A hatched range open to the left, not a point: its start is unknown.
+    assert bounded.locator(".track .span.uncertain.open-start").count() == 1
+    month = page.page.locator("li.event[data-id='event:kabulov-taliban-meeting-2021-07']")
+    assert month.locator(".track .span:not(.uncertain)").count() == 1
+    width = month.locator(".track .span").bounding_box()["width"]
+    assert width > 0.6 * month.locator(".track").bounding_box()["width"]  # a month of a one-month axis
+    planned = page.page.locator("li.event[data-id='event:russia-base-activation-tajikistan-2021-07']")
+    assert planned.locator(".badge").inner_text().lower() == "planned"
+    assert planned.evaluate("e => getComputedStyle(e).borderLeftStyle") == "dashed"
+    assert month.locator(".badge").count() == 0
+    assert month.evaluate("e => getComputedStyle(e).borderLeftStyle") == "solid"
+
+
+def test_a_bad_filter_says_what_is_wrong_beside_the_form(served_kb: Served, page: Recorded):
+    response = page.page.goto(served_kb.url + "/?actor=Nobody+At+All&from=2021-07")
+    assert response.status == 400
+    assert "No actor named 'Nobody At All'" in page.page.locator("#filter-error").inner_text()
+    assert page.page.input_value("input[name=actor]") == "Nobody At All"
+    assert page.page.input_value("input[name=from]") == "2021-07"
+    assert page.listed() == []
+
+
+def test_the_json_twin_is_the_cli_timeline(served_kb: Served, page: Recorded):
+    page.page.goto(served_kb.url + "/?actor=Russia&from=2021-07&to=2021-07&page=1")
+    twin = page.page.locator("link[rel=alternate][type='application/json']").get_attribute("href")
+    assert twin == "/timeline.json?actor=Russia&from=2021-07&to=2021-07"
+    status, kind, body = fetch(served_kb.url + twin)
+    assert (status, kind) == (200, "application/json")
+    assert body.decode() == dipkb(served_kb.root, "timeline", *RUSSIA_JULY, "-f", "json")
+
+
+def test_entity_pages_link_to_each_other_and_have_json_twins(served_kb: Served, page: Recorded):
+    page.page.goto(served_kb.url + "/event/kabulov-taliban-meeting-2021-07")
+    assert page.page.locator("h1").inner_text() == "Zamir Kabulov meets the Taliban delegation in Moscow"
+    assert page.page.locator("table.facts th", has_text="purpose").count() == 1
+    with page.page.expect_navigation():
+        page.page.locator("table.facts a[href='/actor/zamir-kabulov']").click()
+    assert page.page.url == served_kb.url + "/actor/zamir-kabulov"
+    # The actor's timeline, drawn by the same script as /.
+    assert [i for i, _ in page.listed()] == [e["id"] for e in json.loads(dipkb(served_kb.root, "show", "Kabulov",
+                                                                               "-f", "json"))["timeline"]]
+    with page.page.expect_navigation():
+        page.page.locator("table.facts a[href='/actor/russia']").first.click()
+    assert page.page.url == served_kb.url + "/actor/russia"
+    assert page.hosts() == {own_host(served_kb)}
+    for path, name in (("/event/kabulov-taliban-meeting-2021-07", "event:kabulov-taliban-meeting-2021-07"),
+                       ("/actor/zamir-kabulov", "actor:zamir-kabulov"), ("/place/moscow", "place:moscow"),
+                       ("/source/founding-article", "source:founding-article")):
+        status, kind, body = fetch(served_kb.url + path + ".json")
+        assert (status, kind) == (200, "application/json"), path
+        assert body.decode() == dipkb(served_kb.root, "show", name, "-f", "json"), path
+        assert fetch(served_kb.url + path)[:2] == (200, "text/html; charset=utf-8"), path
+
+
+def test_an_unknown_name_is_a_404_page_and_a_404_json(served_kb: Served, page: Recorded):
+    response = page.page.goto(served_kb.url + "/event/no-such-event")
+    assert response.status == 404
+    assert "event:no-such-event" in page.page.locator("p.error").inner_text()
+    status, kind, body = fetch(served_kb.url + "/actor/no-such-actor.json")
+    assert (status, kind) == (404, "application/json")
+    assert "actor:no-such-actor" in json.loads(body)["error"]
+    # An event is not an actor.
+    assert fetch(served_kb.url + "/actor/kabulov-taliban-meeting-2021-07")[0] == 404
+
+
+def test_every_answer_forbids_other_hosts(served_kb: Served):
+    """Pages, error pages, assets and API answers alike carry the policy."""
+    for path, status in (("/", 200), ("/event/kabulov-taliban-meeting-2021-07", 200), ("/sparql", 200),
+                         ("/event/no-such-event", 404), ("/static/dipkb.css", 200), ("/static/nothing.js", 404),
+                         ("/timeline.json?actor=Nobody-at-all", 404)):
+        request = urllib.request.Request(served_kb.url + path, headers={"Accept": "text/html"})
+        try:
+            response = urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError as error:
+            response = error
+        with response:
+            assert response.status == status, path
+            assert "default-src 'self'" in response.headers["Content-Security-Policy"], path
+            assert response.headers["X-Content-Type-Options"] == "nosniff", path
+
+
+def test_the_sparql_editor_runs_a_saved_query_with_its_example(served_kb: Served, page: Recorded):
+    page.page.goto(served_kb.url + "/sparql")
+    page.page.get_by_role("button", name="Timeline of an actor").click()
+    page.page.wait_for_selector("table.results-table")
+    assert "VALUES (?actor ?from ?to)" in page.page.input_value("#query")
+    expected = json.loads(dipkb(served_kb.root, "query", "actor-timeline", "-p", "actor=actor:russia",
+                                "-p", "from=2021-07", "-p", "to=2021-07", "-f", "json"))
+    rows = page.page.locator("table.results-table tbody tr")
+    assert rows.count() == len(expected["results"]["bindings"]) > 0
+    first_event = expected["results"]["bindings"][0]["event"]["value"].rsplit("/", 1)[1]
+    assert rows.first.locator("a.iri").first.get_attribute("href") == f"/event/{first_event}"
+    page.page.fill("#query", "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
+    page.page.click("#sparql-form button[type=submit]")
+    assert "SERVICE is not allowed" in page.page.locator("#results .error").inner_text()
+    assert page.hosts() == {own_host(served_kb)}
+
+
+# ------------------------------------------------------------------------------------------ paging
+
+@pytest.fixture(scope="module")
+def big_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A generated KB of 450 events: more than two pages of 200."""
+    root = tmp_path_factory.mktemp("big")
+    generated = subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "450",
+                                "--out", str(root)], capture_output=True, text=True)
+    assert generated.returncode == 0, generated.stderr
+    with serving(root) as served:
+        yield served
+
+
+def test_a_long_timeline_is_paged(big_kb: Served, page: Recorded):
+    expected = cli_timeline(big_kb.root)
+    assert len(expected) == 450
+    page.page.goto(big_kb.url + "/")
+    seen = page.listed()
+    assert len(seen) == 200 and page.page.locator("#count").inner_text() == "Events 1–200 of 450."
+    for label in ("Events 201–400 of 450.", "Events 401–450 of 450."):
+        with page.page.expect_navigation():
+            page.page.locator("#pager a.next").click()
+        assert page.page.locator("#count").inner_text() == label
+        seen += page.listed()
+    assert page.page.locator("#pager a.next").count() == 0
+    assert seen == expected
+    # Sources with a URL link to it (followed only on a click), and to their record here.
+    external = page.page.locator(".sources a.external").first
+    assert external.get_attribute("href").startswith("https://")
+    assert page.hosts() == {own_host(big_kb)}
+    assert fetch(big_kb.url + "/?page=4")[0] == 400
+
+
+def test_the_file_pages_a_long_timeline_too(big_kb: Served, page: Recorded, tmp_path: Path):
+    out = tmp_path / "big.html"
+    dipkb(big_kb.root, "export", "-o", str(out))
+    page.page.goto(out.as_uri())
+    expect(page.page.locator("#count")).to_have_text("Events 1–200 of 450.")
+    page.page.locator("#pager a.next").click()
+    expect(page.page.locator("#count")).to_have_text("Events 201–400 of 450.")
+    assert page.listed() == cli_timeline(big_kb.root)[200:400]
+
+
+# ------------------------------------------------------------------------------------------ the file
+
+@pytest.fixture(scope="module")
+def timeline_file(served_kb: Served, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("export") / "timeline.html"
+    dipkb(served_kb.root, "export", "-f", "html", "-o", str(out))
+    return out
+
+
+# Filters typed in the file's form, and the CLI options that must give the same events.
+FILE_FILTERS = [
+    ({"actor": "Russia", "from": "2021-07", "to": "2021-07"}, RUSSIA_JULY),
+    ({"actor": "Russia", "direct": True}, ("--actor", "Russia", "--direct")),
+    ({"actor": "Afghanistan"}, ("--actor", "Afghanistan")),
+    ({"type": "042"}, ("--type", "042")),
+    ({"type": "Meeting"}, ("--type", "Meeting")),
+    ({"type": "CONSULT"}, ("--type", "CONSULT")),
+    ({"place": "Afghanistan"}, ("--place", "Afghanistan")),
+    ({"from": "1996", "to": "2001"}, ("--from", "1996", "--to", "2001")),
+    ({"modality": ["planned", "possible"]}, ("--modality", "planned", "--modality", "possible")),
+]
+
+
+def filter_the_file(page: Page, everything: int, typed: dict) -> None:
+    """Clear the form (and wait until all events show again), type the filters, submit."""
+    page.click("#filters .reset")
+    expect(page.locator("#count")).to_have_text(f"Events 1–{everything} of {everything}.")
+    for name, value in typed.items():
+        if value is True:
+            page.check(f"input[name={name}]")
+        elif isinstance(value, list):
+            for each in value:
+                page.check(f"input[name={name}][value={each}]")
+        else:
+            page.fill(f"input[name={name}]", value)
+    page.click("#filters button[type=submit]")
+
+
+def test_the_file_opens_offline_and_filters_as_the_cli_does(served_kb: Served, timeline_file: Path, browser: Browser):
+    text = timeline_file.read_text(encoding="utf-8")
+    assert "<script src" not in text and "<link rel=\"stylesheet\"" not in text
+    context = browser.new_context(offline=True)
+    page = Recorded(context.new_page())
+    try:
+        page.page.goto(timeline_file.as_uri())
+        everything = cli_timeline(served_kb.root)
+        assert page.listed() == everything
+        for typed, options in FILE_FILTERS:
+            filter_the_file(page.page, len(everything), typed)
+            expected = cli_timeline(served_kb.root, *options)
+            assert 0 < len(expected) < len(everything), options
+            expect(page.page.locator("#count")).to_have_text(f"Events 1–{len(expected)} of {len(expected)}.")
+            assert page.listed() == expected, typed
+        filter_the_file(page.page, len(everything), {"actor": "Nobody At All"})
+        expect(page.page.locator("#filter-error")).to_contain_text("No actor named 'Nobody At All'")
+        assert page.listed() == []
+        assert {urlsplit(url).scheme for url in page.requests} <= {"file", "data"}
+    finally:
+        context.close()
+
+
+def test_the_file_keeps_its_filters_in_the_address(served_kb: Served, timeline_file: Path, page: Recorded):
+    page.page.goto(timeline_file.as_uri() + "#actor=Russia&from=2021-07&to=2021-07")
+    assert page.listed() == cli_timeline(served_kb.root, *RUSSIA_JULY)
+    assert page.page.input_value("input[name=actor]") == "Russia"
+
+
+def test_the_file_is_the_same_for_the_same_kb(served_kb: Served, tmp_path: Path):
+    """As the RDF exports are: a different hash seed (set and dict order) changes no byte."""
+    written = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"timeline-{seed}.html"
+        subprocess.run([sys.executable, "-m", "dipkb", "--kb", str(served_kb.root), "export", "-o", str(out)],
+                       env={**os.environ, "PYTHONHASHSEED": seed}, check=True, capture_output=True)
+        written.append(out.read_bytes())
+    assert written[0] == written[1]
+
+
+# ------------------------------------------------------------------------------------------ screenshot
+
+def test_the_screenshot_script_writes_a_png(served_kb: Served, tmp_path: Path):
+    out = tmp_path / "timeline.png"
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "screenshot.py"), "--kb", str(served_kb.root),
+                           "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    header = out.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", header[16:24]) == (1200, 1100)
