@@ -56,6 +56,19 @@ def test_installed_package_runs_from_another_directory(wheel, tmp_path):
         cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
     )
     assert Path(located.stdout.strip()) == site / "dipkb" / "data"
+    # The web timeline's templates, style and script travel too: the one-file export is drawn by them.
+    page = subprocess.run([sys.executable, "-m", "dipkb", "export", "-o", str(tmp_path / "timeline.html")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert page.returncode == 0, page.stderr
+    assert "Zamir Kabulov meets the Taliban delegation in Moscow" in (tmp_path / "timeline.html").read_text()
+
+
+def test_wheel_carries_the_web_assets(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    web = REPO / "src" / "dipkb" / "web"
+    shipped = {p.relative_to(REPO / "src").as_posix() for folder in ("static", "templates")
+               for p in (web / folder).rglob("*") if p.is_file()}
+    assert {"dipkb/web/static/dipkb.js", "dipkb/web/templates/timeline.html"} <= shipped <= names
 
 
 # The example of `dipkb add --help`: it resolves against the bundled KB and its copy.

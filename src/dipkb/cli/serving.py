@@ -41,6 +41,10 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
     from dipkb.store.kb import KnowledgeBase
     from dipkb.web.app import ServeConfig, create_app
 
+    if ctx.obj.endpoint:
+        # Not silently ignored: a person who asked for a remote endpoint must not be served the local files.
+        raise UsageError("dipkb serve answers from the local index; serving a remote endpoint (--endpoint, "
+                         "$DIPKB_ENDPOINT) is not supported yet. Query that endpoint directly instead.")
     layout = layout_of(ctx)
     with KnowledgeBase.open(layout=layout):  # build or refresh the index now: its errors belong here
         pass
