@@ -1,7 +1,6 @@
 """The commands that read the KB: validate, query, queries, timeline, show, export, stats."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -9,7 +8,8 @@ import click
 
 from dipkb.cli.base import EXIT_FINDINGS, EXIT_OK, FilePath, layout_of, open_kb, output_options
 from dipkb.errors import ParameterError
-from dipkb.views.render import SOLUTION_FORMATS, TIMELINE_HEADERS, Output, OutputFormat, rows_output, timeline_rows
+from dipkb.views.render import (SOLUTION_FORMATS, TIMELINE_HEADERS, Output, OutputFormat, json_text, rows_output,
+                                timeline_rows)
 from dipkb.views.timeline import MODALITIES
 
 
@@ -132,7 +132,7 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     for note in tl.empty_actor_notes(kb, filt, entries):
         click.echo(f"Note: {note}", err=True)
     if out.format is OutputFormat.JSON:
-        out.write(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n")
+        out.write(json_text([e.as_dict() for e in entries]))
         return
     if out.format in (OutputFormat.TIMELINEJS, OutputFormat.GEOJSON):
         from dipkb.views import geojson, timelinejs
@@ -143,7 +143,7 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
             shared = geojson.feature_collection(kb, entries)
         if shared.note:
             click.echo(f"Note: {shared.note}", err=True)
-        out.write(json.dumps(shared.document, ensure_ascii=False, indent=2) + "\n")
+        out.write(json_text(shared.document))
         return
     out.write(rows_output(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format))
 
@@ -164,7 +164,7 @@ def show(ctx: click.Context, name: str, out: Output) -> None:
 
     description = describe.describe(open_kb(ctx), name)
     if out.format is OutputFormat.JSON:
-        out.write(json.dumps(description.as_dict(), ensure_ascii=False, indent=2) + "\n")
+        out.write(json_text(description.as_dict()))
     else:
         out.write(describe.render_text(description))
 
@@ -222,7 +222,7 @@ def stats(ctx: click.Context, out: Output) -> None:
 
     result = statistics.compute_stats(open_kb(ctx))
     if out.format is OutputFormat.JSON:
-        out.write(json.dumps(statistics.stats_as_dict(result), ensure_ascii=False, indent=2) + "\n")
+        out.write(json_text(statistics.stats_as_dict(result)))
     else:
         out.write(statistics.render_stats_text(result))
 

@@ -111,7 +111,7 @@ def rows_output(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: Outp
     if fmt is OutputFormat.TSV:
         return delimited(headers, rows, "\t")
     if fmt is OutputFormat.JSON:
-        return json.dumps([dict(zip(headers, row)) for row in rows], ensure_ascii=False, indent=2) + "\n"
+        return json_text([dict(zip(headers, row)) for row in rows])
     return table(headers, rows)
 
 
@@ -128,6 +128,12 @@ _RDF_FORMATS = {
     OutputFormat.TRIG: RdfFormat.TRIG,
 }
 SOLUTION_FORMATS = (OutputFormat.TABLE, *_RESULT_FORMATS)
+
+
+def json_text(data: object) -> str:
+    """JSON as dipkb prints it (`-f json`), on the command line and over HTTP alike: the same bytes
+    for the same answer."""
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 class UnsupportedFormat(DipkbError):

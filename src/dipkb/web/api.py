@@ -10,7 +10,6 @@ library's calls block.
 """
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
 from pyoxigraph import QueryBoolean, QuerySolutions
@@ -22,7 +21,7 @@ from dipkb.errors import ParameterError
 from dipkb.sparql import saved
 from dipkb.views import describe, geojson, timeline, timelinejs
 from dipkb.views.names import resolve_actor
-from dipkb.views.render import OutputFormat, query_result
+from dipkb.views.render import OutputFormat, json_text, query_result
 from dipkb.web.html import TimelineForm, single_values
 
 _TIMELINE_FORMATS = (OutputFormat.JSON, OutputFormat.TIMELINEJS, OutputFormat.GEOJSON)
@@ -30,7 +29,7 @@ _TIMELINE_FORMATS = (OutputFormat.JSON, OutputFormat.TIMELINEJS, OutputFormat.GE
 
 def cli_json(data: object, media_type: str = "application/json") -> Response:
     """JSON as the CLI prints it (`-f json`): the same bytes for the same answer."""
-    return Response(json.dumps(data, ensure_ascii=False, indent=2) + "\n", media_type=media_type)
+    return Response(json_text(data), media_type=media_type)
 
 
 def _format(value: str | None) -> OutputFormat:
