@@ -7,7 +7,8 @@ figures and the server's own bulk loader, in the same run.
 Steps, each a fresh process timed end to end with its peak RSS (wait4): generate the KB (kept in
 bench/out/push-kb-<N> for the next run), build its index, start `oxigraph serve --union-default-graph`
 on an empty directory, push it (`dipkb push --update`), push again with nothing changed, push after
-one file changed; the timeline of the generator's benchmark actor (the heaviest) and of a median actor
+one file changed (each with --update and --store: a graph new to the server goes by a Graph Store POST; the
+first push also with --update alone, into a fresh server); the timeline of the generator's benchmark actor (the heaviest) and of a median actor
 (by events), locally and through `--endpoint`; then the bulk path: `dipkb export --with-derived
 --with-ontology -f ntriples` and `oxigraph load` of that file into an empty store. Results go to
 bench/out/push-results-<N>.json and are printed as a Markdown table.
@@ -88,8 +89,14 @@ def run(events: int, jobs: int, port: int) -> dict:
     results["triples in the files"] = summary["triples"]
     server = start_server(OUT / f"push-oxigraph-{events}", port)
     endpoint = f"http://127.0.0.1:{port}"
-    push = [*DIPKB, "--kb", str(root), "push", "--update", f"{endpoint}/update", "--jobs", str(jobs)]
+    push = [*DIPKB, "--kb", str(root), "push", "--update", f"{endpoint}/update", "--store", f"{endpoint}/store",
+            "--jobs", str(jobs)]
     try:
+        # Through SPARQL Update alone (what Virtuoso gets), then into a fresh server with both endpoints.
+        results["push (empty server, --update only)"] = once(push[:push.index("--store")] + ["--jobs", str(jobs)])
+        server.terminate()
+        server.wait()
+        server = start_server(OUT / f"push-oxigraph-{events}", port)
         results["push (empty server)"] = once(push)
         results["push (nothing changed)"] = repeat(push)
         changed = root / "kb" / "events-00001.ttl"

@@ -17,4 +17,5 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e '.[test]'
-.venv/bin/pytest -q "$@"
+# Two workers (pytest-xdist): the suite is mostly waiting on subprocesses and servers, and CI has two cores.
+.venv/bin/pytest -q -n 2 "$@"

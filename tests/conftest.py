@@ -129,10 +129,12 @@ _SERVING_LINE = re.compile(r"Serving .* at (http://127\.0\.0\.1:\d+)/")
 
 
 @contextmanager
-def serving(root: Path, *options: str, startup: float = 60.0) -> Iterator[Served]:
+def serving(root: Path, *options: str, startup: float = 60.0, endpoint: str | None = None) -> Iterator[Served]:
     """A real `dipkb serve` process for the KB at ``root`` on a free loopback port (``--port 0``; the
-    port is read from its stderr line), ready to answer; stopped, and waited for, on exit."""
-    command = [sys.executable, "-m", "dipkb", "--kb", str(root), "serve", "--port", "0", *options]
+    port is read from its stderr line), ready to answer; stopped, and waited for, on exit. With
+    ``endpoint``, it answers from that SPARQL endpoint (``dipkb --endpoint URL serve``)."""
+    remote = ["--endpoint", endpoint] if endpoint else []
+    command = [sys.executable, "-m", "dipkb", "--kb", str(root), *remote, "serve", "--port", "0", *options]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     lines: list[str] = []

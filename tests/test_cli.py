@@ -49,7 +49,7 @@ def test_timeline_of_russia_in_july_2021(run):
     # Kabulov and the Foreign Ministry act for Russia, so their events are Russia's too.
     assert "event:kabulov-taliban-meeting-2021-07" in by_id
     assert "event:russian-foreign-ministry-statement-2021-07" in by_id
-    assert by_id["event:russia-base-activation-tajikistan-2021-07"]["modality"] == "planned"
+    assert by_id["event:russia-base-activation-tajikistan-2021-07"]["modality"] == "possible"
     assert "event:taliban-take-kabul-1996" not in by_id
     meeting = by_id["event:kabulov-taliban-meeting-2021-07"]
     assert meeting == {
@@ -85,7 +85,8 @@ def test_timeline_date_range_excludes_events_outside_it(run):
     assert all(e["context"] for e in entries)
     july = {e["id"] for e in json.loads(run("timeline", "--from", "2021-07-15", "--to", "2021-08", "-f", "json").output)}
     assert "event:taliban-seize-districts-2021" in july  # May to July overlaps mid-July
-    assert "event:us-drawdown-afghanistan-2021" in july  # under way in July, ends in September
+    assert "event:us-drawdown-afghanistan-2021" in july  # under way in July
+    assert "event:us-drawdown-completion-deadline-2021-09-11" in july  # due by September 11
     assert "event:taliban-take-kabul-1996" not in july
 
 
@@ -99,14 +100,15 @@ def test_timeline_direct_excludes_agents(run):
 def test_timeline_is_chronological_with_honest_dates(run):
     entries = json.loads(run("timeline", "-f", "json").output)
     dates = {e["id"]: e["date"] for e in entries}
-    assert dates["event:taliban-take-kabul-1996"] == "1996"
+    assert dates["event:taliban-take-kabul-1996"] == "[..1996]"  # before the alliance formed in late 1996
     assert dates["event:taliban-seize-districts-2021"] == "2021-05/2021-07"
     assert dates["event:russia-concern-central-asia-2021"] == "[..2021-07]"
     order = [e["id"] for e in entries]
     assert order.index("event:taliban-take-kabul-1996") < order.index("event:taliban-seize-districts-2021")
     assert order.index("event:taliban-seize-districts-2021") < order.index("event:afghan-troops-flee-to-tajikistan-2021-07")
-    assert order[-1] == "event:us-drawdown-afghanistan-2021"
-    assert dates["event:us-drawdown-afghanistan-2021"] == "[..2021-07]/2021-09-11"
+    assert order[-1] == "event:us-drawdown-completion-deadline-2021-09-11"
+    assert dates["event:us-drawdown-afghanistan-2021"] == "[..2021-07]"  # open: September 11 is a deadline
+    assert dates["event:us-drawdown-completion-deadline-2021-09-11"] == "[2021-07..2021-09-11]"
 
 
 def test_timeline_type_accepts_class_cameo_and_plover(run):
@@ -134,7 +136,7 @@ def test_timeline_csv_to_file_guesses_format_from_extension(run, tmp_path):
     assert result.exit_code == 0 and result.output == ""
     assert target.read_text().splitlines() == [
         "date,type,modality,label,participants,place,sources",
-        "2021-07,BaseActivation,planned,Russia prepares to activate a military base in Tajikistan,"
+        "[2021-07..],BaseActivation,possible,Russia is prepared to activate a military base in Tajikistan,"
         "Russia (agent); Taliban (target),Russian military base in Tajikistan,"
         "\"Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia\"",
     ]

@@ -29,7 +29,7 @@ def test_gdelt_import_accounts_for_every_row_and_joins_curated_actors(kb_copy, t
     report = json.loads(report_path.read_text())
     rows = sum(1 for _ in GDELT.open(encoding="utf-8"))
     assert report["rows"] == rows == 2111
-    assert (report["imported"], report["merged"], report["rejected"], report["filtered"]) == (1566, 312, 233, 0)
+    assert (report["imported"], report["merged"], report["rejected"], report["filtered"]) == (1577, 301, 233, 0)
     assert sum(report["reasons"].values()) == report["rejected"]
     rejected_lines = (tmp_path / "rejected.tsv").read_text().splitlines()
     assert len(rejected_lines) == 1 + report["rejected"]

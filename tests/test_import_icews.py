@@ -47,7 +47,7 @@ def test_every_row_is_accounted_for(committed):
     assert result.report.as_json() == {
         "rows": 12, "imported": 5, "merged": 3, "rejected": 4, "filtered": 0,
         "reasons": {"invalid date": 1, "malformed CAMEO code": 1, "missing actor": 1, "unknown CAMEO code": 1},
-        "events_created": 5, "events_extended": 0}
+        "events_created": 5, "events_extended": 0, "header_lines": []}
     assert [(r.line, r.reason) for r in result.report.rejected_rows] == [
         (7, "malformed CAMEO code"), (8, "unknown CAMEO code"), (9, "missing actor"), (10, "invalid date")]
     assert result.report.rejected_rows[0].detail == "'13y' is not a CAMEO code of 2 to 4 digits"

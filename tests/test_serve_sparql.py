@@ -508,14 +508,6 @@ def test_another_host_is_served_with_a_warning(shipped_kb):
     assert lines[1].startswith("Serving ") and " at http://0.0.0.0:" in lines[1]
 
 
-def test_serving_a_remote_endpoint_is_refused_not_ignored(shipped_kb):
-    done = subprocess.run([sys.executable, "-m", "dipkb", "--kb", str(shipped_kb), "--endpoint",
-                           "http://127.0.0.1:9/query", "serve", "--port", "0"], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith("Error: dipkb serve answers from the local index") and done.stderr.count("\n") == 1
-
-
 NEW_EVENT = """
 event:served-test-meeting-2021-07 a dip:Meeting ;
     rdfs:label "A meeting added while the server runs"@en ;

@@ -109,16 +109,16 @@ def test_a_slide_has_only_the_date_parts_its_events_date_has(shipped_kb):
 @pytest.mark.parametrize(("event", "start", "end", "display"), [
     # A month: July 2021, no day, TimelineJS words it itself.
     ("kabulov-taliban-meeting-2021-07", {"year": 2021, "month": 7}, None, None),
-    ("taliban-take-kabul-1996", {"year": 1996}, None, None),
     # dip:latestDate 2021-07 only, "[..2021-07]": filed in July 2021, and said to be no later.
     ("russia-concern-central-asia-2021", {"year": 2021, "month": 7}, None, "no later than July 2021"),
+    ("taliban-take-kabul-1996", {"year": 1996}, None, "no later than 1996"),
     # dip:earliestDate 1996 only, "[1996..]".
     ("india-supports-anti-taliban-forces", {"year": 1996}, None, "no earlier than 1996"),
     # An interval of months, 2021-05/2021-07.
     ("taliban-seize-districts-2021", {"year": 2021, "month": 5}, {"year": 2021, "month": 7}, None),
-    # Begun no later than July 2021, ends on a day: "[..2021-07]/2021-09-11".
-    ("us-drawdown-afghanistan-2021", {"year": 2021, "month": 7}, {"year": 2021, "month": 9, "day": 11},
-     "from no later than July 2021 to 11 September 2021"),
+    # Both bounds, of different precisions: "[2021-07..2021-09-11]", a deadline.
+    ("us-drawdown-completion-deadline-2021-09-11", {"year": 2021, "month": 7}, None,
+     "between July 2021 and 11 September 2021"),
 ])
 def test_precision_intervals_and_bounds(event, start, end, display):
     slide = next(s for s in timelinejs()["events"] if s["unique_id"] == f"event-{event}")
@@ -133,6 +133,7 @@ def test_precision_intervals_and_bounds(event, start, end, display):
     ({"end": "2021-07"}, "2021-07", None, "until July 2021, start unknown"),
     ({"start": "2021-05", "end": "2021-07-09"}, "2021-05", "2021-07-09", None),
     ({"earliest": "2019", "end": "2021"}, "2019", "2021", "from no earlier than 2019 to 2021"),
+    ({"latest": "2021-07", "end": "2021-09-11"}, "2021-07", "2021-09-11", "from no later than July 2021 to 11 September 2021"),
     ({}, None, None, None),
 ])
 def test_the_dates_of_the_time_shapes_the_bundled_kb_lacks(fields, start, end, display):

@@ -167,9 +167,11 @@ def _source(text: str, vocab: Vocabulary) -> str:
                     "e.g. source:founding-article)")
 
 
-def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], bool] | None = None) -> ResolvedEvent:
+def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], bool] | None = None, *,
+                  can_declare_actors: bool = True) -> ResolvedEvent:
     """Resolve every name and date of ``draft``; raises EventDraftError listing every problem. New sources
-    and actors get IRIs for which ``taken`` (by default: used in the KB) is false."""
+    and actors get IRIs for which ``taken`` (by default: used in the KB) is false. ``can_declare_actors``:
+    an unknown actor's message says how to declare it (``add --new-actor``; an imported row cannot)."""
     problems: list[Rejection] = []
     claims = Claims(taken or (lambda iri: in_kb(vocab.kb, iri)))
 
@@ -183,7 +185,8 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
     if not draft.label.strip():
         problems.append(Rejection("missing field", "an event needs a label"))
     cls, codes = attempt(_event_type, draft.event_type, vocab) or (None, ())
-    planner = ActorPlanner(_listed(draft, "new_actors", problems), vocab.reconciler, claims, problems)
+    planner = ActorPlanner(_listed(draft, "new_actors", problems), vocab.reconciler, claims, problems,
+                           can_declare_actors)
     roles = []
     for participant in draft.participants:
         role = vocab.roles.get(_squash(participant.role))
@@ -256,8 +259,10 @@ def event_turtle(event: ResolvedEvent, iri: str) -> str:
 def draft_turtle(event: ResolvedEvent, iri: str) -> str:
     """The event's block followed by the blocks of the sources and actors it creates."""
     tag = event.draft.language
+    # A new actor's position is attested when the event shows it held; bounds alone do not say when.
+    attested = next((value for prop, value in event.times if prop in ("date", "startDate")), None)
     blocks = [event_turtle(event, iri)] + [source_turtle(s, tag) for s in event.new_sources] + \
-        [actor_turtle(a, tag) for a in event.new_actors]
+        [actor_turtle(a, tag, attested) for a in event.new_actors]
     return "\n".join(blocks)
 
 
@@ -337,7 +342,8 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
             def taken(candidate: str) -> bool:
                 return in_kb(now, candidate)
 
-            created = [iri] + [s.iri for s in event.new_sources] + [a.iri for a in event.new_actors]
+            created = [iri] + [s.iri for s in event.new_sources] + [a.iri for a in event.new_actors] + \
+                [a.position.iri for a in event.new_actors if a.position]
             if any(map(taken, created)):
                 event = resolve_draft(draft, vocab, taken)
                 iri = iri_for(event, taken)

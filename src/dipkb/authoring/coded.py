@@ -8,11 +8,12 @@ from dataclasses import replace
 from dipkb.authoring.codes import (ALLIANCE_FORMATION, APPEAL, MATERIAL_SUPPORT, MEETING, RETREAT, STATEMENT,
                                    TROOP_MOVEMENT, VISIT, CodeBook)
 from dipkb.authoring.dedup import ExistingEvents, IdentityKey, identity_key
+from dipkb.authoring.importers.gdelt_mentions import Mentions
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.model import terms
 from dipkb.model import record_turtle
 from dipkb.model.namespaces import DIP
-from dipkb.model.records import CodedRow, ImportedEvent, ImportReport, Outcome, Rejection, RowResult
+from dipkb.model.records import CodedRow, ImportedEvent, ImportReport, Outcome, Rejection, RowResult, SourceRecord
 
 
 # (class, role of Actor1, role of Actor2), most specific class first: the first match wins.
@@ -37,24 +38,29 @@ def roles_for(codebook: CodeBook, cls: str, row: CodedRow) -> tuple[str, str]:
                 ("agent", "target"))
 
 
-def _not_after(day: str, issued: str) -> bool:
-    """Compared at the coarser precision of the two, as the shapes compare them."""
-    n = min(len(day), len(issued), 19)
-    return day[:n] <= issued[:n]
+def _not_after(day: str, created: str) -> bool:
+    """Compared at the coarser precision of the two, as the shapes compare dates."""
+    n = min(len(day), len(created), 19)
+    return day[:n] <= created[:n]
 
 
 class CodedImport:
     """Collects the events of one import; :meth:`add` takes the readers' rows one at a time."""
 
-    def __init__(self, codebook: CodeBook, reconciler: Reconciler, existing: ExistingEvents, dataset_key: str):
+    def __init__(self, codebook: CodeBook, reconciler: Reconciler, existing: ExistingEvents, dataset_key: str,
+                 mentions: Mentions | None = None):
         self.codebook, self.reconciler, self.existing = codebook, reconciler, existing
         self.dataset_key = dataset_key  # prefix of IRIs of actors known by name only: "icews"
+        self.mentions = mentions  # a GDELT mentions file's records, joined to the events they mention
         self.report = ImportReport()
         self.events: dict[str, ImportedEvent] = {}  # by IRI, in the order they were made
         self.by_key: dict[IdentityKey, str] = {}
         self.record_keys: dict[str, IdentityKey] = {}
 
     def add(self, result: RowResult) -> None:
+        if result.header:
+            self.report.header_lines.append(result.line)
+            return
         if result.filtered:
             self.report.count(Outcome.FILTERED)
             return
@@ -87,10 +93,10 @@ class CodedImport:
                 raise Rejection("missing place",
                                 "a troop movement needs where it went from or to; the row has no place")
             place_property = "origin"  # where the coded action happened is where the forces moved from
-        if row.record.issued and not _not_after(row.date.lexical, row.record.issued.lexical):
+        if row.record.created and not _not_after(row.date.lexical, row.record.created.lexical):
             raise Rejection("dated after its record", f"event date {row.date.lexical} is after the record was "
-                            f"added ({row.record.issued.lexical})")
-        key = identity_key(self.codebook, cls, tuple(roles), place, row.date)
+                            f"added ({row.record.created.lexical})")
+        key = identity_key(self.codebook, cls, tuple(roles), place, row.date, concept=match.concept.iri)
         record = row.record
         if record.iri in self.existing.records:
             self.report.count(Outcome.MERGED)  # imported before: the KB already has this very record
@@ -110,7 +116,7 @@ class CodedImport:
             self.events[iri] = ImportedEvent(
                 iri=iri, cls=cls, label=self._label(match.concept, roles, source_role == target_role),
                 roles=tuple(roles), date=row.date, place=place, place_property=place_property,
-                codes=[coded], records=[record])
+                codes=[coded], records=[record], mentions=self._mentions(record.iri), window=row.window)
             self.report.count(Outcome.IMPORTED)
             self.report.events_created += 1
             return
@@ -123,7 +129,11 @@ class CodedImport:
         if coded not in event.codes:
             event.codes.append(coded)
         event.records.append(record)
+        event.mentions.extend(self._mentions(record.iri))
         self.report.count(Outcome.MERGED)
+
+    def _mentions(self, record_iri: str) -> list[SourceRecord]:
+        return self.mentions.take(record_iri) if self.mentions else []
 
     def _label(self, concept, roles: list[tuple[str, str]], unordered: bool) -> str:
         what = concept.label or concept.notation
@@ -148,13 +158,13 @@ class CodedImport:
         new_places.update({p.in_country: self.reconciler.new_places[p.in_country] for p in list(new_places.values())
                            if p.in_country in self.reconciler.new_places})
         parts = [heading, terms.prefix_block(), "\n"]
-        parts += [record_turtle.actor(a) + "\n" for iri, a in sorted(self.reconciler.new_actors.items()) if iri in actors]
+        parts += [record_turtle.actor(a) + "\n" for a in self.reconciler.new_actors_linked(actors)]
         parts += [record_turtle.place(p) + "\n" for _, p in sorted(new_places.items())]
         for ev in events:
             content = None
             if not ev.existing:
                 content = "Coded as " + "; ".join(text for _, text in ev.codes) + "."
-            parts += [record_turtle.record(r) + "\n" for r in ev.records]
+            parts += [record_turtle.record(r) + "\n" for r in ev.records + ev.mentions]
             parts.append(record_turtle.event(ev, content) + "\n")
         return "".join(parts)
 

@@ -130,6 +130,10 @@ class CodeBook:
                 todo.extend(self.parents.get(current, ()))
         return False
 
+    def is_exact_match(self, cls: str, concept: str) -> bool:
+        """Whether the class is a skos:exactMatch of the concept: it says all the code says."""
+        return (_EXACT, concept) in self.matches_of.get(cls, ())
+
     def is_event_class(self, iri: str) -> bool:
         return iri in self.class_labels
 

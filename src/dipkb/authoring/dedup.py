@@ -1,7 +1,8 @@
 """De-duplication by a deterministic identity key, explained in one sentence:
 
     Two records describe the same event when they have the same dipkb event type, the same
-    participants, the same place and the same date (and, for statements quoted verbatim, the same quote).
+    participants, the same place and the same date (and, for statements quoted verbatim, the same
+    quote; for a code finer than its type, the same code).
 
 "The same participants" means the same actors in the same roles (speaker A and addressee B is not
 speaker B and addressee A), except for meetings and visits, where only the set of actors counts: a
@@ -13,9 +14,14 @@ by one speaker on one day are two statements (coded rows carry no quote). Events
 get the same key from their own triples, so an import merges into them too; the event IRI is derived
 from the key, so importing the same rows twice gives the same IRIs.
 
-A consequence to know: CAMEO codes of one root that share a dipkb class merge (173 "arrest" and 174
-"expel" by the same actors, same place and day are one dip:Coercion event with both codes); every
-record and every code is kept on the event.
+The code counts where the class is coarser than the code: 0331 "express intent to provide economic
+aid" and 0341 "express intent to change leadership" are both dip:ExpressionOfIntent, and the same
+actor's two intents on one day are two events, as are 173 "arrest" and 174 "expel". It does not
+count where the class says all the code says (the class is a skos:exactMatch of it: CAMEO 0874 is
+dip:Retreat), so a coded row still merges into a hand-made event of that class, which has no code;
+nor for meetings and visits, whose codes are the sides of one event (042 "make a visit" and 043 "host
+a visit"; 040 and 046 between the same pair on one day). A consequence: a GDELT and a PLOVER record of
+one intent (036 and AGREE) stay two events. Every record and every code is kept on the event.
 """
 from __future__ import annotations
 
@@ -42,11 +48,14 @@ class IdentityKey:
     place: str | None
     date: DateValue
     quote: str | None = None  # whitespace-normalised
+    code: str | None = None  # the CAMEO or PLOVER concept, where the class is coarser than it
 
     def digest(self) -> str:
         parts = [self.event_class, self.place or "", self.date.lexical, self.date.datatype]
         if self.quote is not None:  # only then, so that keys of coded events stay as they were
             parts.append("quote " + self.quote)
+        if self.code is not None:  # likewise: events whose class says it all keep their IRIs
+            parts.append("code " + self.code)
         parts += sorted(f"{role} {actor}" for role, actor in self.participants)
         return hashlib.sha1("\n".join(parts).encode("utf-8")).hexdigest()
 
@@ -57,17 +66,22 @@ class IdentityKey:
 
 
 def identity_key(codebook: CodeBook, event_class: str, roles: tuple[tuple[str, str], ...],
-                 place: str | None, date: DateValue, quote: str | None = None) -> IdentityKey:
+                 place: str | None, date: DateValue, quote: str | None = None,
+                 concept: str | None = None) -> IdentityKey:
+    """``concept``: the CAMEO or PLOVER concept the record was coded with, if any."""
     unordered = codebook.is_a(event_class, MEETING)
     participants = frozenset(("" if unordered else role, actor) for role, actor in roles)
-    return IdentityKey(event_class, participants, place, date, " ".join(quote.split()) if quote else None)
+    finer = concept is not None and not unordered and not codebook.is_exact_match(event_class, concept)
+    return IdentityKey(event_class, participants, place, date, " ".join(quote.split()) if quote else None,
+                       concept if finer else None)
 
 
 _EVENTS = """
-SELECT ?e ?class ?date ?place ?role ?actor ?quote WHERE {
+SELECT ?e ?class ?date ?place ?role ?actor ?quote ?code WHERE {
   ?e dip:date ?date ; a ?class . ?class skos:inScheme dip:EventTypeScheme .
   OPTIONAL { ?e dip:place|dip:origin ?place }
   OPTIONAL { ?e dip:quote ?quote }
+  OPTIONAL { ?e dip:eventCode ?code }
   OPTIONAL { ?e ?role ?actor . ?role rdfs:subPropertyOf+ dip:participant }
 }"""
 _RECORDS = "SELECT ?e ?r WHERE { ?r a dip:DatasetRecord . OPTIONAL { ?e dip:source ?r } }"
@@ -80,6 +94,7 @@ class _Found:
     places: set[str | None]
     roles: set[tuple[str, str]]
     quotes: set[str | None]
+    codes: set[str | None]
 
 
 class ExistingEvents:
@@ -90,11 +105,12 @@ class ExistingEvents:
         found: dict[str, _Found] = {}
         bindings = {"date": Literal(date.lexical, datatype=NamedNode(date.datatype))} if date else None
         for row in kb.select(_EVENTS, bindings):
-            entry = found.setdefault(row["e"].value, _Found(set(), set(), set(), set(), set()))
+            entry = found.setdefault(row["e"].value, _Found(set(), set(), set(), set(), set(), set()))
             entry.classes.add(row["class"].value)
             entry.dates.add(DateValue(row["date"].value, row["date"].datatype.value))
             entry.places.add(row["place"].value if "place" in row else None)
             entry.quotes.add(row["quote"].value if "quote" in row else None)
+            entry.codes.add(row["code"].value if "code" in row else None)
             if "role" in row:
                 entry.roles.add((row["role"].value, row["actor"].value))
         self.by_key: dict[IdentityKey, str] = {}
@@ -102,8 +118,9 @@ class ExistingEvents:
             entry = found[iri]
             places = entry.places - {None} or {None}
             quotes = entry.quotes - {None} or {None}
-            for cls, place, day, quote in itertools.product(entry.classes, places, entry.dates, quotes):
-                key = identity_key(codebook, cls, tuple(entry.roles), place, day, quote)
+            codes = entry.codes - {None} or {None}
+            for cls, place, day, quote, code in itertools.product(entry.classes, places, entry.dates, quotes, codes):
+                key = identity_key(codebook, cls, tuple(entry.roles), place, day, quote, code)
                 self.by_key.setdefault(key, iri)
         self.records: set[str] = set()
         self.records_of: defaultdict[str, set[str]] = defaultdict(set)

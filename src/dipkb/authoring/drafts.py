@@ -7,26 +7,32 @@ event from one article must not make a second copy of the article.
 
 An :class:`ActorDraft` is only a permission: a participant whose name matches no actor of the KB but
 matches the draft's name becomes ``actor:<slug>``; a name that does match an actor of the KB uses that
-actor, so listing a known actor never duplicates it.
+actor, so listing a known actor never duplicates it. A new actor may act for an actor of the KB
+(``dip:actsFor``, so that it shows in that actor's timeline) and hold a position for it, which becomes
+a ``dip:Position`` as the KB's own positions are written: a title, the actor it is held for, and the
+event's time as the time it is attested at.
 
 Nothing here writes: :mod:`dipkb.authoring.add` puts the blocks made here in the event's own block, which
 is validated and appended as one.
 """
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from dipkb.authoring.reconcile import ACTOR_NS, Reconciler, slug
+from dipkb.errors import EventDraftError
 from dipkb.model import terms
-from dipkb.model.namespaces import DIP, PREFIXES, XSD, expand
+from dipkb.model.namespaces import DIP, PREFIXES, XSD, curie, expand
 from dipkb.model.records import Rejection
 from dipkb.model.temporal import DateInputError, DateValue, date_value
 from dipkb.store.kb import KnowledgeBase
 
 SOURCE_NS = PREFIXES["source"]
+POSITION_NS = PREFIXES["position"]
 SOURCE_KINDS = {"article": DIP + "NewsArticle", "agency": DIP + "AgencyReport", "official": DIP + "OfficialStatement"}
 ACTOR_KINDS = ("State", "Person", "Organisation", "GovernmentBody", "ArmedForce", "ArmedGroup", "Delegation",
                "Alliance", "MediaOrganisation")
@@ -63,12 +69,40 @@ class ActorDraft:
     name: str
     kind: str = "Organisation"  # a local name among ACTOR_KINDS, with or without ``dip:``
     acts_for: str | None = None  # an actor of the KB: IRI, CURIE or name
+    position: str | None = None  # the title of a position held for ``acts_for``, as the source words it
 
     @classmethod
     def parse(cls, text: str) -> ActorDraft:
         """``NAME`` or ``NAME=CLASS``, as --new-actor takes it."""
         name, _, kind = text.partition("=")
         return cls(name=name.strip(), kind=kind.strip() or "Organisation")
+
+
+def actor_drafts(new_actors: Sequence[str], acts_for: Sequence[str] = (),
+                 positions: Sequence[str] = ()) -> tuple[ActorDraft, ...]:
+    """The drafts of ``--new-actor NAME[=CLASS]``, ``--acts-for NAME=ACTOR`` and ``--position NAME=TITLE``,
+    where NAME is one of the new actors (any case). Raises EventDraftError listing every problem."""
+    drafts = {}
+    for text in new_actors:
+        draft = ActorDraft.parse(text)
+        drafts.setdefault(draft.name.lower(), draft)  # a name given twice is reported by ActorPlanner
+    problems = []
+    for option, field, form, values in (("--acts-for", "acts_for", "NAME=ACTOR", acts_for),
+                                        ("--position", "position", "NAME=TITLE", positions)):
+        for text in values:
+            name, sep, value = (part.strip() for part in text.partition("="))
+            if not sep or not name or not value:
+                problems.append((f"malformed {option}", f"{text!r} is not {form}"))
+            elif name.lower() not in drafts:
+                problems.append((f"malformed {option}", (f"{name!r} is not one of the new actors: give it "
+                                                          f"with --new-actor '{name}[=CLASS]' too")))
+            elif getattr(drafts[name.lower()], field):
+                problems.append((f"malformed {option}", f"{option} is given twice for {name!r}"))
+            else:
+                drafts[name.lower()] = replace(drafts[name.lower()], **{field: value})
+    if problems:
+        raise EventDraftError(problems)
+    return tuple(drafts[ActorDraft.parse(text).name.lower()] for text in new_actors)
 
 
 @dataclass(frozen=True)
@@ -82,11 +116,19 @@ class PlannedSource:
 
 
 @dataclass(frozen=True)
+class PlannedPosition:
+    iri: str
+    title: str
+    held_for: str
+
+
+@dataclass(frozen=True)
 class PlannedActor:
     iri: str
     name: str
     cls: str
     acts_for: str | None
+    position: PlannedPosition | None = None
 
 
 def short_slug(text: str) -> str:
@@ -240,8 +282,9 @@ class ActorPlanner:
     """Resolves participant names, creating the new actors a draft allows; collects every problem."""
 
     def __init__(self, drafts: tuple[ActorDraft, ...], reconciler: Reconciler, claims: Claims,
-                 problems: list[Rejection]):
+                 problems: list[Rejection], can_declare_actors: bool = True):
         self.reconciler, self.claims = reconciler, claims
+        self.can_declare_actors = can_declare_actors
         self.allowed: dict[str, tuple[ActorDraft, str | None, str | None]] = {}  # lower name -> draft, class, actsFor
         self.planned: dict[str, PlannedActor] = {}
         self.reused: list[str] = []
@@ -267,7 +310,12 @@ class ActorPlanner:
                 try:
                     acts_for = reconciler.resolve(draft.acts_for)
                 except Rejection as rejection:
-                    problems.append(Rejection(rejection.reason, f"{rejection.detail} (acts for of new actor {name!r})"))
+                    problems.append(Rejection(rejection.reason, f"{self._explained(rejection, draft.acts_for)} "
+                                              f"(acts for of new actor {name!r})"))
+            elif draft.position and draft.position.strip():
+                # dip:positionFor is required: a title alone says nothing of whom the position serves.
+                problems.append(Rejection("missing field", f"new actor {name!r} holds a position but acts for "
+                                          f"no one: say for whom (--acts-for '{name}=ACTOR')"))
             self.allowed[name.lower()] = (draft, cls, acts_for)
 
     def actor(self, text: str) -> str:
@@ -276,23 +324,56 @@ class ActorPlanner:
         try:
             iri = self.reconciler.resolve(text)
         except Rejection as rejection:
-            if rejection.reason != "unknown actor" or key not in self.allowed:
+            if rejection.reason != "unknown actor":
                 raise
+            if key not in self.allowed:
+                raise Rejection(rejection.reason, self._explained(rejection, text, creatable=True)) from None
             self.used.add(key)
             if key not in self.planned:
-                draft, cls, acts_for = self.allowed[key]
-                self.planned[key] = PlannedActor(self.claims.claim(ACTOR_NS + short_slug(draft.name)),
-                                                 draft.name.strip(), cls or DIP + "Actor", acts_for)
+                self.planned[key] = self._plan(*self.allowed[key])
             return self.planned[key].iri
         if key in self.allowed:
             self.used.add(key)
             self.reused.append(iri)
         return iri
 
+    def _plan(self, draft: ActorDraft, cls: str | None, acts_for: str | None) -> PlannedActor:
+        name, position = draft.name.strip(), None
+        title = (draft.position or "").strip()
+        if title and acts_for:
+            position = PlannedPosition(self.claims.claim(POSITION_NS + short_slug(f"{name} {title}")), title, acts_for)
+        return PlannedActor(self.claims.claim(ACTOR_NS + short_slug(name)), name, cls or DIP + "Actor", acts_for,
+                            position)
+
+    def _explained(self, rejection: Rejection, text: str, creatable: bool = False) -> str:
+        """The reconciler's "no actor named X", with the KB's actors of a similar name, and for a
+        participant how to create it instead."""
+        if rejection.reason != "unknown actor":
+            return rejection.detail
+        detail = rejection.detail
+        close = similar_actors(self.reconciler, text)
+        if close:
+            detail += f", did you mean {' or '.join(close)}?"
+        if creatable and self.can_declare_actors and expand(text.strip()) is None:
+            detail += f"{'' if close else '.'} To create it{' instead' if close else ''}, add " \
+                f"--new-actor {text.strip() + '[=CLASS]'!r}"
+        return detail
+
     def unused(self) -> list[Rejection]:
         """New actors no participant names: creating them unasked, or ignoring them silently, would both surprise."""
         return [Rejection("unused actor", f"new actor {draft.name.strip()!r} is not named by any participant")
                 for key, (draft, _, _) in self.allowed.items() if key not in self.used]
+
+
+def similar_actors(reconciler: Reconciler, text: str, count: int = 3) -> list[str]:
+    """Up to ``count`` actors of the KB whose label or alternative label is close to ``text`` (difflib's
+    ratio), as ``'Label' (curie)``."""
+    names = [name for name, iris in reconciler.names.items() if any(i in reconciler.actor_classes for i in iris)]
+    found: dict[str, None] = {}
+    for name in difflib.get_close_matches(text.strip().lower(), names, n=count, cutoff=0.6):
+        for iri in sorted(i for i in reconciler.names[name] if i in reconciler.actor_classes):
+            found.setdefault(f"'{reconciler.label(iri)}' ({curie(iri)})")
+    return list(found)[:count]
 
 
 def source_turtle(source: PlannedSource, language: str) -> str:
@@ -310,5 +391,17 @@ def source_turtle(source: PlannedSource, language: str) -> str:
     return terms.block(source.iri, pairs)
 
 
-def actor_turtle(actor: PlannedActor, language: str) -> str:
-    return terms.actor(actor.iri, actor.cls, actor.name, language, acts_for=actor.acts_for)
+def actor_turtle(actor: PlannedActor, language: str, attested: DateValue | None = None) -> str:
+    """The new actor's block, and its position's block when it holds one, ``attested`` at the event's time."""
+    if actor.position is None:
+        return terms.actor(actor.iri, actor.cls, actor.name, language, acts_for=actor.acts_for)
+    position = actor.position
+    # Imported actors hold no positions, so terms.actor, written for both, has no place for one.
+    pairs = [("a", terms.term(actor.cls)), ("rdfs:label", terms.lang(actor.name, language)),
+             ("dip:actsFor", terms.term(actor.acts_for)), ("dip:holdsPosition", terms.term(position.iri))]
+    held = [("a", "dip:Position"), ("rdfs:label", terms.lang(f"{actor.name}, {position.title}", language)),
+            ("dip:positionTitle", terms.lang(position.title, language)),
+            ("dip:positionFor", terms.term(position.held_for))]
+    if attested:
+        held.append(("dip:attestedAt", terms.date(attested)))
+    return terms.block(actor.iri, pairs) + "\n" + terms.block(position.iri, held)

@@ -10,12 +10,14 @@ from dipkb.authoring.checking import check_text, violations
 from dipkb.authoring.coded import CodedImport
 from dipkb.authoring.codes import CodeBook
 from dipkb.authoring.dedup import ExistingEvents
+from dipkb.authoring.importers import acled
 from dipkb.authoring.importers import gdelt
+from dipkb.authoring.importers import gdelt_mentions
 from dipkb.authoring.importers import icews
 from dipkb.authoring.importers import plover
 from dipkb.authoring.importers import tabular
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import member_name, open_input
+from dipkb.authoring.importers.reading import NotThisFormat, member_name, open_input
 from dipkb.authoring.reconcile import Reconciler, slug
 from dipkb.errors import ImportInputError, ImportValidationError, InternalError
 from dipkb.model.records import ImportReport
@@ -29,9 +31,10 @@ from dipkb.util.paths import display_path, reporting_write_errors
 class ImportFormat(Enum):
     GDELT = "gdelt"  # 2.0, 1.0 daily or 1.0 back-file, told apart by the column count
     ICEWS = "icews"
-    PLOVER = "plover"  # JSON array or JSON lines
+    PLOVER = "plover"  # a JSON array, JSON lines, or JSON objects one after another
     CSV = "csv"  # the simple layouts of examples/README.md
     YAML = "yaml"
+    ACLED = "acled"  # ACLED's CSV export, read by its header
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,14 @@ class ImportOptions:
     """Filters for big files, and where to write. Dates are YYYY, YYYY-MM or YYYY-MM-DD, inclusive."""
 
     actor_codes: tuple[str, ...] = ()  # keep rows where an actor's code starts with one ("RUS", "AFGGOV")
+    countries: tuple[str, ...] = ()  # keep rows with an actor of one: a name, ISO or CAMEO code ("Russia", "RUS")
     date_from: str | None = None
     date_to: str | None = None
     event_codes: tuple[str, ...] = ()  # CAMEO root prefixes ("04", "190") or PLOVER types ("CONSULT")
     into: Path | None = None  # the KB file to add to; default kb/imports/<format>-<file name>.ttl
+    min_mentions: int | None = None  # GDELT only: keep rows with NumMentions at least this
+    root_only: bool = False  # GDELT only: keep rows with IsRootEvent 1
+    mentions: Path | None = None  # GDELT 2.0 only: a mentions file whose rows become further sources
 
 
 @dataclass
@@ -56,26 +63,87 @@ class ImportResult:
     fmt: ImportFormat
 
 
+@dataclass(frozen=True)
+class Sniffed:
+    """What a file's first lines look like: a format dipkb imports, a GDELT mentions file (which goes
+    with --mentions), or nothing known (``fmt`` None, ``mentions`` False)."""
+
+    fmt: ImportFormat | None = None
+    mentions: bool = False
+
+    @property
+    def description(self) -> str:
+        if self.mentions:
+            return "a GDELT 2.0 mentions file"
+        return _DESCRIPTIONS.get(self.fmt, "no format dipkb reads")
+
+
+_DESCRIPTIONS = {ImportFormat.GDELT: "a GDELT event export", ImportFormat.ICEWS: "an ICEWS event file",
+                 ImportFormat.PLOVER: "PLOVER JSON", ImportFormat.CSV: "a CSV of events",
+                 ImportFormat.YAML: "a YAML list of events", ImportFormat.ACLED: acled.DESCRIBED}
+_SNIFF_BYTES = 1 << 16
+
+
+def sniff(path: Path) -> Sniffed:
+    """From the first 64 KiB, decompressed: JSON is PLOVER; an "Event ID" header is ICEWS; a CSV header
+    with event_id_cnty is ACLED; a header or most lines with 57, 58 or 61 tab-separated columns are
+    GDELT events, with 16 (two timestamps first) GDELT mentions; a header with label and type is our
+    CSV; a YAML list or "events:" is YAML."""
+    with open_input(path) as stream:
+        head = stream.read(_SNIFF_BYTES).decode("utf-8", "replace")
+    lines = [line for line in head.splitlines()[:50] if line.strip()]
+    if not lines:
+        return Sniffed()
+    if lines[0].lstrip().startswith(("[", "{")):
+        return Sniffed(ImportFormat.PLOVER)
+    first = [cell.strip() for cell in lines[0].split("\t")]
+    if "Event ID" in first:
+        return Sniffed(ImportFormat.ICEWS)
+    if "event_id_cnty" in (cell.strip().lstrip("\ufeff").lower() for cell in _csv_header(lines[0])):
+        return Sniffed(ImportFormat.ACLED)
+    widths = [line.count("\t") + 1 for line in lines]
+    header = first[0].lstrip("\ufeff").upper() == gdelt.HEADER
+    if (header and widths[0] in gdelt.LAYOUTS) or sum(w in gdelt.LAYOUTS for w in widths) * 2 > len(widths):
+        return Sniffed(ImportFormat.GDELT)
+    mention_like = [line.split("\t") for line in lines if line.count("\t") + 1 == gdelt_mentions.COLUMNS]
+    if (header and widths[0] == gdelt_mentions.COLUMNS) or (
+            len(mention_like) * 2 > len(lines)
+            and all(len(f[1]) == len(f[2]) == 14 and f[1].isdigit() and f[2].isdigit() for f in mention_like[-3:])):
+        return Sniffed(mentions=True)
+    if {"label", "type"} <= {cell.strip() for cell in _csv_header(lines[0])}:
+        return Sniffed(ImportFormat.CSV)
+    if lines[0].startswith(("- ", "events:", "---")):
+        return Sniffed(ImportFormat.YAML)
+    return Sniffed()
+
+
 def guess_format(path: Path) -> ImportFormat:
-    """From the file name, else from its first line: a header with "Event ID" is ICEWS; tab-separated
-    rows of 57, 58 or 61 columns are GDELT; '[' or '{' starts PLOVER JSON."""
+    """From the content (see :func:`sniff`), else from the file name (.json, .jsonl, .yaml...)."""
+    found = sniff(path)
+    if found.mentions:
+        raise ImportInputError(f"{display_path(path)} looks like a GDELT 2.0 mentions file: import its events file "
+                               f"with --mentions {display_path(path)}.")
+    if found.fmt is not None:
+        return found.fmt
     name = member_name(path).lower()
     for suffixes, fmt in (((".json", ".jsonl", ".ndjson"), ImportFormat.PLOVER),
                           ((".yaml", ".yml"), ImportFormat.YAML)):
         if name.endswith(suffixes):
             return fmt
-    with open_input(path) as stream:
-        first = stream.readline(1 << 20).decode("utf-8", "replace")
-    if first.lstrip().startswith(("[", "{")):
-        return ImportFormat.PLOVER
-    if "Event ID" in first.split("\t"):
-        return ImportFormat.ICEWS
-    if first.count("\t") + 1 in gdelt.LAYOUTS:
-        return ImportFormat.GDELT
-    if name.endswith(".csv") and "label" in _csv_header(first):
-        return ImportFormat.CSV
     raise ImportInputError(f"Cannot tell the format of {display_path(path)}: pass it explicitly "
-                           "(gdelt, icews, plover, csv or yaml).")
+                           "(gdelt, icews, plover, acled, csv or yaml).")
+
+
+def _wrong_format(error: NotThisFormat, option: str = "--format") -> ImportInputError:
+    """The one-line message for a file none of whose rows fits the format it was read as."""
+    found = sniff(error.path)
+    hint = ""
+    if option == "--format" and found.mentions:
+        hint = "; give it with --mentions next to its events file"
+    elif option == "--format" and found.fmt is not None and found.description != error.declared:
+        hint = f"; import it with --format {found.fmt.value}"
+    looks = "" if found.description == error.declared else f"; it looks like {found.description}"
+    return ImportInputError(f"{display_path(error.path)} is not {error.declared} ({error.detail}){looks}{hint}.")
 
 
 def _csv_header(line: str) -> list[str]:
@@ -105,6 +173,10 @@ def run_import(kb: KnowledgeBase, path: Path, fmt: ImportFormat | None = None,
     path = Path(path)
     fmt = fmt or guess_format(path)
     row_filter = RowFilter.build(options.actor_codes, options.date_from, options.date_to, options.event_codes)
+    row_filter = row_filter.with_attention(options.min_mentions, options.root_only).with_countries(options.countries)
+    if fmt is not ImportFormat.GDELT and (row_filter.on_attention or options.mentions):
+        raise ImportInputError(f"--mentions, --min-mentions and --root-only read GDELT's columns; {fmt.value} "
+                               "files have none.")
     target = _target(kb.layout, path, fmt, options.into)
     codebook, reconciler = CodeBook(kb), Reconciler(kb)
     existing = ExistingEvents(kb, codebook)
@@ -112,14 +184,27 @@ def run_import(kb: KnowledgeBase, path: Path, fmt: ImportFormat | None = None,
     if fmt not in (ImportFormat.CSV, ImportFormat.YAML):
         heading += ("# Every event keeps the dataset records it was made from (dip:source); dip:mergedFrom marks\n"
                     "# the events that de-duplication merged from several records.\n")
+    try:
+        mentions = gdelt_mentions.read(options.mentions) if options.mentions else None
+    except NotThisFormat as error:
+        raise _wrong_format(error, "--mentions") from None
+    if mentions:
+        heading += f"# Mentions from {member_name(options.mentions)} are further sources (dip:MentionRecord).\n"
     if fmt in (ImportFormat.CSV, ImportFormat.YAML):
         report, text = tabular.run(kb, path, fmt.value, row_filter, codebook, reconciler, existing, heading)
     else:
-        reader = {ImportFormat.GDELT: gdelt.read, ImportFormat.ICEWS: icews.read, ImportFormat.PLOVER: plover.read}[fmt]
-        builder = CodedImport(codebook, reconciler, existing, dataset_key=fmt.value)
-        for row in reader(path, row_filter):
-            builder.add(row)
+        reader = {ImportFormat.GDELT: gdelt.read, ImportFormat.ICEWS: icews.read, ImportFormat.PLOVER: plover.read,
+                  ImportFormat.ACLED: acled.read}[fmt]
+        coded = acled.AcledImport if fmt is ImportFormat.ACLED else CodedImport
+        builder = coded(codebook, reconciler, existing, dataset_key=fmt.value, mentions=mentions)
+        try:
+            for row in reader(path, row_filter):
+                builder.add(row)
+        except NotThisFormat as error:
+            raise _wrong_format(error) from None
         report, text = builder.report, builder.turtle(heading)
+        if mentions:
+            report.mentions = mentions.finish()
     if report.rows == 0:
         raise ImportInputError(f"{display_path(path)} has no rows to import.")
     if not report.balanced():  # every row must end up counted once: a bug otherwise, not bad input

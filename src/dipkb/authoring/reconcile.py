@@ -2,11 +2,16 @@
 
 Actors, in order: a CAMEO actor code equal to a curated dip:actorCode ("RUS" is actor:russia); then,
 for datasets that give only names (ICEWS), a case-insensitive label or alternative label that names
-exactly one actor. Otherwise a new actor: ``actor:cameo-<code>`` for a coded actor (one per CAMEO actor
-code, shared by every dataset that uses the code, so GDELT and PLOVER rows about RUSGOV name the same
-actor) or ``actor:<dataset>-<name-slug>`` for a named one. A new actor of a state sector (GOV, MIL,
-COP...) whose country code is a curated state acts for that state (dip:actsFor), so RUSGOV's events
-are found under Russia.
+exactly one actor. A country, by code ("GBR", "ROM") or by name ("Bangladesh"), is the KB's state with
+one of its codes or names, else one new ``actor:cameo-<alpha-3>`` per country, labelled with the
+country's name from model/countries.tsv (not with whatever the first row called it). Otherwise a new
+actor: ``actor:cameo-<code>`` for a coded actor (one per CAMEO actor code, shared by every dataset
+that uses the code, so GDELT and PLOVER rows about RUSGOV name the same actor) or
+``actor:<dataset>-<name-slug>`` for a named one. Every new actor with a country (its dataset's country
+field, else the country part of its code: CountryTable.of_actor, the rule `import --country` follows
+too) is linked to that country's state: a state sector (GOV, MIL, COP...; ICEWS "Government",
+"Police"...) acts for it (dip:actsFor), anyone else, citizens, media, business, a region, is of it
+(dip:ofState). Either way its events are found under the state.
 
 Places: a country by FIPS 10-4 code (GDELT) mapped to ISO 3166 alpha-3 and through the curated state
 with that dip:actorCode to its territory (dip:territoryOf), else by name; a city or region by the
@@ -22,6 +27,7 @@ import unicodedata
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
+from dipkb.model.countries import Country, country_table, name_key
 from dipkb.model.namespaces import DIP, KB, expand
 from dipkb.model.records import ActorSpec, NewActor, NewPlace, PlaceKind, PlaceSpec, Rejection
 from dipkb.store.kb import KnowledgeBase
@@ -129,6 +135,8 @@ class Reconciler:
             self.territory[row["s"].value].add(row["p"].value)
         self.new_actors: dict[str, NewActor] = {}
         self.new_places: dict[str, NewPlace] = {}
+        self.countries = country_table()
+        self._country_actors: dict[str, str] = {}  # alpha-3 -> actor IRI
 
     def label(self, iri: str) -> str:
         """The label of a KB or new actor or place, for the labels of imported events."""
@@ -157,55 +165,89 @@ class Reconciler:
             raise Rejection("ambiguous actor code", f"'{code}' is the dip:actorCode of {len(found)} actors")
         if not re.search(r"[A-Za-z0-9]", code):
             raise Rejection("malformed actor code", f"'{code}' is not a CAMEO actor code")
+        country = self.countries.by_code.get(code.upper())
+        if country is not None:
+            return self.country_actor(country)
         iri = ACTOR_NS + "cameo-" + slug(code)
         if iri not in self.actor_classes and iri not in self.new_actors:
             role = next((s for s in spec.sectors if s), code[3:6] if spec.country else code[:3])
+            country = self.countries.of_actor(code, spec.country)
+            acts_for, of_state = self._links(country, bool(STATE_SECTORS.intersection(s.upper() for s in spec.sectors)))
             self.new_actors[iri] = NewActor(
-                iri=iri, label=self._code_label(code, spec), cls=DIP + _CLASS_OF_SECTOR.get(role.upper(), "Actor"),
-                codes=(code,), sectors=tuple(s for s in spec.sectors if s),
-                acts_for=self._state_for(spec.country, spec.sectors, by_name=False))
+                iri=iri, label=self._code_label(code, spec, country),
+                cls=DIP + _CLASS_OF_SECTOR.get(role.upper(), "Actor"), codes=(code,),
+                sectors=tuple(s for s in spec.sectors if s), acts_for=acts_for, of_state=of_state)
         return iri
 
-    def _code_label(self, code: str, spec: ActorSpec) -> str:
+    def _code_label(self, code: str, spec: ActorSpec, country: Country | None) -> str:
         """``Russia government (RUSGOV)``, ``police (COP)``; a code with parts we cannot name (a known
-        group, a country alone) gets the name the row gives it: ``Taliban (AFGINSTAL)``, ``France (FRA)``."""
-        country = (spec.country or "").strip().upper()
-        if not code.upper().startswith(country):
-            country = ""
-        rest = code[len(country):].upper()
+        group) gets the name the row gives it: ``Taliban (AFGINSTAL)``."""
+        prefix = next((c for c in (country.codes if country else ()) if code.upper().startswith(c)), "")
+        rest = code[len(prefix):].upper()
         chunks = [rest[i:i + 3] for i in range(0, len(rest), 3)]
         if chunks and all(chunk in ROLE_WORDS for chunk in chunks):
-            states = self.codes.get(country, set())
-            where = self.labels.get(next(iter(states)), country) if len(states) == 1 else country
+            where = self.label(self.country_actor(country)) if prefix else ""
             return " ".join(p for p in (where, " ".join(ROLE_WORDS[c] for c in chunks)) if p) + f" ({code})"
         name = _title(spec.name.strip()) if spec.name and spec.name.strip() else code
         return f"{name} ({code})"
+
+    def country_actor(self, country: Country) -> str:
+        """The actor of a country: the KB's actor with one of its codes (a state first), else its state
+        by name, else a new dip:State ``actor:cameo-<alpha-3>`` with the country's label and codes."""
+        iri = self._country_actors.get(country.alpha3)
+        if iri is not None:
+            return iri
+        coded = {a for code in country.codes for a in self.codes.get(code, ())}
+        found = {a for a in coded if self._is_state(a)} or coded
+        if not found:
+            found = {a for name in (country.label, *country.names) for a in self.names.get(name.lower(), ())
+                     if self._is_state(a)}
+        if len(found) > 1:
+            raise Rejection("ambiguous actor code", f"{country.label} is {len(found)} actors of the KB: "
+                            + ", ".join(sorted(found)))
+        iri = next(iter(found)) if found else ACTOR_NS + "cameo-" + slug(country.alpha3)
+        if iri not in self.actor_classes and iri not in self.new_actors:
+            self.new_actors[iri] = NewActor(iri=iri, label=country.label, cls=DIP + "State", codes=country.codes)
+        self._country_actors[country.alpha3] = iri
+        return iri
+
+    def _links(self, country: Country | None, acts: bool) -> tuple[str | None, str | None]:
+        """(dip:actsFor, dip:ofState) of a new actor of ``country``: a state sector acts for its state."""
+        if country is None:
+            return None, None
+        state = self.country_actor(country)
+        return (state, None) if acts else (None, state)
+
+    def new_actors_linked(self, used: set[str]) -> list[NewActor]:
+        """The new actors among ``used`` and the new states they act for or are of, sorted by IRI: a
+        state that only a link names must be written too."""
+        wanted, todo = set(), [iri for iri in used if iri in self.new_actors]
+        while todo:
+            iri = todo.pop()
+            if iri not in wanted:
+                wanted.add(iri)
+                new = self.new_actors[iri]
+                todo += [link for link in (new.acts_for, new.of_state) if link in self.new_actors]
+        return [self.new_actors[iri] for iri in sorted(wanted)]
 
     def _named_actor(self, spec: ActorSpec, dataset: str) -> str:
         name = spec.name.strip()
         matches = {iri for iri in self.names.get(name.lower(), ()) if iri in self.actor_classes}
         if len(matches) == 1:
             return next(iter(matches))
+        country = self.countries.of_actor(None, spec.country)
+        named = self.countries.by_name.get(name_key(name))
+        if named is not None and country in (None, named):  # "Bangladesh" of Bangladesh is the country
+            return self.country_actor(named)
         iri = ACTOR_NS + f"{dataset}-{slug(name)}"
         if iri not in self.actor_classes and iri not in self.new_actors:
             label = name if name.lower() not in self.labels_in_use else f"{name} ({dataset.upper()})"
+            acts = any(word in s.lower() for s in spec.sectors for word in STATE_SECTOR_WORDS)
+            acts_for, of_state = self._links(country, acts)
             self.new_actors[iri] = NewActor(
                 iri=iri, label=label, cls=DIP + "Actor", sectors=tuple(s for s in spec.sectors if s),
-                acts_for=self._state_for(spec.country, spec.sectors, by_name=True))
+                acts_for=acts_for, of_state=of_state)
         return iri
-
-    def _state_for(self, country: str | None, sectors: tuple[str, ...], *, by_name: bool) -> str | None:
-        if not country:
-            return None
-        if by_name:
-            if not any(word in s.lower() for s in sectors for word in STATE_SECTOR_WORDS):
-                return None
-            states = {iri for iri in self.names.get(country.strip().lower(), ()) if self._is_state(iri)}
-        else:
-            if not STATE_SECTORS.intersection(s.upper() for s in sectors):
-                return None
-            states = {iri for iri in self.codes.get(country.strip().upper(), ()) if self._is_state(iri)}
-        return next(iter(states)) if len(states) == 1 else None
 
     def _is_state(self, iri: str) -> bool:
         return DIP + "State" in self.actor_classes.get(iri, ())

@@ -50,7 +50,9 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
 def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived: bool, out: Output) -> None:
     """Run SPARQL: inline text, a .rq file, - for stdin, or a saved query by name.
 
-    SELECT/ASK print as a table or in the W3C results formats (csv, tsv, json, xml);
+    SELECT/ASK print as a table or in the W3C results formats (csv, tsv, json, xml), row by row
+    as they come: a table sizes its columns from its first 1,000 rows and cuts a later, wider cell
+    to fit, ending it in "…" (the last column is never cut; use csv for every cell in full).
     CONSTRUCT/DESCRIBE as RDF, without the index's derived triples unless --with-derived.
     FROM and FROM NAMED are honoured. SERVICE and LOAD are refused.
 
@@ -78,7 +80,9 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
         text = saved.with_values(saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name)))
     elif params:
         raise ParameterError("-p works with saved queries (a name or a .rq file) that declare parameters.")
-    out.write(render.query_result(kb.query(text, with_derived=with_derived), out.format))
+    result = kb.query(text, with_derived=with_derived)
+    with out.stream() as stream:
+        render.write_query_result(result, out.format, stream)
 
 
 @click.command("queries")
@@ -107,10 +111,13 @@ def list_queries(ctx: click.Context, out: Output) -> None:
 @click.option("--to", "end", help="End: YYYY, YYYY-MM or YYYY-MM-DD (the whole period is included).")
 @click.option("--modality", "modalities", multiple=True, type=click.Choice(MODALITIES),
               help="Only events of this modality; repeat for several.")
+@click.option("--role", "roles", multiple=True,
+              help="Only events in which the actor (or, without --actor, anyone) took this role: host, visitor, "
+                   "speaker, moving force...; repeat for several.")
 @output_options((OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.TSV, OutputFormat.TIMELINEJS,
                  OutputFormat.GEOJSON), OutputFormat.TABLE)
 @click.pass_context
-def timeline_command(ctx: click.Context, actors, direct, event_type, place, start, end, modalities,
+def timeline_command(ctx: click.Context, actors, direct, event_type, place, start, end, modalities, roles,
                      out: Output) -> None:
     """Events in chronological order, with date at its real precision, roles, place and sources.
 
@@ -121,6 +128,7 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     Examples:
       dipkb timeline --actor Russia --from 2021-07 --to 2021-07
       dipkb timeline --type Meeting -f json
+      dipkb timeline --actor Russia --role host --modality occurred
       dipkb timeline --actor Russia -f timelinejs -o russia-timeline.json
     """
     from dipkb.views import timeline as tl
@@ -128,6 +136,7 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     kb = open_kb(ctx)
     filt = tl.typed_filter(kb, actors=actors, direct=direct, event_type=event_type, place=place, start=start, end=end,
                            modalities=modalities)
+    filt = tl.with_roles(kb, filt, roles)
     entries = tl.timeline(kb, filt)
     for note in tl.empty_actor_notes(kb, filt, entries):
         click.echo(f"Note: {note}", err=True)

@@ -12,7 +12,8 @@ from dipkb.cli.base import EXIT_FINDINGS, layout_of
                    "or /sparql-auth with a user).")
 @click.option("--store", "store_url", metavar="URL",
               help="SPARQL 1.1 Graph Store endpoint (Oxigraph: http://HOST:7878/store): one PUT per graph. With "
-                   "--update too, each PUT goes to a temporary graph that a MOVE puts in place.")
+                   "--update too (faster, and atomic), a graph new to the server is one POST, the others are "
+                   "replaced through --update.")
 @click.option("--user", help="User for the server's authentication. Default: $DIPKB_ENDPOINT_USER, else ~/.netrc.")
 @click.option("--password", help="Its password (other users of this machine can see options: prefer "
                                  "$DIPKB_ENDPOINT_PASSWORD or ~/.netrc).")

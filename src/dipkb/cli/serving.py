@@ -31,23 +31,28 @@ def _is_loopback(host: str) -> bool:
 def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: int, cors: bool) -> None:
     """Serve the KB read-only: a web timeline, pages per event, actor, place and source, a JSON
     API and a SPARQL 1.1 endpoint at /sparql. The server sees changes to the files without a restart.
+    With --endpoint it answers from that SPARQL server (see `dipkb push`) instead of the local index.
 
     \b
-    Example:
+    Examples:
       dipkb serve --port 7878
+      dipkb --endpoint http://127.0.0.1:7880/query serve
     """
     import uvicorn
 
     from dipkb.store.kb import KnowledgeBase
     from dipkb.web.app import ServeConfig, create_app
 
-    if ctx.obj.endpoint:
-        # Not silently ignored: a person who asked for a remote endpoint must not be served the local files.
-        raise UsageError("dipkb serve answers from the local index; serving a remote endpoint (--endpoint, "
-                         "$DIPKB_ENDPOINT) is not supported yet. Query that endpoint directly instead.")
     layout = layout_of(ctx)
-    with KnowledgeBase.open(layout=layout):  # build or refresh the index now: its errors belong here
-        pass
+    endpoint = None
+    if ctx.obj.endpoint:
+        from dipkb.store.remote import open_remote
+
+        endpoint = open_remote(ctx.obj.endpoint, timeout=timeout)
+        KnowledgeBase(layout, endpoint).ask("ASK {}")  # unreachable or refusing: say so now, exit 2
+    else:
+        with KnowledgeBase.open(layout=layout):  # build or refresh the index now: its errors belong here
+            pass
     try:
         sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     except OSError as error:
@@ -62,9 +67,9 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
         click.echo(f"Warning: listening on {host}: other machines can read this KB. dipkb serve has no "
                    "authentication; put it behind one, or use 127.0.0.1.", err=True)
     # The bound port, so that --port 0 tells where it is (the tests read this line).
-    click.echo(f"Serving {display_path(layout.root)} at http://{_url_host(address)}:{bound_port}/ (Ctrl-C to stop)",
-               err=True)
-    app = create_app(ServeConfig(layout, timeout=timeout, max_rows=max_rows, cors=cors))
+    served = endpoint.url if endpoint else display_path(layout.root)
+    click.echo(f"Serving {served} at http://{_url_host(address)}:{bound_port}/ (Ctrl-C to stop)", err=True)
+    app = create_app(ServeConfig(layout, timeout=timeout, max_rows=max_rows, cors=cors, endpoint=endpoint))
     uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
 
 

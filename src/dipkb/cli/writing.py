@@ -9,6 +9,7 @@ import click
 
 from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, open_kb
 from dipkb.views.render import Output, OutputFormat
+from dipkb.views.timeline import MODALITIES
 
 
 @click.command("index")
@@ -73,8 +74,7 @@ def init_command(directory: str, example: bool) -> None:
 @click.option("--place", help="Where: a place name or IRI.")
 @click.option("--origin", help="Where a movement started.")
 @click.option("--destination", help="Where a movement went.")
-@click.option("--modality", type=click.Choice(["occurred", "ongoing", "planned", "possible", "claimed", "denied"]),
-              default="occurred", show_default=True)
+@click.option("--modality", type=click.Choice(MODALITIES), default="occurred", show_default=True)
 @click.option("--quote", help="A statement's words, verbatim.")
 @click.option("--content", help="A paraphrase of what was said or done.")
 @click.option("--purpose", help="What the event was for, as the source says.")
@@ -88,36 +88,43 @@ def init_command(directory: str, example: bool) -> None:
 @click.option("--source-kind", type=click.Choice(["article", "agency", "official"]), default="article", show_default=True)
 @click.option("--new-actor", "new_actors", multiple=True, metavar="NAME[=CLASS]",
               help="Create this actor if no actor has the name (CLASS: State, Person, Organisation, ...).")
+@click.option("--acts-for", "acts_for", multiple=True, metavar="NAME=ACTOR",
+              help="The new actor NAME acts for ACTOR of the KB, and so shows in its timeline.")
+@click.option("--position", "positions", multiple=True, metavar="NAME=TITLE",
+              help="The new actor NAME holds this position for the actor it acts for ('Foreign Minister').")
 @click.option("--into", type=FilePath(dir_okay=False), help="The KB file to append to (default kb/events-YEAR.ttl).")
 @click.option("--dry-run", is_flag=True, help="Print the Turtle that would be written; write nothing.")
 @click.pass_context
-def add(ctx: click.Context, label: str, event_type: str, participants, sources, new_actors, dry_run: bool,
-        into: str | None, **fields) -> None:
+def add(ctx: click.Context, label: str, event_type: str, participants, sources, new_actors, acts_for, positions,
+        dry_run: bool, into: str | None, **fields) -> None:
     """Add one event: validated with the shapes first, then appended atomically under a lock.
 
     Names resolve like `timeline --actor`; an unknown name is an error unless --new-actor asks for it.
-    A rejected event prints the findings, exits 1 and changes nothing.
+    The shapes' warnings are printed; a rejected event prints the findings, exits 1 and changes nothing.
 
     \b
-    Example:
+    Examples:
       dipkb add "Lavrov meets Jaishankar" --type Meeting --participant host=actor:russian-foreign-minister \\
         --participant "visitor=S Jaishankar" --date 2021-07-09 --place Moscow \\
         --source-title "Jaishankar in Moscow" --source-url https://example.org/a --source-date 2021-07 --dry-run
+      dipkb add "Lavrov receives Zarif" --type Meeting --participant "host=Lavrov; visitor=Zarif" \\
+        --new-actor Lavrov=Person --acts-for Lavrov=Russia --position "Lavrov=Foreign Minister" \\
+        --date 2021-07 --source source:founding-article --dry-run
     """
     from dipkb.authoring import add as authoring
+    from dipkb.authoring.drafts import actor_drafts
+    from dipkb.shacl.findings import render_finding
 
     source = authoring.SourceDraft.from_options(**{key: fields.pop(f"source_{key}") for key in
                                                    ("title", "url", "publisher", "date", "kind")})
     draft = authoring.EventDraft(
         label=label, event_type=event_type, sources=sources, new_sources=(source,) if source else (),
         participants=tuple(p for text in participants for p in authoring.parse_participants(text)),
-        new_actors=tuple(authoring.ActorDraft.parse(text) for text in new_actors), **fields)
+        new_actors=actor_drafts(new_actors, acts_for, positions), **fields)
     result = authoring.add_event(open_kb(ctx, local=True), draft, into=Path(into) if into else None, dry_run=dry_run)
+    for finding in result.findings:
+        click.echo(render_finding(finding), err=True)
     if not result.accepted:
-        from dipkb.shacl.findings import render_finding
-
-        for finding in result.findings:
-            click.echo(render_finding(finding), err=True)
         click.echo("Error: the event was rejected by the shapes; nothing was written.", err=True)
         ctx.exit(EXIT_FINDINGS)
     if dry_run:
@@ -134,31 +141,40 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
 
 @click.command("import")
 @click.argument("file", type=FilePath(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "gdelt", "icews", "plover"]),
-              help="Input format (default: guessed from the name and first line).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "gdelt", "icews", "plover", "acled"]),
+              help="Input format (default: guessed from the content; .zip, .gz and .bz2 are read through).")
 @click.option("--into", type=FilePath(dir_okay=False), help="KB file to add to (default kb/imports/FORMAT-FILE.ttl).")
 @click.option("--report", type=FilePath(dir_okay=False), help="Write the row accounting as JSON here.")
 @click.option("--rejected", type=FilePath(dir_okay=False), help="Write the rejected rows with reasons (TSV) here.")
 @click.option("--dry-run", is_flag=True, help="Count and check, write nothing to the KB.")
 @click.option("--actor", "actor_codes", multiple=True, help="Keep rows with an actor code starting so (RUS, AFGGOV).")
-@click.option("--country", "country_codes", multiple=True, help="Keep rows with an actor of this country (ISO-3 / CAMEO).")
+@click.option("--country", "country_codes", multiple=True,
+              help="Keep rows with an actor of this country: a name, ISO 3166 or CAMEO code (Russia, RU, RUS).")
 @click.option("--from", "date_from", help="Keep rows dated on or after: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--to", "date_to", help="Keep rows dated on or before.")
 @click.option("--code", "event_codes", multiple=True, help="Keep rows with this CAMEO prefix (04, 190) or PLOVER type.")
+@click.option("--min-mentions", type=click.IntRange(min=0), help="GDELT: keep rows with at least this NumMentions.")
+@click.option("--root-only", is_flag=True, help="GDELT: keep only root events (IsRootEvent 1, a lead paragraph).")
+@click.option("--mentions", type=FilePath(exists=True, dir_okay=False),
+              help="GDELT 2.0: a mentions file whose documents become further sources of their events.")
 @click.option("--full-validation", is_flag=True, help="Check every new node with the shapes, not one of each shape.")
 @click.pass_context
 def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | None, report: str | None,
                    rejected: str | None, dry_run: bool, actor_codes, country_codes, date_from, date_to,
-                   event_codes, full_validation: bool) -> None:
-    """Import events from CSV/YAML or coded datasets (GDELT, ICEWS, PLOVER), accounting for every row.
+                   event_codes, min_mentions: int | None, root_only: bool, mentions: str | None,
+                   full_validation: bool) -> None:
+    """Import events from CSV/YAML or coded datasets (GDELT, ICEWS, PLOVER, ACLED), accounting for every row.
 
     Each row is imported, merged into an existing event (duplicate) or rejected with a reason.
+    ACLED's event types map to dipkb classes through the CAMEO codes listed in the table
+    dipkb/authoring/importers/acled-types.tsv; a week-precise ACLED date becomes earliest/latest dates.
     Atomic: a failed import leaves the KB as it was. Exit 0 when imported, 1 when the shapes refuse
     the result (nothing written), 2 for unreadable input.
 
     \b
     Example:
       dipkb import 20191024143000.export.CSV --format gdelt --country RUS --report report.json
+      dipkb import 20191024143000.export.CSV.zip --mentions 20191024143000.mentions.CSV.zip --min-mentions 5
     """
     from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
     from dipkb.store.writing import check_writable
@@ -166,8 +182,9 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
     kb = open_kb(ctx, local=True)
     if not dry_run:
         check_writable(kb.layout)  # before reading a file of millions of rows for nothing
-    options = ImportOptions(actor_codes=actor_codes + country_codes, date_from=date_from, date_to=date_to,
-                            event_codes=event_codes, into=Path(into) if into else None)
+    options = ImportOptions(actor_codes=actor_codes, countries=country_codes, date_from=date_from, date_to=date_to,
+                            event_codes=event_codes, into=Path(into) if into else None,
+                            min_mentions=min_mentions, root_only=root_only, mentions=Path(mentions) if mentions else None)
     result = run_import(kb, Path(file), ImportFormat(fmt) if fmt else None, options)
     accounting = result.report
     if not dry_run:

@@ -63,8 +63,32 @@ class PlaceSpec:
 
 
 @dataclass(frozen=True)
+class Signals:
+    """What a coded dataset says about a record beyond the event: GDELT's Goldstein scale, QuadClass,
+    attention counts, tone and root-event flag; ICEWS's intensity and publisher. Decimals are kept as
+    the lexical form read (checked), so nothing is rounded on the way."""
+
+    goldstein: str | None = None
+    quad_class: int | None = None
+    num_mentions: int | None = None
+    num_sources: int | None = None
+    num_articles: int | None = None
+    avg_tone: str | None = None
+    root_event: bool | None = None
+    intensity: str | None = None
+    publisher: str | None = None
+
+
+class RecordKind(Enum):
+    EVENT = "DatasetRecord"  # a row of an event table
+    MENTION = "MentionRecord"  # a row of GDELT's mentions table: one document that mentions an event
+
+
+@dataclass(frozen=True)
 class SourceRecord:
-    """One dataset row as a dip:DatasetRecord: every event keeps all the records it was built from."""
+    """One dataset row as a dip:DatasetRecord: every event keeps all the records it was built from.
+    ``created`` is when the dataset made the record (GDELT DATEADDED, PLOVER dateCoded): never the
+    publication date of a news story, which coded datasets do not give."""
 
     iri: str
     label: str
@@ -74,7 +98,11 @@ class SourceRecord:
     story_id: str | None = None
     sentence: int | None = None
     url: str | None = None
-    issued: DateValue | None = None
+    created: DateValue | None = None
+    signals: Signals = Signals()
+    kind: RecordKind = RecordKind.EVENT
+    identifier: str | None = None  # a mention's document identifier when it is not a URL (a citation)
+    confidence: int | None = None  # a mention's coding confidence, percent
 
 
 @dataclass(frozen=True)
@@ -91,6 +119,10 @@ class CodedRow:
     targets: tuple[ActorSpec, ...] = ()
     place: PlaceSpec | None = None
     mode: str | None = None  # PLOVER mode, e.g. "visit"
+    # When the dataset dates the event only within some days (ACLED's week precision): the first and
+    # last day it can have happened, written as dip:earliestDate and dip:latestDate; ``date`` is then
+    # the day the dataset filed it under, which keys its identity but is never written as its date.
+    window: tuple[DateValue, DateValue] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +135,7 @@ class RowResult:
     row: CodedRow | None = None
     rejection: Rejection | None = None
     filtered: bool = False
+    header: bool = False  # a header line among the rows: skipped and reported, not a data row
 
 
 def row_result(line: int, text: str, kept: bool, build: Callable[[], CodedRow]) -> RowResult:
@@ -125,6 +158,7 @@ class NewActor:
     codes: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
     acts_for: str | None = None
+    of_state: str | None = None  # the state of its dataset's country code, when it does not act for it
 
 
 @dataclass(frozen=True)
@@ -156,6 +190,8 @@ class ImportedEvent:
     records: list[SourceRecord] = field(default_factory=list)
     existing: bool = False
     existing_records: tuple[str, ...] = ()  # records the KB event already had, to mark as merged too
+    mentions: list[SourceRecord] = field(default_factory=list)  # further sources, never merges
+    window: tuple[DateValue, DateValue] | None = None  # as CodedRow.window: written instead of ``date``
 
     @property
     def merged(self) -> bool:
@@ -171,8 +207,25 @@ class RejectedRow:
 
 
 @dataclass
+class MentionReport:
+    """What a GDELT mentions file added: every mention row is joined to an event of this import,
+    unmatched (its event is not among them), or rejected."""
+
+    rows: int = 0
+    joined: int = 0
+    unmatched: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def as_json(self) -> dict:
+        return {"rows": self.rows, "joined": self.joined, "unmatched": self.unmatched, "rejected": self.rejected,
+                "reasons": dict(sorted(self.reasons.items()))}
+
+
+@dataclass
 class ImportReport:
-    """Every input row is counted once: rows = imported + merged + rejected + filtered."""
+    """Every input row is counted once: rows = imported + merged + rejected + filtered. Header lines
+    found among the rows are not rows; their line numbers are reported."""
 
     rows: int = 0
     imported: int = 0
@@ -183,6 +236,8 @@ class ImportReport:
     rejected_rows: list[RejectedRow] = field(default_factory=list)
     events_created: int = 0
     events_extended: int = 0  # events already in the KB that rows merged into
+    header_lines: list[int] = field(default_factory=list)
+    mentions: MentionReport | None = None  # with --mentions only
 
     def count(self, outcome: Outcome) -> None:
         self.rows += 1
@@ -201,6 +256,14 @@ class ImportReport:
         lines = [f"{self.rows} rows: {self.imported} imported, {self.merged} merged, {self.rejected} rejected, "
                  f"{self.filtered} filtered; {'would add' if dry_run else 'added'} {self.events_created} events "
                  f"to {target}."]
+        if self.header_lines:
+            shown = ", ".join(map(str, self.header_lines[:5])) + (", ..." if len(self.header_lines) > 5 else "")
+            many = len(self.header_lines) > 1
+            lines.append(f"  skipped {len(self.header_lines)} header row{'s' * many} at line{'s' * many} {shown}")
+        if self.mentions:
+            m = self.mentions
+            lines.append(f"  mentions: {m.rows} rows, {m.joined} joined, {m.unmatched} of events not in this "
+                         f"import, {m.rejected} rejected")
         lines += [f"  rejected {count:>6}  {reason}"
                   for reason, count in sorted(self.reasons.items(), key=lambda item: (-item[1], item[0]))]
         return "\n".join(lines)
@@ -215,4 +278,6 @@ class ImportReport:
             "reasons": dict(sorted(self.reasons.items())),
             "events_created": self.events_created,
             "events_extended": self.events_extended,
+            "header_lines": list(self.header_lines),
+            **({"mentions": self.mentions.as_json()} if self.mentions else {}),
         }

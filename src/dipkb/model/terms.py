@@ -85,11 +85,13 @@ def block(subject: str, pairs: list[tuple[str, str]]) -> str:
 
 
 def actor(subject: str, cls: str, label: str, language: str = "en", *, codes: Iterable[str] = (),
-          sectors: Iterable[str] = (), acts_for: str | None = None) -> str:
+          sectors: Iterable[str] = (), acts_for: str | None = None, of_state: str | None = None) -> str:
     """A new actor, whether an import or `dipkb add` creates it."""
     pairs = [("a", term(cls)), ("rdfs:label", lang(label, language))]
     pairs += [("dip:actorCode", string(code)) for code in codes]
     pairs += [("dip:sector", string(sector)) for sector in sectors]
     if acts_for:
         pairs.append(("dip:actsFor", term(acts_for)))
+    if of_state:
+        pairs.append(("dip:ofState", term(of_state)))
     return block(subject, pairs)

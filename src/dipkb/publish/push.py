@@ -251,7 +251,9 @@ class _Run:
 
     def _send(self, graph: Graph) -> bytes:
         text = graph_text(self.kb, graph)
-        for step in self.to.writer.steps(graph.name, text):
+        # Only a graph never pushed can be new there; asking costs a request, so the others are not asked.
+        absent = graph.name not in self.record.graphs and self.to.writer.absent(self.to.connection, graph.name)
+        for step in self.to.writer.steps(graph.name, text, absent):
             if self.stopping.is_set():  # not sent: the push is over
                 raise EndpointError("The push stopped before this graph.")
             _with_retries(self.to.connection, step, self.stopping)

@@ -8,9 +8,11 @@ nodes go in one ``INSERT { ... } WHERE {}``, which keeps them one node per label
 blank nodes in INSERT DATA). A graph too large for one request is loaded into a temporary graph
 over several, then moved in place with ``MOVE``, one request again.
 
-With the Graph Store Protocol, a graph is one PUT of N-Triples. Oxigraph clears the graph, then
-loads it, in two steps: a reader can see it empty, and a failed load leaves it cleared. Given an
-update endpoint too, the PUT goes to a temporary graph that one ``MOVE`` puts in place.
+With the Graph Store Protocol alone, a graph is one PUT of N-Triples. Oxigraph clears the graph,
+then loads it, in two steps: a reader can see it empty, and a failed load leaves it cleared. Given an
+update endpoint too, a graph the server does not have yet (a HEAD answers 404) is one POST of
+N-Triples, one transaction that readers see whole or not at all, and faster than Update's parser
+(on Oxigraph, a third of the time for a new KB); a graph it has is replaced through Update as above.
 
 A temporary graph is visible in the union default graph while it loads. Requests are sent as
 ``application/sparql-update`` (Virtuoso 7.2.5 hangs on POST ``application/sparql-query``, not on this).
@@ -109,15 +111,15 @@ class UpdateWriter:
         self.url = url
         self.limit = limit  # bytes of one request; a larger graph goes through a temporary graph
 
-    def steps(self, graph: str, text: bytes) -> list[Step]:
+    def absent(self, connection: Connection, graph: str) -> bool:
+        return False  # unknown over Update: every graph is replaced
+
+    def steps(self, graph: str, text: bytes, absent: bool = False) -> list[Step]:
         return [self._post(request) for request in update_requests(graph, text, self.limit)]
 
     def drop_steps(self, graph: str) -> list[Step]:
         return [self._post(b"DROP SILENT GRAPH " + _iri(graph) + b" ;\nDROP SILENT GRAPH "
                            + _iri(temporary_graph(graph)))]
-
-    def move_step(self, source: str, target: str) -> Step:
-        return self._post(b"MOVE " + _iri(source) + b" TO " + _iri(target))
 
     def _post(self, request: bytes) -> Step:
         return Step("POST", self.url, request, _UPDATE)
@@ -134,13 +136,27 @@ class StoreWriter:
     def atomic(self) -> bool:
         return self.update is not None
 
-    def steps(self, graph: str, text: bytes) -> list[Step]:
+    def absent(self, connection: Connection, graph: str) -> bool:
+        """Whether the server has no ``graph``, when that changes how it is written (see the module)."""
+        if self.update is None:
+            return False
+        try:
+            connection.send("HEAD", self._graph_url(graph))
+        except EndpointError as error:
+            if error.status == 404:
+                return True
+            raise
+        return False
+
+    def steps(self, graph: str, text: bytes, absent: bool = False) -> list[Step]:
+        """The requests that make ``graph`` hold ``text``; ``absent``: the server has no such graph."""
         if not text:
             return self.drop_steps(graph)
         if self.update is None:
             return [Step("PUT", self._graph_url(graph), text, _NTRIPLES)]
-        temporary = temporary_graph(graph)
-        return [Step("PUT", self._graph_url(temporary), text, _NTRIPLES), self.update.move_step(temporary, graph)]
+        if absent:
+            return [Step("POST", self._graph_url(graph), text, _NTRIPLES)]
+        return self.update.steps(graph, text)
 
     def drop_steps(self, graph: str) -> list[Step]:
         return [Step("DELETE", self._graph_url(graph), missing_ok=True)]

@@ -72,10 +72,16 @@ class _BlankEvent(Exception):
     """A graph's time values include a blank-node event, which text cannot carry (parsers rename it)."""
 
 
+# Not participant roles in the ontology (shapes and meeting counts leave them out: the alliance did
+# not exist before its formation), but the formation belongs in the formed actor's timeline.
+_FILED_UNDER = (DIP + "formedActor",)
+
+
 def participant_roles(store: Store) -> list[str]:
-    """The properties that make their object a dip:participant of their subject, sorted."""
-    return sorted(row["role"].value for row in store.query(_ROLES_QUERY, use_default_graph_as_union=True)
-                  if isinstance(row["role"], NamedNode))
+    """The properties that make their object a dip:participant of their subject, sorted: the
+    sub-properties of dip:participant, and dip:formedActor."""
+    return sorted({*(row["role"].value for row in store.query(_ROLES_QUERY, use_default_graph_as_union=True)
+                     if isinstance(row["role"], NamedNode)), *_FILED_UNDER})
 
 
 def _event_classes(store: Store) -> tallies.EventClasses:

@@ -180,6 +180,10 @@ class Connection:
             why = getattr(error, "strerror", None) or type(error).__name__
             raise EndpointError(f"The SPARQL endpoint {shown} broke off the connection: {why}.") from None
 
+    def limited(self, timeout: float) -> Connection:
+        """The same credentials, waiting at most ``timeout`` seconds for each read."""
+        return Connection(self._credentials, timeout)
+
     def _timed_out(self, url: str) -> EndpointError:
         return EndpointError(f"The SPARQL endpoint {url} did not answer within {self.timeout:g} s.")
 
@@ -195,6 +199,10 @@ class RemoteEngine:
     def __init__(self, url: str, connection: Connection):
         self.url = url
         self.connection = connection
+
+    def limited(self, timeout: float) -> RemoteEngine:
+        """The same endpoint, waiting at most ``timeout`` seconds for each read of an answer."""
+        return RemoteEngine(self.url, self.connection.limited(timeout))
 
     def solutions(self, query: str, bindings: Mapping[str, Term], dataset: Dataset) -> QuerySolutions:
         return self._results(query, bindings, dataset)  # type: ignore[return-value]

@@ -8,7 +8,7 @@ from pyoxigraph import Literal, NamedNode
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.names import resolve
+from dipkb.views.names import is_own_name, resolve
 from dipkb.views.timeline import TimelineEntry, TimelineFilter, timeline
 
 _KINDS = (("Event", "event"), ("Actor", "actor"), ("Place", "place"), ("Source", "source"), ("Position", "position"))
@@ -38,10 +38,12 @@ class Description:
     referenced_by: tuple[Fact, ...]
     details: tuple[tuple[str, tuple[Fact, ...]], ...]
     timeline: tuple[TimelineEntry, ...]
+    also_named: tuple[tuple[str, str], ...] = ()  # (IRI, kind) of the others the name given is an alternative label of
 
     def as_dict(self) -> dict:
         return {
             "id": curie(self.id), "label": self.label, "kind": self.kind,
+            "also_named": [{"id": curie(iri), "kind": kind} for iri, kind in self.also_named],
             "properties": [f.as_dict() for f in self.facts],
             "referenced_by": [f.as_dict() for f in self.referenced_by],
             "details": {curie(k): [f.as_dict() for f in facts] for k, facts in self.details},
@@ -49,8 +51,9 @@ class Description:
         }
 
 
-def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str]:
-    """Resolve an IRI, CURIE or name against every kind of resource; returns (IRI, kind)."""
+def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str]]:
+    """Resolve an IRI, CURIE or name against every kind of resource; returns (IRI, kind) and, when the
+    name is the label of that one and only an alternative label of others, those others by IRI with their kind."""
     found: dict[str, str] = {}
     for class_name, noun in _KINDS:
         try:
@@ -61,8 +64,11 @@ def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str]:
         raise UnknownNameError(f"Nothing named {text!r} in the knowledge base: give an IRI, a CURIE "
                                "(event:..., actor:...) or a label.")
     if len(found) > 1:
-        raise AmbiguousNameError(text, [(curie(iri), noun) for iri, noun in sorted(found.items())])
-    return next(iter(found.items()))
+        own = [iri for iri in found if is_own_name(kb, iri, text)]
+        if len(own) != 1:
+            raise AmbiguousNameError(text, [(curie(iri), noun) for iri, noun in sorted(found.items())])
+        return own[0], found.pop(own[0]), found
+    return *next(iter(found.items())), {}
 
 
 # Only authored triples (file graphs), so derived helpers never show up as facts.
@@ -103,7 +109,7 @@ def _fact_order(fact: Fact) -> tuple:
 
 
 def describe(kb: KnowledgeBase, text: str) -> Description:
-    iri, kind = find_resource(kb, text)
+    iri, kind, others = find_resource(kb, text)
     facts = facts_of(kb, iri)
     label = next((f.value for f in facts if f.predicate in ("dct:title", "rdfs:label")), curie(iri))
     incoming = tuple(sorted({
@@ -120,11 +126,14 @@ def describe(kb: KnowledgeBase, text: str) -> Description:
         events = timeline(kb, TimelineFilter(actors=(iri,)))
     elif kind == "place":
         events = timeline(kb, TimelineFilter(place=iri))
-    return Description(iri, label, kind, facts, incoming, details, tuple(events))
+    return Description(iri, label, kind, facts, incoming, details, tuple(events), tuple(sorted(others.items())))
 
 
 def render_text(d: Description) -> str:
     lines = [f"{curie(d.id)}  ({d.kind})", f"  {d.label}", ""]
+    if d.also_named:
+        others = ", ".join(f"{curie(iri)} ({kind})" for iri, kind in d.also_named)
+        lines[-1:] = [f"  Note: the name also stands for {others}, as an alternative label; show it by its IRI.", ""]
     lines += _fact_lines(d.facts)
     for position, facts in d.details:
         lines += ["", f"  {position}:"] + ["  " + line for line in _fact_lines(facts)]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
+from dipkb.model.countries import country_table
 from dipkb.model.namespaces import DIP, curie, expand
 from dipkb.store.kb import KnowledgeBase
 
@@ -42,6 +43,8 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
             return iri
         raise UnknownNameError(f"No {noun} {text!r} in the knowledge base.")
     found = _exact_label_matches(kb, text.strip(), kind_node)
+    if not found and kind == DIP + "Actor":
+        found = _country_actors(kb, text)
     if not found:
         rows = kb.select(_NAME_QUERY, {"needle": Literal(text.strip().lower()), "kind": kind_node})
         found = sorted({(r["thing"].value, r["label"].value if "label" in r else "") for r in rows})
@@ -98,6 +101,39 @@ def _suggestions(kb: KnowledgeBase, text: str, kind: NamedNode) -> str:
     return ", ".join(f"'{r['label'].value}'" for r in rows)
 
 
+_OWN_NAMES_QUERY = "SELECT ?thing ?name WHERE { ?thing rdfs:label|skos:prefLabel ?name }"
+
+
+def is_own_name(kb: KnowledgeBase, iri: str, text: str) -> bool:
+    """Whether ``text`` (any case) is a label of ``iri`` rather than only one of its alternative labels:
+    "Moscow" is the city's name, and only another name of Russia."""
+    wanted = text.strip().lower()
+    rows = kb.select(_OWN_NAMES_QUERY, {"thing": NamedNode(iri)})
+    return any(r["name"].value.strip().lower() == wanted for r in rows)
+
+
+_CODED_QUERY = "SELECT ?thing ?label ?code WHERE { ?thing dip:actorCode ?code OPTIONAL { ?thing rdfs:label ?label } }"
+
+
+def _country_actors(kb: KnowledgeBase, text: str) -> list[tuple[str, str]]:
+    """The actor of the country ``text`` names (ISO or CAMEO code, or one of its names that no label of
+    the KB has): the actor with one of its codes, a state first, else the state with one of its names."""
+    country = country_table().find(text)
+    if country is None:
+        return []
+    coded: dict[str, str] = {}
+    for code in country.codes:
+        for row in kb.select(_CODED_QUERY, {"code": Literal(code)}):
+            coded.setdefault(row["thing"].value, row["label"].value if "label" in row else "")
+    state = NamedNode(DIP + "State")
+    states = _subclasses(kb, state)
+    coded_states = {row["thing"].value for row in kb.select_for_each(_TYPES_QUERY, sorted(coded))
+                    if row["class"] in states}
+    chosen = sorted((iri, label) for iri, label in coded.items() if iri in coded_states) or sorted(coded.items())
+    return chosen or sorted({match for name in (country.label, *country.names)
+                             for match in _exact_label_matches(kb, name, state)})
+
+
 def resolve_actor(kb: KnowledgeBase, text: str) -> str:
     return resolve(kb, text, DIP + "Actor", "actor")
 
@@ -141,3 +177,27 @@ def resolve_event_type(kb: KnowledgeBase, text: str) -> TypeFilter:
         f"Unknown event type {text!r}: use a dipkb class (Meeting, TroopMovement), a CAMEO code (04, 042) "
         "or a PLOVER type (CONSULT)."
     )
+
+
+_ROLES_QUERY = """
+SELECT ?role ?label WHERE {
+  ?role rdfs:subPropertyOf+ dip:participant
+  OPTIONAL { ?role rdfs:label ?label }
+}"""
+
+
+def resolve_role(kb: KnowledgeBase, text: str) -> str:
+    """A participant role: ``host``, ``dip:host``, its IRI or its label (``moving force``, ``movingForce``)."""
+    def squashed(name: str) -> str:
+        return "".join(c for c in name.lower() if c.isalnum())
+
+    wanted = squashed(text.strip().removeprefix("dip:"))
+    iri = expand(text.strip())
+    roles: dict[str, str] = {}
+    for row in kb.select(_ROLES_QUERY):
+        role = row["role"].value
+        roles.setdefault(role, role.rsplit("#", 1)[-1])
+        names = (roles[role], row["label"].value if "label" in row else "")
+        if role == iri or (wanted and wanted in map(squashed, names)):
+            return role
+    raise UnknownNameError(f"Unknown role {text!r}: use one of {', '.join(sorted(set(roles.values())))}.")

@@ -6,8 +6,9 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -88,12 +89,37 @@ def term_text(term) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A plain-text table with a header rule; cells are single-line."""
-    cells = [[str(c).replace("\n", " ") for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join(lines) + "\n"
+    buffer = io.StringIO()
+    write_table(headers, rows, buffer.write, window=len(rows))
+    return buffer.getvalue()
+
+
+TABLE_WINDOW = 1000
+TRUNCATED = "…"
+
+
+def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Callable[[str], object], *,
+                window: int = TABLE_WINDOW) -> None:
+    """A table written as its rows come, each column as wide as its widest cell among the first
+    ``window`` rows: a later, wider cell is cut to the column's width, ending in TRUNCATED (…),
+    except in the last column, which nothing follows."""
+    rows = iter(rows)
+    first = [[str(c).replace("\n", " ") for c in row] for row in islice(rows, window)]
+    widths = [max([len(h)] + [len(r[i]) for r in first]) for i, h in enumerate(headers)]
+    write("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip() + "\n")
+    write("  ".join("-" * w for w in widths) + "\n")
+    for row in first:
+        write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+    cut = widths[:-1]
+    for batch in iter(lambda: list(islice(rows, TABLE_WINDOW)), []):
+        lines = []
+        for row in batch:
+            cells = [str(c).replace("\n", " ") for c in row]
+            for i, width in enumerate(cut):
+                if len(cells[i]) > width:
+                    cells[i] = cells[i][:width - 1] + TRUNCATED
+            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() + "\n")
+        write("".join(lines))
 
 
 def delimited(headers: Sequence[str], rows: Sequence[Sequence[str]], delimiter: str) -> str:
@@ -141,32 +167,46 @@ class UnsupportedFormat(DipkbError):
 
 
 def query_result(result, fmt: OutputFormat) -> bytes:
-    """Serialise a pyoxigraph query result: SELECT/ASK in the W3C results formats (or a table),
-    CONSTRUCT/DESCRIBE as RDF (or a table of triples)."""
+    """:func:`write_query_result` as bytes."""
+    buffer = io.BytesIO()
+    write_query_result(result, fmt, buffer)
+    return buffer.getvalue()
+
+
+def write_query_result(result, fmt: OutputFormat, out: BinaryIO) -> None:
+    """Write a pyoxigraph query result to ``out``: SELECT/ASK in the W3C results formats (or a
+    table), CONSTRUCT/DESCRIBE as RDF (or a table of triples). Solutions are written as they come,
+    whatever their number (a table sizes its columns from its first rows, see write_table);
+    triples are sorted first."""
     if isinstance(result, (QuerySolutions, QueryBoolean)):
         if fmt is OutputFormat.TABLE:
             if isinstance(result, QueryBoolean):
-                return (("yes" if bool(result) else "no") + "\n").encode()
+                out.write((("yes" if bool(result) else "no") + "\n").encode())
+                return
             headers = [v.value for v in result.variables]
-            rows = [[term_text(solution[h]) for h in headers] for solution in result]
-            return table(headers, rows).encode()
+            rows = ([term_text(solution[h]) for h in headers] for solution in result)
+            write_table(headers, rows, lambda text: out.write(text.encode()))
+            return
         if fmt not in _RESULT_FORMATS:
             raise UnsupportedFormat(f"SELECT and ASK results cannot be written as {fmt.value}; "
                                     "use table, csv, tsv, json or xml.")
-        return result.serialize(format=_RESULT_FORMATS[fmt])
+        result.serialize(out, format=_RESULT_FORMATS[fmt])
+        return
     triples = sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     if fmt is OutputFormat.TABLE:
         rows = [[term_text(t.subject), term_text(t.predicate), term_text(t.object)] for t in triples]
-        return table(["subject", "predicate", "object"], rows).encode()
+        out.write(table(["subject", "predicate", "object"], rows).encode())
+        return
     if fmt not in (OutputFormat.TURTLE, OutputFormat.NTRIPLES):
         raise UnsupportedFormat(f"CONSTRUCT and DESCRIBE results cannot be written as {fmt.value}; "
                                 "use table, turtle or ntriples.")
     ntriples = serialize(triples, format=RdfFormat.N_TRIPLES)
     if fmt is OutputFormat.NTRIPLES:
-        return ntriples
+        out.write(ntriples)
+        return
     from dipkb.views.export import turtle_from_ntriples
 
-    return turtle_from_ntriples(ntriples)
+    out.write(turtle_from_ntriples(ntriples))
 
 
 class Output:

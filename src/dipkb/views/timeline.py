@@ -13,7 +13,7 @@ from dipkb.model.namespaces import DIP, RDF, RDFS, curie
 from dipkb.model.temporal import TIME_FIELDS, XSD_DATE, EventTime, overlapping_buckets, parse_partial_date, period_of
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.tallies import EventClasses
-from dipkb.views.names import TypeFilter, resolve_actor, resolve_event_type, resolve_place
+from dipkb.views.names import TypeFilter, resolve_actor, resolve_event_type, resolve_place, resolve_role
 
 @dataclass(frozen=True)
 class Ref:
@@ -76,6 +76,8 @@ class TimelineFilter:
     start: date | None = None
     end: date | None = None
     modalities: frozenset[str] = frozenset()  # occurred, planned, ...: any of them; empty: all
+    # Role properties (dip:host...): an actor of the filter, or anyone without one, took part in one of them.
+    roles: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.start and self.end and self.start > self.end:
@@ -85,11 +87,19 @@ class TimelineFilter:
 
 # The acting-for closure is fetched first and spliced as VALUES of store IRIs (never user text):
 # pyoxigraph plans a query before substituting ?actor, so a path from it would scan every event.
-_AGENTS_QUERY = "SELECT DISTINCT ?who ?actor WHERE { ?who dip:actsFor* ?actor }"
+# Actors a dataset attributes to a state (dip:ofState: its citizens, media, regions) count as its too,
+# so that `timeline --actor Russia` shows what `import --country RUS` kept.
+_AGENTS_QUERY = "SELECT DISTINCT ?who ?actor WHERE { ?who (dip:actsFor|dip:ofState)* ?actor }"
 _ACTOR = "VALUES ?who { %s } ?event dip:participant ?who ."
+# The roles and their sub-properties, store IRIs; ?who is the actor's (or an agent's) when an actor is given.
+_ROLE = "VALUES ?role { %s } ?event ?role ?who ."
+_ROLE_FAMILY = "SELECT DISTINCT ?sub ?role WHERE { ?sub rdfs:subPropertyOf* ?role }"
 _TYPE_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* ?etype ."
+# A code matches the events coded with it or a narrower code (042 finds 0421, not 043 "host a visit",
+# though both are visits); an event without a code, through the codes its class is mapped to.
 _TYPE_CODE = """{ ?event dip:eventCode/skos:broader* ?etype }
-  UNION { ?event a ?cls . ?cls rdfs:subClassOf*/(skos:exactMatch|skos:closeMatch) ?mapped . ?mapped skos:broader* ?etype }
+  UNION { ?event a ?cls . ?cls rdfs:subClassOf*/(skos:exactMatch|skos:closeMatch) ?mapped . ?mapped skos:broader* ?etype
+          FILTER NOT EXISTS { ?event dip:eventCode ?coded } }
   UNION { ?event dip:eventCode/skos:closeMatch ?etype }"""
 _PLACE = "?event dip:place|dip:origin|dip:destination ?at . ?at dip:inCountry* ?place ."
 _EVENT_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* dip:Event ."
@@ -103,7 +113,7 @@ _BUCKETS = "{ SELECT ?event WHERE { VALUES ?bucket { %s } ?event dip:timeBucket 
 _MODALITY = "OPTIONAL { ?event dip:modality ?modality } FILTER(IF(BOUND(?modality), ?modality IN (%s), %s))"
 
 
-def _selection_query(filt: TimelineFilter, agents: list[str]) -> str:
+def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str]) -> str:
     patterns = []
     dated = filt.start is not None or filt.end is not None
     buckets = overlapping_buckets(filt.start, filt.end) if filt.start and filt.end else None
@@ -111,6 +121,8 @@ def _selection_query(filt: TimelineFilter, agents: list[str]) -> str:
         patterns.append(_BUCKETS % " ".join(f"<{bucket}>" for bucket in buckets))
     if agents:
         patterns.append(_ACTOR % " ".join(str(NamedNode(iri)) for iri in agents))
+    if roles:
+        patterns.append(_ROLE % " ".join(str(NamedNode(iri)) for iri in roles))
     if filt.event_type:
         patterns.append(_TYPE_CODE if filt.event_type.is_code else _TYPE_CLASS)
     if filt.place:
@@ -143,6 +155,8 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, st
         bindings["etype"] = NamedNode(filt.event_type.iri)
     if filt.place:
         bindings["place"] = NamedNode(filt.place)
+    roles = sorted({r["sub"].value for role in filt.roles
+                    for r in kb.select(_ROLE_FAMILY, {"role": NamedNode(role)})})
     found: dict[str, tuple[str | None, str | None]] = {}
     for actor in filt.actors or (None,):
         agents = []
@@ -150,7 +164,7 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, st
             agents = sorted({r["who"].value for r in kb.select(_AGENTS_QUERY, {"actor": NamedNode(actor)})} | {actor})
         elif actor:
             agents = [actor]
-        for row in kb.select(_selection_query(filt, agents), bindings):
+        for row in kb.select(_selection_query(filt, agents, roles), bindings):
             found[row["event"].value] = (
                 row["lo"].value if "lo" in row else None, row["hi"].value if "hi" in row else None
             )
@@ -164,7 +178,7 @@ def empty_actor_notes(kb: KnowledgeBase, filt: TimelineFilter, entries: list[Tim
         missing = [a for a in filt.actors if not select_events(kb, replace(filt, actors=(a,)))]
     else:
         missing = list(filt.actors) if not entries else []
-    narrowed = filt.event_type or filt.place or filt.start or filt.end
+    narrowed = filt.event_type or filt.place or filt.start or filt.end or filt.modalities or filt.roles
     where = "that match the other filters" if narrowed else "in the knowledge base"
     return [f"{curie(actor)} has no events {where}." for actor in missing]
 
@@ -259,6 +273,12 @@ def typed_filter(kb: KnowledgeBase, *, actors: Sequence[str] = (), direct: bool 
         end=parse_partial_date(end).last_day if end and end.strip() else None,
         modalities=frozenset(modalities),
     )
+
+
+def with_roles(kb: KnowledgeBase, filt: TimelineFilter, roles: Sequence[str]) -> TimelineFilter:
+    """``filt`` narrowed to events in which someone (the filter's actor, when it has one) took one of the
+    ``roles`` a person typed (host, visitor, moving force...); empty texts are absent."""
+    return replace(filt, roles=frozenset(resolve_role(kb, role) for role in roles if role.strip()))
 
 
 # By KB: an open KB reads one index generation, whose classes do not change, and a server asks for

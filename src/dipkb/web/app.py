@@ -20,8 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dipkb.errors import DipkbError
 from dipkb.store.layout import KBLayout
+from dipkb.store.remote import RemoteEngine
 from dipkb.web import api, errors, pages, sparql_endpoint
-from dipkb.web.live import LiveKB
+from dipkb.web.live import LiveKB, RemoteKB
 
 # QLever's default, half Oxigraph server's: long enough for an analyst's aggregate over a large KB,
 # short enough that a runaway query does not hold a worker for minutes.
@@ -67,13 +68,14 @@ class ServeConfig:
     max_rows: int = DEFAULT_MAX_ROWS
     cors: bool = False
     query_workers: int = 2
+    endpoint: RemoteEngine | None = None  # answer from this SPARQL server instead of the local index
 
 
 def create_app(config: ServeConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.config = config
-        app.state.live = LiveKB(config.layout)
+        app.state.live = LiveKB(config.layout) if config.endpoint is None else RemoteKB(config.layout, config.endpoint)
         try:
             async with sparql_endpoint.running(app):
                 yield

@@ -24,12 +24,14 @@ _STATUS: tuple[tuple[type[errors.DipkbError], int], ...] = (
     (errors.AmbiguousNameError, 400),
     (errors.IndexLockedError, 503),
     (errors.KBLockedError, 503),
+    (errors.EndpointError, 502),  # serve --endpoint: the SPARQL server behind this one failed
 )
 
 
 def http_status(error: errors.DipkbError) -> int:
     """The HTTP status of a library error: 4xx for what the request got wrong, 503 for a KB or a
-    query that cannot answer now, 500 for the rest (the KB's files, the index)."""
+    query that cannot answer now, 502 for the SPARQL server answering for it, 500 for the rest (the
+    KB's files, the index)."""
     return next((status for kind, status in _STATUS if isinstance(error, kind)), 500)
 
 

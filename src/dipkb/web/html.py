@@ -21,7 +21,7 @@ from markupsafe import Markup
 from dipkb.errors import ParameterError
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.timeline import MODALITIES, TimelineEntry, TimelineFilter, timeline, typed_filter
+from dipkb.views.timeline import MODALITIES, TimelineEntry, TimelineFilter, timeline, typed_filter, with_roles
 
 WEB = Path(__file__).resolve().parent
 TEMPLATES = WEB / "templates"
@@ -54,21 +54,21 @@ def event_data(entries: Sequence[TimelineEntry]) -> list[dict]:
 
 
 # The keys of the file's client-side filters, with the semantics of views.timeline's selection:
-# an actor's events include those of actors acting for it; a place holds the places inside it
-# (origin and destination count); a type is a class with its subclasses, or a CAMEO/PLOVER code
-# with its narrower codes and the classes mapped to it. Each step is one look-up per distinct
-# thing, not per event, over IRIs the store returned.
+# an actor's events include those of actors acting for it or attributed to it (dip:ofState); a
+# place holds the places inside it (origin and destination count); a type is a class with its
+# subclasses, or a CAMEO/PLOVER code with its narrower codes and the classes mapped to it. Each
+# step is one look-up per distinct thing, not per event, over IRIs the store returned.
 _PARTICIPANTS = "SELECT ?event ?who WHERE { VALUES ?event { %s } ?event dip:participant ?who }"
-_ACTS_FOR = "SELECT ?who ?actor WHERE { VALUES ?who { %s } ?who dip:actsFor* ?actor }"
+_ACTS_FOR = "SELECT ?who ?actor WHERE { VALUES ?who { %s } ?who (dip:actsFor|dip:ofState)* ?actor }"
 _LOCATED = "SELECT ?event ?at WHERE { VALUES ?event { %s } ?event dip:place|dip:origin|dip:destination ?at }"
 _INSIDE = "SELECT ?at ?place WHERE { VALUES ?at { %s } ?at dip:inCountry* ?place }"
 _CLASSES = "SELECT ?event ?class WHERE { VALUES ?event { %s } ?event a ?class }"
 _CODES = "SELECT ?event ?code WHERE { VALUES ?event { %s } ?event dip:eventCode ?code }"
 _CLASS_TYPES = """
+SELECT ?class ?type WHERE { VALUES ?class { %s } ?class rdfs:subClassOf* ?type . ?type skos:inScheme dip:EventTypeScheme }"""
+_CLASS_CODES = """
 SELECT ?class ?type WHERE {
-  VALUES ?class { %s }
-  { ?class rdfs:subClassOf* ?type . ?type skos:inScheme dip:EventTypeScheme }
-  UNION { ?class rdfs:subClassOf*/(skos:exactMatch|skos:closeMatch) ?mapped . ?mapped skos:broader* ?type }
+  VALUES ?class { %s } ?class rdfs:subClassOf*/(skos:exactMatch|skos:closeMatch) ?mapped . ?mapped skos:broader* ?type
 }"""
 _CODE_TYPES = "SELECT ?code ?type WHERE { VALUES ?code { %s } { ?code skos:broader* ?type } UNION { ?code skos:closeMatch ?type } }"
 _NAMES = "SELECT ?thing ?label ?alt WHERE { VALUES ?thing { %s } { ?thing rdfs:label ?label } UNION { ?thing skos:altLabel|skos:prefLabel ?alt } }"
@@ -137,12 +137,20 @@ def filter_keys(kb: KnowledgeBase, entries: Sequence[TimelineEntry]) -> FilterKe
     inside = _pairs(kb, _INSIDE, {a for ats in located.values() for a in ats}, "at", "place")
     classes = _pairs(kb, _CLASSES, events, "event", "class")
     codes = _pairs(kb, _CODES, events, "event", "code")
-    class_types = _pairs(kb, _CLASS_TYPES, {c for cs in classes.values() for c in cs}, "class", "type")
+    all_classes = {c for cs in classes.values() for c in cs}
+    class_types = _pairs(kb, _CLASS_TYPES, all_classes, "class", "type")
+    class_codes = _pairs(kb, _CLASS_CODES, all_classes, "class", "type")
     code_types = _pairs(kb, _CODE_TYPES, {c for cs in codes.values() for c in cs}, "code", "type")
-    types = _type_keys(kb, {t for ts in (*class_types.values(), *code_types.values()) for t in ts})
-    typed = {curie(e): sorted(({curie(t) for c in classes.get(e, ()) for t in class_types.get(c, ())}
-                               | {curie(t) for c in codes.get(e, ()) for t in code_types.get(c, ())}) & types.keys())
-             for e in events}
+    types = _type_keys(kb, {t for ts in (*class_types.values(), *class_codes.values(), *code_types.values())
+                            for t in ts})
+
+    def type_ids(event: str) -> set[str]:
+        # A coded event answers to its own codes, not to those its class maps to (as views.timeline).
+        through = (code_types, codes.get(event, ())) if event in codes else (class_codes, classes.get(event, ()))
+        return ({t for c in classes.get(event, ()) for t in class_types.get(c, ())}
+                | {t for c in through[1] for t in through[0].get(c, ())})
+
+    typed = {curie(e): sorted({curie(t) for t in type_ids(e)} & types.keys()) for e in events}
     actors = {a for xs in acts_for.values() for a in xs}
     places = {p for ps in inside.values() for p in ps}
     return FilterKeys(
@@ -184,8 +192,9 @@ class TimelineForm:
     start: str = ""
     end: str = ""
     modalities: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
 
-    REPEATABLE: ClassVar[tuple[str, ...]] = ("actor", "modality")
+    REPEATABLE: ClassVar[tuple[str, ...]] = ("actor", "modality", "role")
     SINGLE: ClassVar[tuple[str, ...]] = ("type", "place", "from", "to", "direct")
 
     @classmethod
@@ -199,11 +208,13 @@ class TimelineForm:
             raise ParameterError(f"Parameter 'direct' must be true or false; got {single['direct']!r}.")
         return cls(actors=tuple(v for k, v in pairs if k == "actor"), direct=_FLAG[direct],
                    type=single.get("type", ""), place=single.get("place", ""), start=single.get("from", ""),
-                   end=single.get("to", ""), modalities=tuple(v for k, v in pairs if k == "modality" and v))
+                   end=single.get("to", ""), modalities=tuple(v for k, v in pairs if k == "modality" and v),
+                   roles=tuple(v for k, v in pairs if k == "role"))
 
     def resolve(self, kb: KnowledgeBase) -> TimelineFilter:
-        return typed_filter(kb, actors=self.actors, direct=self.direct, event_type=self.type, place=self.place,
+        filt = typed_filter(kb, actors=self.actors, direct=self.direct, event_type=self.type, place=self.place,
                             start=self.start, end=self.end, modalities=self.modalities)
+        return with_roles(kb, filt, self.roles)
 
 
 def single_values(pairs: Sequence[tuple[str, str]], allowed: tuple[str, ...] | None = None,

@@ -1,5 +1,6 @@
 """The KB a server answers from: one open index generation shared by requests, replaced when the
-files change, so that the server sees edits without a restart and each request reads one generation.
+files change, so that the server sees edits without a restart and each request reads one generation;
+or, with ``serve --endpoint``, a SPARQL server that holds the KB (:class:`RemoteKB`).
 
 Opening the store costs about 45 ms on the bundled KB; checking that the files did not change costs a
 ``stat`` per file. A request holds its generation until it ends: a replaced generation is closed when
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from dipkb.store import index
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
+from dipkb.store.remote import RemoteEngine
 
 
 @dataclass
@@ -65,3 +67,22 @@ class LiveKB:
     def close(self) -> None:
         with self._lock:
             self._retire()
+
+
+class RemoteKB:
+    """The KB on a SPARQL server (``dipkb push`` keeps it there). Each request gets a KB of its own:
+    what a view caches per KB (the event classes) is then never older than the request, as the
+    server's data may change under a running ``dipkb serve``. The saved queries still come from the
+    local files (``layout``)."""
+
+    def __init__(self, layout: KBLayout, engine: RemoteEngine):
+        self.layout = layout
+        self.engine = engine
+
+    @contextmanager
+    def reading(self, timeout: float | None = None) -> Iterator[KnowledgeBase]:
+        """The KB for one request, its reads cut after ``timeout`` seconds when given."""
+        yield KnowledgeBase(self.layout, self.engine if timeout is None else self.engine.limited(timeout))
+
+    def close(self) -> None:
+        pass

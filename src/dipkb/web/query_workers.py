@@ -42,7 +42,7 @@ from dipkb.store.engine import Dataset, EmbeddedEngine
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.views import jsonld, render
-from dipkb.web.live import LiveKB
+from dipkb.web.live import LiveKB, RemoteKB
 
 
 class ResultFormat(Enum):
@@ -264,6 +264,15 @@ def _answer(task: _Task, held: dict[tuple[Path, int], generations.Lease]) -> Ans
         return serialise(result, task.query)
     except OSError as error:  # the engine evaluates lazily: a failure can come with the rows
         raise QueryError(f"Query failed: {error}") from None
+
+
+def answer_remotely(live: RemoteKB, query: Query, limit: float) -> Answer:
+    """``query`` answered by the SPARQL server of ``serve --endpoint``, through the same guard and
+    writers as locally. No worker: the server runs the query, and this thread stops waiting for it
+    when a read of its answer takes longer than ``limit`` seconds (the server decides whether the
+    query itself stops)."""
+    with live.reading(timeout=limit) as kb:
+        return serialise(kb.query(query.text, dataset=query.dataset), query)
 
 
 def serialise(result, query: Query) -> Answer:

@@ -5,7 +5,8 @@ Requests (https://www.w3.org/TR/sparql11-protocol/#query-operation): GET ``?quer
 ``application/x-www-form-urlencoded`` with ``query=``, POST ``application/sparql-query`` with the
 query as the body. ``default-graph-uri`` and ``named-graph-uri`` (repeatable) replace the query's
 own dataset. Updates are refused, by the protocol's two forms here and by the guard for the rest.
-The queries run in :mod:`.query_workers`; this module reads the request and writes the response.
+The queries run in :mod:`.query_workers`, or on the SPARQL server of ``serve --endpoint``; this
+module reads the request and writes the response.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from pyoxigraph import NamedNode
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +27,7 @@ from dipkb.errors import ForbiddenQueryError, NotAcceptableError, ParameterError
 from dipkb.sparql.guard import MAX_QUERY_BYTES
 from dipkb.store.engine import Dataset
 from dipkb.web import query_workers
+from dipkb.web.live import RemoteKB
 from dipkb.web.query_workers import GRAPH_FORMATS, SOLUTION_FORMATS, Query, ResultFormat
 
 TRUNCATED_HEADER = "X-Dipkb-Truncated"
@@ -48,8 +51,10 @@ def routes() -> list:
 
 @asynccontextmanager
 async def running(app: Starlette) -> AsyncIterator[None]:
-    """The query workers, for as long as the application runs."""
-    async with query_workers.pool(app.state.config.query_workers) as workers:
+    """The query workers, for as long as the application runs; none for a KB on a SPARQL server,
+    which runs the queries itself."""
+    size = 0 if isinstance(app.state.live, RemoteKB) else app.state.config.query_workers
+    async with query_workers.pool(size) as workers:
         app.state.query_workers = workers
         yield
 
@@ -72,7 +77,10 @@ async def sparql(request: Request) -> Response:
     config, state = request.app.state.config, request.app.state
     limit = config.timeout if asked.timeout is None else min(asked.timeout, config.timeout)
     query = Query(asked.query, asked.dataset, solution_format, graph_format, config.max_rows)
-    answer = await state.query_workers.answer(state.live, query, limit)
+    if isinstance(state.live, RemoteKB):
+        answer = await to_thread.run_sync(query_workers.answer_remotely, state.live, query, limit)
+    else:
+        answer = await state.query_workers.answer(state.live, query, limit)
     headers = {"Vary": "Accept", TIMEOUT_HEADER: f"{limit:g}"}
     if asked.timeout is not None and asked.timeout > config.timeout:
         headers[TIMEOUT_ASKED_HEADER] = f"{asked.timeout:g}"

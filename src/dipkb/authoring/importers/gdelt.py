@@ -1,6 +1,8 @@
-"""GDELT event exports: 2.0 (61 columns), 1.0 daily (58) and 1.0 back-file (57); tab-separated, no
-header, plain or zipped. The version is read from the first row with one of those column counts;
-every later row must have the same count."""
+"""GDELT event exports: 2.0 (61 columns), 1.0 daily (58) and 1.0 back-file (57); tab-separated, plain
+or compressed. The layout is decided row by row from its column count, because real collections
+concatenate daily files with the back-file. GDELT writes no header, but tools that export it do: a
+line starting GLOBALEVENTID is skipped and reported. A file in which no row has a GDELT column count
+is not GDELT and is refused as a whole."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,10 +11,11 @@ from datetime import date
 from pathlib import Path
 
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import decode, member_name, numbered_lines, open_input, shown
+from dipkb.authoring.importers.reading import (NotThisFormat, decimal, decode, member_name, numbered_lines,
+                                               open_input, shown)
 from dipkb.model.namespaces import KB
-from dipkb.model.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme,
-                                     SourceRecord, row_result)
+from dipkb.model.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme, Signals,
+                                 SourceRecord, row_result)
 from dipkb.model.temporal import XSD_DATE, XSD_DATETIME, DateValue
 
 SOURCE_NS = KB + "source/"
@@ -40,41 +43,46 @@ LAYOUTS = {
     58: Layout("GDELT 1.0 daily events", "gdelt1", 58, 49, False, 56, 57),
     57: Layout("GDELT 1.0 back-file events", "gdelt1", 57, 49, False, 56, None),
 }
+HEADER = "GLOBALEVENTID"  # the first column's name, as GDELT's documentation spells it
 ACTOR1, ACTOR2, EVENT_CODE = 5, 15, 26
+# The coded signals: at the same place in every layout.
+IS_ROOT, QUAD_CLASS, GOLDSTEIN, NUM_MENTIONS, NUM_SOURCES, NUM_ARTICLES, AVG_TONE = 25, 29, 30, 31, 32, 33, 34
 _GEO_KINDS = {"1": PlaceKind.COUNTRY, "2": PlaceKind.REGION, "3": PlaceKind.CITY, "4": PlaceKind.CITY,
               "5": PlaceKind.REGION}
 
 
 def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
     source_name = member_name(path)
-    layout: Layout | None = None
+    fitting = blank = line = 0  # lines with a GDELT column count (header or not), blank lines, all lines
     with open_input(path) as stream:
         for line, raw in numbered_lines(stream):
+            width = raw.count(b"\t") + 1
+            layout = LAYOUTS.get(width)
+            fitting += layout is not None
             try:
                 text = decode(raw)
-                fields = text.split("\t")
-                if layout is None and len(fields) in LAYOUTS:
-                    layout = LAYOUTS[len(fields)]
-                _check_columns(fields, layout)
+                if layout is None:
+                    if not raw:
+                        blank += 1
+                        raise Rejection("empty row", "the line is blank")
+                    raise Rejection("wrong column count", f"{width} tab-separated columns, expected 57, 58 or 61")
             except Rejection as rejection:
                 yield RowResult(line, shown(raw), rejection=rejection)
                 continue
-            yield row_result(line, text, _kept(fields, layout, row_filter),
-                             lambda: _row(line, fields, layout, source_name))
+            fields = text.split("\t")
+            if fields[0].strip().upper() == HEADER:
+                yield RowResult(line, text, header=True)
+                continue
+            yield row_result(line, text, _kept(fields, row_filter), lambda: _row(line, fields, layout, source_name))
+    if not fitting and line > blank:  # an empty file is reported as one, by the caller
+        raise NotThisFormat(path, "a GDELT event export", "no row has the 57, 58 or 61 tab-separated columns of one")
 
 
-def _check_columns(fields: list[str], layout: Layout | None) -> None:
-    if fields == [""]:
-        raise Rejection("empty row", "the line is blank")
-    expected = layout.columns if layout else "57, 58 or 61"
-    if layout is None or len(fields) != layout.columns:
-        raise Rejection("wrong column count", f"{len(fields)} tab-separated columns, expected {expected}"
-                        + (f" ({layout.name})" if layout else ""))
-
-
-def _kept(fields: list[str], layout: Layout, row_filter: RowFilter) -> bool:
+def _kept(fields: list[str], row_filter: RowFilter) -> bool:
     if not row_filter.active:
         return True
+    if row_filter.on_attention and not row_filter.keeps_attention(fields[NUM_MENTIONS].strip(), fields[IS_ROOT].strip()):
+        return False
     actors = (fields[ACTOR1], fields[ACTOR1 + 2], fields[ACTOR2], fields[ACTOR2 + 2])
     day = fields[1]
     iso = f"{day[:4]}-{day[4:6]}-{day[6:8]}" if len(day) == 8 and day.isdigit() else None
@@ -90,15 +98,44 @@ def _day(text: str, what: str) -> date:
         raise Rejection("invalid date", f"{what} '{text}' is no real day") from None
 
 
+def instant(text: str, what: str) -> DateValue:
+    """A GDELT timestamp, YYYYMMDDHHMMSS in UTC, as an xsd:dateTime."""
+    if len(text) != 14 or not text.isdigit():
+        raise Rejection("invalid date", f"{what} '{text}' is not YYYYMMDDHHMMSS")
+    day = _day(text[:8], what)
+    if int(text[8:10]) > 23 or int(text[10:12]) > 59 or int(text[12:]) > 59:
+        raise Rejection("invalid date", f"{what} '{text}' is no real time")
+    return DateValue(f"{day.isoformat()}T{text[8:10]}:{text[10:12]}:{text[12:]}Z", XSD_DATETIME)
+
+
 def _added(text: str) -> DateValue:
-    """DATEADDED: a day in GDELT 1.0, an instant (UTC, to the second) in 2.0; kept at that precision."""
-    if len(text) == 14 and text.isdigit():
-        day = _day(text[:8], "DATEADDED")
-        hour, minute, second = int(text[8:10]), int(text[10:12]), int(text[12:])
-        if hour > 23 or minute > 59 or second > 59:
-            raise Rejection("invalid date", f"DATEADDED '{text}' is no real time")
-        return DateValue(f"{day.isoformat()}T{text[8:10]}:{text[10:12]}:{text[12:]}Z", XSD_DATETIME)
+    """DATEADDED, when GDELT made the record: a day in GDELT 1.0, an instant in 2.0, kept at that precision."""
+    if len(text) == 14:
+        return instant(text, "DATEADDED")
     return DateValue(_day(text, "DATEADDED").isoformat(), XSD_DATE)
+
+
+def _count(text: str, what: str) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit():
+        raise Rejection("malformed signal", f"{what} '{text}' is not a count")
+    return int(text)
+
+
+def _signals(fields: list[str]) -> Signals:
+    quad, root = fields[QUAD_CLASS].strip(), fields[IS_ROOT].strip()
+    if quad not in ("", "1", "2", "3", "4"):
+        raise Rejection("malformed signal", f"QuadClass '{quad}' is not 1, 2, 3 or 4")
+    if root not in ("", "0", "1"):
+        raise Rejection("malformed signal", f"IsRootEvent '{root}' is not 0 or 1")
+    return Signals(goldstein=decimal(fields[GOLDSTEIN].strip(), "GoldsteinScale", 10),
+                   quad_class=int(quad) if quad else None,
+                   num_mentions=_count(fields[NUM_MENTIONS].strip(), "NumMentions"),
+                   num_sources=_count(fields[NUM_SOURCES].strip(), "NumSources"),
+                   num_articles=_count(fields[NUM_ARTICLES].strip(), "NumArticles"),
+                   avg_tone=decimal(fields[AVG_TONE].strip(), "AvgTone", 100),
+                   root_event=(root == "1") if root else None)
 
 
 def _actor(fields: list[str], start: int) -> tuple[ActorSpec, ...]:
@@ -134,7 +171,8 @@ def _row(line: int, fields: list[str], layout: Layout, source_name: str) -> Code
         record_id=event_id,
         coder=layout.name.replace(" events", ""),
         url=url or None,
-        issued=_added(fields[layout.date_added].strip()),
+        created=_added(fields[layout.date_added].strip()),
+        signals=_signals(fields),
     )
     return CodedRow(
         line=line, record=record, scheme=Scheme.CAMEO, code=fields[EVENT_CODE].strip(),

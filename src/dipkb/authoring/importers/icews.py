@@ -2,7 +2,9 @@
 
 Known quirks, and what is done about them: an Event ID is not unique on its own (the same ID appears
 with different dates), so a record's IRI is made of ID and date; a reciprocal meeting is two rows
-(A->B and B->A), which de-duplication merges into one event; invalid CAMEO codes are rejected."""
+(A->B and B->A), which de-duplication merges into one event; invalid CAMEO codes are rejected; yearly
+files concatenated repeat the header, which is skipped and reported. The Intensity (-10..10) and the
+Publisher of the story are kept on the record."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -10,12 +12,13 @@ from datetime import date
 from pathlib import Path
 
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import decode, member_name, numbered_lines, open_input, shown
+from dipkb.authoring.importers.reading import (NotThisFormat, decimal, decode, member_name, numbered_lines,
+                                               open_input, shown)
 from dipkb.authoring.reconcile import slug
 from dipkb.errors import ImportInputError
 from dipkb.model.namespaces import KB
-from dipkb.model.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme,
-                                     SourceRecord, row_result)
+from dipkb.model.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme, Signals,
+                                 SourceRecord, row_result)
 from dipkb.model.temporal import XSD_DATE, DateValue
 from dipkb.util.paths import display_path
 
@@ -38,6 +41,9 @@ def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
             try:
                 text = decode(raw)
                 values = text.split("\t")
+                if [v.strip() for v in values] == header:
+                    yield RowResult(line, text, header=True)
+                    continue
                 if values == [""]:
                     raise Rejection("empty row", "the line is blank")
                 if len(values) != len(header):
@@ -59,8 +65,7 @@ def _header(path: Path, first: tuple[int, bytes] | None) -> list[str]:
         raise ImportInputError(f"{display_path(path)}: the header row is not valid UTF-8.") from None
     missing = [name for name in REQUIRED if name not in header]
     if missing:
-        raise ImportInputError(f"{display_path(path)} is not an ICEWS event file: its header lacks "
-                               + ", ".join(f"'{m}'" for m in missing) + ".")
+        raise NotThisFormat(path, "an ICEWS event file", "its header lacks " + ", ".join(f"'{m}'" for m in missing))
     return header
 
 
@@ -124,6 +129,8 @@ def _row(line: int, row: dict[str, str], source_name: str) -> CodedRow:
         coder="ICEWS",
         story_id=_value(row, "Story ID"),
         sentence=int(sentence_text) if sentence_text is not None else None,
+        signals=Signals(intensity=decimal(_value(row, "Intensity") or "", "Intensity", 10),
+                        publisher=_value(row, "Publisher")),
     )
     return CodedRow(line=line, record=record, scheme=Scheme.CAMEO, code=code,
                     date=DateValue(day.isoformat(), XSD_DATE),

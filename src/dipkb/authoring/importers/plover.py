@@ -1,18 +1,21 @@
-"""PLOVER event records: a JSON array of objects, or JSON lines (one object per line).
+"""PLOVER event records: a JSON array of objects, JSON lines (one object per line), or JSON objects
+one after another, pretty-printed, as converters write them.
 
 A record has ``id``, ``event`` (the PLOVER type), optional ``mode``, ``date`` (at any precision),
 ``source`` and ``target`` (lists of ``{"actorText", "code", "sector"}``) and ``eventLoc``
-(``{"name": ...}``). In an array the "line" of a record is its position (1-based)."""
+(``{"name": ...}``). In an array the "line" of a record is its position (1-based); otherwise the line
+it starts on. ``dateCoded`` is kept as the record's own date (dct:created), never as a publication date."""
 from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import member_name, numbered_lines, open_input, shown
+from dipkb.authoring.importers.reading import NotThisFormat, member_name, numbered_lines, open_input, shown
 from dipkb.authoring.reconcile import slug
 from dipkb.errors import ImportInputError
 from dipkb.model.namespaces import KB
@@ -42,7 +45,8 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]
             yield from _array(path, head + stream.read())
             return
         first = True
-        for line, raw in numbered_lines(_Rewound(head, stream)):
+        lines = numbered_lines(_Rewound(head, stream))
+        for line, raw in lines:
             first, was_first = False, first
             if not raw.strip():
                 yield line, Rejection("empty row", "the line is blank"), ""
@@ -54,9 +58,12 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]
                 yield line, Rejection("invalid UTF-8", where), shown(raw)
                 continue
             except json.JSONDecodeError as error:
+                if was_first and raw.lstrip().startswith(b"{"):  # an object over several lines
+                    rest = b"\n".join([raw] + [more for _, more in lines])
+                    yield from _concatenated(rest.decode("utf-8", "surrogateescape"), line)
+                    return
                 if was_first:
-                    raise ImportInputError(f"{display_path(path)} is neither a JSON array nor JSON lines: "
-                                           f"line 1: {error.msg}.") from None
+                    raise NotThisFormat(path, "PLOVER JSON", f"line 1 is not JSON ({error.msg})") from None
                 yield line, Rejection("malformed record", f"not JSON: {error.msg} at column {error.colno}"), shown(raw)
                 continue
             yield line, _object(record), shown(raw)
@@ -81,6 +88,45 @@ def _array(path: Path, data: bytes) -> Iterator[tuple[int, dict[str, Any] | Reje
                 dumped.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             continue
         yield position, _object(record), dumped
+
+
+_SPACE = re.compile(r"\s*")
+
+
+def _concatenated(text: str, first_line: int) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
+    """JSON values one after another, each starting on the line it is reported at. A value that does
+    not parse is rejected up to the next line that starts with '{', and reading goes on from there."""
+    decoder = json.JSONDecoder()
+    at, line = 0, first_line
+    while True:
+        start = _SPACE.match(text, at).end()
+        line += text.count("\n", at, start)
+        if start >= len(text):
+            return
+        try:
+            record, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError as error:
+            resume = text.find("\n{", start + 1)
+            end = len(text) if resume < 0 else resume + 1
+            yield line, Rejection("malformed record", f"not JSON: {error.msg} at line {error.lineno - 1 + first_line}"
+                                  f" column {error.colno}"), _shown_text(text[start:end])
+        else:
+            yield line, _checked(record), _shown_text(text[start:end])
+        line += text.count("\n", start, end)
+        at = end
+
+
+def _shown_text(text: str) -> str:
+    return text.strip().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _checked(record: Any) -> dict[str, Any] | Rejection:
+    """The record, unless a byte of it was not UTF-8 (decoded leniently to find it, by re-encoding)."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return Rejection("invalid UTF-8", "the record holds bytes that are not UTF-8")
+    return _object(record)
 
 
 class _Rewound:
@@ -160,18 +206,18 @@ def _row(line: int, record: dict[str, Any], source_name: str) -> CodedRow:
     location = record.get("eventLoc")
     place_name = _text(location, "name") if isinstance(location, dict) else None
     coded = _text(record, "dateCoded")
-    issued = None
+    created = None  # when the record was coded: the record's own date, not the story's publication
     if coded:
         try:
-            issued = _date(coded)
+            created = _date(coded)
         except Rejection:
-            issued = None  # when it was coded is not needed for the event; a bad value is left out
+            created = None  # not needed for the event; a bad value is left out
     return CodedRow(
         line=line,
         record=SourceRecord(iri=f"{SOURCE_NS}plover-{slug(record_id)}", label=f"PLOVER record {record_id}",
                             dataset=f"PLOVER event data ({source_name})", record_id=record_id,
                             coder=_text(record, "coder") or "the PLOVER data's coders",
-                            issued=issued),
+                            created=created),
         scheme=Scheme.PLOVER, code=event, mode=_text(record, "mode"), date=_date(_text(record, "date")),
         sources=_actors(record.get("source"), "source"), targets=_actors(record.get("target"), "target"),
         place=PlaceSpec(PlaceKind.UNKNOWN, place_name) if place_name else None,

@@ -1,7 +1,12 @@
-"""Reading input files as streams of numbered lines: plain or zipped, UTF-8 checked line by line."""
+"""Reading input files as streams of numbered lines: plain, zipped, gzipped or bzipped, UTF-8 checked
+line by line."""
 from __future__ import annotations
 
+import bz2
+import re
+import gzip
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,14 +16,30 @@ from dipkb.errors import ImportInputError, KBNotFoundError
 from dipkb.model.records import Rejection
 from dipkb.util.paths import display_path
 
+_COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open}
+
+
+class NotThisFormat(ImportInputError):
+    """No row of the file fits the format it was read as. :mod:`dipkb.authoring.importing` turns it
+    into a message that names the format the file looks like."""
+
+    def __init__(self, path: Path, declared: str, detail: str = ""):
+        self.path, self.declared, self.detail = path, declared, detail
+        super().__init__(f"{display_path(path)} is not {declared}" + (f": {detail}" if detail else "") + ".")
+
 
 @contextmanager
 def open_input(path: Path) -> Iterator[IO[bytes]]:
-    """The file's bytes as a binary stream; a .zip archive must hold exactly one file, which is read
-    (GDELT publishes its exports zipped one file each)."""
+    """The file's bytes as a binary stream, decompressed: a .gz or .bz2 file is read through, a .zip
+    archive must hold exactly one file, which is read (GDELT publishes its exports zipped one file each)."""
     if not path.is_file():
         raise KBNotFoundError(f"File not found: {display_path(path)}")
-    if path.suffix.lower() != ".zip":
+    suffix = path.suffix.lower()
+    if suffix in _COMPRESSED:
+        with _COMPRESSED[suffix](path, "rb") as stream:
+            yield _Checked(stream, path)
+        return
+    if suffix != ".zip":
         with path.open("rb") as stream:
             yield stream
         return
@@ -35,9 +56,41 @@ def open_input(path: Path) -> Iterator[IO[bytes]]:
             yield stream
 
 
+class _Checked:
+    """A decompressing stream whose corrupt or truncated data is an input error naming the file,
+    not a traceback from the codec in the middle of an import."""
+
+    def __init__(self, stream: IO[bytes], path: Path):
+        self.stream, self.path = stream, path
+
+    def _fail(self, error: Exception):
+        raise ImportInputError(f"{display_path(self.path)} is not a readable {self.path.suffix[1:]} file "
+                               f"({error or type(error).__name__}).") from None
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.stream.read(size)
+        except (OSError, EOFError, zlib.error) as error:
+            self._fail(error)
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            return self.stream.readline(size)
+        except (OSError, EOFError, zlib.error) as error:
+            self._fail(error)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+
 def member_name(path: Path) -> str:
-    """The name the data is published under: the zip's one member, else the file's own name."""
-    if path.suffix.lower() == ".zip":
+    """The name the data is published under: the zip's one member, a compressed file's name without
+    .gz or .bz2, else the file's own name."""
+    suffix = path.suffix.lower()
+    if suffix in _COMPRESSED:
+        return path.stem
+    if suffix == ".zip":
         try:
             with zipfile.ZipFile(path) as archive:
                 names = [m.filename for m in archive.infolist() if not m.is_dir()]
@@ -65,3 +118,15 @@ def decode(raw: bytes) -> str:
 def shown(raw: bytes) -> str:
     """A line as it can be written to the rejects file whatever its bytes."""
     return raw.decode("utf-8", "backslashreplace")
+
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def decimal(text: str, what: str, bound: float) -> str | None:
+    """A decimal cell within -bound..bound, kept as written (valid xsd:decimal); None when empty."""
+    if not text:
+        return None
+    if not _DECIMAL.fullmatch(text) or abs(float(text)) > bound:
+        raise Rejection("malformed signal", f"{what} '{text}' is not a number from -{bound:g} to {bound:g}")
+    return text

@@ -186,7 +186,7 @@ def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codeboo
             if row_filter.active and not _kept(draft, row_filter):
                 report.count(Outcome.FILTERED)
                 continue
-            event = resolve_draft(draft, vocab)
+            event = resolve_draft(draft, vocab, can_declare_actors=False)
         except EventDraftError as error:
             (reason, detail), *more = error.problems
             report.reject(line, Rejection(reason, "; ".join([detail] + [f"{r}: {d}" for r, d in more])), text)

@@ -1,0 +1,158 @@
+"""Output that streams: the export sorts in bounded memory (sorted runs spilled to temporary files and
+merged), and query results are written row by row, a table sized from its first rows."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pyoxigraph import QueryResultsFormat
+
+from dipkb.cli import cli
+from dipkb.errors import KBSyntaxError
+from dipkb.store.kb import KnowledgeBase
+from dipkb.views import render, sorting
+from dipkb.views.export import ExportFormat, export
+from dipkb.views.sorting import LineSorter
+
+REPO = Path(__file__).resolve().parent.parent
+ALL_TRIPLES = "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> KnowledgeBase:
+    return KnowledgeBase.open()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The generator's 2,000-event KB (three events files), loaded in memory: no index to build."""
+    out = tmp_path_factory.mktemp("generated")
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "2000", "--out", str(out)],
+                   check=True, capture_output=True)
+    return KnowledgeBase.open(out, index=False)
+
+
+@pytest.fixture()
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every temporary file the sorter spills a run to, created as usual and recorded."""
+    created: list[object] = []
+    create = tempfile.TemporaryFile
+
+    def recorded(*args, **kwargs):
+        file = create(*args, **kwargs)
+        if kwargs.get("prefix") == "dipkb-sort-":
+            created.append(file)
+        return file
+
+    monkeypatch.setattr(sorting.tempfile, "TemporaryFile", recorded)
+    return created
+
+
+def exported(kb: KnowledgeBase, fmt: ExportFormat, **options) -> tuple[bytes, int]:
+    out = io.BytesIO()
+    count = export(kb, fmt, out, **options)
+    return out.getvalue(), count
+
+
+def test_the_sorter_gives_unique_lines_in_byte_order_from_spilled_runs(runs):
+    texts = [b"".join(b"%d %s .\n" % (i * 7919 % 1000, b"x" * (i % 5)) for i in range(k, k + 300))
+             for k in range(0, 3000, 300)]
+    with LineSorter(bound=4096) as sorter:
+        for text in texts + texts[:2]:  # repeats across runs are written once
+            sorter.add(text)
+        assert sorter.spilled == len(runs) > 5
+        assert list(sorter.lines()) == sorted({line for text in texts for line in io.BytesIO(text)})
+    assert all(run.closed for run in runs)
+
+
+SORTED_FORMATS = [ExportFormat.TURTLE, ExportFormat.NTRIPLES, ExportFormat.NQUADS, ExportFormat.TRIG]
+
+
+@pytest.mark.parametrize(("which", "fmt"), [("shipped", fmt) for fmt in ExportFormat]
+                         + [("generated", fmt) for fmt in SORTED_FORMATS])
+def test_a_spilling_export_is_byte_identical_to_one_sorted_in_memory(request, runs, monkeypatch, which, fmt):
+    kb = request.getfixturevalue(which)
+    options = {"with_derived": True, "with_ontology": True} if which == "shipped" else {}
+    in_memory = exported(kb, fmt, **options)
+    assert runs == []
+    monkeypatch.setattr(sorting, "MEMORY_BOUND", 64 * 1024)
+    spilled = exported(kb, fmt, **options)
+    assert len(runs) > 2
+    assert spilled == in_memory and in_memory[1] > 0
+
+
+def test_a_failed_export_leaves_no_file_behind(kb_copy: Path, monkeypatch, runs):
+    """A file that stops parsing after the index was built: the export fails after spilling runs, and
+    neither a run nor a partial output is left, in $TMPDIR or beside the output."""
+    monkeypatch.setattr(sorting, "MEMORY_BOUND", 1024)
+    scratch = kb_copy / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    target = kb_copy / "out" / "kb.ttl"
+    target.parent.mkdir()
+    with KnowledgeBase.open(kb_copy, index=False) as kb:
+        (kb_copy / "kb" / "zz-late.ttl").write_text("@prefix ex: <http://example.org/> .\nex:a ex:b .\n")
+        with pytest.raises(KBSyntaxError), render.Output(render.OutputFormat.TURTLE, str(target)).stream() as out:
+            export(kb, ExportFormat.TURTLE, out)
+    assert runs and all(run.closed for run in runs)
+    assert list(scratch.iterdir()) == [] and list(target.parent.iterdir()) == []
+
+
+def test_later_wider_cells_are_cut_with_a_marker_except_in_the_last_column():
+    rows = [["a", "bb", "c"], ["aaaaaa", "b", "a long last cell"], ["x\ny", "bbbbb", "z"]]
+    out = io.StringIO()
+    render.write_table(["h1", "h2", "h3"], rows, out.write, window=1)
+    assert out.getvalue() == ("h1  h2  h3\n"
+                              "--  --  --\n"
+                              "a   bb  c\n"
+                              "a…  b   a long last cell\n"
+                              "x…  b…  z\n")  # the newline became a space: "x y" is too wide
+    assert render.table(["h1", "h2", "h3"], rows).splitlines()[3] == "aaaaaa  b      a long last cell"
+
+
+def test_a_table_writes_its_first_bytes_before_reading_past_its_first_rows():
+    consumed = []
+
+    def rows():
+        for i in range(5000):
+            consumed.append(i)
+            yield [f"event-{i}", "x" * (i % 7)]
+
+    seen_at_first_write: list[int] = []
+    lines: list[str] = []
+
+    def write(text: str) -> None:
+        if not seen_at_first_write:
+            seen_at_first_write.append(len(consumed))
+        lines.extend(text.splitlines())
+
+    render.write_table(["event", "note"], rows(), write)
+    assert seen_at_first_write == [render.TABLE_WINDOW]
+    assert len(lines) == 5002 and lines[-1] == "event-49…  x"  # wider than event-999
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "xml"])
+def test_query_result_formats_are_the_engines_own_bytes(shipped, fmt):
+    result = CliRunner().invoke(cli, ["query", ALL_TRIPLES, "-f", fmt])
+    assert result.exit_code == 0, result.output
+    engine_format = {"csv": QueryResultsFormat.CSV, "tsv": QueryResultsFormat.TSV, "json": QueryResultsFormat.JSON,
+                     "xml": QueryResultsFormat.XML}[fmt]
+    assert result.stdout_bytes == shipped.query(ALL_TRIPLES).serialize(format=engine_format)
+    if fmt == "json":
+        assert len(json.loads(result.stdout_bytes)["results"]["bindings"]) > render.TABLE_WINDOW
+
+
+def test_a_query_table_under_the_window_is_sized_from_every_row(shipped):
+    query = "SELECT ?event ?label WHERE { ?event a dip:Meeting ; rdfs:label ?label } ORDER BY ?event"
+    result = CliRunner().invoke(cli, ["query", query])
+    assert result.exit_code == 0, result.output
+    rows = [[render.term_text(s["event"]), render.term_text(s["label"])] for s in shipped.query(query)]
+    assert 0 < len(rows) < render.TABLE_WINDOW
+    assert result.stdout == render.table(["event", "label"], rows)
+    assert render.TRUNCATED not in result.stdout
