@@ -3,8 +3,8 @@ line by line."""
 from __future__ import annotations
 
 import bz2
-import re
 import gzip
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
