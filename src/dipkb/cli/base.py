@@ -61,7 +61,7 @@ class DipkbGroup(click.Group):
               help=f"Knowledge-base directory. Default: ${KB_ENV_VAR}, else the nearest directory at or above "
                    "this one made by `dipkb init`, else the bundled example.")
 @click.option("--endpoint", envvar=ENDPOINT_ENV_VAR, metavar="URL",
-              help=f"Answer timeline, show, query and stats from this SPARQL 1.1 endpoint (after `dipkb push`) "
+              help=f"Answer timeline, show, query, stats and serve from this SPARQL 1.1 endpoint (after `dipkb push`) "
                    f"instead of the local index. Default: ${ENDPOINT_ENV_VAR}. Credentials: $DIPKB_ENDPOINT_USER "
                    "and $DIPKB_ENDPOINT_PASSWORD, or ~/.netrc.")
 @click.pass_context

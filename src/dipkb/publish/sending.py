@@ -12,7 +12,7 @@ With the Graph Store Protocol alone, a graph is one PUT of N-Triples. Oxigraph c
 then loads it, in two steps: a reader can see it empty, and a failed load leaves it cleared. Given an
 update endpoint too, a graph the server does not have yet (a HEAD answers 404) is one POST of
 N-Triples, one transaction that readers see whole or not at all, and faster than Update's parser
-(on Oxigraph, a third of the time for a new KB); a graph it has is replaced through Update as above.
+(a new 100k-event KB on Oxigraph: 39.6 s against 46.7 s); a graph it has is replaced through Update.
 
 A temporary graph is visible in the union default graph while it loads. Requests are sent as
 ``application/sparql-update`` (Virtuoso 7.2.5 hangs on POST ``application/sparql-query``, not on this).
