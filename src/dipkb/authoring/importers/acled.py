@@ -35,10 +35,9 @@ its name: the country table has no numeric ISO codes), admin3, source_scale.
 """
 from __future__ import annotations
 
-import csv
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -46,15 +45,13 @@ from pathlib import Path
 from dipkb.authoring.coded import CodedImport
 from dipkb.authoring.codes import PLOVER_NS
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import NotThisFormat, member_name, open_input
+from dipkb.authoring.importers.reading import CsvRecord, NotThisFormat, csv_records, member_name
 from dipkb.authoring.reconcile import slug
-from dipkb.errors import ImportInputError
 from dipkb.model import terms
 from dipkb.model.namespaces import KB
 from dipkb.model.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme,
                                  SourceRecord, row_result)
 from dipkb.model.temporal import XSD_DATE, XSD_DATETIME, XSD_GYEARMONTH, DateValue, Period, Precision, period_of
-from dipkb.util.paths import display_path
 
 TYPES = Path(__file__).with_name("acled-types.tsv")
 SOURCE_NS = KB + "source/"
@@ -138,7 +135,7 @@ class AcledImport(CodedImport):
 
 def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
     source_name = member_name(path)
-    records = _records(path)
+    records = csv_records(path)
     header = _header(path, next(records, None))
     for line, cells, text in records:
         if isinstance(cells, Rejection):
@@ -152,43 +149,7 @@ def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
         yield row_result(line, text, _kept(row, row_filter), lambda: _row(line, row, source_name))
 
 
-def _records(path: Path) -> Iterator[tuple[int, list[str] | Rejection, str]]:
-    """Every CSV record with the line it starts on; quoted cells may hold line breaks."""
-    with open_input(path) as stream:
-        reader = csv.reader(_lines(stream))
-        start = 1
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:  # an unclosed quote swallowing the file, a NUL byte: nothing to resume
-                raise ImportInputError(f"{display_path(path)}:{start}: not a readable CSV record ({error}).") from None
-            yield start, *_checked(cells)
-            start = reader.line_num + 1
-
-
-def _checked(cells: list[str]) -> tuple[list[str] | Rejection, str]:
-    """The record's cells, or why it is rejected; and its text for the rejects file."""
-    text = ",".join(cells)
-    if not any(cell.strip() for cell in cells):
-        return Rejection("empty row", "the row is blank"), ""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes, kept as surrogates by _lines
-        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        return Rejection("invalid UTF-8", "the row holds bytes that are not UTF-8"), shown
-    return cells, text
-
-
-def _lines(stream: Iterable[bytes]) -> Iterator[str]:
-    # Line endings are kept: inside a quoted cell they are part of the notes.
-    for number, raw in enumerate(stream):
-        text = raw.decode("utf-8", "surrogateescape")
-        yield text.lstrip("\ufeff") if number == 0 else text
-
-
-def _header(path: Path, first: tuple[int, list[str] | Rejection, str] | None) -> list[str]:
+def _header(path: Path, first: CsvRecord | None) -> list[str]:
     if first is None or isinstance(first[1], Rejection):
         raise NotThisFormat(path, DESCRIBED, "it has no header row")
     header = [name.strip().lower() for name in first[1]]

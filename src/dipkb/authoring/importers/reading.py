@@ -3,11 +3,12 @@ line by line."""
 from __future__ import annotations
 
 import bz2
+import csv
 import gzip
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -130,3 +131,55 @@ def decimal(text: str, what: str, bound: float) -> str | None:
     if not _DECIMAL.fullmatch(text) or abs(float(text)) > bound:
         raise Rejection("malformed signal", f"{what} '{text}' is not a number from -{bound:g} to {bound:g}")
     return text
+
+
+# Characters in one CSV cell (the csv module's default field limit): a longer cell rejects its row. No
+# field of an event needs it, and it keeps one runaway quote from swallowing the rest of the file.
+MAX_CELL = 128 * 1024
+CsvRecord = tuple[int, list[str] | Rejection, str]  # line, cells or why rejected, text
+
+
+def csv_records(path: Path) -> Iterator[CsvRecord]:
+    """Every CSV record of the file, read as it streams, with the line it starts on (a quoted cell may
+    hold line breaks): its cells, or why the row is rejected (blank, not UTF-8, a cell over MAX_CELL);
+    and its text for the rejects file. The csv module aborts on a cell over its field limit, naming no
+    line, so the limit is lifted while reading (process-wide, as the module keeps it) and long cells
+    are rejected row by row instead; a record the module cannot read at all (an unclosed quote to the
+    end of the file) is an input error at the line it starts on."""
+    previous = csv.field_size_limit(1 << 30)
+    try:
+        with open_input(path) as stream:
+            reader = csv.reader(_text_lines(stream))
+            start = 1
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as error:
+                    raise ImportInputError(f"{display_path(path)}:{start}: not a readable CSV record ({error}).") from None
+                yield start, _checked(cells), shown(",".join(cells).encode("utf-8", "surrogateescape"))
+                start = reader.line_num + 1
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _checked(cells: list[str]) -> list[str] | Rejection:
+    longest = max((len(c) for c in cells), default=0)
+    if longest > MAX_CELL:
+        return Rejection("cell too long", f"a cell of {longest} characters; the limit is {MAX_CELL}")
+    try:
+        ",".join(cells).encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept as surrogates
+        return Rejection("invalid UTF-8", "the row holds bytes that are not UTF-8")
+    if not any(c.strip() for c in cells):
+        return Rejection("empty row", "the row is blank")
+    return cells
+
+
+def _text_lines(stream: Iterable[bytes]) -> Iterator[str]:
+    """Lines as text, line endings kept (inside a quoted cell they are part of it), a BOM dropped."""
+    for number, raw in enumerate(stream):
+        text = raw.decode("utf-8", "surrogateescape")
+        yield text.lstrip("\ufeff") if number == 0 else text
+

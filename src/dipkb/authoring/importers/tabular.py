@@ -8,8 +8,6 @@ sources to the first.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
@@ -23,7 +21,7 @@ from dipkb.authoring.add import (EventDraft, Participant, Vocabulary, event_turt
 from dipkb.authoring.codes import CodeBook
 from dipkb.authoring.dedup import ExistingEvents, IdentityKey, identity_key
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import open_input
+from dipkb.authoring.importers.reading import csv_records, open_input
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError, ImportInputError
 from dipkb.model import terms
@@ -33,9 +31,6 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.util.paths import display_path
 
 _SOURCE = NamedNode(DIP + "source")
-# A cell longer than this (the csv module's default field limit, 128 KiB) rejects its row: no field
-# of an event needs it, and it keeps one runaway quote from swallowing the rest of the file.
-MAX_CELL = 128 * 1024
 _DRAFT_FIELDS = {f.name for f in fields(EventDraft)}
 COLUMNS = sorted((_DRAFT_FIELDS - {"event_type"}) | {"type"})
 
@@ -68,47 +63,20 @@ def _draft(record: dict[str, Any]) -> EventDraft:
                       **{"label": "", **values})
 
 
-def _parsed(text: str) -> list[tuple[int, list[str]]]:
-    """Every CSV record of ``text`` with the line it starts on. The csv module aborts on a cell over its
-    field limit, naming no line; the limit guards memory the text already takes, so it is lifted while
-    parsing, process-wide as the module keeps it, and long cells are rejected row by row instead."""
-    previous = csv.field_size_limit(max(len(text), MAX_CELL))
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        records, line = [], 1
-        for cells in reader:
-            records.append((line, cells))
-            line = reader.line_num + 1
-        return records
-    finally:
-        csv.field_size_limit(previous)
-
-
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
-    with open_input(path) as stream:
-        text = stream.read().decode("utf-8-sig", "surrogateescape")
-    records = _parsed(text)
-    header = records[0][1] if records else None
-    if not header or not any(h.strip() for h in header):
+    records = csv_records(path)
+    first = next(records, None)
+    header = first[1] if first else None
+    if not isinstance(header, list) or not any(h.strip() for h in header):
         raise ImportInputError(f"{display_path(path)} is empty: a CSV of events starts with a header row.")
     header = [h.strip() for h in header]
     unknown = [h for h in header if h not in COLUMNS]
     if unknown or "label" not in header or "type" not in header:
         raise ImportInputError(f"{display_path(path)}: unknown column(s) {', '.join(unknown) or '(none)'}; a CSV of "
                                f"events needs 'label' and 'type' and may have: {', '.join(COLUMNS)}.")
-    for start, cells in records[1:]:
-        shown = ",".join(cells).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        longest = max((len(c) for c in cells), default=0)
-        if longest > MAX_CELL:
-            yield start, Rejection("cell too long", f"a cell of {longest} characters; the limit is {MAX_CELL}"), shown
-            continue
-        try:
-            ",".join(cells).encode("utf-8")
-        except UnicodeEncodeError:
-            yield start, Rejection("invalid UTF-8", "the row holds bytes that are not UTF-8"), shown
-            continue
-        if not any(c.strip() for c in cells):
-            yield start, Rejection("empty row", "the row is blank"), shown
+    for start, cells, shown in records:
+        if isinstance(cells, Rejection):
+            yield start, cells, shown
         elif len(cells) != len(header):
             yield start, Rejection("wrong column count", f"{len(cells)} cells, the header has {len(header)}"), shown
         else:
