@@ -22,7 +22,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run.py sits beside this file
-from run import DIPKB, OUT, generate, timed  # noqa: E402
+from run import DIPKB, OUT, generate  # noqa: E402
+from timing import timed  # noqa: E402
 
 OXIGRAPH = str(Path(sys.executable).parent / "oxigraph")
 ALL_TRIPLES = "SELECT * WHERE { ?s ?p ?o }"

@@ -20,7 +20,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import DIPKB, OUT, REPO, Measure, timed  # noqa: E402
+from run import DIPKB, OUT, REPO  # noqa: E402
+from timing import Measure, timed  # noqa: E402
 
 SAMPLE = REPO / "tests" / "fixtures" / "gdelt2-20191024143000.export.tsv"
 

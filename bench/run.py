@@ -1,13 +1,16 @@
-"""Benchmark dipkb against the stack most people would write (rdflib + pyshacl), in the same run.
+"""Benchmark dipkb against the stack most people would write (rdflib + pyshacl) and against its engine's
+own tools (`oxigraph load`, `optimize`, `dump`), in the same run.
 
     python bench/run.py --events 100000            # one size
     python bench/run.py --events 1000 --events 10000 --write-results
+    python bench/run.py --events 1000 --out /tmp/bench-out --write-results /tmp/bench-out/RESULTS.md
 
 Every dipkb number is end to end: a fresh `dipkb` process, from start to its last byte of output,
 with its peak RSS (from wait4). The baseline parses the same Turtle with rdflib, runs the same
-questions in rdflib's SPARQL, serialises Turtle and validates with pyshacl on our shapes.
-Results go to bench/out/results-<N>.json; --write-results renders every results file there into
-bench/RESULTS.md.
+questions in rdflib's SPARQL, serialises Turtle and validates with pyshacl on our shapes. The engine
+loads the files dipkb indexes (bench/engine.py) and the ratios of dipkb's times to its are printed.
+Results go to <out>/results-<N>.json (--out, default bench/out); --write-results renders every
+results file there into bench/RESULTS.md (or the path given).
 """
 from __future__ import annotations
 
@@ -17,83 +20,40 @@ import os
 import platform
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
+from engine import ENGINE_COMMANDS, engine_measures, ratios
+from timing import REPO, Measure, measure
+
 BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
 OUT = BENCH / "out"
 DIPKB = [sys.executable, "-m", "dipkb"]
 BASELINE_EVENT_LIMIT = 100_000  # past this the baseline takes hours (issue 3); its figures are quoted, not rerun
 
 
-@dataclass
-class Measure:
-    operation: str
-    engine: str
-    seconds: list[float] = field(default_factory=list)
-    peak_rss_mb: float = 0.0
-    note: str = ""
-    target: str = ""
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds) if self.seconds else float("nan")
+def kb_format(events: int) -> str:
+    return "ntriples" if events >= 1_000_000 else "turtle"
 
 
-def timed(command: list[str], *, env: dict | None = None, stdout=subprocess.DEVNULL,
-          timeout: float | None = None) -> tuple[float, float, int]:
-    """Run a command; return (wall seconds, peak RSS in MB, exit code)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=REPO)
-    deadline = None if timeout is None else started + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if deadline and time.perf_counter() > deadline:
-            process.kill()
-            pid, status, usage = os.wait4(process.pid, 0)
-            return float("inf"), usage.ru_maxrss / 1024, -9
-        time.sleep(0.005)
-    elapsed = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        sys.stderr.write(process.stderr.read().decode(errors="replace"))
-        raise SystemExit(f"failed ({code}): {shlex.join(command)}")
-    return elapsed, usage.ru_maxrss / 1024, code
+def kb_directory(events: int, out: Path, fmt: str) -> Path:
+    return out / (f"kb-{events}" if fmt == kb_format(events) else f"kb-{events}-{fmt}")
 
 
-def measure(operation: str, command: list[str], repeat: int, target: str = "", prepare=None,
-            engine: str = "dipkb", timeout: float | None = None) -> Measure:
-    result = Measure(operation, engine, target=target)
-    for _ in range(repeat):
-        if prepare:
-            prepare()
-        seconds, rss, code = timed(command, timeout=timeout)
-        result.seconds.append(round(seconds, 3))
-        result.peak_rss_mb = max(result.peak_rss_mb, round(rss, 1))
-        if code == -9:
-            result.note = f"stopped after {timeout:.0f} s"
-            break
-    return result
-
-
-def generate(events: int) -> tuple[Path, dict]:
-    directory = OUT / f"kb-{events}"
+def generate(events: int, out: Path = OUT, fmt: str | None = None) -> tuple[Path, dict]:
+    """The generated KB of ``events`` events under ``out``, written unless it is there already."""
+    fmt = fmt or kb_format(events)
+    directory = kb_directory(events, out, fmt)
     summary = directory / "summary.json"
     if not summary.exists():
-        fmt = "ntriples" if events >= 1_000_000 else "turtle"
         subprocess.run([sys.executable, str(BENCH / "generate.py"), "--events", str(events), "--format", fmt,
                         "--out", str(directory), "--overwrite"], check=True, stdout=subprocess.DEVNULL)
     return directory, json.loads(summary.read_text())
 
 
-def dipkb_measures(directory: Path, summary: dict, events: int) -> list[Measure]:
+def dipkb_measures(directory: Path, summary: dict, events: int, out: Path) -> list[Measure]:
     kb = [*DIPKB, "--kb", str(directory)]
     index = directory / "kb" / ".dipkb"
     actor, start, end = summary["actor"], summary["from"], summary["to"]
@@ -123,9 +83,12 @@ def dipkb_measures(directory: Path, summary: dict, events: int) -> list[Measure]
                 "≤ 5 s at 1M"),
         measure("validate everything", [*kb, "validate"], 1, "≤ 20 s at 100k; ≤ 10 min, ≤ 4 GB at 1M",
                 timeout=1800),
-        measure("export -f turtle", [*kb, "export", "-f", "turtle", "-o", str(OUT / f"export-{events}.ttl")],
+        measure("export -f turtle", [*kb, "export", "-f", "turtle", "-o", str(out / f"export-{events}.ttl")],
                 1 if big else 3, "≤ 5 s at 100k"),
+        measure("export -f ntriples", [*kb, "export", "-f", "ntriples", "-o", str(out / f"export-{events}.nt")],
+                1 if big else 3),
     ]
+    (out / f"export-{events}.nt").unlink()  # the size of the KB in N-Triples: 1.7 GB at 1M
     first_events.write_bytes(original)
     return results
 
@@ -182,26 +145,42 @@ def baseline_measures(directory: Path, summary: dict, events: int) -> list[Measu
     return [Measure(f"rdflib: {name}", "baseline", [round(seconds, 3)], rss) for name, seconds in result["times"].items()]
 
 
-def run(events: int) -> dict:
-    directory, summary = generate(events)
-    measures = dipkb_measures(directory, summary, events)
+def run(events: int, out: Path, command: str) -> dict:
+    directory, summary = generate(events, out)
+    measures = dipkb_measures(directory, summary, events, out)
+    measures += engine_measures(directory, out / f"engine-{events}", 1 if events >= 1_000_000 else 3)
     if events <= BASELINE_EVENT_LIMIT:
         measures += baseline_measures(directory, summary, events)
+    against = ratios({m.operation: m.median for m in measures if m.engine != "baseline"})
     return {
         "events": events, "triples": summary["triples"], "actor": summary["actor"],
         "range": f"{summary['from']}..{summary['to']}", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "python": platform.python_version(), "measures": [asdict(m) | {"median": m.median} for m in measures],
+        "python": platform.python_version(), "command": command,
+        "measures": [asdict(m) | {"median": m.median} for m in measures],
+        "ratios": [asdict(r) | {"ratio": round(r.ratio, 2)} for r in against],
     }
 
 
-def write_results() -> None:
+def engine_table(data: dict) -> list[str]:
+    """The "Against the engine" table of one size; nothing for results written before it existed."""
+    if not data.get("ratios"):
+        return []
+    lines = ["### Against the engine", "", f"`{data['command']}`; {ENGINE_COMMANDS}", "",
+             "| dipkb / oxigraph | dipkb s | oxigraph s | ratio |", "| --- | ---: | ---: | ---: |"]
+    lines += [f"| {r['name']} | {r['dipkb_seconds']:.3f} | {r['engine_seconds']:.3f} | {r['ratio']:.2f}x |"
+              for r in data["ratios"]]
+    return lines + [""]
+
+
+def write_results(out: Path, target: Path) -> None:
     lines = ["# Benchmark results", "",
              "Produced by `python bench/run.py --events N [--events N...] --write-results` on the 2-core",
              "development machine. Every dipkb figure is a fresh `dipkb` process, end to end (start to last byte);",
              "RSS is the process's peak. The baseline is rdflib + pyshacl on the same files in the same run",
-             "(not run past 100k events: at 1M it does not finish in a working day). Medians of the runs listed.", ""]
-    sizes = sorted(OUT.glob("results-[0-9]*.json"), key=lambda p: int(p.stem.split("-")[1]))
-    for path in sizes + sorted(OUT.glob("results-import.json")):
+             "(not run past 100k events: at 1M it does not finish in a working day); the engine is Oxigraph's",
+             "own command-line tool on the files dipkb indexes, in the same run. Medians of the runs listed.", ""]
+    sizes = sorted(out.glob("results-[0-9]*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    for path in sizes + sorted(out.glob("results-import.json")):
         data = json.loads(path.read_text())
         if data.get("kind") == "import":
             lines += ["## Import (`python bench/import_bench.py --rows 100000`)", "",
@@ -217,26 +196,32 @@ def write_results() -> None:
             lines.append(f"| {m['operation']} | {m['engine']} | {m['median']:.3f} | {runs} | {m['peak_rss_mb']:.0f} "
                          f"| {m['target']} | {m['note']} |")
         lines.append("")
+        lines += engine_table(data)
     notes = BENCH / "NOTES.md"
     if notes.exists():
         lines += [notes.read_text().rstrip(), ""]
-    (BENCH / "RESULTS.md").write_text("\n".join(lines))
+    target.write_text("\n".join(lines))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, action="append", default=[])
-    parser.add_argument("--write-results", action="store_true")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the KBs and results go (default bench/out)")
+    parser.add_argument("--write-results", type=Path, nargs="?", const=BENCH / "RESULTS.md", metavar="PATH",
+                        help="render every results file in --out into PATH (default bench/RESULTS.md)")
     args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = shlex.join(["python", "bench/run.py", *sys.argv[1:]])
     for events in args.events:
-        result = run(events)
-        (OUT / f"results-{events}.json").write_text(json.dumps(result, indent=2))
+        result = run(events, args.out, command)
+        (args.out / f"results-{events}.json").write_text(json.dumps(result, indent=2))
         for m in result["measures"]:
-            print(f"{events:>8} {m['engine']:<8} {m['operation']:<45} {m['median']:>9.3f} s {m['peak_rss_mb']:>7.0f} MB "
-                  f"{m['note']}")
+            print(f"{events:>8} {m['engine']:<8} {m['operation']:<60} {m['median']:>9.3f} s "
+                  f"{m['peak_rss_mb']:>7.0f} MB {m['note']}")
+        for r in result["ratios"]:
+            print(f"{events:>8} ratio    {r['name']:<90} {r['ratio']:>6.2f}x")
     if args.write_results:
-        write_results()
+        write_results(args.out, args.write_results)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
 """The CLI end to end, in-process with CliRunner: exact output and exit codes."""
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
+import dipkb.cli
 from dipkb import __version__
 from dipkb.cli import cli
 
@@ -39,6 +43,19 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(run):
         assert result.exit_code == 0, name
         assert "Example" in result.output, f"{name} --help has no example"
         assert f"dipkb {name}" in readme, f"README does not show 'dipkb {name}'"
+
+
+def test_every_command_of_the_cli_modules_is_in_the_group():
+    """The group imports its commands lazily, by name: a command left out of its table would never run."""
+    modules = [importlib.import_module(f"dipkb.cli.{m.name}") for m in pkgutil.iter_modules(dipkb.cli.__path__)]
+    defined = {id(c) for m in modules for c in vars(m).values() if isinstance(c, click.Command) and c is not cli}
+    assert defined == {id(command) for command in cli.commands.values()}
+
+
+def test_help_lists_every_command_with_its_summary(run):
+    listed = run("--help").output.split("Commands:\n", 1)[1]
+    for name in cli.commands:
+        assert re.search(rf"^  {name} +{re.escape(cli.commands[name].get_short_help_str()[:20])}", listed, re.M), name
 
 
 def test_timeline_of_russia_in_july_2021(run):

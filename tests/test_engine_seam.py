@@ -14,7 +14,7 @@ from pyoxigraph import (QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFor
 
 from dipkb import KnowledgeBase
 from dipkb.cli import cli
-from dipkb.errors import DipkbError
+from dipkb.errors import DipkbError, ForbiddenQueryError
 from dipkb.model.temporal import parse_partial_date
 from dipkb.store.engine import Dataset, EmbeddedEngine, Term
 from dipkb.store.layout import KBLayout
@@ -89,6 +89,24 @@ def test_timeline_is_the_same_through_both_engines(both):
         expected = [e.as_dict() for e in timeline(embedded, filt)]
         assert expected, filt  # every filter above matches events in the shipped KB
         assert [e.as_dict() for e in timeline(wired, filt)] == expected
+
+
+def test_numbered_for_each_numbers_every_iri_across_chunks(both):
+    for kb in both:
+        pairs = {(r["event"].value, r["label"].value)
+                 for r in kb.select("SELECT ?event ?label WHERE { ?event a dip:Meeting ; rdfs:label ?label }")}
+        events = sorted({event for event, _ in pairs})
+        assert len(events) > 3
+        rows = kb.numbered_for_each("SELECT ?n ?label WHERE { VALUES (?event ?n) { %s } ?event rdfs:label ?label }",
+                                    events, chunk=2)
+        assert {(events[int(n.value)], label.value) for n, label in rows} == pairs
+
+
+def test_the_guard_checks_the_template_of_a_look_up_over_iris(both):
+    for kb in both:
+        with pytest.raises(ForbiddenQueryError):
+            kb.select_for_each("SELECT * WHERE { VALUES ?s { %s } SERVICE <http://example.org/> { ?s ?p ?o } }",
+                               ["http://example.org/a"])
 
 
 @pytest.mark.parametrize("name", ["Kabulov", "actor:russia", "place:moscow", "event:kabulov-taliban-meeting-2021-07",

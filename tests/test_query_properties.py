@@ -12,7 +12,7 @@ from pyoxigraph import Literal, NamedNode, Quad, Store
 
 from dipkb.errors import ForbiddenQueryError
 from dipkb.model.namespaces import PREFIXES
-from dipkb.sparql import guard
+from dipkb.sparql import guard, tokens
 
 from test_query_guard import Listener, listening
 
@@ -156,3 +156,20 @@ def rows(result) -> list[tuple]:
 def test_read_only_queries_with_the_words_as_names_answer_as_the_engine_does(query):
     safe = guard.prepare(query, PREFIXES)
     assert rows(DATA.query(safe.text)) == rows(DATA.query(query))
+
+
+# Each ASCII character at each place of a name: first, inside, last, of a prefix, a local name, a
+# variable and a blank node label.
+NAME_PLACES = ["{}:", "a{}b:", "a{}:", ":{}", ":a{}b", ":a{}", "?{}", "?a{}", "_:{}", "_:a{}b", "_:a{}"]
+
+
+@pytest.mark.parametrize("place", NAME_PLACES)
+def test_ascii_text_meets_the_same_names_in_the_ascii_part_of_their_terminals(place):
+    """The tokenizer reads an ASCII query with the ASCII part of the name terminals, 15 ms less to
+    compile than the whole: at every offset, both match the same span."""
+    ascii_part, whole = tokens._names(True), tokens._names(False)
+    for text in (place.format(chr(code)) for code in range(128)):
+        for at in range(len(text)):
+            for terminal in ("pname", "var", "blank_node"):
+                part, full = getattr(ascii_part, terminal).match(text, at), getattr(whole, terminal).match(text, at)
+                assert (part and part.span()) == (full and full.span()), (text, at, terminal)

@@ -154,7 +154,7 @@ def test_chosen_files_are_validated_in_the_context_of_the_kb(tmp_path):
     assert both(layout, [tmp_path / "kb" / "actors.ttl"]) == []
 
 
-def test_forked_workers_find_what_one_process_finds(tmp_path):
+def test_forked_workers_and_threads_find_what_one_process_finds(tmp_path):
     generate(tmp_path, seed=2)
     layout = KBLayout.locate(tmp_path)
     files = layout.ontology_files() + layout.kb_files()
@@ -162,11 +162,13 @@ def test_forked_workers_find_what_one_process_finds(tmp_path):
     load_files(store, layout, files)
     shapes, originals = ShapeSet(load_shapes(layout)), Originals.scan(store, files, layout.graph_name)
 
-    def rows(processes: int) -> list:
-        found = run(shapes, store, originals, processes=processes)
-        return sorted((r.focus.value, r.path, str(r.value), r.component, r.shape.iri) for r in found)
-    assert len(rows(1)) == 9
-    assert rows(2) == rows(1)
+    def rows(**workers: int) -> list:
+        found = run(shapes, store, originals, **workers)
+        return [(r.focus.value, r.path, str(r.value), r.component, r.shape.iri) for r in found]
+    alone = rows()
+    assert len(alone) == 9
+    assert sorted(rows(processes=2)) == sorted(alone)
+    assert rows(threads=2) == alone  # in the same order, too
 
 
 # --- Incremental validation against an open KB -------------------------------------------------------------

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import errno
 import functools
+import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import NamedTuple
 
 import click
@@ -36,6 +37,43 @@ class FilePath(click.Path):
         return super().convert(value, param, ctx)
 
 
+class LazyCommands(MutableMapping[str, click.Command]):
+    """A group's commands, each imported from its "module:attribute" when first looked up (run, or
+    listed by --help), so that a command pays at start-up for its own module's imports only, not for
+    those of the twelve others (the server's, the importers', the SHACL engine's)."""
+
+    def __init__(self, paths: Mapping[str, str]):
+        self._entries: dict[str, click.Command | str] = dict(paths)
+
+    def __getitem__(self, name: str) -> click.Command:
+        entry = self._entries[name]
+        if isinstance(entry, str):
+            module, _, attribute = entry.partition(":")
+            entry = self._entries[name] = getattr(importlib.import_module(module), attribute)
+        return entry
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._entries[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+COMMANDS = LazyCommands({
+    "validate": "dipkb.cli.reading:validate", "query": "dipkb.cli.reading:query",
+    "queries": "dipkb.cli.reading:list_queries", "timeline": "dipkb.cli.timeline:timeline_command",
+    "show": "dipkb.cli.reading:show", "export": "dipkb.cli.reading:export", "stats": "dipkb.cli.reading:stats",
+    "index": "dipkb.cli.writing:index_command", "init": "dipkb.cli.writing:init_command",
+    "add": "dipkb.cli.writing:add", "import": "dipkb.cli.writing:import_command",
+    "serve": "dipkb.cli.serving:serve", "push": "dipkb.cli.remote:push"})
+
+
 class DipkbGroup(click.Group):
     """Turns every library error into one line on stderr with its documented exit code."""
 
@@ -55,7 +93,7 @@ class DipkbGroup(click.Group):
             ctx.exit(EXIT_OK)
 
 
-@click.group(cls=DipkbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DipkbGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dipkb")
 @click.option("--kb", "kb_dir", envvar=KB_ENV_VAR, type=FilePath(file_okay=False),
               help=f"Knowledge-base directory. Default: ${KB_ENV_VAR}, else the nearest directory at or above "

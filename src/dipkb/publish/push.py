@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -41,6 +40,7 @@ from dipkb.store.layout import KBLayout
 from dipkb.store.loading import read_quads
 from dipkb.store.remote import Connection
 from dipkb.util.durable import try_lock, write_atomically
+from dipkb.util.progress import StatusLine
 from dipkb.views.export import derived_text
 
 PUSH_FORMAT = 1  # bump when what is sent for the same files changes: every graph is sent again
@@ -149,21 +149,6 @@ def open_for_push(layout: KBLayout, progress: bool | None) -> tuple[KnowledgeBas
     raise IndexUnavailableError("The index kept changing while dipkb push opened it; run the push again.")
 
 
-class _Progress:
-    """One line on stderr, rewritten in place, when stderr is a terminal (or when asked)."""
-
-    def __init__(self, enabled: bool | None):
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-
-    def show(self, text: str) -> None:
-        if self.enabled:
-            sys.stderr.write(f"\r\x1b[K{text}")
-            sys.stderr.flush()
-
-    def clear(self) -> None:
-        self.show("")
-
-
 def _with_retries(connection: Connection, step: Step, stopping: threading.Event) -> None:
     """Send ``step``, again after a pause when the server failed (5xx) or did not answer; the last
     failure is raised, at once when the push is ``stopping``. Every step is safe to repeat."""
@@ -186,7 +171,7 @@ def push(layout: KBLayout, to: Destination, *, everything: bool = False, progres
     with kb, open(record_path(directory, to.name).with_suffix(".lock"), "a+b") as lock:
         if not try_lock(lock):
             raise UsageError(f"Another dipkb push to {to.name} is running; wait for it to finish.")
-        run = _Run(kb, to, PushRecord(directory, to.name), PushReport(to.name), _Progress(progress))
+        run = _Run(kb, to, PushRecord(directory, to.name), PushReport(to.name), StatusLine(progress))
         graphs = planned_graphs(kb, manifest)
         to_send = [g for g in graphs if everything or run.record.graphs.get(g.name) != g.key]
         to_drop = sorted(set(run.record.graphs) - {g.name for g in graphs})
@@ -210,7 +195,7 @@ class _Run:
     to: Destination
     record: PushRecord
     report: PushReport
-    show: _Progress
+    show: StatusLine
     stopping: threading.Event = field(default_factory=threading.Event)
     saved: float = field(default_factory=time.monotonic)
 
@@ -222,7 +207,7 @@ class _Run:
             futures = {pool.submit(self._send, graph): graph for graph in graphs}
             for done, future in enumerate(as_completed(futures), 1):
                 graph = futures[future]
-                self.show.show(f"Pushing {done}/{len(graphs)} graphs, {self.report.bytes / 1e6:.1f} MB sent: "
+                self.show.note(f"Pushing {done}/{len(graphs)} graphs, {self.report.bytes / 1e6:.1f} MB sent: "
                                f"{graph.name.removeprefix(FILE_GRAPH_PREFIX)}")
                 try:
                     text = future.result()
@@ -265,7 +250,7 @@ class _Run:
 
     def drop_all(self, graphs: list[str]) -> None:
         for graph in graphs:
-            self.show.show(f"Removing {graph.removeprefix(FILE_GRAPH_PREFIX)}")
+            self.show.note(f"Removing {graph.removeprefix(FILE_GRAPH_PREFIX)}")
             try:
                 for step in self.to.writer.drop_steps(graph):
                     _with_retries(self.to.connection, step, self.stopping)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+from concurrent.futures import ThreadPoolExecutor
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -187,14 +188,19 @@ class Validator:
         jobs = [(shape, c) for shape in self.shapes.reporting for c in shape.constraints]
         return sorted(jobs, key=lambda job: job[1].test is not Test.SPARQL)
 
-    def rows(self, processes: int = 1) -> list[Row]:
-        """Every failure. ``processes`` > 1 runs the jobs in forked processes, which share the store:
-        pyoxigraph holds the GIL while it evaluates, so threads do not help (measured). Fork only an
-        in-memory store: a RocksDB one is not fork-safe."""
+    def rows(self, processes: int = 1, threads: int = 1) -> list[Row]:
+        """Every failure, in job order. ``processes`` > 1 runs the jobs in forked processes, which share
+        the store; ``threads`` > 1 in threads, which share it without a second process's RSS: pyoxigraph
+        lets go of the GIL while it evaluates a query. Fork only an in-memory store: a RocksDB one is
+        not fork-safe."""
         jobs = self.jobs()
         with quiet_rdflib():  # the term tests build ill-typed rdflib literals, which rdflib logs
             if processes > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
                 return _forked(self, jobs, processes)
+            if threads > 1 and len(jobs) > 1:
+                with ThreadPoolExecutor(threads) as pool:
+                    done = list(pool.map(lambda job: list(self.run(*job)), jobs))
+                return [row for rows in done for row in rows]
             return [row for job in jobs for row in self.run(*job)]
 
     def run(self, shape: Shape, c: Constraint) -> Iterator[Row]:
@@ -374,6 +380,6 @@ def _forked(validator: Validator, jobs: list[Job], processes: int) -> list[Row]:
 
 
 def run(shapes: ShapeSet, store: ox.Store, originals: Originals, scope: Scope = Scope(), *,
-        processes: int = 1) -> list[Row]:
+        processes: int = 1, threads: int = 1) -> list[Row]:
     """The failures of the data graph in ``store`` (nothing else may be in it) against ``shapes``."""
-    return Validator(shapes, store, originals, scope).rows(processes)
+    return Validator(shapes, store, originals, scope).rows(processes, threads)

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -115,10 +116,24 @@ class Originals:
              canonical: Canonical | None = None) -> Originals:
         """Every literal of ``files`` (loaded in ``store``, each in its graph) that the store holds in
         another form."""
+        return WrittenForms.read(files, graph_name, canonical).originals(store)
+
+
+@dataclass
+class WrittenForms:
+    """The literals files wrote in a form the store rewrites, found without the store: so they can be
+    read (in Python) while the store loads them (in Oxigraph, without the GIL). :meth:`originals`
+    finishes the job with the store."""
+
+    written: dict[tuple[Term, str, Term], list[Term]]
+    rewritten_in: dict[tuple[Term, str, Term], set[str]]  # the graphs that wrote another form
+    also_as_stored: set[tuple[Term, str, Term]]  # ... and that wrote the stored form too
+
+    @classmethod
+    def read(cls, files: Iterable[Path], graph_name: Callable[[Path], str],
+             canonical: Canonical | None = None) -> WrittenForms:
         canonical = canonical or Canonical()
-        written: dict[tuple[Term, str, Term], list[Term]] = {}
-        rewritten_in: dict[tuple[Term, str, Term], set[str]] = {}  # the graphs that wrote another form
-        also_as_stored: set[tuple[Term, str, Term]] = set()  # ... and that wrote the stored form too
+        forms = cls({}, {}, set())
         for path in files:
             graph = graph_name(path)
             # Plain and language-tagged strings are stored as written; a blank node is renamed by the
@@ -134,22 +149,27 @@ class Originals:
                 stored = canonical[t.object]
                 key = (t.subject, t.predicate.value, stored)
                 (as_stored.add(key) if stored == t.object else other.setdefault(key, []).append(t.object))
-            for key, forms in other.items():
-                known = written.setdefault(key, [])
-                known += [f for f in dict.fromkeys(forms) if f not in known]
-                rewritten_in.setdefault(key, set()).add(graph)
+            for key, written in other.items():
+                known = forms.written.setdefault(key, [])
+                known += [f for f in dict.fromkeys(written) if f not in known]
+                forms.rewritten_in.setdefault(key, set()).add(graph)
                 if key in as_stored:
-                    also_as_stored.add(key)
+                    forms.also_as_stored.add(key)
+        return forms
+
+    def originals(self, store: ox.Store) -> Originals:
+        """The written forms, given the store holding the files read."""
+        written = {key: list(forms) for key, forms in self.written.items()}
         for key, forms in written.items():
             # The stored form was written too if a file wrote both, or another file holds the triple
             # (a file that wrote another form holds the triple only because of it).
             subject, predicate, stored = key
             graphs = {q.graph_name.value for q in store.quads_for_pattern(subject, ox.NamedNode(predicate), stored)
                       if isinstance(q.graph_name, ox.NamedNode)}
-            if key in also_as_stored or graphs - rewritten_in[key]:
+            if key in self.also_as_stored or graphs - self.rewritten_in[key]:
                 forms.append(stored)
             forms.sort(key=str)
-        return cls(written)
+        return Originals(written)
 
 
 # --- The files around some subjects -------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import replace
 from enum import Enum
@@ -20,7 +21,7 @@ from dipkb.model.namespaces import FILE_GRAPH_PREFIX, KB_BASE, RDFS, SH, XSD
 from dipkb.shacl import compiler
 from dipkb.shacl import originals as shacl_store
 from dipkb.shacl.findings import Finding, Severity, ValidationReport, sort_key
-from dipkb.shacl.originals import Originals, SubjectLocator, quiet_rdflib, rdflib_term
+from dipkb.shacl.originals import Originals, SubjectLocator, WrittenForms, quiet_rdflib, rdflib_term
 from dipkb.shacl.shapes import ShapeSet
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import DATA_SUFFIXES, KBLayout
@@ -186,7 +187,17 @@ def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
         with KnowledgeBase.open(layout=layout) as kb:  # refreshes the index first, checking changed files
             return validate_changed(kb, chosen)
     store = pyoxigraph.Store()
-    load_files(store, layout, layout.ontology_files() + layout.shapes_files() + data_files)
+    files = layout.ontology_files() + data_files
+    with ThreadPoolExecutor(1) as pool:
+        # The whole KB: the literals the files wrote are read (Python) while Oxigraph loads the files
+        # without the GIL (1M events: ~35 s each, overlapped). A scoped run reads only a few files.
+        forms = pool.submit(WrittenForms.read, files, layout.graph_name) \
+            if engine is not Engine.PYSHACL and chosen is None else None
+        try:
+            load_files(store, layout, layout.ontology_files() + layout.shapes_files() + data_files)
+        except KBSyntaxError:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     # The files asked for come first, so a node they share with another file is placed in them.
     locator = SubjectLocator(list(dict.fromkeys((chosen or []) + data_files + layout.ontology_files())))
     if engine is Engine.PYSHACL:
@@ -198,8 +209,11 @@ def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
             store.remove_graph(pyoxigraph.NamedNode(layout.graph_name(path)))
         scope = compiler.Scope(tuple(layout.graph_name(p) for p in chosen)) if chosen is not None else None
         processes = min(2, os.cpu_count() or 1) if _FORK_QUADS[0] < len(store) <= _FORK_QUADS[1] else 1
-        findings = sparql_findings(store, layout, layout.ontology_files() + data_files, locator, scope,
-                                   processes=processes)
+        # Above the fork range, threads: they share the store without counting it twice.
+        threads = min(2, os.cpu_count() or 1) if len(store) > _FORK_QUADS[1] else 1
+        originals = forms.result().originals(store) if forms is not None else None
+        findings = sparql_findings(store, layout, files, locator, scope, processes=processes,
+                                   threads=threads, originals=originals)
     return ValidationReport(sorted(findings, key=sort_key),
                             files_checked=len(chosen) if chosen is not None else len(kb_files))
 
@@ -271,18 +285,21 @@ def _pyshacl_findings(layout: KBLayout, data_files: list[Path], chosen: list[Pat
 
 
 def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path], locator: SubjectLocator,
-                    scope: compiler.Scope | None = None, processes: int = 1) -> list[Finding]:
+                    scope: compiler.Scope | None = None, processes: int = 1, threads: int = 1,
+                    originals: Originals | None = None) -> list[Finding]:
     """The SPARQL engine's findings, placed by ``locator``: ``store`` holds ``files``, each in its graph
-    (layout.graph_name), and nothing else; ``scope`` limits the focus nodes to some of those graphs."""
+    (layout.graph_name), and nothing else; ``scope`` limits the focus nodes to some of those graphs.
+    ``originals``: those of the files scanned, if already found."""
     scope = scope or compiler.Scope()
     shapes = ShapeSet(load_shapes(layout))
     by_graph = {layout.graph_name(p): p for p in files}
-    # Only the files holding triples about the focus nodes can hold the values findings name.
-    scanned = files if scope.graphs is None else [
-        by_graph[g] for g in sorted(shacl_store.graphs_about(store, shacl_store.subjects(store, scope.graphs)))
-        if g in by_graph]
-    originals = Originals.scan(store, scanned, layout.graph_name)
-    rows = compiler.run(shapes, store, originals, scope, processes=processes)
+    if originals is None:
+        # Only the files holding triples about the focus nodes can hold the values findings name.
+        scanned = files if scope.graphs is None else [
+            by_graph[g] for g in sorted(shacl_store.graphs_about(store, shacl_store.subjects(store, scope.graphs)))
+            if g in by_graph]
+        originals = Originals.scan(store, scanned, layout.graph_name)
+    rows = compiler.run(shapes, store, originals, scope, processes=processes, threads=threads)
     with quiet_rdflib():  # an ill-typed value becomes an rdflib literal again, for ntriples_term
         return [_sparql_finding(store, row, locator, by_graph) for row in rows]
 

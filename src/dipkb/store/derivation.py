@@ -7,33 +7,23 @@ An event's derived triples come from its own triples, which the KB keeps in one 
 """
 from __future__ import annotations
 
-import functools
-import importlib.metadata
 import inspect
 import io
 import sys
-import tempfile
-from collections.abc import Collection, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
+import threading
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from types import ModuleType
-from typing import BinaryIO
 
-from pyoxigraph import Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat, Store
+from pyoxigraph import NamedNode, Quad, RdfFormat, Store
 
 from dipkb import errors
 from dipkb.model import namespaces
 from dipkb.model import temporal
 from dipkb.model.namespaces import DERIVED_GRAPH, DIP, FILE_GRAPH_PREFIX, RDFS
-from dipkb.model.temporal import TIME_FIELDS, XSD_DATE, EventTime, Period, period_of, time_bucket
+from dipkb.store import facts as facts_module
 from dipkb.store import tallies
-
-_BULK_BYTES = 8 << 20  # of derived N-Quads, above which the bulk loader is used
-# Graphs derived per load: enough quads for the bulk loader to pay off. Loading fewer, larger
-# batches (128-256 MB of N-Quads) cut the derivation of a million events from 112 s to 99 s, but
-# compacting the index then took that much longer, and the build peaked at 2.2-3.6 GB, not 1.8.
-_DERIVE_BATCH = 64
+from dipkb.store.facts import Derived, GraphFacts, derive_graph, read_facts
 
 
 def derived_graph(file_graph: str) -> str:
@@ -47,192 +37,110 @@ def is_derived_graph(graph: object) -> bool:
                                              or graph.value.startswith(DERIVED_GRAPH + ":"))
 
 
-# (local name, EventTime field) of the time properties; a query numbers them to send no IRI per row.
-_TIME_PROPERTIES = tuple(TIME_FIELDS.items())
-_EARLIEST, _LATEST = NamedNode(DIP + "earliestDay"), NamedNode(DIP + "latestDay")
-_PARTICIPANT, _DAY = NamedNode(DIP + "participant"), NamedNode(XSD_DATE)
-_BUCKET = NamedNode(DIP + "timeBucket")
-# Queries run per file graph, the graph a constant, with no FILTER: at a million events, decoding
-# a term costs a dictionary lookup (~3 µs) and Oxigraph's filters decode what they test, so the
-# time property travels as a number and blank nodes are told apart in Python.
-_TIME_QUERY = f"""
-SELECT ?event ?k ?value WHERE {{ GRAPH <%s> {{
-  VALUES (?p ?k) {{ {" ".join(f"(<{DIP}{name}> {k})" for k, (name, _) in enumerate(_TIME_PROPERTIES))} }}
-  ?event ?p ?value }} }}"""
-_PARTICIPANT_QUERY = "%s WHERE { GRAPH <%s> { VALUES ?role { %s } ?event ?role ?actor } %s }"
 _ROLES_QUERY = f"SELECT ?role WHERE {{ ?role <{RDFS}subPropertyOf>+ <{DIP}participant> }}"
-_CHUNK = 8 << 20
 _TRIPLES_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <%s> { ?s ?p ?o } }"
 _CITATIONS_QUERY = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <%s> {{ ?s <{DIP}source> ?o }} }}"
-_TYPES_QUERY = "SELECT ?thing ?class WHERE { GRAPH <%s> { ?thing a ?class } }"
-_MODALITY_QUERY = f"SELECT ?event ?modality WHERE {{ GRAPH <%s> {{ ?event <{DIP}modality> ?modality }} }}"
-
-
-class _BlankEvent(Exception):
-    """A graph's time values include a blank-node event, which text cannot carry (parsers rename it)."""
-
+# Derived N-Quads are loaded in batches of this size: large enough for the bulk loader to pay off,
+# small enough to keep a build's memory flat (batches of 128-256 MB made compaction longer and the
+# build of a million events peak at 2.2-3.6 GB instead of 1.8).
+_BATCH_BYTES = 32 << 20
+_BULK_BYTES = 8 << 20  # of N-Quads, above which the bulk loader beats a transaction
 
 # Not participant roles in the ontology (shapes and meeting counts leave them out: the alliance did
 # not exist before its formation), but the formation belongs in the formed actor's timeline.
 _FILED_UNDER = (DIP + "formedActor",)
 
 
-def participant_roles(store: Store) -> list[str]:
-    """The properties that make their object a dip:participant of their subject, sorted: the
-    sub-properties of dip:participant, and dip:formedActor."""
-    return sorted({*(row["role"].value for row in store.query(_ROLES_QUERY, use_default_graph_as_union=True)
-                     if isinstance(row["role"], NamedNode)), *_FILED_UNDER})
-
-
-def _event_classes(store: Store) -> tallies.EventClasses:
-    return tallies.EventClasses.from_rows(
-        (str(row["class"]), str(row["sub"]) if row["sub"] else None)
-        for row in store.query(tallies.EventClasses.QUERY, use_default_graph_as_union=True))
-
-
-def derivation_vocabulary(store: Store) -> list[str]:
+@dataclass(frozen=True)
+class Vocabulary:
     """What the derivation reads from the ontology, or from a KB file that extends it: the
     participant roles, and the event classes with their subclasses. When it changes, the derived
     triples of any file may."""
-    below = _event_classes(store).below
-    return participant_roles(store) + sorted(f"{c} > {' '.join(sorted(subs))}" for c, subs in below.items())
+
+    roles: frozenset[str]
+    classes: tallies.EventClasses
+
+    @classmethod
+    def of(cls, store: Store) -> Vocabulary:
+        roles = {row["role"].value for row in store.query(_ROLES_QUERY, use_default_graph_as_union=True)
+                 if isinstance(row["role"], NamedNode)}
+        classes = tallies.EventClasses.from_rows(
+            (str(row["class"]), str(row["sub"]) if row["sub"] else None)
+            for row in store.query(tallies.EventClasses.QUERY, use_default_graph_as_union=True))
+        return cls(frozenset({*roles, *_FILED_UNDER}), classes)
+
+    def listing(self) -> list[str]:
+        """The vocabulary as lines of text, for the index's manifest to compare."""
+        return sorted(self.roles) + sorted(f"{c} > {' '.join(sorted(subs))}" for c, subs in self.classes.below.items())
 
 
-def _bounds(rows: Iterable[tuple[object, int, str, str]]) -> Iterator[tuple[object, str | None, str | None, str]]:
-    """(event, first day, last day, time bucket) with the days as ISO dates, from rows of (event,
-    time property number, lexical form, datatype), by the rules of temporal.EventTime.bounds and
-    temporal.time_bucket. Reads every row before the first result."""
-    periods: dict[tuple[str, str], Period | None] = {}
-    times: dict[object, dict[str, Period]] = {}
-    for event, k, lexical, datatype in rows:
-        key = (lexical, datatype)
-        if key not in periods:  # a KB repeats a few thousand dates: parse each once
-            periods[key] = period_of(lexical, datatype)
-        if (period := periods[key]) is not None:
-            times.setdefault(event, {})[_TIME_PROPERTIES[k][1]] = period
-    for event, fields in times.items():
-        low, high = EventTime(**fields).bounds()
-        if bucket := time_bucket(low, high):
-            yield event, low.isoformat() if low else None, high.isoformat() if high else None, bucket
+class Deriver:
+    """Derives file graphs as they are loaded, from any number of threads, and loads what it
+    derives in batches; :meth:`finish` loads the rest. A graph's triples come from the parser
+    (:meth:`add_parsed`) or from the store (:meth:`add_stored`)."""
 
+    def __init__(self, store: Store, vocabulary: Vocabulary):
+        self.store, self.vocabulary = store, vocabulary
+        self._lock, self._pending, self._from_store = threading.Lock(), io.BytesIO(), []
 
-@contextmanager
-def _serialized(results, format, scratch: Path | None) -> Iterator[BinaryIO]:
-    """Query results serialised by Oxigraph (a million rows as TSV or N-Triples cost seconds less
-    than as pyoxigraph terms), in a file in ``scratch`` to keep them out of memory, or in memory
-    when ``scratch`` is None."""
-    if scratch is None:
-        yield io.BytesIO(results.serialize(format=format))
-        return
-    with tempfile.NamedTemporaryFile(dir=scratch) as text:
-        results.serialize(output=text.name, format=format)  # by path: Oxigraph writes without the GIL
-        yield text
+    def add_parsed(self, graph: str, quads: Iterable[Quad]) -> None:
+        """Derive file graph ``graph``, already loaded, from ``quads``, the file's triples as parsed.
+        Should a derived triple name a blank node, or the file hold a term longer than the parser
+        takes (MemoryError), the graph is derived from the store in :meth:`finish` instead."""
+        try:
+            facts = read_facts(quads, self.vocabulary.roles)
+        except MemoryError:
+            facts = None
+        if facts is None or facts.has_blank_nodes:
+            with self._lock:
+                self._from_store.append(graph)
+            return
+        self._load(self._derive(graph, facts))
 
+    def add_stored(self, graph: str) -> None:
+        """Derive file graph ``graph`` from its triples in the store."""
+        self._load(self._derive(graph, read_facts(self.store.quads_for_pattern(None, None, None, NamedNode(graph)),
+                                                  self.vocabulary.roles)))
 
-def _time_rows_text(store: Store, graph: str, scratch: Path | None) -> Iterator[tuple[str, int, str, str]]:
-    for event, k, value in _tsv_rows(store, _TIME_QUERY % graph, scratch):
-        if event.startswith("_:"):
-            raise _BlankEvent
-        # A typed literal reads "2021-07"^^<...#gYearMonth> as in N-Quads; others have no period.
-        lexical, marker, datatype = value[1:].rpartition('"^^<')
-        if marker and value.startswith('"'):
-            yield event, int(k), lexical, datatype[:-1]
+    def finish(self) -> None:
+        """Derive the graphs left for the store, and load everything derived."""
+        for graph in self._from_store:
+            self.add_stored(graph)
+        self._from_store = []
+        with self._lock:
+            text, self._pending = self._pending.getvalue(), io.BytesIO()
+        self._load_text(text)
 
+    def _derive(self, graph: str, facts: GraphFacts) -> Derived:
+        def count(query: str) -> int:
+            return int(next(iter(self.store.query(query % graph)))["n"].value)
+        # Counted in the store, which keeps a triple stated twice once.
+        return derive_graph(facts, graph, derived_graph(graph), triples=count(_TRIPLES_QUERY),
+                            citations=count(_CITATIONS_QUERY), classes=self.vocabulary.classes)
 
-def _time_rows_terms(store: Store, graph: str) -> Iterator[tuple[object, int, str, str]]:
-    for row in store.query(_TIME_QUERY % graph):
-        if isinstance(row["value"], Literal):
-            yield row["event"], int(row["k"].value), row["value"].value, row["value"].datatype.value
+    def _load(self, derived: Derived) -> None:
+        if derived.quads:
+            self.store.extend(derived.quads)
+        with self._lock:
+            self._pending.write(derived.text)
+            if self._pending.tell() < _BATCH_BYTES:
+                return
+            text, self._pending = self._pending.getvalue(), io.BytesIO()
+        self._load_text(text)
 
-
-def _write_lines(lines: bytes, suffix: bytes, out: BinaryIO) -> bool:
-    """Write complete N-Triples ``lines`` as N-Quads, but those holding a blank node; return whether
-    there were some. Oxigraph ends every line with " ." and escapes the newlines of literals."""
-    kept = lines
-    if b"_:" in lines:  # rare: the per-line test stays off the common path
-        kept = b"".join(line for line in lines.splitlines(keepends=True)
-                        if not any(term.startswith(b"_:") for term in line.split(b" ", 2)[::2]))
-    out.write(kept.replace(b" .\n", suffix))
-    return len(kept) < len(lines)
-
-
-def write_days(store: Store, graph: str, out: BinaryIO, scratch: Path | None,
-               days: dict[str, tuple[str | None, str | None]]) -> list[Quad]:
-    """Write as N-Quads to ``out`` the first and last days and the time bucket of the events of
-    file graph ``graph``; return them as pyoxigraph quads instead if an event is a blank node
-    (N-Quads text cannot carry one: parsers rename it). Each event's days also go to ``days``."""
-    target = derived_graph(graph)
-    suffix = f" <{target}> .\n".encode()
-    try:
-        for event, low, high, bucket in _bounds(_time_rows_text(store, graph, scratch)):
-            days[event] = (low, high)
-            for p, day in ((_EARLIEST, low), (_LATEST, high)):
-                if day:
-                    out.write(f'{event} <{p.value}> "{day}"^^<{XSD_DATE}>'.encode() + suffix)
-            out.write(f"{event} <{_BUCKET.value}> <{bucket}>".encode() + suffix)
-        return []
-    except _BlankEvent:  # raised before anything was written: _bounds reads all rows first
-        quads = []
-        for event, low, high, bucket in _bounds(_time_rows_terms(store, graph)):
-            days[str(event)] = (low, high)
-            quads += [Quad(event, p, Literal(day, datatype=_DAY), NamedNode(target))
-                      for p, day in ((_EARLIEST, low), (_LATEST, high)) if day]
-            quads.append(Quad(event, _BUCKET, NamedNode(bucket), NamedNode(target)))
-        return quads
-
-
-def write_days_and_tallies(store: Store, graph: str, out: BinaryIO, scratch: Path | None = None, *,
-                           classes: tallies.EventClasses) -> list[Quad]:
-    """write_days, then the file's tallies (tallies.py), which count its events by month."""
-    days: dict[str, tuple[str | None, str | None]] = {}
-    quads = write_days(store, graph, out, scratch, days)
-    tally = tallies.FileTally.count(
-        triples=_count(store, _TRIPLES_QUERY % graph), citations=_count(store, _CITATIONS_QUERY % graph),
-        types=_tsv_rows(store, _TYPES_QUERY % graph, scratch),
-        modalities=_tsv_rows(store, _MODALITY_QUERY % graph, scratch), days=days, classes=classes)
-    out.write(tally.nquads(graph, derived_graph(graph)))
-    return quads
-
-
-def _count(store: Store, query: str) -> int:
-    return int(next(iter(store.query(query)))["n"].value)
-
-
-def _tsv_rows(store: Store, query: str, scratch: Path | None) -> Iterator[list[str]]:
-    """A query's rows as N-Triples terms, read from Oxigraph's TSV."""
-    with _serialized(store.query(query), QueryResultsFormat.TSV, scratch) as text:
-        with io.TextIOWrapper(text, encoding="utf-8") as lines:
-            next(lines)  # the header
-            for line in lines:
-                yield line.rstrip("\n").split("\t")
-
-
-def write_participants(store: Store, graph: str, out: BinaryIO, scratch: Path | None = None, *,
-                       roles: list[str]) -> list[Quad]:
-    """Write as N-Quads to ``out`` dip:participant for every role in file graph ``graph``; return
-    as pyoxigraph quads those that hold a blank node."""
-    if not roles:
-        return []
-    target = derived_graph(graph)
-    values, suffix, blank = " ".join(f"<{role}>" for role in roles), f" <{target}> .\n".encode(), False
-    construct = store.query(_PARTICIPANT_QUERY % (f"CONSTRUCT {{ ?event <{_PARTICIPANT.value}> ?actor }}", graph, values, ""))
-    with _serialized(construct, RdfFormat.N_TRIPLES, scratch) as text:
-        rest = b""
-        while chunk := text.read(_CHUNK):
-            lines, _, rest = (rest + chunk).rpartition(b"\n")
-            blank |= _write_lines(lines + b"\n", suffix, out)
-        blank |= _write_lines(rest, suffix, out)
-    if not blank:
-        return []
-    select = _PARTICIPANT_QUERY % ("SELECT ?event ?actor", graph, values, "FILTER(isBlank(?event) || isBlank(?actor))")
-    return [Quad(row["event"], _PARTICIPANT, row["actor"], NamedNode(target)) for row in store.query(select)]
+    def _load_text(self, text: bytes) -> None:
+        # The bulk loader writes table files directly: far faster for millions of quads (2M as one
+        # transaction took minutes and 4 GB), slower for a few.
+        if text:
+            (self.store.bulk_load if len(text) > _BULK_BYTES else self.store.load)(input=text, format=RdfFormat.N_QUADS)
 
 
 # This module and every dipkb module it builds on, whole: a list of functions was kept by hand, and a
 # helper left off it meant an index that did not rebuild when the derivation changed. A change that
 # derives nothing new (a comment) rebuilds the index too, which is only time. test_model_once checks
 # that every dipkb module imported from here, directly or not, is listed.
-DERIVATION_MODULES: tuple[ModuleType, ...] = (sys.modules[__name__], tallies, temporal, namespaces, errors)
+DERIVATION_MODULES: tuple[ModuleType, ...] = (sys.modules[__name__], facts_module, tallies, temporal,
+                                               namespaces, errors)
 
 
 def source_text(modules: Iterable[ModuleType]) -> str:
@@ -240,6 +148,8 @@ def source_text(modules: Iterable[ModuleType]) -> str:
     try:
         return "".join(inspect.getsource(module) for module in modules)
     except OSError:
+        import importlib.metadata  # here: it costs every command ~20 ms of start-up
+
         return importlib.metadata.version("dipkb")
 
 
@@ -254,17 +164,10 @@ def file_graphs(store: Store) -> list[str]:
                   if isinstance(g, NamedNode) and g.value.startswith(FILE_GRAPH_PREFIX))
 
 
-def derive(store: Store, graphs: Collection[str] | None = None, *, workers: int = 1,
-           scratch: Path | None = None) -> None:
-    """Materialise what queries need to be simple and fast: each event's earliest and latest possible
-    day (so date filters are range comparisons on xsd:date whatever the precision) and its time
-    bucket (so they need not compare every event's days), dip:participant for every role, and
-    each file's tallies (tallies.py).
-
-    ``graphs`` names the file graphs to (re)derive, None all of them. ``workers`` threads share the
-    graphs (Oxigraph releases the GIL while it queries and loads). Intermediate text goes to files
-    in ``scratch`` (the system's temporary directory if None), not memory: at a million events in
-    one file it is a gigabyte."""
+def derive(store: Store, graphs: Collection[str] | None = None) -> None:
+    """Materialise what queries need to be simple and fast (facts.derive_graph) for the file graphs
+    named ``graphs``, None for all of them, from their triples in the store. The index derives the
+    files it loads from the parser instead, with a :class:`Deriver`."""
     if graphs is None:
         graphs = file_graphs(store)
         stale = [g for g in store.named_graphs() if is_derived_graph(g)]
@@ -272,28 +175,7 @@ def derive(store: Store, graphs: Collection[str] | None = None, *, workers: int 
         stale = [NamedNode(derived_graph(g)) for g in graphs]
     for graph in stale:
         store.remove_graph(graph)
-    roles, classes = participant_roles(store), _event_classes(store)
-
-    def derive_batch(write, batch: list[str]) -> None:
-        with tempfile.NamedTemporaryFile(dir=scratch) if scratch else io.BytesIO() as out:
-            quads = [quad for graph in batch for quad in write(store, graph, out, scratch)]
-            out.flush()
-            # The bulk loader writes table files directly: far faster for millions of quads (2M as
-            # one transaction took minutes and 4 GB), slower for a few.
-            load = store.bulk_load if out.tell() > _BULK_BYTES else store.load
-            load(**{"path": out.name} if scratch else {"input": out.getvalue()}, format=RdfFormat.N_QUADS)
-        if quads:
-            store.extend(quads)
-
-    ordered = sorted(graphs)
-    # Days and participants apart: one is Python's work, the other Oxigraph's, so two threads
-    # overlap even when the whole KB is one file.
-    jobs = [(write, ordered[i:i + _DERIVE_BATCH]) for i in range(0, len(ordered), _DERIVE_BATCH)
-            for write in (functools.partial(write_days_and_tallies, classes=classes),
-                          functools.partial(write_participants, roles=roles))]
-    pool = ThreadPoolExecutor(max(1, min(workers, len(jobs))))
-    try:
-        for done in [pool.submit(derive_batch, write, batch) for write, batch in jobs]:
-            done.result()
-    finally:
-        pool.shutdown(cancel_futures=True)  # on an error or Ctrl-C, not every batch first
+    deriver = Deriver(store, Vocabulary.of(store))
+    for graph in sorted(graphs):
+        deriver.add_stored(graph)
+    deriver.finish()

@@ -12,15 +12,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyoxigraph
 from pyoxigraph import NamedNode, Store
@@ -28,25 +25,29 @@ from pyoxigraph import NamedNode, Store
 from dipkb.errors import IndexUnavailableError, KBSyntaxError, SyntaxProblem
 from dipkb.model.namespaces import FILE_GRAPH_PREFIX
 from dipkb.store import generations
-from dipkb.store.derivation import derivation_source, derivation_vocabulary, derive, derived_graph
+from dipkb.store.derivation import Deriver, Vocabulary, derivation_source, derive, derived_graph
 from dipkb.store.generations import FileState, Manifest
 from dipkb.store.layout import KBLayout, cache_dir
-from dipkb.store.loading import load_file
+from dipkb.store.loading import BULK_LOAD_BYTES, load_file, parsed
 from dipkb.store.writing import remove_leftovers_if_idle
 from dipkb.util.paths import display_path, reporting_write_errors
+from dipkb.util.progress import StatusLine
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 INDEX_FORMAT = 1  # bump when what the index stores changes; the derivation code is fingerprinted
 LOCK_TIMEOUT = 600.0
-# Oxigraph's bulk loader writes table files directly: 3x faster than a transaction for a 1.6 MB
-# file, 4x slower for the 20 kB ones a hand-written KB is made of. A refresh takes it from a larger
-# size: each bulk load adds ~10 table files, and RocksDB compacting them made every eighth
-# one-file refresh at a million events take 3-5 s instead of 0.9 s (every twentieth with transactions).
-BULK_LOAD_BYTES, REFRESH_BULK_LOAD_BYTES = 512 << 10, 8 << 20
+# A refresh bulk loads (loading.BULK_LOAD_BYTES) only from a larger size: each bulk load adds ~10
+# table files, and RocksDB compacting them made every eighth one-file refresh at a million events
+# take 3-5 s instead of 0.9 s (every twentieth with transactions).
+REFRESH_BULK_LOAD_BYTES = 8 << 20
 # Files this large are bulk loaded one at a time (the loader buffers ~1 GB per 1.6 GB of
 # N-Triples) and hashed on a second thread; smaller ones are read once, hashed and loaded by
 # parallel workers, so the hash is always that of the text loaded.
 LARGE_FILE_BYTES = 64 << 20
 WORKERS = min(4, os.cpu_count() or 1)
+_WAITING = "Waiting for another dipkb process to finish updating the index"
 # Reloading more than this rebuilds: deleting a big graph quad by quad costs more than a bulk load.
 REBUILD_SHARE, REBUILD_MIN_BYTES = 0.25, 64 << 20
 
@@ -139,8 +140,8 @@ def open_index(layout: KBLayout, *, progress: bool | None = None, refresh: bool 
             break
         if (leased := generations.lease(directory, manifest.generation)) is not None:
             return OpenIndex(leased.store, _report(plan, False, started, directory), manifest.generation, leased.handle)
-    show = _Progress(progress)
-    with generations.write_lock(directory, lock_timeout, show.waiting):
+    show = StatusLine(progress)
+    with generations.write_lock(directory, lock_timeout, lambda: show.note(_WAITING)):
         return _refresh(directory, sources, hashes, show, started, force=False)
 
 
@@ -157,8 +158,8 @@ def is_current(layout: KBLayout, generation: int) -> bool:
 
 def rebuild(layout: KBLayout, *, progress: bool | None = None, lock_timeout: float = LOCK_TIMEOUT) -> RefreshReport:
     """Build the index again from scratch, whatever its state."""
-    started, directory, show = time.monotonic(), _tidy_location(layout), _Progress(progress)
-    with generations.write_lock(directory, lock_timeout, show.waiting):
+    started, directory, show = time.monotonic(), _tidy_location(layout), StatusLine(progress)
+    with generations.write_lock(directory, lock_timeout, lambda: show.note(_WAITING)):
         opened = _refresh(directory, _sources(layout), {}, show, started, force=True)
     opened.lease.close()
     return opened.report
@@ -175,7 +176,7 @@ def _tidy_location(layout: KBLayout) -> Path:
     return directory
 
 
-def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str], show: _Progress,
+def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str], show: StatusLine,
              started: float, *, force: bool) -> OpenIndex:
     """Under the write lock: bring the index up to date, commit, open the result."""
     manifest = Manifest.load(directory)  # again: another writer may have refreshed while we waited
@@ -194,12 +195,12 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
     rebuilt = force or not usable or ontology or reload > max(REBUILD_SHARE * total, REBUILD_MIN_BYTES)
     if rebuilt:
         states, vocabulary = generations.fill_new(directory, generation, lambda target, scratch: _build(
-            target, scratch, sources, hashes, show))
+            target, sources, hashes, show))
         committed = Manifest(generation, states, _fingerprint(), vocabulary)
     elif plan.load or plan.removed:
         try:
             states = generations.fill_new(directory, generation, lambda target, scratch: _update(
-                generations.store_path(directory, old.generation), target, scratch, plan, old.vocabulary, hashes))
+                generations.store_path(directory, old.generation), target, plan, old.vocabulary, hashes))
             committed = Manifest(generation, {**plan.states, **states}, _fingerprint(), old.vocabulary)
         except _VocabularyChanged:  # a KB file declares a role or event class: any graph's derivation may change
             return _refresh(directory, sources, hashes, show, started, force=True)
@@ -217,29 +218,38 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
     return OpenIndex(leased.store, report, committed.generation, leased.handle)
 
 
-def _build(target: Path, scratch: Path, sources: dict[str, Path], hashes: dict[tuple, str],
-           show: _Progress) -> tuple[dict[str, FileState], list[str]]:
+def _build(target: Path, sources: dict[str, Path], hashes: dict[tuple, str],
+           show: StatusLine) -> tuple[dict[str, FileState], list[str]]:
     store = Store(str(target))
-    states, problems = _load(store, sources, hashes, show, BULK_LOAD_BYTES)
-    if problems:
-        del store  # closed before its directory is removed
-        raise KBSyntaxError(problems)
-    # Derived from a file of hundreds of MB, days and participants each take a bulk load of
-    # ~1 GB: done side by side, a million events in one file peaked at 3.5 GB instead of 2.5.
-    workers = 1 if any(path.stat().st_size >= LARGE_FILE_BYTES for path in sources.values()) else WORKERS
+    # The ontology first: it says which properties are roles and which classes are events, which
+    # the derivation of each KB file reads as the file is loaded.
+    ontology = {g: p for g, p in sources.items() if g.startswith(FILE_GRAPH_PREFIX + "ontology/")}
+    states, problems = _load(store, ontology, hashes, StatusLine(False), BULK_LOAD_BYTES)
+    vocabulary = Vocabulary.of(store)
+    deriver = Deriver(store, vocabulary)
+    kb_files = {g: p for g, p in sources.items() if g not in ontology}
+    kb_states, kb_problems = _load(store, kb_files, hashes, show, BULK_LOAD_BYTES, deriver)
+    if problems or kb_problems:
+        del store, deriver  # the store closed before its directory is removed
+        raise KBSyntaxError(sorted(problems + kb_problems, key=lambda p: p.path))
     with show.ticking(lambda: "Deriving dates and participants"):
-        derive(store, workers=workers, scratch=scratch)
+        if (final := Vocabulary.of(store)) == vocabulary:
+            for graph in ontology:
+                deriver.add_stored(graph)
+            deriver.finish()
+        else:  # a KB file declares a role or an event class: derive every file again with them
+            derive(store)
     with show.ticking(lambda: "Compacting the index"):
         store.optimize()  # an uncompacted store of a million events answered 1.3-4x slower here
     store.flush()
-    return states, derivation_vocabulary(store)
+    return {**states, **kb_states}, final.listing()
 
 
 class _VocabularyChanged(Exception):
     """The files loaded by a refresh change the roles or event classes derivation reads."""
 
 
-def _update(source: Path, target: Path, scratch: Path, plan: _Plan, vocabulary: list[str],
+def _update(source: Path, target: Path, plan: _Plan, vocabulary: list[str],
             hashes: dict[tuple, str]) -> dict[str, FileState]:
     """Apply ``plan`` to a checkpoint of ``source``. No optimize() here: it rewrites the whole store
     (35 s at a million events) and, measured over 60 one-file refreshes at that size, RocksDB's own
@@ -249,22 +259,23 @@ def _update(source: Path, target: Path, scratch: Path, plan: _Plan, vocabulary: 
     for graph in plan.changed + plan.removed:
         store.remove_graph(NamedNode(graph))
         store.remove_graph(NamedNode(derived_graph(graph)))
-    states, problems = _load(store, plan.load, hashes, _Progress(False), REFRESH_BULK_LOAD_BYTES)
+    deriver = Deriver(store, Vocabulary.of(store))
+    states, problems = _load(store, plan.load, hashes, StatusLine(False), REFRESH_BULK_LOAD_BYTES, deriver)
     if problems:
-        del store  # closed before its directory is removed
+        del store, deriver  # the store closed before its directory is removed
         raise KBSyntaxError(problems)
-    if derivation_vocabulary(store) != vocabulary:
-        del store
+    if Vocabulary.of(store).listing() != vocabulary:
+        del store, deriver
         raise _VocabularyChanged
-    derive(store, list(plan.load), scratch=scratch)
+    deriver.finish()
     store.flush()
     return states
 
 
-def _load(store: Store, files: dict[str, Path], hashes: dict[tuple, str], show: _Progress,
-          bulk_bytes: int) -> tuple[dict[str, FileState], list[SyntaxProblem]]:
-    """Load each file into its graph, with the bulk loader from ``bulk_bytes``; try them all,
-    returning the syntax problem of every bad one."""
+def _load(store: Store, files: dict[str, Path], hashes: dict[tuple, str], show: StatusLine,
+          bulk_bytes: int, deriver: Deriver | None = None) -> tuple[dict[str, FileState], list[SyntaxProblem]]:
+    """Load each file into its graph, with the bulk loader from ``bulk_bytes``, and derive it with
+    ``deriver``; try them all, returning the syntax problem of every bad one."""
     sizes = {graph: path.stat().st_size for graph, path in files.items()}
     states: dict[str, FileState] = {}
     problems: list[SyntaxProblem] = []
@@ -274,6 +285,10 @@ def _load(store: Store, files: dict[str, Path], hashes: dict[tuple, str], show: 
         problem = load_file(store, path, NamedNode(graph), text=text, bulk=sizes[graph] >= bulk_bytes)
         if problem is not None:
             problems.append(problem)
+        elif deriver is not None:
+            # Parsed again beside the loading threads, which run without the GIL: cheaper than
+            # reading the triples back out of the store.
+            deriver.add_parsed(graph, parsed(path, text))
         loaded[0], loaded[1] = loaded[0] + 1, loaded[1] + sizes[graph]
 
     def load_small(graph: str) -> None:
@@ -301,6 +316,8 @@ def _load(store: Store, files: dict[str, Path], hashes: dict[tuple, str], show: 
 @contextmanager
 def _pool(size: int) -> Iterator[ThreadPoolExecutor]:
     """Worker threads that, on an error or Ctrl-C, drop the work not yet started rather than do it first."""
+    from concurrent.futures import ThreadPoolExecutor  # here: only a refresh needs it, and it costs start-up
+
     pool = ThreadPoolExecutor(size)
     try:
         yield pool
@@ -349,42 +366,3 @@ def _fingerprint() -> str:
     """The index format, Oxigraph's version and the code that decides what is derived: a change to
     any of them rebuilds the index rather than mix triples derived by two rules."""
     return hashlib.sha256(f"{INDEX_FORMAT} {pyoxigraph.__version__} {derivation_source()}".encode()).hexdigest()[:16]
-
-
-class _Progress:
-    """One status line on stderr, rewritten in place; silent unless asked or stderr is a terminal."""
-
-    def __init__(self, enabled: bool | None):
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.shown = ""
-
-    def note(self, text: str) -> None:
-        if self.enabled and text != self.shown:
-            self.shown = text
-            sys.stderr.write(f"\r\x1b[K{text}")
-            sys.stderr.flush()
-
-    def waiting(self) -> None:
-        self.note("Waiting for another dipkb process to finish updating the index")
-
-    @contextmanager
-    def ticking(self, status: Callable[[], str]) -> Iterator[None]:
-        """Show ``status()`` and the seconds spent, every half second while the block runs."""
-        if not self.enabled:
-            yield
-            return
-        started, stop = time.monotonic(), threading.Event()
-
-        def tick() -> None:
-            while True:
-                self.note(f"{status()} ({time.monotonic() - started:.0f} s)")
-                if stop.wait(0.5):
-                    return
-        ticker = threading.Thread(target=tick, daemon=True)
-        ticker.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            ticker.join()
-            self.note(f"{status()} ({time.monotonic() - started:.0f} s)")

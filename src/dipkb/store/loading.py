@@ -3,7 +3,7 @@ documented base IRI and errors as file:line:col."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
@@ -13,6 +13,10 @@ from dipkb.model.namespaces import KB_BASE
 from dipkb.store.layout import DATA_SUFFIXES, KBLayout
 from dipkb.util.paths import display_path
 
+# Filling a store from nothing, files from this size go through Oxigraph's bulk loader, which writes
+# table files directly: 3x faster than a transaction from ~100 kB (at 100k events, the generator's
+# 440 kB files loaded in 7.2 s instead of 21 s), 4x slower for the 20 kB files of a hand-written KB.
+BULK_LOAD_BYTES = 64 << 10
 _FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES}
 _PARSER_PREFIX = re.compile(r"^Parser error (?:at line \d+ (?:between columns \d+ and \d+|column \d+)"
                             r"|between line \d+ column \d+ and line \d+ column \d+): ")
@@ -59,12 +63,19 @@ def load_files(store: Store, layout: KBLayout, paths: Iterable[Path], *, base_ir
     problems = []
     for path in paths:
         graph = NamedNode(layout.graph_name(path))
-        problem = load_file(store, path, graph, base_iri=base_iri)
+        problem = load_file(store, path, graph, base_iri=base_iri, bulk=path.stat().st_size >= BULK_LOAD_BYTES)
         if problem is not None:
             store.clear_graph(graph)
             problems.append(problem)
     if problems:
         raise KBSyntaxError(problems)
+
+
+def parsed(path: Path, text: bytes | None = None, *, base_iri: str = KB_BASE) -> Iterator[Quad]:
+    """The triples of a data file that :func:`load_file` loaded (``text``: its bytes, if read), as
+    the parser streams them. A term over the parser's 16 MiB buffer raises MemoryError."""
+    source = {"path": str(path)} if text is None else {"input": text}
+    return parse(**source, format=rdf_format(path), base_iri=base_iri)
 
 
 def read_quads(path: Path, *, format: RdfFormat | None = None, base_iri: str = KB_BASE) -> list[Quad]:

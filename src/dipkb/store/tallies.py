@@ -20,6 +20,7 @@ from dipkb.model.temporal import XSD_DATE
 
 _OCCURRED = f"<{DIP}Occurred>"
 UNKNOWN_MONTH = "unknown"
+_UNDATED = (None, None)
 
 
 @dataclass(frozen=True)
@@ -88,28 +89,29 @@ class FileTally:
     modalities: Counter = field(default_factory=Counter)  # modality -> events; none stated: Occurred
 
     @classmethod
-    def count(cls, triples: int, citations: int, types: Iterable[tuple[str, str]],
-              modalities: Iterable[tuple[str, str]], days: dict[str, tuple[str | None, str | None]],
-              classes: EventClasses) -> FileTally:
-        """From the file's (thing, class) and (event, modality) rows and its events' days."""
+    def count(cls, triples: int, citations: int, types: dict[str, set[str]], modalities: dict[str, set[str]],
+              days: dict[str, tuple[str | None, str | None]], classes: EventClasses) -> FileTally:
+        """From the file's classes and modalities of each thing (terms as N-Triples text) and its
+        events' days."""
         tally = cls(triples, citations)
-        types_of: dict[str, set[str]] = {}
-        for thing, type_ in types:
-            if type_.startswith("<"):
-                types_of.setdefault(thing, set()).add(type_)
-        stated: dict[str, set[str]] = {}
-        for event, modality in modalities:
-            stated.setdefault(event, set()).add(modality)
-        for thing, its_types in types_of.items():
-            tally.classes.update(its_types)
-            specific = classes.most_specific(its_types)
-            if not specific:
+        # Things with the same classes, month and modalities are counted alike: a file has a few
+        # hundred such profiles for thousands of things.
+        profiles = Counter((frozenset(t for t in its_types if t.startswith("<")),
+                            month_key(*days.get(thing, _UNDATED)), frozenset(modalities.get(thing, ())))
+                           for thing, its_types in types.items())
+        for (its_types, month, stated), n in profiles.items():
+            for class_ in its_types:
+                tally.classes[class_] += n
+            if not (specific := classes.most_specific(its_types)):
                 continue
-            tally.events += 1
-            tally.event_types.update(specific)
-            month = month_key(*days.get(thing, (None, None)))
-            tally.type_months.update((t, month) for t in its_types if t in classes.below)
-            tally.modalities.update(stated.get(thing) or {_OCCURRED})
+            tally.events += n
+            for type_ in specific:
+                tally.event_types[type_] += n
+            for type_ in its_types:
+                if type_ in classes.below:
+                    tally.type_months[type_, month] += n
+            for modality in stated or (_OCCURRED,):
+                tally.modalities[modality] += n
         lows = [lo for lo, _ in days.values() if lo]
         known = lows + [hi for _, hi in days.values() if hi]
         tally.first_day = min(lows) if lows else None

@@ -1,0 +1,129 @@
+"""Run dipkb once at scale (default 10,000,000 events): time, peak RSS and disk use of each step.
+
+    python bench/scale_bench.py                                  # 10M events, under bench/out
+    python bench/scale_bench.py --events 20000 --out /tmp/scale  # a quick check of the harness
+
+Each step once, in a fresh process timed end to end with its peak RSS (timing.timed): generate the
+KB (N-Triples, 1,000 events a file, as run.py at 1M), `dipkb index` from scratch, one timeline of the
+generator's actor and range, `stats`, the saved query events-by-type-and-month. Then, unless
+--no-engine, `oxigraph load` and `optimize` of the same files (bench/engine.py); that store takes
+about as much disk again and is removed once measured. Disk use is allocated blocks, as `du` counts
+them. Results go to <out>/scale-results-<N>.json; a markdown table is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from engine import LOAD, OPTIMIZE, OXIGRAPH, IndexedFiles, load_command, ratios
+from run import BENCH, DIPKB, OUT, generate, kb_directory
+from timing import measure
+
+# Rough disk per event, for the check before starting: N-Triples files 1.7 KB (bench/README.md);
+# the index ~3.1 KB (3.1 GB at 1M); Oxigraph's store of the same files ~2 KB (measured at 20k).
+KB_BYTES, INDEX_BYTES, ENGINE_BYTES = 1_700, 3_100, 2_000
+
+
+def disk_bytes(paths: list[Path]) -> int:
+    """Allocated bytes of the files, and of everything under the directories, among ``paths``."""
+    total = 0
+    for path in paths:
+        if path.is_file():
+            total += path.stat().st_blocks * 512
+        for folder, _, names in os.walk(path):
+            total += sum(os.lstat(os.path.join(folder, name)).st_blocks * 512 for name in names)
+    return total
+
+
+def check_disk(out: Path, events: int, engine: bool, present: bool) -> None:
+    """Stop before hours of work if the disk cannot hold what the run writes."""
+    needed = events * (INDEX_BYTES + (ENGINE_BYTES if engine else 0) + (0 if present else KB_BYTES))
+    free = shutil.disk_usage(out).free
+    if needed > free:
+        raise SystemExit(f"About {needed / 1e9:.0f} GB needed under {out}, {free / 1e9:.0f} GB free: free some space, "
+                         "choose another --out, or pass --no-engine.")
+
+
+def run(events: int, out: Path, engine: bool, reuse: bool, engine_timeout: float) -> dict:
+    directory = kb_directory(events, out, "ntriples")
+    present = reuse and (directory / "summary.json").exists()
+    check_disk(out, events, engine, present)
+    rows = []
+    if not present:
+        rows.append(measure("generate (N-Triples)", [sys.executable, str(BENCH / "generate.py"), "--events", str(events),
+                                                     "--format", "ntriples", "--out", str(directory), "--overwrite"],
+                            1, engine="generator"))
+    summary = generate(events, out, "ntriples")[1]  # the summary just written
+    kb, index = [*DIPKB, "--kb", str(directory)], directory / "kb" / ".dipkb"
+    files = IndexedFiles.of(directory)
+    rows += [
+        measure("index build from scratch", [*kb, "index"], 1, prepare=lambda: shutil.rmtree(index, ignore_errors=True)),
+        measure("timeline --actor --from --to", [*kb, "timeline", "--actor", summary["actor"], "--from", summary["from"],
+                                                 "--to", summary["to"]], 1),
+        measure("stats", [*kb, "stats"], 1),
+        measure("events by type and month", [*kb, "query", "events-by-type-and-month", "-f", "csv"], 1),
+    ]
+    kb_files = [p for g, p in files.by_graph.items() if g.startswith("urn:dipkb:file:kb/")]
+    disk = {"KB files": disk_bytes(kb_files), "index (kb/.dipkb)": disk_bytes([index])}
+    if engine:
+        store = out / f"engine-scale-{events}"
+        shutil.rmtree(store, ignore_errors=True)
+        rows.append(measure(LOAD, load_command(store, files), 1, engine="oxigraph", ok=(0,), timeout=engine_timeout))
+        if rows[-1].note:  # stopped: an unfinished store is not worth optimizing
+            rows[-1].note += " (--engine-timeout)"
+        else:
+            rows.append(measure(OPTIMIZE, [OXIGRAPH, "optimize", "--location", str(store)], 1, engine="oxigraph",
+                                ok=(0,)))
+            disk["Oxigraph store of the same files (removed after)"] = disk_bytes([store])
+        shutil.rmtree(store, ignore_errors=True)
+    against = ratios({m.operation: m.median for m in rows})
+    return {
+        "events": events, "triples": summary["triples"], "files": len(files.by_graph), "actor": summary["actor"],
+        "range": f"{summary['from']}..{summary['to']}", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(), "command": shlex.join(["python", "bench/scale_bench.py", *sys.argv[1:]]),
+        "measures": [asdict(m) | {"median": m.median} for m in rows], "disk_bytes": disk,
+        "ratios": [asdict(r) | {"ratio": round(r.ratio, 2)} for r in against],
+    }
+
+
+def markdown(result: dict) -> str:
+    lines = [f"## {result['events']:,} events ({result['triples']:,} triples, {result['files']:,} files loaded)", "",
+             (f"`{result['command']}`; timeline actor {result['actor']}, range {result['range']}; "
+             f"{result['machine']}, Python {result['python']}."), "",
+             "| step | engine | seconds | peak RSS MB | note |", "| --- | --- | ---: | ---: | --- |"]
+    lines += [f"| {m['operation']} | {m['engine']} | {m['median']:.1f} | {m['peak_rss_mb']:.0f} | {m['note']} |"
+              for m in result["measures"]]
+    lines += ["", "| on disk | MB |", "| --- | ---: |"]
+    lines += [f"| {name} | {size / 1e6:,.0f} |" for name, size in result["disk_bytes"].items()]
+    if result["ratios"]:
+        lines += ["", "| dipkb / oxigraph | ratio |", "| --- | ---: |"]
+        lines += [f"| {r['name']} | {r['ratio']:.2f}x |" for r in result["ratios"]]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--out", type=Path, default=OUT, help="where the KB and results go (default bench/out)")
+    parser.add_argument("--no-engine", dest="engine", action="store_false",
+                        help="skip oxigraph load + optimize of the same files (they need as much disk again)")
+    parser.add_argument("--reuse", action="store_true", help="keep a KB generated earlier instead of generating (and "
+                                                             "timing) it again")
+    parser.add_argument("--engine-timeout", type=float, default=7200, metavar="SECONDS",
+                        help="stop `oxigraph load` after this long (default 7200)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = run(args.events, args.out, args.engine, args.reuse, args.engine_timeout)
+    (args.out / f"scale-results-{args.events}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()

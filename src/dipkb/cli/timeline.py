@@ -1,0 +1,61 @@
+"""The command people run most, timeline: in a module of its own, so that it loads only what it uses."""
+from __future__ import annotations
+
+import click
+
+from dipkb.cli.base import open_kb, output_options
+from dipkb.views.render import TIMELINE_HEADERS, Output, OutputFormat, json_text, rows_output, timeline_rows
+from dipkb.views import timeline as tl
+
+
+@click.command("timeline")
+@click.option("--actor", "actors", multiple=True, help="IRI, CURIE or name; repeat for several (any of them).")
+@click.option("--direct", is_flag=True, help="Only the actor's own events, not those of actors acting for it.")
+@click.option("--type", "event_type", help="Event class (Meeting), CAMEO code (04, 042) or PLOVER type (CONSULT).")
+@click.option("--place", help="Place IRI, CURIE or name; places inside it count too.")
+@click.option("--from", "start", help="Start: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--to", "end", help="End: YYYY, YYYY-MM or YYYY-MM-DD (the whole period is included).")
+@click.option("--modality", "modalities", multiple=True, type=click.Choice(tl.MODALITIES),
+              help="Only events of this modality; repeat for several.")
+@click.option("--role", "roles", multiple=True,
+              help="Only events in which the actor (or, without --actor, anyone) took this role: host, visitor, "
+                   "speaker, moving force...; repeat for several.")
+@output_options((OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.TSV, OutputFormat.TIMELINEJS,
+                 OutputFormat.GEOJSON), OutputFormat.TABLE)
+@click.pass_context
+def timeline_command(ctx: click.Context, actors, direct, event_type, place, start, end, modalities, roles,
+                     out: Output) -> None:
+    """Events in chronological order, with date at its real precision, roles, place and sources.
+
+    Date filters match events whose time overlaps the range. -f timelinejs writes TimelineJS3 JSON,
+    -f geojson (or -o x.geojson) a GeoJSON FeatureCollection of the events whose place has coordinates.
+
+    \b
+    Examples:
+      dipkb timeline --actor Russia --from 2021-07 --to 2021-07
+      dipkb timeline --type Meeting -f json
+      dipkb timeline --actor Russia --role host --modality occurred
+      dipkb timeline --actor Russia -f timelinejs -o russia-timeline.json
+    """
+    kb = open_kb(ctx)
+    filt = tl.typed_filter(kb, actors=actors, direct=direct, event_type=event_type, place=place, start=start, end=end,
+                           modalities=modalities)
+    filt = tl.with_roles(kb, filt, roles)
+    entries = tl.timeline(kb, filt)
+    for note in tl.empty_actor_notes(kb, filt, entries):
+        click.echo(f"Note: {note}", err=True)
+    if out.format is OutputFormat.JSON:
+        out.write(json_text([e.as_dict() for e in entries]))
+        return
+    if out.format in (OutputFormat.TIMELINEJS, OutputFormat.GEOJSON):
+        from dipkb.views import geojson, timelinejs
+
+        if out.format is OutputFormat.TIMELINEJS:
+            shared = timelinejs.timelinejs(entries)
+        else:
+            shared = geojson.feature_collection(kb, entries)
+        if shared.note:
+            click.echo(f"Note: {shared.note}", err=True)
+        out.write(json_text(shared.document))
+        return
+    out.write(rows_output(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format))

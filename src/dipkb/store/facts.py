@@ -1,0 +1,122 @@
+"""What the index derives from one file graph, computed in one pass over its triples.
+
+The triples come from the parser while the index is built or refreshed (the file is read again
+beside the bulk loader, which runs without the GIL: the derivation costs no extra pass over the
+store), or from the store itself for the in-memory KB and for a file whose events or participants
+are blank nodes (the parser and the loader name those differently, so only the store's names hold).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad
+
+from dipkb.model.namespaces import DIP, RDF
+from dipkb.model.temporal import TIME_FIELDS, XSD_DATE, EventTime, period_of, time_bucket
+from dipkb.store import tallies
+
+_TIME_FIELD = {DIP + name: field_name for name, field_name in TIME_FIELDS.items()}
+_TYPE, _MODALITY = RDF + "type", DIP + "modality"
+_EARLIEST, _LATEST = NamedNode(DIP + "earliestDay"), NamedNode(DIP + "latestDay")
+_PARTICIPANT, _BUCKET, _DAY = NamedNode(DIP + "participant"), NamedNode(DIP + "timeBucket"), NamedNode(XSD_DATE)
+Term = NamedNode | BlankNode | Literal
+
+
+@dataclass
+class GraphFacts:
+    """What derivation reads of one file graph: its events' time values, everything's types, the
+    events' modalities and their participants (the object of any participant role)."""
+
+    times: list[tuple[Term, str, str, str]] = field(default_factory=list)  # (event, field, lexical, datatype)
+    types: dict[str, set[str]] = field(default_factory=dict)  # thing -> classes, as N-Triples text
+    modalities: dict[str, set[str]] = field(default_factory=dict)  # event -> modalities, as text
+    participants: set[tuple[Term, Term]] = field(default_factory=set)
+
+    @property
+    def has_blank_nodes(self) -> bool:
+        """Whether a derived triple would name a blank node: N-Quads text cannot carry one."""
+        return any(isinstance(event, BlankNode) for event, *_ in self.times) or any(
+            isinstance(event, BlankNode) or isinstance(actor, BlankNode) for event, actor in self.participants)
+
+
+def read_facts(quads: Iterable[Quad], roles: frozenset[str]) -> GraphFacts:
+    """The facts among ``quads``; ``roles``: the IRIs of the participant roles."""
+    facts = GraphFacts()
+    for quad in quads:
+        predicate = quad.predicate.value
+        if predicate == _TYPE:
+            facts.types.setdefault(str(quad.subject), set()).add(str(quad.object))
+        elif predicate in roles:
+            facts.participants.add((quad.subject, quad.object))
+        elif (time_field := _TIME_FIELD.get(predicate)) is not None:
+            if isinstance(value := quad.object, Literal):
+                facts.times.append((quad.subject, time_field, value.value, value.datatype.value))
+        elif predicate == _MODALITY:
+            facts.modalities.setdefault(str(quad.subject), set()).add(str(quad.object))
+    return facts
+
+
+def event_bounds(times: list[tuple[Term, str, str, str]]) -> Iterator[tuple[Term, str | None, str | None, str]]:
+    """(event, first day, last day, time bucket), the days as ISO dates, by the rules of
+    temporal.EventTime.bounds and temporal.time_bucket. Of two values of one time property, the
+    greater lexical form counts, whatever order the triples came in."""
+    values: dict[Term, dict[str, tuple[str, str]]] = {}
+    for event, time_field, lexical, datatype in times:
+        fields = values.setdefault(event, {})
+        if (value := (lexical, datatype)) > fields.get(time_field, ("", "")):
+            fields[time_field] = value
+    known: dict[frozenset, tuple[str | None, str | None, str] | None] = {}
+    for event, fields in values.items():
+        key = frozenset(fields.items())
+        if key not in known:  # thousands of events share the time values of another
+            known[key] = _bounds(fields)
+        if (bounds := known[key]) is not None:
+            yield event, *bounds
+
+
+def _bounds(values: dict[str, tuple[str, str]]) -> tuple[str | None, str | None, str] | None:
+    periods = {name: period for name, value in values.items() if (period := period_of(*value)) is not None}
+    if not periods:
+        return None
+    low, high = EventTime(**periods).bounds()
+    bucket = time_bucket(low, high)
+    return (low.isoformat() if low else None, high.isoformat() if high else None, bucket) if bucket else None
+
+
+@dataclass
+class Derived:
+    """The derived triples of one file graph: as N-Quads text, or as quads when a blank node is in
+    them; the tallies are always text."""
+
+    text: bytes
+    quads: list[Quad]
+
+
+def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, citations: int,
+                 classes: tallies.EventClasses) -> Derived:
+    """The triples derived from file graph ``graph`` into graph ``target``: each event's first and
+    last day and time bucket, dip:participant for every role, and the file's tallies, given its
+    number of distinct ``triples`` and ``citations``."""
+    as_quads, days, lines, quads = facts.has_blank_nodes, {}, [], []
+    suffix, to = f" <{target}> .\n", NamedNode(target)
+    for event, low, high, bucket in event_bounds(facts.times):
+        days[str(event)] = (low, high)
+        for prop, day in ((_EARLIEST, low), (_LATEST, high)):
+            if not day:
+                continue
+            if as_quads:
+                quads.append(Quad(event, prop, Literal(day, datatype=_DAY), to))
+            else:
+                lines.append(f'{event} <{prop.value}> "{day}"^^<{XSD_DATE}>{suffix}')
+        if as_quads:
+            quads.append(Quad(event, _BUCKET, NamedNode(bucket), to))
+        else:
+            lines.append(f"{event} <{_BUCKET.value}> <{bucket}>{suffix}")
+    if as_quads:
+        quads += [Quad(event, _PARTICIPANT, actor, to) for event, actor in facts.participants]
+    else:
+        lines += [f"{event} <{_PARTICIPANT.value}> {actor}{suffix}" for event, actor in facts.participants]
+    tally = tallies.FileTally.count(triples=triples, citations=citations, types=facts.types,
+                                    modalities=facts.modalities, days=days, classes=classes)
+    return Derived("".join(lines).encode() + tally.nquads(graph, target), quads)
