@@ -149,11 +149,16 @@ def test_a_killed_rebuild_leaves_nothing_once_the_next_command_ran(tmp_path):
     trials = []
     for delay in delays(5, full, 0.1, 1.05):
         trials.append(lab.after_kill(delay, lab.kill_after(delay, "index", "--rebuild"), files, files))
-    # And once at the moment its scratch directory appears: the issue found it left every time.
-    lab.kill_when(lambda: any(p.suffix == ".scratch" for p in (lab.kb / ".dipkb").iterdir()), "index", "--rebuild")
+    # And once at the moment the new generation's store appears: the issue found it left every time.
+    assert lab.leftovers() == []
+    lab.kill_when(lambda: any(_new_store(name) for name in lab.leftovers()), "index", "--rebuild")
     trials.append(lab.after_kill(-1, True, files, files))
     report("index --rebuild", trials)
-    assert any(".scratch" in name for name in trials[-1].left)
+    assert any(_new_store(name) for name in trials[-1].left)
+
+
+def _new_store(leftover: str) -> bool:
+    return leftover.startswith(".dipkb/store-") and not leftover.endswith(".lock")
 
 
 def test_a_killed_import_leaves_the_kb_old_or_new_and_nothing_behind(kb_copy, tmp_path):
@@ -246,8 +251,8 @@ STALLED_INDEX_WRITER = textwrap.dedent("""
 
     directory = Path(sys.argv[1])
     with generations.write_lock(directory, 60, lambda: None):
-        # What a refresh has made when it is stopped: its generation, the scratch beside it, a manifest
-        # being written.
+        # What a refresh has made when it is stopped: its generation, a scratch directory as writers
+        # before 2026-12 kept, a manifest being written.
         (directory / "store-99").mkdir()
         (directory / "store-99.scratch").mkdir()
         (directory / "store-99.scratch" / "days.nt").write_text("")

@@ -37,8 +37,8 @@ from dipkb.util.durable import exclusive_lock, fsync_directory, try_lock, write_
 from dipkb.util.paths import display_path
 
 MANIFEST = "manifest.json"
-# Generation N owns store-N/, store-N.lock, store-N.scratch/ (the writer's temporary files) and
-# store-N.tmp/ (RocksDB stages a checkpoint there, deleting whatever it finds first).
+# Generation N owns store-N/, store-N.lock and store-N.tmp/ (RocksDB stages a checkpoint there,
+# deleting whatever it finds first); store-N.scratch/ is what writers before 2026-12 left.
 _GENERATION = re.compile(r"store-(\d+)(?:\.lock|\.scratch|\.tmp)?")
 T = TypeVar("T")
 
@@ -118,14 +118,12 @@ def lease(directory: Path, generation: int) -> Lease | None:
     return None
 
 
-def fill_new(directory: Path, generation: int, fill: Callable[[Path, Path], T]) -> T:
-    """Run ``fill(store directory, scratch directory)`` for a new generation, the scratch directory
-    beside it (on the same disk: /tmp may be memory), and make the store durable; remove it if
+def fill_new(directory: Path, generation: int, fill: Callable[[Path], T]) -> T:
+    """Run ``fill(store directory)`` for a new generation and make the store durable; remove it if
     anything fails. The caller commits by saving a manifest that names it."""
-    target, scratch = store_path(directory, generation), directory / f"store-{generation}.scratch"
-    scratch.mkdir()
+    target = store_path(directory, generation)
     try:
-        result = fill(target, scratch)
+        result = fill(target)
         for path in target.iterdir():
             if path.is_file() and path.stat().st_nlink == 1:  # others are links to committed files
                 with open(path, "rb") as handle:
@@ -135,8 +133,6 @@ def fill_new(directory: Path, generation: int, fill: Callable[[Path, Path], T]) 
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def collect_garbage(directory: Path, keep: int) -> None:

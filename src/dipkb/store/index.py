@@ -167,7 +167,7 @@ def rebuild(layout: KBLayout, *, progress: bool | None = None, lock_timeout: flo
 
 def _tidy_location(layout: KBLayout) -> Path:
     """The index directory, once what killed writers left there and in kb/ is deleted, unless a
-    writer is at work: readers clean too, or a killed rebuild's scratch stays until the KB changes."""
+    writer is at work: readers clean too, or a killed rebuild's store stays until the KB changes."""
     with reporting_write_errors(layout.kb_dir, "dipkb keeps its index in kb/.dipkb or, when kb/ is read-only, "
                                 "in $XDG_CACHE_HOME/dipkb: point XDG_CACHE_HOME to a writable directory"):
         directory = index_location(layout)
@@ -180,7 +180,7 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
              started: float, *, force: bool) -> OpenIndex:
     """Under the write lock: bring the index up to date, commit, open the result."""
     manifest = Manifest.load(directory)  # again: another writer may have refreshed while we waited
-    # A killed writer's scratch can be as large as the store: free the disk before filling it again.
+    # A killed writer's store can be as large as ours: free the disk before filling it again.
     generations.collect_garbage(directory, manifest.generation if manifest else 0)
     usable = (manifest is not None and manifest.fingerprint == _fingerprint()
               and generations.opens(directory, manifest.generation))
@@ -194,12 +194,12 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
     total = sum(state.size for state in old.files.values())
     rebuilt = force or not usable or ontology or reload > max(REBUILD_SHARE * total, REBUILD_MIN_BYTES)
     if rebuilt:
-        states, vocabulary = generations.fill_new(directory, generation, lambda target, scratch: _build(
+        states, vocabulary = generations.fill_new(directory, generation, lambda target: _build(
             target, sources, hashes, show))
         committed = Manifest(generation, states, _fingerprint(), vocabulary)
     elif plan.load or plan.removed:
         try:
-            states = generations.fill_new(directory, generation, lambda target, scratch: _update(
+            states = generations.fill_new(directory, generation, lambda target: _update(
                 generations.store_path(directory, old.generation), target, plan, old.vocabulary, hashes))
             committed = Manifest(generation, {**plan.states, **states}, _fingerprint(), old.vocabulary)
         except _VocabularyChanged:  # a KB file declares a role or event class: any graph's derivation may change
