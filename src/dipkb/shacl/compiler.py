@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-from concurrent.futures import ThreadPoolExecutor
 import re
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyoxigraph as ox
