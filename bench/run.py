@@ -26,7 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from engine import ENGINE_COMMANDS, engine_measures, ratios
-from timing import REPO, Measure, measure
+from timing import REPO, Measure, measure, write_bytecode
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
@@ -211,6 +211,7 @@ def main() -> None:
                         help="render every results file in --out into PATH (default bench/RESULTS.md)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    write_bytecode()
     command = shlex.join(["python", "bench/run.py", *sys.argv[1:]])
     for events in args.events:
         result = run(events, args.out, command)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from engine import LOAD, OPTIMIZE, OXIGRAPH, IndexedFiles, load_command, ratios
 from run import BENCH, DIPKB, OUT, generate, kb_directory
-from timing import measure
+from timing import measure, write_bytecode
 
 # Rough disk per event, for the check before starting: N-Triples files 1.7 KB (bench/README.md);
 # the index ~3.1 KB (3.1 GB at 1M); Oxigraph's store of the same files ~2 KB (measured at 20k).
@@ -120,6 +120,7 @@ def main() -> None:
                         help="stop `oxigraph load` after this long (default 7200)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    write_bytecode()
     result = run(args.events, args.out, args.engine, args.reuse, args.engine_timeout)
     (args.out / f"scale-results-{args.events}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(markdown(result))

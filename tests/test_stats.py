@@ -10,7 +10,9 @@ from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from dipkb import KnowledgeBase
 from dipkb.store.derivation import is_derived_graph
+from dipkb.store.tallies import EventClasses
 from dipkb.views.stats import Stats, compute_stats, render_stats_text, stats_as_dict
+from dipkb.views.timeline import timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 DIP = rdflib.Namespace("https://w3id.org/dipkb/ontology#")
@@ -297,3 +299,25 @@ def test_a_new_event_class_in_one_file_recounts_the_others(kb_copy):
     after = compute_stats(kb)
     assert after.events == before.events + 1
     assert ("http://example.org/Summit", 1) in after.by_event_type
+
+
+def test_the_index_hands_over_the_event_classes_the_store_would_answer(kb_copy):
+    """The timeline reads the event classes from the index's manifest, not by a query: they must be
+    the ones the store holds, also after a KB file declares a new one."""
+    def asked(kb: KnowledgeBase) -> EventClasses:
+        return EventClasses.from_rows((r["class"].value, r["sub"].value if "sub" in r else None)
+                                      for r in kb.select(EventClasses.QUERY))
+
+    kb = KnowledgeBase.open(kb_copy)
+    assert kb.index.vocabulary and kb.event_classes == asked(kb)
+    (kb_copy / "kb" / "summit.ttl").write_text(
+        "<http://example.org/Summit> <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
+        "<https://w3id.org/dipkb/ontology#Meeting> .\n"
+        "<http://example.org/summit> a <http://example.org/Summit>, <https://w3id.org/dipkb/ontology#Meeting> ; "
+        "<https://w3id.org/dipkb/ontology#date> \"2021-07-05\"^^<http://www.w3.org/2001/XMLSchema#date> .\n",
+        encoding="utf-8")
+    kb = KnowledgeBase.open(kb_copy)
+    assert "http://example.org/Summit" in kb.event_classes.below[DIP + "Meeting"]
+    assert kb.event_classes == asked(kb)
+    [entry] = [e for e in timeline(kb) if e.id == "http://example.org/summit"]
+    assert entry.type == "http://example.org/Summit"

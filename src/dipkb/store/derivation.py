@@ -70,8 +70,16 @@ class Vocabulary:
         return cls(frozenset({*roles, *_FILED_UNDER}), classes)
 
     def listing(self) -> list[str]:
-        """The vocabulary as lines of text, for the index's manifest to compare."""
+        """The vocabulary as lines of text, for the index's manifest to compare and :meth:`listed` to read."""
         return sorted(self.roles) + sorted(f"{c} > {' '.join(sorted(subs))}" for c, subs in self.classes.below.items())
+
+    @staticmethod
+    def listed_classes(listing: list[str]) -> tallies.EventClasses | None:
+        """The event classes of a :meth:`listing`, with plain IRIs (as the timeline names them); None
+        for a listing without any."""
+        below = {head.strip("<>"): frozenset(sub.strip("<>") for sub in subs.split())
+                 for head, is_class, subs in (line.partition(" > ") for line in listing) if is_class}
+        return tallies.EventClasses(below) if below else None
 
 
 class Deriver:

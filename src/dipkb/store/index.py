@@ -85,6 +85,7 @@ class OpenIndex:
     report: RefreshReport
     generation: int
     lease: BinaryIO = field(repr=False)
+    vocabulary: list[str] = field(default_factory=list)  # the manifest's: Vocabulary.listing()
 
 
 @dataclass
@@ -139,7 +140,8 @@ def open_index(layout: KBLayout, *, progress: bool | None = None, refresh: bool 
         if refresh and (plan.load or plan.removed or plan.touched):
             break
         if (leased := generations.lease(directory, manifest.generation)) is not None:
-            return OpenIndex(leased.store, _report(plan, False, started, directory), manifest.generation, leased.handle)
+            return OpenIndex(leased.store, _report(plan, False, started, directory), manifest.generation, leased.handle,
+                             manifest.vocabulary)
     show = StatusLine(progress)
     with generations.write_lock(directory, lock_timeout, lambda: show.note(_WAITING)):
         return _refresh(directory, sources, hashes, show, started, force=False)
@@ -215,7 +217,7 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
     report = _report(plan, rebuilt, started, directory)
     if report.refreshed:
         show.note(f"Index {'built' if rebuilt else 'refreshed'} in {report.seconds:.1f} s\n")
-    return OpenIndex(leased.store, report, committed.generation, leased.handle)
+    return OpenIndex(leased.store, report, committed.generation, leased.handle, committed.vocabulary)
 
 
 def _build(target: Path, sources: dict[str, Path], hashes: dict[tuple, str],

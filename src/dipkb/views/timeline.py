@@ -1,7 +1,6 @@
 """The event view users read: chronological timelines with roles and sources."""
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -242,7 +241,7 @@ def entries_of(kb: KnowledgeBase, selected: list[tuple[str, str | None, str | No
         return []
     roles = {r["role"].value: r["label"].value if "label" in r else curie(r["role"].value)
              for r in kb.select(_ROLE_QUERY)}
-    classes = _event_classes(kb)
+    classes = kb.event_classes
     collected = [_Collected() for _ in selected]
     predicates = (*_SHOWN, *sorted(roles))
     numbered = " ".join(f"({NamedNode(p)} {k})" for k, p in enumerate(predicates)).replace("%", "%%")
@@ -284,19 +283,6 @@ def with_roles(kb: KnowledgeBase, filt: TimelineFilter, roles: Sequence[str]) ->
     """``filt`` narrowed to events in which someone (the filter's actor, when it has one) took one of the
     ``roles`` a person typed (host, visitor, moving force...); empty texts are absent."""
     return replace(filt, roles=frozenset(resolve_role(kb, role) for role in roles if role.strip()))
-
-
-# By KB: an open KB reads one index generation, whose classes do not change, and a server asks for
-# them on every request (30 ms on the bundled KB, most of a timeline's time).
-_EVENT_CLASSES: weakref.WeakKeyDictionary[KnowledgeBase, EventClasses] = weakref.WeakKeyDictionary()
-
-
-def _event_classes(kb: KnowledgeBase) -> EventClasses:
-    """The event classes as the index reads them, so that an event shows the type it is counted under."""
-    if kb not in _EVENT_CLASSES:
-        _EVENT_CLASSES[kb] = EventClasses.from_rows((r["class"].value, r["sub"].value if "sub" in r else None)
-                                                    for r in kb.select(EventClasses.QUERY))
-    return _EVENT_CLASSES[kb]
 
 
 def _collect(c: _Collected, p: str, o, roles: dict[str, str]) -> None:
