@@ -70,7 +70,8 @@ class Vocabulary:
         return cls(frozenset({*roles, *_FILED_UNDER}), classes)
 
     def listing(self) -> list[str]:
-        """The vocabulary as lines of text, for the index's manifest to compare and :meth:`listed` to read."""
+        """The vocabulary as lines of text, for the index's manifest to compare and
+        :meth:`listed_classes` to read."""
         return sorted(self.roles) + sorted(f"{c} > {' '.join(sorted(subs))}" for c, subs in self.classes.below.items())
 
     @staticmethod

@@ -15,8 +15,8 @@ from dipkb.sparql.tokens import escaped
 from dipkb.store.derivation import Vocabulary, derive, derived_graph, is_derived_graph
 from dipkb.store.engine import Dataset, EmbeddedEngine, Engine, Term
 from dipkb.store.layout import KBLayout
-from dipkb.store.tallies import EventClasses
 from dipkb.store.loading import load_files
+from dipkb.store.tallies import EventClasses
 
 if TYPE_CHECKING:
     from dipkb.store.index import OpenIndex
