@@ -65,8 +65,9 @@ def timed(command: list[str], *, env: dict | None = None, stdout=subprocess.DEVN
 
 
 def measure(operation: str, command: list[str], repeat: int, target: str = "", prepare=None,
-            engine: str = "dipkb", timeout: float | None = None, ok: tuple[int, ...] = (0, 1)) -> Measure:
-    result = Measure(operation, engine, target=target)
+            engine: str = "dipkb", timeout: float | None = None, ok: tuple[int, ...] = (0, 1),
+            note: str = "") -> Measure:
+    result = Measure(operation, engine, note=note, target=target)
     for _ in range(repeat):
         if prepare:
             prepare()

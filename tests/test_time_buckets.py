@@ -12,6 +12,7 @@ import pytest
 from pyoxigraph import NamedNode
 
 from dipkb import KnowledgeBase
+from dipkb.model.namespaces import DIP
 from dipkb.model.temporal import MAX_BUCKETED_YEARS, TIME_BUCKET_PREFIX, overlapping_buckets, time_bucket
 from dipkb.views.timeline import TimelineFilter, select_events
 
@@ -98,6 +99,7 @@ def _by_comparing_days(kb: KnowledgeBase, actor: str | None, start: date, end: d
 @pytest.mark.parametrize(("actor", "start", "end"), [
     ("https://w3id.org/dipkb/kb/actor/syn-vara", date(2009, 12, 1), date(2010, 2, 28)),
     ("https://w3id.org/dipkb/kb/actor/syn-vara", date(2010, 5, 17), date(2010, 5, 17)),
+    ("https://w3id.org/dipkb/kb/actor/syn-vara", date(1990, 3, 1), date(2012, 6, 30)),  # every kind of bucket
     (None, date(2011, 1, 1), date(2011, 12, 31)),
     (None, date(1990, 3, 1), date(2012, 6, 30)),
     (None, date(1900, 1, 1), date(2030, 1, 1)),  # too long for buckets: days compared directly
@@ -107,3 +109,18 @@ def test_timeline_date_filter_finds_exactly_the_overlapping_events(generated_kb,
     found = sorted(iri for iri, _, _ in select_events(generated_kb, filt))
     assert found == _by_comparing_days(generated_kb, actor, start, end)
     assert found
+
+
+def test_a_role_filter_over_a_range_finds_what_it_finds_without_buckets(generated_kb):
+    # An actor over a range is looked up by (bucket, actor) pairs, the role then checked for the actor
+    # or an agent of it; a range of more than MAX_BUCKETED_YEARS joins the actor's events instead.
+    vara, roles = "https://w3id.org/dipkb/kb/actor/syn-vara", frozenset({DIP + "agent", DIP + "host"})
+    start, end = date(2005, 1, 1), date(2012, 12, 31)
+    ranged = select_events(generated_kb, TimelineFilter(actors=(vara,), roles=roles, start=start, end=end))
+    unbucketed = select_events(generated_kb, TimelineFilter(actors=(vara,), roles=roles, start=date(1900, 1, 1),
+                                                            end=date(2030, 1, 1)))
+    overlapping = [(iri, lo, hi) for iri, lo, hi in unbucketed
+                   if (lo is None or lo <= end.isoformat()) and (hi is None or hi >= start.isoformat())]
+    assert ranged and ranged == overlapping
+    everyone = select_events(generated_kb, TimelineFilter(roles=roles, start=start, end=end))
+    assert set(ranged) < set(everyone)

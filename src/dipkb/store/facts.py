@@ -96,12 +96,13 @@ class Derived:
 def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, citations: int,
                  classes: tallies.EventClasses) -> Derived:
     """The triples derived from file graph ``graph`` into graph ``target``: each event's first and
-    last day and time bucket, dip:participant for every role, and the file's tallies, given its
-    number of distinct ``triples`` and ``citations``."""
-    as_quads, days, lines, quads = facts.has_blank_nodes, {}, [], []
+    last day and time bucket, dip:participant for every role, each participant under the bucket, and
+    the file's tallies, given its number of distinct ``triples`` and ``citations``."""
+    as_quads, days, buckets, lines, quads = facts.has_blank_nodes, {}, {}, [], []
     suffix, to = f" <{target}> .\n", NamedNode(target)
     for event, low, high, bucket in event_bounds(facts.times):
         days[str(event)] = (low, high)
+        buckets[event] = bucket
         for prop, day in ((_EARLIEST, low), (_LATEST, high)):
             if not day:
                 continue
@@ -113,10 +114,16 @@ def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, ci
             quads.append(Quad(event, _BUCKET, NamedNode(bucket), to))
         else:
             lines.append(f"{event} <{_BUCKET.value}> <{bucket}>{suffix}")
+    # Each participation under the event's time bucket too, the bucket as predicate: a timeline of one
+    # actor over a range then looks up its (bucket, actor) pairs. Terms the store holds already: an IRI
+    # made of the two took an entry per pair in the store's dictionary and slowed every look-up.
+    filed = [(event, buckets[event], actor) for event, actor in facts.participants if event in buckets]
     if as_quads:
         quads += [Quad(event, _PARTICIPANT, actor, to) for event, actor in facts.participants]
+        quads += [Quad(event, NamedNode(bucket), actor, to) for event, bucket, actor in filed]
     else:
         lines += [f"{event} <{_PARTICIPANT.value}> {actor}{suffix}" for event, actor in facts.participants]
+        lines += [f"{event} <{bucket}> {actor}{suffix}" for event, bucket, actor in filed]
     tally = tallies.FileTally.count(triples=triples, citations=citations, types=facts.types,
                                     modalities=facts.modalities, days=days, classes=classes)
     return Derived("".join(lines).encode() + tally.nquads(graph, target), quads)

@@ -1,8 +1,10 @@
 """The knowledge base: its files loaded into a pyoxigraph store, one named graph per file."""
 from __future__ import annotations
 
+import collections
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,17 +140,19 @@ class KnowledgeBase:
         """The rows of ``text`` whose ``%s`` is a VALUES block's list, filled with ``iris`` a thousand at a
         time. Only IRIs go there, each written by pyoxigraph's NamedNode (so checked and escaped):
         a look-up over thousands of things the store itself returned."""
-        return [row for solutions in self._for_each(text, iris, chunk, numbered=False) for row in _rows(solutions)]
+        chunks = self._for_each(text, iris, chunk, numbered=False)
+        return [row for names, rows in chunks for row in _as_dicts(names, rows)]
 
     def numbered_for_each(self, text: str, iris: Sequence[str], chunk: int = 1000) -> Iterator[QuerySolution]:
         """The solutions of ``text`` whose ``%s`` is the data of a ``VALUES (?x ?n)`` block: each of
         ``iris`` with its position in ``iris``, as :meth:`select_for_each` writes them. A query that
         projects ?n rather than ?x says which IRI a row is about without the engine looking the IRI
         up, a few microseconds a row at a million events."""
-        for solutions in self._for_each(text, iris, chunk, numbered=True):
-            yield from solutions
+        for _, rows in self._for_each(text, iris, chunk, numbered=True):
+            yield from rows
 
-    def _for_each(self, text: str, iris: Sequence[str], chunk: int, *, numbered: bool) -> Iterator[QuerySolutions]:
+    def _for_each(self, text: str, iris: Sequence[str], chunk: int, *,
+                  numbered: bool) -> Iterator[tuple[list[str], list[QuerySolution]]]:
         # The guard checks ``text`` once, with a placeholder in the block, and the IRIs replace it in
         # the guard's text: a data block of IRIs and numbers holds nothing the engine could read
         # another way, and tokenizing a thousand IRIs a chunk took 0.9 s of a 6,000-event timeline.
@@ -158,14 +162,34 @@ class KnowledgeBase:
         before, found, after = safe.text.partition(guarded)
         if not found or guarded in after:
             raise ValueError(f"Expected one %s, as a VALUES block's data, in {text!r}.")
-        for start in range(0, len(iris), chunk):
+
+        def rows(start: int) -> tuple[list[str], list[QuerySolution]]:
             part = iris[start:start + chunk]
             values = (" ".join(f"({NamedNode(iri)} {n})" for n, iri in enumerate(part, start)) if numbered
                       else " ".join(str(NamedNode(iri)) for iri in part))
             solutions = self._answer(before + values + after, outline, {}, None, False)
             if not isinstance(solutions, QuerySolutions):
                 raise QueryError("Expected a SELECT query.")
-            yield solutions
+            return [v.value for v in solutions.variables], list(solutions)
+
+        starts = range(0, len(iris), chunk)
+        if len(starts) == 1:
+            yield rows(0)
+            return
+        # The engine answers without the GIL: on two cores, two chunks at a time read the details of a
+        # 6,000-event timeline at a million events in 0.26 s instead of 0.49, while the caller reads
+        # the rows of the chunk before. A few chunks ahead at most, so that memory stays flat.
+        from concurrent.futures import ThreadPoolExecutor  # here: it costs start-up, and one chunk needs none
+
+        readers = min(_READERS, os.cpu_count() or 1)
+        with ThreadPoolExecutor(readers) as pool:
+            ahead: collections.deque = collections.deque()
+            for start in starts:
+                ahead.append(pool.submit(rows, start))
+                if len(ahead) > readers:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
 
     def ask(self, text: str, bindings: Mapping[str, Term] | None = None) -> bool:
         """An ASK query's answer."""
@@ -201,13 +225,17 @@ def _check(text: str) -> tuple[guard.SafeQuery, guard.Outline]:
 # as VALUES of a thousand IRIs, are seldom repeated and would hold memory.
 _CACHED_LENGTH = 2000
 _checked = functools.lru_cache(maxsize=256)(_check)
+_READERS = 4  # threads answering the chunks of a look-up at most, fewer on fewer cores
 _PLACEHOLDER = "urn:dipkb:values"  # where select_for_each's IRIs go
 
 
 def _rows(solutions: object) -> list[dict[str, Term]]:
     if not isinstance(solutions, QuerySolutions):
         raise QueryError("Expected a SELECT query.")
-    names = [v.value for v in solutions.variables]
+    return _as_dicts([v.value for v in solutions.variables], solutions)
+
+
+def _as_dicts(names: list[str], solutions: Iterable[QuerySolution]) -> list[dict[str, Term]]:
     return [{n: v for n, v in zip(names, row) if v is not None} for row in solutions]
 
 

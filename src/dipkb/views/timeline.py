@@ -11,7 +11,6 @@ from dipkb.errors import ParameterError
 from dipkb.model.namespaces import DIP, RDF, RDFS, curie
 from dipkb.model.temporal import TIME_FIELDS, XSD_DATE, EventTime, overlapping_buckets, parse_partial_date, period_of
 from dipkb.store.kb import KnowledgeBase
-from dipkb.store.tallies import EventClasses
 from dipkb.views.names import TypeFilter, resolve_actor, resolve_event_type, resolve_place, resolve_role
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ class TimelineFilter:
 # so that `timeline --actor Russia` shows what `import --country RUS` kept.
 _AGENTS_QUERY = "SELECT DISTINCT ?who ?actor WHERE { ?who (dip:actsFor|dip:ofState)* ?actor }"
 _ACTOR = "VALUES ?who { %s } ?event dip:participant ?who ."
-# The roles and their sub-properties, store IRIs; ?who is the actor's (or an agent's) when an actor is given.
+# The roles and their sub-properties, store IRIs; ?who is the actor or an agent of it when one is given.
 _ROLE = "VALUES ?role { %s } ?event ?role ?who ."
 _ROLE_FAMILY = "SELECT DISTINCT ?sub ?role WHERE { ?sub rdfs:subPropertyOf* ?role }"
 _TYPE_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* ?etype ."
@@ -106,6 +105,10 @@ _EVENT_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* dip:Event ."
 # subquery: given more than a few VALUES inline, Oxigraph joined them to the actor's events the
 # slow way round (3.8 s instead of 0.6 s for a 6,000-event timeline at a million events).
 _BUCKETS = "{ SELECT ?event WHERE { VALUES ?bucket { %s } ?event dip:timeBucket ?bucket } }"
+# An actor's events in a range: its (bucket, actor) pairs looked up (facts.derive_graph states each
+# participation with the event's bucket as predicate), where joining the range's events with the
+# actor's read every event of the one or the other.
+_FILED = "{ SELECT ?event WHERE { VALUES (?bucket ?who) { %s } ?event ?bucket ?who } }"
 
 
 # Store IRIs of the ontology's modalities, never user text; an event stating none is dip:Occurred.
@@ -116,12 +119,16 @@ def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str]) 
     patterns = []
     dated = filt.start is not None or filt.end is not None
     buckets = overlapping_buckets(filt.start, filt.end) if filt.start and filt.end else None
-    if buckets is not None:
+    who = " ".join(str(NamedNode(iri)) for iri in agents)
+    if buckets is not None and agents:
+        patterns.append(_FILED % " ".join(f"(<{bucket}> {NamedNode(actor)})" for bucket in buckets for actor in agents))
+    elif buckets is not None:
         patterns.append(_BUCKETS % " ".join(f"<{bucket}>" for bucket in buckets))
-    if agents:
-        patterns.append(_ACTOR % " ".join(str(NamedNode(iri)) for iri in agents))
+    elif agents:
+        patterns.append(_ACTOR % who)
     if roles:
-        patterns.append(_ROLE % " ".join(str(NamedNode(iri)) for iri in roles))
+        listed = " ".join(str(NamedNode(iri)) for iri in roles)
+        patterns.append((f"VALUES ?who {{ {who} }} " if agents else "") + _ROLE % listed)
     if filt.event_type:
         patterns.append(_TYPE_CODE if filt.event_type.is_code else _TYPE_CLASS)
     if filt.place:
@@ -160,7 +167,8 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, st
     for actor in filt.actors or (None,):
         agents = []
         if actor and filt.via_agents:
-            agents = sorted({r["who"].value for r in kb.select(_AGENTS_QUERY, {"actor": NamedNode(actor)})} | {actor})
+            agents = sorted({r["who"].value for r in kb.select(_AGENTS_QUERY, {"actor": NamedNode(actor)})
+                             if isinstance(r["who"], NamedNode)} | {actor})
         elif actor:
             agents = [actor]
         for row in kb.select(_selection_query(filt, agents, roles), bindings):
@@ -212,6 +220,7 @@ SELECT ?role ?label WHERE {
 @dataclass
 class _Collected:
     types: set[str] = field(default_factory=set)  # every rdf:type
+    shown: str = DIP + "Event"  # the one type a timeline shows: EventClasses.shown
     label: str = ""
     times: dict = field(default_factory=dict)
     modality: str = "occurred"
@@ -254,7 +263,13 @@ def entries_of(kb: KnowledgeBase, selected: list[tuple[str, str | None, str | No
         first.setdefault((int(n.value), int(k.value)), o.value)
     names = {thing: first.get((n, 0)) or first.get((n, 1)) or curie(thing) for n, thing in enumerate(things)}
     urls = {thing: url for n, thing in enumerate(things) if (url := first.get((n, 2), first.get((n, 3)))) is not None}
-    return [_entry(iri, lo, hi, c, names, urls, classes) for (iri, lo, hi), c in zip(selected, collected)]
+    shown: dict[frozenset[str], str] = {}  # by types: a few combinations among thousands of events
+    for c in collected:
+        types = frozenset(c.types)
+        if types not in shown:
+            shown[types] = classes.shown(types) or DIP + "Event"
+        c.shown = shown[types]
+    return [_entry(iri, lo, hi, c, names, urls) for (iri, lo, hi), c in zip(selected, collected)]
 
 
 MODALITIES = ("occurred", "ongoing", "planned", "possible", "claimed", "denied")
@@ -311,13 +326,12 @@ def _collect(c: _Collected, p: str, o, roles: dict[str, str]) -> None:
 
 
 def _entry(iri: str, lo: str | None, hi: str | None, c: _Collected, labels: dict[str, str],
-           urls: dict[str, str], classes: EventClasses) -> TimelineEntry:
-    most_specific = classes.shown(c.types) or DIP + "Event"
+           urls: dict[str, str]) -> TimelineEntry:
     time = EventTime(**c.times)
     participants = {Participant(actor, labels[actor], role) for actor, role in c.participants}
     return TimelineEntry(
         id=iri,
-        type=curie(most_specific),
+        type=curie(c.shown),
         label=c.label,
         date=time.display(),
         modality=c.modality,
