@@ -102,6 +102,17 @@ def test_numbered_for_each_numbers_every_iri_across_chunks(both):
         assert {(events[int(n.value)], label.value) for n, label in rows} == pairs
 
 
+def test_a_look_up_over_iris_gives_the_chunks_in_order(both):
+    # Chunks are answered on several threads; their rows still come in the order of the IRIs.
+    for kb in both:
+        events = sorted(r["event"].value for r in kb.select("SELECT DISTINCT ?event WHERE { ?event a dip:Meeting }"))
+        rows = kb.select_for_each("SELECT ?event ?label WHERE { VALUES ?event { %s } ?event rdfs:label ?label }",
+                                  events, chunk=2)
+        chunks = [events.index(r["event"].value) // 2 for r in rows]
+        assert chunks == sorted(chunks)
+        assert set(chunks) == set(range((len(events) + 1) // 2))
+
+
 def test_the_guard_checks_the_template_of_a_look_up_over_iris(both):
     for kb in both:
         with pytest.raises(ForbiddenQueryError):
