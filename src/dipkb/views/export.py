@@ -10,12 +10,13 @@ recommends; BCP 47 gives the case no meaning.
 
 Derived triples (``with_derived``): those the index computed from the exported files (graphs
 ``urn:dipkb:derived:<file graph>``: dip:participant, dip:earliestDay/latestDay, dip:timeBucket,
-each participant under its event's bucket, dip:tally*), so that a plain SPARQL 1.1 server answers the saved queries. Turtle, N-Triples,
-JSON-LD and RDF/XML merge them into the one graph. N-Quads and TriG keep them in their graphs and
-also write the union of every graph as the default graph: a SPARQL 1.1 server queries only the
-default graph unless told otherwise (Oxigraph's ``--union-default-graph``, Fuseki's
-``unionDefaultGraph``, each spelt differently), so data that answers with default settings everywhere
-must be there. That doubles the size; the plain export writes the file graphs only.
+each participant under its event's bucket, dip:tally*), so that a plain SPARQL 1.1 server answers
+the saved queries. Turtle, N-Triples, JSON-LD and RDF/XML merge them into the one graph. N-Quads and
+TriG keep them in their graphs and also write the union of every graph as the default graph: a
+SPARQL 1.1 server queries only the default graph unless told otherwise (Oxigraph's
+``--union-default-graph``, Fuseki's ``unionDefaultGraph``, each spelt differently), so data that
+answers with default settings everywhere must be there. That doubles the size; the plain export
+writes the file graphs only.
 
 Blank nodes are labelled by the W3C RDF Dataset Canonicalization (RDFC-1.0, ``_:c14n0``...), over
 the whole exported dataset: labels depend only on the data, not on the source files' labels.
