@@ -220,7 +220,6 @@ SELECT ?role ?label WHERE {
 @dataclass
 class _Collected:
     types: set[str] = field(default_factory=set)  # every rdf:type
-    shown: str = DIP + "Event"  # the one type a timeline shows: EventClasses.shown
     label: str = ""
     times: dict = field(default_factory=dict)
     modality: str = "occurred"
@@ -265,11 +264,10 @@ def entries_of(kb: KnowledgeBase, selected: list[tuple[str, str | None, str | No
     urls = {thing: url for n, thing in enumerate(things) if (url := first.get((n, 2), first.get((n, 3)))) is not None}
     shown: dict[frozenset[str], str] = {}  # by types: a few combinations among thousands of events
     for c in collected:
-        types = frozenset(c.types)
-        if types not in shown:
+        if (types := frozenset(c.types)) not in shown:
             shown[types] = classes.shown(types) or DIP + "Event"
-        c.shown = shown[types]
-    return [_entry(iri, lo, hi, c, names, urls) for (iri, lo, hi), c in zip(selected, collected)]
+    return [_entry(iri, lo, hi, c, shown[frozenset(c.types)], names, urls)
+            for (iri, lo, hi), c in zip(selected, collected)]
 
 
 MODALITIES = ("occurred", "ongoing", "planned", "possible", "claimed", "denied")
@@ -325,13 +323,13 @@ def _collect(c: _Collected, p: str, o, roles: dict[str, str]) -> None:
         c.contents.append(o.value)
 
 
-def _entry(iri: str, lo: str | None, hi: str | None, c: _Collected, labels: dict[str, str],
+def _entry(iri: str, lo: str | None, hi: str | None, c: _Collected, shown_type: str, labels: dict[str, str],
            urls: dict[str, str]) -> TimelineEntry:
     time = EventTime(**c.times)
     participants = {Participant(actor, labels[actor], role) for actor, role in c.participants}
     return TimelineEntry(
         id=iri,
-        type=curie(c.shown),
+        type=curie(shown_type),
         label=c.label,
         date=time.display(),
         modality=c.modality,
