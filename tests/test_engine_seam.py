@@ -9,12 +9,13 @@ from collections.abc import Iterable, Mapping
 
 import pytest
 from click.testing import CliRunner
-from pyoxigraph import (QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, Triple, parse,
+from pyoxigraph import (Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, Triple, parse,
                         parse_query_results, serialize)
 
 from dipkb import KnowledgeBase
 from dipkb.cli import cli
 from dipkb.errors import DipkbError, ForbiddenQueryError
+from dipkb.model.namespaces import DIP
 from dipkb.model.temporal import parse_partial_date
 from dipkb.store.engine import Dataset, EmbeddedEngine, Term
 from dipkb.store.layout import KBLayout
@@ -111,6 +112,23 @@ def test_a_look_up_over_iris_gives_the_chunks_in_order(both):
         chunks = [events.index(r["event"].value) // 2 for r in rows]
         assert chunks == sorted(chunks)
         assert set(chunks) == set(range((len(events) + 1) // 2))
+
+
+def test_a_look_up_over_rows_of_iris_keeps_the_bindings_in_every_chunk(both):
+    # (event, type) rows, two a query, with ?label bound: each chunk answers with the binding.
+    for kb in both:
+        meetings = sorted(r["event"].value for r in kb.select("SELECT DISTINCT ?event WHERE { ?event a dip:Meeting }"))
+        assert len(meetings) > 2
+        rows = [(NamedNode(event), NamedNode(DIP + kind)) for event in meetings for kind in ("Meeting", "Statement")]
+        text = "SELECT ?event ?note ?label WHERE { VALUES (?event ?kind) { %s } ?event a ?kind BIND(STR(?label) AS ?note) }"
+        found = list(kb.select_values(text, rows, {"label": Literal("checked")}, chunk=2))
+        assert [(r["event"].value, r["note"].value) for r in found] == [(event, "checked") for event in meetings]
+
+
+def test_a_look_up_over_rows_takes_no_text_in_a_row(both):
+    for kb in both:
+        with pytest.raises(TypeError, match="not str"):
+            list(kb.select_values("SELECT * WHERE { VALUES ?s { %s } ?s ?p ?o }", [("<a> } ?s ?p ?o {",)]))
 
 
 def test_the_guard_checks_the_template_of_a_look_up_over_iris(both):

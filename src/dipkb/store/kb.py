@@ -138,43 +138,52 @@ class KnowledgeBase:
 
     def select_for_each(self, text: str, iris: Sequence[str], chunk: int = 1000) -> list[dict[str, Term]]:
         """The rows of ``text`` whose ``%s`` is a VALUES block's list, filled with ``iris`` a thousand at a
-        time. Only IRIs go there, each written by pyoxigraph's NamedNode (so checked and escaped):
-        a look-up over thousands of things the store itself returned."""
-        chunks = self._for_each(text, iris, chunk, numbered=False)
+        time: a look-up over thousands of things the store itself returned (see :meth:`select_values`)."""
+        chunks = self._for_each(text, [(NamedNode(iri),) for iri in iris], chunk, {})
         return [row for names, rows in chunks for row in _as_dicts(names, rows)]
 
     def numbered_for_each(self, text: str, iris: Sequence[str], chunk: int = 1000) -> Iterator[QuerySolution]:
         """The solutions of ``text`` whose ``%s`` is the data of a ``VALUES (?x ?n)`` block: each of
-        ``iris`` with its position in ``iris``, as :meth:`select_for_each` writes them. A query that
-        projects ?n rather than ?x says which IRI a row is about without the engine looking the IRI
-        up, a few microseconds a row at a million events."""
-        for _, rows in self._for_each(text, iris, chunk, numbered=True):
-            yield from rows
+        ``iris`` with its position in ``iris``. A query that projects ?n rather than ?x says which IRI a
+        row is about without the engine looking the IRI up, a few microseconds a row at a million events."""
+        rows = [(NamedNode(iri), n) for n, iri in enumerate(iris)]
+        for _, solutions in self._for_each(text, rows, chunk, {}):
+            yield from solutions
 
-    def _for_each(self, text: str, iris: Sequence[str], chunk: int, *,
-                  numbered: bool) -> Iterator[tuple[list[str], list[QuerySolution]]]:
-        # The guard checks ``text`` once, with a placeholder in the block, and the IRIs replace it in
-        # the guard's text: a data block of IRIs and numbers holds nothing the engine could read
-        # another way, and tokenizing a thousand IRIs a chunk took 0.9 s of a 6,000-event timeline.
-        placeholder = f"(<{_PLACEHOLDER}> 0)" if numbered else f"<{_PLACEHOLDER}>"
+    def select_values(self, text: str, rows: Sequence[tuple[NamedNode | int, ...]],
+                      bindings: Mapping[str, Term] | None = None, chunk: int = 1000) -> Iterator[QuerySolution]:
+        """The solutions of ``text`` whose ``%s`` is a VALUES block's data, filled with ``rows`` (IRIs the
+        store or the code made, numbers), ``chunk`` rows at a time, in order; ``bindings`` as in
+        :meth:`query`. Only pyoxigraph's writing of a NamedNode (checked, escaped) or of an int goes in
+        the block, after the guard has checked ``text``: tokenizing a thousand IRIs a chunk took 0.9 s of
+        a 6,000-event timeline at a million events."""
+        for _, solutions in self._for_each(text, rows, chunk, bindings or {}):
+            yield from solutions
+
+    def _for_each(self, text: str, rows: Sequence[tuple[NamedNode | int, ...]], chunk: int,
+                  bindings: Mapping[str, Term]) -> Iterator[tuple[list[str], list[QuerySolution]]]:
+        if not rows:
+            return
+        # The guard checks ``text`` once, with a placeholder row in the block, and the rows replace it
+        # in the guard's text: a data block of IRIs and numbers holds nothing the engine could read
+        # another way.
+        placeholder = _values_row(tuple(0 if isinstance(term, int) else NamedNode(_PLACEHOLDER) for term in rows[0]))
         safe, outline = _checked(text % placeholder)
         guarded = placeholder.replace(_PLACEHOLDER, escaped(_PLACEHOLDER))
         before, found, after = safe.text.partition(guarded)
         if not found or guarded in after:
             raise ValueError(f"Expected one %s, as a VALUES block's data, in {text!r}.")
 
-        def rows(start: int) -> tuple[list[str], list[QuerySolution]]:
-            part = iris[start:start + chunk]
-            values = (" ".join(f"({NamedNode(iri)} {n})" for n, iri in enumerate(part, start)) if numbered
-                      else " ".join(str(NamedNode(iri)) for iri in part))
-            solutions = self._answer(before + values + after, outline, {}, None, False)
+        def answer(start: int) -> tuple[list[str], list[QuerySolution]]:
+            values = " ".join(_values_row(row) for row in rows[start:start + chunk])
+            solutions = self._answer(before + values + after, outline, bindings, None, False)
             if not isinstance(solutions, QuerySolutions):
                 raise QueryError("Expected a SELECT query.")
             return [v.value for v in solutions.variables], list(solutions)
 
-        starts = range(0, len(iris), chunk)
+        starts = range(0, len(rows), chunk)
         if len(starts) == 1:
-            yield rows(0)
+            yield answer(0)
             return
         # The engine answers without the GIL: on two cores, two chunks at a time read the details of a
         # 6,000-event timeline at a million events in 0.26 s instead of 0.49, while the caller reads
@@ -185,7 +194,7 @@ class KnowledgeBase:
         with ThreadPoolExecutor(readers) as pool:
             ahead: collections.deque = collections.deque()
             for start in starts:
-                ahead.append(pool.submit(rows, start))
+                ahead.append(pool.submit(answer, start))
                 if len(ahead) > readers:
                     yield ahead.popleft().result()
             while ahead:
@@ -226,7 +235,18 @@ def _check(text: str) -> tuple[guard.SafeQuery, guard.Outline]:
 _CACHED_LENGTH = 2000
 _checked = functools.lru_cache(maxsize=256)(_check)
 _READERS = 4  # threads answering the chunks of a look-up at most, fewer on fewer cores
-_PLACEHOLDER = "urn:dipkb:values"  # where select_for_each's IRIs go
+_PLACEHOLDER = "urn:dipkb:values"  # where select_values's IRIs go
+
+
+def _values_row(row: tuple[NamedNode | int, ...]) -> str:
+    """One row of a VALUES block's data: ``<a>`` for one variable, ``(<a> 1)`` for several."""
+    terms = [str(term) if type(term) is int or type(term) is NamedNode else _not_a_value(term) for term in row]
+    return terms[0] if len(terms) == 1 else "(" + " ".join(terms) + ")"
+
+
+def _not_a_value(term: object) -> str:
+    # Text, even a str subclass or a bool, would be spliced as written: only the two types above are safe.
+    raise TypeError(f"A VALUES row holds NamedNodes and ints, not {type(term).__name__}: {term!r}")
 
 
 def _rows(solutions: object) -> list[dict[str, Term]]:

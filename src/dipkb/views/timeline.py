@@ -104,26 +104,33 @@ _EVENT_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* dip:Event ."
 # First, when there is one; the buckets come from parsed dates, never from user text. In a
 # subquery: given more than a few VALUES inline, Oxigraph joined them to the actor's events the
 # slow way round (3.8 s instead of 0.6 s for a 6,000-event timeline at a million events).
-_BUCKETS = "{ SELECT ?event WHERE { VALUES ?bucket { %s } ?event dip:timeBucket ?bucket } }"
+_BUCKETS = "{ SELECT ?event WHERE { VALUES ?bucket { @rows@ } ?event dip:timeBucket ?bucket } }"
 # An actor's events in a range: its (bucket, actor) pairs looked up (facts.derive_graph states each
 # participation with the event's bucket as predicate), where joining the range's events with the
 # actor's read every event of the one or the other.
-_FILED = "{ SELECT ?event WHERE { VALUES (?bucket ?who) { %s } ?event ?bucket ?who } }"
+_FILED = "{ SELECT ?event WHERE { VALUES (?bucket ?who) { @rows@ } ?event ?bucket ?who } }"
+# Where the rows of the buckets' block go (KnowledgeBase.select_values), a few score a query: the
+# queries run on two threads, and a few hundred pairs made one query of half a second at a million events.
+_ROWS, _ROWS_PER_QUERY = "@rows@", 128
 
 
 # Store IRIs of the ontology's modalities, never user text; an event stating none is dip:Occurred.
 _MODALITY = "OPTIONAL { ?event dip:modality ?modality } FILTER(IF(BOUND(?modality), ?modality IN (%s), %s))"
 
 
-def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str]) -> str:
-    patterns = []
+def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str]) -> tuple[str, list[tuple[NamedNode, ...]]]:
+    """The query selecting the events of ``filt``, and the rows of its block of buckets: when there are
+    rows, the query has ``%s`` where they go (for KnowledgeBase.select_values) and its other ``%`` doubled."""
+    patterns, rows = [], []
     dated = filt.start is not None or filt.end is not None
     buckets = overlapping_buckets(filt.start, filt.end) if filt.start and filt.end else None
     who = " ".join(str(NamedNode(iri)) for iri in agents)
     if buckets is not None and agents:
-        patterns.append(_FILED % " ".join(f"(<{bucket}> {NamedNode(actor)})" for bucket in buckets for actor in agents))
+        patterns.append(_FILED)
+        rows = [(NamedNode(bucket), NamedNode(actor)) for bucket in buckets for actor in agents]
     elif buckets is not None:
-        patterns.append(_BUCKETS % " ".join(f"<{bucket}>" for bucket in buckets))
+        patterns.append(_BUCKETS)
+        rows = [(NamedNode(bucket),) for bucket in buckets]
     elif agents:
         patterns.append(_ACTOR % who)
     if roles:
@@ -138,7 +145,7 @@ def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str]) 
     if filt.modalities:
         listed = ", ".join(str(NamedNode(DIP + name.capitalize())) for name in sorted(filt.modalities))
         patterns.append(_MODALITY % (listed, str("occurred" in filt.modalities).lower()))
-    return (
+    query = (
         "SELECT DISTINCT ?event ?lo ?hi ?from ?to ?etype ?place WHERE {\n  " + "\n  ".join(patterns) + "\n"
         "  OPTIONAL { ?event dip:earliestDay ?lo } OPTIONAL { ?event dip:latestDay ?hi }\n"
         # BOUND() is false for a substituted variable in pyoxigraph, so an absent bound or an
@@ -147,6 +154,7 @@ def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str]) 
         f"  FILTER({'(BOUND(?lo) || BOUND(?hi)) && ' if dated else ''}"
         "COALESCE(?lo <= ?to, true) && COALESCE(?hi >= ?from, true))\n}"
     )
+    return (query.replace("%", "%%").replace(_ROWS, "%s"), rows) if rows else (query, rows)
 
 
 def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, str | None, str | None]]:
@@ -171,10 +179,11 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, st
                              if isinstance(r["who"], NamedNode)} | {actor})
         elif actor:
             agents = [actor]
-        for row in kb.select(_selection_query(filt, agents, roles), bindings):
-            found[row["event"].value] = (
-                row["lo"].value if "lo" in row else None, row["hi"].value if "hi" in row else None
-            )
+        query, rows = _selection_query(filt, agents, roles)
+        # In chunks, an event may come back from two of them, with the same days.
+        for row in kb.select_values(query, rows, bindings, _ROWS_PER_QUERY) if rows else kb.query(query, bindings):
+            lo, hi = row["lo"], row["hi"]
+            found[row["event"].value] = (lo.value if lo else None, hi.value if hi else None)
     return sorted(((iri, lo, hi) for iri, (lo, hi) in found.items()), key=_chronological)
 
 
