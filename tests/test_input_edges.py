@@ -17,6 +17,7 @@ from dipkb.store import index
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.loading import check_syntax, read_quads
+from dipkb.views import export
 
 SECRET = "root:x:0:0:SECRET-FIRST-LINE"
 # Each reads the KB its own way: the index, the in-memory load of validate, the exports and tallies.
@@ -160,6 +161,18 @@ def test_the_index_keeps_the_whole_literal_whichever_loader_reads_it(big_kb: Pat
     result = run(root, "query", LENGTH_QUERY, "-f", "csv")
     assert result.exit_code == 0, result.output[:500]
     assert result.stdout.splitlines() == ["n", str(BIG)]
+
+
+def test_files_converted_in_other_processes_give_the_same_export(big_kb: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    """From export._PARALLEL_BYTES of files, worker processes convert them to N-Triples; the file over
+    the buffer comes back to this process, which reads it as the serial path does. N-Quads name each
+    file's graph: a file's text paired with another's name would show."""
+    serial = run(big_kb, "export", "-f", "nquads", "-o", str(tmp_path / "serial.nq"))
+    monkeypatch.setattr(export, "_PARALLEL_BYTES", 0)
+    parallel = run(big_kb, "export", "-f", "nquads", "-o", str(tmp_path / "parallel.nq"))
+    assert serial.exit_code == parallel.exit_code == 0, parallel.output[:500]
+    assert (tmp_path / "parallel.nq").read_bytes() == (tmp_path / "serial.nq").read_bytes()
 
 
 def test_the_parse_paths_keep_the_whole_literal(big_kb: Path):
