@@ -120,7 +120,8 @@ def test_a_look_up_over_rows_of_iris_keeps_the_bindings_in_every_chunk(both):
         meetings = sorted(r["event"].value for r in kb.select("SELECT DISTINCT ?event WHERE { ?event a dip:Meeting }"))
         assert len(meetings) > 2
         rows = [(NamedNode(event), NamedNode(DIP + kind)) for event in meetings for kind in ("Meeting", "Statement")]
-        text = "SELECT ?event ?note ?label WHERE { VALUES (?event ?kind) { %s } ?event a ?kind BIND(STR(?label) AS ?note) }"
+        text = ("SELECT ?event ?note ?label WHERE { VALUES (?event ?kind) { %s } ?event a ?kind "
+                "BIND(STR(?label) AS ?note) }")
         found = list(kb.select_values(text, rows, {"label": Literal("checked")}, chunk=2))
         assert [(r["event"].value, r["note"].value) for r in found] == [(event, "checked") for event in meetings]
 

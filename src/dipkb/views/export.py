@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from enum import Enum
 from itertools import groupby, islice
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from pyoxigraph import (BlankNode, CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNode, Quad, RdfFormat,
                         parse, serialize)
@@ -70,6 +70,9 @@ from dipkb.store.derivation import derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.loading import rdf_format, read_quads
 from dipkb.views.sorting import LineSorter
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 class ExportFormat(Enum):
@@ -164,7 +167,7 @@ def _converted(path: Path) -> bytes | None:
         return None
 
 
-def _result(path: Path, future) -> bytes:
+def _result(path: Path, future: Future[bytes | None]) -> bytes:
     text = future.result()
     return text if text is not None else _ntriples(path)
 
