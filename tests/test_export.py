@@ -4,8 +4,10 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -273,6 +275,35 @@ def test_export_is_byte_identical_across_processes_with_different_hash_seeds(kb)
     assert first == second
     assert first.count(b"\n=====\n") == 2 * len(ExportFormat)
     assert exported(kb, ExportFormat.TURTLE)[0] in first
+
+
+# A process that starts the export's workers, prints one's PID and is killed: nothing can clean up after it.
+KILLED_WITH_WORKERS = """
+import os, signal
+from dipkb.views.export import converters
+pool = converters(2)
+print(pool.submit(os.getpid).result(), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_export_leaves_no_worker_process_behind():
+    result = subprocess.run([sys.executable, "-c", KILLED_WITH_WORKERS], capture_output=True, text=True, timeout=120)
+    assert result.returncode == -signal.SIGKILL, result.stderr[-500:]
+    worker = int(result.stdout)
+    deadline = time.monotonic() + 10
+    while running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(worker)
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie waits only to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 def test_turtle_is_readable_grouped_and_sorted(kb):

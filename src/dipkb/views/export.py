@@ -72,7 +72,7 @@ from dipkb.store.loading import rdf_format, read_quads
 from dipkb.views.sorting import LineSorter
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 
 class ExportFormat(Enum):
@@ -144,11 +144,7 @@ def _file_texts(paths: list[Path]) -> Iterator[bytes]:
     if workers < 2 or sum(path.stat().st_size for path in paths) < _PARALLEL_BYTES:
         yield from map(_ntriples, paths)
         return
-    import multiprocessing  # here: they cost start-up, and a small KB needs neither
-    from concurrent.futures import ProcessPoolExecutor
-
-    # Spawned, not forked: this process has the index open, and RocksDB's threads do not survive a fork.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with converters(workers) as pool:
         ahead: collections.deque = collections.deque()
         for path in paths:
             ahead.append((path, pool.submit(_converted, path)))
@@ -156,6 +152,30 @@ def _file_texts(paths: list[Path]) -> Iterator[bytes]:
                 yield _result(*ahead.popleft())
         while ahead:
             yield _result(*ahead.popleft())
+
+
+def converters(workers: int) -> ProcessPoolExecutor:
+    """The worker processes that convert files: spawned, not forked, since this process has the
+    index open and RocksDB's threads do not survive a fork; each exits when this process does, even
+    killed, rather than wait for work forever."""
+    import multiprocessing  # here: they cost start-up, and a small KB needs neither
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with, initargs=(os.getpid(),))
+
+
+def _exit_with(parent: int) -> None:
+    """In a worker: exit as soon as ``parent`` is gone (then the worker has another parent)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dipkb-parent-watch", daemon=True).start()
 
 
 def _converted(path: Path) -> bytes | None:
