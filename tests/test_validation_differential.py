@@ -90,6 +90,24 @@ def test_an_unsupported_feature_is_refused_by_name(tmp_path, feature, shape_body
     validate(layout, engine=Engine.PYSHACL)  # the reference engine still runs
 
 
+def test_a_role_a_kb_file_declares_is_checked_for_actors_by_both_engines(tmp_path):
+    # The SPARQL engine lists ActorReferenceQuery's actor-valued properties (rdfs:subPropertyOf* then
+    # rdfs:range dip:Actor) once, from the data graph: a role a KB file adds must be among them.
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "data.ttl").write_text(PREFIXES + """@prefix ex: <https://example.org/> .
+ex:coHost rdfs:subPropertyOf dip:host .
+event:e a dip:Meeting ; rdfs:label "A meeting"@en ; dip:date "2021-07-01"^^xsd:date ;
+    dip:host actor:a ; ex:coHost place:p ; dip:source source:s .
+actor:a a dip:State ; rdfs:label "A"@en .
+place:p a dip:Place ; rdfs:label "P"@en .
+source:s a dip:NewsArticle ; dct:title "S"@en ; dct:issued "2021-07-02"^^xsd:date .
+""", encoding="utf-8")
+    findings = both(KBLayout.locate(tmp_path))
+    found = {(f.focus, f.path, f.shape, f.value) for f in findings}
+    assert ("https://w3id.org/dipkb/kb/event/e", "https://example.org/coHost",
+            "https://w3id.org/dipkb/shapes#ActorReferenceShape", "<https://w3id.org/dipkb/kb/place/p>") in found
+
+
 # --- Golden cases ---------------------------------------------------------------------------------------
 
 
