@@ -1,7 +1,6 @@
 """The knowledge base: its files loaded into a pyoxigraph store, one named graph per file."""
 from __future__ import annotations
 
-import collections
 import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -19,6 +18,7 @@ from dipkb.store.engine import Dataset, EmbeddedEngine, Engine, Term
 from dipkb.store.layout import KBLayout
 from dipkb.store.loading import load_files
 from dipkb.store.tallies import EventClasses
+from dipkb.util.ahead import in_order
 
 if TYPE_CHECKING:
     from dipkb.store.index import OpenIndex
@@ -192,13 +192,7 @@ class KnowledgeBase:
 
         readers = min(_READERS, os.cpu_count() or 1)
         with ThreadPoolExecutor(readers) as pool:
-            ahead: collections.deque = collections.deque()
-            for start in starts:
-                ahead.append(pool.submit(answer, start))
-                if len(ahead) > readers:
-                    yield ahead.popleft().result()
-            while ahead:
-                yield ahead.popleft().result()
+            yield from in_order(pool, answer, starts, readers)
 
     def ask(self, text: str, bindings: Mapping[str, Term] | None = None) -> bool:
         """An ASK query's answer."""

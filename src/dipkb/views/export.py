@@ -49,7 +49,6 @@ and RDF/XML still hold every triple: their writers sort terms, not lines.
 """
 from __future__ import annotations
 
-import collections
 import io
 import os
 import shutil
@@ -69,10 +68,11 @@ from dipkb.model.terms import prefixed
 from dipkb.store.derivation import derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.loading import rdf_format, read_quads
+from dipkb.util.ahead import in_order
 from dipkb.views.sorting import LineSorter
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
 
 
 class ExportFormat(Enum):
@@ -145,13 +145,8 @@ def _file_texts(paths: list[Path]) -> Iterator[bytes]:
         yield from map(_ntriples, paths)
         return
     with converters(workers) as pool:
-        ahead: collections.deque = collections.deque()
-        for path in paths:
-            ahead.append((path, pool.submit(_converted, path)))
-            if len(ahead) > 2 * workers:
-                yield _result(*ahead.popleft())
-        while ahead:
-            yield _result(*ahead.popleft())
+        for path, text in zip(paths, in_order(pool, _converted, paths, 2 * workers)):
+            yield text if text is not None else _ntriples(path)
 
 
 def converters(workers: int) -> ProcessPoolExecutor:
@@ -185,11 +180,6 @@ def _converted(path: Path) -> bytes | None:
         return _streamed(path)
     except (SyntaxError, UnicodeDecodeError, MemoryError):
         return None
-
-
-def _result(path: Path, future: Future[bytes | None]) -> bytes:
-    text = future.result()
-    return text if text is not None else _ntriples(path)
 
 
 def _streamed(path: Path) -> bytes:
