@@ -106,7 +106,7 @@ def _by_comparing_days(kb: KnowledgeBase, actor: str | None, start: date, end: d
 ])
 def test_timeline_date_filter_finds_exactly_the_overlapping_events(generated_kb, actor, start, end):
     filt = TimelineFilter(actors=(actor,) if actor else (), start=start, end=end)
-    found = sorted(iri for iri, _, _ in select_events(generated_kb, filt))
+    found = sorted(event.iri for event in select_events(generated_kb, filt))
     assert found == _by_comparing_days(generated_kb, actor, start, end)
     assert found
 
@@ -119,8 +119,8 @@ def test_a_role_filter_over_a_range_finds_what_it_finds_without_buckets(generate
     ranged = select_events(generated_kb, TimelineFilter(actors=(vara,), roles=roles, start=start, end=end))
     unbucketed = select_events(generated_kb, TimelineFilter(actors=(vara,), roles=roles, start=date(1900, 1, 1),
                                                             end=date(2030, 1, 1)))
-    overlapping = [(iri, lo, hi) for iri, lo, hi in unbucketed
-                   if (lo is None or lo <= end.isoformat()) and (hi is None or hi >= start.isoformat())]
+    overlapping = [event for event in unbucketed
+                   if (event.earliest_day or "") <= end.isoformat() and (event.latest_day or "9") >= start.isoformat()]
     assert ranged and ranged == overlapping
     everyone = select_events(generated_kb, TimelineFilter(roles=roles, start=start, end=end))
     assert set(ranged) < set(everyone)

@@ -41,7 +41,8 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     filt = tl.typed_filter(kb, actors=actors, direct=direct, event_type=event_type, place=place, start=start, end=end,
                            modalities=modalities)
     filt = tl.with_roles(kb, filt, roles)
-    entries = tl.timeline(kb, filt)
+    # A table names each source by its IRI's last segment (render.timeline_rows): no titles to look up.
+    entries = tl.timeline(kb, filt, source_titles=out.format is not OutputFormat.TABLE)
     for note in tl.empty_actor_notes(kb, filt, entries):
         click.echo(f"Note: {note}", err=True)
     if out.format is OutputFormat.JSON:

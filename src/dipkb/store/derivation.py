@@ -1,4 +1,5 @@
-"""What the index derives from each file graph: days, time buckets, participants and tallies.
+"""What the index derives from each file graph: days, time buckets, participants, timeline rows and
+tallies.
 
 Derived triples computed from file graph G live in graph "urn:dipkb:derived:" + G, so that
 replacing one file's graph can drop exactly its derived triples. Queries read the union of all
@@ -22,7 +23,7 @@ from dipkb.model import namespaces
 from dipkb.model import temporal
 from dipkb.model.namespaces import DERIVED_GRAPH, DIP, FILE_GRAPH_PREFIX, RDFS
 from dipkb.store import facts as facts_module
-from dipkb.store import tallies
+from dipkb.store import eventrows, tallies
 from dipkb.store.facts import Derived, GraphFacts, derive_graph, read_facts
 
 
@@ -148,8 +149,8 @@ class Deriver:
 # helper left off it meant an index that did not rebuild when the derivation changed. A change that
 # derives nothing new (a comment) rebuilds the index too, which is only time. test_model_once checks
 # that every dipkb module imported from here, directly or not, is listed.
-DERIVATION_MODULES: tuple[ModuleType, ...] = (sys.modules[__name__], facts_module, tallies, temporal,
-                                               namespaces, errors)
+DERIVATION_MODULES: tuple[ModuleType, ...] = (sys.modules[__name__], facts_module, eventrows, tallies,
+                                               temporal, namespaces, errors)
 
 
 def source_text(modules: Iterable[ModuleType]) -> str:

@@ -14,11 +14,12 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad
 
 from dipkb.model.namespaces import DIP, RDF
 from dipkb.model.temporal import TIME_FIELDS, XSD_DATE, EventTime, period_of, time_bucket
-from dipkb.store import tallies
+from dipkb.store import eventrows, tallies
 
 _TIME_FIELD = {DIP + name: field_name for name, field_name in TIME_FIELDS.items()}
 _TYPE, _MODALITY = RDF + "type", DIP + "modality"
 _EARLIEST, _LATEST = NamedNode(DIP + "earliestDay"), NamedNode(DIP + "latestDay")
+_ROW = NamedNode(eventrows.ROW)
 _PARTICIPANT, _BUCKET, _DAY = NamedNode(DIP + "participant"), NamedNode(DIP + "timeBucket"), NamedNode(XSD_DATE)
 Term = NamedNode | BlankNode | Literal
 
@@ -26,12 +27,14 @@ Term = NamedNode | BlankNode | Literal
 @dataclass
 class GraphFacts:
     """What derivation reads of one file graph: its events' time values, everything's types, the
-    events' modalities and their participants (the object of any participant role)."""
+    events' modalities and their participants (the object of any participant role), and what the
+    timeline shows of each named thing."""
 
     times: list[tuple[Term, str, str, str]] = field(default_factory=list)  # (event, field, lexical, datatype)
     types: dict[str, set[str]] = field(default_factory=dict)  # thing -> classes, as N-Triples text
     modalities: dict[str, set[str]] = field(default_factory=dict)  # event -> modalities, as text
     participants: set[tuple[Term, Term]] = field(default_factory=set)
+    rows: dict[str, eventrows.RowBuilder] = field(default_factory=dict)  # named thing, as text -> its row
 
     @property
     def has_blank_nodes(self) -> bool:
@@ -44,16 +47,24 @@ def read_facts(quads: Iterable[Quad], roles: frozenset[str]) -> GraphFacts:
     """The facts among ``quads``; ``roles``: the IRIs of the participant roles."""
     facts = GraphFacts()
     for quad in quads:
-        predicate = quad.predicate.value
+        predicate, subject = quad.predicate.value, quad.subject
+        is_role = predicate in roles
+        if is_role or predicate in eventrows.SHOWN:
+            if isinstance(subject, NamedNode):
+                if (row := facts.rows.get(key := str(subject))) is None:
+                    row = facts.rows[key] = eventrows.RowBuilder()
+                row.add(predicate, quad.object, is_role)
+        else:
+            continue
         if predicate == _TYPE:
-            facts.types.setdefault(str(quad.subject), set()).add(str(quad.object))
-        elif predicate in roles:
-            facts.participants.add((quad.subject, quad.object))
+            facts.types.setdefault(str(subject), set()).add(str(quad.object))
+        elif is_role:
+            facts.participants.add((subject, quad.object))
         elif (time_field := _TIME_FIELD.get(predicate)) is not None:
             if isinstance(value := quad.object, Literal):
-                facts.times.append((quad.subject, time_field, value.value, value.datatype.value))
+                facts.times.append((subject, time_field, value.value, value.datatype.value))
         elif predicate == _MODALITY:
-            facts.modalities.setdefault(str(quad.subject), set()).add(str(quad.object))
+            facts.modalities.setdefault(str(subject), set()).add(str(quad.object))
     return facts
 
 
@@ -96,8 +107,9 @@ class Derived:
 def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, citations: int,
                  classes: tallies.EventClasses) -> Derived:
     """The triples derived from file graph ``graph`` into graph ``target``: each event's first and
-    last day and time bucket, dip:participant for every role, each participant under the bucket, and
-    the file's tallies, given its number of distinct ``triples`` and ``citations``."""
+    last day and time bucket, dip:participant for every role, each participant under the bucket, each
+    named event's timeline row (eventrows), and the file's tallies, given its number of distinct
+    ``triples`` and ``citations``."""
     as_quads, days, buckets, lines, quads = facts.has_blank_nodes, {}, {}, [], []
     suffix, to = f" <{target}> .\n", NamedNode(target)
     for event, low, high, bucket in event_bounds(facts.times):
@@ -124,6 +136,12 @@ def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, ci
     else:
         lines += [f"{event} <{_PARTICIPANT.value}> {actor}{suffix}" for event, actor in facts.participants]
         lines += [f"{event} <{bucket}> {actor}{suffix}" for event, bucket, actor in filed]
+    event_classes = {c[1:-1] for c in classes.below}
+    rows = [(subject, Literal(row.text())) for subject, row in facts.rows.items() if row.is_event_row(event_classes)]
+    if as_quads:
+        quads += [Quad(NamedNode(subject[1:-1]), _ROW, text, to) for subject, text in rows]
+    else:
+        lines += [f"{subject} <{eventrows.ROW}> {text}{suffix}" for subject, text in rows]
     tally = tallies.FileTally.count(triples=triples, citations=citations, types=facts.types,
                                     modalities=facts.modalities, days=days, classes=classes)
     return Derived("".join(lines).encode() + tally.nquads(graph, target), quads)

@@ -8,9 +8,11 @@ from datetime import date
 from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import ParameterError
-from dipkb.model.namespaces import DIP, RDF, RDFS, curie
+from dipkb.model.namespaces import DIP, curie
 from dipkb.model.temporal import TIME_FIELDS, XSD_DATE, EventTime, overlapping_buckets, parse_partial_date, period_of
+from dipkb.store.eventrows import EventRow
 from dipkb.store.kb import KnowledgeBase
+from dipkb.store.tallies import EventClasses
 from dipkb.views.names import TypeFilter, resolve_actor, resolve_event_type, resolve_place, resolve_role
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class Participant:
 @dataclass(frozen=True)
 class SourceRef:
     id: str
-    title: str
+    title: str | None  # None when the timeline was asked for its sources' IRIs only
     url: str | None
 
 
@@ -147,8 +149,9 @@ def _selection_query(filt: TimelineFilter, agents: list[str],
         listed = ", ".join(str(NamedNode(DIP + name.capitalize())) for name in sorted(filt.modalities))
         patterns.append(_MODALITY % (listed, str("occurred" in filt.modalities).lower()))
     query = (
-        "SELECT DISTINCT ?event ?lo ?hi ?from ?to ?etype ?place WHERE {\n  " + "\n  ".join(patterns) + "\n"
+        "SELECT DISTINCT ?event ?lo ?hi ?row ?from ?to ?etype ?place WHERE {\n  " + "\n  ".join(patterns) + "\n"
         "  OPTIONAL { ?event dip:earliestDay ?lo } OPTIONAL { ?event dip:latestDay ?hi }\n"
+        "  OPTIONAL { ?event dip:timelineRow ?row }\n"
         # BOUND() is false for a substituted variable in pyoxigraph, so an absent bound or an
         # unset parameter is told by the comparison raising an error, which COALESCE turns to true.
         # An undated event is in no date range.
@@ -158,8 +161,18 @@ def _selection_query(filt: TimelineFilter, agents: list[str],
     return (query.replace("%", "%%").replace(_ROWS, "%s"), rows) if rows else (query, rows)
 
 
-def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, str | None, str | None]]:
-    """The matching events as (IRI, earliest day, latest day), chronological."""
+@dataclass(frozen=True)
+class Selected:
+    """An event :func:`select_events` chose: its first and last day, and its rows (eventrows) as text."""
+
+    iri: str
+    earliest_day: str | None
+    latest_day: str | None
+    rows: tuple[str, ...]
+
+
+def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[Selected]:
+    """The matching events, chronological."""
     bindings: dict = {}
     day = NamedNode(XSD_DATE)
     if filt.start:
@@ -172,7 +185,8 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, st
         bindings["place"] = NamedNode(filt.place)
     roles = sorted({r["sub"].value for role in filt.roles
                     for r in kb.select(_ROLE_FAMILY, {"role": NamedNode(role)})})
-    found: dict[str, tuple[str | None, str | None]] = {}
+    days: dict[str, tuple[str | None, str | None]] = {}
+    rows: dict[str, set[str]] = {}
     for actor in filt.actors or (None,):
         agents = []
         if actor and filt.via_agents:
@@ -180,12 +194,16 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter) -> list[tuple[str, st
                              if isinstance(r["who"], NamedNode)} | {actor})
         elif actor:
             agents = [actor]
-        query, rows = _selection_query(filt, agents, roles)
-        # In chunks, an event may come back from two of them, with the same days.
-        for row in kb.select_values(query, rows, bindings, _ROWS_PER_QUERY) if rows else kb.query(query, bindings):
-            lo, hi = row["lo"], row["hi"]
-            found[row["event"].value] = (lo.value if lo else None, hi.value if hi else None)
-    return sorted(((iri, lo, hi) for iri, (lo, hi) in found.items()), key=_chronological)
+        query, values = _selection_query(filt, agents, roles)
+        # In chunks, an event may come back from two of them, with the same days; with one row a
+        # file that states it.
+        for found in kb.select_values(query, values, bindings, _ROWS_PER_QUERY) if values else kb.query(query, bindings):
+            iri, lo, hi, row = found["event"].value, found["lo"], found["hi"], found["row"]
+            days[iri] = (lo.value if lo else None, hi.value if hi else None)
+            if row is not None:
+                rows.setdefault(iri, set()).add(row.value)
+    selected = [Selected(iri, lo, hi, tuple(sorted(rows.get(iri, ())))) for iri, (lo, hi) in days.items()]
+    return sorted(selected, key=_chronological)
 
 
 def empty_actor_notes(kb: KnowledgeBase, filt: TimelineFilter, entries: list[TimelineEntry]) -> list[str]:
@@ -200,22 +218,11 @@ def empty_actor_notes(kb: KnowledgeBase, filt: TimelineFilter, entries: list[Tim
     return [f"{curie(actor)} has no events {where}." for actor in missing]
 
 
-def _chronological(item: tuple[str, str | None, str | None]) -> tuple:
-    iri, lo, hi = item
-    anchor = lo or hi
-    return (anchor is None, anchor or "", hi or "9999-12-31", iri)
+def _chronological(event: Selected) -> tuple:
+    anchor = event.earliest_day or event.latest_day
+    return (anchor is None, anchor or "", event.latest_day or "9999-12-31", event.iri)
 
 
-# Plain triple patterns, labels fetched once per distinct object afterwards: OPTIONAL label joins
-# per triple made the details of a 6,000-event timeline at a million events 3x slower. Only the
-# predicates a row shows (an event has as many others: what the index derives, purposes, counts),
-# and numbers for the events and predicates: at a million events the store looks up every term it
-# returns (a few microseconds each): numbers cut the details' store time by a third.
-# {predicates} is the VALUES data of (predicate number), with the KB's roles; %s the events'.
-_DETAIL_QUERY = """SELECT ?n ?k ?o WHERE {{
-  VALUES (?event ?n) {{ %s }} ?event ?p ?o OPTIONAL {{ VALUES (?p ?k) {{ {predicates} }} }} FILTER(BOUND(?k)) }}"""
-_SHOWN = (RDF + "type", RDFS + "label", *(DIP + name for name in TIME_FIELDS),
-          *(DIP + name for name in ("modality", "place", "source", "contextFor", "quote", "content")))
 # A thing's name is its first title, else its first label; its URL its first dip:url, else schema:url.
 _DESCRIPTION_QUERY = """SELECT ?n ?k ?o WHERE {
   VALUES (?thing ?n) { %s } ?thing ?p ?o
@@ -227,23 +234,12 @@ SELECT ?role ?label WHERE {
 }"""
 
 
-@dataclass
-class _Collected:
-    types: set[str] = field(default_factory=set)  # every rdf:type
-    label: str = ""
-    times: dict = field(default_factory=dict)
-    modality: str = "occurred"
-    participants: list[tuple[str, str]] = field(default_factory=list)  # (actor, role)
-    place: str | None = None
-    sources: list[str] = field(default_factory=list)
-    context: bool = False
-    quotes: list[str] = field(default_factory=list)
-    contents: list[str] = field(default_factory=list)
-
-
-def timeline(kb: KnowledgeBase, filt: TimelineFilter = TimelineFilter()) -> list[TimelineEntry]:
-    """Every matching event, chronological, with what a reader needs."""
-    return entries_of(kb, select_events(kb, filt))
+def timeline(kb: KnowledgeBase, filt: TimelineFilter = TimelineFilter(), *,
+             source_titles: bool = True) -> list[TimelineEntry]:
+    """Every matching event, chronological, with what a reader needs; without ``source_titles`` its
+    sources by IRI only, for a view that shows no more (looking up a title and URL for each of the
+    7,000 sources of a 6,000-event timeline at a million events took a quarter of a second)."""
+    return entries_of(kb, select_events(kb, filt), source_titles=source_titles)
 
 
 def timeline_window(kb: KnowledgeBase, filt: TimelineFilter, start: int, size: int) -> tuple[list[TimelineEntry], int]:
@@ -253,31 +249,22 @@ def timeline_window(kb: KnowledgeBase, filt: TimelineFilter, start: int, size: i
     return entries_of(kb, selected[start:start + size]), len(selected)
 
 
-def entries_of(kb: KnowledgeBase, selected: list[tuple[str, str | None, str | None]]) -> list[TimelineEntry]:
-    """The timeline entries of events chosen by :func:`select_events`, in the same order."""
+def entries_of(kb: KnowledgeBase, selected: list[Selected], *, source_titles: bool = True) -> list[TimelineEntry]:
+    """The timeline entries of events chosen by :func:`select_events`, in the same order; sources
+    with their titles and URLs, or by IRI only."""
     if not selected:
         return []
     roles = {r["role"].value: r["label"].value if "label" in r else curie(r["role"].value)
              for r in kb.select(_ROLE_QUERY)}
-    classes = kb.event_classes
-    collected = [_Collected() for _ in selected]
-    predicates = (*_SHOWN, *sorted(roles))
-    numbered = " ".join(f"({NamedNode(p)} {k})" for k, p in enumerate(predicates)).replace("%", "%%")
-    for n, k, o in kb.numbered_for_each(_DETAIL_QUERY.format(predicates=numbered), [iri for iri, _, _ in selected]):
-        _collect(collected[int(n.value)], predicates[int(k.value)], o, roles)
-    things = sorted({thing for c in collected
-                     for thing in [a for a, _ in c.participants] + c.sources + ([c.place] if c.place else [])})
+    rows = [EventRow.merged(event.rows) for event in selected]
+    things = sorted({thing for row in rows for thing in [a for r, a in row.roles if r in roles]
+                     + (row.sources if source_titles else []) + ([row.place] if row.place else [])})
     first: dict[tuple[int, int], str] = {}
     for n, k, o in kb.numbered_for_each(_DESCRIPTION_QUERY, things):
         first.setdefault((int(n.value), int(k.value)), o.value)
     names = {thing: first.get((n, 0)) or first.get((n, 1)) or curie(thing) for n, thing in enumerate(things)}
     urls = {thing: url for n, thing in enumerate(things) if (url := first.get((n, 2), first.get((n, 3)))) is not None}
-    shown: dict[frozenset[str], str] = {}  # by types: a few combinations among thousands of events
-    for c in collected:
-        if (types := frozenset(c.types)) not in shown:
-            shown[types] = classes.shown(types) or DIP + "Event"
-    return [_entry(iri, lo, hi, c, shown[frozenset(c.types)], names, urls)
-            for (iri, lo, hi), c in zip(selected, collected)]
+    return list(map(_Shaper(roles, names, urls, kb.event_classes, source_titles).entry, selected, rows))
 
 
 MODALITIES = ("occurred", "ongoing", "planned", "possible", "claimed", "denied")
@@ -308,48 +295,48 @@ def with_roles(kb: KnowledgeBase, filt: TimelineFilter, roles: Sequence[str]) ->
     return replace(filt, roles=frozenset(resolve_role(kb, role) for role in roles if role.strip()))
 
 
-def _collect(c: _Collected, p: str, o, roles: dict[str, str]) -> None:
-    if p == RDF + "type":
-        c.types.add(o.value)
-    elif p == RDFS + "label":
-        c.label = o.value
-    elif p.startswith(DIP) and p[len(DIP):] in TIME_FIELDS and isinstance(o, Literal):
-        period = period_of(o.value, o.datatype.value)
-        if period:
-            c.times[TIME_FIELDS[p[len(DIP):]]] = period
-    elif p == DIP + "modality":
-        c.modality = o.value.rsplit("#", 1)[-1].lower()
-    elif p in roles:
-        c.participants.append((o.value, roles[p]))
-    elif p == DIP + "place":
-        c.place = o.value
-    elif p == DIP + "source":
-        c.sources.append(o.value)
-    elif p == DIP + "contextFor":
-        c.context = True
-    elif p == DIP + "quote":
-        c.quotes.append(o.value)
-    elif p == DIP + "content":
-        c.contents.append(o.value)
+@dataclass
+class _Shaper:
+    """Makes the entries of a timeline; what thousands of its events share (their dates, types and
+    participants) once each."""
 
+    roles: dict[str, str]  # role property -> its label
+    names: dict[str, str]
+    urls: dict[str, str]
+    classes: EventClasses
+    source_titles: bool
+    times: dict[tuple, tuple[EventTime, str]] = field(default_factory=dict)
+    types: dict[frozenset[str], str] = field(default_factory=dict)
+    participants: dict[tuple[str, str], Participant] = field(default_factory=dict)
 
-def _entry(iri: str, lo: str | None, hi: str | None, c: _Collected, shown_type: str, labels: dict[str, str],
-           urls: dict[str, str]) -> TimelineEntry:
-    time = EventTime(**c.times)
-    participants = {Participant(actor, labels[actor], role) for actor, role in c.participants}
-    return TimelineEntry(
-        id=iri,
-        type=curie(shown_type),
-        label=c.label,
-        date=time.display(),
-        modality=c.modality,
-        participants=tuple(sorted(participants, key=lambda p: (p.role, p.label, p.id))),
-        place=Ref(c.place, labels[c.place]) if c.place else None,
-        sources=tuple(sorted({SourceRef(s, labels[s], urls.get(s)) for s in c.sources}, key=lambda s: (s.id, s.title))),
-        earliest_day=lo,
-        latest_day=hi,
-        context=c.context,
-        time=time,
-        quotes=tuple(sorted(c.quotes)),
-        contents=tuple(sorted(c.contents)),
-    )
+    def entry(self, event: Selected, row: EventRow) -> TimelineEntry:
+        if (times := tuple(sorted(row.times.items()))) not in self.times:
+            time = EventTime(**{TIME_FIELDS[name]: period for name, value in times
+                                if (period := period_of(*value)) is not None})
+            self.times[times] = (time, time.display())
+        time, shown_date = self.times[times]
+        if (types := frozenset(row.types)) not in self.types:
+            self.types[types] = curie(self.classes.shown(types) or DIP + "Event")
+        return TimelineEntry(
+            id=event.iri,
+            type=self.types[types],
+            label=row.label,
+            date=shown_date,
+            modality=row.modality.rsplit("#", 1)[-1].lower() if row.modality else "occurred",
+            participants=tuple(sorted({self._participant(role, actor) for role, actor in row.roles
+                                       if role in self.roles}, key=lambda p: (p.role, p.label, p.id))),
+            place=Ref(row.place, self.names[row.place]) if row.place else None,
+            sources=tuple(SourceRef(s, self.names[s] if self.source_titles else None, self.urls.get(s))
+                          for s in sorted(set(row.sources))),
+            earliest_day=event.earliest_day,
+            latest_day=event.latest_day,
+            context=row.context,
+            time=time,
+            quotes=tuple(sorted(row.quotes)),
+            contents=tuple(sorted(row.contents)),
+        )
+
+    def _participant(self, role: str, actor: str) -> Participant:
+        if (participant := self.participants.get((role, actor))) is None:
+            participant = self.participants[role, actor] = Participant(actor, self.names[actor], self.roles[role])
+        return participant

@@ -1,0 +1,119 @@
+"""The timeline reads each event's row the index derives (dip:timelineRow): every entry must still be
+what the Turtle files state, read here by rdflib, whichever way the row was derived, from however
+many files, with any characters, and gone when its file is."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib import RDF, RDFS, URIRef
+
+from dipkb import KnowledgeBase
+from dipkb.model.namespaces import DIP, KB_BASE, curie
+from dipkb.store.layout import KBLayout
+from dipkb.views.render import OutputFormat, timeline_rows
+from dipkb.views.timeline import TimelineEntry, TimelineFilter, timeline
+
+REPO = Path(__file__).resolve().parent.parent
+D = rdflib.Namespace(DIP)
+EXTRA = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<event/kabulov-taliban-meeting-2021-07> dip:source <source/tass-shaheen-2021-07> ;
+    dip:quote "A \\"quoted\\" back\\\\slash, été\\nnext line"@en .
+<event/tricky-2021-07> a dip:Meeting ; rdfs:label "Tab\\there, \\"quotes\\", \\\\ and ünïcödé 😀"@en ;
+    dip:date "2021-07"^^xsd:gYearMonth ; dip:host <actor/russia> ; dip:visitor [ rdfs:label "someone unnamed" ] .
+"""
+
+
+def files_graph(root: Path) -> rdflib.Graph:
+    """The ontology and every KB file, read by rdflib: the oracle knows nothing of the index."""
+    graph = rdflib.Graph()
+    for path in sorted((REPO / "ontology").glob("*.ttl")) + sorted((root / "kb").glob("*.ttl")):
+        graph.parse(path, format="turtle", publicID=KB_BASE)
+    return graph
+
+
+def stated(graph: rdflib.Graph, entry: TimelineEntry) -> dict:
+    """What the files state of the event, shaped as the entry shows it."""
+    event = URIRef(entry.id)
+    roles = {}
+    for role in graph.transitive_subjects(RDFS.subPropertyOf, D.participant):
+        if role != D.participant:
+            labels = [str(label) for label in graph.objects(role, RDFS.label) if label.language == "en"]
+            roles[role] = labels[0] if labels else curie(str(role))
+    modality = max(graph.objects(event, D.modality), default=None)
+    return {
+        "label": max((str(label) for label in graph.objects(event, RDFS.label)), default=""),
+        "modality": str(modality).rsplit("#", 1)[-1].lower() if modality else "occurred",
+        "participants": sorted((str(actor), role_label) for role, role_label in roles.items()
+                               for actor in graph.objects(event, role) if isinstance(actor, URIRef)),
+        "place": str(max(graph.objects(event, D.place))) if (event, D.place, None) in graph else None,
+        "sources": sorted({str(source) for source in graph.objects(event, D.source)}),
+        "context": (event, D.contextFor, None) in graph,
+        "quotes": sorted(str(quote) for quote in graph.objects(event, D.quote)),
+        "contents": sorted(str(content) for content in graph.objects(event, D.content)),
+        "typed": {str(t) for t in graph.objects(event, RDF.type)},
+    }
+
+
+def shown(entry: TimelineEntry) -> dict:
+    return {
+        "label": entry.label, "modality": entry.modality,
+        "participants": sorted((p.id, p.role) for p in entry.participants),
+        "place": entry.place.id if entry.place else None,
+        "sources": sorted(s.id for s in entry.sources), "context": entry.context,
+        "quotes": list(entry.quotes), "contents": list(entry.contents),
+    }
+
+
+def whole_timeline(root: Path, index: bool) -> list[TimelineEntry]:
+    with KnowledgeBase.open(layout=KBLayout.locate(root), index=index) as kb:
+        return timeline(kb, TimelineFilter())
+
+
+@pytest.mark.parametrize("index", [True, False], ids=["index, rows from the parser", "in memory, rows from the store"])
+def test_every_entry_shows_what_the_files_state_even_from_two_files(kb_copy, index):
+    (kb_copy / "kb" / "extra.ttl").write_text(EXTRA, encoding="utf-8")
+    graph = files_graph(kb_copy)
+    entries = whole_timeline(kb_copy, index)
+    classes = set(graph.transitive_subjects(RDFS.subClassOf, D.Event))
+    assert len(entries) == len({event for event, cls in graph.subject_objects(RDF.type) if cls in classes})
+    for entry in entries:
+        expected = stated(graph, entry)
+        assert entry.type.replace("dip:", DIP) in expected.pop("typed") | {DIP + "Event"}
+        assert shown(entry) == expected, entry.id
+    by_id = {entry.id: entry for entry in entries}
+    # What the second file adds to an event of the first, and text that N-Quads and JSON both escape.
+    kabulov = by_id[KB_BASE + "event/kabulov-taliban-meeting-2021-07"]
+    assert KB_BASE + "source/tass-shaheen-2021-07" in {s.id for s in kabulov.sources}
+    assert 'A "quoted" back\\slash, été\nnext line' in kabulov.quotes
+    tricky = by_id[KB_BASE + "event/tricky-2021-07"]
+    assert tricky.label == 'Tab\there, "quotes", \\ and ünïcödé 😀' and tricky.date == "2021-07"
+    assert [p.id for p in tricky.participants] == [KB_BASE + "actor/russia"]  # the blank visitor has no IRI
+
+
+def test_a_row_leaves_with_its_file_and_a_changed_file_changes_it(kb_copy):
+    extra = kb_copy / "kb" / "extra.ttl"
+    extra.write_text(EXTRA, encoding="utf-8")
+    kabulov = KB_BASE + "event/kabulov-taliban-meeting-2021-07"
+
+    def kabulov_entry() -> TimelineEntry:
+        return next(e for e in whole_timeline(kb_copy, True) if e.id == kabulov)
+
+    assert len(kabulov_entry().sources) == 3
+    extra.write_text(EXTRA.replace("tass-shaheen-2021-07", "founding-article"), encoding="utf-8")
+    assert len(kabulov_entry().sources) == 2 and kabulov_entry().quotes
+    extra.unlink()
+    assert kabulov_entry().quotes == () and len(kabulov_entry().sources) == 2
+
+
+def test_a_table_without_source_titles_is_the_same_table(shipped_kb):
+    with KnowledgeBase.open(layout=KBLayout.locate(shipped_kb)) as kb:
+        titled = timeline(kb, TimelineFilter())
+        by_iri = timeline(kb, TimelineFilter(), source_titles=False)
+    assert timeline_rows(by_iri, OutputFormat.TABLE) == timeline_rows(titled, OutputFormat.TABLE)
+    assert all(s.title is None and s.url is None for e in by_iri for s in e.sources)
+    assert all(s.title for e in titled for s in e.sources)
+    assert [[s.id for s in e.sources] for e in by_iri] == [[s.id for s in e.sources] for e in titled]
