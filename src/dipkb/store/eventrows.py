@@ -1,20 +1,21 @@
 """What a timeline row shows of an event, derived by the index as one literal per event and file.
 
 At a million events, reading an event's dozen triples for its row cost a 6,000-event timeline
-0.3 s of store look-ups and 0.1 s of sorting them out in Python; the row read with the event's
-selection costs a few milliseconds and one ``json.loads``. It holds the event's own statements
-only, never another thing's name (an actor's name may change in another file, which would leave
-this file's row stale): the timeline looks names up.
+0.3 s of store look-ups and 0.1 s of sorting them out in Python; read with the event's selection,
+the rows cost it a few hundredths of a second. A row holds the event's own statements only, never
+another thing's name (an actor's name may change in another file, which would leave this file's row
+stale): the timeline looks names up.
 
 The text is JSON: an object from the predicate's short name to its values, IRIs under
 https://w3id.org/dipkb/ written after that base and any other in ``<>``, time values as
 [lexical form, XSD datatype's local name]. An event stated in two files has a row from each: the
-reader merges them (:meth:`EventRow.merged`).
+timeline merges them (views/eventrow.py, which is not part of the derivation: reading a row another
+way rebuilds no index).
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from pyoxigraph import BlankNode, Literal, NamedNode
@@ -36,11 +37,12 @@ def _short(iri: str) -> str:
     return iri[len(_BASE):] if iri.startswith(_BASE) else f"<{iri}>"
 
 
-def _full(text: str) -> str:
+def full_iri(text: str) -> str:
+    """The IRI a row writes as ``text``."""
     return text[1:-1] if text.startswith("<") else _BASE + text
 
 
-@dataclass
+@dataclass(slots=True)
 class RowBuilder:
     """The shown statements of one subject in one file, as the parser or the store hands them over."""
 
@@ -50,21 +52,20 @@ class RowBuilder:
     def add(self, predicate: str, obj: NamedNode | BlankNode | Literal, is_role: bool) -> None:
         """One statement. A blank node is left out where an IRI is shown: the parser and the store
         name it differently, and the timeline looks up its things by IRI."""
-        if isinstance(obj, Literal):
-            if (name := _TIME.get(predicate)) is not None:
-                if (datatype := obj.datatype.value).startswith(XSD):
-                    self.values.setdefault(name, []).append([obj.value, datatype[len(XSD):]])
-            elif (name := _LITERALS.get(predicate)) is not None:
-                self.values.setdefault(name, []).append(obj.value)
-        elif isinstance(obj, NamedNode):
+        if isinstance(obj, NamedNode):
             if predicate == _TYPE:
                 self.types.append(obj.value)
             elif is_role:
                 self.values.setdefault("role", []).append([_short(predicate), _short(obj.value)])
             elif (name := _IRIS.get(predicate)) is not None:
                 self.values.setdefault(name, []).append(_short(obj.value))
+        elif isinstance(obj, Literal):
+            if (name := _LITERALS.get(predicate)) is not None:
+                self.values.setdefault(name, []).append(obj.value)
+            elif (name := _TIME.get(predicate)) is not None and (datatype := obj.datatype.value).startswith(XSD):
+                self.values.setdefault(name, []).append([obj.value, datatype[len(XSD):]])
 
-    def is_event_row(self, event_classes: Iterable[str]) -> bool:
+    def is_event_row(self, event_classes: Container[str]) -> bool:
         """Whether the subject needs a row: the file types it with an event class (plain IRIs), or
         states what a row shows of it (an event's source or label added in another file), but for
         a label of a thing it types otherwise (an actor, a place, a source)."""
@@ -73,52 +74,9 @@ class RowBuilder:
         return bool(self.values) and not (self.types and self.values.keys() == {"label"})
 
     def text(self) -> str:
-        """The row as JSON, its lists sorted: the same text whatever order the statements came in."""
+        """The row as JSON, its keys and lists sorted: the same text whatever order the statements
+        came in (the parser's and the store's differ, and the index must derive what the store does)."""
         values = {name: sorted(found) for name, found in self.values.items()}
         if self.types:
-            values["type"] = sorted(_short(t) for t in self.types)
-        return json.dumps(dict(sorted(values.items())), ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass
-class EventRow:
-    """An event's row, from the rows of every file that states it. Where one value is shown and
-    several are stated, the greatest counts, as the index's days take the greatest time value."""
-
-    types: set[str] = field(default_factory=set)
-    label: str = ""
-    times: dict[str, tuple[str, str]] = field(default_factory=dict)  # time property's name -> (lexical, datatype)
-    modality: str | None = None
-    roles: list[tuple[str, str]] = field(default_factory=list)  # (role, actor)
-    place: str | None = None
-    sources: list[str] = field(default_factory=list)
-    context: bool = False
-    quotes: list[str] = field(default_factory=list)
-    contents: list[str] = field(default_factory=list)
-
-    @classmethod
-    def merged(cls, texts: Iterable[str]) -> EventRow:
-        row = cls()
-        for text in texts:
-            for name, values in json.loads(text).items():
-                if name == "type":
-                    row.types.update(map(_full, values))
-                elif name == "role":
-                    row.roles += [(_full(role), _full(actor)) for role, actor in values]
-                elif name == "source":
-                    row.sources += map(_full, values)
-                elif name == "label":
-                    row.label = max(row.label, *values)
-                elif name in TIME_FIELDS:
-                    row.times[name] = max(row.times.get(name, ("", "")), *((v, XSD + t) for v, t in values))
-                elif name == "modality":
-                    row.modality = max(row.modality or "", *map(_full, values))
-                elif name == "place":
-                    row.place = max(row.place or "", *map(_full, values))
-                elif name == "contextFor":
-                    row.context = True
-                elif name == "quote":
-                    row.quotes += values
-                elif name == "content":
-                    row.contents += values
-        return row
+            values["type"] = sorted(map(_short, self.types))
+        return json.dumps(values, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

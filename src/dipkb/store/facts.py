@@ -34,7 +34,7 @@ class GraphFacts:
     types: dict[str, set[str]] = field(default_factory=dict)  # thing -> classes, as N-Triples text
     modalities: dict[str, set[str]] = field(default_factory=dict)  # event -> modalities, as text
     participants: set[tuple[Term, Term]] = field(default_factory=set)
-    rows: dict[str, eventrows.RowBuilder] = field(default_factory=dict)  # named thing, as text -> its row
+    rows: dict[NamedNode, eventrows.RowBuilder] = field(default_factory=dict)  # named thing -> its row
 
     @property
     def has_blank_nodes(self) -> bool:
@@ -46,25 +46,26 @@ class GraphFacts:
 def read_facts(quads: Iterable[Quad], roles: frozenset[str]) -> GraphFacts:
     """The facts among ``quads``; ``roles``: the IRIs of the participant roles."""
     facts = GraphFacts()
+    rows, shown = facts.rows, eventrows.SHOWN
     for quad in quads:
-        predicate, subject = quad.predicate.value, quad.subject
+        predicate = quad.predicate.value
         is_role = predicate in roles
-        if is_role or predicate in eventrows.SHOWN:
-            if isinstance(subject, NamedNode):
-                if (row := facts.rows.get(key := str(subject))) is None:
-                    row = facts.rows[key] = eventrows.RowBuilder()
-                row.add(predicate, quad.object, is_role)
-        else:
+        if not is_role and predicate not in shown:
             continue
+        subject, obj = quad.subject, quad.object
+        if isinstance(subject, NamedNode):
+            if (row := rows.get(subject)) is None:
+                row = rows[subject] = eventrows.RowBuilder()
+            row.add(predicate, obj, is_role)
         if predicate == _TYPE:
-            facts.types.setdefault(str(subject), set()).add(str(quad.object))
+            facts.types.setdefault(str(subject), set()).add(str(obj))
         elif is_role:
-            facts.participants.add((subject, quad.object))
+            facts.participants.add((subject, obj))
         elif (time_field := _TIME_FIELD.get(predicate)) is not None:
-            if isinstance(value := quad.object, Literal):
-                facts.times.append((subject, time_field, value.value, value.datatype.value))
+            if isinstance(obj, Literal):
+                facts.times.append((subject, time_field, obj.value, obj.datatype.value))
         elif predicate == _MODALITY:
-            facts.modalities.setdefault(str(subject), set()).add(str(quad.object))
+            facts.modalities.setdefault(str(subject), set()).add(str(obj))
     return facts
 
 
@@ -139,7 +140,7 @@ def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, ci
     event_classes = {c[1:-1] for c in classes.below}
     rows = [(subject, Literal(row.text())) for subject, row in facts.rows.items() if row.is_event_row(event_classes)]
     if as_quads:
-        quads += [Quad(NamedNode(subject[1:-1]), _ROW, text, to) for subject, text in rows]
+        quads += [Quad(subject, _ROW, text, to) for subject, text in rows]
     else:
         lines += [f"{subject} <{eventrows.ROW}> {text}{suffix}" for subject, text in rows]
     tally = tallies.FileTally.count(triples=triples, citations=citations, types=facts.types,

@@ -10,7 +10,7 @@ from pyoxigraph import Literal, NamedNode
 from dipkb.errors import ParameterError
 from dipkb.model.namespaces import DIP, curie
 from dipkb.model.temporal import TIME_FIELDS, XSD_DATE, EventTime, overlapping_buckets, parse_partial_date, period_of
-from dipkb.store.eventrows import EventRow
+from dipkb.views.eventrow import EventRow
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.tallies import EventClasses
 from dipkb.views.names import TypeFilter, resolve_actor, resolve_event_type, resolve_place, resolve_role

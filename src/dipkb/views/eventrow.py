@@ -1,0 +1,54 @@
+"""An event's timeline row, read from the texts the index derives for it (store/eventrows.py)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dipkb.model.namespaces import XSD
+from dipkb.model.temporal import TIME_FIELDS
+from dipkb.store.eventrows import full_iri
+
+
+@dataclass
+class EventRow:
+    """An event's row, from the rows of every file that states it. Where one value is shown and
+    several are stated, the greatest counts, as the index's days take the greatest time value."""
+
+    types: set[str] = field(default_factory=set)
+    label: str = ""
+    times: dict[str, tuple[str, str]] = field(default_factory=dict)  # time property's name -> (lexical, datatype)
+    modality: str | None = None
+    roles: list[tuple[str, str]] = field(default_factory=list)  # (role, actor)
+    place: str | None = None
+    sources: list[str] = field(default_factory=list)
+    context: bool = False
+    quotes: list[str] = field(default_factory=list)
+    contents: list[str] = field(default_factory=list)
+
+    @classmethod
+    def merged(cls, texts: Sequence[str]) -> EventRow:
+        # Nearly always one text: its lists are used as they are.
+        values = json.loads(texts[0]) if len(texts) == 1 else _concatenated(texts)
+        get = values.get
+        return cls(
+            types={full_iri(t) for t in get("type", ())},
+            label=max(get("label", ("",))),
+            times={name: max((value, XSD + datatype) for value, datatype in found)
+                   for name in TIME_FIELDS if (found := get(name))},
+            modality=max(map(full_iri, get("modality", ())), default=None),
+            roles=[(full_iri(role), full_iri(actor)) for role, actor in get("role", ())],
+            place=max(map(full_iri, get("place", ())), default=None),
+            sources=list(map(full_iri, get("source", ()))),
+            context="contextFor" in values,
+            quotes=get("quote", []),
+            contents=get("content", []),
+        )
+
+
+def _concatenated(texts: Sequence[str]) -> dict[str, list]:
+    values: dict[str, list] = {}
+    for text in texts:
+        for name, found in json.loads(text).items():
+            values.setdefault(name, []).extend(found)
+    return values
