@@ -10,9 +10,9 @@ from pyoxigraph import Literal, NamedNode
 from dipkb.errors import ParameterError
 from dipkb.model.namespaces import DIP, curie
 from dipkb.model.temporal import TIME_FIELDS, XSD_DATE, EventTime, overlapping_buckets, parse_partial_date, period_of
-from dipkb.views.eventrow import EventRow
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.tallies import EventClasses
+from dipkb.views.eventrow import EventRow
 from dipkb.views.names import TypeFilter, resolve_actor, resolve_event_type, resolve_place, resolve_role
 
 @dataclass(frozen=True)
@@ -163,7 +163,8 @@ def _selection_query(filt: TimelineFilter, agents: list[str],
 
 @dataclass(frozen=True)
 class Selected:
-    """An event :func:`select_events` chose: its first and last day, and its rows (eventrows) as text."""
+    """An event :func:`select_events` chose: its first and last day, and the texts of its rows
+    (dip:timelineRow, one from each file that states it)."""
 
     iri: str
     earliest_day: str | None
