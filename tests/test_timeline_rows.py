@@ -117,3 +117,13 @@ def test_a_table_without_source_titles_is_the_same_table(shipped_kb):
     assert all(s.title is None and s.url is None for e in by_iri for s in e.sources)
     assert all(s.title for e in titled for s in e.sources)
     assert [[s.id for s in e.sources] for e in by_iri] == [[s.id for s in e.sources] for e in titled]
+
+
+@pytest.mark.parametrize("text", ["not json {", "[1, 2]", '{"label": [5]}', '{"role": [["only one"]]}', '{"source": "x"}'])
+def test_a_row_a_kb_file_states_that_the_index_did_not_write_is_ignored(kb_copy, text):
+    kabulov = KB_BASE + "event/kabulov-taliban-meeting-2021-07"
+    before = next(e for e in whole_timeline(kb_copy, True) if e.id == kabulov)
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    (kb_copy / "kb" / "bad.ttl").write_text(f'<{kabulov}> <{DIP}timelineRow> "{escaped}" .\n', encoding="utf-8")
+    after = next(e for e in whole_timeline(kb_copy, True) if e.id == kabulov)
+    assert shown(after) == shown(before) and after.type == before.type and after.date == before.date

@@ -29,11 +29,11 @@ class EventRow:
     @classmethod
     def merged(cls, texts: Sequence[str]) -> EventRow:
         # Nearly always one text: its lists are used as they are.
-        values = json.loads(texts[0]) if len(texts) == 1 else _concatenated(texts)
+        values = _decoded(texts[0]) if len(texts) == 1 else _concatenated(texts)
         get = values.get
         return cls(
             types={full_iri(t) for t in get("type", ())},
-            label=max(get("label", ("",))),
+            label=max(get("label") or ("",)),
             times={name: max((value, XSD + datatype) for value, datatype in found)
                    for name in TIME_FIELDS if (found := get(name))},
             modality=max(map(full_iri, get("modality", ())), default=None),
@@ -46,9 +46,29 @@ class EventRow:
         )
 
 
+# The names whose values are pairs of texts; every other name's are texts.
+_PAIRS = frozenset({"role", *TIME_FIELDS})
+
+
+def _decoded(text: str) -> dict[str, list]:
+    """The row ``text`` states, or nothing for a text the index did not write: dip:timelineRow is
+    derived, but a KB file can state one too, and a timeline must not fail on it."""
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(values, dict) or not all(
+            isinstance(found, list) and all(
+                isinstance(value, list) and len(value) == 2 and all(isinstance(part, str) for part in value)
+                if name in _PAIRS else isinstance(value, str) for value in found)
+            for name, found in values.items()):
+        return {}
+    return values
+
+
 def _concatenated(texts: Sequence[str]) -> dict[str, list]:
     values: dict[str, list] = {}
     for text in texts:
-        for name, found in json.loads(text).items():
+        for name, found in _decoded(text).items():
             values.setdefault(name, []).extend(found)
     return values
