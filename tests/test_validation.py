@@ -272,3 +272,46 @@ def test_an_ontology_directory_without_shapes_is_an_error(tmp_path):
     shutil.copytree(KBLayout.locate().ontology_dir, tmp_path / "ontology", ignore=shutil.ignore_patterns("shapes*"))
     with pytest.raises(KBNotFoundError, match="No SHACL shapes"):
         validate(KBLayout.locate(tmp_path))
+
+
+# --- The whole KB in a child process (dipkb.util.forked) -------------------------------------------
+
+
+@pytest.fixture
+def through_child(monkeypatch) -> list[int]:
+    """Every validation of the whole KB goes through a child process; the list counts them."""
+    from dipkb.shacl import validation
+    from dipkb.util import forked
+
+    calls: list[int] = []
+    in_child = forked.in_child
+
+    def counted(work):
+        calls.append(1)
+        return in_child(work)
+
+    monkeypatch.setattr(validation, "_CHILD_BYTES", 0)
+    monkeypatch.setattr(validation.forked, "in_child", counted)
+    return calls
+
+
+def test_the_whole_kb_validated_in_a_child_gives_the_same_findings(kb_copy, monkeypatch, through_child):
+    remove_a_source(kb_copy / "events-2021.ttl")
+    replace_first(kb_copy / "history.ttl", 'dip:date "1996"^^xsd:gYear ;', 'dip:date "1996-02-30"^^xsd:date ;')
+    layout = KBLayout.locate(kb_copy.parent)
+    in_child = validate(layout)
+    assert through_child == [1]
+    monkeypatch.undo()
+    here = validate(layout)
+    assert len(in_child.findings) == 2
+    assert in_child == here
+
+
+def test_a_syntax_error_found_in_the_child_keeps_its_place(kb_copy, through_child):
+    (kb_copy / "places.ttl").write_text("@prefix dip: <https://w3id.org/dipkb/ontology#> .\n\n"
+                                        "place:x a dip:Place .\n", encoding="utf-8")
+    with pytest.raises(KBSyntaxError) as caught:
+        validate(KBLayout.locate(kb_copy.parent))
+    assert through_child == [1]
+    assert [(p.path, p.line, p.column) for p in caught.value.problems] == [(display_path(kb_copy / "places.ttl"), 3, 1)]
+    assert str(caught.value).endswith("1 file failed to load.")

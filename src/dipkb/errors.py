@@ -9,6 +9,18 @@ class DipkbError(Exception):
 
     exit_code = 2
 
+    def __reduce__(self):
+        # Pickled whole (from a child process, dipkb.util.forked): rebuilt without calling __init__
+        # again, which for some subclasses takes other arguments than the message it made.
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
+
+def _rebuilt(cls: type[DipkbError], args: tuple, state: dict) -> DipkbError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 @dataclass(frozen=True)
 class SyntaxProblem:

@@ -26,6 +26,7 @@ from dipkb.shacl.shapes import ShapeSet
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import DATA_SUFFIXES, KBLayout
 from dipkb.store.loading import load_files, read_quads
+from dipkb.util import forked
 from dipkb.util.paths import display_path
 
 # Keep literals as written: normalising would turn an ill-typed "2021-02-31"^^xsd:date into something
@@ -161,6 +162,9 @@ def ntriples_term(node: rdflib.term.Node) -> str:
 # not for one so big that the memory budget matters more: a forked worker's RSS counts the store it
 # shares with its parent (1M events: 4.6 GB against 3.8 GB for one process).
 _FORK_QUADS = (200_000, 5_000_000)
+# From this many bytes of data files, the SPARQL engine loads the KB in a child process that ends
+# without freeing the store (dipkb.util.forked): about 0.5 µs a quad, 5-8 s at 1M events.
+_CHILD_BYTES = 8 << 20
 
 
 def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
@@ -186,6 +190,20 @@ def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
         load_files(pyoxigraph.Store(), layout, layout.shapes_files())  # their syntax, as below
         with KnowledgeBase.open(layout=layout) as kb:  # refreshes the index first, checking changed files
             return validate_changed(kb, chosen)
+    if engine is not Engine.PYSHACL and forked.can_fork() \
+            and sum(p.stat().st_size for p in data_files) >= _CHILD_BYTES:
+        findings = forked.in_child(functools.partial(_loaded_findings, layout, data_files, chosen, engine,
+                                                     in_child=True))
+    else:
+        findings = _loaded_findings(layout, data_files, chosen, engine)
+    return ValidationReport(sorted(findings, key=sort_key),
+                            files_checked=len(chosen) if chosen is not None else len(kb_files))
+
+
+def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path] | None, engine: Engine, *,
+                     in_child: bool = False) -> list[Finding]:
+    """The findings of a store holding the whole KB; ``in_child``: the store is left to the exit of
+    the child process this runs in."""
     store = pyoxigraph.Store()
     files = layout.ontology_files() + data_files
     with ThreadPoolExecutor(1) as pool:
@@ -202,20 +220,21 @@ def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
     locator = SubjectLocator(list(dict.fromkeys((chosen or []) + data_files + layout.ontology_files())))
     if engine is Engine.PYSHACL:
         del store  # the rdflib graph below is big enough
-        findings = [replace(f, file=file, line=line) for f in _pyshacl_findings(layout, data_files, chosen)
-                    for file, line in [locator.locate(f.focus)]]
-    else:
-        for path in layout.shapes_files():  # the data graph is the union of the store's graphs
-            store.remove_graph(pyoxigraph.NamedNode(layout.graph_name(path)))
-        scope = compiler.Scope(tuple(layout.graph_name(p) for p in chosen)) if chosen is not None else None
-        processes = min(2, os.cpu_count() or 1) if _FORK_QUADS[0] < len(store) <= _FORK_QUADS[1] else 1
-        # Above the fork range, threads: they share the store without counting it twice.
-        threads = min(2, os.cpu_count() or 1) if len(store) > _FORK_QUADS[1] else 1
-        originals = forms.result().originals(store) if forms is not None else None
-        findings = sparql_findings(store, layout, files, locator, scope, processes=processes,
-                                   threads=threads, originals=originals)
-    return ValidationReport(sorted(findings, key=sort_key),
-                            files_checked=len(chosen) if chosen is not None else len(kb_files))
+        return [replace(f, file=file, line=line) for f in _pyshacl_findings(layout, data_files, chosen)
+                for file, line in [locator.locate(f.focus)]]
+    for path in layout.shapes_files():  # the data graph is the union of the store's graphs
+        store.remove_graph(pyoxigraph.NamedNode(layout.graph_name(path)))
+    scope = compiler.Scope(tuple(layout.graph_name(p) for p in chosen)) if chosen is not None else None
+    quads = len(store)  # counted one by one: 2 s at 1M events
+    processes = min(2, os.cpu_count() or 1) if _FORK_QUADS[0] < quads <= _FORK_QUADS[1] else 1
+    # Above the fork range, threads: they share the store without counting it twice.
+    threads = min(2, os.cpu_count() or 1) if quads > _FORK_QUADS[1] else 1
+    originals = forms.result().originals(store) if forms is not None else None
+    findings = sparql_findings(store, layout, files, locator, scope, processes=processes,
+                               threads=threads, originals=originals)
+    if in_child:
+        forked.keep_until_exit(store)
+    return findings
 
 
 def validate_changed(kb: KnowledgeBase, paths: Sequence[Path] | None = None) -> ValidationReport:
