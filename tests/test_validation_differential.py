@@ -108,6 +108,24 @@ source:s a dip:NewsArticle ; dct:title "S"@en ; dct:issued "2021-07-02"^^xsd:dat
             "https://w3id.org/dipkb/shapes#ActorReferenceShape", "<https://w3id.org/dipkb/kb/place/p>") in found
 
 
+def test_a_role_a_kb_file_declares_counts_as_a_meeting_participant_for_both_engines(tmp_path):
+    # MeetingParticipantsQuery's roles (rdfs:subPropertyOf* dip:participant) are listed once too.
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "data.ttl").write_text(PREFIXES + """@prefix ex: <https://example.org/> .
+ex:coHost rdfs:subPropertyOf dip:host .
+event:e a dip:Meeting ; rdfs:label "A meeting"@en ; dip:date "2021-07-01"^^xsd:date ;
+    dip:host actor:a ; ex:coHost actor:b ; dip:source source:s .
+event:f a dip:Meeting ; rdfs:label "A meeting with one"@en ; dip:date "2021-07-01"^^xsd:date ;
+    ex:coHost actor:b ; dip:source source:s .
+actor:a a dip:State ; rdfs:label "A"@en .
+actor:b a dip:State ; rdfs:label "B"@en .
+source:s a dip:NewsArticle ; dct:title "S"@en ; dct:issued "2021-07-02"^^xsd:date .
+""", encoding="utf-8")
+    findings = both(KBLayout.locate(tmp_path))
+    assert [f.focus for f in findings if f.shape.endswith("#MeetingParticipantsShape")] == [
+        "https://w3id.org/dipkb/kb/event/f"]
+
+
 # --- Golden cases ---------------------------------------------------------------------------------------
 
 
