@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from dipkb.model.namespaces import DERIVED_GRAPH, DIP, PREFIXES, RDF
 from dipkb.store.derivation import is_derived_graph
 from dipkb.views.export import ExportFormat, export
 from dipkb.views.render import OutputFormat, UnsupportedFormat, choose_format
+from processes import ends_within
 
 rdflib.NORMALIZE_LITERALS = False  # compare lexical forms as written, not as rdflib would normalise them
 
@@ -291,19 +291,7 @@ def test_a_killed_export_leaves_no_worker_process_behind():
     result = subprocess.run([sys.executable, "-c", KILLED_WITH_WORKERS], capture_output=True, text=True, timeout=120)
     assert result.returncode == -signal.SIGKILL, result.stderr[-500:]
     worker = int(result.stdout)
-    deadline = time.monotonic() + 10
-    while running(worker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(worker)
-
-
-def running(pid: int) -> bool:
-    """Whether the process exists and has not exited (a zombie waits only to be reaped)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+    assert ends_within(worker, 10)
 
 
 def test_turtle_is_readable_grouped_and_sorted(kb):

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from dipkb.errors import EndpointError, InternalError, KBSyntaxError, SyntaxProblem
 from dipkb.util import forked
+from processes import ends_within
 
 
 def test_the_answer_is_computed_in_another_process_and_what_it_kept_stays_there():
@@ -53,3 +57,24 @@ def test_a_child_that_ends_without_answering_is_an_internal_error():
 
     with pytest.raises(InternalError, match="without an answer.*exit code 3"):
         forked.in_child(work)
+
+
+# A process whose child works for a minute: it prints the child's PID and is killed, as a crash would.
+KILLED_WITH_A_CHILD = """
+import os, signal, threading, time
+from dipkb.util import forked
+
+def work():
+    print(os.getpid(), flush=True)
+    time.sleep(60)
+
+threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+forked.in_child(work)
+"""
+
+
+def test_a_killed_parent_leaves_no_child_behind():
+    result = subprocess.run([sys.executable, "-c", KILLED_WITH_A_CHILD], capture_output=True, text=True, timeout=60)
+    assert result.returncode == -signal.SIGKILL, result.stderr[-500:]
+    child = int(result.stdout)
+    assert ends_within(child, 10)

@@ -2,12 +2,14 @@
 
 Freeing a big in-memory store is slow: 11.6M quads in Oxigraph's memory store take 5-8 s to free,
 one small allocation at a time, where a process that ends hands its pages back to the system at
-once. A child forked for the work sends its answer back and ends with ``os._exit``.
+once. A child forked for the work sends its answer back and ends with ``os._exit``; it also ends
+when its parent does, killed or not (:func:`exit_with`, which the export's workers use too).
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -20,6 +22,8 @@ _KEPT: list[object] = []
 
 
 def can_fork() -> bool:
+    import multiprocessing  # here, as below: it costs start-up, and most commands never fork
+
     return "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -28,12 +32,25 @@ def keep_until_exit(thing: object) -> None:
     _KEPT.append(thing)
 
 
+def exit_with(parent: int) -> None:
+    """In a child process: exit as soon as ``parent`` is gone (then the child has another parent),
+    even killed, rather than work or wait for nobody."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dipkb-parent-watch", daemon=True).start()
+
+
 def in_child(work: Callable[[], Answer]) -> Answer:
     """``work()``, run in a forked child; what it raises is raised here (it must pickle). Fork only
     from a process with no other threads and no on-disk store open: neither survives a fork."""
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     answers, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(work, sender))
+    child = context.Process(target=_child, args=(work, sender, os.getpid()))
     child.start()
     sender.close()
     try:
@@ -54,8 +71,9 @@ def in_child(work: Callable[[], Answer]) -> Answer:
     return answer
 
 
-def _child(work: Callable[[], object], sender) -> None:
+def _child(work: Callable[[], object], sender, parent: int) -> None:
     try:
+        exit_with(parent)
         try:
             message = (True, work())
         except BaseException as error:  # every way out, a keyboard interrupt included, reaches the parent

@@ -69,6 +69,7 @@ from dipkb.store.derivation import derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.loading import rdf_format, read_quads
 from dipkb.util.ahead import in_order
+from dipkb.util.forked import exit_with
 from dipkb.views.sorting import LineSorter
 
 if TYPE_CHECKING:
@@ -157,20 +158,7 @@ def converters(workers: int) -> ProcessPoolExecutor:
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_exit_with, initargs=(os.getpid(),))
-
-
-def _exit_with(parent: int) -> None:
-    """In a worker: exit as soon as ``parent`` is gone (then the worker has another parent)."""
-    import threading
-    import time
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="dipkb-parent-watch", daemon=True).start()
+                               initializer=exit_with, initargs=(os.getpid(),))
 
 
 def _converted(path: Path) -> bytes | None:
