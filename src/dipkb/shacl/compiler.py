@@ -175,9 +175,12 @@ class Validator:
 
         Joining the pattern to the focus nodes and filtering its solutions by them give the same
         solutions; Oxigraph answers the join with a table of one side (1M events: 0.3 to 1.1 GB more),
-        the filter by streaming. So the whole KB is filtered, and a few files' subjects joined."""
+        the filter by streaming. So the whole KB is filtered, and a few files' subjects joined. The
+        filter goes outside a subquery of the pattern: in the pattern's own group Oxigraph tests every
+        triple the pattern reads, outside only the pattern's solutions, the few failures
+        (ActorReferenceQuery, 100k events: 0.36 s instead of 1.06 s; a sh:class on values 2.3x faster)."""
         if self.scope.graphs is None:
-            return f"{pattern} {self.is_focus(shape)}"
+            return f"{{ SELECT * WHERE {{ {pattern} }} }} {self.is_focus(shape)}"
         return f"{self.focus_nodes(shape)} {pattern}"
 
     def select(self, text: str, prefixes: dict[str, str] | None = None) -> ox.QuerySolutions:
