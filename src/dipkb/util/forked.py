@@ -61,9 +61,8 @@ def in_child(work: Callable[[], Answer]) -> Answer:
                             f"{child.exitcode})") from None
     finally:
         answers.close()
-        if child.is_alive() and child.exitcode is None:
-            child.join(timeout=5)
-        if child.is_alive():
+        child.join(timeout=5)
+        if child.is_alive():  # this process was interrupted: the child must not work on alone
             child.kill()
             child.join()
     if not ok:
