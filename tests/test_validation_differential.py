@@ -90,19 +90,25 @@ def test_an_unsupported_feature_is_refused_by_name(tmp_path, feature, shape_body
     validate(layout, engine=Engine.PYSHACL)  # the reference engine still runs
 
 
-def test_a_role_a_kb_file_declares_is_checked_for_actors_by_both_engines(tmp_path):
-    # The SPARQL engine lists ActorReferenceQuery's actor-valued properties (rdfs:subPropertyOf* then
-    # rdfs:range dip:Actor) once, from the data graph: a role a KB file adds must be among them.
+def with_a_declared_role(tmp_path: Path, data: str) -> KBLayout:
+    """A KB of one file: ``data``, a source source:s, and a role ex:coHost the file declares under dip:host."""
     (tmp_path / "kb").mkdir()
     (tmp_path / "kb" / "data.ttl").write_text(PREFIXES + """@prefix ex: <https://example.org/> .
 ex:coHost rdfs:subPropertyOf dip:host .
+source:s a dip:NewsArticle ; dct:title "S"@en ; dct:issued "2021-07-02"^^xsd:date .
+""" + data, encoding="utf-8")
+    return KBLayout.locate(tmp_path)
+
+
+def test_a_role_a_kb_file_declares_is_checked_for_actors_by_both_engines(tmp_path):
+    # The SPARQL engine lists ActorReferenceQuery's actor-valued properties (rdfs:subPropertyOf* then
+    # rdfs:range dip:Actor) once, from the data graph: a role a KB file adds must be among them.
+    findings = both(with_a_declared_role(tmp_path, """
 event:e a dip:Meeting ; rdfs:label "A meeting"@en ; dip:date "2021-07-01"^^xsd:date ;
     dip:host actor:a ; ex:coHost place:p ; dip:source source:s .
 actor:a a dip:State ; rdfs:label "A"@en .
 place:p a dip:Place ; rdfs:label "P"@en .
-source:s a dip:NewsArticle ; dct:title "S"@en ; dct:issued "2021-07-02"^^xsd:date .
-""", encoding="utf-8")
-    findings = both(KBLayout.locate(tmp_path))
+"""))
     found = {(f.focus, f.path, f.shape, f.value) for f in findings}
     assert ("https://w3id.org/dipkb/kb/event/e", "https://example.org/coHost",
             "https://w3id.org/dipkb/shapes#ActorReferenceShape", "<https://w3id.org/dipkb/kb/place/p>") in found
@@ -110,18 +116,14 @@ source:s a dip:NewsArticle ; dct:title "S"@en ; dct:issued "2021-07-02"^^xsd:dat
 
 def test_a_role_a_kb_file_declares_counts_as_a_meeting_participant_for_both_engines(tmp_path):
     # MeetingParticipantsQuery's roles (rdfs:subPropertyOf* dip:participant) are listed once too.
-    (tmp_path / "kb").mkdir()
-    (tmp_path / "kb" / "data.ttl").write_text(PREFIXES + """@prefix ex: <https://example.org/> .
-ex:coHost rdfs:subPropertyOf dip:host .
+    findings = both(with_a_declared_role(tmp_path, """
 event:e a dip:Meeting ; rdfs:label "A meeting"@en ; dip:date "2021-07-01"^^xsd:date ;
     dip:host actor:a ; ex:coHost actor:b ; dip:source source:s .
 event:f a dip:Meeting ; rdfs:label "A meeting with one"@en ; dip:date "2021-07-01"^^xsd:date ;
     ex:coHost actor:b ; dip:source source:s .
 actor:a a dip:State ; rdfs:label "A"@en .
 actor:b a dip:State ; rdfs:label "B"@en .
-source:s a dip:NewsArticle ; dct:title "S"@en ; dct:issued "2021-07-02"^^xsd:date .
-""", encoding="utf-8")
-    findings = both(KBLayout.locate(tmp_path))
+"""))
     assert [f.focus for f in findings if f.shape.endswith("#MeetingParticipantsShape")] == [
         "https://w3id.org/dipkb/kb/event/f"]
 

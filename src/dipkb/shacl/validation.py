@@ -175,7 +175,10 @@ def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
     added to it) and only findings whose focus node is defined in them are reported; files of a KB
     with an on-disk index are validated against it, with :func:`validate_changed`.
     Raises KBSyntaxError listing every file that does not parse, KBNotFoundError for a missing path,
-    UnsupportedShapeError when the SPARQL engine meets a SHACL feature it does not implement."""
+    UnsupportedShapeError when the SPARQL engine meets a SHACL feature it does not implement.
+
+    From _CHILD_BYTES of data files, the SPARQL engine loads and checks the KB in a forked child
+    process (dipkb.util.forked), so call this from a process with no other threads running."""
     kb_files = layout.kb_files()
     chosen = [_existing(Path(p)) for p in paths] if paths is not None else None
     known = {p.resolve() for p in kb_files}
