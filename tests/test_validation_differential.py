@@ -17,7 +17,7 @@ from dipkb.errors import KBNotFoundError
 from dipkb.model.namespaces import SH, XSD
 from dipkb.shacl.compiler import Validator, run
 from dipkb.shacl.originals import Originals
-from dipkb.shacl.shapes import ShapeSet, UnsupportedShapeError
+from dipkb.shacl.shapes import ShapeSet, SparqlSelect, UnsupportedShapeError
 from dipkb.shacl.validation import Engine, load_shapes, parse_file, validate, validate_changed
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
@@ -88,6 +88,47 @@ def test_an_unsupported_feature_is_refused_by_name(tmp_path, feature, shape_body
     with pytest.raises(UnsupportedShapeError, match=f"FutureShape: {feature}"):
         validate(layout, engine=Engine.SPARQL)
     validate(layout, engine=Engine.PYSHACL)  # the reference engine still runs
+
+
+@pytest.mark.parametrize("body, binds", [
+    ("$this <urn:p> ?v", True),
+    ("?v <urn:p> $this OPTIONAL { ?v <urn:q> ?w }", True),
+    ("{ $this <urn:p> ?v } UNION { $this <urn:q> ?v } FILTER NOT EXISTS { $this <urn:r> ?w }", True),
+    ("{ ?v <urn:p> ?w } UNION { ?v <urn:q> ?w } $this <urn:p>/<urn:q> ?x BIND (STR(?x) AS ?y)", True),
+    ("{ $this <urn:p> ?v } UNION { ?other <urn:q> ?v }", False),
+    ("?v <urn:p> ?w OPTIONAL { $this <urn:q> ?v }", False),
+    ("FILTER NOT EXISTS { $this <urn:p> ?v }", False),
+    ("?v <urn:p> ?w BIND (?w AS ?this)", False),
+])
+def test_a_body_binds_this_only_if_every_solution_does(body, binds):
+    # Such a body runs filtered by the targets (Validator.on_focus): wrongly, a solution without ?this
+    # would pass the filter as anything's.
+    assert SparqlSelect.parse(f"SELECT $this WHERE {{ {body} }}", "urn:c").binds_this({}) is binds
+
+
+def test_a_union_that_may_leave_this_unbound_is_joined_to_the_focus_nodes(tmp_path):
+    ontology = tmp_path / "ontology"
+    shutil.copytree(KBLayout.locate().ontology_dir, ontology)
+    (ontology / "shapes-extra.ttl").write_text(PREFIXES + """dsh:QuotedShape a sh:NodeShape ;
+    sh:targetClass dip:Statement ; sh:severity sh:Warning ; sh:message "Quoted." ;
+    sh:sparql [ a sh:SPARQLConstraint ; sh:message "Quoted." ; sh:select \"\"\"
+        SELECT $this ?value WHERE {
+            { $this <https://w3id.org/dipkb/ontology#quote> ?value }
+            UNION { ?other <https://w3id.org/dipkb/ontology#quote> ?value }
+        }\"\"\" ] .
+""", encoding="utf-8")
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "data.ttl").write_text(PREFIXES + """
+event:a a dip:Statement ; rdfs:label "A says"@en ; dip:date "2021-07-01"^^xsd:date ; dip:modality dip:Occurred ;
+    dip:speaker actor:x ; dip:quote "One"@en ; dip:source source:s .
+event:b a dip:Statement ; rdfs:label "B says"@en ; dip:date "2021-07-01"^^xsd:date ; dip:modality dip:Occurred ;
+    dip:speaker actor:x ; dip:quote "Two"@en ; dip:source source:s .
+actor:x a dip:State ; rdfs:label "X"@en .
+source:s a dip:NewsArticle ; dct:title "S"@en ; dct:issued "2021-07-02"^^xsd:date .
+""", encoding="utf-8")
+    quoted = [(f.focus.rsplit("/", 1)[-1], f.value) for f in both(KBLayout.locate(tmp_path))
+              if f.shape.endswith("#QuotedShape")]
+    assert sorted(quoted) == [("a", '"One"@en'), ("a", '"Two"@en'), ("b", '"One"@en'), ("b", '"Two"@en')]
 
 
 def with_a_declared_role(tmp_path: Path, data: str) -> KBLayout:

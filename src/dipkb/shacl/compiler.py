@@ -308,9 +308,10 @@ class Validator:
         select = SparqlSelect.parse(str(c.argument), c.node)
         prefixes = dict(c.prefixes)
         body = self._listed_properties(self._listed_types(select.body, prefixes), prefixes)
-        # A body that opens with a $this triple binds ?this in every solution (ActorReferenceQuery);
-        # another needs it bound first (MeetingParticipantsQuery is a single FILTER NOT EXISTS).
-        where = self.on_focus(shape, body) if select.binds_this else f"{self.focus_nodes(shape)} {body}"
+        # A body whose every solution binds ?this (ActorReferenceQuery, EventNotAfterSourceQuery) is
+        # filtered by the targets; another needs it bound first (MeetingParticipantsQuery is a single
+        # FILTER NOT EXISTS).
+        where = self.on_focus(shape, body) if select.binds_this(prefixes) else f"{self.focus_nodes(shape)} {body}"
         query = f"SELECT DISTINCT ?this {select.projection} WHERE {{ {where} }}"
         templates = [str(m.value) for m in shape.messages]
         templates += [str(m.value) for m in c.messages if m not in shape.messages]

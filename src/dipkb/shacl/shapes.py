@@ -11,7 +11,7 @@ pyshacl's own (same rdflib literals, same comparison helper), so both engines ag
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -20,6 +20,8 @@ from enum import Enum
 import rdflib
 from pyshacl.rdfutil.compare import compare_literal
 from rdflib.collection import Collection
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parserutils import CompValue
 
 from dipkb.errors import DipkbError
 from dipkb.model.namespaces import RDF, RDFS, SH, XSD
@@ -339,6 +341,21 @@ _FORBIDDEN = re.compile(r"(?i:\b(?:SELECT|GROUP\s+BY|HAVING|LIMIT|OFFSET|ORDER\s
                         r"|[$?](?:PATH|currentShape|shapesGraph)\b")
 
 
+def _always_binds(node: CompValue, var: rdflib.Variable) -> bool:
+    """Whether every solution of the algebra ``node`` binds ``var``; False when unsure."""
+    if node.name == "BGP":
+        return any(var in (s, p, o) for s, p, o in node.triples)
+    if node.name == "Join":
+        return _always_binds(node.p1, var) or _always_binds(node.p2, var)
+    if node.name == "Union":
+        return _always_binds(node.p1, var) and _always_binds(node.p2, var)
+    if node.name in ("LeftJoin", "Minus"):
+        return _always_binds(node.p1, var)
+    if node.name in ("Filter", "Extend", "Project", "Distinct", "Reduced", "ToMultiSet", "Graph"):
+        return _always_binds(node.p, var)
+    return False
+
+
 @dataclass(frozen=True)
 class SparqlSelect:
     """A SHACL-SPARQL SELECT taken apart: the projected expressions and variables, and the body that
@@ -352,11 +369,15 @@ class SparqlSelect:
     def projects_this(self) -> bool:
         return "this" in self.names
 
-    @property
-    def binds_this(self) -> bool:
-        """Whether the body opens with a triple pattern whose subject is $this: then the group's
-        solutions, whatever follows (OPTIONAL, UNION, MINUS, FILTER), all bind it."""
-        return re.match(r"\s*[$?]this\s+(?:[<$?]|[A-Za-z_]*:|a\s)", self.body) is not None
+    def binds_this(self, prefixes: Mapping[str, str]) -> bool:
+        """Whether every solution of the body binds $this, read from the body's SPARQL algebra (rdflib's
+        parser, ``prefixes`` declared): a triple pattern naming $this joined to anything, a union of
+        groups that each bind it, or such a group with OPTIONAL, MINUS, FILTER or BIND after it."""
+        try:
+            algebra = prepareQuery(f"SELECT * WHERE {{{self.body}}}", initNs=dict(prefixes)).algebra
+        except Exception:  # pyparsing's errors, or rdflib's for a prefix: Oxigraph reports the query's own
+            return False
+        return _always_binds(algebra.p, rdflib.Variable("this"))
 
     @classmethod
     def parse(cls, text: str, node: str) -> SparqlSelect:
