@@ -49,28 +49,25 @@ and RDF/XML still hold every triple: their writers sort terms, not lines.
 """
 from __future__ import annotations
 
-import io
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from itertools import groupby, islice
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from pyoxigraph import (BlankNode, CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNode, Quad, RdfFormat,
                         parse, serialize)
 
-from dipkb.model.namespaces import KB_BASE, PREFIXES, RDF
-from dipkb.model.terms import prefixed
+from dipkb.model.namespaces import KB_BASE
 from dipkb.store.derivation import derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.loading import rdf_format, read_quads
 from dipkb.util.ahead import in_order
 from dipkb.util.forked import exit_with
 from dipkb.views.sorting import LineSorter
+from dipkb.views.turtle_writing import BATCH, sort_key_text, with_graph_key, write_trig, write_turtle
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -99,9 +96,6 @@ class ExportOptions:
 
 
 Graph = NamedNode | DefaultGraph
-# Before each TriG line, its graph's name and this byte (the default graph's name is empty): sorted,
-# the default graph comes first, then the graphs by name, each graph's lines together.
-_GRAPH_END = b"\x02"
 
 
 def _files(kb: KnowledgeBase, with_ontology: bool) -> list[tuple[str, Path]]:
@@ -192,12 +186,12 @@ def _sort_lines(sorter: LineSorter, fmt: ExportFormat, graph_name: str, text: by
         if union and graph_name:
             sorter.add(text)
     elif fmt is ExportFormat.TRIG:
-        text = _sort_key_text(text)
-        sorter.add(_with_graph_key(text, graph_name))
+        text = sort_key_text(text)
+        sorter.add(with_graph_key(text, graph_name))
         if union and graph_name:
-            sorter.add(_with_graph_key(text, ""))
+            sorter.add(with_graph_key(text, ""))
     elif fmt is ExportFormat.TURTLE:
-        sorter.add(_sort_key_text(text))
+        sorter.add(sort_key_text(text))
     else:
         sorter.add(text)
 
@@ -245,40 +239,12 @@ def _canonical_blank_nodes(quads: list[Quad]) -> list[tuple[str, bytes]]:
             for graph in graphs]
 
 
-# Sorting tricks, applied to the whole N-Triples text before it is split into lines so that a plain
-# bytes sort gives the documented order, and undone on the way out. Both bytes can only come from
-# here: Oxigraph escapes every control character in literals (as \u0000, \u0001) and IRIs cannot
-# hold them. '>' -> NUL makes an IRI sort before any longer IRI it is a prefix of; the rdf:type
-# predicate -> SOH makes it sort before every other predicate of its subject.
-_IRI_END, _IRI_END_KEY = b">", b"\x00"
-_TYPE = b"<" + (RDF + "type").encode() + b">"
-_TYPE_KEY = b"\x01"
-
-
-def _sort_key_text(text: bytes) -> bytes:
-    return text.replace(b" " + _TYPE + b" ", b" " + _TYPE_KEY + b" ").replace(_IRI_END, _IRI_END_KEY)
-
-
-def _undo_sort_key_text(text: bytes) -> bytes:
-    return text.replace(_IRI_END_KEY, _IRI_END).replace(_TYPE_KEY, _TYPE)
-
-
 def _with_graph(text: bytes, graph_name: str) -> bytes:
     """N-Triples text as N-Quads in the named graph (unchanged for the default graph, ""). Every line
     ends with " .\n" and a literal cannot hold a raw newline, so the replacement touches line ends only."""
     if not graph_name:
         return text
     return text.replace(b" .\n", b" <" + graph_name.encode() + b"> .\n")
-
-
-def _with_graph_key(text: bytes, graph_name: str) -> bytes:
-    """Each line of ``text`` after its graph's sort key (see _GRAPH_END)."""
-    key = graph_name.encode() + _GRAPH_END
-    return (key + text.replace(b"\n", b"\n" + key))[:-len(key)]
-
-
-def _graph_of(line: bytes) -> bytes:
-    return line[:line.index(_GRAPH_END)]
 
 
 def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology: bool = False,
@@ -297,156 +263,16 @@ def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology
             _sort_lines(sorter, fmt, graph_name, text, union)
         lines = sorter.lines()
         if fmt is ExportFormat.TURTLE:
-            return _write_turtle(lines, out)
+            return write_turtle(lines, out)
         if fmt is ExportFormat.TRIG:
-            return _write_trig(lines, out)
+            return write_trig(lines, out)
         if fmt in (ExportFormat.JSONLD, ExportFormat.RDFXML):
             from dipkb.views.jsonld import write_jsonld, write_rdfxml
 
             triples = [quad.triple for quad in parse(b"".join(lines), RdfFormat.N_TRIPLES)]
             return (write_jsonld if fmt is ExportFormat.JSONLD else write_rdfxml)(triples, out)
         count = 0
-        while batch := list(islice(lines, _BATCH)):
+        while batch := list(islice(lines, BATCH)):
             out.write(b"".join(batch))
             count += len(batch)
         return count
-
-
-_BATCH = 8192  # lines written at once
-
-
-def turtle_from_ntriples(text: bytes) -> bytes:
-    """Readable, deterministic Turtle for N-Triples text, e.g. a CONSTRUCT result: same layout as export."""
-    out = io.BytesIO()
-    with LineSorter() as sorter:
-        sorter.add(_sort_key_text(text))
-        _write_turtle(sorter.lines(), out)
-    return out.getvalue()
-
-
-def _write_turtle(lines: Iterator[bytes], out: BinaryIO) -> int:
-    """Sort-key lines as Turtle: the body first, to a temporary file, as the prefix header it needs
-    is known only at its end."""
-    writer = _TurtleWriter()
-    with tempfile.SpooledTemporaryFile(_SPOOLED, prefix="dipkb-export-") as body:
-        count = writer.statements(lines, b"", body)
-        out.write(writer.prefix_header())
-        body.seek(0)
-        shutil.copyfileobj(body, out, _COPY)
-    return count
-
-
-def _write_trig(lines: Iterator[bytes], out: BinaryIO) -> int:
-    """One block per non-empty graph, the default graph first, under one prefix header."""
-    writer = _TurtleWriter()
-    count = 0
-    with tempfile.SpooledTemporaryFile(_SPOOLED, prefix="dipkb-export-") as body:
-        for graph, graph_lines in groupby(lines, _graph_of):
-            if count:
-                body.write(b"\n")
-            body.write((b"<" + graph + b"> " if graph else b"") + b"{\n")
-            skip = len(graph) + len(_GRAPH_END)
-            count += writer.statements((line[skip:] for line in graph_lines), b"    ", body)
-            body.write(b"}\n")
-        out.write(writer.prefix_header())
-        body.seek(0)
-        shutil.copyfileobj(body, out, _COPY)
-    return count
-
-
-_SPOOLED = 16 * 1024 * 1024  # a Turtle body up to this size stays in memory
-_COPY = 1024 * 1024
-
-
-_CACHED_TERMS = 100_000
-
-
-class _TurtleWriter:
-    """Turns sorted sort-key N-Triples lines into grouped Turtle, remembering which prefixes it used.
-
-    Terms are rendered once each and cached: a KB repeats its predicates, classes and actors often.
-    """
-
-    def __init__(self) -> None:
-        self.used: set[str] = set()
-        # rdf:type's sort key only ever stands for rdf:type, which Turtle writes 'a' as a predicate;
-        # as an object (rare, e.g. a property of rdf:type itself) it is written as an IRI.
-        self._terms: dict[bytes, bytes] = {_TYPE_KEY: b"a"}
-
-    def prefix_header(self) -> bytes:
-        if not self.used:
-            return b""
-        lines = [f"@prefix {prefix}: <{PREFIXES[prefix]}> .\n" for prefix in sorted(self.used)]
-        return "".join(lines).encode() + b"\n"
-
-    def statements(self, lines: Iterable[bytes], indent: bytes, out: BinaryIO) -> int:
-        """Write sort-key lines to ``out`` as Turtle: subjects grouped with ';', objects with ',', a
-        blank line between subjects. Return the number of lines.
-
-        The hot loop of a large export (a million lines): plain literals skip every lookup, and
-        predicates and IRI objects come from the cache after their first use.
-        """
-        chunks: list[bytes] = []
-        append = chunks.append
-        cached, term, obj = self._terms.get, self._term, self._object
-        next_predicate = b" ;\n" + indent + b"    "
-        previous_subject = previous_predicate = None
-        count = 0
-        for count, line in enumerate(lines, 1):
-            subject, predicate, rendered = line.split(b" ", 2)
-            rendered = rendered[:-3]  # the object, without " .\n"
-            # An IRI comes from the cache, mostly; a literal without datatype is written as it is.
-            if rendered[0] == 0x3C:
-                rendered = cached(rendered) or term(rendered)
-            elif rendered[0] != 0x22 or rendered[-1] == 0:
-                rendered = obj(rendered)
-            if subject != previous_subject:
-                if previous_subject is not None:
-                    append(b" .\n\n")
-                    if len(chunks) > _BATCH:
-                        out.write(_undo_sort_key_text(b"".join(chunks)))
-                        chunks.clear()
-                append(indent + term(subject) + b" " + (cached(predicate) or term(predicate)) + b" " + rendered)
-                previous_subject, previous_predicate = subject, predicate
-            elif predicate != previous_predicate:
-                append(next_predicate + (cached(predicate) or term(predicate)) + b" " + rendered)
-                previous_predicate = predicate
-            else:
-                append(b", " + rendered)
-        if previous_subject is not None:
-            append(b" .\n")
-        out.write(_undo_sort_key_text(b"".join(chunks)))
-        return count
-
-    def _object(self, token: bytes) -> bytes:
-        if token == _TYPE_KEY:
-            return _TYPE
-        if token[:1] != b'"':
-            return self._term(token)
-        if token[-1:] != _IRI_END_KEY:
-            return token  # plain or language-tagged literal: N-Triples syntax is Turtle syntax
-        at = token.rfind(b"^^<")
-        return token[: at + 2] + self._term(token[at + 2:])
-
-    def _term(self, token: bytes) -> bytes:
-        """An IRI (in sort-key form) as a CURIE when a known prefix fits, else unchanged; blank nodes unchanged."""
-        cached = self._terms.get(token)
-        if cached is not None:
-            return cached
-        rendered = token
-        if token[:1] == b"<":
-            rendered = self._curie(token[1:-1].decode()) or token
-        if len(self._terms) >= _CACHED_TERMS:
-            # Most subjects and objects occur a few times, close together; predicates and classes
-            # come back at once. Starting afresh keeps memory flat at a million subjects.
-            self._terms.clear()
-            self._terms[_TYPE_KEY] = b"a"
-        self._terms[token] = rendered
-        return rendered
-
-    def _curie(self, iri: str) -> bytes | None:
-        found = prefixed(iri)
-        if found is None:
-            return None
-        self.used.add(found[0])
-        return f"{found[0]}:{found[1]}".encode()

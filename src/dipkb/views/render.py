@@ -204,7 +204,7 @@ def write_query_result(result, fmt: OutputFormat, out: BinaryIO) -> None:
     if fmt is OutputFormat.NTRIPLES:
         out.write(ntriples)
         return
-    from dipkb.views.export import turtle_from_ntriples
+    from dipkb.views.turtle_writing import turtle_from_ntriples
 
     out.write(turtle_from_ntriples(ntriples))
 
