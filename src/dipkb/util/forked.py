@@ -55,16 +55,17 @@ def in_child(work: Callable[[], Answer]) -> Answer:
     sender.close()
     try:
         ok, answer = answers.recv()
-    except EOFError:
-        child.join()
-        raise InternalError(f"the child process doing the work ended without an answer (exit code "
-                            f"{child.exitcode})") from None
+    except EOFError:  # the child died before it answered
+        ok, answer = None, None
     finally:
         answers.close()
         child.join(timeout=5)
         if child.is_alive():  # this process was interrupted: the child must not work on alone
             child.kill()
             child.join()
+    if ok is None:
+        raise InternalError(f"the child process doing the work ended without an answer (exit code "
+                            f"{child.exitcode})")
     if not ok:
         raise answer
     return answer
