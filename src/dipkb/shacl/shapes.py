@@ -10,6 +10,7 @@ pyshacl's own (same rdflib literals, same comparison helper), so both engines ag
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -341,19 +342,28 @@ _FORBIDDEN = re.compile(r"(?i:\b(?:SELECT|GROUP\s+BY|HAVING|LIMIT|OFFSET|ORDER\s
                         r"|[$?](?:PATH|currentShape|shapesGraph)\b")
 
 
-def _always_binds(node: CompValue, var: rdflib.Variable) -> bool:
+def always_binds(node: CompValue, var: rdflib.Variable) -> bool:
     """Whether every solution of the algebra ``node`` binds ``var``; False when unsure."""
     if node.name == "BGP":
         return any(var in (s, p, o) for s, p, o in node.triples)
     if node.name == "Join":
-        return _always_binds(node.p1, var) or _always_binds(node.p2, var)
+        return always_binds(node.p1, var) or always_binds(node.p2, var)
     if node.name == "Union":
-        return _always_binds(node.p1, var) and _always_binds(node.p2, var)
+        return always_binds(node.p1, var) and always_binds(node.p2, var)
     if node.name in ("LeftJoin", "Minus"):
-        return _always_binds(node.p1, var)
+        return always_binds(node.p1, var)
     if node.name in ("Filter", "Extend", "Project", "Distinct", "Reduced", "ToMultiSet", "Graph"):
-        return _always_binds(node.p, var)
+        return always_binds(node.p, var)
     return False
+
+
+@functools.lru_cache(maxsize=64)
+def _algebra(body: str, prefixes: tuple[tuple[str, str], ...]) -> CompValue | None:
+    # ~50 ms a body: parsed once per process (forked batches of a validation inherit it).
+    try:
+        return prepareQuery(f"SELECT * WHERE {{{body}}}", initNs=dict(prefixes)).algebra.p
+    except Exception:  # pyparsing's errors, or rdflib's for a prefix
+        return None
 
 
 @dataclass(frozen=True)
@@ -373,11 +383,13 @@ class SparqlSelect:
         """Whether every solution of the body binds $this, read from the body's SPARQL algebra (rdflib's
         parser, ``prefixes`` declared): a triple pattern naming $this joined to anything, a union of
         groups that each bind it, or such a group with OPTIONAL, MINUS, FILTER or BIND after it."""
-        try:
-            algebra = prepareQuery(f"SELECT * WHERE {{{self.body}}}", initNs=dict(prefixes)).algebra
-        except Exception:  # pyparsing's errors, or rdflib's for a prefix: Oxigraph reports the query's own
-            return False
-        return _always_binds(algebra.p, rdflib.Variable("this"))
+        algebra = self.algebra(prefixes)
+        return algebra is not None and always_binds(algebra, rdflib.Variable("this"))
+
+    def algebra(self, prefixes: Mapping[str, str]) -> CompValue | None:
+        """The body's SPARQL algebra, as rdflib parses it (``prefixes`` declared); None if it does not
+        parse there (Oxigraph reports the query's own errors)."""
+        return _algebra(self.body, tuple(sorted(prefixes.items())))
 
     @classmethod
     def parse(cls, text: str, node: str) -> SparqlSelect:

@@ -18,11 +18,12 @@ from rdflib.plugins.sparql.sparql import Query
 from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
 from dipkb.model import terms
 from dipkb.model.namespaces import FILE_GRAPH_PREFIX, KB_BASE, RDFS, SH, XSD
-from dipkb.shacl import compiler
+from dipkb.shacl import batches, compiler
 from dipkb.shacl import originals as shacl_store
 from dipkb.shacl.findings import Finding, Severity, ValidationReport, sort_key
 from dipkb.shacl.originals import Originals, SubjectLocator, WrittenForms, quiet_rdflib, rdflib_term
-from dipkb.shacl.shapes import ShapeSet
+from dipkb.shacl.reach import reach
+from dipkb.shacl.shapes import ShapeSet, UnsupportedShapeError
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import DATA_SUFFIXES, KBLayout
 from dipkb.store.loading import load_files, read_quads
@@ -178,7 +179,9 @@ def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
     UnsupportedShapeError when the SPARQL engine meets a SHACL feature it does not implement.
 
     From _CHILD_BYTES of data files, the SPARQL engine loads and checks the KB in a forked child
-    process (dipkb.util.forked), so call this from a process with no other threads running."""
+    process (dipkb.util.forked), so call this from a process with no other threads running; from
+    twice dipkb.shacl.batches.BATCH_BYTES, the whole KB in batches of files (each in a child of that
+    child), where the shapes allow it."""
     kb_files = layout.kb_files()
     chosen = [_existing(Path(p)) for p in paths] if paths is not None else None
     known = {p.resolve() for p in kb_files}
@@ -205,8 +208,13 @@ def validate(layout: KBLayout, paths: Sequence[Path] | None = None, *,
 
 def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path] | None, engine: Engine, *,
                      in_child: bool = False) -> list[Finding]:
-    """The findings of a store holding the whole KB; ``in_child``: the store is left to the exit of
-    the child process this runs in."""
+    """The findings of a store holding the whole KB, or of batches of it; ``in_child``: the store is
+    left to the exit of the child process this runs in."""
+    if engine is not Engine.PYSHACL and chosen is None \
+            and sum(p.stat().st_size for p in data_files) >= 2 * batches.BATCH_BYTES:
+        found = _batched_findings(layout, data_files)
+        if found is not None:
+            return found
     store = pyoxigraph.Store()
     files = layout.ontology_files() + data_files
     with ThreadPoolExecutor(1) as pool:
@@ -238,6 +246,25 @@ def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path
     if in_child:
         forked.keep_until_exit(store)
     return findings
+
+
+def _batched_findings(layout: KBLayout, data_files: list[Path], *,
+                      batch_bytes: int | None = None) -> list[Finding] | None:
+    """The whole KB's findings from batches of files (dipkb.shacl.batches), or None where batches
+    cannot give them: shapes that read too far, batches that would each need much of the KB, or a
+    problem in the shapes, which the whole KB's load reports after the files' syntax."""
+    try:
+        shapes = ShapeSet(load_shapes(layout))
+    except (KBSyntaxError, UnsupportedShapeError):
+        return None
+    reads = reach(shapes)
+    if not reads.local:
+        return None
+
+    def check(store: pyoxigraph.Store, files: list[Path], originals: Originals) -> list[Finding]:
+        return sparql_findings(store, layout, files, SubjectLocator(files), shapes=shapes, originals=originals)
+    return batches.findings(layout, data_files, reads, check, batch_bytes=batch_bytes or batches.BATCH_BYTES,
+                            workers=min(2, os.cpu_count() or 1))
 
 
 def validate_changed(kb: KnowledgeBase, paths: Sequence[Path] | None = None) -> ValidationReport:
@@ -308,12 +335,12 @@ def _pyshacl_findings(layout: KBLayout, data_files: list[Path], chosen: list[Pat
 
 def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path], locator: SubjectLocator,
                     scope: compiler.Scope | None = None, processes: int = 1, threads: int = 1,
-                    originals: Originals | None = None) -> list[Finding]:
+                    originals: Originals | None = None, shapes: ShapeSet | None = None) -> list[Finding]:
     """The SPARQL engine's findings, placed by ``locator``: ``store`` holds ``files``, each in its graph
     (layout.graph_name), and nothing else; ``scope`` limits the focus nodes to some of those graphs.
-    ``originals``: those of the files scanned, if already found."""
+    ``originals``: those of the files scanned, if already found; ``shapes``: the layout's, if loaded."""
     scope = scope or compiler.Scope()
-    shapes = ShapeSet(load_shapes(layout))
+    shapes = shapes or ShapeSet(load_shapes(layout))
     by_graph = {layout.graph_name(p): p for p in files}
     if originals is None:
         # Only the files holding triples about the focus nodes can hold the values findings name.

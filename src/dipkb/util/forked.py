@@ -45,7 +45,8 @@ def exit_with(parent: int) -> None:
 
 def in_child(work: Callable[[], Answer]) -> Answer:
     """``work()``, run in a forked child; what it raises is raised here (it must pickle). Fork only
-    from a process with no other threads and no on-disk store open: neither survives a fork."""
+    from a process with no on-disk store open and no other thread at work (threads waiting on
+    children of their own, as dipkb.shacl.batches's do, hold nothing the child could need)."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork")

@@ -1,0 +1,214 @@
+"""A big KB is validated in batches of files (dipkb.shacl.batches), each in a store of its own, with
+the findings of the whole KB: pyshacl's, on a KB whose findings need files of other batches (a source
+cited across batches, a subject two batches describe, a role declared in another batch's file). Shapes
+that read further than a batch holds leave the KB to be validated in one store, and say why
+(dipkb.shacl.reach)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dipkb.errors import KBSyntaxError
+from dipkb.model.namespaces import DCT, RDF, RDFS
+from dipkb.shacl import batches
+from dipkb.shacl.findings import sort_key
+from dipkb.shacl.reach import reach
+from dipkb.shacl.shapes import ShapeSet
+from dipkb.shacl.validation import Engine, _batched_findings, load_shapes, validate
+from dipkb.store.layout import KBLayout
+
+from test_validation_differential import PLACE, PREFIXES, generate
+
+DIP = "https://w3id.org/dipkb/ontology#"
+SHAPES = "https://w3id.org/dipkb/shapes#"
+EVENT = "https://w3id.org/dipkb/kb/event/"
+DEFAULT = {RDFS + "subClassOf"}  # class targets read the hierarchy from any class
+
+
+@pytest.fixture(autouse=True)
+def _no_kb_from_environment(monkeypatch):
+    monkeypatch.delenv("DIPKB_KB", raising=False)
+
+
+# Each numbered file its own batch (batch_bytes=1): what one needs of another is found only by the check.
+EXTRA = {
+    # Cites a source of extra-8, published before the meeting; adds a second modality to extra-9's event.
+    "extra-7.ttl": """
+event:x7 a dip:Meeting ; rdfs:label "Talks"@en ; dip:date "2021-07-01"^^xsd:date ; dip:modality dip:Occurred ;
+    dip:host actor:a7 ; dip:visitor actor:b7 ; dip:source source:s8 .
+actor:a7 a dip:State ; rdfs:label "A7"@en .
+actor:b7 a dip:State ; rdfs:label "B7"@en .
+event:x9 dip:modality dip:Planned .
+""",
+    # The source, and a role whose values must be actors.
+    "extra-8.ttl": """@prefix ex: <https://example.org/> .
+source:s8 a dip:NewsArticle ; dct:title "Earlier"@en ; dct:issued "2001-02-03"^^xsd:date .
+ex:coHost rdfs:subPropertyOf dip:host .
+""",
+    # A meeting whose co-host is a place: wrong only with extra-8's declaration.
+    "extra-9.ttl": """@prefix ex: <https://example.org/> .
+event:x9 a dip:Meeting ; rdfs:label "Visit"@en ; dip:date "2021-07-01"^^xsd:date ; dip:modality dip:Occurred ;
+    dip:host actor:a9 ; dip:visitor actor:b9 ; ex:coHost place:p9 ; dip:source source:s9 .
+actor:a9 a dip:State ; rdfs:label "A9"@en .
+actor:b9 a dip:State ; rdfs:label "B9"@en .
+place:p9 a dip:Place ; rdfs:label "P9"@en .
+source:s9 a dip:NewsArticle ; dct:title "S9"@en ; dct:issued "2021-07-02"^^xsd:date .
+""",
+    # Literals the store keeps in another form.
+    "extra-10.ttl": PLACE.removeprefix(PREFIXES),
+}
+
+
+def across_batches(tmp_path: Path, seed: int) -> KBLayout:
+    """A generated KB with faults, and the files above."""
+    generate(tmp_path, seed)
+    for name, text in EXTRA.items():
+        (tmp_path / "kb" / name).write_text(PREFIXES + text, encoding="utf-8")
+    return KBLayout.locate(tmp_path)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_batches_find_what_pyshacl_finds_over_the_whole_kb(tmp_path, seed):
+    layout = across_batches(tmp_path, seed)
+    plan = batches._plan(layout.kb_files(), 1)
+    assert [[p.name for p in batch] for batch in plan][-4:] == [
+        ["extra-7.ttl"], ["extra-8.ttl"], ["extra-9.ttl"], ["extra-10.ttl"]]
+    found = _batched_findings(layout, layout.kb_files(), batch_bytes=1)
+    assert found is not None
+    reference = validate(layout, engine=Engine.PYSHACL).findings
+    assert sorted(found, key=sort_key) == reference
+    shown = {(f.focus.removeprefix(EVENT), f.shape.removeprefix(SHAPES)) for f in reference}
+    assert {("x7", "EventNotAfterSourceShape"),  # the source is in extra-8
+            ("x9", "EventModalityShape"),  # two modalities, one in extra-7: reported once
+            ("x9", "ActorReferenceShape"),  # ex:coHost's range, from extra-8
+            } <= shown
+
+
+def test_validate_checks_a_kb_of_twice_the_batch_size_in_batches(tmp_path, monkeypatch):
+    layout = across_batches(tmp_path, 2)
+    one_store = validate(layout)
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(len(batches._plan(args[1], kwargs["batch_bytes"])))
+        return real(*args, **kwargs)
+    real = batches.findings
+    monkeypatch.setattr(batches, "findings", counted)
+    monkeypatch.setattr(batches, "BATCH_BYTES", sum(p.stat().st_size for p in layout.kb_files()) // 8)
+    assert validate(layout) == one_store
+    assert calls and calls[0] > 2
+
+
+def test_batches_report_every_file_that_does_not_parse_in_the_kbs_order(tmp_path):
+    layout = across_batches(tmp_path, 1)
+    for name in ("extra-7.ttl", "events-00001.ttl", "extra-9.ttl"):
+        with (tmp_path / "kb" / name).open("a", encoding="utf-8") as file:
+            file.write("\nevent:broken dip:date .\n")
+    with pytest.raises(KBSyntaxError) as whole:
+        validate(layout, engine=Engine.SPARQL)  # a small KB: one store
+    with pytest.raises(KBSyntaxError) as batched:
+        _batched_findings(layout, layout.kb_files(), batch_bytes=1)
+    assert batched.value.problems == whole.value.problems
+    assert len(whole.value.problems) == 3
+
+
+# --- What the shapes read, and when batches cannot hold it -------------------------------------------
+
+
+def with_shape(tmp_path: Path, shape: str, *, data: bool = True) -> KBLayout:
+    """A KB whose ontology has one more shapes file: a generated one (seed 1) and the files above, or
+    none (``data`` False)."""
+    if data:
+        across_batches(tmp_path, 1)
+    else:
+        (tmp_path / "kb").mkdir()
+    ontology = tmp_path / "ontology"
+    shutil.copytree(KBLayout.locate().ontology_dir, ontology)
+    (ontology / "shapes-extra.ttl").write_text(PREFIXES + "@prefix ex: <https://example.org/> .\n" + shape,
+                                               encoding="utf-8")
+    return KBLayout.locate(tmp_path)
+
+
+def test_the_shipped_shapes_read_no_further_than_a_value_and_the_schema():
+    reads = reach(ShapeSet(load_shapes(KBLayout.locate())))
+    assert reads.local
+    assert reads.everywhere == {RDFS + "subClassOf", RDFS + "subPropertyOf", RDFS + "range"}
+
+
+def sparql_shape(body: str) -> str:
+    return f"""ex:S a sh:NodeShape ; sh:targetClass dip:Event ; sh:message "m" ;
+    sh:sparql [ a sh:SPARQLConstraint ; sh:select \"\"\"SELECT $this WHERE {{ {body} }}\"\"\" ] ."""
+
+
+@pytest.mark.parametrize("body, local, everywhere", [
+    ("$this <https://w3id.org/dipkb/ontology#source>/<http://purl.org/dc/terms/issued> ?d", True, set()),
+    ("$this <urn:p> ?v . ?v ?anything ?w", True, set()),
+    ("$this <urn:p> ?v OPTIONAL { ?v <urn:q> ?w }", True, set()),
+    ("$this <urn:p> ?v FILTER NOT EXISTS { ?v <urn:q> ?w }", True, set()),
+    ("$this <urn:p> ?v . ?v <urn:q> ?w . ?w <urn:r> ?x", True, {"urn:r"}),  # two triples away
+    ("?x <urn:p> $this", True, {"urn:p"}),  # what points at the node may be anywhere
+    ("$this ^<urn:p> ?x", True, {"urn:p"}),
+    ("$this <urn:p>+ ?x", True, {"urn:p"}),
+    ("{ $this <urn:p> ?v } UNION { ?other <urn:q> ?v }", True, {"urn:q"}),
+    ("FILTER NOT EXISTS { ?v <urn:q> ?w }", True, {"urn:q"}),  # ?v is anything there
+    ("BIND (<urn:c> AS ?c) ?c <urn:q> ?w", True, {"urn:q"}),
+    ("<urn:c> <urn:q> ?w", True, {"urn:q"}),
+    ("$this <urn:p> ?v . ?v <urn:q> ?w . ?w ?any ?x", False, set()),
+    ("?x ?any $this", False, set()),
+    ("GRAPH ?g { $this <urn:p> ?v }", False, set()),
+])
+def test_what_a_sparql_constraint_reads_is_read_from_its_algebra(tmp_path, body, local, everywhere):
+    shipped = reach(ShapeSet(load_shapes(KBLayout.locate())))
+    reads = reach(ShapeSet(load_shapes(with_shape(tmp_path, sparql_shape(body), data=False))))
+    assert reads.local is local
+    if local:
+        assert reads.everywhere == shipped.everywhere | everywhere
+
+
+def test_a_nested_shape_on_a_values_value_reads_its_types_anywhere(tmp_path):
+    layout = with_shape(tmp_path, PUBLISHED, data=False)
+    assert RDF + "type" in reach(ShapeSet(load_shapes(layout))).everywhere
+
+
+# Reads the type of a source's publisher, two triples from the event.
+PUBLISHED = """ex:SourcePublisher a sh:PropertyShape ; sh:targetClass dip:Event ; sh:severity sh:Warning ;
+    sh:message "Published by an organisation." ; sh:path dip:source ; sh:node ex:Published .
+ex:Published a sh:NodeShape ; sh:property ex:PublishedBy .
+ex:PublishedBy a sh:PropertyShape ; sh:path dct:publisher ; sh:class dip:Organisation .
+"""
+
+
+@pytest.mark.parametrize("shape", [
+    PUBLISHED,  # every file has rdf:type triples
+    # Any predicate of anything pointing at the event.
+    sparql_shape("?x ?any $this . ?x <https://w3id.org/dipkb/ontology#nothing> ?y"),
+])
+def test_shapes_reading_beyond_a_batch_leave_the_kb_to_one_store(tmp_path, shape):
+    layout = with_shape(tmp_path, shape)
+    assert _batched_findings(layout, layout.kb_files(), batch_bytes=1) is None
+    assert validate(layout, engine=Engine.SPARQL).findings == validate(layout, engine=Engine.PYSHACL).findings
+
+
+def test_a_shape_reading_a_predicate_anywhere_puts_its_files_in_every_batch(tmp_path):
+    # dct:issued read about any node: every file holding one joins every batch, as the check finds.
+    layout = with_shape(tmp_path, """ex:S a sh:NodeShape ; sh:targetClass dip:Meeting ; sh:severity sh:Warning ;
+    sh:message "A meeting on a day a source was issued." ;
+    sh:sparql [ a sh:SPARQLConstraint ; sh:select \"\"\"SELECT $this ?value WHERE {
+        $this <https://w3id.org/dipkb/ontology#date> ?value . ?any <http://purl.org/dc/terms/issued> ?value }\"\"\" ] .
+""")
+    assert DCT + "issued" in reach(ShapeSet(load_shapes(layout))).everywhere
+    (tmp_path / "kb" / "extra-11.ttl").write_text(PREFIXES + """
+event:x11 a dip:Meeting ; rdfs:label "On the day"@en ; dip:date "2001-02-03"^^xsd:date ; dip:modality dip:Planned ;
+    dip:host actor:a11 ; dip:visitor actor:b11 ; dip:source source:s11 .
+actor:a11 a dip:State ; rdfs:label "A11"@en .
+actor:b11 a dip:State ; rdfs:label "B11"@en .
+source:s11 a dip:NewsArticle ; dct:title "S11"@en ; dct:issued "2021-07-02"^^xsd:date .
+""", encoding="utf-8")
+    found = _batched_findings(layout, layout.kb_files(), batch_bytes=1)
+    assert found is not None
+    reference = validate(layout, engine=Engine.PYSHACL).findings
+    assert sorted(found, key=sort_key) == reference
+    # Only extra-8's source was issued that day, and nothing of extra-11 refers to extra-8.
+    assert EVENT + "x11" in [f.focus for f in reference if f.shape == "https://example.org/S"]
