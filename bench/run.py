@@ -205,7 +205,8 @@ def write_results(out: Path, target: Path) -> None:
     lines = ["# Benchmark results", "",
              "Produced by `python bench/run.py --events N [--events N...] --write-results` on the 2-core",
              "development machine. Every dipkb figure is a fresh `dipkb` process, end to end (start to last byte);",
-             "RSS is the process's peak. The baseline is rdflib + pyshacl on the same files in the same run",
+             "RSS is the larger of the process's peak (wait4) and its process tree's summed PSS, sampled.",
+             "The baseline is rdflib + pyshacl on the same files in the same run",
              "(not run past 100k events: at 1M it does not finish in a working day); the engine is Oxigraph's",
              "own command-line tool on the files dipkb indexes, in the same run. Medians of the runs listed.", ""]
     sizes = sorted(out.glob("results-[0-9]*.json"), key=lambda p: int(p.stem.split("-")[1]))
