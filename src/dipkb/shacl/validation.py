@@ -251,8 +251,8 @@ def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path
 def _batched_findings(layout: KBLayout, data_files: list[Path], *,
                       batch_bytes: int | None = None) -> list[Finding] | None:
     """The whole KB's findings from batches of files (dipkb.shacl.batches), or None where batches
-    cannot give them: shapes that read too far, batches that would each need much of the KB, or a
-    problem in the shapes, which the whole KB's load reports after the files' syntax."""
+    cannot give them: shapes that read too far, batches that would fetch more than the KB again, or
+    a problem in the shapes, which the whole KB's load reports after the files' syntax."""
     try:
         shapes = ShapeSet(load_shapes(layout))
     except (KBSyntaxError, UnsupportedShapeError):
