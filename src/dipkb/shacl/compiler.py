@@ -25,7 +25,6 @@ holds literals in canonical form, so :class:`dipkb.shacl.originals.Originals` gi
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +33,6 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 import rdflib
 
-from dipkb.errors import InternalError
 from dipkb.model.namespaces import RDF, RDFS
 from dipkb.shacl.originals import Originals, quiet_rdflib, rdflib_term
 from dipkb.shacl.shapes import Constraint, Shape, ShapeSet, SparqlSelect, Test, UnsupportedShapeError, substitute
@@ -188,19 +186,15 @@ class Validator:
 
     def jobs(self) -> list[tuple[Shape, Constraint]]:
         """Each constraint of each shape with targets, SHACL-SPARQL ones first: the slowest, so that
-        with several processes the others fill in around them."""
+        on several threads the others fill in around them."""
         jobs = [(shape, c) for shape in self.shapes.reporting for c in shape.constraints]
         return sorted(jobs, key=lambda job: job[1].test is not Test.SPARQL)
 
-    def rows(self, processes: int = 1, threads: int = 1) -> list[Row]:
-        """Every failure, in job order. ``processes`` > 1 runs the jobs in forked processes, which share
-        the store; ``threads`` > 1 in threads, which share it without a second process's RSS: pyoxigraph
-        lets go of the GIL while it evaluates a query. Fork only an in-memory store: a RocksDB one is
-        not fork-safe."""
+    def rows(self, threads: int = 1) -> list[Row]:
+        """Every failure, in job order. ``threads`` > 1 runs the jobs on threads, which share the store:
+        pyoxigraph lets go of the GIL while it evaluates a query."""
         jobs = self.jobs()
         with quiet_rdflib():  # the term tests build ill-typed rdflib literals, which rdflib logs
-            if processes > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-                return _forked(self, jobs, processes)
             if threads > 1 and len(jobs) > 1:
                 with ThreadPoolExecutor(threads) as pool:
                     done = list(pool.map(lambda job: list(self.run(*job)), jobs))
@@ -392,29 +386,7 @@ _PROPERTY_PATH = re.compile(rf"(?<=[{{.])(?P<space>\s*)(?P<var>[?$]\w+)\s+(?P<su
                             rf"(?:/\s*(?P<step>{_NAME})\s+|\s)(?P<target>{_NAME})\s*\.")
 
 
-Job = tuple[Shape, Constraint]
-_FORKED: tuple[Validator, list[Job]] | None = None  # what forked workers inherit
-
-
-def _forked_job(index: int) -> list[Row]:
-    if _FORKED is None:
-        raise InternalError("a validation worker started without the jobs of its parent")
-    validator, jobs = _FORKED
-    return list(validator.run(*jobs[index]))
-
-
-def _forked(validator: Validator, jobs: list[Job], processes: int) -> list[Row]:
-    global _FORKED
-    _FORKED = (validator, jobs)
-    try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            done = pool.map(_forked_job, range(len(jobs)), chunksize=1)
-    finally:
-        _FORKED = None
-    return [row for rows in done for row in rows]
-
-
 def run(shapes: ShapeSet, store: ox.Store, originals: Originals, scope: Scope = Scope(), *,
-        processes: int = 1, threads: int = 1) -> list[Row]:
+        threads: int = 1) -> list[Row]:
     """The failures of the data graph in ``store`` (nothing else may be in it) against ``shapes``."""
-    return Validator(shapes, store, originals, scope).rows(processes, threads)
+    return Validator(shapes, store, originals, scope).rows(threads)

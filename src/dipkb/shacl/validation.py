@@ -159,10 +159,10 @@ def ntriples_term(node: rdflib.term.Node) -> str:
 # --- Validating a knowledge base ----------------------------------------------------------------
 
 
-# The SPARQL engine forks a second process for a KB big enough to gain from it (~20k events), and
-# not for one so big that the memory budget matters more: a forked worker's RSS counts the store it
-# shares with its parent (1M events: 4.6 GB against 3.8 GB for one process).
-_FORK_QUADS = (200_000, 5_000_000)
+# The SPARQL engine runs the shapes on two threads from a KB this big (~20k events). Threads, not
+# forked processes: as fast (20k and 100k events, 2 cores), and a forked worker copies pages of the
+# store it shares with its parent (100k events: 1.1 GB in all against 0.5 GB on threads).
+_THREADS_QUADS = 200_000
 # From this many bytes of data files, the SPARQL engine loads the KB in a child process that ends
 # without freeing the store (dipkb.util.forked): about 0.5 µs a quad, 5-8 s at 1M events.
 _CHILD_BYTES = 8 << 20
@@ -236,13 +236,9 @@ def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path
     for path in layout.shapes_files():  # the data graph is the union of the store's graphs
         store.remove_graph(pyoxigraph.NamedNode(layout.graph_name(path)))
     scope = compiler.Scope(tuple(layout.graph_name(p) for p in chosen)) if chosen is not None else None
-    quads = len(store)  # counted one by one: 2 s at 1M events
-    processes = min(2, os.cpu_count() or 1) if _FORK_QUADS[0] < quads <= _FORK_QUADS[1] else 1
-    # Above the fork range, threads: they share the store without counting it twice.
-    threads = min(2, os.cpu_count() or 1) if quads > _FORK_QUADS[1] else 1
+    threads = min(2, os.cpu_count() or 1) if len(store) > _THREADS_QUADS else 1  # len() walks every quad
     originals = forms.result().originals(store) if forms is not None else None
-    findings = sparql_findings(store, layout, files, locator, scope, processes=processes,
-                               threads=threads, originals=originals)
+    findings = sparql_findings(store, layout, files, locator, scope, threads=threads, originals=originals)
     if in_child:
         forked.keep_until_exit(store)
     return findings
@@ -334,7 +330,7 @@ def _pyshacl_findings(layout: KBLayout, data_files: list[Path], chosen: list[Pat
 
 
 def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path], locator: SubjectLocator,
-                    scope: compiler.Scope | None = None, processes: int = 1, threads: int = 1,
+                    scope: compiler.Scope | None = None, threads: int = 1,
                     originals: Originals | None = None, shapes: ShapeSet | None = None) -> list[Finding]:
     """The SPARQL engine's findings, placed by ``locator``: ``store`` holds ``files``, each in its graph
     (layout.graph_name), and nothing else; ``scope`` limits the focus nodes to some of those graphs.
@@ -348,7 +344,7 @@ def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path]
             by_graph[g] for g in sorted(shacl_store.graphs_about(store, shacl_store.subjects(store, scope.graphs)))
             if g in by_graph]
         originals = Originals.scan(store, scanned, layout.graph_name)
-    rows = compiler.run(shapes, store, originals, scope, processes=processes, threads=threads)
+    rows = compiler.run(shapes, store, originals, scope, threads=threads)
     with quiet_rdflib():  # an ill-typed value becomes an rdflib literal again, for ntriples_term
         return [_sparql_finding(store, row, locator, by_graph) for row in rows]
 
