@@ -312,9 +312,16 @@ source:s a dip:NewsArticle ; dct:title "A report"@en ; dct:issued "2021-07"^^xsd
 """
 
 
-def test_literals_are_judged_and_reported_as_written(tmp_path):
+@pytest.mark.parametrize("suffix", [".ttl", ".nt"])
+def test_literals_are_judged_and_reported_as_written(tmp_path, suffix):
     (tmp_path / "kb").mkdir()
-    (tmp_path / "kb" / "data.ttl").write_text(PLACE, encoding="utf-8")
+    if suffix == ".ttl":
+        (tmp_path / "kb" / "data.ttl").write_text(PLACE, encoding="utf-8")
+    else:  # an N-Triples file's forms are read from its lines with "^^" (dipkb.shacl.originals)
+        graph = rdflib.Graph()
+        graph.parse(data=PLACE, format="turtle")
+        text = graph.serialize(format="nt") + '<urn:s> <urn:p> "not typed, with ^^ inside" .\n'
+        (tmp_path / "kb" / "data.nt").write_text(text, encoding="utf-8")
     findings = both(KBLayout.locate(tmp_path))
     found = {(f.focus.rsplit("/", 1)[1], f.path.rsplit("#", 1)[1], f.value, f.constraint.removeprefix(SH))
              for f in findings}
