@@ -16,7 +16,8 @@ from dipkb.shacl import batches
 from dipkb.shacl.findings import sort_key
 from dipkb.shacl.reach import reach
 from dipkb.shacl.shapes import ShapeSet
-from dipkb.shacl.validation import Engine, _batched_findings, load_shapes, validate
+from dipkb.shacl.validation import Engine, _batched_findings, load_shapes, validate, validate_changed
+from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 
 from test_validation_differential import PLACE, PREFIXES, generate
@@ -212,3 +213,56 @@ source:s11 a dip:NewsArticle ; dct:title "S11"@en ; dct:issued "2021-07-02"^^xsd
     assert sorted(found, key=sort_key) == reference
     # Only extra-8's source was issued that day, and nothing of extra-11 refers to extra-8.
     assert EVENT + "x11" in [f.focus for f in reference if f.shape == "https://example.org/S"]
+
+
+# --- Incremental validation reads what the shapes read ---------------------------------------------------
+
+
+def test_a_changed_file_is_validated_with_the_files_a_super_propertys_range_is_in(tmp_path):
+    # extra-8 says ex:coHost is a sub-property of ex:role; extra-12 gives ex:role its range; extra-9
+    # uses ex:coHost. Neither extra-12 nor ex:role is one triple away from extra-9's subjects.
+    layout = across_batches(tmp_path, 1)
+    (tmp_path / "kb" / "extra-8.ttl").write_text(PREFIXES + """@prefix ex: <https://example.org/> .
+source:s8 a dip:NewsArticle ; dct:title "Earlier"@en ; dct:issued "2001-02-03"^^xsd:date .
+ex:coHost rdfs:subPropertyOf ex:role .
+""", encoding="utf-8")
+    (tmp_path / "kb" / "extra-12.ttl").write_text(PREFIXES + """@prefix ex: <https://example.org/> .
+ex:role rdfs:range dip:Actor .
+""", encoding="utf-8")
+    changed = [tmp_path / "kb" / "extra-9.ttl"]
+    with KnowledgeBase.open(layout=layout) as kb:
+        found = validate_changed(kb, changed)
+    assert found == validate(layout, changed, engine=Engine.PYSHACL)
+    assert (EVENT + "x9", SHAPES + "ActorReferenceShape") in {(f.focus, f.shape) for f in found.findings}
+
+
+def test_a_changed_file_is_validated_with_every_file_a_shape_reads_anywhere(tmp_path):
+    # PUBLISHED reads the type of a source's publisher, described in a file two triples away: every
+    # file with rdf:type triples is read.
+    layout = with_shape(tmp_path, PUBLISHED)
+    (tmp_path / "kb" / "extra-8.ttl").write_text(PREFIXES + """
+source:s8 a dip:NewsArticle ; dct:title "Earlier"@en ; dct:issued "2001-02-03"^^xsd:date ;
+    dct:publisher actor:press .
+""", encoding="utf-8")
+    (tmp_path / "kb" / "extra-13.ttl").write_text(PREFIXES + """
+actor:press a dip:MediaOrganisation ; rdfs:label "The press"@en .
+""", encoding="utf-8")
+    changed = [tmp_path / "kb" / "extra-7.ttl"]
+    with KnowledgeBase.open(layout=layout) as kb:
+        found = validate_changed(kb, changed)
+    assert found == validate(layout, changed, engine=Engine.PYSHACL)
+    assert found.findings and not any(f.shape.endswith("SourcePublisher") for f in found.findings)
+
+
+def test_a_changed_file_is_validated_in_the_whole_kb_when_the_shapes_read_anything(tmp_path):
+    # Any predicate of whatever points at an event: only the whole KB can say.
+    layout = with_shape(tmp_path, sparql_shape('?x ?any $this FILTER(STRSTARTS(STR(?x), "https://example.org/"))'))
+    (tmp_path / "kb" / "extra-13.ttl").write_text(PREFIXES + """@prefix ex: <https://example.org/> .
+ex:thing ex:points event:x7 .
+""", encoding="utf-8")
+    assert not reach(ShapeSet(load_shapes(layout))).local
+    changed = [tmp_path / "kb" / "extra-7.ttl"]
+    with KnowledgeBase.open(layout=layout) as kb:
+        found = validate_changed(kb, changed)
+    assert found == validate(layout, changed, engine=Engine.PYSHACL)
+    assert (EVENT + "x7", "https://example.org/S") in {(f.focus, f.shape) for f in found.findings}

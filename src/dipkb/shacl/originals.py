@@ -215,14 +215,15 @@ def graphs_about(store: ox.Store, nodes: Iterable) -> set[str]:
     return {g for node in nodes for g in subject_graphs(store, node)}
 
 
-def context_graphs(store: ox.Store, graphs: Iterable[str], is_data: Callable[[str], bool]) -> list[str]:
+def context_graphs(store: ox.Store, graphs: Iterable[str], is_data: Callable[[str], bool],
+                   everywhere: Iterable[str]) -> list[str]:
     """The data graphs (those ``is_data`` accepts) that validating the subjects of ``graphs`` may read:
-    ``graphs`` themselves and every graph describing a node one triple away from those subjects (an
-    object, or a predicate), or holding rdfs:subClassOf or rdfs:subPropertyOf triples.
+    ``graphs`` themselves, every graph describing a node one triple away from those subjects (an
+    object, or a predicate), and every graph holding a triple of a predicate in ``everywhere``.
 
-    This holds every triple dipkb's shapes read, none going further than a value's own triples (its
-    type, an event's modality, a source's publication date), plus the ontology. A shape reaching
-    further would need more; see validate_changed."""
+    That is every triple shapes read when dipkb.shacl.reach finds them local, with ``everywhere``
+    the predicates it names (dipkb's shapes: its type, an event's modality, a source's publication
+    date, and rdfs:subClassOf, rdfs:subPropertyOf and rdfs:range anywhere)."""
     graphs = list(graphs)
     found = set(graphs)
     focus = subjects(store, graphs)
@@ -234,8 +235,8 @@ def context_graphs(store: ox.Store, graphs: Iterable[str], is_data: Callable[[st
                 if not isinstance(quad.object, ox.Literal):
                     nodes.add(quad.object)
     found |= graphs_about(store, nodes)
-    for schema in (f"{RDFS}subClassOf", f"{RDFS}subPropertyOf"):
-        found.update(q.graph_name.value for q in store.quads_for_pattern(None, ox.NamedNode(schema), None)
+    for predicate in everywhere:
+        found.update(q.graph_name.value for q in store.quads_for_pattern(None, ox.NamedNode(predicate), None)
                      if isinstance(q.graph_name, ox.NamedNode))
     return sorted(g for g in found if is_data(g))
 

@@ -272,9 +272,8 @@ def validate_changed(kb: KnowledgeBase, paths: Sequence[Path] | None = None) -> 
     The files' own subjects are the focus nodes, as with ``validate(layout, paths)``. ``kb.store``
     finds the files that describe what those subjects refer to; they and the ontology are loaded
     into a fresh store, because the KB's store also holds derived triples (dip:participant for every
-    role...) that are not data and that the shapes must not see. The findings are validate()'s as long
-    as no shape reads further than a value's own triples (true of every shape in ontology/: see
-    dipkb.shacl.originals.context_graphs).
+    role...) that are not data and that the shapes must not see. The findings are validate()'s: where
+    the shapes read further than those files hold (dipkb.shacl.reach), the whole KB is loaded instead.
     Raises KBNotFoundError for a path that is not a file of the KB."""
     layout = kb.layout
     by_graph = {layout.graph_name(p): p for p in layout.kb_files() + layout.ontology_files()}
@@ -286,13 +285,18 @@ def validate_changed(kb: KnowledgeBase, paths: Sequence[Path] | None = None) -> 
         if graph not in by_graph or not kb.store.contains_named_graph(pyoxigraph.NamedNode(graph)):
             raise KBNotFoundError(f"Not a file of the open knowledge base: {display_path(path)}; "
                                   f"validate it with validate(layout, paths) instead.")
-    needed = shacl_store.context_graphs(kb.store, graphs, by_graph.__contains__)
+    shapes = ShapeSet(load_shapes(layout))
+    reads = reach(shapes)
+    if not reads.local:
+        findings = _loaded_findings(layout, layout.kb_files(), chosen, Engine.SPARQL)
+        return ValidationReport(sorted(findings, key=sort_key), files_checked=len(chosen))
+    needed = shacl_store.context_graphs(kb.store, graphs, by_graph.__contains__, reads.everywhere)
     files = [p for p in dict.fromkeys(chosen + layout.kb_files() + layout.ontology_files())
              if layout.graph_name(p) in needed]
     store = pyoxigraph.Store()
     load_files(store, layout, files)
     locator = SubjectLocator(files)
-    findings = sparql_findings(store, layout, files, locator, compiler.Scope(tuple(graphs)))
+    findings = sparql_findings(store, layout, files, locator, compiler.Scope(tuple(graphs)), shapes=shapes)
     return ValidationReport(sorted(findings, key=sort_key), files_checked=len(chosen))
 
 
