@@ -17,7 +17,8 @@ from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, Path, S
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from dipkb.model.namespaces import RDF, RDFS
-from dipkb.shacl.shapes import Constraint, ShapeSet, SparqlSelect, Test, always_binds
+from dipkb.shacl.algebra import always_binds
+from dipkb.shacl.shapes import Constraint, ShapeSet, SparqlSelect, Test
 
 _THIS = rdflib.Variable("this")
 _FAR = None  # a node at an unknown distance

@@ -10,7 +10,6 @@ pyshacl's own (same rdflib literals, same comparison helper), so both engines ag
 """
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,11 +20,11 @@ from enum import Enum
 import rdflib
 from pyshacl.rdfutil.compare import compare_literal
 from rdflib.collection import Collection
-from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from dipkb.errors import DipkbError
 from dipkb.model.namespaces import RDF, RDFS, SH, XSD
+from dipkb.shacl import algebra as algebra_of
 from dipkb.shacl.originals import rdflib_term
 
 # The engines must see the same literals: see dipkb.shacl.validation.
@@ -342,30 +341,6 @@ _FORBIDDEN = re.compile(r"(?i:\b(?:SELECT|GROUP\s+BY|HAVING|LIMIT|OFFSET|ORDER\s
                         r"|[$?](?:PATH|currentShape|shapesGraph)\b")
 
 
-def always_binds(node: CompValue, var: rdflib.Variable) -> bool:
-    """Whether every solution of the algebra ``node`` binds ``var``; False when unsure."""
-    if node.name == "BGP":
-        return any(var in (s, p, o) for s, p, o in node.triples)
-    if node.name == "Join":
-        return always_binds(node.p1, var) or always_binds(node.p2, var)
-    if node.name == "Union":
-        return always_binds(node.p1, var) and always_binds(node.p2, var)
-    if node.name in ("LeftJoin", "Minus"):
-        return always_binds(node.p1, var)
-    if node.name in ("Filter", "Extend", "Project", "Distinct", "Reduced", "ToMultiSet", "Graph"):
-        return always_binds(node.p, var)
-    return False
-
-
-@functools.lru_cache(maxsize=64)
-def _algebra(body: str, prefixes: tuple[tuple[str, str], ...]) -> CompValue | None:
-    # ~50 ms a body: parsed once per process (forked batches of a validation inherit it).
-    try:
-        return prepareQuery(f"SELECT * WHERE {{{body}}}", initNs=dict(prefixes)).algebra.p
-    except Exception:  # pyparsing's errors, or rdflib's for a prefix
-        return None
-
-
 @dataclass(frozen=True)
 class SparqlSelect:
     """A SHACL-SPARQL SELECT taken apart: the projected expressions and variables, and the body that
@@ -384,12 +359,12 @@ class SparqlSelect:
         parser, ``prefixes`` declared): a triple pattern naming $this joined to anything, a union of
         groups that each bind it, or such a group with OPTIONAL, MINUS, FILTER or BIND after it."""
         algebra = self.algebra(prefixes)
-        return algebra is not None and always_binds(algebra, rdflib.Variable("this"))
+        return algebra is not None and algebra_of.always_binds(algebra, rdflib.Variable("this"))
 
     def algebra(self, prefixes: Mapping[str, str]) -> CompValue | None:
         """The body's SPARQL algebra, as rdflib parses it (``prefixes`` declared); None if it does not
         parse there (Oxigraph reports the query's own errors)."""
-        return _algebra(self.body, tuple(sorted(prefixes.items())))
+        return algebra_of.body(self.body, tuple(sorted(prefixes.items())))
 
     @classmethod
     def parse(cls, text: str, node: str) -> SparqlSelect:
