@@ -159,6 +159,9 @@ def sparql_shape(body: str) -> str:
     ("$this <urn:p> ?v . ?v <urn:q> ?w . ?w ?any ?x", False, set()),
     ("?x ?any $this", False, set()),
     ("GRAPH ?g { $this <urn:p> ?v }", False, set()),
+    ("$this !<urn:p> ?v", True, set()),  # the node's own triples, whatever their predicate
+    ("$this <urn:p> ?v . ?v <urn:q> ?w . ?w !<urn:p> ?x", False, set()),
+    ("$this !^<urn:p> ?v", False, set()),
 ])
 def test_what_a_sparql_constraint_reads_is_read_from_its_algebra(tmp_path, body, local, everywhere):
     shipped = reach(ShapeSet(load_shapes(KBLayout.locate())))

@@ -159,8 +159,9 @@ def _path(path, distance: int | None, reads: _Reads) -> None:
         _path(path.path, distance if path.mod == "?" else _FAR, reads)
     elif isinstance(path, InvPath):
         _path(path.arg, _FAR, reads)  # the subject is whatever points at the node
-    elif isinstance(path, NegatedPath):
-        reads.local = False
+    elif isinstance(path, NegatedPath):  # any predicate but some: all the node's triples, or its inverse
+        if distance is _FAR or distance > 1 or any(not isinstance(arg, rdflib.URIRef) for arg in path.args):
+            reads.local = False
     else:
         reads.local = False
 
