@@ -184,11 +184,9 @@ def _run(layout: KBLayout, batch: _Batch, reach: Reach, check: Check, order: dic
     predicates = " ".join(f"<{p}>" for p in sorted(reach.everywhere))
     reaching = {graphs[row[0].value] for row in store.query(
         f"SELECT DISTINCT ?g WHERE {{ VALUES ?g {{ {own} }} VALUES ?p {{ {predicates} }} GRAPH ?g {{ ?s ?p ?o }} }}")}
+    # Files an earlier batch loaded without a problem (one edited since raises KBSyntaxError here).
     known = sorted(directory.needed(needs) - set(files), key=order.__getitem__)
-    try:
-        load_files(store, layout, known)
-    except KBSyntaxError as error:  # a file of the first batch, which reports it
-        return _Done([], set(files), {}, {}, set(), set(), error.problems)
+    load_files(store, layout, known)
     files = sorted([*files, *known], key=order.__getitem__)
     originals = WrittenForms.read(files, layout.graph_name).originals(store)
     found = [f for f in check(store, files, originals) if f.focus in focus]
