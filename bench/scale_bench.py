@@ -8,7 +8,9 @@ KB (N-Triples, 1,000 events a file, as run.py at 1M), `dipkb index` from scratch
 generator's actor and range, `stats`, the saved query events-by-type-and-month. Then, unless
 --no-engine, `oxigraph load` and `optimize` of the same files (bench/engine.py); that store takes
 about as much disk again and is removed once measured. Disk use is allocated blocks, as `du` counts
-them. Results go to <out>/scale-results-<N>.json; a markdown table is printed.
+them; the index's peak while it is built is sampled every 5 s. --format turtle writes a KB about a
+third the size of the N-Triples one, for a disk too small for both. Results go to
+<out>/scale-results-<N>.json; a markdown table is printed.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import platform
 import shlex
 import shutil
 import sys
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,9 +29,10 @@ from engine import LOAD, OPTIMIZE, OXIGRAPH, IndexedFiles, load_command, ratios
 from run import BENCH, DIPKB, OUT, generate, kb_directory
 from timing import measure, write_bytecode
 
-# Rough disk per event, for the check before starting: N-Triples files 1.7 KB (bench/README.md);
-# the index ~3.1 KB (3.1 GB at 1M); Oxigraph's store of the same files ~2 KB (measured at 20k).
-KB_BYTES, INDEX_BYTES, ENGINE_BYTES = 1_700, 3_100, 2_000
+# Rough disk per event, for the check before starting: N-Triples files 1.7 KB, Turtle 0.55 KB
+# (bench/README.md); the index ~3.6 KB once compacted (3.6 GB at 1M) and about 1.6 times that at its
+# peak while built (10M, 2026-12-03); Oxigraph's store of the same files ~2 KB (measured at 20k).
+KB_BYTES, INDEX_PEAK_BYTES, ENGINE_BYTES = {"ntriples": 1_700, "turtle": 550}, 5_800, 2_000
 
 
 def disk_bytes(paths: list[Path]) -> int:
@@ -42,36 +46,67 @@ def disk_bytes(paths: list[Path]) -> int:
     return total
 
 
-def check_disk(out: Path, events: int, engine: bool, present: bool) -> None:
+class PeakDisk:
+    """The largest allocated size of ``path`` while a step runs, sampled every ``every`` seconds."""
+
+    def __init__(self, path: Path, every: float = 5.0) -> None:
+        self.path, self.every, self.peak = path, every, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.every):
+            self._measure()
+        self._measure()
+
+    def _measure(self) -> None:
+        try:
+            self.peak = max(self.peak, disk_bytes([self.path]))
+        except FileNotFoundError:  # RocksDB removed a file between listing and stat
+            pass
+
+    def __enter__(self) -> PeakDisk:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def check_disk(out: Path, events: int, fmt: str, engine: bool, present: bool) -> None:
     """Stop before hours of work if the disk cannot hold what the run writes."""
-    needed = events * (INDEX_BYTES + (ENGINE_BYTES if engine else 0) + (0 if present else KB_BYTES))
+    needed = events * (INDEX_PEAK_BYTES + (ENGINE_BYTES if engine else 0) + (0 if present else KB_BYTES[fmt]))
     free = shutil.disk_usage(out).free
     if needed > free:
         raise SystemExit(f"About {needed / 1e9:.0f} GB needed under {out}, {free / 1e9:.0f} GB free: free some space, "
                          "choose another --out, or pass --no-engine.")
 
 
-def run(events: int, out: Path, engine: bool, reuse: bool, engine_timeout: float) -> dict:
-    directory = kb_directory(events, out, "ntriples")
+def run(events: int, out: Path, fmt: str, engine: bool, reuse: bool, engine_timeout: float) -> dict:
+    directory = kb_directory(events, out, fmt)
     present = reuse and (directory / "summary.json").exists()
-    check_disk(out, events, engine, present)
+    check_disk(out, events, fmt, engine, present)
     rows = []
     if not present:
-        rows.append(measure("generate (N-Triples)", [sys.executable, str(BENCH / "generate.py"), "--events", str(events),
-                                                     "--format", "ntriples", "--out", str(directory), "--overwrite"],
+        rows.append(measure(f"generate ({fmt})", [sys.executable, str(BENCH / "generate.py"), "--events", str(events),
+                                                  "--format", fmt, "--out", str(directory), "--overwrite"],
                             1, engine="generator"))
-    summary = generate(events, out, "ntriples")[1]  # the summary just written
+    summary = generate(events, out, fmt)[1]  # the summary just written
     kb, index = [*DIPKB, "--kb", str(directory)], directory / "kb" / ".dipkb"
     files = IndexedFiles.of(directory)
+    shutil.rmtree(index, ignore_errors=True)
+    with PeakDisk(index) as building:
+        rows.append(measure("index build from scratch", [*kb, "index"], 1))
     rows += [
-        measure("index build from scratch", [*kb, "index"], 1, prepare=lambda: shutil.rmtree(index, ignore_errors=True)),
         measure("timeline --actor --from --to", [*kb, "timeline", "--actor", summary["actor"], "--from", summary["from"],
                                                  "--to", summary["to"]], 1),
         measure("stats", [*kb, "stats"], 1),
         measure("events by type and month", [*kb, "query", "events-by-type-and-month", "-f", "csv"], 1),
     ]
     kb_files = [p for g, p in files.by_graph.items() if g.startswith("urn:dipkb:file:kb/")]
-    disk = {"KB files": disk_bytes(kb_files), "index (kb/.dipkb)": disk_bytes([index])}
+    disk = {"KB files": disk_bytes(kb_files), "index (kb/.dipkb)": disk_bytes([index]),
+            "index at its peak while built (sampled every 5 s)": building.peak}
     if engine:
         store = out / f"engine-scale-{events}"
         shutil.rmtree(store, ignore_errors=True)
@@ -112,6 +147,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--out", type=Path, default=OUT, help="where the KB and results go (default bench/out)")
+    parser.add_argument("--format", choices=("ntriples", "turtle"), default="ntriples",
+                        help="the generated KB's files (default ntriples, as run.py at 1M)")
     parser.add_argument("--no-engine", dest="engine", action="store_false",
                         help="skip oxigraph load + optimize of the same files (they need as much disk again)")
     parser.add_argument("--reuse", action="store_true", help="keep a KB generated earlier instead of generating (and "
@@ -121,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     write_bytecode()
-    result = run(args.events, args.out, args.engine, args.reuse, args.engine_timeout)
+    result = run(args.events, args.out, args.format, args.engine, args.reuse, args.engine_timeout)
     (args.out / f"scale-results-{args.events}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(markdown(result))
 
