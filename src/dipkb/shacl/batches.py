@@ -89,16 +89,16 @@ def findings(layout: KBLayout, data_files: Sequence[Path], reach: Reach, check: 
             raise KBSyntaxError(sorted(dict.fromkeys(problems), key=lambda p: position.get(p.path, len(order))))
         for d in done[1:]:
             directory.add(d)
-        again = []
-        for batch, d in zip(batches, done):
-            missing = directory.needed(d.needs) - d.loaded
-            if missing:
+        again: dict[int, set[Path]] = {}  # batch index -> the files it missed
+        for index, (batch, d) in enumerate(zip(batches, done)):
+            if missing := directory.needed(d.needs) - d.loaded:
                 batch.context = sorted({*batch.context, *missing}, key=order.__getitem__)
-                again.append((batch, missing))
-        if sum(p.stat().st_size for _, missing in again for p in missing) > sum(p.stat().st_size for p in data_files):
+                again[index] = missing
+        refetched = sum(p.stat().st_size for missing in again.values() for p in missing)
+        if refetched > sum(p.stat().st_size for p in data_files):
             return None  # shapes read far, or files refer to each other across the KB
-        for (batch, _), d in zip(again, pool.map(run, [batch for batch, _ in again])):
-            done[batches.index(batch)] = d
+        for index, d in zip(again, pool.map(run, [batches[index] for index in again])):
+            done[index] = d
     batch_of = {path: i for i, batch in enumerate(batches) for path in batch.own}
     found = []
     for index, d in enumerate(done):
