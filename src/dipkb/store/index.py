@@ -229,6 +229,10 @@ def _build(target: Path, sources: dict[str, Path], hashes: dict[tuple, str],
     states, problems = _load(store, ontology, hashes, StatusLine(False), BULK_LOAD_BYTES)
     vocabulary = Vocabulary.of(store)
     deriver = Deriver(store, vocabulary)
+    # Read back while the store holds nothing else: after the KB's bulk loads, before compaction, the
+    # 100k KB's cameo.ttl took 0.86 s to read back, against 0.03 s here.
+    for graph in ontology:
+        deriver.add_stored(graph)
     kb_files = {g: p for g, p in sources.items() if g not in ontology}
     kb_states, kb_problems = _load(store, kb_files, hashes, show, BULK_LOAD_BYTES, deriver)
     if problems or kb_problems:
@@ -236,8 +240,6 @@ def _build(target: Path, sources: dict[str, Path], hashes: dict[tuple, str],
         raise KBSyntaxError(sorted(problems + kb_problems, key=lambda p: p.path))
     with show.ticking(lambda: "Deriving dates and participants"):
         if (final := Vocabulary.of(store)) == vocabulary:
-            for graph in ontology:
-                deriver.add_stored(graph)
             deriver.finish()
         else:  # a KB file declares a role or an event class: derive every file again with them
             derive(store)
