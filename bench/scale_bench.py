@@ -74,49 +74,43 @@ class PeakDisk:
         self._thread.join()
 
 
-def check_disk(out: Path, events: int, fmt: str, engine: bool, present: bool) -> None:
+def check_disk(out: Path, events: int, fmt: str, engine: bool, present: bool, dipkb: bool = True) -> None:
     """Stop before hours of work if the disk cannot hold what the run writes."""
-    needed = events * (INDEX_PEAK_BYTES + (ENGINE_BYTES if engine else 0) + (0 if present else KB_BYTES[fmt]))
+    needed = events * ((INDEX_PEAK_BYTES if dipkb else 0) + (ENGINE_BYTES if engine else 0)
+                       + (0 if present else KB_BYTES[fmt]))
     free = shutil.disk_usage(out).free
     if needed > free:
         raise SystemExit(f"About {needed / 1e9:.0f} GB needed under {out}, {free / 1e9:.0f} GB free: free some space, "
                          "choose another --out, or pass --no-engine.")
 
 
-def run(events: int, out: Path, fmt: str, engine: bool, reuse: bool, engine_timeout: float) -> dict:
+def run(events: int, out: Path, fmt: str, engine: bool, reuse: bool, engine_timeout: float,
+        dipkb: bool = True) -> dict:
     directory = kb_directory(events, out, fmt)
     present = reuse and (directory / "summary.json").exists()
-    check_disk(out, events, fmt, engine, present)
-    rows = []
+    check_disk(out, events, fmt, engine, present, dipkb)
+    rows, disk = [], {}
     if not present:
         rows.append(measure(f"generate ({fmt})", [sys.executable, str(BENCH / "generate.py"), "--events", str(events),
                                                   "--format", fmt, "--out", str(directory), "--overwrite"],
                             1, engine="generator"))
     summary = generate(events, out, fmt)[1]  # the summary just written
-    kb, index = [*DIPKB, "--kb", str(directory)], directory / "kb" / ".dipkb"
     files = IndexedFiles.of(directory)
-    shutil.rmtree(index, ignore_errors=True)
-    with PeakDisk(index) as building:
-        rows.append(measure("index build from scratch", [*kb, "index"], 1))
-    rows += [
-        measure("timeline --actor --from --to", [*kb, "timeline", "--actor", summary["actor"], "--from", summary["from"],
-                                                 "--to", summary["to"]], 1),
-        measure("stats", [*kb, "stats"], 1),
-        measure("events by type and month", [*kb, "query", "events-by-type-and-month", "-f", "csv"], 1),
-    ]
-    kb_files = [p for g, p in files.by_graph.items() if g.startswith("urn:dipkb:file:kb/")]
-    disk = {"KB files": disk_bytes(kb_files), "index (kb/.dipkb)": disk_bytes([index]),
-            "index at its peak while built (sampled every 5 s)": building.peak}
+    disk["KB files"] = disk_bytes([p for g, p in files.by_graph.items() if g.startswith("urn:dipkb:file:kb/")])
+    if dipkb:
+        rows += dipkb_steps(directory, summary, disk)
     if engine:
         store = out / f"engine-scale-{events}"
         shutil.rmtree(store, ignore_errors=True)
-        rows.append(measure(LOAD, load_command(store, files), 1, engine="oxigraph", ok=(0,), timeout=engine_timeout))
-        if rows[-1].note:  # stopped: an unfinished store is not worth optimizing
-            rows[-1].note += " (--engine-timeout)"
-        else:
-            rows.append(measure(OPTIMIZE, [OXIGRAPH, "optimize", "--location", str(store)], 1, engine="oxigraph",
-                                ok=(0,)))
-            disk["Oxigraph store of the same files (removed after)"] = disk_bytes([store])
+        with PeakDisk(store) as engine_disk:
+            rows.append(measure(LOAD, load_command(store, files), 1, engine="oxigraph", ok=(0,), timeout=engine_timeout))
+            if rows[-1].note:  # stopped: an unfinished store is not worth optimizing
+                rows[-1].note += " (--engine-timeout)"
+            else:
+                rows.append(measure(OPTIMIZE, [OXIGRAPH, "optimize", "--location", str(store)], 1, engine="oxigraph",
+                                    ok=(0,)))
+                disk["Oxigraph store of the same files (removed after)"] = disk_bytes([store])
+        disk["Oxigraph store at its peak while loaded and optimized (sampled every 5 s)"] = engine_disk.peak
         shutil.rmtree(store, ignore_errors=True)
     against = ratios({m.operation: m.median for m in rows})
     return {
@@ -126,6 +120,23 @@ def run(events: int, out: Path, fmt: str, engine: bool, reuse: bool, engine_time
         "measures": [asdict(m) | {"median": m.median} for m in rows], "disk_bytes": disk,
         "ratios": [asdict(r) | {"ratio": round(r.ratio, 2)} for r in against],
     }
+
+
+def dipkb_steps(directory: Path, summary: dict, disk: dict[str, int]) -> list:
+    """dipkb's steps, timed; the index's size, and its peak while built, go into ``disk``."""
+    kb, index = [*DIPKB, "--kb", str(directory)], directory / "kb" / ".dipkb"
+    shutil.rmtree(index, ignore_errors=True)
+    with PeakDisk(index) as building:
+        rows = [measure("index build from scratch", [*kb, "index"], 1)]
+    rows += [
+        measure("timeline --actor --from --to", [*kb, "timeline", "--actor", summary["actor"], "--from", summary["from"],
+                                                 "--to", summary["to"]], 1),
+        measure("stats", [*kb, "stats"], 1),
+        measure("events by type and month", [*kb, "query", "events-by-type-and-month", "-f", "csv"], 1),
+    ]
+    disk["index (kb/.dipkb)"] = disk_bytes([index])
+    disk["index at its peak while built (sampled every 5 s)"] = building.peak
+    return rows
 
 
 def markdown(result: dict) -> str:
@@ -153,13 +164,20 @@ def main() -> None:
                         help="skip oxigraph load + optimize of the same files (they need as much disk again)")
     parser.add_argument("--reuse", action="store_true", help="keep a KB generated earlier instead of generating (and "
                                                              "timing) it again")
+    parser.add_argument("--engine-only", action="store_true",
+                        help="only the engine's load and optimize, of a KB generated earlier (implies --reuse); "
+                             "results go to scale-results-N-engine.json")
     parser.add_argument("--engine-timeout", type=float, default=7200, metavar="SECONDS",
                         help="stop `oxigraph load` after this long (default 7200)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     write_bytecode()
-    result = run(args.events, args.out, args.format, args.engine, args.reuse, args.engine_timeout)
-    (args.out / f"scale-results-{args.events}.json").write_text(json.dumps(result, indent=2) + "\n")
+    if args.engine_only and not args.engine:
+        parser.error("--engine-only and --no-engine leave nothing to run")
+    result = run(args.events, args.out, args.format, args.engine, args.reuse or args.engine_only, args.engine_timeout,
+                 dipkb=not args.engine_only)
+    name = f"scale-results-{args.events}{'-engine' if args.engine_only else ''}.json"
+    (args.out / name).write_text(json.dumps(result, indent=2) + "\n")
     print(markdown(result))
 
 
