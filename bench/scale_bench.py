@@ -81,8 +81,9 @@ def check_disk(out: Path, events: int, fmt: str, engine: bool, present: bool, di
                        + (0 if present else KB_BYTES[fmt]))
     free = shutil.disk_usage(out).free
     if needed > free:
-        raise SystemExit(f"About {needed / 1e9:.0f} GB needed under {out}, {free / 1e9:.0f} GB free: free some space, "
-                         "choose another --out, or pass --no-engine.")
+        hint = ", or pass --no-engine" if engine and dipkb else ""
+        raise SystemExit(f"About {needed / 1e9:.0f} GB needed under {out}, {free / 1e9:.0f} GB free: free some space "
+                         f"or choose another --out{hint}.")
 
 
 def run(events: int, out: Path, fmt: str, engine: bool, reuse: bool, engine_timeout: float,
