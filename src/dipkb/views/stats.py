@@ -2,8 +2,8 @@
 
 The figures add up the per-file tallies the index derives (tallies.py), a few numbers per file,
 so stats cost a few rows a file rather than a pass over the KB (1.3 s at a million events, 14 s at
-ten). Counts are per file: a resource typed in two files counts in each. Sources are listed one by
-one only up to SOURCES_LISTED; past that, the sources-by-citations saved query lists them.
+ten million). Counts are per file: a resource typed in two files counts in each. Sources are listed
+one by one only up to SOURCES_LISTED; past that, the sources-by-citations saved query lists them.
 """
 from __future__ import annotations
 
