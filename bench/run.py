@@ -25,7 +25,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from engine import ENGINE_COMMANDS, engine_measures, ratios
+from engine import ENGINE_COMMANDS, engine_measures, indexed_measures, ratios
 from timing import REPO, Measure, measure, write_bytecode
 
 BENCH = Path(__file__).resolve().parent
@@ -73,6 +73,9 @@ def dipkb_measures(directory: Path, summary: dict, events: int, out: Path) -> li
     results = [
         measure("index build from scratch", [*kb, "index"], 1, "≤ 1.5x the engine's load + optimize; ≤ 3 GB at 1M",
                 prepare=lambda: shutil.rmtree(index, ignore_errors=True)),
+    ]
+    results += indexed_measures(index, out / f"engine-{events}")
+    results += [
         measure("timeline --actor --from --to (warm)",
                 [*kb, "timeline", "--actor", actor, "--from", start, "--to", end], TIMELINE_RUNS,
                 "≤ 1 s at 1M"),
