@@ -34,9 +34,9 @@ ENGINE_COMMANDS = ("the engine ran `oxigraph load --location STORE --base BASE -
                    "ontology file `dipkb index` loads, `oxigraph optimize --location STORE`, `oxigraph dump "
                    "--location STORE --file dump.nq`; for the named graphs, `oxigraph convert --from-file F "
                    "--from-base BASE --to-graph urn:dipkb:file:kb/F --to-format nq` of each file into one "
-                   "batch per core, then `oxigraph load --file batch-*.nq` and `optimize`; for what the index stores, `oxigraph dump "
-                   "--location INDEX --file index.nq` of dipkb's index once built, then `oxigraph load --file "
-                   "index.nq` and `optimize` (BASE: the base IRI dipkb parses its files with).")
+                   "batch per core, then `oxigraph load --file batch-*.nq` and `optimize`; for what the index "
+                   "stores, `oxigraph dump --location INDEX --file index.nq` of dipkb's index once built, then "
+                   "`oxigraph load --file index.nq` and `optimize` (BASE: the base IRI dipkb parses its files with).")
 
 # Run as its own process so that measure() times it like any other step, with the peak RSS of the
 # largest child (wait4 reports the maximum over waited-for descendants). One thread per batch.
@@ -169,7 +169,8 @@ def indexed_measures(index: Path, work: Path) -> list[Measure]:
                 engine="oxigraph", ok=(0,)),
         measure(LOAD_INDEXED, [OXIGRAPH, "load", "--location", str(loaded), "--file", str(dumped)], 1,
                 engine="oxigraph", ok=(0,)),
-        measure(OPTIMIZE_INDEXED, [OXIGRAPH, "optimize", "--location", str(loaded)], 1, engine="oxigraph", ok=(0,)),
+        measure(OPTIMIZE_INDEXED, [OXIGRAPH, "optimize", "--location", str(loaded)], 1, engine="oxigraph",
+                ok=(0,)),
     ]
     shutil.rmtree(work)
     return rows
