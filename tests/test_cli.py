@@ -173,6 +173,43 @@ def test_ambiguous_name_lists_candidates(run):
                              "place:afghanistan (place). Pass one of these IRIs instead.\n")
 
 
+def test_show_finds_a_name_in_any_case_when_none_matches_as_typed(run):
+    # The place's label starts in lower case: no usual casing of what was typed ("Northern
+    # Afghanistan", "northern afghanistan", "Northern afghanistan"...) is it.
+    result = run("show", "Northern Afghanistan")
+    assert result.exit_code == 0
+    assert result.output.startswith("place:northern-afghanistan  (place)\n  northern Afghanistan\n")
+
+
+def test_timeline_finds_an_actor_in_any_case(run):
+    typed = run("timeline", "--actor", "taliban delegation to moscow (july 2021)", "-f", "json")
+    by_iri = run("timeline", "--actor", "actor:taliban-delegation-moscow-2021", "-f", "json")
+    assert typed.exit_code == 0
+    assert json.loads(typed.output) == json.loads(by_iri.output) != []
+
+
+_PORT = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://w3id.org/dipkb/kb/place/vara-port> a dip:Place ; rdfs:label "%s"@en .
+<https://w3id.org/dipkb/kb/actor/vara-port-authority> a dip:Organisation ; rdfs:label "VARA port"@en .
+"""
+
+
+def test_show_prefers_a_name_as_typed_to_another_kind_in_another_case(run, kb_copy):
+    (kb_copy / "kb" / "port.ttl").write_text(_PORT % "Vara Port")
+    result = run("--kb", str(kb_copy), "show", "Vara Port")
+    assert result.exit_code == 0
+    assert result.output.startswith("place:vara-port  (place)\n")
+
+
+def test_show_lists_every_kind_a_name_matches_in_another_case(run, kb_copy):
+    (kb_copy / "kb" / "port.ttl").write_text(_PORT % "Vara PORT")
+    result = run("--kb", str(kb_copy), "show", "vara port")
+    assert result.exit_code == 2
+    assert result.output == ("Error: 'vara port' is ambiguous, it matches: actor:vara-port-authority (actor); "
+                             "place:vara-port (place). Pass one of these IRIs instead.\n")
+
+
 @pytest.mark.parametrize("hostile", ['") || true || ("', "Russia' } ?s ?p ?o {", "actor:russia> . ?x ?y ?z . <x"])
 def test_injection_through_actor_is_an_error_not_extra_rows(run, hostile):
     result = run("timeline", "--actor", hostile, "-f", "json")

@@ -8,7 +8,7 @@ from pyoxigraph import Literal, NamedNode
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.names import is_own_name, resolve
+from dipkb.views.names import is_own_name, resolve_among
 from dipkb.views.timeline import TimelineEntry, TimelineFilter, timeline
 
 _KINDS = (("Event", "event"), ("Actor", "actor"), ("Place", "place"), ("Source", "source"), ("Position", "position"))
@@ -54,12 +54,7 @@ class Description:
 def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str]]:
     """Resolve an IRI, CURIE or name against every kind of resource; returns (IRI, kind) and, when the
     name is the label of that one and only an alternative label of others, those others by IRI with their kind."""
-    found: dict[str, str] = {}
-    for class_name, noun in _KINDS:
-        try:
-            found.setdefault(resolve(kb, text, DIP + class_name, noun), noun)
-        except UnknownNameError:
-            continue
+    found = resolve_among(kb, text, [(DIP + class_name, noun) for class_name, noun in _KINDS])
     if not found:
         raise UnknownNameError(f"Nothing named {text!r} in the knowledge base: give an IRI, a CURIE "
                                "(event:..., actor:...) or a label.")
