@@ -144,9 +144,8 @@ def _exact_label_matches(kb: KnowledgeBase, text: str, kind: NamedNode) -> list[
 
 
 def _subclasses(kb: KnowledgeBase, kind: NamedNode) -> set[NamedNode]:
-    # The kind is the code's own IRI, in the text: bound from a VALUES block (as a remote server gets
-    # bindings), Virtuoso 7.2.5 left out dip:Country below dip:Place.
-    return {r["c"] for r in kb.select(f"SELECT ?c WHERE {{ ?c rdfs:subClassOf* {kind} }}")} | {kind}
+    rows = kb.select("SELECT ?c ?kind WHERE { ?c rdfs:subClassOf* ?kind }", {"kind": kind})
+    return {r["c"] for r in rows} | {kind}
 
 
 _SUGGEST_QUERY = """
