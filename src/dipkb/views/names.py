@@ -78,33 +78,19 @@ def resolve_among(kb: KnowledgeBase, text: str, kinds: Sequence[tuple[str, str]]
             except UnknownNameError:
                 continue
         return found
-    matches = [(kind, noun, _exact_label_matches(kb, text.strip(), NamedNode(kind))) for kind, noun in kinds]
+    exact = _typed(kb, _labelled_as_typed(kb, text.strip()))
+    matches = [(kind, noun, _of_kind(kb, exact, NamedNode(kind))) for kind, noun in kinds]
     if not any(found for _, _, found in matches):
-        typed = _typed_any_case(kb, text)
+        needle = {"needle": _needle(text)}
+        any_case = _typed(kb, {row["thing"].value for row in kb.select(_ANY_NAME_QUERY, needle)})
         matches = [(kind, noun, (_country_actors(kb, text) if kind == DIP + "Actor" else [])
-                    or _of_kind(kb, typed, NamedNode(kind))) for kind, noun, _ in matches]
+                    or _of_kind(kb, any_case, NamedNode(kind))) for kind, noun, _ in matches]
     found = {}
     for _, noun, of_kind in matches:
         if len(of_kind) > 1:
             raise AmbiguousNameError(text, [(curie(i), label) for i, label in of_kind])
         found.update((iri, noun) for iri, _ in of_kind if iri not in found)
     return found
-
-
-def _typed_any_case(kb: KnowledgeBase, text: str) -> dict[str, tuple[set[NamedNode], str]]:
-    """The things with a label or alternative label ``text`` in any case: their classes and label."""
-    things = sorted({row["thing"].value for row in kb.select(_ANY_NAME_QUERY, {"needle": _needle(text)})})
-    typed: dict[str, tuple[set[NamedNode], str]] = {}
-    for row in kb.select_for_each(_TYPES_QUERY, things):
-        classes, _ = typed.setdefault(row["thing"].value, (set(), row["label"].value if "label" in row else ""))
-        classes.add(row["class"])
-    return typed
-
-
-def _of_kind(kb: KnowledgeBase, typed: dict[str, tuple[set[NamedNode], str]],
-             kind: NamedNode) -> list[tuple[str, str]]:
-    kinds = _subclasses(kb, kind)
-    return sorted((iri, label) for iri, (classes, label) in typed.items() if classes & kinds)
 
 
 def _needle(text: str) -> Literal:
@@ -125,7 +111,12 @@ _TYPES_QUERY = "SELECT ?thing ?class ?label WHERE { VALUES ?thing { %s } ?thing 
 
 
 def _exact_label_matches(kb: KnowledgeBase, text: str, kind: NamedNode) -> list[tuple[str, str]]:
-    """Matches of the name as typed or in its usual casings, each looked up by the label itself.
+    """Matches of the name as typed or in its usual casings (:func:`_labelled_as_typed`) of ``kind``."""
+    return _of_kind(kb, _typed(kb, _labelled_as_typed(kb, text)), kind)
+
+
+def _labelled_as_typed(kb: KnowledgeBase, text: str) -> set[str]:
+    """What has the name as typed or in its usual casings as a label, each looked up by the label itself.
 
     A case-insensitive FILTER must read every label of the KB (a minute at a million events), so the
     common spellings are looked up directly first; the full scan runs only when they find nothing.
@@ -134,13 +125,23 @@ def _exact_label_matches(kb: KnowledgeBase, text: str, kind: NamedNode) -> list[
     for variant in {text, text.lower(), text.title(), text.capitalize(), text.upper()}:
         for literal in (Literal(variant, language="en"), Literal(variant)):
             things.update(row["thing"].value for row in kb.select(_LABEL_QUERY, {"name": literal}))
-    kinds = _subclasses(kb, kind)
-    found: dict[str, str] = {}
-    # The IRIs come from the store, never from user text.
+    return things
+
+
+def _typed(kb: KnowledgeBase, things: set[str]) -> dict[str, tuple[set[NamedNode], str]]:
+    """The classes and first label of each of ``things`` (IRIs from the store, never user text)."""
+    typed: dict[str, tuple[set[NamedNode], str]] = {}
     for row in kb.select_for_each(_TYPES_QUERY, sorted(things)):
-        if row["class"] in kinds:
-            found.setdefault(row["thing"].value, row["label"].value if "label" in row else "")
-    return sorted(found.items())
+        classes, _ = typed.setdefault(row["thing"].value, (set(), row["label"].value if "label" in row else ""))
+        classes.add(row["class"])
+    return typed
+
+
+def _of_kind(kb: KnowledgeBase, typed: dict[str, tuple[set[NamedNode], str]],
+             kind: NamedNode) -> list[tuple[str, str]]:
+    """The things among ``typed`` of ``kind`` or a subclass, with their labels."""
+    kinds = _subclasses(kb, kind)
+    return sorted((iri, label) for iri, (classes, label) in typed.items() if classes & kinds)
 
 
 def _subclasses(kb: KnowledgeBase, kind: NamedNode) -> set[NamedNode]:
