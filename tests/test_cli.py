@@ -14,6 +14,7 @@ from click.testing import CliRunner
 import dipkb.cli
 from dipkb import __version__
 from dipkb.cli import cli
+from dipkb.model.namespaces import expand
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -241,6 +242,31 @@ def test_show_actor_has_positions_and_timeline_in_json(run):
     assert {"property": "dip:positionTitle", "label": "position title", "value": "president-elect",
             "id": None, "language": "en"} in position
     assert [e["id"] for e in data["timeline"]] == ["event:jaishankar-raisi-meeting-2021-07"]
+
+
+@pytest.mark.parametrize("name", ["actor:russia", "place:afghanistan", "actor:taliban", "source:founding-article"])
+def test_show_limit_lists_the_first_references_and_events_and_counts_them_all(run, name):
+    everything = json.loads(run("show", name, "-f", "json").output)
+    limited = json.loads(run("show", name, "--limit", "3", "-f", "json").output)
+
+    def pairs(description: dict) -> list[tuple[str, str]]:
+        return sorted({(expand(r["property"]), expand(r["id"])) for r in description["referenced_by"]})
+
+    assert len(pairs(everything)) == everything["referenced_by_count"] == limited["referenced_by_count"] > 3
+    assert pairs(limited) == pairs(everything)[:3]
+    assert [e["id"] for e in limited["timeline"]] == [e["id"] for e in everything["timeline"]][:3]
+    assert limited["timeline_count"] == everything["timeline_count"] == len(everything["timeline"])
+    assert {k: v for k, v in limited.items() if k not in ("referenced_by", "timeline")} \
+        == {k: v for k, v in everything.items() if k not in ("referenced_by", "timeline")}
+    text = run("show", name, "--limit", "3").output
+    assert f"  Referenced by (3 of {everything['referenced_by_count']}):\n" in text
+    if everything["timeline_count"] > 3:
+        assert f"  Timeline (3 of {everything['timeline_count']}):\n" in text
+
+
+def test_show_limit_is_a_number_from_one(run):
+    result = CliRunner().invoke(cli, ["show", "actor:russia", "--limit", "0"])
+    assert result.exit_code == 2 and "0 is not in the range x>=1" in result.output
 
 
 def test_kb_option_and_environment_variable_point_elsewhere(run, kb_copy, monkeypatch):

@@ -146,6 +146,7 @@ def test_show_is_the_same_through_both_engines(both, name):
     expected = describe(embedded, name).as_dict()
     assert expected["properties"]
     assert describe(wired, name).as_dict() == expected
+    assert describe(wired, name, limit=2).as_dict() == describe(embedded, name, limit=2).as_dict()
 
 
 @pytest.mark.parametrize("name", ["nobody at all", "actor:nobody", "<not an iri>", "Russia"])

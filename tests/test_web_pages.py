@@ -263,6 +263,39 @@ def test_the_file_pages_a_long_timeline_too(big_kb: Served, page: Recorded, tmp_
     assert page.listed() == cli_timeline(big_kb.root)[200:400]
 
 
+@pytest.fixture(scope="module")
+def busy_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """1,500 generated events: more than a page of 200 refer to the Republic of Vara, and it takes
+    part in more than a page of events."""
+    root = tmp_path_factory.mktemp("busy")
+    generated = subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "1500",
+                                "--out", str(root)], capture_output=True, text=True)
+    assert generated.returncode == 0, generated.stderr
+    with serving(root) as served:
+        yield served
+
+
+def test_a_busy_actors_page_lists_one_page_of_its_references_and_events(busy_kb: Served, page: Recorded):
+    everything = json.loads(dipkb(busy_kb.root, "show", "actor:syn-vara", "-f", "json"))
+    events, references = everything["timeline_count"], everything["referenced_by_count"]
+    assert 200 < events < 400 and references > 200
+    one_page = json.loads(dipkb(busy_kb.root, "show", "actor:syn-vara", "--limit", "200", "-f", "json"))
+    page.page.goto(busy_kb.url + "/actor/syn-vara?page=2")
+    assert page.page.locator("#count").inner_text() == f"Events 201–{events} of {events}."
+    assert [i for i, _ in page.listed()] == [e["id"] for e in everything["timeline"]][200:400]
+    assert page.page.locator("#referenced-count").inner_text() \
+        == f"The first 200 of {references:,}; the JSON lists them all."
+    shown = page.page.locator("ul.referenced a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert shown == [f"/{r['id'].replace(':', '/', 1)}" for r in one_page["referenced_by"]]
+    twin = page.page.locator("p.kind a.twin").get_attribute("href")
+    assert json.loads(fetch(busy_kb.url + twin)[2]) == everything
+    status, _, body = fetch(busy_kb.url + twin + "?limit=200")
+    assert status == 200 and body.decode() == dipkb(busy_kb.root, "show", "actor:syn-vara", "--limit", "200", "-f", "json")
+    status, kind, body = fetch(busy_kb.url + twin + "?limit=0")
+    assert (status, kind) == (400, "application/json") and "No limit '0'" in json.loads(body)["error"]
+    assert page.hosts() == {own_host(busy_kb)}
+
+
 # ------------------------------------------------------------------------------------------ the file
 
 @pytest.fixture(scope="module")

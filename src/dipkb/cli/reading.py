@@ -102,19 +102,22 @@ def list_queries(ctx: click.Context, out: Output) -> None:
 
 @click.command()
 @click.argument("name")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="List at most N of the things that refer to it and N events of its timeline, and how many there are.")
 @output_options((OutputFormat.TEXT, OutputFormat.JSON), OutputFormat.TEXT)
 @click.pass_context
-def show(ctx: click.Context, name: str, out: Output) -> None:
+def show(ctx: click.Context, name: str, limit: int | None, out: Output) -> None:
     """Everything about one event, actor, place or source.
 
     \b
     Examples:
       dipkb show Kabulov
       dipkb show event:kabulov-taliban-meeting-2021-07 -f json
+      dipkb show Russia --limit 5
     """
     from dipkb.views import describe
 
-    description = describe.describe(open_kb(ctx), name)
+    description = describe.describe(open_kb(ctx), name, limit=limit)
     if out.format is OutputFormat.JSON:
         out.write(json_text(description.as_dict()))
     else:

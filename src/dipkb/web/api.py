@@ -3,7 +3,7 @@
 ``/api/timeline`` is ``dipkb timeline -f json`` (``format=timelinejs|geojson`` as ``-f``),
 ``/api/queries`` the saved-query catalogue, ``/api/queries/NAME?param=value`` ``dipkb query NAME -p ...
 -f json`` (values typed by the query's header and bound, never spliced), ``/api/show/ID`` ``dipkb show
-ID -f json``. Errors are raised as DipkbErrors; :mod:`dipkb.web.errors` answers them.
+ID -f json`` (``limit=N`` as ``--limit N``). Errors are raised as DipkbErrors; :mod:`dipkb.web.errors` answers them.
 
 The handlers are plain functions: Starlette runs them in its thread pool, off the event loop, as the
 library's calls block.
@@ -13,6 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from pyoxigraph import QueryBoolean, QuerySolutions
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -88,10 +89,21 @@ def query_api(request: Request) -> Response:
         return Response(query_result(result, OutputFormat.TURTLE), media_type="text/turtle")
 
 
+def counting_number(params: QueryParams, name: str) -> int | None:
+    """The parameter ``name`` as a whole number from 1 (a page, a limit), or None when it is absent."""
+    text = params.get(name)
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ParameterError(f"No {name} {text!r}: give a whole number from 1.")
+    return int(text)
+
+
 def show_api(request: Request) -> Response:
-    """GET /api/show/ID: `dipkb show ID -f json`; ID is a CURIE (event:...), an IRI or a name."""
+    """GET /api/show/ID: `dipkb show ID -f json` (``limit`` as --limit); ID is a CURIE (event:...), an IRI or a name."""
     with request.app.state.live.reading() as kb:
-        return cli_json(describe.describe(kb, request.path_params["id"]).as_dict())
+        description = describe.describe(kb, request.path_params["id"], limit=counting_number(request.query_params, "limit"))
+        return cli_json(description.as_dict())
 
 
 def routes() -> list[Route]:

@@ -25,7 +25,7 @@ from dipkb.model.namespaces import PREFIXES, curie
 from dipkb.sparql.saved import SavedQuery, load_catalogue
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.describe import describe
-from dipkb.web.api import cli_json, timeline_api
+from dipkb.web.api import cli_json, counting_number, timeline_api
 from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json
 from dipkb.views.names import resolve_actor
 from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes, timeline_window
@@ -51,10 +51,7 @@ class Window:
 
     @staticmethod
     def requested(params: QueryParams) -> int:
-        text = params.get("page", "1")
-        if not text.isdigit() or int(text) < 1:
-            raise ParameterError(f"No page {text!r}: pages are numbered from 1.")
-        return int(text)
+        return counting_number(params, "page") or 1
 
     @classmethod
     def of(cls, page: int, total: int) -> Window:
@@ -112,10 +109,12 @@ def page_of(name: str) -> str | None:
 
 def description_page(request: Request) -> Response:
     kind, local = request.url.path.split("/")[1], request.path_params["local"]
+    page = Window.requested(request.query_params)
     with _live(request).reading() as kb:
-        description = describe(kb, f"{kind}:{local}")
-        window = Window.of(Window.requested(request.query_params), len(description.timeline))
-        data = window.data(kb, list(description.timeline[window.start:window.start + PER_PAGE]))
+        # A page lists what one page holds: a million-event actor's whole description took 48 s and 1.5 GB.
+        description = describe(kb, f"{kind}:{local}", limit=PER_PAGE, first_event=(page - 1) * PER_PAGE)
+        window = Window.of(page, description.timeline_count)
+        data = window.data(kb, list(description.timeline))
     return _page("entity.html", title=description.label, description=description, id=curie(description.id),
                  href=page_of, twin=f"/{kind}/{quote(local)}.json", data=script_json(data), alternate=None)
 
@@ -123,7 +122,7 @@ def description_page(request: Request) -> Response:
 def description_json(request: Request) -> Response:
     kind, local = request.url.path.split("/")[1], request.path_params["local"]
     with _live(request).reading() as kb:
-        return cli_json(describe(kb, f"{kind}:{local}").as_dict())
+        return cli_json(describe(kb, f"{kind}:{local}", limit=counting_number(request.query_params, "limit")).as_dict())
 
 
 @dataclass(frozen=True)
