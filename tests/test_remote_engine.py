@@ -33,7 +33,6 @@ VIRTUOSO_GAPS = {
 }
 # Views Virtuoso 7.2.5 answers otherwise, and why; checked to still differ, as VIRTUOSO_GAPS.
 VIRTUOSO_VIEW_GAPS = {
-    "timeline --type Meeting --place Moscow": "1 event of 3: it loses rows of a pattern with two * property paths",
     "query DESCRIBE event:kabulov-taliban-meeting-2021-07 -f ntriples":
         "DESCRIBE is the server's choice: Virtuoso adds the triples that point at the resource",
     "query --with-derived DESCRIBE event:kabulov-taliban-meeting-2021-07 -f turtle": "as above",

@@ -101,7 +101,11 @@ _TYPE_CODE = """{ ?event dip:eventCode/skos:broader* ?etype }
   UNION { ?event a ?cls . ?cls rdfs:subClassOf*/(skos:exactMatch|skos:closeMatch) ?mapped . ?mapped skos:broader* ?etype
           FILTER NOT EXISTS { ?event dip:eventCode ?coded } }
   UNION { ?event dip:eventCode/skos:closeMatch ?etype }"""
-_PLACE = "?event dip:place|dip:origin|dip:destination ?at . ?at dip:inCountry* ?place ."
+# A place's events are those at it or at a place in it: the places in it are fetched first and
+# spliced as VALUES of store IRIs, as the agents are (the path from a substituted ?place took 7.4 s
+# of a country's 91,893 events at a million, against 2.2 s).
+_PLACES_QUERY = "SELECT ?at ?place WHERE { ?at dip:inCountry* ?place }"
+_PLACE = "VALUES ?at { %s } ?event dip:place|dip:origin|dip:destination ?at ."
 _EVENT_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* dip:Event ."
 # First, when there is one; the buckets come from parsed dates, never from user text. In a
 # subquery: given more than a few VALUES inline, Oxigraph joined them to the actor's events the
@@ -120,7 +124,7 @@ _ROWS, _ROWS_PER_QUERY = "@rows@", 128
 _MODALITY = "OPTIONAL { ?event dip:modality ?modality } FILTER(IF(BOUND(?modality), ?modality IN (%s), %s))"
 
 
-def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str],
+def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str], places: list[str],
                      with_rows: bool) -> tuple[str, list[tuple[NamedNode, ...]]]:
     """The query selecting the events of ``filt`` (with their timeline rows if ``with_rows``, else ?row
     unbound), and the rows of its block of buckets: when there are rows, the query has ``%s`` where
@@ -142,15 +146,15 @@ def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str],
         patterns.append((f"VALUES ?who {{ {who} }} " if agents else "") + _ROLE % listed)
     if filt.event_type:
         patterns.append(_TYPE_CODE if filt.event_type.is_code else _TYPE_CLASS)
-    if filt.place:
-        patterns.append(_PLACE)
+    if places:
+        patterns.append(_PLACE % " ".join(str(NamedNode(iri)) for iri in places))
     if not patterns:
         patterns.append(_EVENT_CLASS)
     if filt.modalities:
         listed = ", ".join(str(NamedNode(DIP + name.capitalize())) for name in sorted(filt.modalities))
         patterns.append(_MODALITY % (listed, str("occurred" in filt.modalities).lower()))
     query = (
-        "SELECT DISTINCT ?event ?lo ?hi ?row ?from ?to ?etype ?place WHERE {\n  " + "\n  ".join(patterns) + "\n"
+        "SELECT DISTINCT ?event ?lo ?hi ?row ?from ?to ?etype WHERE {\n  " + "\n  ".join(patterns) + "\n"
         "  OPTIONAL { ?event dip:earliestDay ?lo } OPTIONAL { ?event dip:latestDay ?hi }\n"
         + ("  OPTIONAL { ?event dip:timelineRow ?row }\n" if with_rows else "") +
         # BOUND() is false for a substituted variable in pyoxigraph, so an absent bound or an
@@ -185,10 +189,10 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter, *, with_rows: bool = 
         bindings["to"] = Literal(filt.end.isoformat(), datatype=day)
     if filt.event_type:
         bindings["etype"] = NamedNode(filt.event_type.iri)
-    if filt.place:
-        bindings["place"] = NamedNode(filt.place)
     roles = sorted({r["sub"].value for role in filt.roles
                     for r in kb.select(_ROLE_FAMILY, {"role": NamedNode(role)})})
+    places = sorted({r["at"].value for r in kb.select(_PLACES_QUERY, {"place": NamedNode(filt.place)})
+                     if isinstance(r["at"], NamedNode)} | {filt.place}) if filt.place else []
     days: dict[str, tuple[str | None, str | None]] = {}
     rows: dict[str, set[str]] = {}
     for actor in filt.actors or (None,):
@@ -198,7 +202,7 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter, *, with_rows: bool = 
                              if isinstance(r["who"], NamedNode)} | {actor})
         elif actor:
             agents = [actor]
-        query, values = _selection_query(filt, agents, roles, with_rows)
+        query, values = _selection_query(filt, agents, roles, places, with_rows)
         # In chunks, an event may come back from two of them, with the same days; with one row a
         # file that states it.
         for found in kb.select_values(query, values, bindings, _ROWS_PER_QUERY) if values else kb.query(query, bindings):
