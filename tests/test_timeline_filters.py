@@ -1,4 +1,4 @@
-"""`timeline --role` and `--modality` on the shipped KB: each filter keeps exactly the events of the
+"""`timeline --role`, `--modality`, and `--type` beside the other filters, on the shipped KB: each filter keeps exactly the events of the
 unfiltered timeline that qualify, through the CLI, the library and the web form alike."""
 from __future__ import annotations
 
@@ -103,3 +103,17 @@ def test_the_web_form_reads_roles_as_the_cli_does(root):
         assert filt == with_roles(kb, typed_filter(kb, actors=["Russia"], modalities=["occurred"]), ["host"])
         shown = [e.as_dict() for e in timeline(kb, filt)]
     assert shown == events(root, "--actor", "Russia", "--role", "host", "--modality", "occurred")
+
+
+# With an actor or a place, the type is tested on each of their events; alone, its events are read.
+@pytest.mark.parametrize("kind", ["042", "Meeting", "CONSULT", "ExpressionOfConcern"])
+@pytest.mark.parametrize("other", [("--actor", "Russia"), ("--actor", "Taliban"), ("--place", "Afghanistan"),
+                                   ("--place", "Moscow"), ("--from", "2021-07", "--to", "2021-07")])
+def test_a_type_with_an_actor_a_place_or_dates_keeps_the_events_of_both(root, kind, other):
+    of_type = set(ids(events(root, "--type", kind)))
+    assert of_type
+    assert events(root, "--type", kind, *other) == [e for e in events(root, *other) if e["id"] in of_type]
+
+
+def test_russia_hosted_visits(root):
+    assert ids(events(root, "--type", "042", "--actor", "Russia")) == ["event:taliban-delegation-visit-moscow-2021-07"]
