@@ -1,5 +1,6 @@
-"""`timeline --role`, `--modality`, and `--type` beside the other filters, on the shipped KB: each filter keeps exactly the events of the
-unfiltered timeline that qualify, through the CLI, the library and the web form alike."""
+"""`timeline --role`, `--modality`, and `--type` beside the other filters, on the shipped KB: each
+filter keeps exactly the events of the unfiltered timeline that qualify, through the CLI, the library
+and the web form alike."""
 from __future__ import annotations
 
 import json
