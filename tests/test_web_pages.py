@@ -222,15 +222,20 @@ def test_the_sparql_editor_runs_a_saved_query_with_its_example(served_kb: Served
 
 # ------------------------------------------------------------------------------------------ paging
 
-@pytest.fixture(scope="module")
-def big_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """A generated KB of 450 events: more than two pages of 200."""
-    root = tmp_path_factory.mktemp("big")
-    generated = subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "450",
+def serving_generated(tmp_path_factory: pytest.TempPathFactory, events: int) -> Iterator[Served]:
+    """`dipkb serve` on a KB of ``events`` events from the benchmark's generator."""
+    root = tmp_path_factory.mktemp(f"generated-{events}")
+    generated = subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", str(events),
                                 "--out", str(root)], capture_output=True, text=True)
     assert generated.returncode == 0, generated.stderr
     with serving(root) as served:
         yield served
+
+
+@pytest.fixture(scope="module")
+def big_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A generated KB of 450 events: more than two pages of 200."""
+    yield from serving_generated(tmp_path_factory, 450)
 
 
 def test_a_long_timeline_is_paged(big_kb: Served, page: Recorded):
@@ -267,12 +272,7 @@ def test_the_file_pages_a_long_timeline_too(big_kb: Served, page: Recorded, tmp_
 def busy_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """1,500 generated events: more than a page of 200 refer to the Republic of Vara, and it takes
     part in more than a page of events."""
-    root = tmp_path_factory.mktemp("busy")
-    generated = subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "1500",
-                                "--out", str(root)], capture_output=True, text=True)
-    assert generated.returncode == 0, generated.stderr
-    with serving(root) as served:
-        yield served
+    yield from serving_generated(tmp_path_factory, 1500)
 
 
 def test_a_busy_actors_page_lists_one_page_of_its_references_and_events(busy_kb: Served, page: Recorded):

@@ -146,10 +146,10 @@ def _type_pattern(kb: KnowledgeBase, event_type: TypeFilter, test: bool) -> str:
     return (_TYPE_CLASS_TEST if test else _TYPE_CLASS) % listed(_TYPE_CLASSES, "cls")
 
 
-def _selection_query(kb: KnowledgeBase, filt: TimelineFilter, agents: list[str], roles: list[str], places: list[str],
-                     with_rows: bool) -> tuple[str, list[tuple[NamedNode, ...]]]:
+def _selection_query(filt: TimelineFilter, agents: list[str], roles: list[str], places: list[str],
+                     of_type: str | None, with_rows: bool) -> tuple[str, list[tuple[NamedNode, ...]]]:
     """The query selecting the events of ``filt`` (with their timeline rows if ``with_rows``, else ?row
-    unbound), and the rows of its block of buckets: when there are rows, the query has ``%s`` where
+    unbound; ``of_type`` the pattern of its event type), and the rows of its block of buckets: when there are rows, the query has ``%s`` where
     they go (for KnowledgeBase.select_values) and its other ``%`` doubled."""
     patterns, rows = [], []
     dated = filt.start is not None or filt.end is not None
@@ -166,8 +166,8 @@ def _selection_query(kb: KnowledgeBase, filt: TimelineFilter, agents: list[str],
     if roles:
         listed = " ".join(str(NamedNode(iri)) for iri in roles)
         patterns.append((f"VALUES ?who {{ {who} }} " if agents else "") + _ROLE % listed)
-    if filt.event_type:
-        patterns.append(_type_pattern(kb, filt.event_type, test=bool(agents or places)))
+    if of_type:
+        patterns.append(of_type)
     if places:
         patterns.append(_PLACE % " ".join(str(NamedNode(iri)) for iri in places))
     if not patterns:
@@ -213,6 +213,7 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter, *, with_rows: bool = 
                     for r in kb.select(_ROLE_FAMILY, {"role": NamedNode(role)})})
     places = sorted({r["at"].value for r in kb.select(_PLACES_QUERY, {"place": NamedNode(filt.place)})
                      if isinstance(r["at"], NamedNode)} | {filt.place}) if filt.place else []
+    of_type = _type_pattern(kb, filt.event_type, test=bool(filt.actors or places)) if filt.event_type else None
     days: dict[str, tuple[str | None, str | None]] = {}
     rows: dict[str, set[str]] = {}
     for actor in filt.actors or (None,):
@@ -222,7 +223,7 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter, *, with_rows: bool = 
                              if isinstance(r["who"], NamedNode)} | {actor})
         elif actor:
             agents = [actor]
-        query, values = _selection_query(kb, filt, agents, roles, places, with_rows)
+        query, values = _selection_query(filt, agents, roles, places, of_type, with_rows)
         # In chunks, an event may come back from two of them, with the same days; with one row a
         # file that states it.
         for found in kb.select_values(query, values, bindings, _ROWS_PER_QUERY) if values else kb.query(query, bindings):
