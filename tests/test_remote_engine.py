@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ from dipkb.sparql.saved import load_catalogue
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.remote import open_remote, remote_text
+from dipkb.views import paging
+from dipkb.views.paging import timeline_window
+from dipkb.views.selection import Selection, TimelineFilter
 from servers import Server, free_port, start_oxigraph, start_virtuoso
 
 REPO = Path(__file__).resolve().parent.parent
@@ -177,7 +181,8 @@ def test_add_writes_the_files_and_push_publishes_them(pushed, tmp_path):
 
 
 def test_a_generated_kb_answers_as_locally(tmp_path):
-    """10,000 generated events on both servers: the benchmark actor's timeline, stats, and one actor's page."""
+    """10,000 generated events on both servers: the benchmark actor's timeline, stats, one actor's
+    description, and pages of long timelines worked out from their buckets' counts."""
     root = tmp_path / "kb10k"
     subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "10000", "--seed", "1",
                     "--out", str(root)], check=True, capture_output=True)
@@ -187,6 +192,10 @@ def test_a_generated_kb_answers_as_locally(tmp_path):
              ["timeline", "--actor", summary["actor_iri"], *dates], ["stats"], ["show", "actor:syn-rasol"],
              ["query", "events-by-type-and-month", "-f", "csv"]]
     local = [run("--kb", str(root), *args) for args in views]
+    pages = [(TimelineFilter(actors=(summary["actor_iri"],)), start) for start in (0, 1000)] + [
+        (TimelineFilter(), 5000), (TimelineFilter(start=date(2000, 1, 1), end=date(2009, 12, 31)), 100)]
+    with KnowledgeBase.open(root / "kb", progress=False) as kb:
+        local_pages = [timeline_window(kb, filt, start, 200, windowed_from=10**9) for filt, start in pages]
     assert len(json.loads(local[0].stdout)) == summary["timeline_events"]
     for start in (start_oxigraph, start_virtuoso):
         (tmp_path / start.__name__).mkdir()
@@ -195,6 +204,10 @@ def test_a_generated_kb_answers_as_locally(tmp_path):
             assert run("--kb", str(root), "push", *server.push_options()).exit_code == 0
             for args, expected in zip(views, local):
                 assert run("--kb", str(root), "--endpoint", server.query, *args).stdout == expected.stdout, args
+            remote = KnowledgeBase(KBLayout.locate(root / "kb"), open_remote(server.query))
+            for (filt, start), expected in zip(pages, local_pages):
+                assert paging._window(remote, Selection.of(remote, filt), start, 200, windowed_from=0) is not None
+                assert timeline_window(remote, filt, start, 200, windowed_from=0) == expected, (filt, start)
         finally:
             server.stop()
 

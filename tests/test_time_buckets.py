@@ -13,8 +13,9 @@ from pyoxigraph import NamedNode
 
 from dipkb import KnowledgeBase
 from dipkb.model.namespaces import DIP
-from dipkb.model.temporal import MAX_BUCKETED_YEARS, TIME_BUCKET_PREFIX, overlapping_buckets, time_bucket
-from dipkb.views.timeline import TimelineFilter, select_events
+from dipkb.model.temporal import (MAX_BUCKETED_YEARS, TIME_BUCKET_PREFIX, bucket_span, overlapping_buckets,
+                                  time_bucket)
+from dipkb.views.selection import TimelineFilter, select_events
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -61,6 +62,30 @@ def test_every_overlapping_event_is_in_one_of_the_ranges_buckets():
             checked += 1
             assert time_bucket(first, last) in buckets, (first, last, start, end)
     assert checked > 2_000
+
+
+def test_a_buckets_span_holds_the_day_each_of_its_events_sorts_by():
+    rng = random.Random(11)
+    for _ in range(20_000):
+        a = date.fromordinal(rng.randrange(1, date.max.toordinal()))
+        length = rng.choice([0, 5, 40, 400, 4_000, 40_000, 400_000])
+        b = date.fromordinal(min(date.max.toordinal(), a.toordinal() + length))
+        for first, last in ((a, b), (a, None), (None, b)):
+            bucket = time_bucket(first, last)
+            span = bucket_span(bucket)
+            assert (span is None) == bucket.endswith(":wide"), bucket
+            assert span is None or span[0] <= (first or last) <= span[1], (bucket, span, first, last)
+
+
+@pytest.mark.parametrize(("name", "span"), [
+    ("month:2012-02", (date(2012, 2, 1), date(2012, 2, 29))),
+    ("decade:0000", (date(1, 1, 1), date(9, 12, 31))),
+    ("until:9900", (date(9900, 1, 1), date(9999, 12, 31))),
+    ("wide", None), ("month:2012-13", None), ("year:0000", None), ("year:2012-01", None), ("month:2012", None),
+])
+def test_a_buckets_span_from_its_name(name, span):
+    assert bucket_span(TIME_BUCKET_PREFIX + name) == span
+    assert bucket_span("https://example.org/" + name) is None
 
 
 def test_a_reversed_range_has_no_buckets_and_a_short_one_few():

@@ -258,3 +258,23 @@ def overlapping_buckets(first: date, last: date) -> list[str] | None:
     names += [f"from:{century:04d}" for century in range(0, last.year // 100 * 100 + 1, 100)]
     names += [f"until:{century:04d}" for century in range(first.year // 100 * 100, 10_000, 100)]
     return [TIME_BUCKET_PREFIX + name for name in names]
+
+
+def bucket_span(iri: str) -> tuple[date, date] | None:
+    """The first and last day an event filed under bucket ``iri`` can have as its anchor (its first day,
+    else its last: the day a timeline sorts it by), or None when it may have any (``wide``, or a name
+    :func:`time_bucket` does not make)."""
+    unit, _, start = iri.removeprefix(TIME_BUCKET_PREFIX).partition(":")
+    named = _BUCKET_START.fullmatch(start) if iri.startswith(TIME_BUCKET_PREFIX) else None
+    years = _BUCKET_YEARS.get(unit) if named and bool(named[2]) == (unit == "month") else None
+    if years is None or int(named[1]) + years <= 1:  # year 0 has no day
+        return None
+    year = int(named[1])
+    if named[2]:
+        period = _period(start, Precision.MONTH, [year, int(named[2])])
+        return period.first_day, period.last_day
+    return date(max(year, 1), 1, 1), date(min(year + years - 1, 9999), 12, 31)
+
+
+_BUCKET_START = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2]))?")
+_BUCKET_YEARS = dict(_BUCKET_UNITS, month=1, **{"from": 100, "until": 100})

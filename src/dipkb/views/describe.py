@@ -9,7 +9,8 @@ from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.names import is_own_name, resolve_among
-from dipkb.views.timeline import TimelineEntry, TimelineFilter, timeline, timeline_window
+from dipkb.views.paging import timeline_window
+from dipkb.views.timeline import TimelineEntry, TimelineFilter, timeline
 
 _KINDS = (("Event", "event"), ("Actor", "actor"), ("Place", "place"), ("Source", "source"), ("Position", "position"))
 

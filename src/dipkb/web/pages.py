@@ -28,7 +28,8 @@ from dipkb.views.describe import describe
 from dipkb.web.api import cli_json, counting_number, timeline_api
 from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json
 from dipkb.views.names import resolve_actor
-from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes, timeline_window
+from dipkb.views.paging import timeline_window
+from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes
 from dipkb.web.live import LiveKB
 
 # The kinds of resource with a page, by the CURIE prefix that names them.

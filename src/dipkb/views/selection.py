@@ -1,0 +1,269 @@
+"""Which events a timeline holds, in order: its filter turned into queries of what the index derives
+(each event's days and time bucket, each participation filed under the bucket), with the names it
+gives resolved to store IRIs first, never spliced as user text."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from pyoxigraph import Literal, NamedNode
+
+from dipkb.errors import ParameterError
+from dipkb.model.namespaces import DIP
+from dipkb.model.temporal import XSD_DATE, overlapping_buckets
+from dipkb.store.kb import KnowledgeBase
+from dipkb.views.names import TypeFilter
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    """What to include. Several actors widen the timeline (any of them); with ``via_agents`` an
+    actor's events include those of actors acting for it (Kabulov and the Foreign Ministry for Russia)."""
+
+    actors: tuple[str, ...] = ()
+    via_agents: bool = True
+    event_type: TypeFilter | None = None
+    place: str | None = None
+    start: date | None = None
+    end: date | None = None
+    modalities: frozenset[str] = frozenset()  # occurred, planned, ...: any of them; empty: all
+    # Role properties (dip:host...): an actor of the filter, or anyone without one, took part in one of them.
+    roles: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start > self.end:
+            raise ParameterError(f"The date range is empty: it starts on {self.start.isoformat()}, after its end "
+                                 f"on {self.end.isoformat()}.")
+
+
+# The acting-for closure is fetched first and spliced as VALUES of store IRIs (never user text):
+# pyoxigraph plans a query before substituting ?actor, so a path from it would scan every event.
+# Actors a dataset attributes to a state (dip:ofState: its citizens, media, regions) count as its too,
+# so that `timeline --actor Russia` shows what `import --country RUS` kept.
+_AGENTS_QUERY = "SELECT DISTINCT ?who ?actor WHERE { ?who (dip:actsFor|dip:ofState)* ?actor }"
+_ACTOR = "VALUES ?who { %s } ?event dip:participant ?who ."
+# The same, tested on each event of a few buckets: joined, the actor's every event was read (0.46 s
+# for the 478 events of the `wide` bucket at a million events, 0.01 s so).
+_ACTOR_TEST = "?event dip:participant ?who FILTER(?who IN (%s))"
+# The roles and their sub-properties, store IRIs; ?who is the actor or an agent of it when one is given.
+_ROLE = "VALUES ?role { %s } ?event ?role ?who ."
+_ROLE_FAMILY = "SELECT DISTINCT ?sub ?role WHERE { ?sub rdfs:subPropertyOf* ?role }"
+# An event type's classes and codes are fetched first and spliced as VALUES of store IRIs, as the
+# agents are: paths from a substituted ?etype were planned from every typed or coded event (a
+# CAMEO code over three months at a million events: 4.6 s, 1.3 s so). An actor's or a place's
+# events are tested one by one instead (FILTER EXISTS): joined as a pattern, the type's events were
+# read first (the busiest actor's 042 events over three months: 4.2 s, 0.2 s so).
+_TYPE_CLASSES = "SELECT DISTINCT ?cls ?etype WHERE { ?cls rdfs:subClassOf* ?etype }"
+_TYPE_CLASS = "VALUES ?cls { %s } ?event a ?cls ."
+_TYPE_CLASS_TEST = "FILTER EXISTS { VALUES ?cls { %s } ?event a ?cls }"
+# A code matches the events coded with it, with a narrower code (042 finds 0421, not 043 "host a
+# visit", though both are visits) or with a code close to it; an event without a code, through the
+# codes its class is mapped to.
+_CODES = "SELECT DISTINCT ?code ?etype WHERE { { ?code skos:broader* ?etype } UNION { ?code skos:closeMatch ?etype } }"
+_MAPPED_CLASSES = """SELECT DISTINCT ?cls ?etype WHERE {
+  ?mapped skos:broader* ?etype . ?cls rdfs:subClassOf*/(skos:exactMatch|skos:closeMatch) ?mapped }"""
+_TYPE_CODE = """{ VALUES ?code { %s } ?event dip:eventCode ?code }
+  UNION { VALUES ?cls { %s } ?event a ?cls FILTER NOT EXISTS { ?event dip:eventCode ?coded } }"""
+_TYPE_CODE_TEST = """FILTER(EXISTS { VALUES ?code { %s } ?event dip:eventCode ?code }
+  || (NOT EXISTS { ?event dip:eventCode ?coded } && EXISTS { VALUES ?cls { %s } ?event a ?cls }))"""
+# A place's events are those at it or at a place in it: the places in it are fetched first and
+# spliced as VALUES of store IRIs, as the agents are (the path from a substituted ?place took 7.4 s
+# of a country's 91,893 events at a million, against 2.2 s).
+_PLACES_QUERY = "SELECT ?at ?place WHERE { ?at dip:inCountry* ?place }"
+_PLACE = "VALUES ?at { %s } ?event dip:place|dip:origin|dip:destination ?at ."
+_EVENT_CLASS = "?event a ?cls . ?cls rdfs:subClassOf* dip:Event ."
+# First, when there is one; the buckets come from parsed dates, never from user text. In a
+# subquery: given more than a few VALUES inline, Oxigraph joined them to the actor's events the
+# slow way round (3.8 s instead of 0.6 s for a 6,000-event timeline at a million events).
+_BUCKETS = "{ SELECT ?event WHERE { VALUES ?bucket { @rows@ } ?event dip:timeBucket ?bucket } }"
+# An actor's events in a range: its (bucket, actor) pairs looked up (facts.derive_graph states each
+# participation with the event's bucket as predicate), where joining the range's events with the
+# actor's read every event of the one or the other.
+_FILED = "{ SELECT ?event WHERE { VALUES (?bucket ?who) { @rows@ } ?event ?bucket ?who } }"
+# Where the rows of the buckets' block go (KnowledgeBase.select_values), 128 a query: the queries run on
+# two threads, where the busiest actor's 880 pairs at a million events made one query of 0.4 s.
+_ROWS, _ROWS_PER_QUERY = "@rows@", 128
+
+
+# Store IRIs of the ontology's modalities, never user text; an event stating none is dip:Occurred.
+_MODALITY = "OPTIONAL { ?event dip:modality ?modality } FILTER(IF(BOUND(?modality), ?modality IN (%s), %s))"
+
+
+# Counting a selection's events by time bucket, for a page of it (views.paging). Over a range, the
+# pairs or the buckets of the range, as the selection reads them. Without one, the filter's events
+# and every event's bucket are read apart and joined by hash: joined event by event, counting the
+# busiest actor's 237,128 events at a million took 2.5 s, 1.9 s so, and a million events 11 s, 3.9 s.
+_FILED_IN = "{ SELECT DISTINCT ?event ?bucket WHERE { VALUES (?bucket ?who) { @rows@ } ?event ?bucket ?who } }"
+_BUCKETED = "{ SELECT DISTINCT ?event ?bucket WHERE { VALUES ?bucket { @rows@ } ?event dip:timeBucket ?bucket } }"
+_ANY_BUCKET = """{ SELECT DISTINCT ?event WHERE {
+  %s
+} } OPTIONAL { SELECT ?event ?bucket WHERE { ?event dip:timeBucket ?bucket } }"""
+_PER_BUCKET = "SELECT ?bucket (COUNT(DISTINCT ?event) AS ?n) WHERE {\n  %s\n} GROUP BY ?bucket"
+_COUNT = "SELECT (COUNT(DISTINCT ?event) AS ?n) WHERE {\n  %s\n}"
+
+
+def _type_pattern(kb: KnowledgeBase, event_type: TypeFilter, test: bool) -> str:
+    """The pattern of the events of ``event_type``, or with ``test`` a filter on ?event."""
+    def listed(query: str, name: str) -> str:
+        found = kb.select(query, {"etype": NamedNode(event_type.iri)})
+        return " ".join(sorted({str(r[name]) for r in found if isinstance(r[name], NamedNode)}))
+
+    if event_type.is_code:
+        return (_TYPE_CODE_TEST if test else _TYPE_CODE) % (listed(_CODES, "code"), listed(_MAPPED_CLASSES, "cls"))
+    return (_TYPE_CLASS_TEST if test else _TYPE_CLASS) % listed(_TYPE_CLASSES, "cls")
+
+
+@dataclass(frozen=True)
+class Selected:
+    """An event a selection chose: its first and last day, and the texts of its rows
+    (dip:timelineRow, one from each file that states it)."""
+
+    iri: str
+    earliest_day: str | None
+    latest_day: str | None
+    rows: tuple[str, ...]
+
+    @property
+    def anchor(self) -> str | None:
+        """The day a timeline sorts the event by: its first, else its last."""
+        return self.earliest_day or self.latest_day
+
+
+def chronological(event: Selected) -> tuple:
+    """The key that orders a timeline: by first day (else last), then last day; undated events last."""
+    anchor = event.anchor
+    return (anchor is None, anchor or "", event.latest_day or "9999-12-31", event.iri)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A filter with what it names fetched from the store, as store IRIs: each actor with the actors
+    acting for it, the role properties, the places in its place, its event type's pattern."""
+
+    filt: TimelineFilter
+    agents: tuple[tuple[str, ...], ...]  # per actor of the filter; one empty tuple when it has none
+    roles: tuple[str, ...]
+    places: tuple[str, ...]
+    of_type: str | None
+
+    @classmethod
+    def of(cls, kb: KnowledgeBase, filt: TimelineFilter) -> Selection:
+        roles = sorted({r["sub"].value for role in filt.roles
+                        for r in kb.select(_ROLE_FAMILY, {"role": NamedNode(role)})})
+        places = sorted({r["at"].value for r in kb.select(_PLACES_QUERY, {"place": NamedNode(filt.place)})
+                         if isinstance(r["at"], NamedNode)} | {filt.place}) if filt.place else []
+        of_type = _type_pattern(kb, filt.event_type, test=bool(filt.actors or places)) if filt.event_type else None
+        agents = [tuple(sorted({r["who"].value for r in kb.select(_AGENTS_QUERY, {"actor": NamedNode(actor)})
+                                if isinstance(r["who"], NamedNode)} | {actor})) if filt.via_agents else (actor,)
+                  for actor in filt.actors]
+        return cls(filt, tuple(agents) or ((),), tuple(roles), tuple(places), of_type)
+
+    @property
+    def dated_buckets(self) -> list[str] | None:
+        """The buckets the filter's dates reach; None without both dates, or past a few decades."""
+        return overlapping_buckets(self.filt.start, self.filt.end) if self.filt.start and self.filt.end else None
+
+    @property
+    def bindings(self) -> dict[str, Literal]:
+        day = NamedNode(XSD_DATE)
+        given = {"from": self.filt.start, "to": self.filt.end}
+        return {name: Literal(value.isoformat(), datatype=day) for name, value in given.items() if value}
+
+    def events(self, kb: KnowledgeBase, buckets: list[str] | None, *, with_rows: bool = True) -> list[Selected]:
+        """The matching events filed under ``buckets`` (None: under any bucket, or none), chronological;
+        without ``with_rows`` their rows are left out (reading them took half of the selection of an
+        actor's 237,128 events at a million)."""
+        days: dict[str, tuple[str | None, str | None]] = {}
+        rows: dict[str, set[str]] = {}
+        for agents in self.agents:
+            query, values = self._selection_query(agents, buckets, with_rows)
+            # In chunks, an event may come back from two of them, with the same days; with one row a
+            # file that states it.
+            found = (kb.select_values(query, values, self.bindings, _ROWS_PER_QUERY) if values
+                     else kb.query(query, self.bindings))
+            for solution in found:
+                iri, lo, hi, row = solution["event"].value, solution["lo"], solution["hi"], solution["row"]
+                days[iri] = (lo.value if lo else None, hi.value if hi else None)
+                if row is not None:
+                    rows.setdefault(iri, set()).add(row.value)
+        selected = [Selected(iri, lo, hi, tuple(sorted(rows.get(iri, ())))) for iri, (lo, hi) in days.items()]
+        return sorted(selected, key=chronological)
+
+    def counting_in(self, buckets: list[str]) -> tuple[str, str, list[tuple[NamedNode, ...]]]:
+        """Two queries over the matching events filed under ``buckets``, ignoring the filter's dates,
+        and the rows of their VALUES block (KnowledgeBase.select_values): how many events each bucket
+        holds, and how many they hold together. One actor at most."""
+        (agents,) = self.agents
+        if agents:
+            patterns = [_FILED_IN, *self._narrowing(agents)]
+            rows = [(NamedNode(bucket), NamedNode(actor)) for bucket in buckets for actor in agents]
+        else:
+            patterns = [_BUCKETED, *self._narrowing(agents)]
+            rows = [(NamedNode(bucket),) for bucket in buckets]
+        where = "\n  ".join(patterns).replace("%", "%%").replace(_ROWS, "%s")
+        return _PER_BUCKET % where, _COUNT % where, rows
+
+    def counting(self) -> tuple[str, str]:
+        """Two queries over the matching events, ignoring the filter's dates: how many there are, and
+        how many each time bucket holds (unbound: how many have none); an event under two buckets is
+        counted under each. One actor at most."""
+        (agents,) = self.agents
+        where = "\n  ".join(([_ACTOR % _iris(agents)] if agents else []) + self._narrowing(agents))
+        return _COUNT % where, _PER_BUCKET % (_ANY_BUCKET % where)
+
+    def _narrowing(self, agents: tuple[str, ...]) -> list[str]:
+        """The patterns of the filter but its actor and dates (roles, type, place, modalities); of every
+        event when nothing else (an actor, a range's buckets) chooses them."""
+        patterns = []
+        if self.roles:
+            patterns.append((f"VALUES ?who {{ {_iris(agents)} }} " if agents else "") + _ROLE % _iris(self.roles))
+        if self.of_type:
+            patterns.append(self.of_type)
+        if self.places:
+            patterns.append(_PLACE % _iris(self.places))
+        if not patterns and not agents and self.dated_buckets is None:
+            patterns.append(_EVENT_CLASS)
+        if self.filt.modalities:
+            listed = ", ".join(str(NamedNode(DIP + name.capitalize())) for name in sorted(self.filt.modalities))
+            patterns.append(_MODALITY % (listed, str("occurred" in self.filt.modalities).lower()))
+        return patterns
+
+    def _selection_query(self, agents: tuple[str, ...], buckets: list[str] | None,
+                         with_rows: bool) -> tuple[str, list[tuple[NamedNode, ...]]]:
+        """The query selecting the events of ``agents`` under ``buckets`` (with their timeline rows if
+        ``with_rows``, else ?row unbound), and the rows of its block of buckets: when there are rows,
+        the query has ``%s`` where they go (for KnowledgeBase.select_values) and its other ``%`` doubled."""
+        rows: list[tuple[NamedNode, ...]] = []
+        dated = self.filt.start is not None or self.filt.end is not None
+        if buckets is not None and agents and dated:
+            head = [_FILED]
+            rows = [(NamedNode(bucket), NamedNode(actor)) for bucket in buckets for actor in agents]
+        elif buckets is not None:
+            # Without a range, what the actor's pattern finds, as :meth:`counting` counts it: the
+            # pairs leave out a participation stated by another file than the event's date.
+            head = [_BUCKETS] + ([_ACTOR_TEST % ", ".join(str(NamedNode(iri)) for iri in agents)] if agents else [])
+            rows = [(NamedNode(bucket),) for bucket in buckets]
+        else:
+            head = [_ACTOR % _iris(agents)] if agents else []
+        query = (
+            "SELECT DISTINCT ?event ?lo ?hi ?row ?from ?to WHERE {\n  "
+            + "\n  ".join(head + self._narrowing(agents)) + "\n"
+            "  OPTIONAL { ?event dip:earliestDay ?lo } OPTIONAL { ?event dip:latestDay ?hi }\n"
+            + ("  OPTIONAL { ?event dip:timelineRow ?row }\n" if with_rows else "") +
+            # BOUND() is false for a substituted variable in pyoxigraph, so an absent bound or an
+            # unset parameter is told by the comparison raising an error, which COALESCE turns to true.
+            # An undated event is in no date range.
+            f"  FILTER({'(BOUND(?lo) || BOUND(?hi)) && ' if dated else ''}"
+            "COALESCE(?lo <= ?to, true) && COALESCE(?hi >= ?from, true))\n}"
+        )
+        return (query.replace("%", "%%").replace(_ROWS, "%s"), rows) if rows else (query, rows)
+
+
+def select_events(kb: KnowledgeBase, filt: TimelineFilter, *, with_rows: bool = True) -> list[Selected]:
+    """The events of ``filt``, chronological (see :meth:`Selection.events`)."""
+    selection = Selection.of(kb, filt)
+    return selection.events(kb, selection.dated_buckets, with_rows=with_rows)
+
+
+def _iris(iris: tuple[str, ...]) -> str:
+    return " ".join(str(NamedNode(iri)) for iri in iris)

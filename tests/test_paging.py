@@ -1,0 +1,141 @@
+"""A page of a long timeline worked out from its time buckets' counts (views.paging): the same events,
+in the same order and with the same total, as reading the whole timeline and cutting the page out."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from dipkb import KnowledgeBase
+from dipkb.model.namespaces import DIP
+from dipkb.views import paging
+from dipkb.views.paging import timeline_window
+from dipkb.views.selection import Selection, TimelineFilter
+from dipkb.views.timeline import typed_filter
+
+REPO = Path(__file__).resolve().parent.parent
+VARA = "https://w3id.org/dipkb/kb/actor/syn-vara"
+
+# Beside the generator's events: Vara's undated events (they sort last), events in the `wide` bucket
+# (one on the day the generator's first events are, the 1st of a month's bucket), open-ended ones and
+# a tie on the same day (ordered by IRI).
+EXTRA = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
+@prefix event: <https://w3id.org/dipkb/kb/event/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+
+event:undated-1 a dip:Meeting ; rdfs:label "Undated one"@en ; dip:participant actor:syn-vara .
+event:undated-2 a dip:Meeting ; rdfs:label "Undated two"@en ; dip:participant actor:syn-vara .
+event:undated-3 a dip:Statement ; rdfs:label "Undated three"@en ; dip:speaker actor:syn-vara .
+event:wide-1 a dip:Meeting ; rdfs:label "Across the millennium"@en ; dip:participant actor:syn-vara ;
+    dip:startDate "1999-12-30"^^xsd:date ; dip:endDate "2000-01-02"^^xsd:date .
+event:wide-2 a dip:Meeting ; rdfs:label "Across a century"@en ; dip:participant actor:syn-vara ;
+    dip:startDate "1899"^^xsd:gYear ; dip:endDate "2003"^^xsd:gYear .
+event:wide-3 a dip:Meeting ; rdfs:label "From the generator's first day"@en ; dip:participant actor:syn-vara ;
+    dip:startDate "1995-01-01"^^xsd:date ; dip:endDate "2001-06-30"^^xsd:date .
+event:open-1 a dip:Meeting ; rdfs:label "Open from 2004"@en ; dip:participant actor:syn-vara ;
+    dip:startDate "2004-05"^^xsd:gYearMonth .
+event:open-2 a dip:Meeting ; rdfs:label "Open until 1996"@en ; dip:participant actor:syn-vara ;
+    dip:endDate "1996"^^xsd:gYear .
+event:tie-a a dip:Meeting ; rdfs:label "Tie A"@en ; dip:participant actor:syn-vara ; dip:date "2003-03-03"^^xsd:date .
+event:tie-b a dip:Meeting ; rdfs:label "Tie B"@en ; dip:participant actor:syn-vara ; dip:date "2003-03-03"^^xsd:date .
+"""
+
+
+def generated(root: Path, events: int, *extra: str) -> KnowledgeBase:
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", str(events), "--out", str(root)],
+                   check=True, capture_output=True)
+    for n, text in enumerate(extra):
+        (root / "kb" / f"extra-{n}.ttl").write_text(text)
+    return KnowledgeBase.open(root / "kb", progress=False)
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory):
+    with generated(tmp_path_factory.mktemp("paged"), 3000, EXTRA) as opened:
+        yield opened
+
+
+FILTERS = {
+    "everything": lambda kb: TimelineFilter(),
+    "an actor": lambda kb: TimelineFilter(actors=(VARA,)),
+    "an actor without its agents": lambda kb: TimelineFilter(actors=(VARA,), via_agents=False),
+    "a place": lambda kb: typed_filter(kb, place="Vara"),
+    "a code": lambda kb: typed_filter(kb, event_type="042"),
+    "a class": lambda kb: typed_filter(kb, event_type="Meeting"),
+    "an actor and a code": lambda kb: typed_filter(kb, actors=["Republic of Vara"], event_type="042"),
+    "a place and a class": lambda kb: typed_filter(kb, place="Vara", event_type="Meeting"),
+    "a modality": lambda kb: typed_filter(kb, modalities=["planned", "possible"]),
+    "an actor in a role": lambda kb: TimelineFilter(actors=(VARA,), roles=frozenset({DIP + "host"})),
+    "an actor over years": lambda kb: TimelineFilter(actors=(VARA,), start=date(2000, 3, 1), end=date(2012, 6, 30)),
+    "years": lambda kb: TimelineFilter(start=date(1998, 3, 1), end=date(2011, 6, 30)),
+    "from a day on": lambda kb: TimelineFilter(start=date(2004, 1, 1)),  # no buckets: read whole
+    "two actors": lambda kb: typed_filter(kb, actors=["Republic of Vara", "Zanzanba"]),  # read whole
+}
+
+
+def _windows(total: int) -> list[tuple[int, int]]:
+    """(start, size) pairs: the first pages, forty across the timeline, the last ones, one past the end."""
+    edges = [(start, size) for size in (1, 7, 200)
+             for start in sorted({0, 1, 13, max(0, total - size), max(0, total - 1), total})]
+    return edges + [(start, 23) for start in range(0, total, total // 40 + 1)]
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_a_page_from_the_buckets_is_the_page_of_the_whole_timeline(kb, name):
+    selection = Selection.of(kb, FILTERS[name](kb))
+    whole = selection.events(kb, selection.dated_buckets, with_rows=False)
+    assert len(whole) > 50
+    counted = 0
+    for start, size in _windows(len(whole)):
+        found = paging._window(kb, selection, start, size, windowed_from=0)
+        if found is not None:
+            counted += 1
+            assert found == (whole[start:start + size], len(whole)), (start, size)
+    if name in ("from a day on", "two actors"):
+        assert counted == 0
+    else:  # all but the pages that reach the undated events, read whole
+        assert counted >= len(_windows(len(whole))) - 8
+
+
+def test_the_entries_of_a_page_are_those_of_the_whole_timeline(kb):
+    filt = TimelineFilter(actors=(VARA,))
+    for start in (0, 150, 700):
+        assert timeline_window(kb, filt, start, 40, windowed_from=0) == timeline_window(kb, filt, start, 40,
+                                                                                          windowed_from=10**9)
+
+
+def test_the_undated_events_come_last_on_a_page_read_whole(kb):
+    filt = TimelineFilter(actors=(VARA,))
+    selection = Selection.of(kb, filt)
+    whole = selection.events(kb, selection.dated_buckets, with_rows=False)
+    assert [e.iri.rsplit("/", 1)[1] for e in whole[-3:]] == ["undated-1", "undated-2", "undated-3"]
+    assert paging._window(kb, selection, len(whole) - 2, 10, windowed_from=0) is None
+    dated = len(whole) - 3
+    for end in range(dated - 2, dated + 3):  # the pages ending just before the undated events and past them
+        found = paging._window(kb, selection, end - 5, 5, windowed_from=0)
+        assert (found is None) == (end > dated) and found in (None, (whole[end - 5:end], len(whole)))
+    shown, total = timeline_window(kb, filt, len(whole) - 2, 10, windowed_from=0)
+    assert total == len(whole) and [e.label for e in shown] == ["Undated two", "Undated three"]
+
+
+def test_a_small_timeline_is_read_whole(kb):
+    selection = Selection.of(kb, TimelineFilter(actors=(VARA,)))
+    assert paging._window(kb, selection, 0, 10, windowed_from=paging.WINDOWED_FROM) is None
+
+
+def test_an_event_two_files_date_differently_has_its_page_read_whole(tmp_path):
+    # Each file's days are derived apart, so the event is filed under two buckets and a count by bucket
+    # would count it twice.
+    redated = EXTRA.replace('"2003-03-03"', '"2007-08-09"').replace("event:undated-", "event:other-")
+    with generated(tmp_path, 300, EXTRA, redated) as two_dated:
+        filt = TimelineFilter(actors=(VARA,))
+        selection = Selection.of(two_dated, filt)
+        whole = selection.events(two_dated, selection.dated_buckets, with_rows=False)
+        assert paging._window(two_dated, selection, 0, 20, windowed_from=0) is None
+        shown, total = timeline_window(two_dated, filt, 20, 20, windowed_from=0)
+        assert total == len(whole) and [e.id for e in shown] == [e.iri for e in whole[20:40]]
