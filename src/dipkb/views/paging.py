@@ -82,12 +82,16 @@ def _window(kb: KnowledgeBase, selection: Selection, start: int, size: int,
 def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dict[str | None, int] | None:
     """How many matching events each bucket holds, None for those without one; None when there are
     few, or when an event is under two buckets."""
-    everything_query, per_bucket_query = selection.counting()
-    (everything,) = kb.query(everything_query)
-    if int(everything["n"].value) < windowed_from:
+    everything_query, hashed_query, joined_query = selection.counting()
+    (found,) = kb.query(everything_query)
+    everything = int(found["n"].value)
+    if everything < windowed_from:
         return None
-    counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in kb.query(per_bucket_query)}
-    return counts if sum(counts.values()) == int(everything["n"].value) else None
+    # By hash, every dated thing's bucket is read (1.5 s at a million events); event by event, 10 µs
+    # an event of the selection: the hash past a sixth of the dated things.
+    query = hashed_query if everything > kb.dated_count / 6 else joined_query
+    counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in kb.query(query)}
+    return counts if sum(counts.values()) == everything else None
 
 
 def _counted_in(kb: KnowledgeBase, selection: Selection) -> dict[str | None, int] | None:

@@ -3,6 +3,7 @@
 gives resolved to store IRIs first, never spliced as user text."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -87,6 +88,10 @@ _ROWS, _ROWS_PER_QUERY = "@rows@", 128
 
 # Store IRIs of the ontology's modalities, never user text; an event stating none is dip:Occurred.
 _MODALITY = "OPTIONAL { ?event dip:modality ?modality } FILTER(IF(BOUND(?modality), ?modality IN (%s), %s))"
+# Without dip:Occurred (an event stating no modality), and nothing else to start from, the events
+# stating one are looked up, not every event tested (`timeline --modality planned` at a million
+# events, 30,358 of them: 27.0 s, 4.5 s so).
+_MODALITY_STATED = "VALUES ?modality { %s } ?event dip:modality ?modality ."
 
 
 # Counting a selection's events by time bucket, for a page of it (views.paging). Over a range, the
@@ -98,6 +103,7 @@ _BUCKETED = "{ SELECT DISTINCT ?event ?bucket WHERE { VALUES ?bucket { @rows@ } 
 _ANY_BUCKET = """{ SELECT DISTINCT ?event WHERE {
   %s
 } } OPTIONAL { SELECT ?event ?bucket WHERE { ?event dip:timeBucket ?bucket } }"""
+_ITS_BUCKET = "%s\n  OPTIONAL { ?event dip:timeBucket ?bucket }"
 _PER_BUCKET = "SELECT ?bucket (COUNT(DISTINCT ?event) AS ?n) WHERE {\n  %s\n} GROUP BY ?bucket"
 _COUNT = "SELECT (COUNT(DISTINCT ?event) AS ?n) WHERE {\n  %s\n}"
 
@@ -203,13 +209,13 @@ class Selection:
         where = "\n  ".join(patterns).replace("%", "%%").replace(_ROWS, "%s")
         return _PER_BUCKET % where, _COUNT % where, rows
 
-    def counting(self) -> tuple[str, str]:
-        """Two queries over the matching events, ignoring the filter's dates: how many there are, and
-        how many each time bucket holds (unbound: how many have none); an event under two buckets is
-        counted under each. One actor at most."""
+    def counting(self) -> tuple[str, str, str]:
+        """Queries over the matching events, ignoring the filter's dates: how many there are, and how
+        many each time bucket holds (unbound: how many have none), the events' buckets read by hash
+        or event by event; an event under two buckets is counted under each. One actor at most."""
         (agents,) = self.agents
         where = "\n  ".join(([_ACTOR % _iris(agents)] if agents else []) + self._narrowing(agents))
-        return _COUNT % where, _PER_BUCKET % (_ANY_BUCKET % where)
+        return _COUNT % where, _PER_BUCKET % (_ANY_BUCKET % where), _PER_BUCKET % (_ITS_BUCKET % where)
 
     def _narrowing(self, agents: tuple[str, ...]) -> list[str]:
         """The patterns of the filter but its actor and dates (roles, type, place, modalities); of every
@@ -221,10 +227,13 @@ class Selection:
             patterns.append(self.of_type)
         if self.places:
             patterns.append(_PLACE % _iris(self.places))
+        modalities = [NamedNode(DIP + name.capitalize()) for name in sorted(self.filt.modalities)]
         if not patterns and not agents and self.dated_buckets is None:
+            if modalities and "occurred" not in self.filt.modalities:
+                return [_MODALITY_STATED % _iris(m.value for m in modalities), _EVENT_CLASS]
             patterns.append(_EVENT_CLASS)
-        if self.filt.modalities:
-            listed = ", ".join(str(NamedNode(DIP + name.capitalize())) for name in sorted(self.filt.modalities))
+        if modalities:
+            listed = ", ".join(map(str, modalities))
             patterns.append(_MODALITY % (listed, str("occurred" in self.filt.modalities).lower()))
         return patterns
 
@@ -265,5 +274,5 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter, *, with_rows: bool = 
     return selection.events(kb, selection.dated_buckets, with_rows=with_rows)
 
 
-def _iris(iris: tuple[str, ...]) -> str:
+def _iris(iris: Iterable[str]) -> str:
     return " ".join(str(NamedNode(iri)) for iri in iris)
