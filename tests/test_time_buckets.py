@@ -3,6 +3,7 @@ timeline filtered through them finds exactly the events a comparison of every ev
 from __future__ import annotations
 
 import random
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -16,6 +17,7 @@ from dipkb.model.namespaces import DIP
 from dipkb.model.temporal import (MAX_BUCKETED_YEARS, TIME_BUCKET_PREFIX, bucket_span, overlapping_buckets,
                                   time_bucket)
 from dipkb.views.selection import TimelineFilter, select_events
+from dipkb.views.timeline import timeline
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -149,3 +151,19 @@ def test_a_role_filter_over_a_range_finds_what_it_finds_without_buckets(generate
     assert ranged and ranged == overlapping
     everyone = select_events(generated_kb, TimelineFilter(roles=roles, start=start, end=end))
     assert set(ranged) < set(everyone)
+
+
+def test_a_participant_in_no_named_role_is_in_the_actors_timeline_over_a_range(tmp_path):
+    # The source does not say in which role: dip:participant itself, filed under the event's bucket
+    # with the actor as the roles are, and shown.
+    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
+    (tmp_path / "kb" / "unnamed-role.ttl").write_text("""
+        @prefix dip: <https://w3id.org/dipkb/ontology#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+        <https://w3id.org/dipkb/kb/event/talks> a dip:Meeting ; dip:date "2021-07-09"^^xsd:date ;
+            dip:participant <https://w3id.org/dipkb/kb/actor/russia> .""")
+    russia, talks = "https://w3id.org/dipkb/kb/actor/russia", "https://w3id.org/dipkb/kb/event/talks"
+    with KnowledgeBase.open(tmp_path / "kb", progress=False) as kb:
+        for filt in (TimelineFilter(actors=(russia,)),
+                     TimelineFilter(actors=(russia,), start=date(2021, 7, 9), end=date(2021, 7, 9))):
+            (entry,) = [e for e in timeline(kb, filt) if e.id == talks]
+            assert [(p.id, p.role) for p in entry.participants] == [(russia, "participant")]

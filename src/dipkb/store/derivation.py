@@ -48,8 +48,9 @@ _BATCH_BYTES = 32 << 20
 _BULK_BYTES = 8 << 20  # of N-Quads, above which the bulk loader beats a transaction
 
 # Not participant roles in the ontology (shapes and meeting counts leave them out: the alliance did
-# not exist before its formation), but the formation belongs in the formed actor's timeline.
-_FILED_UNDER = (DIP + "formedActor",)
+# not exist before its formation), but the formation belongs in the formed actor's timeline; and
+# dip:participant itself, said when a source does not say in which role.
+_FILED_UNDER = (DIP + "formedActor", DIP + "participant")
 
 
 @dataclass(frozen=True)

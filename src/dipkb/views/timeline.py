@@ -78,9 +78,10 @@ def empty_actor_notes(kb: KnowledgeBase, filt: TimelineFilter, entries: list[Tim
 _DESCRIPTION_QUERY = """SELECT ?n ?k ?o WHERE {
   VALUES (?thing ?n) { %s } ?thing ?p ?o
   OPTIONAL { VALUES (?p ?k) { (dct:title 0) (rdfs:label 1) (dip:url 2) (schema:url 3) } } FILTER(BOUND(?k)) }"""
+# dip:participant among them: what a source says when it does not say in which role.
 _ROLE_QUERY = """
 SELECT ?role ?label WHERE {
-  ?role rdfs:subPropertyOf+ dip:participant .
+  ?role rdfs:subPropertyOf* dip:participant .
   OPTIONAL { ?role rdfs:label ?label . FILTER(LANGMATCHES(LANG(?label), "en")) }
 }"""
 
