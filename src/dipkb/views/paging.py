@@ -15,6 +15,8 @@ from bisect import bisect_left, bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
+from itertools import groupby
+from operator import attrgetter
 
 from dipkb.model.temporal import bucket_span
 from dipkb.store.kb import KnowledgeBase
@@ -121,20 +123,23 @@ def _sorted_out(counts: dict[str, int], start: date | None, end: date | None) ->
 def _first_day(certain: list[_Bucket], anchors: list[str], start: int) -> str:
     """A day on or before the anchor of the event at position ``start``: the latest first day of a
     bucket such that at most ``start`` events can sort before it."""
-    best = date.min.isoformat()
-    for day in sorted({b.first for b in certain}):
-        at_most = sum(b.count for b in certain if b.first < day) + bisect_left(anchors, day)
-        if at_most > start:
+    best, opened = date.min.isoformat(), 0  # opened: the events of the buckets opening before ``day``
+    for day, opening in groupby(sorted(certain, key=attrgetter("first")), key=attrgetter("first")):
+        if opened + bisect_left(anchors, day) > start:
             break
-        best = day
+        best, opened = day, opened + sum(b.count for b in opening)
     return best
 
 
 def _last_day(certain: list[_Bucket], anchors: list[str], end: int) -> str:
     """A day on or after the anchor of the event at position ``end - 1``: the earliest day by which at
     least ``end`` events sort for sure."""
+    closing, closed = iter(sorted(certain, key=attrgetter("last"))), 0  # closed: by ``day``
+    after = next(closing, None)
     for day in sorted({b.last for b in certain} | set(anchors)):
-        if sum(b.count for b in certain if b.last <= day) + bisect_right(anchors, day) >= end:
+        while after is not None and after.last <= day:
+            closed, after = closed + after.count, next(closing, None)
+        if closed + bisect_right(anchors, day) >= end:
             return day
     return date.max.isoformat()
 

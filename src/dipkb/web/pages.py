@@ -66,7 +66,7 @@ class Window:
     def start(self) -> int:
         return (self.page - 1) * PER_PAGE
 
-    def data(self, kb: KnowledgeBase, shown: list[TimelineEntry]) -> dict:
+    def data(self, shown: list[TimelineEntry]) -> dict:
         """What the script draws: this window's events, and where they sit in the whole."""
         return {"mode": "served", "events": event_data(shown), "total": self.total, "offset": self.start,
                 "per_page": PER_PAGE}
@@ -96,9 +96,9 @@ def timeline_page(request: Request) -> Response:
             window = Window.of(page_number, total)
         except _INPUT_ERRORS as error:
             # Shown above the form, still filled in, to be corrected there; not the error page.
-            return page(notes=[], error=str(error), data=script_json(Window(0, 1).data(kb, [])), status_code=400)
+            return page(notes=[], error=str(error), data=script_json(Window(0, 1).data([])), status_code=400)
         notes = empty_actor_notes(kb, filt, shown)
-        data = window.data(kb, shown)
+        data = window.data(shown)
     return page(notes=notes, error=None, data=script_json(data))
 
 
@@ -115,7 +115,7 @@ def description_page(request: Request) -> Response:
         # A page lists what one page holds: a million-event actor's whole description took 48 s and 1.5 GB.
         description = describe(kb, f"{kind}:{local}", limit=PER_PAGE, first_event=(page - 1) * PER_PAGE)
         window = Window.of(page, description.timeline_count)
-        data = window.data(kb, list(description.timeline))
+        data = window.data(list(description.timeline))
     return _page("entity.html", title=description.label, description=description, id=curie(description.id),
                  href=page_of, twin=f"/{kind}/{quote(local)}.json", data=script_json(data), alternate=None)
 
