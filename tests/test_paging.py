@@ -21,7 +21,8 @@ VARA = "https://w3id.org/dipkb/kb/actor/syn-vara"
 
 # Beside the generator's events: Vara's undated events (they sort last), events in the `wide` bucket
 # (one on the day the generator's first events are, the 1st of a month's bucket), open-ended ones and
-# a tie on the same day (ordered by IRI).
+# a tie on the same day (ordered by IRI); and a dated thing of no event class, which a timeline with
+# nothing else to choose its events leaves out.
 EXTRA = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
 @prefix actor: <https://w3id.org/dipkb/kb/actor/> .
 @prefix event: <https://w3id.org/dipkb/kb/event/> .
@@ -41,6 +42,7 @@ event:open-1 a dip:Meeting ; rdfs:label "Open from 2004"@en ; dip:participant ac
     dip:startDate "2004-05"^^xsd:gYearMonth .
 event:open-2 a dip:Meeting ; rdfs:label "Open until 1996"@en ; dip:participant actor:syn-vara ;
     dip:endDate "1996"^^xsd:gYear .
+event:untyped a rdfs:Resource ; rdfs:label "Dated, of no event class"@en ; dip:date "2003-03-03"^^xsd:date .
 event:tie-a a dip:Meeting ; rdfs:label "Tie A"@en ; dip:participant actor:syn-vara ; dip:date "2003-03-03"^^xsd:date .
 event:tie-b a dip:Meeting ; rdfs:label "Tie B"@en ; dip:participant actor:syn-vara ; dip:date "2003-03-03"^^xsd:date .
 """

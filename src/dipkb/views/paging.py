@@ -73,12 +73,21 @@ def _window(kb: KnowledgeBase, selection: Selection, start: int, size: int,
         return [], total
     if end > dated_count:  # the page reaches the undated events, which sort last
         return None
-    anchors = sorted(event.anchor for event in anywhere)
-    first, last = _first_day(certain, anchors, start), _last_day(certain, anchors, end)
-    near = [b.iri for b in certain if b.first <= last and b.last >= first]
+    while True:
+        anchors = sorted(event.anchor for event in anywhere)
+        first, last = _first_day(certain, anchors, start), _last_day(certain, anchors, end)
+        near = [b for b in certain if b.first <= last and b.last >= first]
+        # The coarse buckets near the page read first: their days narrow the months to read, which
+        # their counts alone stretched by up to a year (a middle page of every event at a million
+        # events read 64,775 events, 29,000 so). Each time round the stretch narrows.
+        coarse = [b for b in near if b.first[:7] != b.last[:7]]
+        if not coarse:
+            break
+        anywhere += selection.events(kb, [b.iri for b in coarse], with_rows=False)
+        certain = [b for b in certain if b not in coarse]
     before = sum(b.count for b in certain if b.last < first)
-    events = sorted(anywhere + (selection.events(kb, near, with_rows=False) if near else []), key=chronological)
-    return events[start - before:end - before], total
+    events = anywhere + (selection.events(kb, [b.iri for b in near], with_rows=False) if near else [])
+    return sorted(events, key=chronological)[start - before:end - before], total
 
 
 def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dict[str | None, int] | None:
