@@ -79,7 +79,7 @@ def _window(kb: KnowledgeBase, selection: Selection, start: int, size: int,
         near = [b for b in certain if b.first <= last and b.last >= first]
         # The coarse buckets near the page read first: their days narrow the months to read, which
         # their counts alone stretched by up to a year (a middle page of every event at a million
-        # events read 64,775 events, 29,000 so). Each time round the stretch narrows.
+        # events read 64,775 events, 38,681 so). Each time round the stretch narrows.
         coarse = [b for b in near if b.first[:7] != b.last[:7]]
         if not coarse:
             break
