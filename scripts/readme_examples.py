@@ -13,6 +13,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,19 +78,22 @@ def run(command: str) -> tuple[str, int]:
 
 @contextmanager
 def session() -> Iterator:
-    """A runner for one block's commands; the servers it started are stopped when the block ends."""
+    """A runner for one block's commands; the servers it started are stopped when the block ends, and
+    what they made with `mktemp` (a server's store) is removed: their TMPDIR is the block's own."""
     servers: list[subprocess.Popen] = []
+    scratch = tempfile.TemporaryDirectory(prefix="dipkb-readme-")
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "TMPDIR": scratch.name}
 
     def run_any(command: str) -> tuple[str, int]:
         if command.startswith("dipkb ") and not command.endswith("&"):
             return run(command)
         if command.endswith("&"):
-            servers.append(subprocess.Popen(command[:-1], shell=True, env={**os.environ, "PATH": path},
+            servers.append(subprocess.Popen(command[:-1], shell=True, env=env,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                             start_new_session=True))
             return "", 0
-        done = subprocess.run(command, shell=True, env={**os.environ, "PATH": path},
+        done = subprocess.run(command, shell=True, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=120)
         return done.stdout, done.returncode
 
@@ -99,6 +103,7 @@ def session() -> Iterator:
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+        scratch.cleanup()
 
 
 def refresh(text: str) -> str:
