@@ -186,7 +186,9 @@ class Selection:
         actor's 237,128 events at a million)."""
         days: dict[str, tuple[str | None, str | None]] = {}
         rows: dict[str, set[str]] = {}
-        classes = tuple(sorted(kb.event_classes.below)) if buckets is not None and self.dated_buckets is None else ()
+        # Only the few buckets of a page, of every event: the event classes test each one.
+        tested = buckets is not None and self.dated_buckets is None and not any(self.agents)
+        classes = tuple(sorted(kb.event_classes.below)) if tested else ()
         for agents in self.agents:
             query, values = self._selection_query(agents, buckets, with_rows, classes)
             # In chunks, an event may come back from two of them, with the same days; with one row a
@@ -234,15 +236,14 @@ class Selection:
             patterns.append(self.of_type)
         if self.places:
             patterns.append(_PLACE % _iris(self.places))
-        modalities = [NamedNode(DIP + name.capitalize()) for name in sorted(self.filt.modalities)]
+        modalities = [DIP + name.capitalize() for name in sorted(self.filt.modalities)]
         if not patterns and not agents and self.dated_buckets is None:
-            typed = _EVENT_CLASS_TEST % ", ".join(map(str, map(NamedNode, classes))) if classes else _EVENT_CLASS
+            typed = _EVENT_CLASS_TEST % _iris(classes, ", ") if classes else _EVENT_CLASS
             if modalities and "occurred" not in self.filt.modalities:
-                return [_MODALITY_STATED % _iris(m.value for m in modalities), typed]
+                return [_MODALITY_STATED % _iris(modalities), typed]
             patterns.append(typed)
         if modalities:
-            listed = ", ".join(map(str, modalities))
-            patterns.append(_MODALITY % (listed, str("occurred" in self.filt.modalities).lower()))
+            patterns.append(_MODALITY % (_iris(modalities, ", "), str("occurred" in self.filt.modalities).lower()))
         return patterns
 
     def _selection_query(self, agents: tuple[str, ...], buckets: list[str] | None, with_rows: bool,
@@ -258,7 +259,7 @@ class Selection:
         elif buckets is not None:
             # Without a range, what the actor's pattern finds, as :meth:`counting` counts it: the
             # pairs leave out a participation stated by another file than the event's date.
-            head = [_BUCKETS] + ([_ACTOR_TEST % ", ".join(str(NamedNode(iri)) for iri in agents)] if agents else [])
+            head = [_BUCKETS] + ([_ACTOR_TEST % _iris(agents, ", ")] if agents else [])
             rows = [(NamedNode(bucket),) for bucket in buckets]
         else:
             head = [_ACTOR % _iris(agents)] if agents else []
@@ -282,5 +283,6 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter, *, with_rows: bool = 
     return selection.events(kb, selection.dated_buckets, with_rows=with_rows)
 
 
-def _iris(iris: Iterable[str]) -> str:
-    return " ".join(str(NamedNode(iri)) for iri in iris)
+def _iris(iris: Iterable[str], separator: str = " ") -> str:
+    """IRIs written by pyoxigraph (checked, escaped), for a VALUES block or, with ", ", an IN list."""
+    return separator.join(str(NamedNode(iri)) for iri in iris)
