@@ -17,6 +17,7 @@ from dipkb.model.namespaces import DIP
 from dipkb.model.temporal import (MAX_BUCKETED_YEARS, TIME_BUCKET_PREFIX, bucket_span, overlapping_buckets,
                                   time_bucket)
 from dipkb.views.selection import TimelineFilter, select_events
+from dipkb.views.paging import timeline_window
 from dipkb.views.timeline import timeline
 
 REPO = Path(__file__).resolve().parent.parent
@@ -167,3 +168,30 @@ def test_a_participant_in_no_named_role_is_in_the_actors_timeline_over_a_range(t
                      TimelineFilter(actors=(russia,), start=date(2021, 7, 9), end=date(2021, 7, 9))):
             (entry,) = [e for e in timeline(kb, filt) if e.id == talks]
             assert [(p.id, p.role) for p in entry.participants] == [(russia, "participant")]
+
+
+def test_a_participant_stated_by_another_file_than_the_events_date_is_in_its_timeline_over_a_range(tmp_path):
+    # One file dates the talks, another names a participant the first left out: the participation is
+    # filed where nothing dates the event, and a range still finds it as the actor's timeline without
+    # one does, the event under two buckets read whole by a page.
+    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
+    prefixes = "@prefix dip: <https://w3id.org/dipkb/ontology#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> ."
+    (tmp_path / "kb" / "talks.ttl").write_text(prefixes + """
+        <https://w3id.org/dipkb/kb/event/talks> a dip:Meeting ; dip:date "2021-07-09"^^xsd:date ;
+            dip:host <https://w3id.org/dipkb/kb/actor/russia> .""")
+    (tmp_path / "kb" / "talks-guests.ttl").write_text(prefixes + """
+        <https://w3id.org/dipkb/kb/event/talks> dip:attendee <https://w3id.org/dipkb/kb/actor/china> ,
+            <https://w3id.org/dipkb/kb/actor/russia> .""")
+    actor = "https://w3id.org/dipkb/kb/actor/"
+    talks = "https://w3id.org/dipkb/kb/event/talks"
+    with KnowledgeBase.open(tmp_path / "kb", progress=False) as kb:
+        for who in ("china", "russia"):
+            every = [e.iri for e in select_events(kb, TimelineFilter(actors=(actor + who,)))]
+            for start, end in ((date(2021, 7, 9), date(2021, 7, 9)), (date(2021, 1, 1), date(2021, 12, 31))):
+                filt = TimelineFilter(actors=(actor + who,), start=start, end=end)
+                ranged = [e.iri for e in select_events(kb, filt)]
+                assert talks in ranged and talks in every
+                assert ranged == [e for e in every if e in ranged]
+                assert [e.id for e in timeline_window(kb, filt, 0, 50, windowed_from=1)[0]] == ranged[:50]
+        found = select_events(kb, TimelineFilter(actors=(actor + "china",), start=date(2021, 7, 9), end=date(2021, 7, 9)))
+        assert [(e.earliest_day, e.latest_day) for e in found if e.iri == talks] == [("2021-07-09", "2021-07-09")]

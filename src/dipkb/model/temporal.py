@@ -221,6 +221,9 @@ class EventTime:
 # events of the few buckets that can overlap its range (one index lookup each), then compares days.
 # An event open on one side is filed under the century of the side it has.
 TIME_BUCKET_PREFIX = "urn:dipkb:time:"
+# Where a file that does not date an event files its participants (another file may date it), so
+# that a range still finds them; its events may have any day.
+DATED_ELSEWHERE = TIME_BUCKET_PREFIX + "elsewhere"
 _BUCKET_UNITS = (("year", 1), ("decade", 10), ("century", 100))
 # Past this many years a range's buckets would be most of the KB's anyway.
 MAX_BUCKETED_YEARS = 60
@@ -257,7 +260,7 @@ def overlapping_buckets(first: date, last: date) -> list[str] | None:
     names.append("wide")
     names += [f"from:{century:04d}" for century in range(0, last.year // 100 * 100 + 1, 100)]
     names += [f"until:{century:04d}" for century in range(first.year // 100 * 100, 10_000, 100)]
-    return [TIME_BUCKET_PREFIX + name for name in names]
+    return [TIME_BUCKET_PREFIX + name for name in names] + [DATED_ELSEWHERE]
 
 
 def bucket_span(iri: str) -> tuple[date, date] | None:

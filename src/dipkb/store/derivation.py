@@ -4,7 +4,8 @@ tallies.
 Derived triples computed from file graph G live in graph "urn:dipkb:derived:" + G, so that
 replacing one file's graph can drop exactly its derived triples. Queries read the union of all
 graphs and exports take file graphs only, so neither cares which derived graph a triple is in.
-An event's derived triples come from its own triples, which the KB keeps in one file.
+An event's days come from the file that dates it; a file naming participants of an event it does not
+date files them under temporal.DATED_ELSEWHERE, for a date range to find them (facts.derive_graph).
 """
 from __future__ import annotations
 

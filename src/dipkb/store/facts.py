@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad
 
 from dipkb.model.namespaces import DIP, RDF
-from dipkb.model.temporal import TIME_FIELDS, XSD_DATE, EventTime, period_of, time_bucket
+from dipkb.model.temporal import DATED_ELSEWHERE, TIME_FIELDS, XSD_DATE, EventTime, period_of, time_bucket
 from dipkb.store import eventrows, tallies
 
 _TIME_FIELD = {DIP + name: field_name for name, field_name in TIME_FIELDS.items()}
@@ -129,8 +129,9 @@ def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, ci
             lines.append(f"{event} <{_BUCKET.value}> <{bucket}>{suffix}")
     # Each participation under the event's time bucket too, the bucket as predicate: a timeline of one
     # actor over a range then looks up its (bucket, actor) pairs. Terms the store holds already: an IRI
-    # made of the two took an entry per pair in the store's dictionary and slowed every look-up.
-    filed = [(event, buckets[event], actor) for event, actor in facts.participants if event in buckets]
+    # made of the two took an entry per pair in the store's dictionary and slowed every look-up. A
+    # participation of an event this file does not date goes under DATED_ELSEWHERE.
+    filed = [(event, buckets.get(event, DATED_ELSEWHERE), actor) for event, actor in facts.participants]
     if as_quads:
         quads += [Quad(event, _PARTICIPANT, actor, to) for event, actor in facts.participants]
         quads += [Quad(event, NamedNode(bucket), actor, to) for event, bucket, actor in filed]

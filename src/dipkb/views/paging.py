@@ -7,7 +7,8 @@ dated event is filed under one time bucket, whose name bounds the day it sorts b
 query, with no look-up of days), works out from the counts which buckets can hold its events, and reads
 the days of theirs only. It is exact or not taken: a selection that is small, that has several actors
 or a one-sided range, whose page reaches its undated events, or with an event filed under two buckets
-(two files dating it differently), is read whole, as `dipkb timeline` reads it.
+(two files dating it differently, or one dating it and another naming a participant), is read whole,
+as `dipkb timeline` reads it.
 """
 from __future__ import annotations
 
