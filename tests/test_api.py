@@ -12,6 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from dipkb.cli import cli
+from dipkb.errors import UnknownNameError
+from dipkb.store.layout import KBLayout
+from dipkb.views import timeline
+from dipkb.web import api
+from dipkb.web.html import TimelineForm
+from dipkb.web.live import LiveKB
 
 
 def cli_json(root, *args: str):
@@ -158,3 +164,34 @@ def test_a_bad_request_is_a_400_with_its_reason(served_kb, path, params, message
     status, content_type, body = get(served_kb, path, params)
     assert (status, content_type) == (400, "application/json")
     assert body["status"] == 400 and body["error"].startswith(message), body
+
+
+def test_the_timeline_twin_is_the_cli_json_byte_for_byte_sent_as_it_is_made(served_kb):
+    with urllib.request.urlopen(served_kb.url + "/timeline.json?actor=Russia", timeout=30) as response:
+        assert (response.headers["Transfer-Encoding"], response.headers["Content-Length"]) == ("chunked", None)
+        body = response.read()
+    result = CliRunner().invoke(cli, ["--kb", str(served_kb.root), "timeline", "--actor", "Russia", "-f", "json"])
+    assert body == result.stdout_bytes
+
+
+def test_a_streamed_timeline_lets_go_of_its_generation_when_done_abandoned_or_refused(kb_copy, monkeypatch):
+    # A generation still held when the KB changes is never closed: each request would leak a store.
+    monkeypatch.setattr(timeline, "CHUNK", 3)
+    live = LiveKB(KBLayout.locate(kb_copy / "kb"))
+
+    def readers() -> int:
+        return live._current.readers
+
+    try:
+        done = api._timeline_json(live, TimelineForm.read([("actor", "Russia")]))
+        assert next(done) == "" and readers() == 1
+        assert json.loads("".join(done)) and readers() == 0
+        abandoned = api._timeline_json(live, TimelineForm.read([]))
+        next(abandoned), next(abandoned)
+        abandoned.close()
+        assert readers() == 0
+        with pytest.raises(UnknownNameError):
+            next(api._timeline_json(live, TimelineForm.read([("actor", "nobody at all")])))
+        assert readers() == 0
+    finally:
+        live.close()

@@ -16,9 +16,10 @@ from pyoxigraph import QueryResultsFormat
 from dipkb.cli import cli
 from dipkb.errors import KBSyntaxError
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views import render, sorting
+from dipkb.views import render, sorting, timeline
 from dipkb.views.export import ExportFormat, export
 from dipkb.views.sorting import LineSorter
+from dipkb.views.timeline import entries_of
 
 REPO = Path(__file__).resolve().parent.parent
 ALL_TRIPLES = "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
@@ -156,3 +157,54 @@ def test_a_query_table_under_the_window_is_sized_from_every_row(shipped):
     assert 0 < len(rows) < render.TABLE_WINDOW
     assert result.stdout == render.table(["event", "label"], rows)
     assert render.TRUNCATED not in result.stdout
+
+
+def _timeline_output(root: Path, *args: str) -> bytes:
+    result = CliRunner().invoke(cli, ["--kb", str(root), "timeline", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout_bytes
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json"])
+def test_a_timeline_written_a_chunk_at_a_time_is_the_whole_timeline_written_at_once(shipped_kb, monkeypatch, fmt):
+    # The whole timeline rendered at once, as it was before it streamed, against chunks of seven entries.
+    with KnowledgeBase.open(shipped_kb / "kb", progress=False) as kb:
+        entries = timeline.timeline(kb, source_titles=fmt != "table")
+    whole = render.json_text([e.as_dict() for e in entries]) if fmt == "json" else render.rows_output(
+        render.TIMELINE_HEADERS, list(render.timeline_rows(entries, render.OutputFormat(fmt))), render.OutputFormat(fmt))
+    made = []
+    monkeypatch.setattr(timeline, "CHUNK", 7)
+    monkeypatch.setattr(timeline, "entries_of", lambda kb, chunk, **options: made.append(len(chunk)) or
+                        entries_of(kb, chunk, **options))
+    assert _timeline_output(shipped_kb, "-f", fmt).decode() == whole
+    assert len(made) == -(-len(entries) // 7) > 3 and set(made[:-1]) == {7}
+
+
+def test_a_timelines_entries_are_made_as_they_are_asked_for(shipped_kb, monkeypatch):
+    made = []
+    monkeypatch.setattr(timeline, "CHUNK", 5)
+    monkeypatch.setattr(timeline, "entries_of", lambda kb, chunk, **options: made.append(len(chunk)) or
+                        entries_of(kb, chunk, **options))
+    with KnowledgeBase.open(shipped_kb / "kb", progress=False) as kb:
+        entries = timeline.timeline_entries(kb, timeline.select_events(kb, timeline.TimelineFilter()))
+        first = [next(entries) for _ in range(6)]
+        assert made == [5, 5] and first[0].earliest_day <= first[5].earliest_day
+
+
+def test_json_pieces_come_before_the_items_are_all_read():
+    read = []
+
+    def items():
+        for n in range(2500):
+            read.append(n)
+            yield {"n": n}
+
+    pieces = render.json_array(items(), batch=1000)
+    assert next(pieces).startswith("[\n  {\n    \"n\": 0\n  }") and len(read) == 1000  # one batch
+    assert "".join(pieces) and len(read) == 2500
+
+
+@pytest.mark.parametrize("count", [0, 1, 999, 1000, 2001])
+def test_a_json_array_in_pieces_is_json_text(count):
+    items = [{"n": n, "text": "é\n\"", "list": [n, {"deep": [None, True, 2.5]}], "empty": {}} for n in range(count)]
+    assert "".join(render.json_array(iter(items))) == render.json_text(items)

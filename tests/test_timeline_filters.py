@@ -121,3 +121,12 @@ def test_a_type_with_an_actor_a_place_or_dates_keeps_the_events_of_both(root, ki
 
 def test_russia_hosted_visits(root):
     assert ids(events(root, "--type", "042", "--actor", "Russia")) == ["event:taliban-delegation-visit-moscow-2021-07"]
+
+
+def test_among_several_actors_those_the_filters_leave_nothing_are_named(root):
+    # Over a range and in a role: the Taliban have events in the range, none as host; Tajikistan none.
+    result = run(root, "timeline", "--actor", "Russia", "--actor", "Tajikistan", "--actor", "Taliban",
+                 "--from", "2021-07-08", "--to", "2021-07-09", "--role", "host", "-f", "csv")
+    assert result.exit_code == 0 and result.stdout.count("\n") > 1
+    assert result.stderr == ("Note: actor:tajikistan has no events that match the other filters.\n"
+                             "Note: actor:taliban has no events that match the other filters.\n")

@@ -113,7 +113,7 @@ def test_a_table_without_source_titles_is_the_same_table(shipped_kb):
     with KnowledgeBase.open(layout=KBLayout.locate(shipped_kb)) as kb:
         titled = timeline(kb, TimelineFilter())
         by_iri = timeline(kb, TimelineFilter(), source_titles=False)
-    assert timeline_rows(by_iri, OutputFormat.TABLE) == timeline_rows(titled, OutputFormat.TABLE)
+    assert list(timeline_rows(by_iri, OutputFormat.TABLE)) == list(timeline_rows(titled, OutputFormat.TABLE))
     assert all(s.title is None and s.url is None for e in by_iri for s in e.sources)
     assert all(s.title for e in titled for s in e.sources)
     assert [[s.id for s in e.sources] for e in by_iri] == [[s.id for s in e.sources] for e in titled]

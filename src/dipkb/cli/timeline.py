@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 
 from dipkb.cli.base import open_kb, output_options
-from dipkb.views.render import TIMELINE_HEADERS, Output, OutputFormat, json_text, rows_output, timeline_rows
+from dipkb.views.render import (TIMELINE_HEADERS, Output, OutputFormat, json_array, json_text, timeline_rows,
+                                write_rows)
 from dipkb.views import timeline as tl
 
 
@@ -41,16 +42,15 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     filt = tl.typed_filter(kb, actors=actors, direct=direct, event_type=event_type, place=place, start=start, end=end,
                            modalities=modalities)
     filt = tl.with_roles(kb, filt, roles)
-    # A table names each source by its IRI's last segment (render.timeline_rows): no titles to look up.
-    entries = tl.timeline(kb, filt, source_titles=out.format is not OutputFormat.TABLE)
-    for note in tl.empty_actor_notes(kb, filt, entries):
+    selected = tl.select_events(kb, filt)
+    for note in tl.empty_actor_notes(kb, filt, bool(selected)):
         click.echo(f"Note: {note}", err=True)
-    if out.format is OutputFormat.JSON:
-        out.write(json_text([e.as_dict() for e in entries]))
-        return
+    # A table names each source by its IRI's last segment (render.timeline_rows): no titles to look up.
+    entries = tl.timeline_entries(kb, selected, source_titles=out.format is not OutputFormat.TABLE)
     if out.format in (OutputFormat.TIMELINEJS, OutputFormat.GEOJSON):
         from dipkb.views import geojson, timelinejs
 
+        entries = list(entries)
         if out.format is OutputFormat.TIMELINEJS:
             shared = timelinejs.timelinejs(entries)
         else:
@@ -59,4 +59,13 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
             click.echo(f"Note: {shared.note}", err=True)
         out.write(json_text(shared.document))
         return
-    out.write(rows_output(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format))
+    # Written as the entries come, a chunk at a time.
+    with out.stream() as handle:
+        def write(text: str) -> None:
+            handle.write(text.encode())
+
+        if out.format is OutputFormat.JSON:
+            for text in json_array(e.as_dict() for e in entries):
+                write(text)
+        else:
+            write_rows(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format, write)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from itertools import islice
@@ -122,23 +123,35 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Ca
         write("".join(lines))
 
 
-def delimited(headers: Sequence[str], rows: Sequence[Sequence[str]], delimiter: str) -> str:
+def rows_output(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: OutputFormat) -> str:
+    """Render plain rows (a timeline, a catalogue) as table, csv, tsv or json."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
+    write_rows(headers, rows, fmt, buffer.write, window=len(rows))
     return buffer.getvalue()
 
 
-def rows_output(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: OutputFormat) -> str:
-    """Render plain rows (a timeline, a catalogue) as table, csv, tsv or json."""
-    if fmt is OutputFormat.CSV:
-        return delimited(headers, rows, ",")
-    if fmt is OutputFormat.TSV:
-        return delimited(headers, rows, "\t")
+def write_rows(headers: Sequence[str], rows: Iterable[Sequence[str]], fmt: OutputFormat,
+               write: Callable[[str], object], *, window: int = TABLE_WINDOW) -> None:
+    """:func:`rows_output` written as the rows come: a table sizes its columns from its first ``window``
+    rows (:func:`write_table`)."""
+    rows = iter(rows)
     if fmt is OutputFormat.JSON:
-        return json_text([dict(zip(headers, row)) for row in rows])
-    return table(headers, rows)
+        for text in json_array(dict(zip(headers, row)) for row in rows):
+            write(text)
+    elif fmt in (OutputFormat.CSV, OutputFormat.TSV):
+        writer = csv.writer(_Writes(write), delimiter="," if fmt is OutputFormat.CSV else "\t", lineterminator="\n")
+        writer.writerow(headers)
+        for batch in iter(lambda: list(islice(rows, TABLE_WINDOW)), []):
+            writer.writerows(batch)
+    else:
+        write_table(headers, rows, write, window=window)
+
+
+@dataclass(frozen=True)
+class _Writes:
+    """What csv.writer writes to: anything with a write method."""
+
+    write: Callable[[str], object]
 
 
 _RESULT_FORMATS = {
@@ -160,6 +173,17 @@ def json_text(data: object) -> str:
     """JSON as dipkb prints it (`-f json`), on the command line and over HTTP alike: the same bytes
     for the same answer."""
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def json_array(items: Iterable[object], batch: int = 1000) -> Iterator[str]:
+    """``json_text`` of a list of ``items``, in pieces as the items come, ``batch`` at a time: the same
+    text, whatever their number."""
+    items, opening = iter(items), "[\n  "
+    for chunk in iter(lambda: list(islice(items, batch)), []):
+        yield opening + ",\n  ".join(json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+                                     for item in chunk)
+        opening = ",\n  "
+    yield "[]\n" if opening == "[\n  " else "\n]\n"
 
 
 class UnsupportedFormat(DipkbError):
@@ -236,11 +260,12 @@ class Output:
 TIMELINE_HEADERS = ["date", "type", "modality", "label", "participants", "place", "sources"]
 
 
-def timeline_rows(entries: Sequence[TimelineEntry], fmt: OutputFormat) -> list[list[str]]:
-    """A timeline as rows; a table names each source by its short id, files by its title."""
-    return [[
+def timeline_rows(entries: Iterable[TimelineEntry], fmt: OutputFormat) -> Iterator[list[str]]:
+    """A timeline as rows, as the entries come; a table names each source by its short id, files by
+    its title."""
+    return ([
         e.date, e.type.removeprefix("dip:"), e.modality, e.label,
         "; ".join(f"{p.label} ({p.role})" for p in e.participants),
         e.place.label if e.place else "",
         "; ".join(s.id.rsplit("/", 1)[-1] if fmt is OutputFormat.TABLE else s.title for s in e.sources),
-    ] for e in entries]
+    ] for e in entries)

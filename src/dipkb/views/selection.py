@@ -203,6 +203,18 @@ class Selection:
         selected = [Selected(iri, lo, hi, tuple(sorted(rows.get(iri, ())))) for iri, (lo, hi) in days.items()]
         return sorted(selected, key=chronological)
 
+    def matches_any(self, kb: KnowledgeBase) -> bool:
+        """Whether any event matches: the first one found ends the search (selecting every event of
+        each actor to say it had some made a two-actor timeline at a million events 64 s instead of 52)."""
+        for agents in self.agents:
+            query, values = self._selection_query(agents, self.dated_buckets, False, ())
+            query += " LIMIT 1"
+            found = (kb.select_values(query, values, self.bindings, _ROWS_PER_QUERY) if values
+                     else kb.query(query, self.bindings))
+            if next(iter(found), None) is not None:
+                return True
+        return False
+
     def counting_in(self, buckets: list[str]) -> tuple[str, str, list[tuple[NamedNode, ...]]]:
         """Two queries over the matching events filed under ``buckets``, ignoring the filter's dates,
         and the rows of their VALUES block (KnowledgeBase.select_values): how many events each bucket
@@ -257,8 +269,8 @@ class Selection:
             head = [_FILED]
             rows = [(NamedNode(bucket), NamedNode(actor)) for bucket in buckets for actor in agents]
         elif buckets is not None:
-            # Without a range, what the actor's pattern finds, as :meth:`counting` counts it: the
-            # pairs leave out a participation stated by another file than the event's date.
+            # Without a range, the events' own buckets, as :meth:`counting` counts them: a file that
+            # names a participant without dating the event files the pair under DATED_ELSEWHERE.
             head = [_BUCKETS] + ([_ACTOR_TEST % _iris(agents, ", ")] if agents else [])
             rows = [(NamedNode(bucket),) for bucket in buckets]
         else:

@@ -10,20 +10,22 @@ library's calls block.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from pyoxigraph import QueryBoolean, QuerySolutions
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from dipkb.errors import ParameterError
 from dipkb.sparql import saved
 from dipkb.views import describe, geojson, timeline, timelinejs
 from dipkb.views.names import resolve_actor
-from dipkb.views.render import OutputFormat, json_text, query_result
+from dipkb.views.render import OutputFormat, json_array, json_text, query_result
 from dipkb.web.html import TimelineForm, single_values
+from dipkb.web.live import LiveKB, RemoteKB
 
 _TIMELINE_FORMATS = (OutputFormat.JSON, OutputFormat.TIMELINEJS, OutputFormat.GEOJSON)
 
@@ -44,16 +46,29 @@ def _format(value: str | None) -> OutputFormat:
 
 def timeline_api(request: Request) -> Response:
     """GET /api/timeline?actor=&type=&place=&from=&to=&modality=&direct=&format=, and /timeline.json,
-    the timeline page's twin: all the events for the filters, not one page."""
+    the timeline page's twin: all the events for the filters, not one page; as JSON, sent as the
+    entries are made."""
     form = TimelineForm.read(request.query_params.multi_items(), also=("format",))
     fmt = _format(request.query_params.get("format"))
+    if fmt is OutputFormat.JSON:
+        body = _timeline_json(request.app.state.live, form)
+        next(body)  # the filter resolved and the events selected: a mistake gets its error, not a cut 200
+        return StreamingResponse(body, media_type="application/json")
     with request.app.state.live.reading() as kb:
         entries = timeline.timeline(kb, form.resolve(kb))
         if fmt is OutputFormat.TIMELINEJS:
             return cli_json(timelinejs.timelinejs(entries).document)
-        if fmt is OutputFormat.GEOJSON:
-            return cli_json(geojson.feature_collection(kb, entries).document, media_type="application/geo+json")
-    return cli_json([e.as_dict() for e in entries])
+        return cli_json(geojson.feature_collection(kb, entries).document, media_type="application/geo+json")
+
+
+def _timeline_json(live: LiveKB | RemoteKB, form: TimelineForm) -> Iterator[str]:
+    """The timeline's JSON in pieces, after an empty first one, which comes once the events are
+    selected. The generation read stays held until the last piece is sent, or the generator closed
+    (a client gone away)."""
+    with live.reading() as kb:
+        selected = timeline.select_events(kb, form.resolve(kb))
+        yield ""
+        yield from json_array(entry.as_dict() for entry in timeline.timeline_entries(kb, selected))
 
 
 def queries_api(request: Request) -> Response:

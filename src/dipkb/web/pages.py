@@ -97,7 +97,7 @@ def timeline_page(request: Request) -> Response:
         except _INPUT_ERRORS as error:
             # Shown above the form, still filled in, to be corrected there; not the error page.
             return page(notes=[], error=str(error), data=script_json(Window(0, 1).data([])), status_code=400)
-        notes = empty_actor_notes(kb, filt, shown)
+        notes = empty_actor_notes(kb, filt, total > 0)
         data = window.data(shown)
     return page(notes=notes, error=None, data=script_json(data))
 
