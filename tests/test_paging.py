@@ -11,6 +11,7 @@ import pytest
 
 from dipkb import KnowledgeBase
 from dipkb.model.namespaces import DIP
+from dipkb.store.kb import REMEMBERED
 from dipkb.views import paging
 from dipkb.views.paging import timeline_window
 from dipkb.views.selection import Selection, TimelineFilter
@@ -141,3 +142,28 @@ def test_an_event_two_files_date_differently_has_its_page_read_whole(tmp_path):
         assert paging._window(two_dated, selection, 0, 20, windowed_from=0) is None
         shown, total = timeline_window(two_dated, filt, 20, 20, windowed_from=0)
         assert total == len(whole) and [e.id for e in shown] == [e.iri for e in whole[20:40]]
+
+
+def test_the_next_page_of_a_selection_is_not_counted_again_while_its_generation_is_open(kb, monkeypatch):
+    filt = TimelineFilter(actors=(VARA,))
+    read_whole = [timeline_window(kb, filt, start, 40, windowed_from=10**9) for start in (0, 40, 400)]
+    counted = []
+    count = paging._counted
+    monkeypatch.setattr(paging, "_counted", lambda *args: counted.append(args[1]) or count(*args))
+    with KnowledgeBase.open(layout=kb.layout, progress=False) as again:  # what a server does, request after request
+        assert [timeline_window(again, filt, start, 40, windowed_from=0) for start in (0, 40, 400)] == read_whole
+        assert len(counted) == 1
+        timeline_window(again, TimelineFilter(actors=(VARA,), via_agents=False), 0, 40, windowed_from=0)
+        assert len(counted) == 2
+    with KnowledgeBase.open(kb.layout.root, index=False, progress=False) as in_memory:  # nothing kept
+        assert [timeline_window(in_memory, filt, start, 40, windowed_from=0) for start in (0, 40)] == read_whole[:2]
+        assert len(counted) == 4
+
+
+def test_a_kb_keeps_what_was_worked_out_for_its_last_keys(kb):
+    with KnowledgeBase.open(layout=kb.layout, progress=False) as fresh:
+        worked = []
+        for key in range(REMEMBERED + 1):
+            assert fresh.remembered(key, lambda: worked.append(key) or -key) == -key
+        assert fresh.remembered(REMEMBERED, lambda: 0) == -REMEMBERED and fresh.remembered(0, lambda: 0) == 0
+        assert worked == list(range(REMEMBERED + 1))

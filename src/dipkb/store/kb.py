@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pyoxigraph import NamedNode, Quad, QueryBoolean, QuerySolution, QuerySolutions, RdfFormat, Store, parse
 
@@ -24,6 +26,12 @@ if TYPE_CHECKING:
     from dipkb.store.index import OpenIndex
 
 
+# What a KB keeps of what views worked out from it (KnowledgeBase.remembered): a page's counts are a
+# few thousand numbers.
+REMEMBERED = 64
+T = TypeVar("T")
+
+
 class KnowledgeBase:
     """A loaded knowledge base. Use :meth:`open`, as a context manager (``with KnowledgeBase.open()
     as kb:``) or with :meth:`close`; query with :meth:`query`, :meth:`select` or :meth:`ask`.
@@ -35,6 +43,25 @@ class KnowledgeBase:
         self.layout = layout
         self.engine = engine
         self.index = index
+        self._remembered: OrderedDict[Hashable, object] = OrderedDict()
+        self._remembering = threading.Lock()
+
+    def remembered(self, key: Hashable, work: Callable[[], T]) -> T:
+        """What ``work()`` returns, worked out once for ``key`` while an index generation is open: its
+        data cannot change (a refresh commits a new one), and a server answers every request of that
+        generation with this KB. The last REMEMBERED keys are kept; without an index, nothing is."""
+        if self.index is None:
+            return work()
+        with self._remembering:
+            if key in self._remembered:
+                self._remembered.move_to_end(key)
+                return self._remembered[key]  # type: ignore[return-value]
+        value = work()  # outside the lock: two requests may work the same out, as they would without it
+        with self._remembering:
+            self._remembered[key] = value
+            while len(self._remembered) > REMEMBERED:
+                self._remembered.popitem(last=False)
+        return value
 
     @property
     def store(self) -> Store:

@@ -60,9 +60,13 @@ def _window(kb: KnowledgeBase, selection: Selection, start: int, size: int,
     dated = filt.start is not None or filt.end is not None
     if len(selection.agents) != 1 or dated and selection.dated_buckets is None:
         return None
-    counts = _counted_in(kb, selection) if dated else _counted(kb, selection, windowed_from)
+    # The next page of the same selection counts nothing again: a server's second page of every event
+    # at a million events took 4.6-5.1 s, 0.5 s so.
+    counts = kb.remembered(("bucket counts", selection, windowed_from), lambda: (
+        _counted_in(kb, selection) if dated else _counted(kb, selection, windowed_from)))
     if counts is None or sum(counts.values()) < windowed_from:
         return None
+    counts = dict(counts)
     undated = counts.pop(None, 0)
     certain, uncertain = _sorted_out(counts, filt.start, filt.end)
     # Their events are read whatever the page: their days can be anywhere, or straddle the range's ends.
