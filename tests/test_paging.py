@@ -12,7 +12,7 @@ import pytest
 from dipkb import KnowledgeBase
 from dipkb.model.namespaces import DIP
 from dipkb.store.kb import REMEMBERED
-from dipkb.views import paging
+from dipkb.views import describe as describing, paging
 from dipkb.views.paging import timeline_window
 from dipkb.views.selection import Selection, TimelineFilter
 from dipkb.views.timeline import typed_filter
@@ -167,3 +167,17 @@ def test_a_kb_keeps_what_was_worked_out_for_its_last_keys(kb):
             assert fresh.remembered(key, lambda: worked.append(key) or -key) == -key
         assert fresh.remembered(REMEMBERED, lambda: 0) == -REMEMBERED and fresh.remembered(0, lambda: 0) == 0
         assert worked == list(range(REMEMBERED + 1))
+
+
+def test_an_entity_pages_referrers_are_read_once_while_its_generation_is_open(kb, monkeypatch):
+    read = []
+    real = describing.referrers
+    monkeypatch.setattr(describing, "referrers", lambda kb, iri, limit=None: read.append(limit) or real(kb, iri, limit))
+    with KnowledgeBase.open(layout=kb.layout, progress=False) as again:
+        first = describing.describe(again, "actor:syn-vara", limit=20)
+        second = describing.describe(again, "actor:syn-vara", limit=20, first_event=20)
+        assert second.referenced_by == first.referenced_by and first.referenced_by_count > 20 and read == [20]
+        assert second.timeline != first.timeline
+        for _ in range(2):  # a ?limit= past what a page shows is read each time
+            describing.describe(again, "actor:syn-vara", limit=2000)
+        assert read == [20, 2000, 2000]
