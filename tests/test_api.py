@@ -14,9 +14,8 @@ from click.testing import CliRunner
 from dipkb.cli import cli
 from dipkb.errors import UnknownNameError
 from dipkb.store.layout import KBLayout
-from dipkb.views import timeline
+from dipkb.views import describe, timeline
 from dipkb.web import api
-from dipkb.web.html import TimelineForm
 from dipkb.web.live import LiveKB
 
 
@@ -174,7 +173,7 @@ def test_the_timeline_twin_is_the_cli_json_byte_for_byte_sent_as_it_is_made(serv
     assert body == result.stdout_bytes
 
 
-def test_a_streamed_timeline_lets_go_of_its_generation_when_done_abandoned_or_refused(kb_copy, monkeypatch):
+def test_a_streamed_answer_lets_go_of_its_generation_when_done_abandoned_or_refused(kb_copy, monkeypatch):
     # A generation still held when the KB changes is never closed: each request would leak a store.
     monkeypatch.setattr(timeline, "CHUNK", 3)
     live = LiveKB(KBLayout.locate(kb_copy / "kb"))
@@ -182,16 +181,20 @@ def test_a_streamed_timeline_lets_go_of_its_generation_when_done_abandoned_or_re
     def readers() -> int:
         return live._current.readers
 
+    def shown(name: str):
+        return lambda kb: describe.describe(kb, name).json_pieces()
+
     try:
-        done = api._timeline_json(live, TimelineForm.read([("actor", "Russia")]))
-        assert next(done) == "" and readers() == 1
-        assert json.loads("".join(done)) and readers() == 0
-        abandoned = api._timeline_json(live, TimelineForm.read([]))
+        done = api._pieces(live, shown("actor:russia"))
+        first = next(done)
+        assert readers() == 1
+        assert json.loads(first + "".join(done))["timeline"] and readers() == 0
+        abandoned = api._pieces(live, shown("actor:russia"))
         next(abandoned), next(abandoned)
         abandoned.close()
         assert readers() == 0
         with pytest.raises(UnknownNameError):
-            next(api._timeline_json(live, TimelineForm.read([("actor", "nobody at all")])))
+            next(api._pieces(live, shown("nobody at all")))
         assert readers() == 0
     finally:
         live.close()

@@ -16,7 +16,7 @@ from pyoxigraph import QueryResultsFormat
 from dipkb.cli import cli
 from dipkb.errors import KBSyntaxError
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views import render, sorting, timeline
+from dipkb.views import describe, render, sorting, timeline
 from dipkb.views.export import ExportFormat, export
 from dipkb.views.sorting import LineSorter
 from dipkb.views.timeline import entries_of
@@ -208,3 +208,18 @@ def test_json_pieces_come_before_the_items_are_all_read():
 def test_a_json_array_in_pieces_is_json_text(count):
     items = [{"n": n, "text": "é\n\"", "list": [n, {"deep": [None, True, 2.5]}], "empty": {}} for n in range(count)]
     assert "".join(render.json_array(iter(items))) == render.json_text(items)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_whole_description_is_written_as_its_timeline_is_made(shipped_kb, monkeypatch, fmt):
+    with KnowledgeBase.open(shipped_kb / "kb", progress=False) as kb:
+        description = describe.describe(kb, "actor:russia")
+        whole = render.json_text(description.as_dict()) if fmt == "json" else describe.render_text(description)
+        assert len(description.timeline) == description.timeline_count > 7
+    made = []
+    monkeypatch.setattr(timeline, "CHUNK", 3)
+    monkeypatch.setattr(timeline, "entries_of", lambda kb, chunk, **options: made.append(len(chunk)) or
+                        entries_of(kb, chunk, **options))
+    result = CliRunner().invoke(cli, ["--kb", str(shipped_kb), "show", "actor:russia", "-f", fmt], catch_exceptions=False)
+    assert result.exit_code == 0 and result.stdout == whole
+    assert len(made) > 2 and set(made[:-1]) == {3}

@@ -7,7 +7,7 @@ import io
 import json
 import sys
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from itertools import islice
 from pathlib import Path
@@ -178,12 +178,35 @@ def json_text(data: object) -> str:
 def json_array(items: Iterable[object], batch: int = 1000) -> Iterator[str]:
     """``json_text`` of a list of ``items``, in pieces as the items come, ``batch`` at a time: the same
     text, whatever their number."""
-    items, opening = iter(items), "[\n  "
+    yield from _json_list(items, 0, batch)
+    yield "\n"
+
+
+def json_pieces(data: Mapping[str, object]) -> Iterator[str]:
+    """``json_text`` of ``data``, in pieces: a value that is an iterator is written as a list, as its
+    items come."""
+    if not data:
+        yield "{}\n"
+        return
+    separator = "{\n  "
+    for key, value in data.items():
+        yield separator + json.dumps(key, ensure_ascii=False) + ": "
+        if isinstance(value, Iterator):
+            yield from _json_list(value, 1)
+        else:
+            yield json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        separator = ",\n  "
+    yield "\n}\n"
+
+
+def _json_list(items: Iterable[object], level: int, batch: int = 1000) -> Iterator[str]:
+    """A list as ``json.dumps(..., indent=2)`` writes it ``level`` deep, in pieces."""
+    items, newline, opening = iter(items), "\n" + "  " * (level + 1), "["
     for chunk in iter(lambda: list(islice(items, batch)), []):
-        yield opening + ",\n  ".join(json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-                                     for item in chunk)
-        opening = ",\n  "
-    yield "[]\n" if opening == "[\n  " else "\n]\n"
+        yield opening + newline + ("," + newline).join(
+            json.dumps(item, ensure_ascii=False, indent=2).replace("\n", newline) for item in chunk)
+        opening = ","
+    yield "[]" if opening == "[" else "\n" + "  " * level + "]"
 
 
 class UnsupportedFormat(DipkbError):

@@ -1,7 +1,7 @@
 """The event view users read: chronological timelines with roles and sources."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from dipkb.errors import ParameterError
@@ -106,6 +106,24 @@ def timeline_entries(kb: KnowledgeBase, selected: Sequence[Selected], *,
     events, held at once, took the CSV to 1,988 MB; 862 MB so, most of it the selection)."""
     for start in range(0, len(selected), CHUNK):
         yield from entries_of(kb, selected[start:start + CHUNK], source_titles=source_titles)
+
+
+@dataclass(frozen=True)
+class Entries(Collection[TimelineEntry]):
+    """The entries of ``selected``, made as they are iterated (:func:`timeline_entries`), each time: for
+    a view of a long timeline that writes them as they come, while ``kb`` stays open."""
+
+    kb: KnowledgeBase
+    selected: Sequence[Selected]
+
+    def __len__(self) -> int:
+        return len(self.selected)
+
+    def __iter__(self) -> Iterator[TimelineEntry]:
+        return timeline_entries(self.kb, self.selected)
+
+    def __contains__(self, entry: object) -> bool:
+        return any(entry == made for made in self)
 
 
 def entries_of(kb: KnowledgeBase, selected: list[Selected], *, source_titles: bool = True) -> list[TimelineEntry]:

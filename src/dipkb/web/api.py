@@ -10,7 +10,8 @@ library's calls block.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 from pyoxigraph import QueryBoolean, QuerySolutions
@@ -20,6 +21,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from dipkb.errors import ParameterError
+from dipkb.store.kb import KnowledgeBase
 from dipkb.sparql import saved
 from dipkb.views import describe, geojson, timeline, timelinejs
 from dipkb.views.names import resolve_actor
@@ -51,9 +53,8 @@ def timeline_api(request: Request) -> Response:
     form = TimelineForm.read(request.query_params.multi_items(), also=("format",))
     fmt = _format(request.query_params.get("format"))
     if fmt is OutputFormat.JSON:
-        body = _timeline_json(request.app.state.live, form)
-        next(body)  # the filter resolved and the events selected: a mistake gets its error, not a cut 200
-        return StreamingResponse(body, media_type="application/json")
+        return _streamed(request.app.state.live, lambda kb: json_array(
+            entry.as_dict() for entry in timeline.timeline_entries(kb, timeline.select_events(kb, form.resolve(kb)))))
     with request.app.state.live.reading() as kb:
         entries = timeline.timeline(kb, form.resolve(kb))
         if fmt is OutputFormat.TIMELINEJS:
@@ -61,14 +62,19 @@ def timeline_api(request: Request) -> Response:
         return cli_json(geojson.feature_collection(kb, entries).document, media_type="application/geo+json")
 
 
-def _timeline_json(live: LiveKB | RemoteKB, form: TimelineForm) -> Iterator[str]:
-    """The timeline's JSON in pieces, after an empty first one, which comes once the events are
-    selected. The generation read stays held until the last piece is sent, or the generator closed
-    (a client gone away)."""
+def _streamed(live: LiveKB | RemoteKB, pieces_of: Callable[[KnowledgeBase], Iterator[str]]) -> StreamingResponse:
+    """JSON sent in pieces (``pieces_of`` the KB), once its first piece is made: what the request names
+    is resolved and selected by then, so that a mistake gets its error, not a cut 200. The index
+    generation read stays held until the last piece is sent, or the generator is closed (a client
+    gone away)."""
+    body = _pieces(live, pieces_of)
+    first = next(body)
+    return StreamingResponse(itertools.chain([first], body), media_type="application/json")
+
+
+def _pieces(live: LiveKB | RemoteKB, pieces_of: Callable[[KnowledgeBase], Iterator[str]]) -> Iterator[str]:
     with live.reading() as kb:
-        selected = timeline.select_events(kb, form.resolve(kb))
-        yield ""
-        yield from json_array(entry.as_dict() for entry in timeline.timeline_entries(kb, selected))
+        yield from pieces_of(kb)
 
 
 def queries_api(request: Request) -> Response:
@@ -116,9 +122,12 @@ def counting_number(params: QueryParams, name: str) -> int | None:
 
 def show_api(request: Request) -> Response:
     """GET /api/show/ID: `dipkb show ID -f json` (``limit`` as --limit); ID is a CURIE (event:...), an IRI or a name."""
-    with request.app.state.live.reading() as kb:
-        description = describe.describe(kb, request.path_params["id"], limit=counting_number(request.query_params, "limit"))
-        return cli_json(description.as_dict())
+    return show_json(request.app.state.live, request.path_params["id"], request.query_params)
+
+
+def show_json(live: LiveKB | RemoteKB, name: str, params: QueryParams) -> Response:
+    """`dipkb show NAME -f json` (``limit`` as --limit), sent as the timeline's entries are made."""
+    return _streamed(live, lambda kb: describe.describe(kb, name, limit=counting_number(params, "limit")).json_pieces())
 
 
 def routes() -> list[Route]:

@@ -25,7 +25,7 @@ from dipkb.model.namespaces import PREFIXES, curie
 from dipkb.sparql.saved import SavedQuery, load_catalogue
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.describe import describe
-from dipkb.web.api import cli_json, counting_number, timeline_api
+from dipkb.web.api import counting_number, show_json, timeline_api
 from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json
 from dipkb.views.names import resolve_actor
 from dipkb.views.paging import timeline_window
@@ -122,8 +122,7 @@ def description_page(request: Request) -> Response:
 
 def description_json(request: Request) -> Response:
     kind, local = request.url.path.split("/")[1], request.path_params["local"]
-    with _live(request).reading() as kb:
-        return cli_json(describe(kb, f"{kind}:{local}", limit=counting_number(request.query_params, "limit")).as_dict())
+    return show_json(_live(request), f"{kind}:{local}", request.query_params)
 
 
 @dataclass(frozen=True)
