@@ -118,10 +118,7 @@ def show(ctx: click.Context, name: str, limit: int | None, out: Output) -> None:
     from dipkb.views import describe
 
     description = describe.describe(open_kb(ctx), name, limit=limit)
-    pieces = description.json_pieces() if out.format is OutputFormat.JSON else describe.text_lines(description)
-    with out.stream() as handle:
-        for piece in pieces:
-            handle.write(piece.encode())
+    out.write_pieces(description.json_pieces() if out.format is OutputFormat.JSON else describe.text_lines(description))
 
 
 @click.command()

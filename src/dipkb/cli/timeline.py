@@ -60,12 +60,9 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
         out.write(json_text(shared.document))
         return
     # Written as the entries come, a chunk at a time.
+    if out.format is OutputFormat.JSON:
+        out.write_pieces(json_array(e.as_dict() for e in entries))
+        return
     with out.stream() as handle:
-        def write(text: str) -> None:
-            handle.write(text.encode())
-
-        if out.format is OutputFormat.JSON:
-            for text in json_array(e.as_dict() for e in entries):
-                write(text)
-        else:
-            write_rows(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format, write)
+        write_rows(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format,
+                   lambda text: handle.write(text.encode()))

@@ -6,8 +6,8 @@ import csv
 import io
 import json
 import sys
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 from pathlib import Path
@@ -264,8 +264,13 @@ class Output:
         self.path = path
 
     def write(self, data: str | bytes) -> None:
+        self.write_pieces([data])
+
+    def write_pieces(self, pieces: Iterable[str | bytes]) -> None:
+        """Write ``pieces`` as they come (a long result, a piece at a time)."""
         with self.stream() as handle:
-            handle.write(data.encode() if isinstance(data, str) else data)
+            for piece in pieces:
+                handle.write(piece.encode() if isinstance(piece, str) else piece)
 
     @contextlib.contextmanager
     def stream(self) -> Iterator[BinaryIO]:
