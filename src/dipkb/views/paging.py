@@ -99,14 +99,20 @@ def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dic
     """How many matching events each bucket holds, None for those without one; None when there are
     few, or when an event is under two buckets."""
     everything_query, hashed_query, joined_query = selection.counting()
-    (found,) = kb.query(everything_query)
-    everything = int(found["n"].value)
-    if everything < windowed_from:
-        return None
-    # By hash, every dated thing's bucket is read (1.5 s at a million events); event by event, 10 µs
-    # an event of the selection: the hash past a sixth of the dated things.
-    query = hashed_query if everything > kb.dated_count / 6 else joined_query
-    counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in kb.query(query)}
+    with ThreadPoolExecutor(1) as pool:
+        # Every event (the web timeline's first page) is counted by hash beside its total, on the
+        # engine's second core (at a million events, 5.1 s a page, 4.5 s so).
+        every_event = replace(selection.filt, via_agents=True) == TimelineFilter()
+        hashed = pool.submit(lambda: list(kb.query(hashed_query))) if every_event else None
+        (found,) = kb.query(everything_query)
+        everything = int(found["n"].value)
+        if everything < windowed_from:
+            return None
+        # By hash, every dated thing's bucket is read (1.5 s at a million events); event by event,
+        # 10 µs an event of the selection: the hash past a sixth of the dated things.
+        rows = hashed.result() if hashed else kb.query(
+            hashed_query if everything > kb.dated_count / 6 else joined_query)
+        counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in rows}
     return counts if sum(counts.values()) == everything else None
 
 
