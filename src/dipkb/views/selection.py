@@ -196,9 +196,7 @@ class Selection:
             query, values = self._selection_query(agents, buckets, with_rows, classes)
             # In chunks, an event may come back from two of them, with the same days; with one row a
             # file that states it.
-            solutions = (kb.select_values(query, values, self.bindings, _ROWS_PER_QUERY) if values
-                         else kb.query(query, self.bindings))
-            for solution in solutions:
+            for solution in self._solutions(kb, query, values):
                 iri, lo, hi, row = solution["event"].value, solution["lo"], solution["hi"], solution["row"]
                 held = found.get(iri) or found.setdefault(iri, [None, None, ()])
                 held[0] = day.setdefault(lo.value, lo.value) if lo else None
@@ -213,12 +211,14 @@ class Selection:
         each actor to say it had some made a two-actor timeline at a million events 64 s instead of 52)."""
         for agents in self.agents:
             query, values = self._selection_query(agents, self.dated_buckets, False, ())
-            query += " LIMIT 1"
-            found = (kb.select_values(query, values, self.bindings, _ROWS_PER_QUERY) if values
-                     else kb.query(query, self.bindings))
-            if next(iter(found), None) is not None:
+            if next(iter(self._solutions(kb, query + " LIMIT 1", values)), None) is not None:
                 return True
         return False
+
+    def _solutions(self, kb: KnowledgeBase, query: str, values: list[tuple[NamedNode, ...]]) -> Iterable:
+        """The solutions of a :meth:`_selection_query` and its block's rows, with the filter's dates bound."""
+        return (kb.select_values(query, values, self.bindings, _ROWS_PER_QUERY) if values
+                else kb.query(query, self.bindings))
 
     def counting_in(self, buckets: list[str]) -> tuple[str, str, list[tuple[NamedNode, ...]]]:
         """Two queries over the matching events filed under ``buckets``, ignoring the filter's dates,
