@@ -181,3 +181,64 @@ def test_an_entity_pages_referrers_are_read_once_while_its_generation_is_open(kb
         for _ in range(2):  # a ?limit= past what a page shows is read each time
             describing.describe(again, "actor:syn-vara", limit=2000)
         assert read == [20, 2000, 2000]
+
+
+# The tallies' path: EXTRA without its dated thing of no event class, which would send every page to the query.
+EVENTS_ONLY = "\n".join(line for line in EXTRA.splitlines() if not line.startswith("event:untyped"))
+
+
+def _queried(kb: KnowledgeBase) -> dict[str | None, int]:
+    """Every event's count by bucket as the query reads it, the tallies aside."""
+    _, hashed_query, _ = Selection.of(kb, TimelineFilter()).counting()
+    return {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in kb.query(hashed_query)}
+
+
+def test_every_events_counts_come_from_the_tallies_when_no_file_shares_an_event(tmp_path, monkeypatch):
+    with generated(tmp_path, 1000, EVENTS_ONLY) as kb:
+        tallied = paging._tallied(kb)
+        queried = _queried(kb)
+        assert tallied is not None and tallied.counts == queried and tallied.events == sum(queried.values())
+        assert queried[None] == 3 and queried["urn:dipkb:time:wide"] == 3  # the undated and the wide ones
+        selection = Selection.of(kb, TimelineFilter())
+        whole = selection.events(kb, None, with_rows=False)
+        run = []
+        query = kb.query
+        monkeypatch.setattr(kb, "query", lambda text, *args, **kw: run.append(text) or query(text, *args, **kw))
+        assert paging._counted(kb, selection, 0) == queried
+        assert len(run) == 2 and not any("timeBucket" in text for text in run)  # the tallies and the total alone
+        for start, size in _windows(len(whole)):
+            assert paging._window(kb, selection, start, size, windowed_from=0) in (None, (whole[start:start + size],
+                                                                                         len(whole)))
+
+
+@pytest.mark.parametrize("shared", [
+    # typed in a second file, which does not date it: the tallies add up to one event too many
+    "event:tie-a a dip:Meeting .",
+    # dated in a second file, which does not type it: that file's tallies say so
+    'event:tie-a dip:date "2003-03-03"^^xsd:date .',
+    # dated differently in a second file: filed under two buckets, so no count by bucket holds
+    'event:tie-a dip:date "2008-08-08"^^xsd:date .',
+])
+def test_every_events_counts_are_queried_when_a_file_shares_an_event(tmp_path, shared):
+    prefixes = "".join(line + "\n" for line in EXTRA.splitlines() if line.startswith("@prefix"))
+    with generated(tmp_path, 1000, EVENTS_ONLY, prefixes + shared) as kb:
+        tallied = paging._tallied(kb)
+        assert tallied is None or tallied.events == sum(_queried(kb).values()) + 1
+        selection = Selection.of(kb, TimelineFilter())
+        whole = selection.events(kb, None, with_rows=False)
+        counted = paging._counted(kb, selection, 0)
+        assert counted == (None if "2008" in shared else _queried(kb))
+        assert timeline_window(kb, TimelineFilter(), 600, 30, windowed_from=0) == timeline_window(
+            kb, TimelineFilter(), 600, 30, windowed_from=10**9)
+        assert len(whole) == 1010  # the generator's and the ten of EXTRA, tie-a once
+
+
+def test_tallies_in_an_authored_file_count_for_nothing(tmp_path):
+    forged = EXTRA.splitlines()[0] + """
+<urn:forged> dip:tallyEvents 5 ; dip:tallyUndatedEvents 0 ; dip:tallyDatedNonEvents 0 ;
+    dip:tallyEventsByBucket "{\\"urn:dipkb:time:wide\\":5}" ."""
+    with generated(tmp_path, 300, EVENTS_ONLY) as kb:
+        honest = paging._tallied(kb)
+    (tmp_path / "kb" / "forged.ttl").write_text(forged)
+    with KnowledgeBase.open(tmp_path / "kb", progress=False) as kb:
+        assert paging._tallied(kb) == honest

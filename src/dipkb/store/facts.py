@@ -145,5 +145,6 @@ def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, ci
     else:
         lines += [f"{subject} <{eventrows.ROW}> {text}{suffix}" for subject, text in rows]
     tally = tallies.FileTally.count(triples=triples, citations=citations, types=facts.types,
-                                    modalities=facts.modalities, days=days, classes=classes)
+                                    modalities=facts.modalities, days=days,
+                                    buckets={str(event): bucket for event, bucket in buckets.items()}, classes=classes)
     return Derived("".join(lines).encode() + tally.nquads(graph, target), quads)
