@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dipkb import KnowledgeBase
-from dipkb.model.namespaces import DIP
+from dipkb.model.namespaces import DIP, expand
 from dipkb.store.kb import REMEMBERED
 from dipkb.views import describe as describing, paging
 from dipkb.views.paging import timeline_window
@@ -242,3 +242,17 @@ def test_tallies_in_an_authored_file_count_for_nothing(tmp_path):
     (tmp_path / "kb" / "forged.ttl").write_text(forged)
     with KnowledgeBase.open(tmp_path / "kb", progress=False) as kb:
         assert paging._tallied(kb) == honest
+
+
+def test_a_page_of_referrers_is_the_first_of_all_read_property_by_property(kb):
+    def pairs(facts) -> list[tuple[str, str]]:
+        return sorted({(expand(f.predicate), expand(f.value_id)) for f in facts})
+
+    everything, count = describing.referrers(kb, VARA)
+    whole = pairs(everything)
+    assert count == len(whole) > 500
+    first_property = sum(p == whole[0][0] for p, _ in whole)
+    assert 1 < first_property < count - 2  # so that pages end inside a property and across two
+    for limit in (0, 1, *range(first_property - 1, first_property + 3), 499, count, count + 3):
+        shown, counted = describing.referrers(kb, VARA, limit)
+        assert counted == count and pairs(shown) == whole[:limit], limit

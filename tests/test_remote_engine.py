@@ -52,6 +52,7 @@ VIEWS = [
     ["show", "event:kabulov-taliban-meeting-2021-07", "-f", "json"],
     ["show", "Moscow"],
     ["show", "source:founding-article"],
+    ["show", "Russia", "--limit", "3", "-f", "json"],  # a page of references: counted by property first
     ["show", "Afghanistan"],  # ambiguous: the same error
     ["show", "Nobody"],  # unknown: the same error and suggestions
     ["stats"],

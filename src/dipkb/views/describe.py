@@ -97,10 +97,14 @@ SELECT ?p ?o ?plabel ?olabel ?subject WHERE {
   BIND(COALESCE(?title, ?label) AS ?olabel)
 }""" % FILE_GRAPH_PREFIX
 # Sorted here rather than by the engine, which took 19 s to order an actor's 166,930 references at a
-# million events (3.3 s to read them all).
+# million events (3.3 s to read them all). A page of them counts them by property first (1.2 s), then
+# reads the referrers of the first properties only (by IRI, as the page lists them).
 _REFERRERS = """SELECT DISTINCT ?s ?p ?object WHERE {
   GRAPH ?g { ?s ?p ?object } FILTER(STRSTARTS(STR(?g), "%s"))
 }""" % FILE_GRAPH_PREFIX
+_REFERRING_PROPERTIES = """SELECT ?p ?object (COUNT(DISTINCT ?s) AS ?n) WHERE {
+  GRAPH ?g { ?s ?p ?object } FILTER(STRSTARTS(STR(?g), "%s"))
+} GROUP BY ?p ?object""" % FILE_GRAPH_PREFIX
 _LABELS = "SELECT ?thing ?label WHERE { VALUES ?thing { %s } ?thing rdfs:label ?label }"
 # At most this many referrers of a page are kept (KnowledgeBase.remembered): a ?limit= can ask for all.
 _REMEMBERED_REFERRERS = 1000
@@ -130,8 +134,17 @@ def _fact_order(fact: Fact) -> tuple:
 def referrers(kb: KnowledgeBase, iri: str, limit: int | None = None) -> tuple[tuple[Fact, ...], int]:
     """What refers to ``iri``, as facts whose value is the referring thing, and how many (thing,
     property) pairs there are in all; with ``limit``, the first that many pairs by property and thing IRI."""
-    pairs = sorted(((p, s) for s, p, _ in kb.query(_REFERRERS, {"object": NamedNode(iri)})),
-                   key=lambda pair: (pair[0].value, pair[1].value))
+    target = NamedNode(iri)
+    if limit is None:
+        pairs = _referring_pairs(kb, target)
+        count = len(pairs)
+    else:
+        per_property = {row["p"]: int(row["n"].value) for row in kb.select(_REFERRING_PROPERTIES, {"object": target})}
+        count, pairs = sum(per_property.values()), []
+        for prop in sorted(per_property, key=lambda prop: prop.value):
+            if len(pairs) >= limit:
+                break
+            pairs += _referring_pairs(kb, target, prop)
     shown = pairs[:limit]
     labels: dict[str, list[str]] = {}
     named = {term.value for pair in shown for term in pair if isinstance(term, NamedNode)}
@@ -141,7 +154,15 @@ def referrers(kb: KnowledgeBase, iri: str, limit: int | None = None) -> tuple[tu
              for p, s in shown
              for plabel in labels.get(p.value, [curie(p.value)])
              for slabel in labels.get(s.value, [curie(s.value)])}
-    return tuple(sorted(facts, key=_fact_order)), len(pairs)
+    return tuple(sorted(facts, key=_fact_order)), count
+
+
+def _referring_pairs(kb: KnowledgeBase, target: NamedNode, prop: NamedNode | None = None) -> list[tuple]:
+    """The (property, thing) pairs of the things whose ``prop`` (None: any property) is ``target``, by
+    property and thing IRI."""
+    bindings = {"object": target} | ({"p": prop} if prop else {})
+    return sorted(((p, s) for s, p, _ in kb.query(_REFERRERS, bindings)),
+                  key=lambda pair: (pair[0].value, pair[1].value))
 
 
 def _kept_referrers(kb: KnowledgeBase, iri: str, limit: int | None) -> tuple[tuple[Fact, ...], int]:
