@@ -101,9 +101,12 @@ def _window(kb: KnowledgeBase, selection: Selection, start: int, size: int,
 def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dict[str | None, int] | None:
     """How many matching events each bucket holds, None for those without one; None when there are
     few, or when an event is under two buckets."""
-    everything_query, hashed_query, joined_query = selection.counting()
     every_event = replace(selection.filt, via_agents=True) == TimelineFilter()
-    tallied = _tallied(kb) if every_event else None
+    (agents,) = selection.agents
+    tallied = _tallied(kb) if every_event or agents else None
+    if agents and tallied is not None:
+        return _counted_filed(kb, selection, sorted(b for b in tallied.counts if b), windowed_from)
+    everything_query, hashed_query, joined_query = selection.counting()
     (found,) = kb.query(everything_query)
     everything = int(found["n"].value)
     if everything < windowed_from:
@@ -115,6 +118,20 @@ def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dic
     rows = kb.query(hashed_query if every_event or everything > kb.dated_count / 6 else joined_query)
     counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in rows}
     return counts if sum(counts.values()) == everything else None
+
+
+def _counted_filed(kb: KnowledgeBase, selection: Selection, buckets: list[str],
+                   windowed_from: int) -> dict[str | None, int] | None:
+    """How many of an actor's events each of ``buckets`` holds (None: undated), from its (bucket,
+    actor) pairs; None when there are few, or when an event is under two buckets. At a million
+    events, the busiest actor's 237,128 events took 2.1-2.4 s by their buckets, 0.4 s so."""
+    per_bucket_query, together_query, rows = selection.counting_filed(buckets)
+    with ThreadPoolExecutor(2) as pool:  # the engine answers without the GIL
+        per_bucket, (together,) = pool.map(lambda query: list(kb.select_values(query, rows, chunk=len(rows))),
+                                           (per_bucket_query, together_query))
+    total = int(together["n"].value)
+    counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in per_bucket}
+    return counts if total >= windowed_from and sum(counts.values()) == total else None
 
 
 @dataclass(frozen=True)
@@ -133,8 +150,9 @@ _BUCKET_TALLIES = """SELECT ?g ?events ?undated ?others ?buckets WHERE { GRAPH ?
 
 def _tallied(kb: KnowledgeBase) -> _Tallied | None:
     """The files' tallies of events by bucket (tallies.FileTally), or None when a file dates what it
-    does not type as an event. Otherwise they are exact once the events they add up to are every
-    event: each is then typed in one file, and dated in that file only. At a million events, the
+    does not type as an event: its bucket may then be in no file's tallies. Otherwise they name every
+    bucket that holds an event, and are exact once the events they add up to are every event: each
+    is then typed in one file, and dated in that file only. At a million events, the
     counts of a first page of every event took 0.74-0.78 s so (the total's query), 3.4-3.6 s by hash."""
     events, counts = 0, Counter()
     for row in kb.select(_BUCKET_TALLIES):
@@ -146,8 +164,6 @@ def _tallied(kb: KnowledgeBase) -> _Tallied | None:
         counts[None] += int(row["undated"].value)
         counts.update(json.loads(row["buckets"].value))
     return _Tallied(events, {bucket: n for bucket, n in counts.items() if n})
-
-
 def _counted_in(kb: KnowledgeBase, selection: Selection) -> dict[str | None, int] | None:
     """How many matching events each bucket of the filter's range holds, whatever their days; None
     when an event is under two of them."""

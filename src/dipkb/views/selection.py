@@ -11,7 +11,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import ParameterError
 from dipkb.model.namespaces import DIP
-from dipkb.model.temporal import XSD_DATE, overlapping_buckets
+from dipkb.model.temporal import DATED_ELSEWHERE, XSD_DATE, overlapping_buckets
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.names import TypeFilter
 
@@ -105,6 +105,12 @@ _MODALITY_STATED = "VALUES ?modality { %s } ?event dip:modality ?modality ."
 # and 2.7 s.
 _FILED_IN = "{ SELECT DISTINCT ?event ?bucket WHERE { VALUES (?bucket ?who) { @rows@ } ?event ?bucket ?who } }"
 _BUCKETED = "{ SELECT DISTINCT ?event ?bucket WHERE { VALUES ?bucket { @rows@ } ?event dip:timeBucket ?bucket } }"
+# An actor's events without a range: its pairs under every bucket (12x faster than reading the
+# buckets of its events at a million events: the busiest actor's 237,128 in 0.35 s), and those filed
+# where nothing dates them with their own bucket, if any.
+_FILED_ANYWHERE = """{ SELECT DISTINCT ?event ?bucket WHERE {
+    { VALUES (?bucket ?who) { @rows@ } ?event ?bucket ?who }
+    UNION { VALUES ?who { %s } ?event %s ?who OPTIONAL { ?event dip:timeBucket ?bucket } } } }"""
 _ANY_BUCKET = """{ SELECT DISTINCT ?event WHERE {
   %s
 } } OPTIONAL { SELECT ?event ?bucket WHERE { ?event dip:timeBucket ?bucket } }"""
@@ -231,6 +237,16 @@ class Selection:
         else:
             patterns = [_BUCKETED, *self._narrowing(agents)]
             rows = [(NamedNode(bucket),) for bucket in buckets]
+        where = "\n  ".join(patterns).replace("%", "%%").replace(_ROWS, "%s")
+        return _PER_BUCKET % where, _COUNT % where, rows
+
+    def counting_filed(self, buckets: list[str]) -> tuple[str, str, list[tuple[NamedNode, ...]]]:
+        """:meth:`counting` of an actor's events from its (bucket, actor) pairs under ``buckets``,
+        every bucket that holds an event, and the rows of their VALUES block: a pair filed under
+        DATED_ELSEWHERE counts under the event's own bucket, or none. One actor."""
+        (agents,) = self.agents
+        rows = [(NamedNode(bucket), NamedNode(actor)) for bucket in buckets for actor in agents]
+        patterns = [_FILED_ANYWHERE % (_iris(agents), NamedNode(DATED_ELSEWHERE)), *self._narrowing(agents)]
         where = "\n  ".join(patterns).replace("%", "%%").replace(_ROWS, "%s")
         return _PER_BUCKET % where, _COUNT % where, rows
 
