@@ -272,3 +272,12 @@ def test_a_page_of_referrers_is_the_first_of_all_read_property_by_property(kb):
     for limit in (0, 1, *range(first_property - 1, first_property + 3), 499, count, count + 3):
         shown, counted = describing.referrers(kb, VARA, limit)
         assert counted == count and pairs(shown) == whole[:limit], limit
+
+
+@pytest.mark.parametrize("via_agents", [True, False])
+def test_an_actors_counts_from_its_pairs_are_those_of_its_events_buckets(tallied_kb, monkeypatch, via_agents):
+    selection = Selection.of(tallied_kb, TimelineFilter(actors=(VARA,), via_agents=via_agents))
+    from_pairs = paging._counted(tallied_kb, selection, 0)
+    monkeypatch.setattr(paging, "FILED_PAIRS_AT_MOST", 0)  # as for a state with hundreds of agents
+    assert from_pairs is not None and paging._counted(tallied_kb, selection, 0) == from_pairs
+    assert from_pairs[None] == 3 and from_pairs["urn:dipkb:time:month:2004-06"] >= 1  # undated; event:cross
