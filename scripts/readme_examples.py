@@ -4,7 +4,11 @@ tests/test_readme.py fails whenever the README and the real output differ.
 
 A block that also holds other commands (`oxigraph`, `curl`) is a session: its lines run in order in the
 working directory (the repository root here; the tests run them in a copy of the KB), the other commands in a shell with the venv's programs first on PATH (their
-standard output is shown; a line ending in `&` starts a server, stopped when the block ends)."""
+standard output is shown; a line ending in `&` starts a server, stopped when the block ends).
+
+The files a line writes to /tmp go to a scratch directory of its block instead, removed when the block
+ends, and its output names them as shown: a store left in /tmp by an earlier run would be loaded into
+again, and answer with what it kept."""
 from __future__ import annotations
 
 import os
@@ -67,19 +71,34 @@ def _blocks(text: str) -> list[list[Example]]:
     return blocks
 
 
-def run(command: str) -> tuple[str, int]:
+_SHOWN_TMP = "/tmp/"
+
+
+def run(command: str, scratch: str | None = None) -> tuple[str, int]:
+    """What a `dipkb` line prints and its exit code; its /tmp files in ``scratch`` (None: its own)."""
     from click.testing import CliRunner
 
     from dipkb.cli import cli
 
-    result = CliRunner().invoke(cli, shlex.split(command)[1:], catch_exceptions=False)
-    return result.output, result.exit_code
+    if scratch is None:
+        with tempfile.TemporaryDirectory(prefix="dipkb-readme-") as own:
+            return run(command, own)
+    result = CliRunner().invoke(cli, shlex.split(_in(scratch, command))[1:], catch_exceptions=False)
+    return _shown(scratch, result.output), result.exit_code
+
+
+def _in(scratch: str, command: str) -> str:
+    return command.replace(_SHOWN_TMP, f"{scratch}/")
+
+
+def _shown(scratch: str, output: str) -> str:
+    return output.replace(f"{scratch}/", _SHOWN_TMP)
 
 
 @contextmanager
 def session() -> Iterator:
     """A runner for one block's commands; the servers it started are stopped when the block ends, and
-    what they made with `mktemp` (a server's store) is removed: their TMPDIR is the block's own."""
+    what they made with `mktemp` (a server's store) or in /tmp is removed: their TMPDIR is the block's own."""
     servers: list[subprocess.Popen] = []
     scratch = tempfile.TemporaryDirectory(prefix="dipkb-readme-")
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -87,15 +106,15 @@ def session() -> Iterator:
 
     def run_any(command: str) -> tuple[str, int]:
         if command.startswith("dipkb ") and not command.endswith("&"):
-            return run(command)
+            return run(command, scratch.name)
         if command.endswith("&"):
-            servers.append(subprocess.Popen(command[:-1], shell=True, env=env,
+            servers.append(subprocess.Popen(_in(scratch.name, command[:-1]), shell=True, env=env,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                             start_new_session=True))
             return "", 0
-        done = subprocess.run(command, shell=True, env=env,
+        done = subprocess.run(_in(scratch.name, command), shell=True, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=120)
-        return done.stdout, done.returncode
+        return _shown(scratch.name, done.stdout), done.returncode
 
     try:
         yield run_any

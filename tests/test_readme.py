@@ -45,3 +45,13 @@ def test_readme_sessions_print_what_they_show(block):
         shown = [(run(example.command), (example.output, example.exit_code)) for example in block]
     for (got, expected), example in zip(shown, block):
         assert got == expected, f"README is stale at `{example.command}`: run `python scripts/readme_examples.py`"
+
+
+def test_a_readme_line_writes_to_tmp_in_a_scratch_directory():
+    """A store an earlier run left in /tmp would be loaded into again, and answer with what it kept."""
+    shown = Path("/tmp/dipkb-readme-check.ttl")
+    output, code = readme_examples.run(f"dipkb export -o {shown}")
+    assert code == 0 and output.endswith(f"to {shown} (turtle).\n") and not shown.exists()
+    with readme_examples.session() as run:
+        assert run(f"dipkb export -o {shown}")[1] == 0 and run(f"wc -l < {shown}")[0].strip().isdigit()
+    assert not shown.exists()
