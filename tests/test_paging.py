@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pyoxigraph import Literal, NamedNode, Quad
 
 from dipkb import KnowledgeBase
 from dipkb.model.namespaces import DIP, expand
@@ -249,6 +250,18 @@ def test_every_events_counts_are_queried_when_a_file_shares_an_event(tmp_path, s
         assert len(whole) == 1010  # the generator's and the ten of EXTRA, tie-a once
 
 
+@pytest.mark.parametrize("written, added_up", [("[1, 2]", False), ('{"urn:dipkb:time:wide": "5"}', False),
+                                               ("{", False), ("{}", True)])
+def test_tallies_the_index_did_not_write_are_not_added_up(tmp_path, written, added_up):
+    generated(tmp_path, 300, EVENTS_ONLY).close()
+    with KnowledgeBase.open(tmp_path / "kb", index=False, progress=False) as kb:  # a store that takes writes
+        (tally,) = [q for q in kb.store.quads_for_pattern(None, NamedNode(DIP + "tallyEventsByBucket"), None)
+                    if q.graph_name.value.endswith("extra-0.ttl")]
+        kb.store.remove(tally)
+        kb.store.add(Quad(tally.subject, tally.predicate, Literal(written), tally.graph_name))
+        assert (paging._tallied(kb) is not None) == added_up
+
+
 def test_tallies_in_an_authored_file_count_for_nothing(tmp_path):
     forged = EXTRA.splitlines()[0] + """
 <urn:forged> dip:tallyEvents 5 ; dip:tallyUndatedEvents 0 ; dip:tallyDatedNonEvents 0 ;
@@ -281,3 +294,11 @@ def test_an_actors_counts_from_its_pairs_are_those_of_its_events_buckets(tallied
     monkeypatch.setattr(paging, "FILED_PAIRS_AT_MOST", 0)  # as for a state with hundreds of agents
     assert from_pairs is not None and paging._counted(tallied_kb, selection, 0) == from_pairs
     assert from_pairs[None] == 3 and from_pairs["urn:dipkb:time:month:2004-06"] >= 1  # undated; event:cross
+
+
+@pytest.mark.parametrize("named", [{}, {None: 3}])  # an older dipkb's tallies on a server; no dated event
+def test_an_actors_counts_without_a_bucket_in_the_tallies_are_read_from_its_events(tallied_kb, monkeypatch, named):
+    selection = Selection.of(tallied_kb, TimelineFilter(actors=(VARA,)))
+    from_pairs = paging._counted(tallied_kb, selection, 0)
+    monkeypatch.setattr(paging, "_tallied", lambda kb: paging._Tallied(sum(named.values()), named))
+    assert paging._counted(tallied_kb, selection, 0) == from_pairs

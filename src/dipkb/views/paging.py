@@ -108,8 +108,10 @@ def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dic
     every_event = replace(selection.filt, via_agents=True) == TimelineFilter()
     (agents,) = selection.agents
     tallied = _tallied(kb) if every_event or agents else None
-    if agents and tallied is not None and len(tallied.counts) * len(agents) <= FILED_PAIRS_AT_MOST:
-        return _counted_filed(kb, selection, sorted(b for b in tallied.counts if b), windowed_from)
+    # No bucket named: no dated event, or a server given tallies by an older dipkb.
+    buckets = sorted(b for b in tallied.counts if b) if agents and tallied is not None else []
+    if buckets and len(buckets) * len(agents) <= FILED_PAIRS_AT_MOST:
+        return _counted_filed(kb, selection, buckets, windowed_from)
     everything_query, hashed_query, joined_query = selection.counting()
     (found,) = kb.query(everything_query)
     everything = int(found["n"].value)
@@ -164,9 +166,15 @@ def _tallied(kb: KnowledgeBase) -> _Tallied | None:
             continue
         if int(row["others"].value):
             return None
-        events += int(row["events"].value)
-        counts[None] += int(row["undated"].value)
-        counts.update(json.loads(row["buckets"].value))
+        try:
+            by_bucket = json.loads(row["buckets"].value)
+            events += int(row["events"].value)
+            counts[None] += int(row["undated"].value)
+        except ValueError:
+            return None
+        if not isinstance(by_bucket, dict) or not all(type(n) is int for n in by_bucket.values()):
+            return None  # not what the index writes: a server's graphs may hold anything
+        counts.update(by_bucket)
     return _Tallied(events, {bucket: n for bucket, n in counts.items() if n})
 
 
