@@ -103,15 +103,16 @@ def _window(kb: KnowledgeBase, selection: Selection, start: int, size: int,
 
 
 def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dict[str | None, int] | None:
-    """How many matching events each bucket holds, None for those without one; None when there are
-    few, or when an event is under two buckets."""
+    """How many matching events each bucket holds, None for those without one; None when an event is
+    under two buckets, or, counted by query, when fewer than ``windowed_from`` match."""
     every_event = replace(selection.filt, via_agents=True) == TimelineFilter()
     (agents,) = selection.agents
-    tallied = _tallied(kb) if every_event or agents else None
+    tallied = kb.remembered(("bucket tallies",), lambda: _tallied(kb)) if every_event or agents else None
     # No bucket named: no dated event, or a server given tallies by an older dipkb.
     buckets = sorted(b for b in tallied.counts if b) if agents and tallied is not None else []
     if buckets and len(buckets) * len(agents) <= FILED_PAIRS_AT_MOST:
-        return _counted_filed(kb, selection, buckets, windowed_from)
+        # At a million events, the busiest actor's 237,128 events took 2.1-2.4 s by their buckets, 0.4 s so.
+        return _counted_together(kb, *selection.counting_filed(buckets))
     everything_query, hashed_query, joined_query = selection.counting()
     (found,) = kb.query(everything_query)
     everything = int(found["n"].value)
@@ -124,20 +125,6 @@ def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dic
     rows = kb.query(hashed_query if every_event or everything > kb.dated_count / 6 else joined_query)
     counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in rows}
     return counts if sum(counts.values()) == everything else None
-
-
-def _counted_filed(kb: KnowledgeBase, selection: Selection, buckets: list[str],
-                   windowed_from: int) -> dict[str | None, int] | None:
-    """How many of an actor's events each of ``buckets`` holds (None: undated), from its (bucket,
-    actor) pairs; None when there are few, or when an event is under two buckets. At a million
-    events, the busiest actor's 237,128 events took 2.1-2.4 s by their buckets, 0.4 s so."""
-    per_bucket_query, together_query, rows = selection.counting_filed(buckets)
-    with ThreadPoolExecutor(2) as pool:  # the engine answers without the GIL
-        per_bucket, (together,) = pool.map(lambda query: list(kb.select_values(query, rows, chunk=len(rows))),
-                                           (per_bucket_query, together_query))
-    total = int(together["n"].value)
-    counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in per_bucket}
-    return counts if total >= windowed_from and sum(counts.values()) == total else None
 
 
 @dataclass(frozen=True)
@@ -181,11 +168,17 @@ def _tallied(kb: KnowledgeBase) -> _Tallied | None:
 def _counted_in(kb: KnowledgeBase, selection: Selection) -> dict[str | None, int] | None:
     """How many matching events each bucket of the filter's range holds, whatever their days; None
     when an event is under two of them."""
-    per_bucket_query, together_query, rows = selection.counting_in(selection.dated_buckets)
+    return _counted_together(kb, *selection.counting_in(selection.dated_buckets))
+
+
+def _counted_together(kb: KnowledgeBase, per_bucket_query: str, together_query: str,
+                      rows: list[tuple]) -> dict[str | None, int] | None:
+    """The counts by bucket (None: undated) of a pair of Selection counting queries over the same
+    VALUES ``rows``; None when an event is under two buckets."""
     with ThreadPoolExecutor(2) as pool:  # the engine answers without the GIL
         per_bucket, (together,) = pool.map(lambda query: list(kb.select_values(query, rows, chunk=len(rows))),
                                            (per_bucket_query, together_query))
-    counts = {row["bucket"].value: int(row["n"].value) for row in per_bucket}
+    counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in per_bucket}
     return counts if sum(counts.values()) == int(together["n"].value) else None
 
 

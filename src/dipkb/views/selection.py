@@ -237,8 +237,7 @@ class Selection:
         else:
             patterns = [_BUCKETED, *self._narrowing(agents)]
             rows = [(NamedNode(bucket),) for bucket in buckets]
-        where = "\n  ".join(patterns).replace("%", "%%").replace(_ROWS, "%s")
-        return _PER_BUCKET % where, _COUNT % where, rows
+        return _counting_queries(patterns, rows)
 
     def counting_filed(self, buckets: list[str]) -> tuple[str, str, list[tuple[NamedNode, ...]]]:
         """:meth:`counting` of an actor's events from its (bucket, actor) pairs under ``buckets``,
@@ -247,8 +246,7 @@ class Selection:
         (agents,) = self.agents
         rows = [(NamedNode(bucket), NamedNode(actor)) for bucket in buckets for actor in agents]
         patterns = [_FILED_ANYWHERE % (_iris(agents), NamedNode(DATED_ELSEWHERE)), *self._narrowing(agents)]
-        where = "\n  ".join(patterns).replace("%", "%%").replace(_ROWS, "%s")
-        return _PER_BUCKET % where, _COUNT % where, rows
+        return _counting_queries(patterns, rows)
 
     def counting(self) -> tuple[str, str, str]:
         """Queries over the matching events, ignoring the filter's dates: how many there are, and how
@@ -314,6 +312,14 @@ def select_events(kb: KnowledgeBase, filt: TimelineFilter, *, with_rows: bool = 
     """The events of ``filt``, chronological (see :meth:`Selection.events`)."""
     selection = Selection.of(kb, filt)
     return selection.events(kb, selection.dated_buckets, with_rows=with_rows)
+
+
+def _counting_queries(patterns: list[str],
+                      rows: list[tuple[NamedNode, ...]]) -> tuple[str, str, list[tuple[NamedNode, ...]]]:
+    """How many events ``patterns`` match under each bucket and in all, with ``%s`` where the rows of
+    their VALUES block go (KnowledgeBase.select_values), and those rows."""
+    where = "\n  ".join(patterns).replace("%", "%%").replace(_ROWS, "%s")
+    return _PER_BUCKET % where, _COUNT % where, rows
 
 
 def _iris(iris: Iterable[str], separator: str = " ") -> str:
