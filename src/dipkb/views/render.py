@@ -13,6 +13,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+import orjson
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
 
 from dipkb.errors import DipkbError
@@ -172,7 +173,18 @@ SOLUTION_FORMATS = (OutputFormat.TABLE, *_RESULT_FORMATS)
 def json_text(data: object) -> str:
     """JSON as dipkb prints it (`-f json`), on the command line and over HTTP alike: the same bytes
     for the same answer."""
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return pretty_json(data) + "\n"
+
+
+def pretty_json(value: object) -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=2)``, written by orjson where it can: a ten times
+    faster encoder than the standard library's, which encodes an indented document in Python.
+    orjson refuses what it cannot write as the standard library would (an integer past 64 bits, a
+    key that is not a string): that goes to the standard library."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, indent=2)
 
 
 def json_array(items: Iterable[object], batch: int = 1000) -> Iterator[str]:
@@ -194,7 +206,7 @@ def json_pieces(data: Mapping[str, object]) -> Iterator[str]:
         if isinstance(value, Iterator):
             yield from _json_list(value, 1)
         else:
-            yield json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            yield pretty_json(value).replace("\n", "\n  ")
         separator = ",\n  "
     yield "\n}\n"
 
@@ -204,7 +216,7 @@ def _json_list(items: Iterable[object], level: int, batch: int = 1000) -> Iterat
     items, newline, opening = iter(items), "\n" + "  " * (level + 1), "["
     for chunk in iter(lambda: list(islice(items, batch)), []):
         yield opening + newline + ("," + newline).join(
-            json.dumps(item, ensure_ascii=False, indent=2).replace("\n", newline) for item in chunk)
+            pretty_json(item).replace("\n", newline) for item in chunk)
         opening = ","
     yield "[]" if opening == "[" else "\n" + "  " * level + "]"
 
