@@ -80,6 +80,14 @@ def dipkb_measures(directory: Path, summary: dict, events: int, out: Path) -> li
                 [*kb, "timeline", "--actor", actor, "--from", start, "--to", end], TIMELINE_RUNS,
                 "≤ 1 s at 1M"),
     ]
+    # Long outputs: every event of the busiest actor, written as it is made (no target; a before and after).
+    results += [
+        measure(f"timeline --actor, every event, -f {fmt}",
+                [*kb, "timeline", "--actor", actor, "-f", fmt, "-o", str(out / f"timeline-{events}.{fmt}")], repeat)
+        for fmt in ("csv", "json")
+    ]
+    for fmt in ("csv", "json"):
+        (out / f"timeline-{events}.{fmt}").unlink()
     median, median_events = median_actor(kb)
     results += [
         measure("timeline --actor, a median actor, all its events (warm)", [*kb, "timeline", "--actor", median],
