@@ -48,6 +48,7 @@ VIEWS = [
     ["timeline", "--type", "042", "-f", "csv"],
     ["timeline", "--type", "Meeting", "--place", "Moscow"],
     ["timeline", "--from", "2021-07", "--to", "2021-07", "--modality", "occurred"],
+    ["timeline", "--to", "2001", "-f", "csv"],  # an end alone: no buckets, the first days tested first
     ["show", "Kabulov"],
     ["show", "event:kabulov-taliban-meeting-2021-07", "-f", "json"],
     ["show", "Moscow"],

