@@ -21,6 +21,7 @@ from dipkb import KnowledgeBase
 from dipkb.errors import KBSyntaxError
 from dipkb.model.namespaces import DIP, KB, RDF, RDFS, XSD
 from dipkb.store import index
+from dipkb.store.generations import Manifest
 from dipkb.store.derivation import derive, derived_graph, is_derived_graph
 from dipkb.store.engine import EmbeddedEngine
 from dipkb.store.layout import KBLayout
@@ -275,6 +276,15 @@ def test_a_damaged_store_is_rebuilt(root: Path) -> None:
             path.unlink()
     kb = KnowledgeBase.open(root)
     assert kb.index.report.rebuilt and label_of(kb, VISIT) == [LABEL]
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"generation": "1"}', "\xff", '{"generation": 1, "files": 2}'])
+def test_a_damaged_manifest_is_rebuilt(root: Path, text: str) -> None:
+    KnowledgeBase.open(root).close()
+    (root / "kb" / ".dipkb" / "manifest.json").write_text(text, encoding="latin-1")
+    kb = KnowledgeBase.open(root)
+    assert kb.index.report.rebuilt and label_of(kb, VISIT) == [LABEL]
+    assert Manifest.current_generation(root / "kb" / ".dipkb") == kb.index.generation
 
 
 def test_rebuild_starts_from_scratch(root: Path) -> None:

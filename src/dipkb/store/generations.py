@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
+import orjson
 from pyoxigraph import Store
 
 from dipkb.errors import IndexLockedError
@@ -65,11 +66,21 @@ class Manifest:
     def load(cls, directory: Path) -> Manifest | None:
         """The manifest, or None when there is none or it is unreadable (a rebuild follows)."""
         try:
-            data = json.loads((directory / MANIFEST).read_text())
+            data = orjson.loads((directory / MANIFEST).read_bytes())
             data["files"] = {graph: FileState(**state) for graph, state in data["files"].items()}
             return cls(**data)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    @staticmethod
+    def current_generation(directory: Path) -> int | None:
+        """The generation the manifest names, None as for :meth:`load`; without reading the state of
+        every file (half of the 2 ms the whole manifest of 2,000 files takes)."""
+        try:
+            generation = orjson.loads((directory / MANIFEST).read_bytes())["generation"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
+        return generation if isinstance(generation, int) else None
 
     def save(self, directory: Path) -> None:
         """Commit: replace the manifest atomically and durably."""
@@ -108,9 +119,9 @@ def lease(directory: Path, generation: int) -> Lease | None:
     (a writer committed since the caller read the manifest) or does not open."""
     handle = open(directory / f"store-{generation}.lock", "a+b")
     fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-    manifest = Manifest.load(directory)  # again, now that no writer can delete the generation
+    # Again, now that no writer can delete the generation.
     try:
-        if manifest is not None and manifest.generation == generation:
+        if Manifest.current_generation(directory) == generation:
             return Lease(Store.read_only(str(store_path(directory, generation))), handle)
     except OSError:
         pass

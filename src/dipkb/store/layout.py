@@ -113,31 +113,37 @@ class KBLayout:
 
     def kb_files(self) -> list[Path]:
         """Every data file of the KB, sorted, skipping hidden files and directories such as the index.
-        KBFileError for a path named like a data file that must not be read (see :func:`data_files`)."""
-        return data_files(self.kb_dir, "knowledge base", _entries(self.kb_dir, recursive=True))
+        KBFileError for a path named like a data file that must not be read (see :func:`data_file_links`)."""
+        return sorted(self._kb_links())
 
     def ontology_files(self) -> list[Path]:
-        return [p for p in self._ontology_dir_files() if not p.name.startswith("shapes")]
+        return sorted(self._ontology_links())
 
     def shapes_files(self) -> list[Path]:
-        return [p for p in self._ontology_dir_files() if p.name.startswith("shapes")]
+        return [p for p in sorted(self._ontology_dir_links()) if p.name.startswith("shapes")]
 
-    def _ontology_dir_files(self) -> list[Path]:
+    def _kb_links(self) -> dict[Path, bool]:
+        return data_file_links(self.kb_dir, "knowledge base", _entries(self.kb_dir, recursive=True))
+
+    def _ontology_links(self) -> dict[Path, bool]:
+        return {p: link for p, link in self._ontology_dir_links().items() if not p.name.startswith("shapes")}
+
+    def _ontology_dir_links(self) -> dict[Path, bool]:
         turtle = (e for e in _entries(self.ontology_dir, recursive=False) if e.name.endswith(".ttl"))
-        return data_files(self.ontology_dir, "ontology", turtle)
+        return data_file_links(self.ontology_dir, "ontology", turtle)
 
     def file_graphs(self) -> dict[str, Path]:
         """Every ontology and KB data file by the graph it is loaded into: :meth:`graph_name` of each,
         without resolving every path (seven lstat calls each; a server checks this before each request).
         The listing walks into no directory link, so below a real directory only a file that is itself
-        a link needs resolving."""
+        a link needs resolving, and the listing says which files are links."""
         graphs: dict[str, Path] = {}
-        for base, label, files in ((self.ontology_dir, "ontology", self.ontology_files()),
-                                   (self.kb_dir, "kb", self.kb_files())):
+        for base, label, files in ((self.ontology_dir, "ontology", self._ontology_links()),
+                                   (self.kb_dir, "kb", self._kb_links())):
             real = os.path.realpath(base)
-            for path in files:
+            for path in sorted(files):
                 text = str(path)
-                if text.startswith(real + os.sep) and not path.is_symlink():
+                if text.startswith(real + os.sep) and not files[path]:
                     graphs[f"{FILE_GRAPH_PREFIX}{label}/{text[len(real) + 1:].replace(os.sep, '/')}"] = path
                 else:
                     graphs[self.graph_name(path)] = path
@@ -174,14 +180,15 @@ def _entries(directory: Path, recursive: bool) -> Iterator[os.DirEntry]:
             yield entry
 
 
-def data_files(directory: Path, what: str, entries: Iterable[os.DirEntry]) -> list[Path]:
-    """The data files among ``entries`` (of ``directory``), sorted, each file once; KBFileError for
-    the first that must not be read. A symbolic link is followed only when it leads to a file inside
-    ``directory``: a KB is shared and copied, and a link out of it (to /etc/passwd, to another user's
-    file) would be read, or quoted in a syntax error, by whoever runs dipkb on it. Names of the
-    targets are given, never their content. A directory named ``*.ttl`` is an error, not skipped."""
+def data_file_links(directory: Path, what: str, entries: Iterable[os.DirEntry]) -> dict[Path, bool]:
+    """The data files among ``entries`` (of ``directory``), each file once, with whether it is a
+    symbolic link; KBFileError for the first that must not be read. A symbolic link is followed only
+    when it leads to a file inside ``directory``: a KB is shared and copied, and a link out of it (to
+    /etc/passwd, to another user's file) would be read, or quoted in a syntax error, by whoever runs
+    dipkb on it. Names of the targets are given, never their content. A directory named ``*.ttl`` is
+    an error, not skipped."""
     inside = os.path.realpath(directory)
-    chosen: dict[Path, Path] = {}  # by the file they lead to, the real file preferred to a link
+    chosen: dict[Path, tuple[Path, bool]] = {}  # by the file they lead to, the real file preferred to a link
     for entry in sorted(entries, key=lambda e: e.path):
         path, link = Path(entry.path), entry.is_symlink()
         # No directory link is walked into, so only a link itself can lead elsewhere (realpath never
@@ -205,5 +212,5 @@ def data_files(directory: Path, what: str, entries: Iterable[os.DirEntry]) -> li
             raise KBFileError(f"{display_path(path)} is {kind}; remove it or replace it with a data file.")
         key = directory / target.relative_to(inside) if target is not None else path
         if key not in chosen or not link:
-            chosen[key] = path
-    return sorted(chosen.values())
+            chosen[key] = (path, link)
+    return dict(chosen.values())
