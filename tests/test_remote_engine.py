@@ -3,12 +3,15 @@ server and on Virtuoso 7, give what they give locally; and every way the server 
 line and exit 2."""
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -245,6 +248,63 @@ def test_an_endpoint_that_does_not_answer_times_out(bundled_root):
             with pytest.raises(EndpointError, match=r"did not answer within 0\.5 s") as raised:
                 kb.select("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
     assert raised.value.status is None
+
+
+_ONE_ROW = (b'<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>'
+            b'<variable name="n"/></head><results><result><binding name="n"><literal '
+            b'datatype="http://www.w3.org/2001/XMLSchema#integer">7</literal></binding></result></results></sparql>')
+
+
+@contextmanager
+def failing_endpoint(failures: int, body: bytes) -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server on loopback answering its first ``failures`` queries 500 with ``body`` (what
+    Virtuoso sends), then one row; and the paths it was asked, as they come."""
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            failed = len(asked) <= failures
+            self.send_response(500 if failed else 200, "SPARQL Request Failed" if failed else "OK")
+            self.send_header("Content-Type", "text/plain" if failed else "application/sparql-results+xml")
+            self.end_headers()
+            self.wfile.write(body if failed else _ONE_ROW)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/sparql", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+_DEADLOCK = b"Virtuoso 40001 Error SR172: Transaction deadlocked\n\nSPARQL query:\nSELECT ..."
+
+
+@pytest.mark.parametrize("failures", [1, 3])
+def test_a_read_the_server_rolled_back_is_sent_again(bundled_root, failures):
+    """Virtuoso rolls back a read beside another now and then (SQLSTATE 40001): it is sent again."""
+    with failing_endpoint(failures, _DEADLOCK) as (url, asked):
+        with KnowledgeBase(KBLayout.locate(bundled_root), open_remote(url)) as kb:
+            assert kb.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"].value == "7"
+    assert len(asked) == failures + 1 and len(set(asked)) == 1
+
+
+def test_a_read_rolled_back_every_time_or_another_failure_is_one_error(bundled_root):
+    with failing_endpoint(10, _DEADLOCK) as (url, asked):
+        result = run("--kb", str(bundled_root), "--endpoint", url, "stats")
+    _one_line_error(result, "answered 500 SPARQL Request Failed: Virtuoso 40001 Error SR172: Transaction deadlocked")
+    assert len(asked) == 4
+    with failing_endpoint(10, b"Virtuoso 37000 Error SP030: SPARQL compiler") as (url, asked):
+        result = run("--kb", str(bundled_root), "--endpoint", url, "stats")
+    _one_line_error(result, "answered 500 SPARQL Request Failed: Virtuoso 37000 Error SP030")
+    assert len(asked) == 1
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,8 @@ The wire, measured on Oxigraph server 0.5 and Virtuoso 7.2.5:
   the N-Quads export writes one.
 - SELECT and ASK answers are read as SPARQL XML: Virtuoso's JSON writes ``true`` as ``"1"``, its
   XML does not. Its blank nodes (``nodeID://b10000``) are given labels pyoxigraph accepts.
+- A query Virtuoso rolls back (SQLSTATE 40001, "Transaction deadlocked": now and then when two
+  reads run at once, as the chunks of a long look-up do) is sent again, three times at most.
 
 Credentials come from the options, else ``$DIPKB_ENDPOINT_USER`` and ``$DIPKB_ENDPOINT_PASSWORD``,
 else ``~/.netrc``; urllib answers Basic and Digest challenges with them (Virtuoso's authenticated
@@ -30,7 +32,9 @@ from __future__ import annotations
 import http.client
 import netrc
 import os
+import re
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -54,6 +58,11 @@ QUERY_TIMEOUT = 60.0
 _GET_LIMIT = 2000
 _RESULTS = "application/sparql-results+xml"
 _NTRIPLES = "application/n-triples"
+# Virtuoso rolls back a read that runs beside another now and then ("Virtuoso 40001 Error SR172:
+# Transaction deadlocked", one timeline in thirty on two threads): SQLSTATE 40001 says the
+# transaction may be run again, and a query changes nothing: it is sent again after each of these waits.
+_ROLLED_BACK = re.compile(r"\b40001\b")
+_ROLLED_BACK_WAITS = (0.05, 0.2, 1.0)
 # Not a graph of any KB: what a query reads when its dataset is empty (the protocol has no other way
 # to say "no graph"; no parameter at all would mean the server's default graph).
 _NO_GRAPH = "urn:dipkb:no-graph"
@@ -248,8 +257,17 @@ class RemoteEngine:
             raise EndpointError(f"The SPARQL endpoint {self.url} sent an answer that does not parse: {error}") from None
 
     def _send(self, text: str, dataset: Dataset, accept: str) -> Answer:
-        fields = [("query", text)] + self._dataset_fields(dataset)
-        encoded = urllib.parse.urlencode(fields)
+        encoded = urllib.parse.urlencode([("query", text)] + self._dataset_fields(dataset))
+        for wait in _ROLLED_BACK_WAITS:
+            try:
+                return self._request(encoded, accept)
+            except EndpointError as error:
+                if error.status != 500 or not _ROLLED_BACK.search(error.detail):
+                    raise
+            time.sleep(wait)
+        return self._request(encoded, accept)
+
+    def _request(self, encoded: str, accept: str) -> Answer:
         try:
             if len(encoded) <= _GET_LIMIT:
                 separator = "&" if "?" in self.url else "?"
