@@ -16,7 +16,7 @@ from dipkb import KnowledgeBase
 from dipkb.model.namespaces import DIP
 from dipkb.model.temporal import (MAX_BUCKETED_YEARS, TIME_BUCKET_PREFIX, bucket_span, overlapping_buckets,
                                   time_bucket)
-from dipkb.views.selection import TimelineFilter, select_events
+from dipkb.views.selection import TimelineFilter, _dealt_in_two, select_events
 from dipkb.views.paging import timeline_window
 from dipkb.views.timeline import timeline
 
@@ -65,6 +65,19 @@ def test_every_overlapping_event_is_in_one_of_the_ranges_buckets():
             checked += 1
             assert time_bucket(first, last) in buckets, (first, last, start, end)
     assert checked > 2_000
+
+
+@pytest.mark.parametrize("agents", [1, 3])
+def test_a_short_block_goes_in_two_queries_of_every_other_bucket(agents):
+    """A range's block of (bucket, agent) rows in two halves for two threads: every row once, each
+    bucket's rows in one half, the buckets alternating between the halves."""
+    buckets = [NamedNode(b) for b in overlapping_buckets(date(2009, 12, 1), date(2010, 2, 28))]
+    rows = [(bucket, NamedNode(f"urn:agent:{n}")) for bucket in buckets for n in range(agents)]
+    dealt, first = _dealt_in_two(rows)
+    assert sorted(map(str, dealt)) == sorted(map(str, rows))
+    halves = [{bucket for bucket, _ in dealt[:first]}, {bucket for bucket, _ in dealt[first:]}]
+    assert not halves[0] & halves[1]
+    assert [b for b in buckets if b in halves[0]] == buckets[0::2] and [b for b in buckets if b in halves[1]] == buckets[1::2]
 
 
 def test_a_buckets_span_holds_the_day_each_of_its_events_sorts_by():
