@@ -133,9 +133,9 @@ def open_kb(ctx: click.Context, *, local: bool = False):
 
         return KnowledgeBase(layout_of(ctx), open_remote(ctx.obj.endpoint))
     kb = ctx.with_resource(KnowledgeBase.open(layout=layout_of(ctx)))
-    # Held by the root context too, which lives until the command line ends: its lease is released
-    # with the command, but its store is not dropped, which took 15 ms at a million events, since
-    # main() then ends the process without dropping anything.
+    # Also held by the root context, which outlives the command: the lease is released when the
+    # command ends, but the store is not dropped (15 ms at a million events), as main() then ends the
+    # process without dropping anything.
     ctx.find_root().meta.setdefault("dipkb.opened", []).append(kb)
     return kb
 
