@@ -7,7 +7,8 @@ triple in each row format, in the same run.
 Each step is a fresh process timed end to end with its peak RSS (wait4, see run.timed). The engine's
 side: `oxigraph load` of the KB's files into an empty store, `oxigraph optimize`, and `oxigraph
 dump` of it to N-Quads (the same triples as a plain export), and `oxigraph dump` of dipkb's own index (the same quads as
-`export -f nquads --with-derived`, plus the ontology's). The ratios printed are dipkb's time over
+`export -f nquads --with-derived`, plus the ontology's). A CONSTRUCT of every triple is written sorted,
+as the export writes, in Turtle and JSON-LD. The ratios printed are dipkb's time over
 the engine's dump of the same content. `export (spilling)` runs the export with a 16 MiB sorting
 bound, so that a 100k KB spills and merges as a 1M one does with the default 128 MiB. Results go to
 bench/out/export-results-<N>.json.
@@ -27,6 +28,7 @@ from timing import timed  # noqa: E402
 
 OXIGRAPH = str(Path(sys.executable).parent / "oxigraph")
 ALL_TRIPLES = "SELECT * WHERE { ?s ?p ?o }"
+EVERY_TRIPLE = "CONSTRUCT WHERE { ?s ?p ?o }"
 SPILL_BOUND = 16 * 1024 * 1024
 SPILLING = [sys.executable, "-c", ("import sys; import dipkb.views.sorting as s; s.MEMORY_BOUND = int(sys.argv.pop(1)); "
                                    "from dipkb.cli import cli; cli(prog_name='dipkb')"), str(SPILL_BOUND)]
@@ -70,7 +72,9 @@ def main() -> None:
                                                             "--file", str(dumped)], dumped))
         for name, options, suffix in [("export -f turtle", ["-f", "turtle"], "ttl"),
                                       ("export -f ntriples", ["-f", "ntriples"], "nt"),
-                                      ("export -f nquads --with-derived", ["-f", "nquads", "--with-derived"], "nq")]:
+                                      ("export -f nquads --with-derived", ["-f", "nquads", "--with-derived"], "nq"),
+                                      ("export -f jsonld", ["-f", "jsonld"], "jsonld"),
+                                      ("export -f rdfxml", ["-f", "rdfxml"], "rdf")]:
             target = work / f"export.{suffix}"
             rows.append(step(name, [*kb, "export", *options, "-o", str(target)], target))
         target = work / "export.nt"
@@ -80,12 +84,20 @@ def main() -> None:
             target = work / f"rows.{fmt}"
             rows.append(step(f"query every triple -f {fmt}", [*kb, "query", ALL_TRIPLES, "-f", fmt, "-o", str(target)],
                              target))
+        for fmt in ("turtle", "jsonld"):
+            target = work / f"graph.{fmt}"
+            rows.append(step(f"query CONSTRUCT every triple -f {fmt}",
+                             [*kb, "query", EVERY_TRIPLE, "-f", fmt, "-o", str(target)], target))
     by_step = {row["step"]: row["seconds"] for row in rows}
     ratios = {
         "export -f ntriples / oxigraph dump (same files)":
             by_step["export -f ntriples"] / by_step["oxigraph dump (that store)"],
         "export -f nquads --with-derived / oxigraph dump (index)":
             by_step["export -f nquads --with-derived"] / by_step["oxigraph dump (dipkb's index)"],
+        "export -f jsonld / oxigraph dump (same files)":
+            by_step["export -f jsonld"] / by_step["oxigraph dump (that store)"],
+        "export -f rdfxml / oxigraph dump (same files)":
+            by_step["export -f rdfxml"] / by_step["oxigraph dump (that store)"],
     }
     for name, ratio in ratios.items():
         print(f"{name:<60} {ratio:.2f}x")

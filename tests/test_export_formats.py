@@ -341,6 +341,40 @@ def test_rdfxml_is_read_back_by_rapper_and_pyoxigraph(odd_kb, kb):
     assert not any(isinstance(t.subject, BlankNode) for t in read)
 
 
+CONSTRUCTED = "CONSTRUCT { ?e ?p ?o } WHERE { ?e a dip:Meeting ; ?p ?o }"
+
+
+def test_a_construct_answer_is_written_in_each_syntax_of_the_export(kb):
+    """`query` writes a CONSTRUCT answer as the export writes a graph: sorted, each triple once, in
+    Turtle, N-Triples, JSON-LD or RDF/XML, each read back by an independent parser as the same triples."""
+    expected = set(kb.query(CONSTRUCTED))
+
+    def written(fmt: str) -> bytes:
+        result = invoke("query", CONSTRUCTED, "-f", fmt)
+        assert result.exit_code == 0, result.output
+        return result.stdout_bytes
+
+    ntriples = written("ntriples")
+    lines = ntriples.splitlines(keepends=True)
+    assert lines == sorted(set(lines)) and len(lines) == len(expected) > 20
+    assert {q.triple for q in parse(ntriples, format=RdfFormat.N_TRIPLES)} == expected
+    turtle = rdflib_read(written("turtle"), "turtle")
+    assert len(turtle) == len(expected)
+    assert rdflib.compare.isomorphic(rdflib_read(written("jsonld"), "json-ld"), turtle)
+    rdfxml = written("rdfxml")
+    assert rapper_count(rdfxml, "rdfxml") == len(expected)
+    assert {q.triple for q in parse(rdfxml, format=RdfFormat.RDF_XML)} == expected
+    assert len(written("table").splitlines()) == len(expected) + 2  # the header and its rule
+
+
+def test_a_select_asked_for_in_a_graph_syntax_is_a_one_line_error(tmp_path):
+    result = invoke("query", "SELECT * WHERE { ?s ?p ?o } LIMIT 1", "-o", str(tmp_path / "rows.jsonld"))
+    assert result.exit_code == 2
+    assert result.output == ("Error: SELECT and ASK results cannot be written as jsonld; "
+                             "use table, csv, tsv, json or xml.\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- -o extensions -------------------------------------------------------------------------------
 
 
@@ -358,8 +392,8 @@ def test_export_writes_the_format_the_extension_names(tmp_path, name, first):
 
 @pytest.mark.parametrize("args, name", [
     (["export"], "x.json"), (["export"], "x.xml"), (["export"], "x.csv"), (["export"], "x.txt"),
-    (["query", "SELECT * WHERE { ?s ?p ?o } LIMIT 1"], "d.jsonld"),
-    (["query", "SELECT * WHERE { ?s ?p ?o } LIMIT 1"], "d.rdf"),
+    (["query", "SELECT * WHERE { ?s ?p ?o } LIMIT 1"], "d.trig"),
+    (["query", "SELECT * WHERE { ?s ?p ?o } LIMIT 1"], "d.nq"),
     (["query", "SELECT * WHERE { ?s ?p ?o } LIMIT 1"], "d.bak"),
     (["timeline"], "t.ttl"), (["show", "Kabulov"], "s.csv"), (["stats"], "s.jsonld"), (["queries"], "q.xml"),
 ])

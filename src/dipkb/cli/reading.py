@@ -8,7 +8,7 @@ import click
 
 from dipkb.cli.base import EXIT_FINDINGS, EXIT_OK, FilePath, layout_of, open_kb, output_options
 from dipkb.errors import ParameterError
-from dipkb.views.render import SOLUTION_FORMATS, Output, OutputFormat, json_text, rows_output
+from dipkb.views.render import GRAPH_FORMATS, SOLUTION_FORMATS, Output, OutputFormat, json_text, rows_output
 
 
 @click.command()
@@ -43,7 +43,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
               help="A parameter of a saved query, typed by its header and bound, never spliced.")
 @click.option("--with-derived", is_flag=True,
               help="CONSTRUCT/DESCRIBE: include the triples the index derives (dip:participant, days, tallies).")
-@output_options((*SOLUTION_FORMATS, OutputFormat.TURTLE, OutputFormat.NTRIPLES), OutputFormat.TABLE)
+@output_options((*SOLUTION_FORMATS, *GRAPH_FORMATS), OutputFormat.TABLE)
 @click.pass_context
 def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived: bool, out: Output) -> None:
     """Run SPARQL: inline text, a .rq file, - for stdin, or a saved query by name.

@@ -22,9 +22,9 @@ Blank nodes are labelled by the W3C RDF Dataset Canonicalization (RDFC-1.0, ``_:
 the whole exported dataset: labels depend only on the data, not on the source files' labels.
 
 Order. N-Triples and N-Quads: lines in byte order, as ``LC_ALL=C sort -u`` would give them.
-Turtle and TriG: subjects by IRI (code point order, IRIs before blank nodes), ``rdf:type`` first,
-then predicates by IRI, then objects (literals, then IRIs, then blank nodes); TriG graphs by name,
-the default graph first. Every format is built from Oxigraph's N-Triples output (fast, correctly
+Turtle, TriG, JSON-LD and RDF/XML: subjects by IRI (code point order, IRIs before blank nodes),
+``rdf:type`` first, then predicates by IRI, then objects (literals, then IRIs, then blank nodes);
+TriG graphs by name, the default graph first. Every format is built from Oxigraph's N-Triples output (fast, correctly
 escaped), sorted as bytes and, for Turtle and TriG, regrouped here. Oxigraph's Turtle serializer is
 not used: it declares every prefix it is given, used or not, in its hash map's order, and has no
 blank line between subjects; and it is slower here, since it needs the triples as Python terms,
@@ -45,19 +45,21 @@ line, so memory does not grow with the KB (generated 100k-event KB, 1.17M triple
 sorting everything in memory took 750 MB). Sorted lines keep a subject's statements together (and
 in TriG a graph's, its name before each line), so Turtle and TriG are grouped from the stream; their
 body goes to a temporary file first, as the prefix header names the prefixes the body used. JSON-LD
-and RDF/XML still hold every triple: their writers sort terms, not lines.
+and RDF/XML take the Turtle export's lines too, parsed back into triples as they are read, and write
+a subject at a time (views/jsonld.py).
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from pyoxigraph import (BlankNode, CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNode, Quad, RdfFormat,
+from pyoxigraph import (BlankNode, CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNode, Quad, RdfFormat, Triple,
                         parse, serialize)
 
 from dipkb.model.namespaces import KB_BASE
@@ -85,6 +87,12 @@ class ExportFormat(Enum):
     def keeps_graphs(self) -> bool:
         """N-Quads and TriG keep each file's graph; the others merge them into one graph."""
         return self in (ExportFormat.NQUADS, ExportFormat.TRIG)
+
+    @property
+    def sorts_as_turtle(self) -> bool:
+        """Written in the Turtle export's order, from sort-key lines (turtle_writing); the line
+        formats are in plain byte order."""
+        return self in (ExportFormat.TURTLE, ExportFormat.JSONLD, ExportFormat.RDFXML)
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,7 @@ def _sort_lines(sorter: LineSorter, fmt: ExportFormat, graph_name: str, text: by
         sorter.add(with_graph_key(text, graph_name))
         if union and graph_name:
             sorter.add(with_graph_key(text, ""))
-    elif fmt is ExportFormat.TURTLE:
+    elif fmt.sorts_as_turtle:
         sorter.add(sort_key_text(text))
     else:
         sorter.add(text)
@@ -253,26 +261,47 @@ def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology
 
     ``with_ontology`` adds the ontology and shapes files, ``with_derived`` the triples the index
     derived from the exported files (see the module's docstring). The same KB always gives the same
-    bytes. Memory stays within the sorter's bound (sorting.MEMORY_BOUND) whatever the KB's size,
-    except for JSON-LD and RDF/XML, whose writers hold every triple.
+    bytes. Memory stays within the sorter's bound (sorting.MEMORY_BOUND) whatever the KB's size.
     """
     options = ExportOptions(with_ontology=with_ontology, with_derived=with_derived)
     union = with_derived and fmt.keeps_graphs
     with LineSorter() as sorter:
         for graph_name, text in _pieces(kb, fmt, options):
             _sort_lines(sorter, fmt, graph_name, text, union)
-        lines = sorter.lines()
-        if fmt is ExportFormat.TURTLE:
-            return write_turtle(lines, out)
-        if fmt is ExportFormat.TRIG:
-            return write_trig(lines, out)
-        if fmt in (ExportFormat.JSONLD, ExportFormat.RDFXML):
-            from dipkb.views.jsonld import write_jsonld, write_rdfxml
+        return _write_lines(sorter.lines(), fmt, out)
 
-            triples = [quad.triple for quad in parse(b"".join(lines), RdfFormat.N_TRIPLES)]
-            return (write_jsonld if fmt is ExportFormat.JSONLD else write_rdfxml)(triples, out)
-        count = 0
-        while batch := list(islice(lines, BATCH)):
-            out.write(b"".join(batch))
-            count += len(batch)
-        return count
+
+def write_graph(triples: Iterable[Triple], fmt: ExportFormat, out: BinaryIO) -> int:
+    """``triples`` (a CONSTRUCT or DESCRIBE answer) written as the export writes a merged graph:
+    sorted, each once, in memory bounded as the export's; return how many were written."""
+    with sorted_graph(triples, fmt) as lines:
+        return _write_lines(lines, fmt, out)
+
+
+@contextmanager
+def sorted_graph(triples: Iterable[Triple], fmt: ExportFormat) -> Iterator[Iterator[bytes]]:
+    """``triples`` as the lines :func:`write_graph` writes in ``fmt``, each once, in its order."""
+    if fmt.keeps_graphs:
+        raise ValueError(f"{fmt.value} writes a dataset, not one graph")
+    triples = iter(triples)
+    with LineSorter() as sorter:
+        while batch := list(islice(triples, BATCH)):
+            _sort_lines(sorter, fmt, "", serialize(batch, format=RdfFormat.N_TRIPLES), False)
+        yield sorter.lines()
+
+
+def _write_lines(lines: Iterator[bytes], fmt: ExportFormat, out: BinaryIO) -> int:
+    """Sorted lines (:func:`_sort_lines`) written in ``fmt``; their number."""
+    if fmt is ExportFormat.TURTLE:
+        return write_turtle(lines, out)
+    if fmt is ExportFormat.TRIG:
+        return write_trig(lines, out)
+    if fmt in (ExportFormat.JSONLD, ExportFormat.RDFXML):
+        from dipkb.views.jsonld import write_jsonld, write_rdfxml
+
+        return (write_jsonld if fmt is ExportFormat.JSONLD else write_rdfxml)(lines, out)
+    count = 0
+    while batch := list(islice(lines, BATCH)):
+        out.write(b"".join(batch))
+        count += len(batch)
+    return count

@@ -9,13 +9,18 @@ one XSD range to that type. Every node of the graph is one object of ``@graph``,
 IRI, each value written so that it reads back to the very literal: a string stays a string, a
 value whose datatype the term does not coerce to says its ``@type``, and no value becomes a JSON
 number or boolean (JSON would turn "1.50" into 1.5). Subjects, properties and values are in the
-Turtle export's order, so the same KB always gives the same bytes.
+Turtle export's order, so the same KB always gives the same bytes. Both writers take the export's
+sorted lines and write a subject at a time, so that memory does not grow with the KB.
 """
 from __future__ import annotations
 
 import functools
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +29,8 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, seriali
 from dipkb.errors import DipkbError
 from dipkb.model.namespaces import PREFIXES, RDF, XSD
 from dipkb.store.layout import bundled_root
+from dipkb.util.jsontext import pretty_json
+from dipkb.views.turtle_writing import COPY, SPOOLED, triples_of
 
 CONTEXT_FILE = "context.jsonld"
 _TYPE = RDF + "type"
@@ -43,13 +50,6 @@ def context_path() -> Path:
 def load_context() -> dict:
     """The shipped context's ``@context`` object."""
     return json.loads(context_path().read_text(encoding="utf-8"))["@context"]
-
-
-def _order(triple: Triple) -> tuple:
-    """The Turtle export's order: subjects by IRI (before blank nodes), rdf:type first, then objects
-    as their N-Triples text sorts (literals, IRIs, blank nodes)."""
-    subject, predicate = triple.subject, triple.predicate.value
-    return (type(subject) is BlankNode, subject.value, predicate != _TYPE, predicate, str(triple.object))
 
 
 class _Compactor:
@@ -91,20 +91,16 @@ class _Compactor:
         return {"@value": term.value, "@type": self.iri(term.datatype)}
 
 
-def _nodes(triples: list[Triple], compactor: _Compactor) -> Iterator[dict]:
-    node: dict | None = None
-    subject = None
-    for triple in sorted(triples, key=_order):
-        if triple.subject != subject:
-            if node is not None:
-                yield _collapse(node)
-            subject, node = triple.subject, {"@id": compactor.iri(triple.subject)}
-        predicate, obj = triple.predicate.value, triple.object
-        if predicate == _TYPE and type(obj) is NamedNode:
-            node.setdefault("@type", []).append(compactor.iri(obj))
-        else:
-            node.setdefault(compactor.iri(triple.predicate), []).append(compactor.value(predicate, obj))
-    if node is not None:
+def _nodes(triples: Iterator[Triple], compactor: _Compactor) -> Iterator[dict]:
+    """One node object per subject, from triples grouped by subject in the Turtle export's order."""
+    for subject, its_triples in groupby(triples, attrgetter("subject")):
+        node: dict = {"@id": compactor.iri(subject)}
+        for triple in its_triples:
+            predicate, obj = triple.predicate.value, triple.object
+            if predicate == _TYPE and type(obj) is NamedNode:
+                node.setdefault("@type", []).append(compactor.iri(obj))
+            else:
+                node.setdefault(compactor.iri(triple.predicate), []).append(compactor.value(predicate, obj))
         yield _collapse(node)
 
 
@@ -114,29 +110,68 @@ def _collapse(node: dict) -> dict:
             for key, values in node.items()}
 
 
-def write_jsonld(triples: list[Triple], out: BinaryIO) -> int:
-    """The triples as compact JSON-LD with the context inline; their number."""
+def write_jsonld(lines: Iterator[bytes], out: BinaryIO) -> int:
+    """Sort-key lines (turtle_writing) as compact JSON-LD with the context inline, one node at a time;
+    the number of triples. The bytes are those of ``json.dumps(document, indent=2)``."""
     context = load_context()
-    document = {"@context": context, "@graph": list(_nodes(triples, _Compactor(context)))}
-    out.write(json.dumps(document, ensure_ascii=False, indent=2).encode() + b"\n")
-    return len(triples)
+    triples = _Counted(triples_of(lines))
+    # The document's head, without its closing brace, then "@graph" written a node at a time.
+    out.write(json.dumps({"@context": context}, ensure_ascii=False, indent=2)[:-2].encode() + b',\n  "@graph": [')
+    separator = b"\n    "
+    for node in _nodes(triples, _Compactor(context)):
+        out.write(separator + pretty_json(node).replace("\n", "\n    ").encode())
+        separator = b",\n    "
+    out.write(b"]\n}\n" if triples.count == 0 else b"\n  ]\n}\n")
+    return triples.count
 
 
-def write_rdfxml(triples: list[Triple], out: BinaryIO) -> int:
-    """The triples as RDF/XML by Oxigraph's serializer, in the Turtle export's order (it writes each
-    run of one subject's triples as one rdf:Description), with dipkb's prefixes."""
-    triples = sorted(triples, key=_order)
-    try:
-        out.write(serialize(triples, format=RdfFormat.RDF_XML, prefixes=_used_prefixes(triples)))
-    except ValueError as error:
-        raise ExportSyntaxError(f"The KB cannot be written as RDF/XML ({error}); export Turtle instead.") from None
-    return len(triples)
+def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
+    """Sort-key lines as RDF/XML by Oxigraph's serializer (it writes each run of one subject's triples
+    as one rdf:Description), declaring the dipkb prefixes its predicates and types use; the number of
+    triples. The body goes to a temporary file first, with every dipkb prefix declared: which are
+    used is known only at its end. Only a prefix in use changes what the body says, so that only the
+    start tag differs from what declaring the used ones alone would give."""
+    triples, used = _Counted(triples_of(lines)), set()
+
+    def noting_iris() -> Iterator[Triple]:
+        for triple in triples:
+            used.add(triple.predicate.value)
+            if triple.predicate.value == _TYPE and type(triple.object) is NamedNode:
+                used.add(triple.object.value)
+            yield triple
+
+    with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
+        try:
+            serialize(noting_iris(), body, format=RdfFormat.RDF_XML, prefixes=PREFIXES)
+        except ValueError as error:
+            raise ExportSyntaxError(f"The KB cannot be written as RDF/XML ({error}); export Turtle instead.") from None
+        out.write(_start_tag(_used_prefixes(used)))
+        body.seek(len(_start_tag(PREFIXES)))
+        shutil.copyfileobj(body, out, COPY)
+    return triples.count
 
 
-def _used_prefixes(triples: list[Triple]) -> dict[str, str]:
-    """The dipkb prefixes of the predicates and types, sorted: RDF/XML declares each as an XML namespace."""
-    iris = {t.predicate.value for t in triples} | {t.object.value for t in triples
-                                                   if t.predicate.value == _TYPE and type(t.object) is NamedNode}
+
+def _start_tag(prefixes: dict[str, str]) -> bytes:
+    """What Oxigraph writes of an RDF/XML document before its first description, given ``prefixes``."""
+    empty = serialize([], format=RdfFormat.RDF_XML, prefixes=prefixes)
+    return empty[:empty.rindex(b"</rdf:RDF>")]
+
+
+def _used_prefixes(iris: set[str]) -> dict[str, str]:
+    """The dipkb prefixes of ``iris`` (predicates and types), sorted: RDF/XML declares each as an XML namespace."""
     used = {prefix: ns for prefix, ns in PREFIXES.items()
             if any(iri.startswith(ns) and "/" not in iri[len(ns):] and "#" not in iri[len(ns):] for iri in iris)}
     return dict(sorted(used.items()))
+
+
+class _Counted(Iterator[Triple]):
+    """Triples passed on, counted."""
+
+    def __init__(self, triples: Iterator[Triple]):
+        self._triples, self.count = triples, 0
+
+    def __next__(self) -> Triple:
+        triple = next(self._triples)
+        self.count += 1
+        return triple

@@ -13,12 +13,12 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-import orjson
-from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, serialize
+from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
 
 from dipkb.errors import DipkbError
 from dipkb.model.namespaces import curie
 from dipkb.util.durable import replacing
+from dipkb.util.jsontext import pretty_json
 from dipkb.util.paths import reporting_write_errors
 
 if TYPE_CHECKING:
@@ -168,23 +168,14 @@ _RDF_FORMATS = {
     OutputFormat.TRIG: RdfFormat.TRIG,
 }
 SOLUTION_FORMATS = (OutputFormat.TABLE, *_RESULT_FORMATS)
+# What CONSTRUCT and DESCRIBE answers are written as, besides a table.
+GRAPH_FORMATS = (OutputFormat.TURTLE, OutputFormat.NTRIPLES, OutputFormat.JSONLD, OutputFormat.RDFXML)
 
 
 def json_text(data: object) -> str:
     """JSON as dipkb prints it (`-f json`), on the command line and over HTTP alike: the same bytes
     for the same answer."""
     return pretty_json(data) + "\n"
-
-
-def pretty_json(value: object) -> str:
-    """``json.dumps(value, ensure_ascii=False, indent=2)``, written by orjson where it can: a ten times
-    faster encoder than the standard library's, which encodes an indented document in Python.
-    orjson refuses what it cannot write as the standard library would (an integer past 64 bits, a
-    key that is not a string): that goes to the standard library."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, indent=2)
 
 
 def json_array(items: Iterable[object], batch: int = 1000) -> Iterator[str]:
@@ -236,7 +227,7 @@ def write_query_result(result, fmt: OutputFormat, out: BinaryIO) -> None:
     """Write a pyoxigraph query result to ``out``: SELECT/ASK in the W3C results formats (or a
     table), CONSTRUCT/DESCRIBE as RDF (or a table of triples). Solutions are written as they come,
     whatever their number (a table sizes its columns from its first rows, see write_table);
-    triples are sorted first."""
+    triples are sorted first, as the export sorts them, in the same bounded memory."""
     if isinstance(result, (QuerySolutions, QueryBoolean)):
         if fmt is OutputFormat.TABLE:
             if isinstance(result, QueryBoolean):
@@ -251,21 +242,19 @@ def write_query_result(result, fmt: OutputFormat, out: BinaryIO) -> None:
                                     "use table, csv, tsv, json or xml.")
         result.serialize(out, format=_RESULT_FORMATS[fmt])
         return
-    triples = sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
-    if fmt is OutputFormat.TABLE:
-        rows = [[term_text(t.subject), term_text(t.predicate), term_text(t.object)] for t in triples]
-        out.write(table(["subject", "predicate", "object"], rows).encode())
-        return
-    if fmt not in (OutputFormat.TURTLE, OutputFormat.NTRIPLES):
-        raise UnsupportedFormat(f"CONSTRUCT and DESCRIBE results cannot be written as {fmt.value}; "
-                                "use table, turtle or ntriples.")
-    ntriples = serialize(triples, format=RdfFormat.N_TRIPLES)
-    if fmt is OutputFormat.NTRIPLES:
-        out.write(ntriples)
-        return
-    from dipkb.views.turtle_writing import turtle_from_ntriples
+    from dipkb.views.export import ExportFormat, sorted_graph, write_graph
+    from dipkb.views.turtle_writing import triples_of
 
-    out.write(turtle_from_ntriples(ntriples))
+    if fmt is OutputFormat.TABLE:
+        with sorted_graph(result, ExportFormat.NTRIPLES) as lines:
+            rows = ([term_text(t.subject), term_text(t.predicate), term_text(t.object)]
+                    for t in triples_of(lines, sort_keyed=False))
+            write_table(["subject", "predicate", "object"], rows, lambda text: out.write(text.encode()))
+        return
+    if fmt not in GRAPH_FORMATS:
+        raise UnsupportedFormat(f"CONSTRUCT and DESCRIBE results cannot be written as {fmt.value}; "
+                                f"use table, {', '.join(f.value for f in GRAPH_FORMATS)}.")
+    write_graph(result, ExportFormat(fmt.value), out)
 
 
 class Output:

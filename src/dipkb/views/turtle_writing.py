@@ -1,4 +1,5 @@
-"""Sorted N-Triples lines written out as Turtle and TriG, grouped and prefixed (views/export.py).
+"""Sorted N-Triples lines written out as Turtle and TriG, grouped and prefixed, or read back as
+triples for the JSON-LD and RDF/XML writers (views/export.py, views/jsonld.py).
 
 The lines come in "sort-key" form (:func:`sort_key_text`): N-Triples text with two bytes swapped in
 so that a plain bytes sort gives the export's documented order; the writers swap them back.
@@ -9,12 +10,13 @@ import io
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from itertools import groupby
+from itertools import groupby, islice
 from typing import BinaryIO
+
+from pyoxigraph import RdfFormat, Triple, parse
 
 from dipkb.model.namespaces import PREFIXES, RDF
 from dipkb.model.terms import prefixed
-from dipkb.views.sorting import LineSorter
 
 # Before each TriG line, its graph's name and this byte (the default graph's name is empty): sorted,
 # the default graph comes first, then the graphs by name, each graph's lines together.
@@ -45,6 +47,35 @@ def with_graph_key(text: bytes, graph_name: str) -> bytes:
     return (key + text.replace(b"\n", b"\n" + key))[:-len(key)]
 
 
+def triples_of(lines: Iterator[bytes], *, sort_keyed: bool = True) -> Iterator[Triple]:
+    """The triples of N-Triples lines (in sort-key form unless not ``sort_keyed``), parsed as they
+    are read, in their order: a writer that takes them as they come holds a few MB of text."""
+    chunks = (b"".join(batch) for batch in iter(lambda: list(islice(lines, BATCH)), []))
+    text = _Stream(map(_undo_sort_key_text, chunks) if sort_keyed else chunks)
+    return (quad.triple for quad in parse(io.BufferedReader(text, COPY), format=RdfFormat.N_TRIPLES))
+
+
+class _Stream(io.RawIOBase):
+    """Chunks of bytes as a file the parser reads."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._chunk, self._at = chunks, memoryview(b""), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._at == len(self._chunk):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._chunk, self._at = memoryview(chunk), 0
+        size = min(len(buffer), len(self._chunk) - self._at)
+        buffer[:size] = self._chunk[self._at:self._at + size]
+        self._at += size
+        return size
+
+
 def _graph_of(line: bytes) -> bytes:
     return line[:line.index(_GRAPH_END)]
 
@@ -52,24 +83,15 @@ def _graph_of(line: bytes) -> bytes:
 BATCH = 8192  # lines written at once
 
 
-def turtle_from_ntriples(text: bytes) -> bytes:
-    """Readable, deterministic Turtle for N-Triples text, e.g. a CONSTRUCT result: same layout as export."""
-    out = io.BytesIO()
-    with LineSorter() as sorter:
-        sorter.add(sort_key_text(text))
-        write_turtle(sorter.lines(), out)
-    return out.getvalue()
-
-
 def write_turtle(lines: Iterator[bytes], out: BinaryIO) -> int:
     """Sort-key lines as Turtle: the body first, to a temporary file, as the prefix header it needs
     is known only at its end."""
     writer = _TurtleWriter()
-    with tempfile.SpooledTemporaryFile(_SPOOLED, prefix="dipkb-export-") as body:
+    with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
         count = writer.statements(lines, b"", body)
         out.write(writer.prefix_header())
         body.seek(0)
-        shutil.copyfileobj(body, out, _COPY)
+        shutil.copyfileobj(body, out, COPY)
     return count
 
 
@@ -77,7 +99,7 @@ def write_trig(lines: Iterator[bytes], out: BinaryIO) -> int:
     """One block per non-empty graph, the default graph first, under one prefix header."""
     writer = _TurtleWriter()
     count = 0
-    with tempfile.SpooledTemporaryFile(_SPOOLED, prefix="dipkb-export-") as body:
+    with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
         for graph, graph_lines in groupby(lines, _graph_of):
             if count:
                 body.write(b"\n")
@@ -87,12 +109,12 @@ def write_trig(lines: Iterator[bytes], out: BinaryIO) -> int:
             body.write(b"}\n")
         out.write(writer.prefix_header())
         body.seek(0)
-        shutil.copyfileobj(body, out, _COPY)
+        shutil.copyfileobj(body, out, COPY)
     return count
 
 
-_SPOOLED = 16 * 1024 * 1024  # a Turtle body up to this size stays in memory
-_COPY = 1024 * 1024
+SPOOLED = 16 * 1024 * 1024  # a body written before its header stays in memory up to this size
+COPY = 1024 * 1024
 
 
 _CACHED_TERMS = 100_000

@@ -14,7 +14,6 @@ replacement is ready in milliseconds, and nothing of the server's threads or eve
 """
 from __future__ import annotations
 
-import io
 import json
 import multiprocessing
 import queue
@@ -41,7 +40,7 @@ from dipkb.store import generations
 from dipkb.store.engine import Dataset, EmbeddedEngine
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
-from dipkb.views import jsonld, render
+from dipkb.views import render
 from dipkb.web.live import LiveKB, RemoteKB
 
 
@@ -67,6 +66,8 @@ SOLUTION_FORMATS = (ResultFormat.SPARQL_JSON, ResultFormat.SPARQL_XML, ResultFor
 GRAPH_FORMATS = (ResultFormat.TURTLE, ResultFormat.NTRIPLES, ResultFormat.JSONLD, ResultFormat.RDFXML)
 _RESULTS_FORMATS = {ResultFormat.SPARQL_JSON: QueryResultsFormat.JSON, ResultFormat.SPARQL_XML: QueryResultsFormat.XML,
                     ResultFormat.CSV: QueryResultsFormat.CSV, ResultFormat.TSV: QueryResultsFormat.TSV}
+_GRAPH_OUTPUT = {ResultFormat.TURTLE: render.OutputFormat.TURTLE, ResultFormat.NTRIPLES: render.OutputFormat.NTRIPLES,
+                 ResultFormat.JSONLD: render.OutputFormat.JSONLD, ResultFormat.RDFXML: render.OutputFormat.RDFXML}
 # Past this many failed attempts to lease the generation a request holds, writers are committing
 # faster than queries start: the request fails rather than chase them.
 _ATTEMPTS = 3
@@ -287,14 +288,7 @@ def serialise(result, query: Query) -> Answer:
         fmt = _chosen(query.solution_format, SOLUTION_FORMATS, "ASK")
         return Answer(result.serialize(format=_RESULTS_FORMATS[fmt]), fmt, None)
     fmt = _chosen(query.graph_format, GRAPH_FORMATS, "CONSTRUCT and DESCRIBE")
-    triples = list(result)
-    if fmt is ResultFormat.TURTLE:
-        return Answer(render.query_result(triples, render.OutputFormat.TURTLE), fmt, None)
-    if fmt is ResultFormat.NTRIPLES:
-        return Answer(render.query_result(triples, render.OutputFormat.NTRIPLES), fmt, None)
-    out = io.BytesIO()
-    (jsonld.write_jsonld if fmt is ResultFormat.JSONLD else jsonld.write_rdfxml)(triples, out)
-    return Answer(out.getvalue(), fmt, None)
+    return Answer(render.query_result(result, _GRAPH_OUTPUT[fmt]), fmt, None)
 
 
 def _chosen(fmt: ResultFormat | None, offered: tuple[ResultFormat, ...], form: str) -> ResultFormat:
