@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -286,3 +287,23 @@ def test_a_whole_description_is_written_as_its_timeline_is_made(shipped_kb, monk
     result = CliRunner().invoke(cli, ["--kb", str(shipped_kb), "show", "actor:russia", "-f", fmt], catch_exceptions=False)
     assert result.exit_code == 0 and result.stdout == whole
     assert len(made) > 2 and set(made[:-1]) == {3}
+
+
+def test_the_html_file_is_written_a_chunk_of_events_at_a_time(shipped_kb, monkeypatch):
+    """`export -f html` embeds the events seven at a time here, each chunk with its own filter keys,
+    and the names the filters look up after them: the page holds what one made whole holds."""
+    from dipkb.web import html
+
+    with KnowledgeBase.open(shipped_kb / "kb", progress=False) as kb:
+        entries = timeline.timeline(kb)
+        keys = html.filter_keys(kb, entries)
+        whole = {"mode": "static", "total": len(entries), "offset": 0, "per_page": html.PER_PAGE,
+                 "events": [{**data, "match": keys.of(data["id"])} for data in html.event_data(entries)],
+                 "lookups": keys.lookups()}
+        monkeypatch.setattr(html, "CHUNK", 7)
+        pieces = list(html.static_timeline(kb))
+    assert len(entries) > 14 and len(pieces) == 2 + -(-len(entries) // 7)
+    embedded = re.search(r'<script type="application/json" id="dipkb-data">(.*?)</script>', "".join(pieces), re.S)
+    data = json.loads(embedded.group(1))
+    assert data == whole
+    assert all(list(found) == sorted(found) for found in data["lookups"].values())

@@ -151,7 +151,7 @@ def export(ctx: click.Context, out: Output, with_ontology: bool, with_derived: b
             raise ParameterError("--with-ontology and --with-derived apply to RDF exports, not to -f html.")
         from dipkb.web import html
 
-        out.write(html.static_timeline(kb))
+        out.write_pieces(html.static_timeline(kb))
         return
     with out.stream() as stream:
         count = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology,

@@ -128,9 +128,10 @@ def write_jsonld(lines: Iterator[bytes], out: BinaryIO) -> int:
 def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
     """Sort-key lines as RDF/XML by Oxigraph's serializer (it writes each run of one subject's triples
     as one rdf:Description), declaring the dipkb prefixes its predicates and types use; the number of
-    triples. The body goes to a temporary file first, with every dipkb prefix declared: which are
-    used is known only at its end. Only a prefix in use changes what the body says, so that only the
-    start tag differs from what declaring the used ones alone would give."""
+    triples. The body goes to a temporary file first, with every dipkb prefix declared, as which are
+    used is known only at its end; then the start tag is written with the used ones alone. A prefix
+    the body does not use changes nothing in it, so the document is the one Oxigraph writes when
+    given only the used prefixes."""
     triples, used = _Counted(triples_of(lines)), set()
 
     def noting_iris() -> Iterator[Triple]:
@@ -149,7 +150,6 @@ def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
         body.seek(len(_start_tag(PREFIXES)))
         shutil.copyfileobj(body, out, COPY)
     return triples.count
-
 
 
 def _start_tag(prefixes: dict[str, str]) -> bytes:

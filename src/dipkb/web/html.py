@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from itertools import islice
 from pathlib import Path
+from typing import ClassVar
 
 import jinja2
 from markupsafe import Markup
@@ -21,7 +22,9 @@ from markupsafe import Markup
 from dipkb.errors import ParameterError
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.timeline import MODALITIES, TimelineEntry, TimelineFilter, timeline, typed_filter, with_roles
+from dipkb.views.selection import select_events
+from dipkb.views.timeline import (CHUNK, MODALITIES, TimelineEntry, TimelineFilter, timeline_entries, typed_filter,
+                                  with_roles)
 
 WEB = Path(__file__).resolve().parent
 TEMPLATES = WEB / "templates"
@@ -242,15 +245,31 @@ def asset(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
 
 
-def static_timeline(kb: KnowledgeBase) -> str:
-    """The whole KB's timeline as one HTML file that needs no network: CSS and script inlined, every
-    event embedded as JSON with its filter keys; the script pages and filters it in the browser."""
-    entries = timeline(kb)
-    keys = filter_keys(kb, entries)
-    events = [{**data, "match": keys.of(data["id"])} for data in event_data(entries)]
-    data = {"mode": "static", "events": events, "total": len(events), "offset": 0, "per_page": PER_PAGE,
-            "lookups": keys.lookups()}
-    return environment().get_template("timeline.html").render(
-        static=True, css=Markup(asset("dipkb.css")), script=Markup(asset("dipkb.js")), data=script_json(data),
+# Where the events go in the file's page: its two halves are written around them.
+_EVENTS_HERE = "\x00dipkb-events\x00"
+
+
+def static_timeline(kb: KnowledgeBase) -> Iterator[str]:
+    """The whole KB's timeline as one HTML file that needs no network, in pieces: CSS and script
+    inlined, every event embedded as JSON with its filter keys; the script pages and filters it in the
+    browser. The events are made, given their keys and written a chunk (timeline.CHUNK) at a time, and
+    the names the filters look up come after them: memory holds the selection and one chunk, not the
+    page (100k events took 1.3 GB when the page was made whole)."""
+    selected = select_events(kb, TimelineFilter())
+    page = environment().get_template("timeline.html").render(
+        static=True, css=Markup(asset("dipkb.css")), script=Markup(asset("dipkb.js")), data=Markup(_EVENTS_HERE),
         form=TimelineForm(), modalities=MODALITIES, notes=[], error=None, title="dipkb timeline",
         alternate=None)
+    head, tail = page.split(_EVENTS_HERE)
+    yield head + f'{{"mode":"static","total":{len(selected)},"offset":0,"per_page":{PER_PAGE},"events":['
+    lookups: dict[str, dict] = {"actors": {}, "places": {}, "types": {}}
+    entries, separator = timeline_entries(kb, selected), ""
+    for chunk in iter(lambda: list(islice(entries, CHUNK)), []):
+        keys = filter_keys(kb, chunk)
+        events = [{**data, "match": keys.of(data["id"])} for data in event_data(chunk)]
+        yield separator + str(script_json(events))[1:-1]  # the list's items, without its brackets
+        separator = ","
+        for name, found in keys.lookups().items():
+            lookups[name].update(found)
+    sorted_lookups = {name: dict(sorted(found.items())) for name, found in lookups.items()}
+    yield f'],"lookups":{script_json(sorted_lookups)}}}' + tail
