@@ -341,6 +341,33 @@ def test_rdfxml_is_read_back_by_rapper_and_pyoxigraph(odd_kb, kb):
     assert not any(isinstance(t.subject, BlankNode) for t in read)
 
 
+@pytest.mark.parametrize("predicate", ["http://example.org/p/", "http://example.org/p#", "urn:x:1",
+                                       "http://example.org/%41"])
+def test_a_property_rdfxml_cannot_name_is_a_one_line_error_and_no_file(tmp_path, predicate):
+    """RDF/XML writes a property as an element named by the end of its IRI; Oxigraph writes
+    ill-formed XML (<oxprefix:>) for one that does not end in an XML name, so dipkb refuses it."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "odd.ttl").write_text(f'<http://example.org/s> <{predicate}> "x" .\n', encoding="utf-8")
+    out = tmp_path / "out.rdf"
+    result = CliRunner().invoke(cli, ["--kb", str(tmp_path), "export", "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.output == (f"Error: RDF/XML cannot write the property <{predicate}>: its IRI does not end in an "
+                             "XML name. Write Turtle, N-Triples or JSON-LD instead.\n")
+    assert not out.exists()
+    assert CliRunner().invoke(cli, ["--kb", str(tmp_path), "export", "-o", str(tmp_path / "out.ttl")]).exit_code == 0
+
+
+def test_rdfxml_names_every_property_that_ends_in_an_xml_name(tmp_path):
+    names = ["http://example.org/1abc", "http://example.org/a-b.c", "http://example.org/é", "urn:x:a1",
+             "http://example.org/ns#_x"]
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "names.ttl").write_text("".join(f'<http://example.org/s> <{p}> "x" .\n' for p in names),
+                                              encoding="utf-8")
+    data = exported(KnowledgeBase.open(tmp_path), ExportFormat.RDFXML)
+    assert rapper_count(data, "rdfxml") == len(names)
+    assert {t.predicate.value for t in parse(data, format=RdfFormat.RDF_XML)} == set(names)
+
+
 CONSTRUCTED = "CONSTRUCT { ?e ?p ?o } WHERE { ?e a dip:Meeting ; ?p ?o }"
 
 

@@ -243,6 +243,17 @@ def test_nothing_acceptable_is_406_listing_the_formats(served_kb):
     assert get(served_kb, CONSTRUCT, "text/csv").status == 406
 
 
+def test_an_answer_rdfxml_cannot_carry_is_406_and_turtle_still_answers(served_kb):
+    """RDF/XML names a property by the end of its IRI, which must be an XML name: an answer with
+    <http://example.org/p/> cannot be written so (Oxigraph would write <oxprefix:>, not XML)."""
+    query = 'CONSTRUCT { <http://example.org/s> <http://example.org/p/> "x" } WHERE {}'
+    reply = get(served_kb, query, "application/rdf+xml")
+    assert reply.status == 406
+    assert reply.text == ("RDF/XML cannot write the property <http://example.org/p/>: its IRI does not end in an "
+                          "XML name. Write Turtle, N-Triples or JSON-LD instead.\n")
+    assert get(served_kb, query, "text/turtle").status == 200
+
+
 # --- Errors -------------------------------------------------------------------------------------
 
 def test_malformed_query_is_400_with_the_parsers_message(served_kb):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from typing import BinaryIO
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
 
-from dipkb.errors import DipkbError
+from dipkb.errors import NotAcceptableError
 from dipkb.model.namespaces import PREFIXES, RDF, XSD
 from dipkb.store.layout import bundled_root
 from dipkb.util.jsontext import pretty_json
@@ -36,9 +37,9 @@ CONTEXT_FILE = "context.jsonld"
 _TYPE = RDF + "type"
 
 
-class ExportSyntaxError(DipkbError):
-    """The KB holds something the chosen syntax cannot write (RDF/XML needs every predicate to end
-    in an XML name)."""
+class ExportSyntaxError(NotAcceptableError):
+    """The triples hold something the chosen syntax cannot write (RDF/XML needs every predicate to
+    end in an XML name): over HTTP, a 406, as the format asked for cannot carry the answer."""
 
 
 def context_path() -> Path:
@@ -136,20 +137,33 @@ def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
 
     def noting_iris() -> Iterator[Triple]:
         for triple in triples:
-            used.add(triple.predicate.value)
-            if triple.predicate.value == _TYPE and type(triple.object) is NamedNode:
+            predicate = triple.predicate.value
+            if predicate not in used:
+                _check_element_name(predicate)
+                used.add(predicate)
+            if predicate == _TYPE and type(triple.object) is NamedNode:
                 used.add(triple.object.value)
             yield triple
 
     with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
-        try:
-            serialize(noting_iris(), body, format=RdfFormat.RDF_XML, prefixes=PREFIXES)
-        except ValueError as error:
-            raise ExportSyntaxError(f"The KB cannot be written as RDF/XML ({error}); export Turtle instead.") from None
+        serialize(noting_iris(), body, format=RdfFormat.RDF_XML, prefixes=PREFIXES)
         out.write(_start_tag(_used_prefixes(used)))
         body.seek(len(_start_tag(PREFIXES)))
         shutil.copyfileobj(body, out, COPY)
     return triples.count
+
+
+# The end of an IRI that RDF/XML can write as an element's local name: an XML name (NCName, roughly).
+_LOCAL_NAME = re.compile(r"[^\W\d][\w.\-\u00B7]*\Z")
+
+
+def _check_element_name(predicate: str) -> None:
+    """RDF/XML writes a property as an element named by the end of its IRI; an IRI that does not end in
+    an XML name (``http://example.org/p/``, ``urn:x:1``) cannot be written, and Oxigraph 0.5 writes
+    ill-formed XML for it (``<oxprefix:>``) rather than fail."""
+    if not _LOCAL_NAME.search(predicate):
+        raise ExportSyntaxError(f"RDF/XML cannot write the property <{predicate}>: its IRI does not end in an "
+                                "XML name. Write Turtle, N-Triples or JSON-LD instead.")
 
 
 def _start_tag(prefixes: dict[str, str]) -> bytes:
