@@ -25,7 +25,7 @@ from dipkb.cli import cli
 from dipkb.model.namespaces import DIP, PREFIXES, XSD
 from dipkb.store.derivation import derived_graph
 from dipkb.views.export import ExportFormat, export
-from dipkb.views.jsonld import context_path, load_context
+from dipkb.views.jsonld import ExportSyntaxError, context_path, load_context
 
 ROOT = Path(__file__).resolve().parent.parent
 KB_BASE = "https://w3id.org/dipkb/kb/"
@@ -355,6 +355,13 @@ def test_a_property_rdfxml_cannot_name_is_a_one_line_error_and_no_file(tmp_path,
                              "XML name. Write Turtle, N-Triples or JSON-LD instead.\n")
     assert not out.exists()
     assert CliRunner().invoke(cli, ["--kb", str(tmp_path), "export", "-o", str(tmp_path / "out.ttl")]).exit_code == 0
+
+
+def test_rdfxml_with_derived_says_the_time_buckets_are_why(kb):
+    with pytest.raises(ExportSyntaxError, match=r"^RDF/XML cannot write the property <urn:dipkb:time:[^>]+>: .* "
+                                                r"\(the index files each participation under its time bucket this way: "
+                                                r"leave out --with-derived\)\. Write Turtle"):
+        exported(kb, ExportFormat.RDFXML, with_derived=True)
 
 
 def test_rdfxml_names_every_property_that_ends_in_an_xml_name(tmp_path):

@@ -81,7 +81,9 @@ def test_the_sorter_gives_unique_lines_in_byte_order_from_spilled_runs(runs):
 @pytest.mark.parametrize(("which", "fmt"), [(which, fmt) for which in ("shipped", "generated") for fmt in ExportFormat])
 def test_a_spilling_export_is_byte_identical_to_one_sorted_in_memory(request, runs, monkeypatch, which, fmt):
     kb = request.getfixturevalue(which)
-    options = {"with_derived": True, "with_ontology": True} if which == "shipped" else {}
+    # RDF/XML cannot name the derived statements' time buckets as properties (test_export_formats).
+    with_derived = which == "shipped" and fmt is not ExportFormat.RDFXML
+    options = {"with_derived": with_derived, "with_ontology": True} if which == "shipped" else {}
     in_memory = exported(kb, fmt, **options)
     assert runs == []
     monkeypatch.setattr(sorting, "MEMORY_BOUND", 64 * 1024)

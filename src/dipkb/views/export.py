@@ -11,7 +11,8 @@ recommends; BCP 47 gives the case no meaning.
 Derived triples (``with_derived``): those the index computed from the exported files (graphs
 ``urn:dipkb:derived:<file graph>``: dip:participant, dip:earliestDay/latestDay, dip:timeBucket,
 each participant under its event's bucket, dip:tally*), so that a plain SPARQL 1.1 server answers
-the saved queries. Turtle, N-Triples, JSON-LD and RDF/XML merge them into the one graph. N-Quads and
+the saved queries. Turtle, N-Triples and JSON-LD merge them into the one graph; RDF/XML refuses them,
+as it cannot name a property by a time bucket's IRI (views/jsonld.py). N-Quads and
 TriG keep them in their graphs and also write the union of every graph as the default graph: a
 SPARQL 1.1 server queries only the default graph unless told otherwise (Oxigraph's
 ``--union-default-graph``, Fuseki's ``unionDefaultGraph``, each spelt differently), so data that

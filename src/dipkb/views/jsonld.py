@@ -29,6 +29,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, seriali
 
 from dipkb.errors import NotAcceptableError
 from dipkb.model.namespaces import PREFIXES, RDF, XSD
+from dipkb.model.temporal import TIME_BUCKET_PREFIX
 from dipkb.store.layout import bundled_root
 from dipkb.util.jsontext import pretty_json
 from dipkb.views.turtle_writing import COPY, SPOOLED, triples_of
@@ -162,8 +163,10 @@ def _check_element_name(predicate: str) -> None:
     an XML name (``http://example.org/p/``, ``urn:x:1``) cannot be written, and Oxigraph 0.5 writes
     ill-formed XML for it (``<oxprefix:>``) rather than fail."""
     if not _LOCAL_NAME.search(predicate):
+        derived = (" (the index files each participation under its time bucket this way: leave out --with-derived)"
+                   if predicate.startswith(TIME_BUCKET_PREFIX) else "")
         raise ExportSyntaxError(f"RDF/XML cannot write the property <{predicate}>: its IRI does not end in an "
-                                "XML name. Write Turtle, N-Triples or JSON-LD instead.")
+                                f"XML name{derived}. Write Turtle, N-Triples or JSON-LD instead.")
 
 
 def _start_tag(prefixes: dict[str, str]) -> bytes:
