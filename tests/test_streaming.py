@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import tracemalloc
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,9 @@ from dipkb.cli import cli
 from dipkb.errors import KBSyntaxError
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.jsontext import pretty_json
-from dipkb.views import describe, render, sorting, timeline
+from dipkb.views import describe, long_selection, render, sorting, timeline
 from dipkb.views.export import ExportFormat, export
+from dipkb.views.selection import TimelineFilter, select_events
 from dipkb.views.sorting import LineSorter
 from dipkb.views.timeline import entries_of
 
@@ -309,3 +311,54 @@ def test_the_html_file_is_written_a_chunk_of_events_at_a_time(shipped_kb, monkey
     data = json.loads(embedded.group(1))
     assert data == whole
     assert all(list(found) == sorted(found) for found in data["lookups"].values())
+
+
+def test_the_sorter_reads_its_lines_again_from_the_start(runs):
+    with LineSorter(bound=64) as sorter:
+        for tens in range(10):
+            sorter.add(b"".join(b"%03d\n" % (n * 37 % 100) for n in range(tens * 10, tens * 10 + 10)))
+        first = list(sorter.lines())
+        assert sorter.spilled > 3 and list(sorter.lines()) == first == [b"%03d\n" % n for n in range(100)]
+
+
+@pytest.mark.parametrize("name, filt", [
+    ("every event", TimelineFilter()),
+    ("an actor", TimelineFilter(actors=("https://w3id.org/dipkb/kb/actor/syn-vara",))),
+    ("a range", TimelineFilter(start=date(2005, 1, 1), end=date(2012, 12, 31))),
+])
+def test_a_selection_sorted_on_disk_is_the_one_held_in_memory(generated, runs, monkeypatch, name, filt):
+    held = select_events(generated, filt)
+    monkeypatch.setattr(long_selection, "HELD_AT_MOST", 50)
+    monkeypatch.setattr(long_selection, "_SORT_BOUND", 16 * 1024)
+    monkeypatch.setattr(long_selection, "_BATCH", 10)
+    on_disk = long_selection.select_all(generated, filt)
+    assert isinstance(on_disk, long_selection.SortedOnDisk) and len(runs) > 4
+    assert len(on_disk) == len(held) > 100
+    assert list(on_disk) == held
+    assert list(on_disk) == held  # read again from its runs
+
+
+def test_an_event_two_files_date_differently_is_listed_once_with_the_greatest_days(tmp_path, monkeypatch):
+    (tmp_path / "kb").mkdir()
+    for name, day in (("a", "2021-07-02"), ("b", "2021-07-09"), ("c", "2021-07-05")):
+        (tmp_path / "kb" / f"{name}.ttl").write_text(
+            "@prefix dip: <https://w3id.org/dipkb/ontology#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+            f'<https://w3id.org/dipkb/kb/event/{name}> a dip:Meeting ; dip:date "{day}"^^xsd:date .\n'
+            f'<https://w3id.org/dipkb/kb/event/x> a dip:Meeting ; dip:date "{day}"^^xsd:date ; '
+            f'dip:source <https://w3id.org/dipkb/kb/source/{name}> .\n', encoding="utf-8")
+    monkeypatch.setattr(long_selection, "HELD_AT_MOST", 0)
+    with KnowledgeBase.open(tmp_path, index=False) as kb:
+        events = list(long_selection.select_all(kb, TimelineFilter()))
+    assert [e.iri.rsplit("/", 1)[1] for e in events] == ["a", "c", "b", "x"]
+    shared = events[-1]
+    assert (shared.earliest_day, shared.latest_day) == ("2021-07-09", "2021-07-09") and len(shared.rows) == 3
+
+
+def test_a_long_timeline_written_from_disk_is_the_same_bytes(shipped_kb, monkeypatch, runs):
+    every, russia = _timeline_output(shipped_kb, "-f", "csv"), _timeline_output(shipped_kb, "--actor", "Russia", "-f", "json")
+    monkeypatch.setattr(long_selection, "HELD_AT_MOST", 5)
+    monkeypatch.setattr(long_selection, "_SORT_BOUND", 512)
+    monkeypatch.setattr(long_selection, "_BATCH", 3)
+    assert _timeline_output(shipped_kb, "-f", "csv") == every
+    assert _timeline_output(shipped_kb, "--actor", "Russia", "-f", "json") == russia
+    assert len(runs) > 4

@@ -7,6 +7,7 @@ from dipkb.cli.base import open_kb, output_options
 from dipkb.views.render import (TIMELINE_HEADERS, Output, OutputFormat, json_array, json_text, timeline_rows,
                                 write_rows)
 from dipkb.views import timeline as tl
+from dipkb.views.long_selection import select_all
 
 
 @click.command("timeline")
@@ -42,7 +43,7 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     filt = tl.typed_filter(kb, actors=actors, direct=direct, event_type=event_type, place=place, start=start, end=end,
                            modalities=modalities)
     filt = tl.with_roles(kb, filt, roles)
-    selected = tl.select_events(kb, filt)
+    selected = select_all(kb, filt)
     for note in tl.empty_actor_notes(kb, filt, bool(selected)):
         click.echo(f"Note: {note}", err=True)
     # A table names each source by its IRI's last segment (render.timeline_rows): no titles to look up.

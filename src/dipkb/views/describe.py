@@ -13,7 +13,7 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.views.names import is_own_name, resolve_among
 from dipkb.views.paging import timeline_window
 from dipkb.views.render import json_pieces
-from dipkb.views.selection import select_events
+from dipkb.views.long_selection import select_all
 from dipkb.views.timeline import Entries, TimelineEntry, TimelineFilter
 
 _KINDS = (("Event", "event"), ("Actor", "actor"), ("Place", "place"), ("Source", "source"), ("Position", "position"))
@@ -196,7 +196,7 @@ def describe(kb: KnowledgeBase, text: str, *, limit: int | None = None, first_ev
         elif filt:
             # Made as they are written: `show "Republic of Vara" -f json` at a million events, its 237,128
             # events held at once, took 2.9 GB; 1.0 GB so.
-            events = Entries(kb, select_events(kb, filt))
+            events = Entries(kb, select_all(kb, filt))
             events_count = len(events)
         referred, referred_count = incoming.result()
     return Description(iri, label, kind, facts, referred, details, events, tuple(sorted(others.items())),

@@ -4,7 +4,7 @@ gives resolved to store IRIs first, never spliced as user text."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
@@ -150,6 +150,33 @@ class Selected:
         return self.earliest_day or self.latest_day
 
 
+Solution = tuple[str, str | None, str | None, str | None]  # (event IRI, first day, last day, row)
+
+
+class Gathering:
+    """Solutions merged into one :class:`Selected` per event: its rows together, its days those of its
+    last solution (an event dated by two files has two of each)."""
+
+    def __init__(self) -> None:
+        # Per event: its first day, last day and rows; one string for each day, which thousands of
+        # events share. A long output holds its selection: two actors' 338,767 events at a million
+        # took 669 MB in a set and a tuple of days each, 560 so.
+        self.found: dict[str, list] = {}
+        self._day: dict[str, str] = {}
+
+    def add(self, iri: str, lo: str | None, hi: str | None, row: str | None) -> None:
+        held = self.found.get(iri) or self.found.setdefault(iri, [None, None, ()])
+        held[0] = self._day.setdefault(lo, lo) if lo else None
+        held[1] = self._day.setdefault(hi, hi) if hi else None
+        if row is not None and row not in held[2]:
+            held[2] += (row,)
+
+    def selected(self) -> list[Selected]:
+        """The events gathered, chronological."""
+        selected = [Selected(iri, lo, hi, tuple(sorted(rows))) for iri, (lo, hi, rows) in self.found.items()]
+        return sorted(selected, key=chronological)
+
+
 def chronological(event: Selected) -> tuple:
     """The key that orders a timeline: by first day (else last), then last day; undated events last."""
     anchor = event.anchor
@@ -194,29 +221,27 @@ class Selection:
         """The matching events filed under ``buckets`` (None: under any bucket, or none), chronological;
         without ``with_rows`` their rows are left out (reading them took half of the selection of an
         actor's 237,128 events at a million)."""
-        # Per event: its first day, last day and rows; one string for each day, which thousands of
-        # events share. A long output holds its selection: two actors' 338,767 events at a million
-        # took 669 MB in a set and a tuple of days each, 560 so.
-        found: dict[str, list] = {}
-        day: dict[str, str] = {}
+        gathering = Gathering()
+        add = gathering.add
+        for solution in self.solutions(kb, buckets, with_rows=with_rows):
+            add(*solution)
+        return gathering.selected()
+
+    def solutions(self, kb: KnowledgeBase, buckets: list[str] | None, *,
+                  with_rows: bool = True) -> Iterator[Solution]:
+        """What :meth:`events` gathers: each answer of the selection's queries, an event once for each
+        of its rows (one a file that states it), and again from each chunk it comes back from."""
         # Only the few buckets of a page, of every event: the event classes test each one.
         tested = buckets is not None and self.dated_buckets is None and not any(self.agents)
         classes = tuple(sorted(kb.event_classes.below)) if tested else ()
         for agents in self.agents:
             query, values = self._selection_query(agents, buckets, with_rows, classes)
-            # In chunks, an event may come back from two of them, with the same days; with one row a
-            # file that states it.
             for solution in self._solutions(kb, query, values):
                 # By position, as the query projects them: by name took 15-20 ms of the busiest
                 # 6,051-event timeline at a million events, 3 ms so.
-                iri, lo, hi, row = solution[0].value, solution[1], solution[2], solution[3]
-                held = found.get(iri) or found.setdefault(iri, [None, None, ()])
-                held[0] = day.setdefault(lo.value, lo.value) if lo else None
-                held[1] = day.setdefault(hi.value, hi.value) if hi else None
-                if row is not None and row.value not in held[2]:
-                    held[2] += (row.value,)
-        selected = [Selected(iri, lo, hi, tuple(sorted(rows))) for iri, (lo, hi, rows) in found.items()]
-        return sorted(selected, key=chronological)
+                lo, hi, row = solution[1], solution[2], solution[3]
+                yield (solution[0].value, lo.value if lo else None, hi.value if hi else None,
+                       None if row is None else row.value)
 
     def matches_any(self, kb: KnowledgeBase) -> bool:
         """Whether any event matches: the first one found ends the search (selecting every event of

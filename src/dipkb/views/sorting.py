@@ -57,6 +57,10 @@ class LineSorter:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the runs, which the system then deletes, and drop the lines held."""
         self._files.close()
         self._lines = []
 
@@ -79,13 +83,15 @@ class LineSorter:
         run = self._files.enter_context(tempfile.TemporaryFile(prefix="dipkb-sort-", buffering=_BUFFER))
         self._lines.sort()
         run.writelines(_unique(self._lines))
-        run.seek(0)
         self._runs.append(run)
         self._lines, self._size = [], 0
 
     def lines(self) -> Iterator[bytes]:
-        """Every line added, in byte order, each once. Read it once."""
+        """Every line added, in byte order, each once; each call reads them from the start, so read
+        one call's lines before asking for another's."""
         self._lines.sort()
         if not self._runs:
             return _unique(self._lines)
+        for run in self._runs:
+            run.seek(0)
         return _unique(heapq.merge(*self._runs, self._lines))

@@ -24,6 +24,7 @@ from dipkb.errors import ParameterError
 from dipkb.store.kb import KnowledgeBase
 from dipkb.sparql import saved
 from dipkb.views import describe, geojson, timeline, timelinejs
+from dipkb.views.long_selection import select_all
 from dipkb.views.names import resolve_actor
 from dipkb.views.render import OutputFormat, json_array, json_text, query_result
 from dipkb.web.html import TimelineForm, single_values
@@ -54,7 +55,7 @@ def timeline_api(request: Request) -> Response:
     fmt = _format(request.query_params.get("format"))
     if fmt is OutputFormat.JSON:
         return _streamed(request.app.state.live, lambda kb: json_array(
-            entry.as_dict() for entry in timeline.timeline_entries(kb, timeline.select_events(kb, form.resolve(kb)))))
+            entry.as_dict() for entry in timeline.timeline_entries(kb, select_all(kb, form.resolve(kb)))))
     with request.app.state.live.reading() as kb:
         entries = timeline.timeline(kb, form.resolve(kb))
         if fmt is OutputFormat.TIMELINEJS:

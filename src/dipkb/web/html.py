@@ -22,7 +22,7 @@ from markupsafe import Markup
 from dipkb.errors import ParameterError
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.selection import select_events
+from dipkb.views.long_selection import select_all
 from dipkb.views.timeline import (CHUNK, MODALITIES, TimelineEntry, TimelineFilter, timeline_entries, typed_filter,
                                   with_roles)
 
@@ -255,7 +255,7 @@ def static_timeline(kb: KnowledgeBase) -> Iterator[str]:
     browser. The events are made, given their keys and written a chunk (timeline.CHUNK) at a time, and
     the names the filters look up come after them: memory holds the selection and one chunk, not the
     page (100k events took 1.3 GB when the page was made whole)."""
-    selected = select_events(kb, TimelineFilter())
+    selected = select_all(kb, TimelineFilter())
     page = environment().get_template("timeline.html").render(
         static=True, css=Markup(asset("dipkb.css")), script=Markup(asset("dipkb.js")), data=Markup(_EVENTS_HERE),
         form=TimelineForm(), modalities=MODALITIES, notes=[], error=None, title="dipkb timeline",

@@ -1,0 +1,106 @@
+"""A selection too long to hold, for the views that write every event of it: sorted on disk.
+
+At a million events, the whole timeline's selection held in memory (each event's IRI, days and
+timeline rows) took the process past 1.4 GB for its CSV. Up to HELD_AT_MOST events a selection is
+gathered in memory, as a page or a short timeline needs it; past that, its solutions go through two
+external sorts (views/sorting.py): by event, to gather each event's rows, then chronologically. An
+event whose solutions disagree on its days (two files date it) keeps the greatest, where one held in
+memory keeps those that came last.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from itertools import groupby
+
+import orjson
+
+from dipkb.store.kb import KnowledgeBase
+from dipkb.views.selection import Gathering, Selected, Selection, Solution, TimelineFilter
+from dipkb.views.sorting import LineSorter
+
+HELD_AT_MOST = 50_000
+# Each of the two sorts holds this much before spilling a run: both are in memory at once while
+# the first is read into the second.
+_SORT_BOUND = 32 << 20
+_BATCH = 10_000  # lines handed to a sorter at once
+_NO_DAY = "9999-12-31"  # the last day of an event with none, as selection.chronological has it
+
+
+def select_all(kb: KnowledgeBase, filt: TimelineFilter) -> Collection[Selected]:
+    """The events of ``filt``, chronological, as :func:`selection.select_events` gives them: a list
+    up to HELD_AT_MOST events, else a collection read from disk (its length known, iterated in order)."""
+    selection = Selection.of(kb, filt)
+    solutions = selection.solutions(kb, selection.dated_buckets)
+    gathering = Gathering()
+    for solution in solutions:
+        gathering.add(*solution)
+        if len(gathering.found) > HELD_AT_MOST:
+            return _sorted_on_disk(gathering, solutions)
+    return gathering.selected()
+
+
+class SortedOnDisk(Collection[Selected]):
+    """Events in chronological order, in a sorter's runs on disk: iterated as they are read back."""
+
+    def __init__(self, sorter: LineSorter, count: int):
+        self._sorter, self._count = sorter, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Selected]:
+        for line in self._sorter.lines():
+            _, _, iri, lo, hi, rows = line[:-1].split(b"\t")
+            yield Selected(iri.decode(), lo.decode() or None, hi.decode() or None, tuple(orjson.loads(rows)))
+
+    def __contains__(self, event: object) -> bool:
+        return any(event == held for held in self)
+
+
+def _sorted_on_disk(gathering: Gathering, rest: Iterator[Solution]) -> SortedOnDisk:
+    held = ((iri, lo, hi, row) for iri, (lo, hi, rows) in gathering.found.items() for row in rows or (None,))
+    by_event = LineSorter(_SORT_BOUND)
+    _add_lines(by_event, map(_solution_line, held))
+    gathering.found.clear()
+    _add_lines(by_event, map(_solution_line, rest))
+    in_order, count = LineSorter(_SORT_BOUND), 0
+
+    def events() -> Iterator[bytes]:
+        nonlocal count
+        for iri, lines in groupby(by_event.lines(), key=lambda line: line[:line.index(b"\t")]):
+            rows: set[str] = set()
+            for line in lines:  # sorted by their days too: the last line has the greatest
+                _, lo, hi, row = line[:-1].split(b"\t")
+                if row:
+                    rows.add(orjson.loads(row))
+            count += 1
+            yield _event_line(iri.decode(), lo.decode() or None, hi.decode() or None, sorted(rows))
+
+    _add_lines(in_order, events())
+    by_event.close()
+    return SortedOnDisk(in_order, count)
+
+
+def _solution_line(solution: Solution) -> bytes:
+    """A solution as a line that sorts by event; a row as a JSON string, which escapes tabs and newlines."""
+    iri, lo, hi, row = solution
+    return b"%s\t%s\t%s\t%s\n" % (iri.encode(), (lo or "").encode(), (hi or "").encode(),
+                                  b"" if row is None else orjson.dumps(row))
+
+
+def _event_line(iri: str, lo: str | None, hi: str | None, rows: list[str]) -> bytes:
+    """An event as a line whose bytes sort as selection.chronological orders it (tab comes before any
+    character of a day or an IRI)."""
+    anchor = lo or hi
+    key = f"{0 if anchor else 1}{anchor or ''}\t{hi or _NO_DAY}"
+    return f"{key}\t{iri}\t{lo or ''}\t{hi or ''}\t".encode() + orjson.dumps(rows) + b"\n"
+
+
+def _add_lines(sorter: LineSorter, lines: Iterable[bytes]) -> None:
+    batch: list[bytes] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == _BATCH:
+            sorter.add(b"".join(batch))
+            batch.clear()
+    sorter.add(b"".join(batch))
