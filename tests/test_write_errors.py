@@ -130,3 +130,27 @@ def test_output_into_a_missing_directory_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["queries", "-o", str(target)], catch_exceptions=False)
     assert result.exit_code == 2
     assert result.output == f"Error: cannot write to {os.path.relpath(target)}: No such file or directory\n"
+
+
+# A long output sorted on a small tmpfs as $TMPDIR: the export's lines, a long timeline's events.
+_SMALL_SORTS = ("import dipkb.views.sorting as s, dipkb.views.long_selection as l; s.MEMORY_BOUND = 1024; "
+                "l.HELD_AT_MOST, l._SORT_BOUND = 5, 1024; from dipkb.cli import main; main()")
+
+
+@pytest.mark.parametrize("command", [["export", "-f", "ntriples"], ["export", "-f", "rdfxml"],
+                                     ["timeline", "-f", "csv"]])
+def test_a_full_temporary_directory_is_named_in_one_line_and_nothing_is_left(kb_copy, tmp_path, command):
+    scratch, out = tmp_path / "scratch", tmp_path / "out"
+    scratch.mkdir()
+    out.mkdir()
+    result = subprocess.run(
+        ["unshare", "--mount", "--map-root-user", "sh", "-c",
+         f"mount -t tmpfs -o size=8k none '{scratch}' && \"$@\"; echo \"exit $?\"; ls -A '{scratch}' '{out}'", "sh",
+         sys.executable, "-c", _SMALL_SORTS, "--kb", str(kb_copy), *command, "-o", str(out / "result")],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(scratch)})
+    assert result.stdout.splitlines()[0] == "exit 2", result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        f"Error: cannot write to {os.path.relpath(scratch)}: No space left on device (dipkb sorts long outputs in "
+        "the temporary directory: point TMPDIR to one with room)"]
+    listed = [line for line in result.stdout.splitlines()[1:] if line and not line.endswith(":")]
+    assert listed == []  # no output file, and nothing left in the temporary directory

@@ -19,15 +19,18 @@ def display_path(path: Path) -> str:
 
 
 _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
+_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 @contextmanager
-def reporting_write_errors(place: Path, advice: str) -> Iterator[None]:
+def reporting_write_errors(place: Path, advice: str, *, advise_when_full: bool = False) -> Iterator[None]:
     """Turn an OSError raised in the block into a WriteError naming ``place`` (what the user asked to
     write, not the temporary file that failed first) and the system's reason, followed by ``advice``
-    when the place cannot be written at all. The one place where a failed write becomes a message."""
+    when the place cannot be written at all, or is full and ``advise_when_full``. The one place where
+    a failed write becomes a message."""
     try:
         yield
     except OSError as error:
-        hint = f" ({advice})" if error.errno in _NOT_WRITABLE else ""
+        advised = error.errno in _NOT_WRITABLE or (advise_when_full and error.errno in _FULL)
+        hint = f" ({advice})" if advised else ""
         raise WriteError(f"cannot write to {display_path(place)}: {error.strerror or error}{hint}") from error

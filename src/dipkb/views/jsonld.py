@@ -32,6 +32,7 @@ from dipkb.model.namespaces import PREFIXES, RDF, XSD
 from dipkb.model.temporal import TIME_BUCKET_PREFIX
 from dipkb.store.layout import bundled_root
 from dipkb.util.jsontext import pretty_json
+from dipkb.views.sorting import temporary_writes
 from dipkb.views.turtle_writing import COPY, SPOOLED, triples_of
 
 CONTEXT_FILE = "context.jsonld"
@@ -147,7 +148,9 @@ def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
             yield triple
 
     with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
-        serialize(noting_iris(), body, format=RdfFormat.RDF_XML, prefixes=PREFIXES)
+        with temporary_writes():
+            serialize(noting_iris(), body, format=RdfFormat.RDF_XML, prefixes=PREFIXES)
+            body.flush()
         out.write(_start_tag(_used_prefixes(used)))
         body.seek(len(_start_tag(PREFIXES)))
         shutil.copyfileobj(body, out, COPY)

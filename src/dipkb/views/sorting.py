@@ -16,10 +16,13 @@ import heapq
 import io
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, suppress
 from itertools import groupby
 from operator import itemgetter
+from pathlib import Path
 from typing import BinaryIO, Self
+
+from dipkb.util.paths import reporting_write_errors
 
 # The bytes of lines held in memory before they are sorted and spilled to a run: at ~190 bytes a
 # line (N-Triples of the generator's KB, with a bytes object's overhead), about 700k lines. A module
@@ -27,6 +30,13 @@ from typing import BinaryIO, Self
 MEMORY_BOUND = 128 * 1024 * 1024
 _LINE_OVERHEAD = 48  # a bytes object's header and its slot in a list
 _BUFFER = 256 * 1024  # per run: a few dozen runs are read side by side
+
+
+def temporary_writes() -> AbstractContextManager[None]:
+    """Where a write to the temporary directory fails (a full $TMPDIR under a long output), the
+    message names that directory rather than the output the user asked for."""
+    return reporting_write_errors(Path(tempfile.gettempdir()), "dipkb sorts long outputs in the temporary "
+                                  "directory: point TMPDIR to one with room", advise_when_full=True)
 
 
 def _unique(sorted_lines) -> Iterator[bytes]:
@@ -80,10 +90,19 @@ class LineSorter:
             self._spill()
 
     def _spill(self) -> None:
-        run = self._files.enter_context(tempfile.TemporaryFile(prefix="dipkb-sort-", buffering=_BUFFER))
-        self._lines.sort()
-        run.writelines(_unique(self._lines))
-        self._runs.append(run)
+        with temporary_writes():
+            run = tempfile.TemporaryFile(prefix="dipkb-sort-", buffering=_BUFFER)
+            try:
+                self._lines.sort()
+                run.writelines(_unique(self._lines))
+                run.flush()
+            except OSError:
+                # Closed here, losing what it could not write: closing it later would try again and
+                # fail with the bare OSError, which would then be blamed on the output.
+                with suppress(OSError):
+                    run.close()
+                raise
+        self._runs.append(self._files.enter_context(run))
         self._lines, self._size = [], 0
 
     def lines(self) -> Iterator[bytes]:

@@ -17,6 +17,7 @@ from pyoxigraph import RdfFormat, Triple, parse
 
 from dipkb.model.namespaces import PREFIXES, RDF
 from dipkb.model.terms import prefixed
+from dipkb.views.sorting import temporary_writes
 
 # Before each TriG line, its graph's name and this byte (the default graph's name is empty): sorted,
 # the default graph comes first, then the graphs by name, each graph's lines together.
@@ -88,7 +89,9 @@ def write_turtle(lines: Iterator[bytes], out: BinaryIO) -> int:
     is known only at its end."""
     writer = _TurtleWriter()
     with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
-        count = writer.statements(lines, b"", body)
+        with temporary_writes():
+            count = writer.statements(lines, b"", body)
+            body.flush()
         out.write(writer.prefix_header())
         body.seek(0)
         shutil.copyfileobj(body, out, COPY)
@@ -100,13 +103,15 @@ def write_trig(lines: Iterator[bytes], out: BinaryIO) -> int:
     writer = _TurtleWriter()
     count = 0
     with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
-        for graph, graph_lines in groupby(lines, _graph_of):
-            if count:
-                body.write(b"\n")
-            body.write((b"<" + graph + b"> " if graph else b"") + b"{\n")
-            skip = len(graph) + len(_GRAPH_END)
-            count += writer.statements((line[skip:] for line in graph_lines), b"    ", body)
-            body.write(b"}\n")
+        with temporary_writes():
+            for graph, graph_lines in groupby(lines, _graph_of):
+                if count:
+                    body.write(b"\n")
+                body.write((b"<" + graph + b"> " if graph else b"") + b"{\n")
+                skip = len(graph) + len(_GRAPH_END)
+                count += writer.statements((line[skip:] for line in graph_lines), b"    ", body)
+                body.write(b"}\n")
+            body.flush()
         out.write(writer.prefix_header())
         body.seek(0)
         shutil.copyfileobj(body, out, COPY)
