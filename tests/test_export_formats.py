@@ -357,6 +357,22 @@ def test_a_property_rdfxml_cannot_name_is_a_one_line_error_and_no_file(tmp_path,
     assert CliRunner().invoke(cli, ["--kb", str(tmp_path), "export", "-o", str(tmp_path / "out.ttl")]).exit_code == 0
 
 
+def test_a_value_xml_cannot_hold_is_refused_by_rdfxml_and_kept_by_the_others(tmp_path):
+    """XML 1.0 cannot hold U+0001 even escaped; Oxigraph 0.5 writes it raw, and XML parsers reject that."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "odd.ttl").write_text('<http://example.org/s> <http://example.org/p> "a\\u0001b" .\n',
+                                             encoding="utf-8")
+    kb = KnowledgeBase.open(tmp_path)
+    with pytest.raises(ExportSyntaxError) as raised:
+        exported(kb, ExportFormat.RDFXML)
+    assert str(raised.value) == ("RDF/XML cannot write the value of <http://example.org/p> of <http://example.org/s>: it "
+                                 "holds a character XML 1.0 does not allow (a control character). Write Turtle, "
+                                 "N-Triples or JSON-LD instead.")
+    for fmt, syntax in ((ExportFormat.TURTLE, "turtle"), (ExportFormat.JSONLD, "json-ld")):
+        (_, _, value), = rdflib_read(exported(kb, fmt), syntax)
+        assert str(value) == "a\x01b"
+
+
 def test_rdfxml_with_derived_says_the_time_buckets_are_why(kb):
     with pytest.raises(ExportSyntaxError, match=r"^RDF/XML cannot write the property <urn:dipkb:time:[^>]+>: .* "
                                                 r"\(the index files each participation under its time bucket this way: "

@@ -139,12 +139,17 @@ def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
 
     def noting_iris() -> Iterator[Triple]:
         for triple in triples:
-            predicate = triple.predicate.value
+            predicate, obj = triple.predicate.value, triple.object
             if predicate not in used:
                 _check_element_name(predicate)
                 used.add(predicate)
-            if predicate == _TYPE and type(triple.object) is NamedNode:
-                used.add(triple.object.value)
+            if type(obj) is Literal:
+                if _NOT_IN_XML.search(obj.value):
+                    raise ExportSyntaxError(
+                        f"RDF/XML cannot write the value of <{predicate}> of {triple.subject}: it holds a character "
+                        "XML 1.0 does not allow (a control character). Write Turtle, N-Triples or JSON-LD instead.")
+            elif predicate == _TYPE and type(obj) is NamedNode:
+                used.add(obj.value)
             yield triple
 
     with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
@@ -157,6 +162,8 @@ def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
     return triples.count
 
 
+# What XML 1.0 cannot hold, even escaped; Oxigraph 0.5 writes it as it is, which XML parsers reject.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # The end of an IRI that RDF/XML can write as an element's local name: an XML name (NCName, roughly).
 _LOCAL_NAME = re.compile(r"[^\W\d][\w.\-\u00B7]*\Z")
 
