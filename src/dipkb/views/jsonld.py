@@ -135,28 +135,28 @@ def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
     used is known only at its end; then the start tag is written with the used ones alone. A prefix
     the body does not use changes nothing in it, so the document is the one Oxigraph writes when
     given only the used prefixes."""
-    triples, used = _Counted(triples_of(lines)), set()
+    triples, predicates, classes = _Counted(triples_of(lines)), set(), set()
 
     def noting_iris() -> Iterator[Triple]:
         for triple in triples:
             predicate, obj = triple.predicate.value, triple.object
-            if predicate not in used:
+            if predicate not in predicates:
                 _check_element_name(predicate)
-                used.add(predicate)
+                predicates.add(predicate)
             if type(obj) is Literal:
                 if _NOT_IN_XML.search(obj.value):
                     raise ExportSyntaxError(
                         f"RDF/XML cannot write the value of <{predicate}> of {triple.subject}: it holds a character "
                         "XML 1.0 does not allow (a control character). Write Turtle, N-Triples or JSON-LD instead.")
             elif predicate == _TYPE and type(obj) is NamedNode:
-                used.add(obj.value)
+                classes.add(obj.value)
             yield triple
 
     with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
         with temporary_writes():
             serialize(noting_iris(), body, format=RdfFormat.RDF_XML, prefixes=PREFIXES)
             body.flush()
-        out.write(_start_tag(_used_prefixes(used)))
+        out.write(_start_tag(_used_prefixes(predicates | classes)))
         body.seek(len(_start_tag(PREFIXES)))
         shutil.copyfileobj(body, out, COPY)
     return triples.count
