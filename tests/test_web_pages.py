@@ -268,6 +268,20 @@ def test_the_file_pages_a_long_timeline_too(big_kb: Served, page: Recorded, tmp_
     assert page.listed() == cli_timeline(big_kb.root)[200:400]
 
 
+def test_a_timeline_written_as_html_holds_its_events_and_opens_offline(served_kb: Served, page: Recorded,
+                                                                        tmp_path: Path):
+    """`timeline ... -o x.html`: the file `export -f html` writes, with the filter's events only."""
+    out = tmp_path / "russia-july.html"
+    dipkb(served_kb.root, "timeline", *RUSSIA_JULY, "-o", str(out))
+    expected = cli_timeline(served_kb.root, *RUSSIA_JULY)
+    page.page.goto(out.as_uri())
+    assert 0 < len(expected) < len(cli_timeline(served_kb.root)) and page.listed() == expected
+    page.page.goto(out.as_uri() + "#modality=possible")  # the file's own filters narrow what it holds
+    possible = cli_timeline(served_kb.root, *RUSSIA_JULY, "--modality", "possible")
+    assert 0 < len(possible) < len(expected) and page.listed() == possible
+    assert page.hosts() == set()
+
+
 @pytest.fixture(scope="module")
 def busy_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """1,500 generated events: more than a page of 200 refer to the Republic of Vara, and it takes

@@ -23,14 +23,15 @@ from dipkb.views.long_selection import select_all
               help="Only events in which the actor (or, without --actor, anyone) took this role: host, visitor, "
                    "speaker, moving force...; repeat for several.")
 @output_options((OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.TSV, OutputFormat.TIMELINEJS,
-                 OutputFormat.GEOJSON), OutputFormat.TABLE)
+                 OutputFormat.GEOJSON, OutputFormat.HTML), OutputFormat.TABLE)
 @click.pass_context
 def timeline_command(ctx: click.Context, actors, direct, event_type, place, start, end, modalities, roles,
                      out: Output) -> None:
     """Events in chronological order, with date at its real precision, roles, place and sources.
 
     Date filters match events whose time overlaps the range. -f timelinejs writes TimelineJS3 JSON,
-    -f geojson (or -o x.geojson) a GeoJSON FeatureCollection of the events whose place has coordinates.
+    -f geojson (or -o x.geojson) a GeoJSON FeatureCollection of the events whose place has coordinates,
+    -f html (or -o x.html) one page that opens offline, as `export -f html` writes every event.
 
     \b
     Examples:
@@ -38,6 +39,7 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
       dipkb timeline --type Meeting -f json
       dipkb timeline --actor Russia --role host --modality occurred
       dipkb timeline --actor Russia -f timelinejs -o russia-timeline.json
+      dipkb timeline --actor Russia --from 2021 -o russia-2021.html
     """
     kb = open_kb(ctx)
     filt = tl.typed_filter(kb, actors=actors, direct=direct, event_type=event_type, place=place, start=start, end=end,
@@ -46,6 +48,11 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     selected = select_all(kb, filt)
     for note in tl.empty_actor_notes(kb, filt, bool(selected)):
         click.echo(f"Note: {note}", err=True)
+    if out.format is OutputFormat.HTML:
+        from dipkb.web import html
+
+        out.write_pieces(html.static_timeline(kb, selected))
+        return
     # A table names each source by its IRI's last segment (render.timeline_rows): no titles to look up.
     entries = tl.timeline_entries(kb, selected, source_titles=out.format is not OutputFormat.TABLE)
     if out.format in (OutputFormat.TIMELINEJS, OutputFormat.GEOJSON):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -23,6 +23,7 @@ from dipkb.errors import ParameterError
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.long_selection import select_all
+from dipkb.views.selection import Selected
 from dipkb.views.timeline import (CHUNK, MODALITIES, TimelineEntry, TimelineFilter, timeline_entries, typed_filter,
                                   with_roles)
 
@@ -249,13 +250,14 @@ def asset(name: str) -> str:
 _EVENTS_HERE = "\x00dipkb-events\x00"
 
 
-def static_timeline(kb: KnowledgeBase) -> Iterator[str]:
-    """The whole KB's timeline as one HTML file that needs no network, in pieces: CSS and script
-    inlined, every event embedded as JSON with its filter keys; the script pages and filters it in the
-    browser. The events are made, given their keys and written a chunk (timeline.CHUNK) at a time, and
+def static_timeline(kb: KnowledgeBase, selected: Collection[Selected] | None = None) -> Iterator[str]:
+    """A timeline as one HTML file that needs no network, in pieces: the ``selected`` events (from
+    long_selection.select_all), else the whole KB's. CSS and script inlined, every event embedded as
+    JSON with its filter keys; the script pages and filters it in the browser. The events are made, given their keys and written a chunk (timeline.CHUNK) at a time, and
     the names the filters look up come after them: memory holds the selection and one chunk, not the
     page (100k events took 1.3 GB when the page was made whole)."""
-    selected = select_all(kb, TimelineFilter())
+    if selected is None:
+        selected = select_all(kb, TimelineFilter())
     page = environment().get_template("timeline.html").render(
         static=True, css=Markup(asset("dipkb.css")), script=Markup(asset("dipkb.js")), data=Markup(_EVENTS_HERE),
         form=TimelineForm(), modalities=MODALITIES, notes=[], error=None, title="dipkb timeline",
