@@ -41,7 +41,8 @@ _TYPE = RDF + "type"
 
 class ExportSyntaxError(NotAcceptableError):
     """The triples hold something the chosen syntax cannot write (RDF/XML needs every predicate to
-    end in an XML name): over HTTP, a 406, as the format asked for cannot carry the answer."""
+    end in an XML name, and no control character in a value): over HTTP, a 406, as the format asked
+    for cannot carry the answer."""
 
 
 def context_path() -> Path:

@@ -10,7 +10,7 @@ memory keeps those that came last.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from itertools import groupby
+from itertools import groupby, islice
 
 import orjson
 
@@ -97,10 +97,6 @@ def _event_line(iri: str, lo: str | None, hi: str | None, rows: list[str]) -> by
 
 
 def _add_lines(sorter: LineSorter, lines: Iterable[bytes]) -> None:
-    batch: list[bytes] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == _BATCH:
-            sorter.add(b"".join(batch))
-            batch.clear()
-    sorter.add(b"".join(batch))
+    lines = iter(lines)
+    for batch in iter(lambda: list(islice(lines, _BATCH)), []):
+        sorter.add(b"".join(batch))

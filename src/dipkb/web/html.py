@@ -253,9 +253,10 @@ _EVENTS_HERE = "\x00dipkb-events\x00"
 def static_timeline(kb: KnowledgeBase, selected: Collection[Selected] | None = None) -> Iterator[str]:
     """A timeline as one HTML file that needs no network, in pieces: the ``selected`` events (from
     long_selection.select_all), else the whole KB's. CSS and script inlined, every event embedded as
-    JSON with its filter keys; the script pages and filters it in the browser. The events are made, given their keys and written a chunk (timeline.CHUNK) at a time, and
-    the names the filters look up come after them: memory holds the selection and one chunk, not the
-    page (100k events took 1.3 GB when the page was made whole)."""
+    JSON with its filter keys; the script pages and filters it in the browser. The events are made,
+    given their keys and written a chunk (timeline.CHUNK) at a time, and the names the filters look up
+    come after them: memory holds the selection and one chunk, not the page (100k events took 1.3 GB
+    when the page was made whole)."""
     if selected is None:
         selected = select_all(kb, TimelineFilter())
     page = environment().get_template("timeline.html").render(
