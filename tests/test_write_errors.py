@@ -56,7 +56,7 @@ def test_a_read_only_kb_refuses_add_and_import_in_one_line_and_still_answers(kb_
     assert (cache / "dipkb").is_dir()
     for command in (["import", str(CSV)], ADD):
         line = one_error_line(in_namespace(read_only(kb), "--kb", str(kb_copy), *command, env=env))
-        assert line.startswith(f"Error: cannot write to {os.path.relpath(kb)}: Read-only file system ("), line
+        assert line.startswith(f"Error: cannot write to {kb}: Read-only file system ("), line
         assert "--kb" in line  # says how to get a KB one can write to
     assert snapshot(kb) == before
     assert not (kb / ".dipkb").exists()  # nothing was made in kb/, not even a lock
@@ -74,12 +74,12 @@ def test_output_to_a_read_only_or_full_file_system_one_line_and_no_temporary_fil
     out = tmp_path / "out"
     out.mkdir()
     line = one_error_line(in_namespace(read_only(out), "--kb", str(kb_copy), "export", "-o", str(out / "kb.ttl")))
-    assert line.startswith(f"Error: cannot write to {os.path.relpath(out / 'kb.ttl')}: Read-only file system"), line
+    assert line.startswith(f"Error: cannot write to {out / 'kb.ttl'}: Read-only file system"), line
     # The export of the example KB is ~27 kB: a 16 kB tmpfs fills up while it is written.
     full = in_namespace([f"mount -t tmpfs -o size=16k none '{out}'"], "--kb", str(kb_copy), "export",
                         "-o", str(out / "kb.ttl"))
     line = one_error_line(full)
-    assert line == f"Error: cannot write to {os.path.relpath(out / 'kb.ttl')}: No space left on device", line
+    assert line == f"Error: cannot write to {out / 'kb.ttl'}: No space left on device", line
     assert list(out.iterdir()) == []
 
 
@@ -94,7 +94,7 @@ def test_a_full_disk_under_an_import_leaves_the_kb_as_it_was(kb_copy, snapshot):
          sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "import", str(GDELT)],
         capture_output=True, text=True, timeout=120)
     assert result.stdout.splitlines()[-1:] == ["exit 2"], result.stdout  # and nothing listed after it
-    assert result.stderr.splitlines() == [f"Error: cannot write to {os.path.relpath(imports)}/"
+    assert result.stderr.splitlines() == [f"Error: cannot write to {imports}/"
                                           "gdelt2-20191024143000-export.ttl: No space left on device"]
     assert snapshot(kb_copy) == before
 
@@ -129,7 +129,19 @@ def test_output_into_a_missing_directory_is_one_line(tmp_path):
     target = tmp_path / "missing" / "out.csv"
     result = CliRunner().invoke(cli, ["queries", "-o", str(target)], catch_exceptions=False)
     assert result.exit_code == 2
-    assert result.output == f"Error: cannot write to {os.path.relpath(target)}: No such file or directory\n"
+    assert result.output == f"Error: cannot write to {target}: No such file or directory\n"
+
+
+def test_a_path_is_named_as_typed_inside_the_working_directory_and_whole_outside_it(tmp_path, monkeypatch):
+    inside, outside = tmp_path / "here", tmp_path / "elsewhere"
+    inside.mkdir()
+    monkeypatch.chdir(inside)
+    for target, named in [(inside / "missing" / "out.csv", "missing/out.csv"),
+                          (Path("missing/out.csv"), "missing/out.csv"),
+                          (outside / "missing" / "out.csv", str(outside / "missing" / "out.csv")),
+                          (Path("../elsewhere/missing/out.csv"), str(outside / "missing" / "out.csv"))]:
+        result = CliRunner().invoke(cli, ["queries", "-o", str(target)], catch_exceptions=False)
+        assert result.output == f"Error: cannot write to {named}: No such file or directory\n", target
 
 
 # A long output sorted on a small tmpfs as $TMPDIR: the export's lines, a long timeline's events.
@@ -150,7 +162,7 @@ def test_a_full_temporary_directory_is_named_in_one_line_and_nothing_is_left(kb_
         capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(scratch)})
     assert result.stdout.splitlines()[0] == "exit 2", result.stdout + result.stderr
     assert result.stderr.splitlines() == [
-        f"Error: cannot write to {os.path.relpath(scratch)}: No space left on device (dipkb sorts long outputs in "
+        f"Error: cannot write to {scratch}: No space left on device (dipkb sorts long outputs in "
         "the temporary directory: point TMPDIR to one with room)"]
     listed = [line for line in result.stdout.splitlines()[1:] if line and not line.endswith(":")]
     assert listed == []  # no output file, and nothing left in the temporary directory

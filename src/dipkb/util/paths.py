@@ -11,11 +11,13 @@ from dipkb.errors import WriteError
 
 
 def display_path(path: Path) -> str:
-    """A path as the user would type it: relative to the working directory when inside it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
+    """A path as the user would type it: relative to the working directory when inside it, absolute
+    otherwise (``/tmp/x.nt``, not ``../../tmp/x.nt``)."""
+    absolute = os.path.abspath(path)
+    here = os.getcwd()
+    if absolute == here or absolute.startswith(here.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, here)
+    return absolute
 
 
 _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
