@@ -2,6 +2,7 @@
 merged), and query results are written row by row, a table sized from its first rows."""
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -20,6 +21,7 @@ from pyoxigraph import QueryResultsFormat, RdfFormat, parse
 
 from dipkb.cli import cli
 from dipkb.errors import KBSyntaxError
+from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.jsontext import pretty_json
 from dipkb.views import describe, long_selection, render, sorting, timeline
@@ -205,6 +207,22 @@ def test_a_query_table_under_the_window_is_sized_from_every_row(shipped):
     assert result.stdout == render.table(["event", "label"], rows)
     assert render.TRUNCATED not in result.stdout
 
+
+
+def test_a_query_table_cuts_paragraphs_but_csv_keeps_them_whole(shipped):
+    query = ("SELECT ?text ?subject WHERE { ?subject skos:definition|skos:scopeNote ?text } "
+             "ORDER BY DESC(STRLEN(?text)) ?subject")
+    table = CliRunner().invoke(cli, ["query", query])
+    csv_rows = list(csv.reader(io.StringIO(CliRunner().invoke(cli, ["query", query, "-f", "csv"]).stdout)))[1:]
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    assert len(lines) == len(csv_rows) + 2 and len(csv_rows[0][0]) > render.QUERY_CELL_WIDTH
+    width = render.QUERY_CELL_WIDTH
+    assert lines[1].split("  ")[0] == "-" * width
+    for line, (text, subject) in zip(lines[2:], csv_rows):
+        cell = text.replace("\n", " ")
+        expected = cell if len(cell) <= width else cell[:width - 1] + render.TRUNCATED
+        assert line == f"{expected.ljust(width)}  {curie(subject)}"  # the last column stays whole
 
 def _timeline_output(root: Path, *args: str) -> bytes:
     result = CliRunner().invoke(cli, ["--kb", str(root), "timeline", *args], catch_exceptions=False)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -98,25 +98,29 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 TABLE_WINDOW = 1000
 TRUNCATED = "…"
+# A query's values may be whole paragraphs (definitions, scope notes, a timeline row's JSON): one
+# of them in the first rows would pad every line of a million to its length. Whole values are in
+# csv, tsv, json and xml.
+QUERY_CELL_WIDTH = 100
 
 
 def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Callable[[str], object], *,
-                window: int = TABLE_WINDOW) -> None:
+                window: int = TABLE_WINDOW, cell_width: int | None = None) -> None:
     """A table written as its rows come, each column as wide as its widest cell among the first
-    ``window`` rows: a later, wider cell is cut to the column's width, ending in TRUNCATED (…),
-    except in the last column, which nothing follows."""
+    ``window`` rows, or ``cell_width`` at most: a wider cell is cut to the column's width, ending in
+    TRUNCATED (…), except in the last column, which nothing follows."""
     rows = iter(rows)
     first = [[str(c).replace("\n", " ") for c in row] for row in islice(rows, window)]
     widths = [max([len(h)] + [len(r[i]) for r in first]) for i, h in enumerate(headers)]
+    if cell_width is not None:
+        widths[:-1] = [min(w, max(cell_width, len(h))) for w, h in zip(widths[:-1], headers)]
     write("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip() + "\n")
     write("  ".join("-" * w for w in widths) + "\n")
-    for row in first:
-        write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
     cut = widths[:-1]
-    for batch in iter(lambda: list(islice(rows, TABLE_WINDOW)), []):
+    for batch in chain([first], iter(lambda: [[str(c).replace("\n", " ") for c in row]
+                                               for row in islice(rows, TABLE_WINDOW)], [])):
         lines = []
-        for row in batch:
-            cells = [str(c).replace("\n", " ") for c in row]
+        for cells in batch:
             for i, width in enumerate(cut):
                 if len(cells[i]) > width:
                     cells[i] = cells[i][:width - 1] + TRUNCATED
@@ -235,7 +239,7 @@ def write_query_result(result, fmt: OutputFormat, out: BinaryIO) -> None:
                 return
             headers = [v.value for v in result.variables]
             rows = ([term_text(solution[h]) for h in headers] for solution in result)
-            write_table(headers, rows, lambda text: out.write(text.encode()))
+            write_table(headers, rows, lambda text: out.write(text.encode()), cell_width=QUERY_CELL_WIDTH)
             return
         if fmt not in _RESULT_FORMATS:
             raise UnsupportedFormat(f"SELECT and ASK results cannot be written as {fmt.value}; "
@@ -249,7 +253,8 @@ def write_query_result(result, fmt: OutputFormat, out: BinaryIO) -> None:
         with sorted_graph(result, ExportFormat.NTRIPLES) as lines:
             rows = ([term_text(t.subject), term_text(t.predicate), term_text(t.object)]
                     for t in triples_of(lines, sort_keyed=False))
-            write_table(["subject", "predicate", "object"], rows, lambda text: out.write(text.encode()))
+            write_table(["subject", "predicate", "object"], rows, lambda text: out.write(text.encode()),
+                        cell_width=QUERY_CELL_WIDTH)
         return
     if fmt not in GRAPH_FORMATS:
         raise UnsupportedFormat(f"CONSTRUCT and DESCRIBE results cannot be written as {fmt.value}; "
