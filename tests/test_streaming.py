@@ -331,6 +331,22 @@ def test_the_html_file_is_written_a_chunk_of_events_at_a_time(shipped_kb, monkey
     assert all(list(found) == sorted(found) for found in data["lookups"].values())
 
 
+@pytest.mark.parametrize("command", [["export", "-f", "html"], ["timeline", "--actor", "Russia", "-f", "html"]])
+def test_a_page_past_what_a_browser_opens_comfortably_comes_with_a_note(shipped_kb, monkeypatch, command):
+    from dipkb.web import html
+
+    args = ["--kb", str(shipped_kb), *command]
+    quiet = CliRunner().invoke(cli, args, catch_exceptions=False)
+    events = int(re.search(r'"total":(\d+)', quiet.stdout).group(1))
+    assert quiet.exit_code == 0 and quiet.stderr == "" and events > 5
+    monkeypatch.setattr(html, "COMFORTABLE_PAGE", events - 1)
+    noted = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert noted.exit_code == 0 and noted.stdout == quiet.stdout  # the page is written all the same
+    assert noted.stderr.startswith(f"Note: the page holds {events} events; a browser needs about 1.7 GB for "
+                                   f"{events - 1} and may not open this one. A filter makes a smaller page: ")
+    assert len(noted.stderr.splitlines()) == 1
+
+
 def test_the_sorter_reads_its_lines_again_from_the_start(runs):
     with LineSorter(bound=64) as sorter:
         for tens in range(10):

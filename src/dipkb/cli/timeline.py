@@ -51,6 +51,8 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     if out.format is OutputFormat.HTML:
         from dipkb.web import html
 
+        if note := html.page_size_note(len(selected)):
+            click.echo(f"Note: {note}", err=True)
         out.write_pieces(html.static_timeline(kb, selected))
         return
     # A table names each source by its IRI's last segment (render.timeline_rows): no titles to look up.

@@ -250,6 +250,20 @@ def asset(name: str) -> str:
 _EVENTS_HERE = "\x00dipkb-events\x00"
 
 
+# Measured in headless Chromium (bench/NOTES.md, 2026-12-06): the page of 100,000 generated events
+# (92 MB) drew its first events in 1.8 s with 1.7 GB of the browser's memory; the page of a million
+# (913 MB) drew none: its JSON, longer than a JavaScript string may be, came to the script cut short.
+COMFORTABLE_PAGE = 100_000
+
+
+def page_size_note(events: int) -> str | None:
+    """A word for whoever is about to share a page that browsers may not open, or None."""
+    if events <= COMFORTABLE_PAGE:
+        return None
+    return (f"the page holds {events:,} events; a browser needs about 1.7 GB for {COMFORTABLE_PAGE:,} and may "
+            "not open this one. A filter makes a smaller page: dipkb timeline --actor NAME --from YEAR -o page.html")
+
+
 def static_timeline(kb: KnowledgeBase, selected: Collection[Selected] | None = None) -> Iterator[str]:
     """A timeline as one HTML file that needs no network, in pieces: the ``selected`` events (from
     long_selection.select_all), else the whole KB's. CSS and script inlined, every event embedded as
