@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dipkb import KnowledgeBase
 from dipkb.store.derivation import is_derived_graph
+from dipkb.store.eventrows import ROW
 
 TRICKY = """\
 @prefix dip: <https://w3id.org/dipkb/ontology#> .
@@ -66,3 +67,28 @@ def test_a_role_declared_in_a_kb_file_reaches_the_files_loaded_before_it(kb_copy
     assert built == derived(KnowledgeBase.open(kb_copy, index=False).store)
     assert ("<https://w3id.org/dipkb/kb/event/twice>", "https://w3id.org/dipkb/ontology#participant",
             "<https://w3id.org/dipkb/kb/actor/w>") in {(s, p.strip("<>"), o) for s, p, o, _ in built}
+
+
+NEW_CLASS = """\
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://w3id.org/dipkb/kb/class/Summit> rdfs:subClassOf dip:Meeting .
+"""
+SUMMIT = """\
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<https://w3id.org/dipkb/kb/event/summit> a <https://w3id.org/dipkb/kb/class/Summit> ; rdfs:label "A summit" ;
+    dip:date "2021-07"^^xsd:gYearMonth ; dip:host <https://w3id.org/dipkb/kb/actor/russia> .
+"""
+
+
+def test_an_event_class_declared_in_a_kb_file_reaches_the_events_of_every_file(kb_copy: Path) -> None:
+    """A build asks the store for the roles and event classes again only when a KB file declares a
+    subclass or a subproperty: this one does, so the summit, typed with it, gets its timeline row."""
+    (kb_copy / "kb" / "a-summit.ttl").write_text(SUMMIT)
+    (kb_copy / "kb" / "z-class.ttl").write_text(NEW_CLASS)
+    with KnowledgeBase.open(kb_copy) as kb:
+        built = derived(kb.store)
+    assert built == derived(KnowledgeBase.open(kb_copy, index=False).store)
+    assert any(s == "<https://w3id.org/dipkb/kb/event/summit>" and p == f"<{ROW}>" for s, p, _, _ in built)

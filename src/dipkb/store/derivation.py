@@ -94,6 +94,9 @@ class Deriver:
     def __init__(self, store: Store, vocabulary: Vocabulary):
         self.store, self.vocabulary = store, vocabulary
         self._lock, self._pending, self._from_store = threading.Lock(), io.BytesIO(), []
+        # Whether a parsed file declares a subclass or a subproperty, or could not be read for one:
+        # until one does, the files loaded leave the vocabulary as it was.
+        self.parsed_declarations = False
 
     def add_parsed(self, graph: str, quads: Iterable[Quad]) -> None:
         """Derive file graph ``graph``, already loaded, from ``quads``, the file's triples as parsed.
@@ -103,6 +106,8 @@ class Deriver:
             facts = read_facts(quads, self.vocabulary.roles)
         except MemoryError:
             facts = None
+        if facts is None or facts.declares_vocabulary:
+            self.parsed_declarations = True
         if facts is None or facts.has_blank_nodes:
             with self._lock:
                 self._from_store.append(graph)

@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad
 
-from dipkb.model.namespaces import DIP, RDF
+from dipkb.model.namespaces import DIP, RDF, RDFS
 from dipkb.model.temporal import DATED_ELSEWHERE, TIME_FIELDS, XSD_DATE, EventTime, period_of, time_bucket
 from dipkb.store import eventrows, tallies
 
 _TIME_FIELD = {DIP + name: field_name for name, field_name in TIME_FIELDS.items()}
 _TYPE, _MODALITY = RDF + "type", DIP + "modality"
+# What the vocabulary derivation reads (derivation.Vocabulary) is made of: the roles and event classes.
+_DECLARING = frozenset({RDFS + "subClassOf", RDFS + "subPropertyOf"})
+_READ = eventrows.SHOWN | _DECLARING
 _EARLIEST, _LATEST = NamedNode(DIP + "earliestDay"), NamedNode(DIP + "latestDay")
 _ROW = NamedNode(eventrows.ROW)
 _PARTICIPANT, _BUCKET, _DAY = NamedNode(DIP + "participant"), NamedNode(DIP + "timeBucket"), NamedNode(XSD_DATE)
@@ -35,6 +38,7 @@ class GraphFacts:
     modalities: dict[str, set[str]] = field(default_factory=dict)  # event -> modalities, as text
     participants: set[tuple[Term, Term]] = field(default_factory=set)
     rows: dict[NamedNode, eventrows.RowBuilder] = field(default_factory=dict)  # named thing -> its row
+    declares_vocabulary: bool = False  # a subclass or subproperty: the roles or event classes may change
 
     @property
     def has_blank_nodes(self) -> bool:
@@ -46,11 +50,14 @@ class GraphFacts:
 def read_facts(quads: Iterable[Quad], roles: frozenset[str]) -> GraphFacts:
     """The facts among ``quads``; ``roles``: the IRIs of the participant roles."""
     facts = GraphFacts()
-    rows, shown = facts.rows, eventrows.SHOWN
+    rows = facts.rows
     for quad in quads:
         predicate = quad.predicate.value
         is_role = predicate in roles
-        if not is_role and predicate not in shown:
+        if not is_role and predicate not in _READ:
+            continue
+        if predicate in _DECLARING:
+            facts.declares_vocabulary = True
             continue
         subject, obj = quad.subject, quad.object
         if isinstance(subject, NamedNode):

@@ -239,7 +239,10 @@ def _build(target: Path, sources: dict[str, Path], hashes: dict[tuple, str],
         del store, deriver  # the store closed before its directory is removed
         raise KBSyntaxError(sorted(problems + kb_problems, key=lambda p: p.path))
     with show.ticking(lambda: "Deriving dates and participants"):
-        if (final := Vocabulary.of(store)) == vocabulary:
+        # Asked of the store only when a KB file may have changed it: before compaction the question
+        # took 0.4-0.65 s of a 16 s build of 100k events.
+        final = Vocabulary.of(store) if deriver.parsed_declarations else vocabulary
+        if final == vocabulary:
             deriver.finish()
         else:  # a KB file declares a role or an event class: derive every file again with them
             derive(store)
