@@ -109,16 +109,18 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Ca
     """A table written as its rows come, each column as wide as its widest cell among the first
     ``window`` rows, or ``cell_width`` at most: a wider cell is cut to the column's width, ending in
     TRUNCATED (…), except in the last column, which nothing follows."""
+    def single_line(batch: Iterable[Sequence[str]]) -> list[list[str]]:
+        return [[str(c).replace("\n", " ") for c in row] for row in batch]
+
     rows = iter(rows)
-    first = [[str(c).replace("\n", " ") for c in row] for row in islice(rows, window)]
+    first = single_line(islice(rows, window))
     widths = [max([len(h)] + [len(r[i]) for r in first]) for i, h in enumerate(headers)]
     if cell_width is not None:
         widths[:-1] = [min(w, max(cell_width, len(h))) for w, h in zip(widths[:-1], headers)]
     write("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip() + "\n")
     write("  ".join("-" * w for w in widths) + "\n")
     cut = widths[:-1]
-    for batch in chain([first], iter(lambda: [[str(c).replace("\n", " ") for c in row]
-                                               for row in islice(rows, TABLE_WINDOW)], [])):
+    for batch in chain([first], iter(lambda: single_line(islice(rows, TABLE_WINDOW)), [])):
         lines = []
         for cells in batch:
             for i, width in enumerate(cut):

@@ -260,8 +260,8 @@ def page_size_note(events: int) -> str | None:
     """A word for whoever is about to share a page that browsers may not open, or None."""
     if events <= COMFORTABLE_PAGE:
         return None
-    return (f"the page holds {events:,} events; a browser needs about 1.7 GB for {COMFORTABLE_PAGE:,} and may "
-            "not open this one. A filter makes a smaller page: dipkb timeline --actor NAME --from YEAR -o page.html")
+    return (f"the page holds {events:,} events; Chromium took 1.7 GB to open 100,000 and may not open this "
+            "many. A filter makes a smaller page: dipkb timeline --actor NAME --from YEAR -o page.html")
 
 
 def static_timeline(kb: KnowledgeBase, selected: Collection[Selected] | None = None) -> Iterator[str]:
