@@ -323,7 +323,7 @@ def test_the_html_file_is_written_a_chunk_of_events_at_a_time(shipped_kb, monkey
                  "events": [{**data, "match": keys.of(data["id"])} for data in html.event_data(entries)],
                  "lookups": keys.lookups()}
         monkeypatch.setattr(html, "CHUNK", 7)
-        pieces = list(html.static_timeline(kb))
+        pieces = list(html.static_timeline(kb, long_selection.select_all(kb, TimelineFilter())))
     assert len(entries) > 14 and len(pieces) == 2 + -(-len(entries) // 7)
     embedded = re.search(r'<script type="application/json" id="dipkb-data">(.*?)</script>', "".join(pieces), re.S)
     data = json.loads(embedded.group(1))

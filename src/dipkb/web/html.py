@@ -22,7 +22,6 @@ from markupsafe import Markup
 from dipkb.errors import ParameterError
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.long_selection import select_all
 from dipkb.views.selection import Selected
 from dipkb.views.timeline import (CHUNK, MODALITIES, TimelineEntry, TimelineFilter, timeline_entries, typed_filter,
                                   with_roles)
@@ -264,15 +263,13 @@ def page_size_note(events: int) -> str | None:
             "many. A filter makes a smaller page: dipkb timeline --actor NAME --from YEAR -o page.html")
 
 
-def static_timeline(kb: KnowledgeBase, selected: Collection[Selected] | None = None) -> Iterator[str]:
+def static_timeline(kb: KnowledgeBase, selected: Collection[Selected]) -> Iterator[str]:
     """A timeline as one HTML file that needs no network, in pieces: the ``selected`` events (from
-    long_selection.select_all), else the whole KB's. CSS and script inlined, every event embedded as
+    long_selection.select_all). CSS and script inlined, every event embedded as
     JSON with its filter keys; the script pages and filters it in the browser. The events are made,
     given their keys and written a chunk (timeline.CHUNK) at a time, and the names the filters look up
     come after them: memory holds the selection and one chunk, not the page (100k events took 1.3 GB
     when the page was made whole)."""
-    if selected is None:
-        selected = select_all(kb, TimelineFilter())
     page = environment().get_template("timeline.html").render(
         static=True, css=Markup(asset("dipkb.css")), script=Markup(asset("dipkb.js")), data=Markup(_EVENTS_HERE),
         form=TimelineForm(), modalities=MODALITIES, notes=[], error=None, title="dipkb timeline",
