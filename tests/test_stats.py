@@ -10,7 +10,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS
 from dipkb import KnowledgeBase
 from dipkb.store.derivation import is_derived_graph
 from dipkb.store.tallies import EventClasses
-from dipkb.views.stats import Stats, compute_stats, render_stats_text, stats_as_dict
+from dipkb.views.stats import FileCount, Stats, compute_stats, render_stats_text, stats_as_dict
 from dipkb.views.timeline import timeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -320,3 +320,10 @@ def test_the_index_hands_over_the_event_classes_the_store_would_answer(kb_copy):
     assert kb.event_classes == asked(kb)
     [entry] = [e for e in timeline(kb) if e.id == "http://example.org/summit"]
     assert entry.type == "http://example.org/Summit"
+
+
+def test_a_file_named_in_a_wide_script_lines_up_with_the_others():
+    stats = Stats(3, 0, [], [], [], None, None, 0, 0, [], [FileCount("kb/事件.ttl", 1), FileCount("kb/events.ttl", 2)])
+    files = [line for line in render_stats_text(stats).splitlines() if line.startswith("  kb/")]
+    # 事件 takes four columns of a terminal: kb/事件.ttl is 11 wide, kb/events.ttl 13.
+    assert files == ["  kb/事件.ttl    1", "  kb/events.ttl  2"]

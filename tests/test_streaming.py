@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import tracemalloc
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -164,6 +165,30 @@ def test_later_wider_cells_are_cut_with_a_marker_except_in_the_last_column():
                               "a…  b   a long last cell\n"
                               "x…  b…  z\n")  # the newline became a space: "x y" is too wide
     assert render.table(["h1", "h2", "h3"], rows).splitlines()[3] == "aaaaaa  b      a long last cell"
+
+
+def _terminal_columns(text: str) -> int:
+    """Columns by the Unicode tables themselves (UAX #11 widths, combining classes): not wcwidth."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def test_a_table_lines_up_wide_and_combining_characters_and_cuts_them_by_columns():
+    cafe = "Cafe\u0301"  # é as e and a combining accent
+    rows = [["ab", "host", "x"], ["習近平 (Xi Jinping)", "visitor", "北京"], [cafe, "h", "Beijing"],
+            ["習近平習近平", "guest", "z"]]
+    out = io.StringIO()
+    render.write_table(["actor", "role", "place"], rows, out.write, window=3)
+    lines = out.getvalue().splitlines()
+    rule = lines[1].split("  ")
+    assert [len(r) for r in rule] == [19, 7, 7]  # the widest name is 19 columns, 17 characters
+    starts = [_terminal_columns(line[:line.rindex(place)]) for line, place in zip(lines[2:], ["x", "北京", "Beijing", "z"])]
+    assert starts == [19 + 2 + 7 + 2] * 4
+    assert lines[5].startswith("習近平習近平  ")  # 12 columns: within the first rows' 19
+    narrow = io.StringIO()
+    render.write_table(["actor", "role"], [["abcde", "x"], ["習近平習近平", "y"], [cafe * 2, "z"]], narrow.write, window=1)
+    cut = narrow.getvalue().splitlines()
+    assert cut[3] == "習近…  y" and _terminal_columns(cut[3][:-3]) == 5
+    assert cut[4] == "Cafe\u0301…  z"
 
 
 def test_a_table_writes_its_first_bytes_before_reading_past_its_first_rows():

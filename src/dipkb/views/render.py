@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
+from wcwidth import wcwidth
 
 from dipkb.errors import DipkbError
 from dipkb.model.namespaces import curie
@@ -108,26 +109,59 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Ca
                 window: int = TABLE_WINDOW, cell_width: int | None = None) -> None:
     """A table written as its rows come, each column as wide as its widest cell among the first
     ``window`` rows, or ``cell_width`` at most: a wider cell is cut to the column's width, ending in
-    TRUNCATED (…), except in the last column, which nothing follows."""
+    TRUNCATED (…), except in the last column, which nothing follows. Widths are a terminal's columns
+    (:func:`display_width`), so that names written in Chinese or Japanese line up too."""
     def single_line(batch: Iterable[Sequence[str]]) -> list[list[str]]:
         return [[str(c).replace("\n", " ") for c in row] for row in batch]
 
     rows = iter(rows)
     first = single_line(islice(rows, window))
-    widths = [max([len(h)] + [len(r[i]) for r in first]) for i, h in enumerate(headers)]
+    widths = [max([display_width(h)] + [display_width(r[i]) for r in first]) for i, h in enumerate(headers)]
     if cell_width is not None:
-        widths[:-1] = [min(w, max(cell_width, len(h))) for w, h in zip(widths[:-1], headers)]
-    write("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip() + "\n")
+        widths[:-1] = [min(w, max(cell_width, display_width(h))) for w, h in zip(widths[:-1], headers)]
+    write("  ".join(padded(h, w) for h, w in zip(headers, widths)).rstrip() + "\n")
     write("  ".join("-" * w for w in widths) + "\n")
-    cut = widths[:-1]
+    last = len(widths) - 1
     for batch in chain([first], iter(lambda: single_line(islice(rows, TABLE_WINDOW)), [])):
         lines = []
         for cells in batch:
-            for i, width in enumerate(cut):
-                if len(cells[i]) > width:
-                    cells[i] = cells[i][:width - 1] + TRUNCATED
-            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() + "\n")
+            fitted = []
+            for i, (cell, width) in enumerate(zip(cells, widths)):
+                columns = display_width(cell)
+                if columns > width and i < last:
+                    cell = _cut(cell, width)
+                    columns = display_width(cell)
+                fitted.append(cell + " " * (width - columns))
+            lines.append("  ".join(fitted).rstrip() + "\n")
         write("".join(lines))
+
+
+def display_width(text: str) -> int:
+    """The columns a terminal gives ``text``: two for a Chinese character, none for a combining accent."""
+    return len(text) if text.isascii() else sum(_columns(char) for char in text)
+
+
+def _columns(char: str) -> int:
+    width = wcwidth(char)
+    return 1 if width < 0 else width  # wcwidth's -1, a control character: counted as one
+
+
+def padded(text: str, width: int) -> str:
+    """``text`` and the spaces that make it ``width`` terminal columns wide."""
+    return text + " " * (width - display_width(text))
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns, its last one TRUNCATED."""
+    if text.isascii():
+        return text[:width - 1] + TRUNCATED
+    kept, used = [], 0
+    for char in text:
+        used += _columns(char)
+        if used > width - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + TRUNCATED
 
 
 def rows_output(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: OutputFormat) -> str:

@@ -15,6 +15,7 @@ from dipkb.model.namespaces import DIP, curie
 from dipkb.store.derivation import derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.paths import display_path
+from dipkb.views.render import display_width, padded
 
 SOURCES_LISTED = 100
 
@@ -192,7 +193,7 @@ def render_stats_text(stats: Stats) -> str:
         lines += ["", title]
         if not rows:
             lines.append(empty)
-        width = max((len(name) for name, _, _ in rows), default=0)
+        width = max((display_width(name) for name, _, _ in rows), default=0)
         digits = max((len(str(n)) for _, n, _ in rows), default=0)
-        lines += [f"  {name.ljust(width)}  {str(n).rjust(digits)}  {note}".rstrip() for name, n, note in rows]
+        lines += [f"  {padded(name, width)}  {str(n).rjust(digits)}  {note}".rstrip() for name, n, note in rows]
     return "\n".join(lines) + "\n"
