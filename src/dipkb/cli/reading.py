@@ -49,9 +49,9 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
     """Run SPARQL: inline text, a .rq file, - for stdin, or a saved query by name.
 
     SELECT/ASK print as a table or in the W3C results formats (csv, tsv, json, xml), row by row
-    as they come: a table sizes its columns from its first 1,000 rows, 100 characters at most, and
-    cuts a wider cell to fit, ending it in "…" (the last column is never cut; use csv for every
-    cell in full).
+    as they come: a table sizes its columns from its first 1,000 rows, at most 100 characters
+    wide, and cuts a wider cell to fit, ending it in "…" (the last column is never cut; use csv
+    for every cell in full).
     CONSTRUCT/DESCRIBE as RDF, without the index's derived triples unless --with-derived.
     FROM and FROM NAMED are honoured. SERVICE and LOAD are refused.
 
