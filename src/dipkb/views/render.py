@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
-from wcwidth import wcwidth
+from wcwidth import wcswidth, wcwidth
 
 from dipkb.errors import DipkbError
 from dipkb.model.namespaces import curie
@@ -138,7 +138,10 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Ca
 
 def display_width(text: str) -> int:
     """The columns a terminal gives ``text``: two for a Chinese character, none for a combining accent."""
-    return len(text) if text.isascii() else sum(_columns(char) for char in text)
+    if text.isascii():
+        return len(text)
+    width = wcswidth(text)  # -1 when a control character is in it
+    return width if width >= 0 else sum(_columns(char) for char in text)
 
 
 def _columns(char: str) -> int:
