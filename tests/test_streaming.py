@@ -185,10 +185,13 @@ def test_a_table_lines_up_wide_and_combining_characters_and_cuts_them_by_columns
     assert starts == [19 + 2 + 7 + 2] * 4
     assert lines[5].startswith("習近平習近平  ")  # 12 columns: within the first rows' 19
     narrow = io.StringIO()
-    render.write_table(["actor", "role"], [["abcde", "x"], ["習近平習近平", "y"], [cafe * 2, "z"]], narrow.write, window=1)
+    hearts = "\u2764\ufe0f" * 3  # ❤️: a heart and the selector that shows it two columns wide
+    render.write_table(["actor", "role"], [["abcde", "x"], ["習近平習近平", "y"], [cafe * 2, "z"], [hearts, "w"]],
+                       narrow.write, window=1)
     cut = narrow.getvalue().splitlines()
     assert cut[3] == "習近…  y" and _terminal_columns(cut[3][:-3]) == 5
     assert cut[4] == "Cafe\u0301…  z"
+    assert cut[5] == "\u2764\ufe0f\u2764\ufe0f…  w"  # two hearts, four columns, and the marker
 
 
 def test_a_table_writes_its_first_bytes_before_reading_past_its_first_rows():

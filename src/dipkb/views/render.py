@@ -158,13 +158,17 @@ def _cut(text: str, width: int) -> str:
     """``text`` cut to ``width`` columns, its last one TRUNCATED."""
     if text.isascii():
         return text[:width - 1] + TRUNCATED
-    kept, used = [], 0
+    end, used = 0, 0
     for char in text:
         used += _columns(char)
         if used > width - 1:
             break
-        kept.append(char)
-    return "".join(kept) + TRUNCATED
+        end += 1
+    # Character by character is an estimate: a terminal shows an emoji and its variation selector
+    # as two columns, where each alone counts one.
+    while end and display_width(text[:end]) > width - 1:
+        end -= 1
+    return text[:end] + TRUNCATED
 
 
 def rows_output(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: OutputFormat) -> str:
