@@ -194,6 +194,13 @@ def test_a_table_lines_up_wide_and_combining_characters_and_cuts_them_by_columns
     assert cut[5] == "\u2764\ufe0f\u2764\ufe0f…  w"  # two hearts, four columns, and the marker
 
 
+def test_show_lines_up_property_labels_written_in_a_wide_script():
+    facts = (describe.Fact("ex:name", "名称", "Vara"), describe.Fact("rdfs:label", "label", "Republic of Vara"))
+    shown = describe.Description("https://w3id.org/dipkb/kb/actor/syn-vara", "Vara", "actor", facts, (), (), ())
+    lines = describe.render_text(shown).splitlines()
+    assert "  名称   Vara" in lines and "  label  Republic of Vara" in lines  # 名称 takes four columns
+
+
 def test_a_table_writes_its_first_bytes_before_reading_past_its_first_rows():
     consumed = []
 

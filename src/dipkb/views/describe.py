@@ -12,7 +12,7 @@ from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.names import is_own_name, resolve_among
 from dipkb.views.paging import timeline_window
-from dipkb.views.render import json_pieces
+from dipkb.views.render import display_width, json_pieces, padded
 from dipkb.views.long_selection import select_all
 from dipkb.views.timeline import Entries, TimelineEntry, TimelineFilter
 
@@ -230,11 +230,11 @@ def _of_all(shown: int, count: int) -> str:
 
 
 def _fact_lines(facts: tuple[Fact, ...]) -> list[str]:
-    width = max((len(f.predicate_label) for f in facts), default=0)
+    width = max((display_width(f.predicate_label) for f in facts), default=0)
     lines = []
     for fact in facts:
         value = f"{fact.value} ({fact.value_id})" if fact.value_id and fact.value_id != fact.value else fact.value
         if fact.language:
             value = f"“{value}” @{fact.language}"
-        lines.append(f"  {fact.predicate_label:<{width}}  {value}")
+        lines.append(f"  {padded(fact.predicate_label, width)}  {value}")
     return lines
