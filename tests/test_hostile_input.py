@@ -314,3 +314,37 @@ def test_the_worst_ones_in_a_real_process(args, stdin, scratch: Scratch):
     assert b"Traceback" not in done.stderr
     if done.returncode == 2:
         assert done.stderr.startswith(b"Error: ") or b"\nError: " in done.stderr
+
+
+# A label that would retitle the terminal's window (OSC), clear the screen (CSI, as ESC [ and as the
+# one C1 character), ring the bell and return the carriage over what was written before it.
+ESCAPES = r"\u001B]0;pwned\u0007 \u001B[2J \u009B2J \r summit"
+HOSTILE_EVENT = f"""\
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<https://w3id.org/dipkb/kb/event/escapes> a dip:Meeting ; rdfs:label "{ESCAPES}" ;
+    dip:date "2021-07"^^xsd:gYearMonth ; dip:host <https://w3id.org/dipkb/kb/actor/russia> .
+"""
+CONTROLS = {*map(chr, range(0x20)), "\x7f", *map(chr, range(0x80, 0xA0))} - {"\n"}
+
+
+@pytest.mark.parametrize("args", [
+    ["timeline", "--actor", "Russia"], ["show", "event:escapes"], ["show", "actor:russia"], ["validate"],
+    ["query", "SELECT ?label WHERE { event:escapes rdfs:label ?label }"],
+    ["query", "CONSTRUCT WHERE { event:escapes rdfs:label ?label }"],
+])
+def test_text_for_a_terminal_carries_no_control_character_of_the_kb(kb_copy: Path, args):
+    (kb_copy / "kb" / "escapes.ttl").write_text(HOSTILE_EVENT)
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), *args])
+    assert result.exit_code in (0, 1), result.output
+    shown = result.stdout + result.stderr
+    assert "\ufffd]0;pwned\ufffd \ufffd[2J \ufffd2J   summit" in shown
+    assert not CONTROLS & set(shown)
+
+
+def test_data_formats_keep_the_control_characters_as_written(kb_copy: Path):
+    (kb_copy / "kb" / "escapes.ttl").write_text(HOSTILE_EVENT)
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "timeline", "--actor", "Russia", "-f", "json"])
+    labels = {event["label"] for event in json.loads(result.stdout)}
+    assert "\x1b]0;pwned\x07 \x1b[2J \x9b2J \r summit" in labels

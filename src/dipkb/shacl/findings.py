@@ -12,6 +12,7 @@ from enum import Enum
 
 from dipkb.model import terms
 from dipkb.model.namespaces import PREFIXES, SH
+from dipkb.util.terminal import terminal_text
 
 
 class Severity(Enum):
@@ -113,7 +114,7 @@ def render_finding(f: Finding) -> str:
 
 
 def render_text(report: ValidationReport) -> str:
-    return "\n".join([render_finding(f) for f in report.findings] + [summary(report)]) + "\n"
+    return "".join(terminal_text(line) + "\n" for line in [*map(render_finding, report.findings), summary(report)])
 
 
 def render_json(report: ValidationReport) -> str:

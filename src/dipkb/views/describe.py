@@ -10,9 +10,10 @@ from pyoxigraph import Literal, NamedNode
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
 from dipkb.store.kb import KnowledgeBase
+from dipkb.util.terminal import display_width, padded, terminal_text
 from dipkb.views.names import is_own_name, resolve_among
 from dipkb.views.paging import timeline_window
-from dipkb.views.render import display_width, json_pieces, padded
+from dipkb.views.render import json_pieces
 from dipkb.views.long_selection import select_all
 from dipkb.views.timeline import Entries, TimelineEntry, TimelineFilter
 
@@ -221,8 +222,8 @@ def text_lines(d: Description) -> Iterator[str]:
         lines += [f"    {f.value} ({f.value_id}) {f.predicate_label}" for f in d.referenced_by]
     if d.timeline:
         lines += ["", f"  Timeline{_of_all(len(d.timeline), d.timeline_count)}:"]
-    yield from (line + "\n" for line in lines)
-    yield from (f"    {e.date:<14} {e.type:<24} {e.label}\n" for e in d.timeline)
+    yield from (terminal_text(line) + "\n" for line in lines)
+    yield from (terminal_text(f"    {e.date:<14} {e.type:<24} {e.label}") + "\n" for e in d.timeline)
 
 
 def _of_all(shown: int, count: int) -> str:

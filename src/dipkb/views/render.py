@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
-from wcwidth import wcswidth, wcwidth
 
 from dipkb.errors import DipkbError
 from dipkb.model.namespaces import curie
 from dipkb.util.durable import replacing
 from dipkb.util.jsontext import pretty_json
 from dipkb.util.paths import reporting_write_errors
+from dipkb.util.terminal import cut_to, display_width, padded, terminal_text
 
 if TYPE_CHECKING:
     from dipkb.views.timeline import TimelineEntry
@@ -112,7 +112,7 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Ca
     TRUNCATED (…), except in the last column, which nothing follows. Widths are a terminal's columns
     (:func:`display_width`), so that names written in Chinese or Japanese line up too."""
     def single_line(batch: Iterable[Sequence[str]]) -> list[list[str]]:
-        return [[str(c).replace("\n", " ") for c in row] for row in batch]
+        return [[terminal_text(str(c)) for c in row] for row in batch]
 
     rows = iter(rows)
     first = single_line(islice(rows, window))
@@ -129,46 +129,11 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Ca
             for i, (cell, width) in enumerate(zip(cells, widths)):
                 columns = display_width(cell)
                 if columns > width and i < last:
-                    cell = _cut(cell, width)
+                    cell = cut_to(cell, width, TRUNCATED)
                     columns = display_width(cell)
                 fitted.append(cell + " " * (width - columns))
             lines.append("  ".join(fitted).rstrip() + "\n")
         write("".join(lines))
-
-
-def display_width(text: str) -> int:
-    """The columns a terminal gives ``text``: two for a Chinese character, none for a combining accent."""
-    if text.isascii():
-        return len(text)
-    width = wcswidth(text)  # -1 when a control character is in it
-    return width if width >= 0 else sum(_columns(char) for char in text)
-
-
-def _columns(char: str) -> int:
-    width = wcwidth(char)
-    return 1 if width < 0 else width  # wcwidth's -1, a control character: counted as one
-
-
-def padded(text: str, width: int) -> str:
-    """``text`` and the spaces that make it ``width`` terminal columns wide."""
-    return text + " " * (width - display_width(text))
-
-
-def _cut(text: str, width: int) -> str:
-    """``text`` cut to ``width`` columns, its last one TRUNCATED."""
-    if text.isascii():
-        return text[:width - 1] + TRUNCATED
-    end, used = 0, 0
-    for char in text:
-        used += _columns(char)
-        if used > width - 1:
-            break
-        end += 1
-    # Character by character is an estimate: a terminal shows an emoji and its variation selector
-    # as two columns, where each alone counts one.
-    while end and display_width(text[:end]) > width - 1:
-        end -= 1
-    return text[:end] + TRUNCATED
 
 
 def rows_output(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: OutputFormat) -> str:

@@ -15,7 +15,7 @@ from dipkb.model.namespaces import DIP, curie
 from dipkb.store.derivation import derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.paths import display_path
-from dipkb.views.render import display_width, padded
+from dipkb.util.terminal import display_width, padded, terminal_text
 
 SOURCES_LISTED = 100
 
@@ -196,4 +196,4 @@ def render_stats_text(stats: Stats) -> str:
         width = max((display_width(name) for name, _, _ in rows), default=0)
         digits = max((len(str(n)) for _, n, _ in rows), default=0)
         lines += [f"  {padded(name, width)}  {str(n).rjust(digits)}  {note}".rstrip() for name, n, note in rows]
-    return "\n".join(lines) + "\n"
+    return "".join(terminal_text(line) + "\n" for line in lines)
