@@ -13,8 +13,8 @@ import click
 
 from dipkb import __version__
 from dipkb.errors import DipkbError
-from dipkb.util.terminal import terminal_lines, terminal_text
 from dipkb.store.layout import KB_ENV_VAR, KBLayout
+from dipkb.util.terminal import terminal_lines, terminal_text
 from dipkb.views.render import Output, OutputFormat, choose_format
 
 
