@@ -30,7 +30,7 @@ def test_add_round_trips_through_show(kb_copy):
     result = run("--kb", str(kb_copy), *MEETING)
     assert result.exit_code == 0, result.output
     assert result.output == "Added jaishankar-meets-zarif-again-2021-07 to " \
-        f"{os.path.relpath(kb_copy / 'kb' / 'events-2021.ttl')}.\n" \
+        f"{kb_copy / 'kb' / 'events-2021.ttl'}.\n" \
         "Note: it has the same identity key as event:jaishankar-zarif-meeting-2021-07; " \
         "check it is not a duplicate.\n"
     shown = json.loads(run("--kb", str(kb_copy), "show", "event:jaishankar-meets-zarif-again-2021-07", "-f", "json").output)

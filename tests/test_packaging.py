@@ -123,7 +123,7 @@ def test_installed_wheel_writes_nothing_into_site_packages(wheel, tmp_path):
     assert "Zamir Kabulov meets the Taliban delegation in Moscow" in timeline.stdout
     (manifest,) = cache.glob("dipkb/*/manifest.json")  # the bundled KB's index is in the user's cache
     index = run("index")
-    assert index.returncode == 0 and index.stdout.startswith(f"Up to date: {os.path.relpath(manifest.parent, elsewhere)}, ")
+    assert index.returncode == 0 and index.stdout.startswith(f"Up to date: {manifest.parent}, ")
     assert run("validate").returncode == 0
     assert "Events:" in run("stats").stdout
     for refused in (run(*ADD), run("import", str(REPO / "examples" / "events.csv"))):

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
 from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, open_kb
+from dipkb.util.paths import display_path
+from dipkb.util.terminal import terminal_lines, terminal_text
 from dipkb.views.render import Output, OutputFormat
 from dipkb.views.timeline import MODALITIES
 
@@ -123,15 +124,14 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
         new_actors=actor_drafts(new_actors, acts_for, positions), **fields)
     result = authoring.add_event(open_kb(ctx, local=True), draft, into=Path(into) if into else None, dry_run=dry_run)
     for finding in result.findings:
-        click.echo(render_finding(finding), err=True)
+        click.echo(terminal_text(render_finding(finding)), err=True)
     if not result.accepted:
         click.echo("Error: the event was rejected by the shapes; nothing was written.", err=True)
         ctx.exit(EXIT_FINDINGS)
     if dry_run:
         click.echo(result.turtle, nl=False)
         return
-    where = os.path.relpath(result.target)
-    click.echo(f"Added {result.iri.rsplit('/', 1)[-1]} to {where}.")
+    click.echo(f"Added {result.iri.rsplit('/', 1)[-1]} to {display_path(result.target)}.")
     if result.same_as:
         from dipkb.model.namespaces import curie
 
@@ -193,4 +193,5 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
         Output(OutputFormat.JSON, report).write(json.dumps(accounting.as_json(), indent=2, sort_keys=True) + "\n")
     if rejected:
         write_rejected(result, Path(rejected))
-    click.echo(accounting.summary(os.path.relpath(result.target), dry_run=dry_run))
+    # Its rejection reasons may quote the file's cells, text from the web.
+    click.echo(terminal_lines(accounting.summary(display_path(result.target), dry_run=dry_run)))

@@ -69,7 +69,7 @@ class RefreshReport:
         return self.rebuilt or bool(self.added or self.changed or self.removed)
 
     def summary(self) -> str:
-        where = os.path.relpath(self.location)
+        where = display_path(self.location)
         if not self.refreshed:
             return f"Up to date: {where}, {self.unchanged} files unchanged."
         return (f"{'Rebuilt' if self.rebuilt else 'Refreshed'} {where} in {self.seconds:.2f} s: {len(self.added)} "
