@@ -14,7 +14,7 @@ import click
 from dipkb import __version__
 from dipkb.errors import DipkbError
 from dipkb.store.layout import KB_ENV_VAR, KBLayout
-from dipkb.util.terminal import terminal_lines, terminal_text
+from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat, choose_format
 
 
@@ -85,7 +85,7 @@ class DipkbGroup(click.Group):
             for finding in getattr(error, "findings", ()):
                 from dipkb.shacl.findings import render_finding
 
-                click.echo(terminal_text(render_finding(finding)), err=True)
+                click.echo(render_finding(finding), err=True)
             # What went wrong may quote a file's or the user's text: its control characters are not sent.
             click.echo(f"Error: {terminal_lines(str(error))}", err=True)
             ctx.exit(error.exit_code)

@@ -8,7 +8,7 @@ import click
 
 from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, open_kb
 from dipkb.util.paths import display_path
-from dipkb.util.terminal import terminal_lines, terminal_text
+from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat
 from dipkb.views.timeline import MODALITIES
 
@@ -124,7 +124,7 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
         new_actors=actor_drafts(new_actors, acts_for, positions), **fields)
     result = authoring.add_event(open_kb(ctx, local=True), draft, into=Path(into) if into else None, dry_run=dry_run)
     for finding in result.findings:
-        click.echo(terminal_text(render_finding(finding)), err=True)
+        click.echo(render_finding(finding), err=True)
     if not result.accepted:
         click.echo("Error: the event was rejected by the shapes; nothing was written.", err=True)
         ctx.exit(EXIT_FINDINGS)

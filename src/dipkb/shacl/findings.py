@@ -101,7 +101,8 @@ def render_finding(f: Finding) -> str:
     """``kb/events-2021.ttl:12: Violation: event:foo ("Foo meets Bar") dip:source: Every event ...``
 
     The place is ``file:line``, or ``file`` alone, or left out when the focus is defined nowhere;
-    the path and the offending value follow the focus node, read like the triple at fault."""
+    the path and the offending value follow the focus node, read like the triple at fault. A line for a
+    terminal: the label and the value may hold control characters, which it does not carry."""
     place = f"{f.file}:{f.line}: " if f.line is not None else (f"{f.file}: " if f.file else "")
     subject = short_term(f.focus)
     if f.focus_label is not None:
@@ -110,11 +111,11 @@ def render_finding(f: Finding) -> str:
         subject += " " + short_term(f.path)
     if f.value is not None:
         subject += " " + short_term(f.value)
-    return f"{place}{f.severity.value}: {subject}: {f.message}"
+    return terminal_text(f"{place}{f.severity.value}: {subject}: {f.message}")
 
 
 def render_text(report: ValidationReport) -> str:
-    return "".join(terminal_text(line) + "\n" for line in [*map(render_finding, report.findings), summary(report)])
+    return "\n".join([render_finding(f) for f in report.findings] + [summary(report)]) + "\n"
 
 
 def render_json(report: ValidationReport) -> str:
