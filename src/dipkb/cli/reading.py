@@ -150,14 +150,11 @@ def export(ctx: click.Context, out: Output, with_ontology: bool, with_derived: b
     if out.format is OutputFormat.HTML:
         if with_ontology or with_derived:
             raise ParameterError("--with-ontology and --with-derived apply to RDF exports, not to -f html.")
+        from dipkb.cli.timeline import write_page
         from dipkb.views.long_selection import select_all
         from dipkb.views.selection import TimelineFilter
-        from dipkb.web import html
 
-        selected = select_all(kb, TimelineFilter())
-        if note := html.page_size_note(len(selected)):
-            click.echo(f"Note: {note}", err=True)
-        out.write_pieces(html.static_timeline(kb, selected))
+        write_page(kb, select_all(kb, TimelineFilter()), out)
         return
     with out.stream() as stream:
         count = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology,

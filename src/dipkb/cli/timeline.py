@@ -1,13 +1,17 @@
 """The command people run most, timeline: in a module of its own, so that it loads only what it uses."""
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import click
 
 from dipkb.cli.base import open_kb, output_options
+from dipkb.store.kb import KnowledgeBase
 from dipkb.views.render import (TIMELINE_HEADERS, Output, OutputFormat, json_array, json_text, timeline_rows,
                                 write_rows)
 from dipkb.views import timeline as tl
 from dipkb.views.long_selection import select_all
+from dipkb.views.selection import Selected
 
 
 @click.command("timeline")
@@ -49,11 +53,7 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     for note in tl.empty_actor_notes(kb, filt, bool(selected)):
         click.echo(f"Note: {note}", err=True)
     if out.format is OutputFormat.HTML:
-        from dipkb.web import html
-
-        if note := html.page_size_note(len(selected)):
-            click.echo(f"Note: {note}", err=True)
-        out.write_pieces(html.static_timeline(kb, selected))
+        write_page(kb, selected, out)
         return
     # A table names each source by its IRI's last segment (render.timeline_rows): no titles to look up.
     entries = tl.timeline_entries(kb, selected, source_titles=out.format is not OutputFormat.TABLE)
@@ -76,3 +76,13 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     with out.stream() as handle:
         write_rows(TIMELINE_HEADERS, timeline_rows(entries, out.format), out.format,
                    lambda text: handle.write(text.encode()))
+
+
+def write_page(kb: KnowledgeBase, selected: Collection[Selected], out: Output) -> None:
+    """The offline one-file page of ``selected`` (`timeline -f html`, `export -f html`), with a note
+    when it holds more than a browser opens comfortably."""
+    from dipkb.web import html
+
+    if note := html.page_size_note(len(selected)):
+        click.echo(f"Note: {note}", err=True)
+    out.write_pieces(html.static_timeline(kb, selected))

@@ -265,11 +265,11 @@ def page_size_note(events: int) -> str | None:
 
 def static_timeline(kb: KnowledgeBase, selected: Collection[Selected]) -> Iterator[str]:
     """A timeline as one HTML file that needs no network, in pieces: the ``selected`` events (from
-    long_selection.select_all). CSS and script inlined, every event embedded as
-    JSON with its filter keys; the script pages and filters it in the browser. The events are made,
-    given their keys and written a chunk (timeline.CHUNK) at a time, and the names the filters look up
-    come after them: memory holds the selection and one chunk, not the page (100k events took 1.3 GB
-    when the page was made whole)."""
+    long_selection.select_all). CSS and script inlined, every event embedded as JSON with its filter
+    keys; the script pages and filters it in the browser. The events are made, given their keys and
+    written a chunk (timeline.CHUNK) at a time, and the names the filters look up come after them:
+    memory holds the selection and one chunk, not the page (100k events took 1.3 GB when the page
+    was made whole)."""
     page = environment().get_template("timeline.html").render(
         static=True, css=Markup(asset("dipkb.css")), script=Markup(asset("dipkb.js")), data=Markup(_EVENTS_HERE),
         form=TimelineForm(), modalities=MODALITIES, notes=[], error=None, title="dipkb timeline",
