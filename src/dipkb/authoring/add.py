@@ -20,8 +20,9 @@ from pyoxigraph import NamedNode
 from dipkb.authoring.checking import check_text, violations
 from dipkb.authoring.codes import CodeBook
 from dipkb.authoring.dedup import EVENT_NS, ExistingEvents, identity_key
-from dipkb.authoring.drafts import (ActorDraft, ActorPlanner, Claims, KnownSources, PlannedActor, PlannedSource,
-                          SourceDraft, actor_turtle, plan_sources, short_slug, source_turtle)
+from dipkb.authoring.drafts import (ActorDraft, ActorPlanner, Claims, PlannedActor, PlannedSource, SourceDraft,
+                                    actor_turtle, plan_sources, short_slug, source_turtle)
+from dipkb.authoring.known_sources import KnownSources
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError
 from dipkb.model import terms
@@ -123,8 +124,6 @@ class Vocabulary:
         self.roles = {_squash(row["p"].value.rsplit("#", 1)[-1]): row["p"].value for row in kb.select(_ROLES)}
         self.modalities = {row["m"].value.rsplit("#", 1)[-1].lower(): row["m"].value for row in kb.select(_MODALITIES)}
         self.known_sources = KnownSources(kb)
-        self.sources = {iri: iri for iri in self.known_sources.iris}
-        self.source_titles = self.known_sources.titles
 
 
 def _squash(name: str) -> str:
@@ -156,11 +155,11 @@ def _event_type(text: str, vocab: Vocabulary) -> tuple[str, tuple[str, ...]]:
     return match.event_class, (match.concept.iri,)
 
 
-def _source(text: str, vocab: Vocabulary) -> str:
+def _source(text: str, vocab: Vocabulary, language: str) -> str:
     iri = expand(text.strip())
-    if iri and iri in vocab.sources:
+    if iri and vocab.known_sources.is_source(iri):
         return iri
-    titled = vocab.source_titles.get(text.strip().lower(), set())
+    titled = vocab.known_sources.titled(text, language) if text.strip() else frozenset()
     if len(titled) == 1:
         return next(iter(titled))
     raise Rejection("unknown source", f"no source {text!r} in the knowledge base (give the IRI of a dip:Source, "
@@ -215,9 +214,9 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
         problems.append(Rejection("unknown modality", f"{draft.modality!r} is not one of "
                                   + ", ".join(sorted(vocab.modalities))))
     problems += planner.unused()
-    sources = [s for s in (attempt(_source, text, vocab) for text in draft.sources) if s]
-    more, planned, reused = plan_sources(_listed(draft, "new_sources", problems), vocab.known_sources, claims,
-                                         problems)
+    sources = [s for s in (attempt(_source, text, vocab, draft.language) for text in draft.sources) if s]
+    more, planned, reused = plan_sources(_listed(draft, "new_sources", problems), vocab.known_sources,
+                                         draft.language, claims, problems)
     if not draft.sources and not draft.new_sources:
         problems.append(Rejection("missing source", "an event needs at least one source"))
     if problems:

@@ -78,12 +78,15 @@ def identity_key(codebook: CodeBook, event_class: str, roles: tuple[tuple[str, s
 
 _EVENTS = """
 SELECT ?e ?class ?date ?place ?role ?actor ?quote ?code WHERE {
-  ?e dip:date ?date ; a ?class . ?class skos:inScheme dip:EventTypeScheme .
+  %s ?e dip:date ?date ; a ?class . ?class skos:inScheme dip:EventTypeScheme .
   OPTIONAL { ?e dip:place|dip:origin ?place }
   OPTIONAL { ?e dip:quote ?quote }
   OPTIONAL { ?e dip:eventCode ?code }
   OPTIONAL { ?e ?role ?actor . ?role rdfs:subPropertyOf+ dip:participant }
 }"""
+# One date's events first, then what keys them: with the date bound in _EVENTS itself, the engine
+# planned the query as for every event and kept the date's (6.4 s at a million events, for 37).
+_DATED = "SELECT ?e ?date WHERE { ?e dip:date ?date }"
 _RECORDS = "SELECT ?e ?r WHERE { ?r a dip:DatasetRecord . OPTIONAL { ?e dip:source ?r } }"
 
 
@@ -103,8 +106,13 @@ class ExistingEvents:
     def __init__(self, kb: KnowledgeBase, codebook: CodeBook, *, date: DateValue | None = None):
         """With ``date``, only the events of that date are read (enough for one new event)."""
         found: dict[str, _Found] = {}
-        bindings = {"date": Literal(date.lexical, datatype=NamedNode(date.datatype))} if date else None
-        for row in kb.select(_EVENTS, bindings):
+        if date is None:
+            rows = kb.select(_EVENTS % "")
+        else:
+            day = Literal(date.lexical, datatype=NamedNode(date.datatype))
+            dated = sorted({row["e"].value for row in kb.select(_DATED, {"date": day})})
+            rows = [row for row in kb.select_for_each(_EVENTS % "VALUES ?e { %s }", dated) if row["date"] == day]
+        for row in rows:
             entry = found.setdefault(row["e"].value, _Found(set(), set(), set(), set(), set(), set()))
             entry.classes.add(row["class"].value)
             entry.dates.add(DateValue(row["date"].value, row["date"].datatype.value))

@@ -23,13 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from dipkb.authoring.known_sources import KnownSources
 from dipkb.authoring.reconcile import ACTOR_NS, Reconciler, slug
 from dipkb.errors import EventDraftError
 from dipkb.model import terms
 from dipkb.model.namespaces import DIP, PREFIXES, XSD, curie, expand
 from dipkb.model.records import Rejection
 from dipkb.model.temporal import DateInputError, DateValue, date_value
-from dipkb.store.kb import KnowledgeBase
 
 SOURCE_NS = PREFIXES["source"]
 POSITION_NS = PREFIXES["position"]
@@ -37,9 +37,6 @@ SOURCE_KINDS = {"article": DIP + "NewsArticle", "agency": DIP + "AgencyReport", 
 ACTOR_KINDS = ("State", "Person", "Organisation", "GovernmentBody", "ArmedForce", "ArmedGroup", "Delegation",
                "Alliance", "MediaOrganisation")
 
-_SOURCES = """SELECT ?s ?c ?title WHERE {
-  ?s a ?c . ?c rdfs:subClassOf* dip:Source OPTIONAL { ?s dct:title|rdfs:label ?title } }"""
-_URLS = "SELECT ?s ?url WHERE { ?s dip:url|schema:url ?url }"
 _UNSAFE_URL = re.compile(r"[\s\x00-\x1f\x7f<>\"]")
 
 
@@ -154,34 +151,6 @@ class Claims:
         return iri
 
 
-class KnownSources:
-    """The KB's sources, read once: every IRI, and the URLs and exact titles a new source may reuse.
-
-    Dataset records (dip:DatasetRecord) are not reused: a record is one coded row, and many rows carry
-    the URL of the same article, so the article itself is a source of its own."""
-
-    def __init__(self, kb: KnowledgeBase):
-        self.iris: set[str] = set()
-        self.titles: dict[str, set[str]] = {}  # lower-cased, for naming an existing source in EventDraft.sources
-        self.exact_titles: dict[str, set[str]] = {}
-        self.urls: dict[str, set[str]] = {}
-        self.urls_of: dict[str, set[str]] = {}
-        records: set[str] = set()
-        for row in kb.select(_SOURCES):
-            iri = row["s"].value
-            self.iris.add(iri)
-            if row["c"].value == DIP + "DatasetRecord":
-                records.add(iri)
-            if "title" in row:
-                self.titles.setdefault(row["title"].value.strip().lower(), set()).add(iri)
-                self.exact_titles.setdefault(row["title"].value.strip(), set()).add(iri)
-        self.exact_titles = {t: found - records for t, found in self.exact_titles.items() if found - records}
-        for row in kb.select(_URLS):
-            if row["s"].value in self.iris and row["s"].value not in records:
-                self.urls.setdefault(row["url"].value.strip(), set()).add(row["s"].value)
-                self.urls_of.setdefault(row["s"].value, set()).add(row["url"].value.strip())
-
-
 def parse_url(text: str) -> str:
     """An http(s) URL as given, stripped; Rejection for anything else."""
     url = text.strip()
@@ -209,20 +178,10 @@ def _url_name(url: str) -> str:
     return (host + parts.path).rstrip("/")
 
 
-def _reusable(draft: SourceDraft, url: str | None, known: KnownSources) -> set[str]:
-    """The KB sources a draft names: by URL first, else by exact title when the source has no other URL."""
-    if url and known.urls.get(url):
-        return known.urls[url]
-    title = (draft.title or "").strip()
-    found = known.exact_titles.get(title, set()) if title else set()
-    if url:  # two different pages may share a headline: a title match with another URL is not the same source
-        found = {iri for iri in found if not known.urls_of.get(iri, set()) - {url}}
-    return found
-
-
-def plan_sources(drafts: tuple[SourceDraft, ...], known: KnownSources, claims: Claims,
+def plan_sources(drafts: tuple[SourceDraft, ...], known: KnownSources, language: str, claims: Claims,
                  problems: list[Rejection]) -> tuple[list[str], list[PlannedSource], list[str]]:
-    """(IRIs for dip:source, sources to create, KB sources reused); problems are appended to ``problems``."""
+    """(IRIs for dip:source, sources to create, KB sources reused); problems are appended to ``problems``.
+    ``language`` is the draft's, that of the titles it writes."""
     iris: list[str] = []
     planned: list[PlannedSource] = []
     reused: list[str] = []
@@ -251,7 +210,7 @@ def plan_sources(drafts: tuple[SourceDraft, ...], known: KnownSources, claims: C
                 problems.append(rejection)
         if len(problems) > errors_before:
             continue
-        found = _reusable(draft, url, known)
+        found = known.reusable(title, url, language)
         if len(found) > 1:
             problems.append(Rejection("ambiguous source", f"'{url or title}' matches {len(found)} sources: "
                                       + ", ".join(sorted(found)) + "; give one of them in sources instead"))
