@@ -108,16 +108,23 @@ def dipkb_measures(directory: Path, summary: dict, events: int, out: Path) -> li
     ]
     (out / f"export-{events}.nt").unlink()  # the size of the KB in N-Triples: 1.7 GB at 1M
     # One event added by hand, as a user adds to a KB this large (no target: it read every source and
-    # label of the KB, 40 s at 1M, before the 06:00 round of 2026-12-06); its file removed after each.
+    # label of the KB, 40 s at 1M, before the 06:00 round of 2026-12-06); its file removed before each.
     added = directory / "kb" / f"events-{start[:4]}.ttl"
     add = [*kb, "add", "A meeting added by hand", "--type", "Meeting", "--participant", f"host={actor}",
            "--participant", f"visitor={median}", "--date", start, "--modality", "planned",
            "--source-title", "Added by the benchmark", "--source-url", "https://example.org/bench/added"]
+    # And a real GDELT 2.0 file of 15 minutes (2,111 rows; it read every event of the KB before: 152 s).
+    gdelt = REPO / "tests" / "fixtures" / "gdelt2-20191024143000.export.tsv"
+    imported = directory / "kb" / "imports"
     results += [
         measure("add one event, --dry-run", [*add, "--dry-run"], repeat),
         measure("add one event", add, repeat, prepare=lambda: added.unlink(missing_ok=True)),
+        measure("import a GDELT file (2,111 rows), --dry-run", [*kb, "import", str(gdelt), "--dry-run"], repeat),
+        measure("import a GDELT file (2,111 rows)", [*kb, "import", str(gdelt)], repeat,
+                prepare=lambda: shutil.rmtree(imported, ignore_errors=True)),
     ]
     added.unlink(missing_ok=True)
+    shutil.rmtree(imported, ignore_errors=True)
     first_events.write_bytes(original)
     return results
 

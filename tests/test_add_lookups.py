@@ -7,18 +7,18 @@ import pytest
 from dipkb import KnowledgeBase
 from dipkb.authoring.add import EventDraft, add_event, parse_participants
 from dipkb.authoring.codes import CodeBook
-from dipkb.authoring.dedup import ExistingEvents
+from dipkb.authoring.dedup import ExistingEvents, identity_key
 from dipkb.authoring.drafts import SourceDraft
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError
-from dipkb.model.namespaces import KB
+from dipkb.model.namespaces import DIP, KB, XSD
 from dipkb.model.records import ActorSpec, Rejection
 from dipkb.model.temporal import DateValue
 from dipkb.store.layout import KBLayout
 
 FOUNDING_TITLE = "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia"
 PREFIXES = ("@prefix dip: <https://w3id.org/dipkb/ontology#> .\n@prefix dct: <http://purl.org/dc/terms/> .\n"
-            "@prefix source: <https://w3id.org/dipkb/kb/source/> .\n")
+            "@prefix source: <https://w3id.org/dipkb/kb/source/> .\n@prefix place: <https://w3id.org/dipkb/kb/place/> .\n")
 
 
 def meeting(**fields) -> EventDraft:
@@ -85,22 +85,33 @@ def test_a_new_dataset_actor_named_like_anything_in_the_kb_is_told_apart(layout)
     assert reconciler.resolve("the kremlin") == KB + "actor/russia"  # an alternative label, in any case
 
 
-def test_the_events_of_one_day_are_those_of_every_event_with_that_day(layout):
-    # One event dated in two files, on two days: looked up by one of them, it has that day's key only.
+def test_an_event_is_found_by_its_identity_on_each_of_its_days(layout):
+    # One event dated in two files, on two days; a twin of it on the second day, first by IRI there.
     header = PREFIXES + ("@prefix actor: <https://w3id.org/dipkb/kb/actor/> .\n"
                          "@prefix event: <https://w3id.org/dipkb/kb/event/> .\n"
                          "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n")
     (layout.kb_dir / "day-one.ttl").write_text(header + (
         'event:two-days a dip:Meeting ; dip:host actor:russia ; dip:visitor actor:taliban ;\n'
         '    dip:date "2021-07-08"^^xsd:date .\n'
-        'event:same-day a dip:Visit ; dip:host actor:russia ; dip:visitor actor:taliban ;\n'
-        '    dip:date "2021-07-08"^^xsd:date .\n'), encoding="utf-8")
-    (layout.kb_dir / "day-two.ttl").write_text(header + 'event:two-days dip:date "2021-07-09"^^xsd:date .\n',
-                                               encoding="utf-8")
+        'event:a-statement a dip:Statement ; dip:speaker actor:russia ; dip:addressee actor:taliban ;\n'
+        '    dip:place place:moscow ; dip:date "2021-07-08"^^xsd:date .\n'), encoding="utf-8")
+    (layout.kb_dir / "day-two.ttl").write_text(header + (
+        'event:two-days dip:date "2021-07-09"^^xsd:date .\n'
+        'event:a-twin a dip:Meeting ; dip:host actor:russia ; dip:visitor actor:taliban ;\n'
+        '    dip:date "2021-07-09"^^xsd:date .\n'), encoding="utf-8")
     kb = KnowledgeBase.open(layout=layout)
     codebook = CodeBook(kb)
-    every = ExistingEvents(kb, codebook).by_key
-    days = {key.date for key in every}
-    assert len(days) == 4 and len(set(every.values())) > 10
-    for day in days | {DateValue("1999-01-01", "http://www.w3.org/2001/XMLSchema#date")}:
-        assert ExistingEvents(kb, codebook, date=day).by_key == {k: v for k, v in every.items() if k.date == day}
+    existing = ExistingEvents(kb, codebook)
+
+    def found(cls: str, roles: str, day: str, place: str | None = None) -> str | None:
+        pairs = tuple((DIP + role, KB + "actor/" + actor) for role, actor in (p.split("=") for p in roles.split()))
+        return existing.event_with(identity_key(codebook, DIP + cls, pairs, place and KB + "place/" + place,
+                                                DateValue(day, XSD + "date")))
+
+    assert found("Meeting", "host=russia visitor=taliban", "2021-07-08") == KB + "event/two-days"
+    assert found("Meeting", "visitor=russia host=taliban", "2021-07-08") == KB + "event/two-days"  # a meeting's sides
+    assert found("Meeting", "host=russia visitor=taliban", "2021-07-09") == KB + "event/a-twin"
+    assert found("Meeting", "host=russia visitor=taliban", "2021-07-10") is None
+    assert found("Statement", "speaker=russia addressee=taliban", "2021-07-08", "moscow") == KB + "event/a-statement"
+    assert found("Statement", "speaker=taliban addressee=russia", "2021-07-08", "moscow") is None
+    assert found("Statement", "speaker=russia addressee=taliban", "2021-07-08") is None  # no place is another place

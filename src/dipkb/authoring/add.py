@@ -328,7 +328,7 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
     if event.day():
         place = next((p for prop, p in event.places if prop == "place"), None)
         key = identity_key(vocab.codebook, event.cls, event.roles, place, event.day(), draft.quote)
-        same_as = ExistingEvents(kb, vocab.codebook, date=event.day()).by_key.get(key)
+        same_as = ExistingEvents(kb, vocab.codebook).event_with(key)
     result = AddResult(iri, block, target, findings, same_as=same_as)
     _describe(result, event)
     if dry_run or not result.accepted:

@@ -98,7 +98,7 @@ class CodedImport:
                             f"added ({row.record.created.lexical})")
         key = identity_key(self.codebook, cls, tuple(roles), place, row.date, concept=match.concept.iri)
         record = row.record
-        if record.iri in self.existing.records:
+        if self.existing.is_record(record.iri):
             self.report.count(Outcome.MERGED)  # imported before: the KB already has this very record
             return
         if record.iri in self.record_keys:
@@ -109,7 +109,7 @@ class CodedImport:
             record = replace(record, iri=f"{record.iri}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}")
         self.record_keys[record.iri] = key
         coded = (match.concept.iri, f"{match.concept.describe()} by {record.coder}")
-        iri = self.existing.by_key.get(key) or self.by_key.get(key)
+        iri = self.existing.event_with(key) or self.by_key.get(key)
         if iri is None:
             iri = key.event_iri()
             self.by_key[key] = iri
@@ -123,7 +123,7 @@ class CodedImport:
         event = self.events.get(iri)
         if event is None:  # the first row that merges into an event of the KB
             event = ImportedEvent(iri=iri, cls=cls, label="", roles=(), date=row.date, existing=True,
-                                  existing_records=tuple(sorted(self.existing.records_of.get(iri, ()))))
+                                  existing_records=tuple(sorted(self.existing.records_of(iri))))
             self.events[iri] = event
             self.report.events_extended += 1
         if coded not in event.codes:

@@ -146,7 +146,7 @@ class Reconciler:
     def labels_in_use(self) -> frozenset[str]:
         """Every label and alternative label of the KB, lower-cased: read only when a dataset names a new
         actor, whose label must not be taken (the labels of a million events take seconds to read)."""
-        return frozenset(row["name"].value.strip().lower() for row in self._kb.select(_LABELS))
+        return frozenset(solution[0].value.strip().lower() for solution in self._kb.query(_LABELS))
 
     def label(self, iri: str) -> str:
         """The label of a KB or new actor or place, for the labels of imported events."""

@@ -163,7 +163,7 @@ def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codeboo
         if event.day():
             place = next((p for prop, p in event.places if prop == "place"), None)
             key = identity_key(codebook, event.cls, event.roles, place, event.day(), draft.quote)
-        same = (existing.by_key.get(key) or made.get(key)) if key else None
+        same = (existing.event_with(key) or made.get(key)) if key else None
         if same:
             extra_sources.setdefault(same, []).extend(event.sources)
             report.count(Outcome.MERGED)
