@@ -9,6 +9,7 @@ from dipkb.authoring.add import EventDraft, add_event, parse_participants
 from dipkb.authoring.codes import CodeBook
 from dipkb.authoring.dedup import ExistingEvents, identity_key
 from dipkb.authoring.drafts import SourceDraft
+from dipkb.authoring.known_sources import KnownSources
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError
 from dipkb.model.namespaces import DIP, KB, XSD
@@ -32,6 +33,18 @@ def test_a_source_is_named_by_its_title_in_any_case(layout, typed):
     # The last spelling is none of the usual casings looked up directly: every title is read for it.
     result = add_event(KnowledgeBase.open(layout=layout), meeting(sources=(typed,)), dry_run=True)
     assert "dip:source source:founding-article" in result.turtle
+
+
+def test_names_in_no_usual_casing_are_found_by_one_look_up_or_from_every_title(layout):
+    # The first such name is looked for by the engine; the next ones in every title, read once.
+    known = KnownSources(KnowledgeBase.open(layout=layout))
+    names = {"aLARMED by India’s lead to revive the northern alliance, taliban tries to placate RUSSIA":
+             KB + "source/founding-article",
+             "  tASS report quoting Taliban spokesman Mohammad Sohail SHAHEEN ": KB + "source/tass-shaheen-2021-07",
+             "No such headline": None}
+    for _ in range(2):
+        for name, source in names.items():
+            assert known.titled(name, "en") == ({source} if source else set())
 
 
 def test_text_that_names_no_source_is_an_unknown_source(layout):

@@ -2,8 +2,9 @@
 
 A :class:`SourceDraft` becomes ``source:<slug of the title, or of the URL's host and path>-<issued>``
 unless the KB already has a source with the same URL (dip:url or schema:url) or the same exact title
-(dct:title or rdfs:label, unless that source has another URL), which is then reused: adding a second
-event from one article must not make a second copy of the article.
+(dct:title or rdfs:label, in the draft's language or none, unless that source has another URL), which
+is then reused: adding a second event from one article must not make a second copy of the article
+(:mod:`dipkb.authoring.known_sources` looks them up).
 
 An :class:`ActorDraft` is only a permission: a participant whose name matches no actor of the KB but
 matches the draft's name becomes ``actor:<slug>``; a name that does match an actor of the KB uses that
