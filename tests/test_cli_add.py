@@ -82,6 +82,17 @@ def test_unknown_name_is_an_input_error(snapshot, kb_copy):
     assert snapshot(kb_copy) == before
 
 
+def test_a_malformed_language_tag_is_an_input_error(snapshot, kb_copy):
+    # Before, the tag reached the Turtle parser, whose message spoke of an empty integer.
+    before = snapshot(kb_copy)
+    for tag in ("en-", "x y", "e n"):
+        result = run("--kb", str(kb_copy), *MEETING, "--language", tag, "--source-title", "A new article")
+        assert (result.exit_code, result.output) == (2, f"Error: invalid language: {tag!r} is not a language tag "
+                                                         "such as en, fr or zh-Hans\n")
+    assert snapshot(kb_copy) == before
+    assert run("--kb", str(kb_copy), *MEETING, "--language", "fr-CA", "--dry-run").exit_code == 0
+
+
 def test_two_concurrent_adds_both_land(kb_copy):
     env = {**os.environ, "DIPKB_KB": str(kb_copy)}
     commands = [[sys.executable, "-m", "dipkb", "add", f"Parallel meeting {n}", "--type", "Meeting",

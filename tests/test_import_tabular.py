@@ -98,6 +98,18 @@ def test_bad_rows_are_rejected_with_every_reason(layout, tmp_path):
     assert found[""][1] == "empty row"
 
 
+def test_a_row_with_a_malformed_language_tag_is_rejected_alone(layout, tmp_path):
+    path = tmp_path / "languages.csv"
+    path.write_text("label,type,participants,date,sources,language\n"
+                    "Russia hosts the Taliban,Meeting,host=Russia; visitor=Taliban,2021-07-20,source:founding-article,en-\n"
+                    "Russia hosts the Taliban,Meeting,host=Russia; visitor=Taliban,2021-07-21,source:founding-article,ru\n",
+                    encoding="utf-8")
+    result = run_import(KnowledgeBase.open(layout=layout), path)
+    assert (result.report.imported, result.report.rejected) == (1, 1)
+    assert [(r.line, r.reason) for r in result.report.rejected_rows] == [(2, "invalid language")]
+    assert '"Russia hosts the Taliban"@ru' in result.turtle
+
+
 def test_a_row_with_bytes_that_are_not_utf8_is_rejected_alone(layout, tmp_path):
     path = tmp_path / "mixed.csv"
     path.write_bytes(HEADER.encode() + b"Caf\xe9 talks,Meeting,host=actor:russia; visitor=actor:india,2021-07,,"

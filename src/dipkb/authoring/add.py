@@ -183,6 +183,9 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
 
     if not draft.label.strip():
         problems.append(Rejection("missing field", "an event needs a label"))
+    if not terms.is_language_tag(draft.language):
+        problems.append(Rejection("invalid language", f"{draft.language!r} is not a language tag such as en, fr "
+                                  "or zh-Hans"))
     cls, codes = attempt(_event_type, draft.event_type, vocab) or (None, ())
     planner = ActorPlanner(_listed(draft, "new_actors", problems), vocab.reconciler, claims, problems,
                            can_declare_actors)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pyoxigraph import Literal, NamedNode
 
 from dipkb.model.namespaces import DIP, XSD
+from dipkb.model.terms import is_language_tag
 from dipkb.store.engine import Term
 from dipkb.store.kb import KnowledgeBase
 
@@ -122,14 +123,6 @@ class KnownSources:
 
 def _literals(texts: Iterable[str], languages: Iterable[str]) -> list[Literal]:
     """Each text as a plain literal and in each of ``languages`` that is a language tag (a draft's
-    invalid one is reported by the shapes, not here)."""
-    tags = [tag for tag in languages if _is_tag(tag)]
+    invalid one is reported by add.resolve_draft, not here)."""
+    tags = [tag for tag in languages if is_language_tag(tag)]
     return [literal for text in texts for literal in (Literal(text), *(Literal(text, language=tag) for tag in tags))]
-
-
-def _is_tag(text: str) -> bool:
-    try:
-        Literal("", language=text)
-    except ValueError:
-        return False
-    return True

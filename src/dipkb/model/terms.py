@@ -65,6 +65,15 @@ def lang(text: str, language: str = "en") -> str:
     return f"{string(text)}@{language}"
 
 
+def is_language_tag(text: str) -> bool:
+    """Whether ``text`` is a well-formed BCP 47 language tag (en, fr, zh-Hans), as RDF requires."""
+    try:
+        Literal("", language=text)
+    except ValueError:
+        return False
+    return True
+
+
 def typed(text: str, datatype: str) -> str:
     return f"{string(text)}^^{term(datatype)}"
 
