@@ -101,7 +101,9 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
     """Add one event: validated with the shapes first, then appended atomically under a lock.
 
     Names resolve like `timeline --actor`; an unknown name is an error unless --new-actor asks for it.
-    The shapes' warnings are printed; a rejected event prints the findings, exits 1 and changes nothing.
+    A new source (--source-*) is a source of the KB with the same URL, or with the same title (untagged
+    or in --language) and no other URL, when there is one. The shapes' warnings are printed; a rejected event
+    prints the findings, exits 1 and changes nothing.
 
     \b
     Examples:
