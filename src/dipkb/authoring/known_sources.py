@@ -1,5 +1,5 @@
 """The KB's sources as a draft names them: by IRI, by title or by URL, each looked up when a draft asks
-(and remembered), never read whole. A million events come with 370,000 sources, whose reading took
+(and remembered), not read whole first. A million events come with 370,000 sources, whose reading took
 `dipkb add` 20 of its 40 s, for one event naming one source.
 
 A new source reuses a source of the KB with the same URL, else one with the same exact title (in the
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pyoxigraph import Literal, NamedNode
 
 from dipkb.model.namespaces import DIP, XSD
-from dipkb.model.terms import is_language_tag
+from dipkb.model.terms import iri_node, is_language_tag
 from dipkb.store.engine import Term
 from dipkb.store.kb import KnowledgeBase
 
@@ -47,11 +47,8 @@ class KnownSources:
         self.urls_of = functools.cache(self._urls_of)
 
     def is_source(self, iri: str) -> bool:
-        try:
-            NamedNode(iri)
-        except ValueError:  # text a user typed, which no source of the KB can be named by
-            return False
-        return bool(self._sources({iri}, records=True))
+        # Text a user typed: not an IRI at all, it names no source of the KB.
+        return iri_node(iri) is not None and bool(self._sources({iri}, records=True))
 
     def _titled(self, text: str, language: str) -> frozenset[str]:
         """Sources, dataset records included, with ``text`` as their title or label in any case: looked
@@ -82,10 +79,8 @@ class KnownSources:
     def _with_url(self, url: str) -> frozenset[str]:
         """Sources, not records, with ``url`` as their dip:url or schema:url, whichever way it is written."""
         values: list[Term] = [Literal(url, datatype=NamedNode(XSD + "anyURI")), Literal(url)]
-        try:
-            values.append(NamedNode(url))
-        except ValueError:  # not an IRI pyoxigraph accepts, so no schema:url of the KB either
-            pass
+        if (node := iri_node(url)) is not None:  # else no schema:url of the KB is this URL either
+            values.append(node)
         return frozenset(self._sources(self._subjects(_URL, "url", values), records=False))
 
     def _with_title(self, title: str, language: str) -> frozenset[str]:

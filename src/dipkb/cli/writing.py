@@ -102,8 +102,8 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
 
     Names resolve like `timeline --actor`; an unknown name is an error unless --new-actor asks for it.
     A new source (--source-*) is a source of the KB with the same URL, or with the same title (untagged
-    or in --language) and no other URL, when there is one. The shapes' warnings are printed; a rejected event
-    prints the findings, exits 1 and changes nothing.
+    or in --language) and no other URL, when there is one. The shapes' warnings are printed; a
+    rejected event prints the findings, exits 1 and changes nothing.
 
     \b
     Examples:

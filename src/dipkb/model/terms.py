@@ -65,6 +65,15 @@ def lang(text: str, language: str = "en") -> str:
     return f"{string(text)}@{language}"
 
 
+def iri_node(iri: str) -> NamedNode | None:
+    """The IRI as a term, None when it is no valid IRI (a space, a quote, '<'...): text a user typed
+    must end in a message, not in pyoxigraph's ValueError."""
+    try:
+        return NamedNode(iri)
+    except ValueError:
+        return None
+
+
 def is_language_tag(text: str) -> bool:
     """Whether ``text`` is a well-formed BCP 47 language tag (en, fr, zh-Hans), as RDF requires."""
     try:

@@ -9,6 +9,7 @@ from pyoxigraph import Literal, NamedNode
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.countries import country_table
 from dipkb.model.namespaces import DIP, curie, expand
+from dipkb.model.terms import iri_node
 from dipkb.store.kb import KnowledgeBase
 
 # Name look-ups in any case compare lower-cased labels; the name is a bound literal, never part of the
@@ -27,15 +28,6 @@ SELECT DISTINCT ?thing ?needle WHERE {
   ?thing rdfs:label|skos:altLabel|skos:prefLabel ?name . FILTER(LCASE(STR(?name)) = ?needle)
 }"""
 _EXISTS_QUERY = "ASK { ?thing a ?class . ?class rdfs:subClassOf* ?kind }"
-
-
-def iri_node(iri: str) -> NamedNode | None:
-    """The IRI as a term, None when it is no valid IRI (a space, a quote, '<'...): text a user typed
-    must end in a message, not in pyoxigraph's ValueError."""
-    try:
-        return NamedNode(iri)
-    except ValueError:
-        return None
 
 
 def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str = "actor") -> str:
