@@ -67,6 +67,11 @@ VIEWS = [
     ["query", "SELECT ?g (COUNT(*) AS ?n) FROM NAMED <urn:dipkb:file:kb/places.ttl> WHERE { GRAPH ?g { ?s ?p ?o } } "
               "GROUP BY ?g"],
     ["query", "ASK { actor:russia a dip:State }"],
+    # Saved queries with a side of their range, or all of it, left open (UNDEF in the VALUES block).
+    ["query", "actor-timeline", "-p", "actor=actor:taliban", "-p", "from=2021-06", "-f", "json"],
+    ["query", "actor-timeline", "-p", "actor=actor:taliban", "-p", "to=1996", "-f", "json"],
+    ["query", "actor-timeline", "-p", "actor=Russia", "-f", "json"],
+    ["query", "troop-movements", "-p", "from=2021-07", "-f", "json"],
     ["query", "DESCRIBE event:kabulov-taliban-meeting-2021-07", "-f", "ntriples"],
     ["query", "--with-derived", "DESCRIBE event:kabulov-taliban-meeting-2021-07", "-f", "turtle"],
     ["query", "SELECT ?s ?label WHERE { ?s rdfs:label ?label FILTER(CONTAINS(?label, \"\\\"\") || "
