@@ -166,6 +166,14 @@ def test_unknown_actor_suggests_and_exits_2(run):
     assert result.output == "Error: No actor named 'Jaish'. Did you mean: 'S Jaishankar'?\n"
 
 
+@pytest.mark.parametrize(("option", "noun"), [("--actor", "actor"), ("--place", "place")])
+def test_unknown_name_without_suggestion_shows_an_iri_of_its_kind(run, option, noun):
+    result = run("timeline", option, "Qqqqxz")
+    assert result.exit_code == 2
+    assert result.output == (f"Error: No {noun} named 'Qqqqxz'. Give a label, an alternative label or an "
+                             f"IRI such as {noun}:russia.\n")
+
+
 def test_ambiguous_name_lists_candidates(run):
     # "Afghanistan" is both a state (actor) and a country (place).
     result = run("show", "Afghanistan")

@@ -50,7 +50,7 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
     if not found:
         hint = _suggestions(kb, text, kind_node)
         raise UnknownNameError(f"No {noun} named {text!r}." + (f" Did you mean: {hint}?" if hint else
-                               " Give a label, an alternative label or an IRI such as actor:russia."))
+                               f" Give a label, an alternative label or an IRI such as {noun}:russia."))
     if len(found) > 1:
         raise AmbiguousNameError(text, [(curie(i), label) for i, label in found])
     return found[0][0]
