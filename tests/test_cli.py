@@ -174,6 +174,15 @@ def test_unknown_name_without_suggestion_shows_an_iri_of_its_kind(run, option, n
                              f"IRI such as {noun}:russia.\n")
 
 
+@pytest.mark.parametrize("option", ["--actor", "--place", "--type", "--from", "--to", "--role"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_timeline_filter_is_an_error_not_the_whole_kb(run, option, value):
+    """`--actor "$ACTOR"` with the variable unset: the whole KB's timeline would pass for the actor's."""
+    result = run("timeline", "--actor", "Russia", option, value)
+    assert result.exit_code == 2
+    assert result.output == f"Error: {option} is empty: give a value, or leave the option out to not filter by it.\n"
+
+
 def test_ambiguous_name_lists_candidates(run):
     # "Afghanistan" is both a state (actor) and a country (place).
     result = run("show", "Afghanistan")
