@@ -64,3 +64,27 @@ def test_the_date_range_is_tested_before_anything_but_the_days_is_read(empty_sto
              if any(RANGE_TEST.search(n["name"]) for n in nodes(f))
              and not any("rdf-schema#label>" in n["name"] for n in nodes(f))]
     assert early, f"{query.name}: the date range is tested only after the labels are read (queries/README.md)"
+
+
+ACTOR_QUERIES = [q for q in CATALOGUE if any(p.name == "actor" and p.required for p in q.parameters)]
+
+
+def leaves(node: dict) -> Iterator[dict]:
+    """The plan's patterns in the order they are read: a Lateral or join reads its left side first."""
+    children = node.get("children", ())
+    if not children:
+        yield node
+    for child in children:
+        yield from leaves(child)
+
+
+@pytest.mark.parametrize("query", ACTOR_QUERIES, ids=[q.name for q in ACTOR_QUERIES])
+def test_a_query_about_an_actor_starts_from_the_actor(empty_store, tmp_path, query):
+    """The first pattern read, and the first of each branch of a UNION, names the actor: started
+    from every speaker of the KB instead, statements-by-actor read 328,164 of them at 1M (2.8 s for
+    an actor of 1,588 statements; 0.3 s from the actor)."""
+    tree = plan(empty_store, query, tmp_path)
+    starts = [tree] + [branch for node in nodes(tree) if node["name"] == "Union" for branch in node["children"]]
+    for start in starts:
+        first = next(leaf for leaf in leaves(start) if not leaf["name"].startswith("StaticBindings"))
+        assert "?actor" in first["name"], f"{query.name} starts from {first['name']}, not from the actor"
