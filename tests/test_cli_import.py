@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from dipkb.cli import cli
@@ -52,6 +53,16 @@ def test_filters_count_rows_as_filtered(kb_copy, tmp_path):
     assert result.exit_code == 0
     report = json.loads(report_path.read_text())
     assert (report["imported"], report["merged"], report["rejected"], report["filtered"]) == (13, 15, 3, 2080)
+
+
+@pytest.mark.parametrize("option", ["--actor", "--country", "--from", "--to", "--code"])
+def test_an_empty_filter_is_an_error_and_imports_nothing(snapshot, kb_copy, option):
+    """`--country "$COUNTRY"` with the variable unset would import every row of the file."""
+    before = snapshot(kb_copy)
+    result = run("--kb", str(kb_copy), "import", str(GDELT), "--country", "RUS", option, " ")
+    assert (result.exit_code, result.output) == (
+        2, f"Error: {option} is empty: give a value, or leave the option out to not filter by it.\n")
+    assert snapshot(kb_copy) == before
 
 
 def test_dry_run_writes_nothing(snapshot, kb_copy):

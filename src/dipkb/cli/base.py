@@ -12,7 +12,7 @@ from typing import NamedTuple
 import click
 
 from dipkb import __version__
-from dipkb.errors import DipkbError
+from dipkb.errors import DipkbError, ParameterError
 from dipkb.store.layout import KB_ENV_VAR, KBLayout
 from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat, choose_format
@@ -140,6 +140,15 @@ def open_kb(ctx: click.Context, *, local: bool = False):
     # process without dropping anything.
     ctx.find_root().meta.setdefault("dipkb.opened", []).append(kb)
     return kb
+
+
+def not_blank(ctx: click.Context, param: click.Parameter, value):
+    """The callback of a filter option: given empty, most often an unset shell variable (--actor
+    "$ACTOR"), it is an error, not "filter nothing" (the whole KB's timeline, every row of an import).
+    The web timeline's empty fields, read by the same library, filter nothing."""
+    if any(text is not None and not text.strip() for text in (value if isinstance(value, tuple) else (value,))):
+        raise ParameterError(f"{param.opts[0]} is empty: give a value, or leave the option out to not filter by it.")
+    return value
 
 
 def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Callable:

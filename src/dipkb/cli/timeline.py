@@ -5,8 +5,7 @@ from collections.abc import Collection
 
 import click
 
-from dipkb.cli.base import open_kb, output_options
-from dipkb.errors import ParameterError
+from dipkb.cli.base import not_blank, open_kb, output_options
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.render import (TIMELINE_HEADERS, Output, OutputFormat, json_array, json_text, timeline_rows,
                                 write_rows)
@@ -15,27 +14,19 @@ from dipkb.views.long_selection import select_all
 from dipkb.views.selection import Selected
 
 
-def _not_blank(ctx: click.Context, param: click.Parameter, value):
-    """An empty filter is most often an unset shell variable (--actor "$ACTOR"): an error, not the
-    whole KB's timeline. The web timeline's empty fields, read by the same library, filter nothing."""
-    if any(text is not None and not text.strip() for text in (value if isinstance(value, tuple) else (value,))):
-        raise ParameterError(f"{param.opts[0]} is empty: give a value, or leave the option out to not filter by it.")
-    return value
-
-
 @click.command("timeline")
-@click.option("--actor", "actors", multiple=True, callback=_not_blank,
+@click.option("--actor", "actors", multiple=True, callback=not_blank,
               help="IRI, CURIE or name; repeat for several (any of them).")
 @click.option("--direct", is_flag=True, help="Only the actor's own events, not those of actors acting for it.")
-@click.option("--type", "event_type", callback=_not_blank,
+@click.option("--type", "event_type", callback=not_blank,
               help="Event class (Meeting), CAMEO code (04, 042) or PLOVER type (CONSULT).")
-@click.option("--place", callback=_not_blank, help="Place IRI, CURIE or name; places inside it count too.")
-@click.option("--from", "start", callback=_not_blank, help="Start: YYYY, YYYY-MM or YYYY-MM-DD.")
-@click.option("--to", "end", callback=_not_blank,
+@click.option("--place", callback=not_blank, help="Place IRI, CURIE or name; places inside it count too.")
+@click.option("--from", "start", callback=not_blank, help="Start: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--to", "end", callback=not_blank,
               help="End: YYYY, YYYY-MM or YYYY-MM-DD (the whole period is included).")
 @click.option("--modality", "modalities", multiple=True, type=click.Choice(tl.MODALITIES),
               help="Only events of this modality; repeat for several.")
-@click.option("--role", "roles", multiple=True, callback=_not_blank,
+@click.option("--role", "roles", multiple=True, callback=not_blank,
               help="Only events in which the actor (or, without --actor, anyone) took this role: host, visitor, "
                    "speaker, moving force...; repeat for several.")
 @output_options((OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.TSV, OutputFormat.TIMELINEJS,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, open_kb
+from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, not_blank, open_kb
 from dipkb.util.paths import display_path
 from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat
@@ -149,12 +149,15 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
 @click.option("--report", type=FilePath(dir_okay=False), help="Write the row accounting as JSON here.")
 @click.option("--rejected", type=FilePath(dir_okay=False), help="Write the rejected rows with reasons (TSV) here.")
 @click.option("--dry-run", is_flag=True, help="Count and check, write nothing to the KB.")
-@click.option("--actor", "actor_codes", multiple=True, help="Keep rows with an actor code starting so (RUS, AFGGOV).")
-@click.option("--country", "country_codes", multiple=True,
+@click.option("--actor", "actor_codes", multiple=True, callback=not_blank,
+              help="Keep rows with an actor code starting so (RUS, AFGGOV).")
+@click.option("--country", "country_codes", multiple=True, callback=not_blank,
               help="Keep rows with an actor of this country: a name, ISO 3166 or CAMEO code (Russia, RU, RUS).")
-@click.option("--from", "date_from", help="Keep rows dated on or after: YYYY, YYYY-MM or YYYY-MM-DD.")
-@click.option("--to", "date_to", help="Keep rows dated on or before.")
-@click.option("--code", "event_codes", multiple=True, help="Keep rows with this CAMEO prefix (04, 190) or PLOVER type.")
+@click.option("--from", "date_from", callback=not_blank,
+              help="Keep rows dated on or after: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--to", "date_to", callback=not_blank, help="Keep rows dated on or before.")
+@click.option("--code", "event_codes", multiple=True, callback=not_blank,
+              help="Keep rows with this CAMEO prefix (04, 190) or PLOVER type.")
 @click.option("--min-mentions", type=click.IntRange(min=0), help="GDELT: keep rows with at least this NumMentions.")
 @click.option("--root-only", is_flag=True, help="GDELT: keep only root events (IsRootEvent 1, a lead paragraph).")
 @click.option("--mentions", type=FilePath(exists=True, dir_okay=False),
