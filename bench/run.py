@@ -55,20 +55,25 @@ def generate(events: int, out: Path = OUT, fmt: str | None = None) -> tuple[Path
     return directory, json.loads(summary.read_text())
 
 
+def first_events_file(directory: Path) -> Path:
+    return next(p for p in sorted((directory / "kb").glob("events-*")) if p.is_file())
+
+
+def edit_one_label(path: Path) -> None:
+    """A real edit: one label changes, so the file's hash changes and the index must reload it."""
+    text = path.read_bytes()
+    marker = b"(edited)" if b"(edited)" not in text else b"(edited again)"
+    path.write_bytes(text.replace(b'"@en', marker + b'"@en', 1))
+
+
 def dipkb_measures(directory: Path, summary: dict, events: int, out: Path) -> list[Measure]:
     kb = [*DIPKB, "--kb", str(directory)]
     index = directory / "kb" / ".dipkb"
     actor, start, end = summary["actor"], summary["from"], summary["to"]
     big = events >= 1_000_000
     repeat = 1 if big else 3
-    first_events = next(p for p in sorted((directory / "kb").glob("events-*")) if p.is_file())
+    first_events = first_events_file(directory)
     original = first_events.read_bytes()
-
-    def touch_one_file():
-        # A real edit: one label changes, so the file's hash changes and it must be reloaded.
-        text = first_events.read_bytes()
-        marker = b"(edited)" if b"(edited)" not in text else b"(edited again)"
-        first_events.write_bytes(text.replace(b'"@en', marker + b'"@en', 1))
 
     results = [
         measure("index build from scratch", [*kb, "index"], 1, "≤ 1.5x the engine's load + optimize; ≤ 3 GB at 1M",
@@ -103,7 +108,7 @@ def dipkb_measures(directory: Path, summary: dict, events: int, out: Path) -> li
         measure("events by type and month", [*kb, "query", "events-by-type-and-month", "-f", "csv"], repeat,
                 "≤ 5 s at 1M"),
         measure("refresh after one 1,000-event file changed", [*kb, "index"], repeat, "≤ 3 s at 1M",
-                prepare=touch_one_file),
+                prepare=lambda: edit_one_label(first_events)),
         measure("validate the changed file (incremental)", [*kb, "validate", str(first_events)], repeat,
                 "≤ 5 s at 1M"),
         measure("validate everything", [*kb, "validate"], 1, "≤ 20 s at 100k; ≤ 60 s, ≤ 3 GB at 1M",
