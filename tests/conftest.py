@@ -129,14 +129,16 @@ _SERVING_LINE = re.compile(r"Serving .* at (http://127\.0\.0\.1:\d+)/")
 
 
 @contextmanager
-def serving(root: Path, *options: str, startup: float = 60.0, endpoint: str | None = None) -> Iterator[Served]:
+def serving(root: Path, *options: str, startup: float = 60.0, endpoint: str | None = None,
+            env: dict[str, str] | None = None) -> Iterator[Served]:
     """A real `dipkb serve` process for the KB at ``root`` on a free loopback port (``--port 0``; the
     port is read from its stderr line), ready to answer; stopped, and waited for, on exit. With
-    ``endpoint``, it answers from that SPARQL endpoint (``dipkb --endpoint URL serve``)."""
+    ``endpoint``, it answers from that SPARQL endpoint (``dipkb --endpoint URL serve``); ``env`` is
+    added to its environment."""
     remote = ["--endpoint", endpoint] if endpoint else []
     command = [sys.executable, "-m", "dipkb", "--kb", str(root), *remote, "serve", "--port", "0", *options]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, env=os.environ | (env or {}))
     lines: list[str] = []
     found: list[str] = []
     announced = threading.Event()

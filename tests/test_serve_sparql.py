@@ -553,6 +553,22 @@ def test_no_server_is_left_behind(shipped_kb):
     assert alive == []
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_signal_ends_the_server_as_asked(shipped_kb, tmp_path, stop):
+    # systemd and docker stop a service with SIGTERM: it ended by the signal, leaving the query
+    # workers' fork-server directory in $TMPDIR, and Ctrl-C ended it with "Aborted!", exit code 1.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with serving(shipped_kb, env={"TMPDIR": str(temp)}) as server:
+        workers = worker_pids(server)
+        assert list(temp.iterdir()), "the fork server's directory is where this test looks for it"
+        server.process.send_signal(stop)
+        assert server.process.wait(20) == 0
+    assert not any("Traceback" in line or "Aborted" in line for line in server.stderr), server.stderr
+    assert list(temp.iterdir()) == []
+    assert not [pid for pid in workers if running(pid)]
+
+
 def running(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -70,7 +73,34 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
     served = endpoint.url if endpoint else display_path(layout.root)
     click.echo(f"Serving {served} at http://{_url_host(address)}:{bound_port}/ (Ctrl-C to stop)", err=True)
     app = create_app(ServeConfig(layout, timeout=timeout, max_rows=max_rows, cors=cors, endpoint=endpoint))
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
+    with _stopped_by_signals():
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stop
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM (systemd's and docker's stop) end the server as asked, exit code 0.
+
+    uvicorn shuts down gracefully on either, then raises the signal again with the handler it found:
+    Python's default ended the process by SIGTERM, before the exit that removes the query workers'
+    fork-server directory in $TMPDIR (one left behind per stop), and turned Ctrl-C into "Aborted!",
+    exit code 1."""
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except _Stop:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _url_host(address: str) -> str:
