@@ -547,10 +547,7 @@ def test_no_server_is_left_behind(shipped_kb):
         workers = worker_pids(server)
         assert len(workers) == 2
     assert server.process.returncode is not None
-    deadline = time.monotonic() + 10
-    while (alive := [pid for pid in workers if running(pid)]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert alive == []
+    assert still_running(workers, after=10) == []
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
@@ -566,7 +563,15 @@ def test_a_stop_signal_ends_the_server_as_asked(shipped_kb, tmp_path, stop):
         assert server.process.wait(20) == 0
     assert not any("Traceback" in line or "Aborted" in line for line in server.stderr), server.stderr
     assert list(temp.iterdir()) == []
-    assert not [pid for pid in workers if running(pid)]
+    assert still_running(workers, after=10) == []
+
+
+def still_running(pids: set[int], after: float) -> list[int]:
+    """Those of ``pids`` still running ``after`` seconds from now, or as soon as none is."""
+    deadline = time.monotonic() + after
+    while (alive := [pid for pid in pids if running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
 
 
 def running(pid: int) -> bool:
