@@ -106,6 +106,13 @@ _REFERRERS = """SELECT DISTINCT ?s ?p ?object WHERE {
 _REFERRING_PROPERTIES = """SELECT ?p ?object (COUNT(DISTINCT ?s) AS ?n) WHERE {
   GRAPH ?g { ?s ?p ?object } FILTER(STRSTARTS(STR(?g), "%s"))
 } GROUP BY ?p ?object""" % FILE_GRAPH_PREFIX
+# Every referrer with its labels, in one query (no table of labels beside the pairs): at a million
+# events, the busiest actor's 166,930 references took 12.8 s and 530 MB as pairs of terms, a label
+# table and facts.
+_LABELLED_REFERRERS = """SELECT DISTINCT ?s ?p ?label ?object WHERE {
+  GRAPH ?g { ?s ?p ?object } FILTER(STRSTARTS(STR(?g), "%s"))
+  OPTIONAL { ?s rdfs:label ?label }
+}""" % FILE_GRAPH_PREFIX
 _LABELS = "SELECT ?thing ?label WHERE { VALUES ?thing { %s } ?thing rdfs:label ?label }"
 # At most this many referrers of a page are kept (KnowledgeBase.remembered): a ?limit= can ask for all.
 _REMEMBERED_REFERRERS = 1000
@@ -137,25 +144,44 @@ def referrers(kb: KnowledgeBase, iri: str, limit: int | None = None) -> tuple[tu
     property) pairs there are in all; with ``limit``, the first that many pairs by property and thing IRI."""
     target = NamedNode(iri)
     if limit is None:
-        pairs = _referring_pairs(kb, target)
-        count = len(pairs)
-    else:
-        per_property = {row["p"]: int(row["n"].value) for row in kb.select(_REFERRING_PROPERTIES, {"object": target})}
-        count, pairs = sum(per_property.values()), []
-        for prop in sorted(per_property, key=lambda prop: prop.value):
-            if len(pairs) >= limit:
-                break
-            pairs += _referring_pairs(kb, target, prop)
+        return _every_referrer(kb, target)
+    per_property = {row["p"]: int(row["n"].value) for row in kb.select(_REFERRING_PROPERTIES, {"object": target})}
+    count, pairs = sum(per_property.values()), []
+    for prop in sorted(per_property, key=lambda prop: prop.value):
+        if len(pairs) >= limit:
+            break
+        pairs += _referring_pairs(kb, target, prop)
     shown = pairs[:limit]
-    labels: dict[str, list[str]] = {}
-    named = {term.value for pair in shown for term in pair if isinstance(term, NamedNode)}
-    for row in kb.select_for_each(_LABELS, sorted(named)):
-        labels.setdefault(row["thing"].value, []).append(row["label"].value)
+    labels = _labels(kb, {term.value for pair in shown for term in pair if isinstance(term, NamedNode)})
     facts = {Fact(curie(p.value), plabel, slabel, curie(s.value))
              for p, s in shown
              for plabel in labels.get(p.value, [curie(p.value)])
              for slabel in labels.get(s.value, [curie(s.value)])}
     return tuple(sorted(facts, key=_fact_order)), count
+
+
+def _every_referrer(kb: KnowledgeBase, target: NamedNode) -> tuple[tuple[Fact, ...], int]:
+    """:func:`referrers` without a limit: (property IRI, thing's CURIE, thing's label) triples of
+    strings, a property's IRI and CURIE held once, then the facts."""
+    held: dict[str, str] = {}
+    labelled = set()
+    for s, p, label, _ in kb.query(_LABELLED_REFERRERS, {"object": target}):
+        thing = curie(s.value)
+        named = label is not None and isinstance(s, NamedNode)
+        labelled.add((held.setdefault(p.value, p.value), thing, label.value if named else thing))
+    property_labels = _labels(kb, held)
+    curies = {prop: curie(prop) for prop in held}
+    facts = {Fact(curies[prop], plabel, slabel, thing)
+             for prop, thing, slabel in labelled
+             for plabel in property_labels.get(prop, [curies[prop]])}
+    return tuple(sorted(facts, key=_fact_order)), len({(prop, thing) for prop, thing, _ in labelled})
+
+
+def _labels(kb: KnowledgeBase, iris: Collection[str]) -> dict[str, list[str]]:
+    labels: dict[str, list[str]] = {}
+    for row in kb.select_for_each(_LABELS, sorted(iris)):
+        labels.setdefault(row["thing"].value, []).append(row["label"].value)
+    return labels
 
 
 def _referring_pairs(kb: KnowledgeBase, target: NamedNode, prop: NamedNode | None = None) -> list[tuple]:
