@@ -1,6 +1,7 @@
 """`dipkb show`: everything the KB says about one event, actor, place or source, readable."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -162,15 +163,14 @@ def referrers(kb: KnowledgeBase, iri: str, limit: int | None = None) -> tuple[tu
 
 def _every_referrer(kb: KnowledgeBase, target: NamedNode) -> tuple[tuple[Fact, ...], int]:
     """:func:`referrers` without a limit: (property IRI, thing's CURIE, thing's label) triples of
-    strings, a property's IRI and CURIE held once, then the facts."""
-    held: dict[str, str] = {}
+    strings, each property's IRI held once, then the facts."""
     labelled = set()
     for s, p, label, _ in kb.query(_LABELLED_REFERRERS, {"object": target}):
         thing = curie(s.value)
         named = label is not None and isinstance(s, NamedNode)
-        labelled.add((held.setdefault(p.value, p.value), thing, label.value if named else thing))
-    property_labels = _labels(kb, held)
-    curies = {prop: curie(prop) for prop in held}
+        labelled.add((sys.intern(p.value), thing, label.value if named else thing))
+    curies = {prop: curie(prop) for prop, _, _ in labelled}
+    property_labels = _labels(kb, curies)
     facts = {Fact(curies[prop], plabel, slabel, thing)
              for prop, thing, slabel in labelled
              for plabel in property_labels.get(prop, [curies[prop]])}
