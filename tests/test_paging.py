@@ -13,7 +13,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 from dipkb import KnowledgeBase
 from dipkb.model.namespaces import DIP, expand
 from dipkb.store.kb import REMEMBERED
-from dipkb.views import describe as describing, paging
+from dipkb.views import describe as describing, paging, referrers
 from dipkb.views.paging import timeline_window
 from dipkb.views.selection import Selection, TimelineFilter
 from dipkb.views.timeline import typed_filter
@@ -193,8 +193,8 @@ def test_a_kb_keeps_what_was_worked_out_for_its_last_keys(kb):
 
 def test_an_entity_pages_referrers_are_read_once_while_its_generation_is_open(kb, monkeypatch):
     read = []
-    real = describing.referrers
-    monkeypatch.setattr(describing, "referrers", lambda kb, iri, limit=None: read.append(limit) or real(kb, iri, limit))
+    real = referrers.referrers
+    monkeypatch.setattr(referrers, "referrers", lambda kb, iri, limit=None: read.append(limit) or real(kb, iri, limit))
     with KnowledgeBase.open(layout=kb.layout, progress=False) as again:
         first = describing.describe(again, "actor:syn-vara", limit=20)
         second = describing.describe(again, "actor:syn-vara", limit=20, first_event=20)
@@ -278,14 +278,15 @@ def test_a_page_of_referrers_is_the_first_of_all_read_property_by_property(kb):
     def pairs(facts) -> list[tuple[str, str]]:
         return sorted({(expand(f.predicate), expand(f.value_id)) for f in facts})
 
-    everything, count = describing.referrers(kb, VARA)
-    whole = pairs(everything)
-    assert count == len(whole) > 500
+    everything = referrers.referrers(kb, VARA)
+    whole = pairs(everything.facts)
+    count = everything.count
+    assert count == everything.shown == len(whole) > 500
     first_property = sum(p == whole[0][0] for p, _ in whole)
     assert 1 < first_property < count - 2  # so that pages end inside a property and across two
     for limit in (0, 1, *range(first_property - 1, first_property + 3), 499, count, count + 3):
-        shown, counted = describing.referrers(kb, VARA, limit)
-        assert counted == count and pairs(shown) == whole[:limit], limit
+        page = referrers.referrers(kb, VARA, limit)
+        assert page.count == count and pairs(page.facts) == whole[:limit] and page.shown == len(whole[:limit]), limit
 
 
 @pytest.mark.parametrize("via_agents", [True, False])

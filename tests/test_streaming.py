@@ -25,7 +25,7 @@ from dipkb.errors import KBSyntaxError
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.jsontext import pretty_json
-from dipkb.views import describe, long_selection, render, sorting, timeline
+from dipkb.views import describe, long_selection, referrers, render, sorting, timeline
 from dipkb.views.export import ExportFormat, export
 from dipkb.views.selection import TimelineFilter, select_events
 from dipkb.views.sorting import LineSorter
@@ -399,7 +399,7 @@ def test_a_selection_sorted_on_disk_is_the_one_held_in_memory(generated, runs, m
     held = select_events(generated, filt)
     monkeypatch.setattr(long_selection, "HELD_AT_MOST", 50)
     monkeypatch.setattr(long_selection, "_SORT_BOUND", 16 * 1024)
-    monkeypatch.setattr(long_selection, "_BATCH", 10)
+    monkeypatch.setattr(sorting, "_BATCH", 10)
     on_disk = long_selection.select_all(generated, filt)
     assert isinstance(on_disk, long_selection.SortedOnDisk) and len(runs) > 4
     assert len(on_disk) == len(held) > 100
@@ -427,7 +427,51 @@ def test_a_long_timeline_written_from_disk_is_the_same_bytes(shipped_kb, monkeyp
     every, russia = _timeline_output(shipped_kb, "-f", "csv"), _timeline_output(shipped_kb, "--actor", "Russia", "-f", "json")
     monkeypatch.setattr(long_selection, "HELD_AT_MOST", 5)
     monkeypatch.setattr(long_selection, "_SORT_BOUND", 512)
-    monkeypatch.setattr(long_selection, "_BATCH", 3)
+    monkeypatch.setattr(sorting, "_BATCH", 3)
     assert _timeline_output(shipped_kb, "-f", "csv") == every
     assert _timeline_output(shipped_kb, "--actor", "Russia", "-f", "json") == russia
     assert len(runs) > 4
+
+
+def test_every_referrer_sorted_on_disk_is_a_page_of_them_all(generated, runs, monkeypatch):
+    vara = "https://w3id.org/dipkb/kb/actor/syn-vara"
+    monkeypatch.setattr(referrers, "_SORT_BOUND", 4096)
+    monkeypatch.setattr(sorting, "_BATCH", 10)
+    every = referrers.referrers(generated, vara)
+    assert len(runs) > 4
+    held = referrers.referrers(generated, vara, limit=every.count)  # sorted in memory, a property at a time
+    assert every.count == every.shown == held.count == held.shown > 100
+    assert len(every.facts) == len(held.facts) and list(every.facts) == list(held.facts)
+    assert list(every.facts) == list(held.facts)  # read again from its runs
+
+
+AWKWARD_REFERRERS = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
+@prefix event: <https://w3id.org/dipkb/kb/event/> .
+actor:x a dip:Actor ; rdfs:label "X" .
+dip:host rdfs:label "host"@en, "Gastgeber"@de .
+event:a dip:participant actor:x ; rdfs:label "tab\\there", "line\\nbreak", "line" .
+event:b dip:participant actor:x ; dip:host actor:x ; rdfs:label "\\u0001 low", "\\u000b", "tab" .
+event:c dip:participant actor:x .
+[] dip:participant actor:x ; rdfs:label "a blank node, listed by its identifier" .
+"""
+
+
+def test_referrers_with_control_characters_two_labels_and_repeats_sort_as_held(tmp_path, monkeypatch, runs):
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "a.ttl").write_text(AWKWARD_REFERRERS, encoding="utf-8")
+    (tmp_path / "kb" / "b.ttl").write_text(AWKWARD_REFERRERS.split("actor:x a")[0] + "event:a dip:participant actor:x .\n",
+                                           encoding="utf-8")  # the same statement in a second file
+    monkeypatch.setattr(referrers, "_SORT_BOUND", 64)
+    monkeypatch.setattr(sorting, "_BATCH", 2)
+    with KnowledgeBase.open(tmp_path, index=False) as kb:
+        every = referrers.referrers(kb, "https://w3id.org/dipkb/kb/actor/x")
+        held = referrers.referrers(kb, "https://w3id.org/dipkb/kb/actor/x", limit=10)
+    assert len(runs) > 2
+    assert every.count == every.shown == held.count == 5  # (thing, property) pairs: b's two, a, c and the blank node
+    assert list(every.facts) == list(held.facts) and len(every.facts) == 3 + 3 * (1 + 2) + 1 + 1
+    host = [(value, label) for value in ("\x01 low", "\x0b", "tab") for label in ("Gastgeber", "host")]
+    blank = next(f.value_id for f in every.facts if not f.value_id.startswith("event:"))
+    participant = sorted(["\x01 low", "\x0b", blank, "event:c", "line", "line\nbreak", "tab", "tab\there"])
+    assert [(f.value, f.predicate_label) for f in every.facts] == host + [(v, "participant") for v in participant]

@@ -1,7 +1,6 @@
 """`dipkb show`: everything the KB says about one event, actor, place or source, readable."""
 from __future__ import annotations
 
-import sys
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,28 +11,15 @@ from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.terminal import display_width, padded, terminal_text
+from dipkb.views.facts import Fact, fact_order
 from dipkb.views.names import is_own_name, resolve_among
 from dipkb.views.paging import timeline_window
 from dipkb.views.render import json_pieces
 from dipkb.views.long_selection import select_all
+from dipkb.views.referrers import kept_referrers
 from dipkb.views.timeline import Entries, TimelineEntry, TimelineFilter
 
 _KINDS = (("Event", "event"), ("Actor", "actor"), ("Place", "place"), ("Source", "source"), ("Position", "position"))
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One property value: ``predicate`` is a CURIE, ``value`` readable text, ``value_id`` set for resources."""
-
-    predicate: str
-    predicate_label: str
-    value: str
-    value_id: str | None = None
-    language: str | None = None
-
-    def as_dict(self) -> dict:
-        return {"property": self.predicate, "label": self.predicate_label, "value": self.value,
-                "id": self.value_id, "language": self.language}
 
 
 @dataclass(frozen=True)
@@ -42,19 +28,18 @@ class Description:
     label: str
     kind: str
     facts: tuple[Fact, ...]
-    referenced_by: tuple[Fact, ...]
+    # Without a limit, read from disk (referrers.SortedReferrers) and made (timeline.Entries) as they
+    # are written.
+    referenced_by: Collection[Fact]
     details: tuple[tuple[str, tuple[Fact, ...]], ...]
-    timeline: Collection[TimelineEntry]  # without a limit, made as it is read (timeline.Entries)
+    timeline: Collection[TimelineEntry]
     also_named: tuple[tuple[str, str], ...] = ()  # (IRI, kind) of the others the name given is an alternative label of
     # How many there are in all, of which a limited description lists the first few: (subject,
-    # property) pairs referring to it, and timeline events.
+    # property) pairs referring to it, and timeline events; and how many pairs ``referenced_by``
+    # lists (a thing with two labels is two facts).
     referenced_by_count: int = 0
     timeline_count: int = 0
-
-    @property
-    def referenced_by_shown(self) -> int:
-        """How many (thing, property) pairs ``referenced_by`` lists: a thing with two labels is two facts."""
-        return len({(f.value_id, f.predicate) for f in self.referenced_by})
+    referenced_by_shown: int = 0
 
     def as_dict(self) -> dict:
         return {key: list(value) if isinstance(value, Iterator) else value for key, value in self._fields().items()}
@@ -68,7 +53,7 @@ class Description:
             "id": curie(self.id), "label": self.label, "kind": self.kind,
             "also_named": [{"id": curie(iri), "kind": kind} for iri, kind in self.also_named],
             "properties": [f.as_dict() for f in self.facts],
-            "referenced_by": [f.as_dict() for f in self.referenced_by],
+            "referenced_by": (f.as_dict() for f in self.referenced_by),
             "details": {curie(k): [f.as_dict() for f in facts] for k, facts in self.details},
             "timeline": (e.as_dict() for e in self.timeline),
             "referenced_by_count": self.referenced_by_count, "timeline_count": self.timeline_count,
@@ -90,7 +75,7 @@ def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str
     return *next(iter(found.items())), {}
 
 
-# Only authored triples (file graphs), so derived helpers never show up as facts or references.
+# Only authored triples (file graphs), so derived helpers never show up as facts.
 _OUTGOING = """
 SELECT ?p ?o ?plabel ?olabel ?subject WHERE {
   GRAPH ?g { ?subject ?p ?o } FILTER(STRSTARTS(STR(?g), "%s"))
@@ -98,25 +83,6 @@ SELECT ?p ?o ?plabel ?olabel ?subject WHERE {
   OPTIONAL { ?o dct:title ?title } OPTIONAL { ?o rdfs:label ?label }
   BIND(COALESCE(?title, ?label) AS ?olabel)
 }""" % FILE_GRAPH_PREFIX
-# Sorted here rather than by the engine, which took 19 s to order an actor's 166,930 references at a
-# million events (3.3 s to read them all). A page of them counts them by property first (1.2 s), then
-# reads the referrers of the first properties only (by IRI, as the page lists them).
-_REFERRERS = """SELECT DISTINCT ?s ?p ?object WHERE {
-  GRAPH ?g { ?s ?p ?object } FILTER(STRSTARTS(STR(?g), "%s"))
-}""" % FILE_GRAPH_PREFIX
-_REFERRING_PROPERTIES = """SELECT ?p ?object (COUNT(DISTINCT ?s) AS ?n) WHERE {
-  GRAPH ?g { ?s ?p ?object } FILTER(STRSTARTS(STR(?g), "%s"))
-} GROUP BY ?p ?object""" % FILE_GRAPH_PREFIX
-# Every referrer with its labels, in one query (no table of labels beside the pairs): at a million
-# events, the busiest actor's 166,930 references took 12.8 s and 530 MB as pairs of terms, a label
-# table and facts; 5.0 s and 300 MB so.
-_LABELLED_REFERRERS = """SELECT DISTINCT ?s ?p ?label ?object WHERE {
-  GRAPH ?g { ?s ?p ?object } FILTER(STRSTARTS(STR(?g), "%s"))
-  OPTIONAL { ?s rdfs:label ?label }
-}""" % FILE_GRAPH_PREFIX
-_LABELS = "SELECT ?thing ?label WHERE { VALUES ?thing { %s } ?thing rdfs:label ?label }"
-# At most this many referrers of a page are kept (KnowledgeBase.remembered): a ?limit= can ask for all.
-_REMEMBERED_REFERRERS = 1000
 
 
 def facts_of(kb: KnowledgeBase, iri: str) -> tuple[Fact, ...]:
@@ -129,73 +95,7 @@ def facts_of(kb: KnowledgeBase, iri: str) -> tuple[Fact, ...]:
         else:
             label = row["olabel"].value if "olabel" in row else curie(obj.value)
             facts.append(Fact(curie(row["p"].value), plabel, label, curie(obj.value)))
-    return tuple(sorted(set(facts), key=_fact_order))
-
-
-def _fact_order(fact: Fact) -> tuple:
-    first = {"rdf:type": 0, "rdfs:label": 1}
-    # To the last field: facts come from a set, whose order changes with each process's string hashing,
-    # and two events may share a label.
-    return (first.get(fact.predicate, 2), fact.predicate, fact.value, fact.value_id or "", fact.language or "",
-            fact.predicate_label)
-
-
-def referrers(kb: KnowledgeBase, iri: str, limit: int | None = None) -> tuple[tuple[Fact, ...], int]:
-    """What refers to ``iri``, as facts whose value is the referring thing, and how many (thing,
-    property) pairs there are in all; with ``limit``, the first that many pairs by property and thing IRI."""
-    target = NamedNode(iri)
-    if limit is None:
-        return _every_referrer(kb, target)
-    per_property = {row["p"]: int(row["n"].value) for row in kb.select(_REFERRING_PROPERTIES, {"object": target})}
-    count, pairs = sum(per_property.values()), []
-    for prop in sorted(per_property, key=lambda prop: prop.value):
-        if len(pairs) >= limit:
-            break
-        pairs += _referring_pairs(kb, target, prop)
-    shown = pairs[:limit]
-    labels = _labels(kb, {term.value for pair in shown for term in pair if isinstance(term, NamedNode)})
-    facts = {Fact(curie(p.value), plabel, slabel, curie(s.value))
-             for p, s in shown
-             for plabel in labels.get(p.value, [curie(p.value)])
-             for slabel in labels.get(s.value, [curie(s.value)])}
-    return tuple(sorted(facts, key=_fact_order)), count
-
-
-def _every_referrer(kb: KnowledgeBase, target: NamedNode) -> tuple[tuple[Fact, ...], int]:
-    """:func:`referrers` without a limit: (property IRI, thing's CURIE, thing's label) triples of
-    strings, each property's IRI held once, then the facts."""
-    labelled = set()
-    for s, p, label, _ in kb.query(_LABELLED_REFERRERS, {"object": target}):
-        thing = curie(s.value)
-        named = label is not None and isinstance(s, NamedNode)
-        labelled.add((sys.intern(p.value), thing, label.value if named else thing))
-    curies = {prop: curie(prop) for prop, _, _ in labelled}
-    property_labels = _labels(kb, curies)
-    facts = {Fact(curies[prop], plabel, slabel, thing)
-             for prop, thing, slabel in labelled
-             for plabel in property_labels.get(prop, [curies[prop]])}
-    return tuple(sorted(facts, key=_fact_order)), len({(prop, thing) for prop, thing, _ in labelled})
-
-
-def _labels(kb: KnowledgeBase, iris: Collection[str]) -> dict[str, list[str]]:
-    labels: dict[str, list[str]] = {}
-    for row in kb.select_for_each(_LABELS, sorted(iris)):
-        labels.setdefault(row["thing"].value, []).append(row["label"].value)
-    return labels
-
-
-def _referring_pairs(kb: KnowledgeBase, target: NamedNode, prop: NamedNode) -> list[tuple]:
-    """The (property, thing) pairs of the things whose ``prop`` is ``target``, by thing IRI."""
-    return sorted(((p, s) for s, p, _ in kb.query(_REFERRERS, {"object": target, "p": prop})),
-                  key=lambda pair: (pair[0].value, pair[1].value))
-
-
-def _kept_referrers(kb: KnowledgeBase, iri: str, limit: int | None) -> tuple[tuple[Fact, ...], int]:
-    """:func:`referrers`; a page's few are kept with the index generation, for the entity's next page
-    (at a million events, reading the busiest actor's 166,930 references took 3.3 s of each page)."""
-    if limit and limit <= _REMEMBERED_REFERRERS:
-        return kb.remembered(("referrers", iri, limit), lambda: referrers(kb, iri, limit))
-    return referrers(kb, iri, limit)
+    return tuple(sorted(set(facts), key=fact_order))
 
 
 def describe(kb: KnowledgeBase, text: str, *, limit: int | None = None, first_event: int = 0) -> Description:
@@ -214,7 +114,7 @@ def describe(kb: KnowledgeBase, text: str, *, limit: int | None = None, first_ev
     # What refers to it is read beside its timeline, on the engine's second core: at a million events,
     # the busiest actor's first page took 5.8-6.0 s one after the other, 3.6-4.0 s so.
     with ThreadPoolExecutor(1) as pool:
-        incoming = pool.submit(_kept_referrers, kb, iri, limit)
+        incoming = pool.submit(kept_referrers, kb, iri, limit)
         if filt and limit:
             shown, events_count = timeline_window(kb, filt, first_event, limit)
             events = tuple(shown)
@@ -223,9 +123,9 @@ def describe(kb: KnowledgeBase, text: str, *, limit: int | None = None, first_ev
             # events held at once, took 2.9 GB; 1.0 GB so.
             events = Entries(kb, select_all(kb, filt))
             events_count = len(events)
-        referred, referred_count = incoming.result()
-    return Description(iri, label, kind, facts, referred, details, events, tuple(sorted(others.items())),
-                       referred_count, events_count)
+        referred = incoming.result()
+    return Description(iri, label, kind, facts, referred.facts, details, events, tuple(sorted(others.items())),
+                       referred.count, events_count, referred.shown)
 
 
 def render_text(d: Description) -> str:
@@ -243,10 +143,10 @@ def text_lines(d: Description) -> Iterator[str]:
         lines += ["", f"  {position}:"] + ["  " + line for line in _fact_lines(facts)]
     if d.referenced_by:
         lines += ["", f"  Referenced by{_of_all(d.referenced_by_shown, d.referenced_by_count)}:"]
-        lines += [f"    {f.value} ({f.value_id}) {f.predicate_label}" for f in d.referenced_by]
-    if d.timeline:
-        lines += ["", f"  Timeline{_of_all(len(d.timeline), d.timeline_count)}:"]
     yield from (terminal_text(line) + "\n" for line in lines)
+    yield from (terminal_text(f"    {f.value} ({f.value_id}) {f.predicate_label}") + "\n" for f in d.referenced_by)
+    if d.timeline:
+        yield "\n" + terminal_text(f"  Timeline{_of_all(len(d.timeline), d.timeline_count)}:") + "\n"
     yield from (terminal_text(f"    {e.date:<14} {e.type:<24} {e.label}") + "\n" for e in d.timeline)
 
 

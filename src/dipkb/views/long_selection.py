@@ -9,8 +9,8 @@ memory keeps those that came last.
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
-from itertools import groupby, islice
+from collections.abc import Collection, Iterator
+from itertools import groupby
 
 import orjson
 
@@ -22,7 +22,6 @@ HELD_AT_MOST = 50_000
 # Each of the two sorts holds this much before spilling a run: both are in memory at once while
 # the first is read into the second.
 _SORT_BOUND = 32 << 20
-_BATCH = 10_000  # lines handed to a sorter at once
 _NO_DAY = "9999-12-31"  # the last day of an event with none, as selection.chronological has it
 
 
@@ -60,9 +59,9 @@ class SortedOnDisk(Collection[Selected]):
 def _sorted_on_disk(gathering: Gathering, rest: Iterator[Solution]) -> SortedOnDisk:
     held = ((iri, lo, hi, row) for iri, (lo, hi, rows) in gathering.found.items() for row in rows or (None,))
     by_event = LineSorter(_SORT_BOUND)
-    _add_lines(by_event, map(_solution_line, held))
+    by_event.add_lines(map(_solution_line, held))
     gathering.found.clear()
-    _add_lines(by_event, map(_solution_line, rest))
+    by_event.add_lines(map(_solution_line, rest))
     in_order, count = LineSorter(_SORT_BOUND), 0
 
     def events() -> Iterator[bytes]:
@@ -76,7 +75,7 @@ def _sorted_on_disk(gathering: Gathering, rest: Iterator[Solution]) -> SortedOnD
             count += 1
             yield _event_line(iri.decode(), lo.decode() or None, hi.decode() or None, sorted(rows))
 
-    _add_lines(in_order, events())
+    in_order.add_lines(events())
     by_event.close()
     return SortedOnDisk(in_order, count)
 
@@ -95,8 +94,3 @@ def _event_line(iri: str, lo: str | None, hi: str | None, rows: list[str]) -> by
     key = f"{0 if anchor else 1}{anchor or ''}\t{hi or _NO_DAY}"
     return f"{key}\t{iri}\t{lo or ''}\t{hi or ''}\t".encode() + orjson.dumps(rows) + b"\n"
 
-
-def _add_lines(sorter: LineSorter, lines: Iterable[bytes]) -> None:
-    lines = iter(lines)
-    for batch in iter(lambda: list(islice(lines, _BATCH)), []):
-        sorter.add(b"".join(batch))

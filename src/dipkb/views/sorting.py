@@ -1,4 +1,5 @@
-"""Sorting more lines than fit in memory: the export's N-Triples of a KB of any size.
+"""Sorting more lines than fit in memory: the export's N-Triples of a KB of any size, a long
+timeline's events, what refers to a busy actor.
 
 Lines are gathered in memory until their estimated size passes a bound, then sorted and written as
 one run to an anonymous temporary file (in $TMPDIR, unlinked as soon as it is created: a crash,
@@ -8,16 +9,18 @@ even a kill, leaves nothing behind). Reading merges the runs and the lines still
 Every line ends with a newline, kept: the runs are read back line by line as they were written,
 with nothing to strip or add. That leaves the byte order unchanged because no line is a prefix of
 another (an N-Triples or N-Quads statement ends at its " .", which never occurs inside a term:
-a literal's quotes are escaped).
+a literal's quotes are escaped; lines of :func:`fields_line` end at their last field, and every
+byte that can follow a field sorts after the newline).
 """
 from __future__ import annotations
 
 import heapq
 import io
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, suppress
-from itertools import groupby
+from itertools import groupby, islice
 from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, Self
@@ -30,6 +33,16 @@ from dipkb.util.paths import reporting_write_errors
 MEMORY_BOUND = 128 * 1024 * 1024
 _LINE_OVERHEAD = 48  # a bytes object's header and its slot in a list
 _BUFFER = 256 * 1024  # per run: a few dozen runs are read side by side
+_BATCH = 10_000  # lines joined into one text for LineSorter.add
+
+# Fields of a line that sorts as their tuple of strings sorts (a string's code points compare as its
+# UTF-8 bytes do). Each byte below 0x0C, newline and the separator among them, is written as 0x0B
+# and the byte plus 0x20: still below every byte left as it is, in the same order among themselves.
+# The separator, 0x01, is below both, so a field sorts before any longer one it begins.
+_SEPARATOR = b"\x01"
+_LOW = re.compile("[\x00-\x0b]")
+_ESCAPES = {code: f"\x0b{chr(code + 0x20)}" for code in range(0x0C)}
+_ESCAPED = re.compile(b"\x0b(.)", re.DOTALL)
 
 
 def temporary_writes() -> AbstractContextManager[None]:
@@ -37,6 +50,18 @@ def temporary_writes() -> AbstractContextManager[None]:
     message names that directory rather than the output the user asked for."""
     return reporting_write_errors(Path(tempfile.gettempdir()), "dipkb sorts long outputs in the temporary "
                                   "directory: point TMPDIR to one with room", advise_when_full=True)
+
+
+def fields_line(fields: Sequence[str]) -> bytes:
+    """A line of ``fields`` whose bytes sort as the tuple of them does; :func:`line_fields` reads it."""
+    return _SEPARATOR.join((field.translate(_ESCAPES) if _LOW.search(field) else field).encode()
+                           for field in fields) + b"\n"
+
+
+def line_fields(line: bytes) -> list[str]:
+    """The fields of a line made by :func:`fields_line`."""
+    return [(_ESCAPED.sub(lambda match: bytes((match[1][0] - 0x20,)), field) if b"\x0b" in field else field).decode()
+            for field in line[:-1].split(_SEPARATOR)]
 
 
 def _unique(sorted_lines) -> Iterator[bytes]:
@@ -88,6 +113,12 @@ class LineSorter:
         self._size += len(text) + _LINE_OVERHEAD * len(lines)
         if self._size > self._bound:
             self._spill()
+
+    def add_lines(self, lines: Iterable[bytes]) -> None:
+        """:meth:`add` of each line, a batch at a time."""
+        lines = iter(lines)
+        for batch in iter(lambda: list(islice(lines, _BATCH)), []):
+            self.add(b"".join(batch))
 
     def _spill(self) -> None:
         with temporary_writes():
