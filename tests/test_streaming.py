@@ -475,3 +475,11 @@ def test_referrers_with_control_characters_two_labels_and_repeats_sort_as_held(t
     blank = next(f.value_id for f in every.facts if not f.value_id.startswith("event:"))
     participant = sorted(["\x01 low", "\x0b", blank, "event:c", "line", "line\nbreak", "tab", "tab\there"])
     assert [(f.value, f.predicate_label) for f in every.facts] == host + [(v, "participant") for v in participant]
+
+
+@given(st.lists(st.tuples(st.text(), st.text(), st.text()), max_size=30))
+@example([("a", "b", "c"), ("a", "b\n", ""), ("a\x01", "", ""), ("a", "\x00", "\x0b"), ("a", "", "\x0c")])
+def test_lines_of_fields_sort_as_their_tuples_and_read_back(rows):
+    lines = [sorting.fields_line(row) for row in rows]
+    assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
+    assert [tuple(sorting.line_fields(line)) for line in sorted(lines)] == sorted(rows)

@@ -9,8 +9,8 @@ even a kill, leaves nothing behind). Reading merges the runs and the lines still
 Every line ends with a newline, kept: the runs are read back line by line as they were written,
 with nothing to strip or add. That leaves the byte order unchanged because no line is a prefix of
 another (an N-Triples or N-Quads statement ends at its " .", which never occurs inside a term:
-a literal's quotes are escaped; lines of :func:`fields_line` end at their last field, and every
-byte that can follow a field sorts after the newline).
+a literal's quotes are escaped; of two lines of :func:`fields_line` with as many fields, where one
+ends, the other's last field goes on with a byte above the newline).
 """
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def temporary_writes() -> AbstractContextManager[None]:
 
 
 def fields_line(fields: Sequence[str]) -> bytes:
-    """A line of ``fields`` whose bytes sort as the tuple of them does; :func:`line_fields` reads it."""
+    """A line of ``fields`` whose bytes sort, among lines of as many fields, as the tuple of them does;
+    :func:`line_fields` reads it."""
     return _SEPARATOR.join((field.translate(_ESCAPES) if _LOW.search(field) else field).encode()
                            for field in fields) + b"\n"
 
