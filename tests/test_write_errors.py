@@ -144,13 +144,15 @@ def test_a_path_is_named_as_typed_inside_the_working_directory_and_whole_outside
         assert result.output == f"Error: cannot write to {named}: No such file or directory\n", target
 
 
-# A long output sorted on a small tmpfs as $TMPDIR: the export's lines, a long timeline's events.
-_SMALL_SORTS = ("import dipkb.views.sorting as s, dipkb.views.long_selection as l; s.MEMORY_BOUND = 1024; "
-                "l.HELD_AT_MOST, l._SORT_BOUND = 5, 1024; from dipkb.cli import main; main()")
+# A long output sorted on a small tmpfs as $TMPDIR: the export's lines, a long timeline's events, what
+# refers to a source.
+_SMALL_SORTS = ("import dipkb.views.sorting as s, dipkb.views.long_selection as l, dipkb.views.referrers as r; "
+                "s.MEMORY_BOUND = 1024; l.HELD_AT_MOST, l._SORT_BOUND = 5, 1024; r._SORT_BOUND = 64; "
+                "from dipkb.cli import main; main()")
 
 
 @pytest.mark.parametrize("command", [["export", "-f", "ntriples"], ["export", "-f", "rdfxml"],
-                                     ["timeline", "-f", "csv"]])
+                                     ["timeline", "-f", "csv"], ["show", "source:founding-article", "-f", "json"]])
 def test_a_full_temporary_directory_is_named_in_one_line_and_nothing_is_left(kb_copy, tmp_path, command):
     scratch, out = tmp_path / "scratch", tmp_path / "out"
     scratch.mkdir()
