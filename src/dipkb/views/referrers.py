@@ -22,7 +22,7 @@ from dipkb.views.sorting import LineSorter, fields_line, line_fields
 
 # Only authored triples (file graphs), so derived helpers never show up as references. Sorted here
 # rather than by the engine, which took 19 s to order an actor's 166,930 references at a million
-# events (3.3 s to read them all). A page of them counts them by property first (1.2 s), then reads
+# events (3.3 s to read them all). A page of them counts them by property first (below), then reads
 # the referrers of the first properties only (by IRI, as the page lists them): for one property, the
 # filter on the graph's name is as fast as reading the files' graphs by name (below), or faster
 # (the busiest actor's 20,022 `dip:about` at a million events: 0.28 s and 0.29 s; 7 `dip:actsFor`:
