@@ -1,10 +1,7 @@
 """One property value of a resource, as `dipkb show` lists it, in the order it lists them."""
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
-
-from dipkb.store.kb import KnowledgeBase
 
 
 @dataclass(frozen=True)
@@ -36,13 +33,3 @@ def fact_order(fact: Fact) -> tuple:
     return (predicate_rank(fact.predicate), fact.predicate, fact.value, fact.value_id or "", fact.language or "",
             fact.predicate_label)
 
-
-_LABELS = "SELECT ?thing ?label WHERE { VALUES ?thing { %s } ?thing rdfs:label ?label }"
-
-
-def labels(kb: KnowledgeBase, iris: Collection[str]) -> dict[str, list[str]]:
-    """The labels of each of ``iris`` that has any."""
-    found: dict[str, list[str]] = {}
-    for row in kb.select_for_each(_LABELS, sorted(iris)):
-        found.setdefault(row["thing"].value, []).append(row["label"].value)
-    return found

@@ -17,7 +17,7 @@ from pyoxigraph import NamedNode
 from dipkb.model.namespaces import FILE_GRAPH_PREFIX, curie
 from dipkb.store.engine import Term
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.facts import Fact, fact_order, labels, predicate_rank
+from dipkb.views.facts import Fact, fact_order, predicate_rank
 from dipkb.views.sorting import LineSorter, fields_line, line_fields
 
 # Only authored triples (file graphs), so derived helpers never show up as references. Sorted here
@@ -48,6 +48,7 @@ _LABELLED_REFERRERS = """SELECT ?s ?p ?label ?object WHERE {
   GRAPH ?g { ?s ?p ?object } %s
   OPTIONAL { ?s rdfs:label ?label }
 }""" % _IN_FILES
+_LABELS = "SELECT ?thing ?label WHERE { VALUES ?thing { %s } ?thing rdfs:label ?label }"
 # At most this many referrers of a page are kept (KnowledgeBase.remembered): a ?limit= can ask for all.
 _REMEMBERED_REFERRERS = 1000
 # Each of the two sorts holds this much before spilling a run: both are in memory at once while
@@ -77,7 +78,7 @@ def referrers(kb: KnowledgeBase, iri: str, limit: int | None = None) -> Referrer
             break
         pairs += _referring_pairs(kb, target, prop)
     shown = pairs[:limit]
-    found = labels(kb, {term.value for pair in shown for term in pair if isinstance(term, NamedNode)})
+    found = _labels(kb, {term.value for pair in shown for term in pair if isinstance(term, NamedNode)})
     facts = {Fact(curie(p.value), plabel, slabel, curie(s.value))
              for p, s in shown
              for plabel in found.get(p.value, [curie(p.value)])
@@ -99,6 +100,14 @@ def kept_referrers(kb: KnowledgeBase, iri: str, limit: int | None) -> Referrers:
     if limit and limit <= _REMEMBERED_REFERRERS:
         return kb.remembered(("referrers", iri, limit), lambda: referrers(kb, iri, limit))
     return referrers(kb, iri, limit)
+
+
+def _labels(kb: KnowledgeBase, iris: Collection[str]) -> dict[str, list[str]]:
+    """The labels of each of ``iris`` that has any."""
+    found: dict[str, list[str]] = {}
+    for row in kb.select_for_each(_LABELS, sorted(iris)):
+        found.setdefault(row["thing"].value, []).append(row["label"].value)
+    return found
 
 
 def _referring_pairs(kb: KnowledgeBase, target: NamedNode, prop: NamedNode) -> list[tuple]:
@@ -139,7 +148,7 @@ def _every_referrer(kb: KnowledgeBase, target: NamedNode) -> Referrers:
 
     by_pair = LineSorter(_SORT_BOUND)
     by_pair.add_lines(pair_line(s, p, label) for s, p, label, _ in kb.query(_LABELLED_REFERRERS, {"object": target}))
-    found = labels(kb, curies)
+    found = _labels(kb, curies)
     property_labels = {prop_curie: sorted(set(found.get(prop, [prop_curie]))) for prop, prop_curie in curies.items()}
     in_order, pairs, facts = LineSorter(_SORT_BOUND), 0, 0
 
