@@ -13,7 +13,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 from dipkb import KnowledgeBase
 from dipkb.model.namespaces import DIP, expand
 from dipkb.store.kb import REMEMBERED
-from dipkb.views import describe as describing, paging, referrers
+from dipkb.views import bucket_tallies, describe as describing, paging, referrers, selection as selecting
 from dipkb.views.paging import timeline_window
 from dipkb.views.selection import Selection, TimelineFilter
 from dipkb.views.timeline import typed_filter
@@ -103,7 +103,7 @@ CROSS_NAMED = PREFIXES + "event:cross dip:supporter actor:syn-vara . event:tie-a
 @pytest.fixture(scope="module")
 def tallied_kb(tmp_path_factory: pytest.TempPathFactory):
     with generated(tmp_path_factory.mktemp("tallied"), 3000, EVENTS_ONLY, CROSS_DATED, CROSS_NAMED) as opened:
-        assert paging._tallied(opened) is not None
+        assert bucket_tallies.tallied(opened) is not None
         yield opened
 
 
@@ -214,7 +214,7 @@ def _queried(kb: KnowledgeBase) -> dict[str | None, int]:
 
 def test_every_events_counts_come_from_the_tallies_when_no_file_shares_an_event(tmp_path, monkeypatch):
     with generated(tmp_path, 1000, EVENTS_ONLY) as kb:
-        tallied = paging._tallied(kb)
+        tallied = bucket_tallies.tallied(kb)
         queried = _queried(kb)
         assert tallied is not None and tallied.counts == queried and tallied.events == sum(queried.values())
         assert queried[None] == 3 and queried["urn:dipkb:time:wide"] == 3  # the undated and the wide ones
@@ -224,7 +224,8 @@ def test_every_events_counts_come_from_the_tallies_when_no_file_shares_an_event(
         query = kb.query
         monkeypatch.setattr(kb, "query", lambda text, *args, **kw: run.append(text) or query(text, *args, **kw))
         assert paging._counted(kb, selection, 0) == queried
-        assert len(run) == 2 and not any("timeBucket" in text for text in run)  # the tallies and the total alone
+        # The total alone: the tallies were read above, once for the generation.
+        assert len(run) == 1 and not any("timeBucket" in text for text in run)
         for start, size in _windows(len(whole)):
             assert paging._window(kb, selection, start, size, windowed_from=0) in (None, (whole[start:start + size],
                                                                                          len(whole)))
@@ -240,7 +241,7 @@ def test_every_events_counts_come_from_the_tallies_when_no_file_shares_an_event(
 ])
 def test_every_events_counts_are_queried_when_a_file_shares_an_event(tmp_path, shared):
     with generated(tmp_path, 1000, EVENTS_ONLY, PREFIXES + shared) as kb:
-        tallied = paging._tallied(kb)
+        tallied = bucket_tallies.tallied(kb)
         assert tallied is None or tallied.events == sum(_queried(kb).values()) + 1
         selection = Selection.of(kb, TimelineFilter())
         whole = selection.events(kb, None, with_rows=False)
@@ -260,7 +261,7 @@ def test_tallies_the_index_did_not_write_are_not_added_up(tmp_path, written, add
                     if q.graph_name.value.endswith("extra-0.ttl")]
         kb.store.remove(tally)
         kb.store.add(Quad(tally.subject, tally.predicate, Literal(written), tally.graph_name))
-        assert (paging._tallied(kb) is not None) == added_up
+        assert (bucket_tallies.tallied(kb) is not None) == added_up
 
 
 def test_tallies_in_an_authored_file_count_for_nothing(tmp_path):
@@ -268,10 +269,10 @@ def test_tallies_in_an_authored_file_count_for_nothing(tmp_path):
 <urn:forged> dip:tallyEvents 5 ; dip:tallyUndatedEvents 0 ; dip:tallyDatedNonEvents 0 ;
     dip:tallyEventsByBucket "{\\"urn:dipkb:time:wide\\":5}" ."""
     with generated(tmp_path, 300, EVENTS_ONLY) as kb:
-        honest = paging._tallied(kb)
+        honest = bucket_tallies.tallied(kb)
     (tmp_path / "kb" / "forged.ttl").write_text(forged)
     with KnowledgeBase.open(tmp_path / "kb", progress=False) as kb:
-        assert paging._tallied(kb) == honest
+        assert bucket_tallies.tallied(kb) == honest
 
 
 @pytest.mark.parametrize("many_quads", [20_000, 10])  # counted with the graph filter; over the files' graphs by name
@@ -305,6 +306,47 @@ def test_an_actors_counts_from_its_pairs_are_those_of_its_events_buckets(tallied
 def test_an_actors_counts_without_a_bucket_in_the_tallies_are_read_from_its_events(tallied_kb, monkeypatch, named):
     selection = Selection.of(tallied_kb, TimelineFilter(actors=(VARA,)))
     from_pairs = paging._counted(tallied_kb, selection, 0)
-    monkeypatch.setattr(paging, "_tallied", lambda kb: paging._Tallied(sum(named.values()), named))
+    monkeypatch.setattr(paging, "tallied", lambda kb: bucket_tallies.Tallied(sum(named.values()), named))
     with KnowledgeBase.open(layout=tallied_kb.layout, progress=False) as fresh:  # the tallies read once a generation
         assert paging._counted(fresh, selection, 0) == from_pairs
+
+
+def _selected_by_pairs(kb: KnowledgeBase, filt: TimelineFilter, monkeypatch, filed_from: int) -> tuple[list, bool]:
+    """The events of ``filt`` with no range, read from the actors' pairs past ``filed_from`` participations,
+    and whether they were (a VALUES block of pairs is only sent that way)."""
+    monkeypatch.setattr(selecting, "_FILED_FROM", filed_from)
+    blocks = []
+    select_values = kb.select_values
+    monkeypatch.setattr(kb, "select_values", lambda text, rows, *args, **kw: blocks.append(rows) or select_values(
+        text, rows, *args, **kw))
+    selection = Selection.of(kb, filt)
+    found = selection.events(kb, None)
+    monkeypatch.undo()
+    return found, any(len(row) == 2 for rows in blocks for row in rows)
+
+
+@pytest.mark.parametrize("name", ["an actor", "an actor without its agents", "an actor and a code", "an actor in a role",
+                                  "two actors"])
+def test_an_actors_events_read_from_its_pairs_under_every_bucket_are_those_of_its_participations(
+        tallied_kb, monkeypatch, name):
+    filt = FILTERS[name](tallied_kb)
+    by_participations, paired = _selected_by_pairs(tallied_kb, filt, monkeypatch, 10**9)
+    assert not paired
+    by_pairs, paired = _selected_by_pairs(tallied_kb, filt, monkeypatch, 0)
+    assert paired and by_pairs == by_participations
+    if name == "an actor":  # undated, named where nothing dates it, in the wide and open-ended buckets
+        found = {event.iri.rsplit("/", 1)[1] for event in by_pairs}
+        assert {"undated-1", "cross", "tie-a", "wide-2", "open-1", "open-2"} <= found
+        assert all(event.rows for event in by_pairs)
+
+
+def test_an_actors_events_are_read_from_its_participations_when_the_tallies_cannot_name_every_bucket(
+        tmp_path, monkeypatch):
+    undated_here = PREFIXES + 'event:tie-a dip:date "2003-03-03"^^xsd:date .'  # a file dates what it does not type
+    with generated(tmp_path, 300, EVENTS_ONLY, undated_here) as kb:
+        assert bucket_tallies.tallied(kb) is None
+        filt = TimelineFilter(actors=(VARA,))
+        found, paired = _selected_by_pairs(kb, filt, monkeypatch, 0)
+        assert not paired and "https://w3id.org/dipkb/kb/event/tie-a" in {event.iri for event in found}
+        monkeypatch.setattr(selecting, "FILED_PAIRS_AT_MOST", 0)  # as for a state with hundreds of agents
+        assert _selected_by_pairs(kb, filt, monkeypatch, 0) == (found, False)

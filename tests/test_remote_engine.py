@@ -25,7 +25,7 @@ from dipkb.sparql.saved import load_catalogue
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.remote import open_remote, remote_text
-from dipkb.views import paging
+from dipkb.views import bucket_tallies, paging, selection as selecting
 from dipkb.views.paging import timeline_window
 from dipkb.views.selection import Selection, TimelineFilter
 from servers import Server, free_port, start_oxigraph, start_virtuoso
@@ -190,9 +190,10 @@ def test_add_writes_the_files_and_push_publishes_them(pushed, tmp_path):
     assert pushed.remote("timeline", "--actor", "India").stdout == pushed.local("timeline", "--actor", "India").stdout
 
 
-def test_a_generated_kb_answers_as_locally(tmp_path):
+def test_a_generated_kb_answers_as_locally(tmp_path, monkeypatch):
     """10,000 generated events on both servers: the benchmark actor's timeline, stats, one actor's
-    description, and pages of long timelines worked out from their buckets' counts."""
+    description, pages of long timelines worked out from their buckets' counts, and the actor's every
+    event read from its (bucket, actor) pairs."""
     root = tmp_path / "kb10k"
     subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "10000", "--seed", "1",
                     "--out", str(root)], check=True, capture_output=True)
@@ -206,6 +207,7 @@ def test_a_generated_kb_answers_as_locally(tmp_path):
         (TimelineFilter(), 5000), (TimelineFilter(start=date(2000, 1, 1), end=date(2009, 12, 31)), 100)]
     with KnowledgeBase.open(root / "kb", progress=False) as kb:
         local_pages = [timeline_window(kb, filt, start, 200, windowed_from=10**9) for filt, start in pages]
+        every_event = Selection.of(kb, pages[0][0]).events(kb, None)
     assert len(json.loads(local[0].stdout)) == summary["timeline_events"]
     for start in (start_oxigraph, start_virtuoso):
         (tmp_path / start.__name__).mkdir()
@@ -218,6 +220,10 @@ def test_a_generated_kb_answers_as_locally(tmp_path):
             for (filt, start), expected in zip(pages, local_pages):
                 assert paging._window(remote, Selection.of(remote, filt), start, 200, windowed_from=0) is not None
                 assert timeline_window(remote, filt, start, 200, windowed_from=0) == expected, (filt, start)
+            with monkeypatch.context() as patched:
+                patched.setattr(selecting, "_FILED_FROM", 0)
+                assert bucket_tallies.tallied(remote) is not None  # so that the pairs are read
+                assert Selection.of(remote, pages[0][0]).events(remote, None) == every_event
         finally:
             server.stop()
 

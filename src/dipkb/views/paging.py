@@ -12,9 +12,7 @@ as `dipkb timeline` reads it.
 """
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
@@ -22,17 +20,13 @@ from itertools import groupby
 from operator import attrgetter
 
 from dipkb.model.temporal import bucket_span
-from dipkb.store.derivation import is_derived_graph
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.selection import Selected, Selection, TimelineFilter, chronological
+from dipkb.views.bucket_tallies import tallied
+from dipkb.views.selection import FILED_PAIRS_AT_MOST, Selected, Selection, TimelineFilter, chronological
 from dipkb.views.timeline import TimelineEntry, entries_of
 
 # Fewer matching events than this and a page reads them all: as quick, in one query.
 WINDOWED_FROM = 5_000
-# An actor's (bucket, actor) pairs are looked up one by one, each pair a row of the query's VALUES
-# block: the busiest actor's 3,591 at a million events took 0.35 s. Past this many (a state with
-# hundreds of agents), its events' buckets are read instead.
-FILED_PAIRS_AT_MOST = 20_000
 
 
 def timeline_window(kb: KnowledgeBase, filt: TimelineFilter, start: int, size: int, *,
@@ -107,9 +101,9 @@ def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dic
     under two buckets, or, counted by query, when fewer than ``windowed_from`` match."""
     every_event = replace(selection.filt, via_agents=True) == TimelineFilter()
     (agents,) = selection.agents
-    tallied = kb.remembered(("bucket tallies",), lambda: _tallied(kb)) if every_event or agents else None
+    tallies = tallied(kb) if every_event or agents else None
     # No bucket named: no dated event, or a server given tallies by an older dipkb.
-    buckets = sorted(b for b in tallied.counts if b) if agents and tallied is not None else []
+    buckets = sorted(b for b in tallies.counts if b) if agents and tallies is not None else []
     if buckets and len(buckets) * len(agents) <= FILED_PAIRS_AT_MOST:
         # At a million events, the busiest actor's 237,128 events took 2.1-2.4 s by their buckets, 0.4 s so.
         return _counted_together(kb, *selection.counting_filed(buckets))
@@ -118,51 +112,13 @@ def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dic
     everything = int(found["n"].value)
     if everything < windowed_from:
         return None
-    if tallied is not None and tallied.events == everything:
-        return tallied.counts
+    if tallies is not None and tallies.events == everything:
+        return tallies.counts
     # By hash, every dated thing's bucket is read (1.5 s at a million events); event by event,
     # 10 µs an event of the selection: the hash past a sixth of the dated things.
     rows = kb.query(hashed_query if every_event or everything > kb.dated_count / 6 else joined_query)
     counts = {row["bucket"].value if row["bucket"] else None: int(row["n"].value) for row in rows}
     return counts if sum(counts.values()) == everything else None
-
-
-@dataclass(frozen=True)
-class _Tallied:
-    """Every event by time bucket (None: undated), added up from the files' tallies, and how many
-    events the files type, an event typed in two files counted twice."""
-
-    events: int
-    counts: dict[str | None, int]
-
-
-_BUCKET_TALLIES = """SELECT ?g ?events ?undated ?others ?buckets WHERE { GRAPH ?g {
-  ?tally dip:tallyEvents ?events ; dip:tallyUndatedEvents ?undated ; dip:tallyDatedNonEvents ?others ;
-    dip:tallyEventsByBucket ?buckets } }"""
-
-
-def _tallied(kb: KnowledgeBase) -> _Tallied | None:
-    """The files' tallies of events by bucket (tallies.FileTally), or None when a file dates what it
-    does not type as an event: its bucket may then be in no file's tallies. Otherwise they name every
-    bucket that holds an event, and are exact once the events they add up to are every event: each
-    is then typed in one file, and dated in that file only. At a million events, every event's first
-    page counted in 0.74-0.78 s so (the query of their total), in 3.4-3.6 s by hash."""
-    events, counts = 0, Counter()
-    for row in kb.select(_BUCKET_TALLIES):
-        if not is_derived_graph(row["g"]):  # an authored file may say anything
-            continue
-        if int(row["others"].value):
-            return None
-        try:
-            by_bucket = json.loads(row["buckets"].value)
-            events += int(row["events"].value)
-            counts[None] += int(row["undated"].value)
-        except ValueError:
-            return None
-        if not isinstance(by_bucket, dict) or not all(type(n) is int for n in by_bucket.values()):
-            return None  # not what the index writes: a server's graphs may hold anything
-        counts.update(by_bucket)
-    return _Tallied(events, {bucket: n for bucket, n in counts.items() if n})
 
 
 def _counted_in(kb: KnowledgeBase, selection: Selection) -> dict[str | None, int] | None:
