@@ -218,6 +218,7 @@ def test_every_events_counts_come_from_the_tallies_when_no_file_shares_an_event(
         queried = _queried(kb)
         assert tallied is not None and tallied.counts == queried and tallied.events == sum(queried.values())
         assert queried[None] == 3 and queried["urn:dipkb:time:wide"] == 3  # the undated and the wide ones
+        assert paging._dated(kb, None) == kb.dated_count  # the tallies' count of dated things is the store's
         selection = Selection.of(kb, TimelineFilter())
         whole = selection.events(kb, None, with_rows=False)
         run = []
