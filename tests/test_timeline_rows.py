@@ -3,20 +3,26 @@ what the Turtle files state, read here by rdflib, whichever way the row was deri
 many files, with any characters, and gone when its file is."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import rdflib
+from hypothesis import given, settings, strategies as st
+from pyoxigraph import Literal, NamedNode
 from rdflib import RDF, RDFS, URIRef
 
 from dipkb import KnowledgeBase
-from dipkb.model.namespaces import DIP, KB_BASE, curie
+from dipkb.model.namespaces import DIP, KB_BASE, RDF as RDF_NS, RDFS as RDFS_NS, curie
+from dipkb.store.eventrows import RowBuilder
 from dipkb.store.layout import KBLayout
+from dipkb.views.eventrow import _decoded
 from dipkb.views.render import OutputFormat, timeline_rows
 from dipkb.views.timeline import TimelineEntry, TimelineFilter, timeline
 
 REPO = Path(__file__).resolve().parent.parent
 D = rdflib.Namespace(DIP)
+RDF_TYPE, RDFS_LABEL = RDF_NS + "type", RDFS_NS + "label"
 EXTRA = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
@@ -129,3 +135,17 @@ def test_a_row_a_kb_file_states_that_the_index_did_not_write_is_ignored(kb_copy,
     (kb_copy / "kb" / "bad.ttl").write_text(f'<{kabulov}> <{DIP}timelineRow> "{escaped}" .\n', encoding="utf-8")
     after = next(e for e in whole_timeline(kb_copy, True) if e.id == kabulov)
     assert shown(after) == shown(before) and after.type == before.type and after.date == before.date
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([RDFS_LABEL, DIP + "quote", DIP + "content", DIP + "source"]),
+                          st.text(alphabet=st.characters(blacklist_categories=("Cs",)))), max_size=6))
+def test_a_rows_text_is_the_standard_librarys_compact_sorted_json(statements):
+    # Rows already in an index were written by json.dumps: the same text, whatever the characters.
+    row = RowBuilder()
+    row.add(RDF_TYPE, NamedNode(DIP + "Meeting"), False)
+    for predicate, text in statements:
+        row.add(predicate, NamedNode(KB_BASE + "x") if predicate == DIP + "source" else Literal(text), False)
+    values = {name: sorted(found) for name, found in row.values.items()} | {"type": ["ontology#Meeting"]}
+    assert row.text() == json.dumps(values, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert _decoded(row.text()) == values
