@@ -407,7 +407,8 @@ def test_a_selection_sorted_on_disk_is_the_one_held_in_memory(generated, runs, m
     assert list(on_disk) == held  # read again from its runs
 
 
-def test_an_event_two_files_date_differently_is_listed_once_with_the_greatest_days(tmp_path, monkeypatch):
+@pytest.mark.parametrize("held_at_most", [0, 50])  # sorted on disk; held in memory
+def test_an_event_two_files_date_differently_is_listed_once_with_the_greatest_days(tmp_path, monkeypatch, held_at_most):
     (tmp_path / "kb").mkdir()
     for name, day in (("a", "2021-07-02"), ("b", "2021-07-09"), ("c", "2021-07-05")):
         (tmp_path / "kb" / f"{name}.ttl").write_text(
@@ -415,7 +416,7 @@ def test_an_event_two_files_date_differently_is_listed_once_with_the_greatest_da
             f'<https://w3id.org/dipkb/kb/event/{name}> a dip:Meeting ; dip:date "{day}"^^xsd:date .\n'
             f'<https://w3id.org/dipkb/kb/event/x> a dip:Meeting ; dip:date "{day}"^^xsd:date ; '
             f'dip:source <https://w3id.org/dipkb/kb/source/{name}> .\n', encoding="utf-8")
-    monkeypatch.setattr(long_selection, "HELD_AT_MOST", 0)
+    monkeypatch.setattr(long_selection, "HELD_AT_MOST", held_at_most)
     with KnowledgeBase.open(tmp_path, index=False) as kb:
         events = list(long_selection.select_all(kb, TimelineFilter()))
     assert [e.iri.rsplit("/", 1)[1] for e in events] == ["a", "c", "b", "x"]

@@ -4,8 +4,8 @@ At a million events, the whole timeline's selection held in memory (each event's
 timeline rows) took the process past 1.4 GB for its CSV. Up to HELD_AT_MOST events a selection is
 gathered in memory, as a page or a short timeline needs it; past that, its solutions go through two
 external sorts (views/sorting.py): by event, to gather each event's rows, then chronologically. An
-event whose solutions disagree on its days (two files date it) keeps the greatest, where one held in
-memory keeps those that came last.
+event whose solutions disagree on its days (two files date it) keeps the greatest, as one held in
+memory does (selection.Gathering).
 """
 from __future__ import annotations
 

@@ -169,8 +169,9 @@ Solution = tuple[str, str | None, str | None, str | None]  # (event IRI, first d
 
 
 class Gathering:
-    """Solutions merged into one :class:`Selected` per event: its rows together, its days those of its
-    last solution (an event dated by two files has two of each)."""
+    """Solutions merged into one :class:`Selected` per event: its rows together, its days the greatest
+    of its solutions' (an event dated by two files has two of each), whatever order they come in, as
+    a selection sorted on disk keeps them (the pairs of a busy actor come in bucket by bucket)."""
 
     def __init__(self) -> None:
         # Per event: its first day, last day and rows; one string for each day, which thousands of
@@ -181,8 +182,10 @@ class Gathering:
 
     def add(self, iri: str, lo: str | None, hi: str | None, row: str | None) -> None:
         held = self.found.get(iri) or self.found.setdefault(iri, [None, None, ()])
-        held[0] = self._day.setdefault(lo, lo) if lo else None
-        held[1] = self._day.setdefault(hi, hi) if hi else None
+        if lo and (held[0] is None or lo > held[0]):
+            held[0] = self._day.setdefault(lo, lo)
+        if hi and (held[1] is None or hi > held[1]):
+            held[1] = self._day.setdefault(hi, hi)
         if row is not None and row not in held[2]:
             held[2] += (row,)
 
