@@ -18,6 +18,11 @@ class Tallied:
     events: int
     counts: dict[str | None, int]
 
+    @property
+    def buckets(self) -> list[str]:
+        """The buckets that hold an event, sorted."""
+        return sorted(bucket for bucket in self.counts if bucket)
+
 
 _BUCKET_TALLIES = """SELECT ?g ?events ?undated ?others ?buckets WHERE { GRAPH ?g {
   ?tally dip:tallyEvents ?events ; dip:tallyUndatedEvents ?undated ; dip:tallyDatedNonEvents ?others ;

@@ -278,7 +278,7 @@ class Selection:
         if not agents or next(iter(kb.query(_PARTICIPATIONS_PAST % (_iris(agents), _FILED_FROM))), None) is None:
             return None
         tallies = tallied(kb)
-        every = sorted(b for b in tallies.counts if b) + [DATED_ELSEWHERE] if tallies is not None else []
+        every = tallies.buckets + [DATED_ELSEWHERE] if tallies is not None else []
         return every if every and len(every) * len(agents) <= FILED_PAIRS_AT_MOST else None
 
     def _solutions(self, kb: KnowledgeBase, query: str, values: list[tuple[NamedNode, ...]]) -> Iterable:
