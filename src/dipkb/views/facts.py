@@ -32,4 +32,3 @@ def fact_order(fact: Fact) -> tuple:
     # and two events may share a label.
     return (predicate_rank(fact.predicate), fact.predicate, fact.value, fact.value_id or "", fact.language or "",
             fact.predicate_label)
-

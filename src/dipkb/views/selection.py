@@ -277,9 +277,10 @@ class Selection:
         that reading them from their pairs pays (_FILED_FROM); else None."""
         if not agents or next(iter(kb.query(_PARTICIPATIONS_PAST % (_iris(agents), _FILED_FROM))), None) is None:
             return None
-        tallies = tallied(kb)
-        every = tallies.buckets + [DATED_ELSEWHERE] if tallies is not None else []
-        return every if every and len(every) * len(agents) <= FILED_PAIRS_AT_MOST else None
+        if (tallies := tallied(kb)) is None:
+            return None
+        every = tallies.buckets + [DATED_ELSEWHERE]
+        return every if len(every) * len(agents) <= FILED_PAIRS_AT_MOST else None
 
     def _solutions(self, kb: KnowledgeBase, query: str, values: list[tuple[NamedNode, ...]]) -> Iterable:
         """The solutions of a :meth:`_selection_query` and its block's rows, with the filter's dates bound."""
