@@ -407,15 +407,24 @@ def test_a_selection_sorted_on_disk_is_the_one_held_in_memory(generated, runs, m
     assert list(on_disk) == held  # read again from its runs
 
 
+_KB_IRI = "https://w3id.org/dipkb/kb/"
+
+
+def _write_kb(root: Path, files: dict[str, str]) -> None:
+    """Turtle files in ``root``/kb, each with the prefixes dip: and xsd:."""
+    (root / "kb").mkdir()
+    for name, text in files.items():
+        (root / "kb" / f"{name}.ttl").write_text(
+            "@prefix dip: <https://w3id.org/dipkb/ontology#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+            + text, encoding="utf-8")
+
+
 @pytest.mark.parametrize("held_at_most", [0, 50])  # sorted on disk; held in memory
 def test_an_event_two_files_date_differently_is_listed_once_with_the_greatest_days(tmp_path, monkeypatch, held_at_most):
-    (tmp_path / "kb").mkdir()
-    for name, day in (("a", "2021-07-02"), ("b", "2021-07-09"), ("c", "2021-07-05")):
-        (tmp_path / "kb" / f"{name}.ttl").write_text(
-            "@prefix dip: <https://w3id.org/dipkb/ontology#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
-            f'<https://w3id.org/dipkb/kb/event/{name}> a dip:Meeting ; dip:date "{day}"^^xsd:date .\n'
-            f'<https://w3id.org/dipkb/kb/event/x> a dip:Meeting ; dip:date "{day}"^^xsd:date ; '
-            f'dip:source <https://w3id.org/dipkb/kb/source/{name}> .\n', encoding="utf-8")
+    _write_kb(tmp_path, {name: f'<{_KB_IRI}event/{name}> a dip:Meeting ; dip:date "{day}"^^xsd:date .\n'
+                               f'<{_KB_IRI}event/x> a dip:Meeting ; dip:date "{day}"^^xsd:date ; '
+                               f"dip:source <{_KB_IRI}source/{name}> .\n"
+                         for name, day in (("a", "2021-07-02"), ("b", "2021-07-09"), ("c", "2021-07-05"))})
     monkeypatch.setattr(long_selection, "HELD_AT_MOST", held_at_most)
     with KnowledgeBase.open(tmp_path, index=False) as kb:
         events = list(long_selection.select_all(kb, TimelineFilter()))
@@ -426,21 +435,17 @@ def test_an_event_two_files_date_differently_is_listed_once_with_the_greatest_da
 
 @pytest.mark.parametrize("held_at_most", [0, 50])  # sorted on disk; held in memory
 def test_an_event_the_selection_answers_again_is_listed_once(tmp_path, monkeypatch, held_at_most):
-    (tmp_path / "kb").mkdir()
-    kb_iri = "https://w3id.org/dipkb/kb/"
-    for name, role, actor in (("a", "host", "ministry"), ("b", "visitor", "state")):
-        (tmp_path / "kb" / f"{name}.ttl").write_text(
-            "@prefix dip: <https://w3id.org/dipkb/ontology#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
-            f'<{kb_iri}event/x> a dip:Meeting ; dip:date "2021-07-02"^^xsd:date ; dip:{role} <{kb_iri}actor/{actor}> ; '
-            f"dip:source <{kb_iri}source/{name}> .\n"
-            f"<{kb_iri}actor/ministry> dip:actsFor <{kb_iri}actor/state> .\n", encoding="utf-8")
+    _write_kb(tmp_path, {name: f'<{_KB_IRI}event/x> a dip:Meeting ; dip:date "2021-07-02"^^xsd:date ; '
+                               f"dip:{role} <{_KB_IRI}actor/{actor}> ; dip:source <{_KB_IRI}source/{name}> .\n"
+                               f"<{_KB_IRI}actor/ministry> dip:actsFor <{_KB_IRI}actor/state> .\n"
+                         for name, role, actor in (("a", "host", "ministry"), ("b", "visitor", "state"))})
     monkeypatch.setattr(long_selection, "HELD_AT_MOST", held_at_most)
     with KnowledgeBase.open(tmp_path, index=False) as kb:
-        for filt in (TimelineFilter(), TimelineFilter(actors=(kb_iri + "actor/state",))):
+        for filt in (TimelineFilter(), TimelineFilter(actors=(_KB_IRI + "actor/state",))):
             selection = Selection.of(kb, filt)
             solutions = list(selection.solutions(kb, selection.dated_buckets))
             # Two files date it alike; the state's two agents take part: the engine keeps no set to drop repeats.
-            assert len(solutions) > len(set(solutions)) and {s[0] for s in solutions} == {kb_iri + "event/x"}
+            assert len(solutions) > len(set(solutions)) and {s[0] for s in solutions} == {_KB_IRI + "event/x"}
             (event,) = long_selection.select_all(kb, filt)
             assert (event.earliest_day, event.latest_day) == ("2021-07-02", "2021-07-02") and len(event.rows) == 2
 
