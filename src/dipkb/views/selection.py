@@ -369,7 +369,7 @@ class Selection:
         # it, and Virtuoso then joins nothing to the VALUES that binds it (remote.remote_text). The
         # bound filter below stays the one that decides. Not DISTINCT: the engine held every solution
         # to drop a repeat, which Gathering and a selection sorted on disk drop anyway (every event
-        # at a million: 454 MB and 41-50 s with DISTINCT, 221 MB and 41-43 s without).
+        # at a million: 454 MB and 41-54 s with DISTINCT, 221 MB and 41-43 s without).
         end = self.filt.end and Literal(self.filt.end.isoformat(), datatype=NamedNode(XSD_DATE))
         first_day_test = f"FILTER(COALESCE(?lo <= {end}, true))" if end else ""
         query = (
