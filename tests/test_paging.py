@@ -298,7 +298,7 @@ def test_a_page_of_referrers_is_the_first_of_all_read_property_by_property(kb, m
 def test_an_actors_counts_from_its_pairs_are_those_of_its_events_buckets(tallied_kb, monkeypatch, via_agents):
     selection = Selection.of(tallied_kb, TimelineFilter(actors=(VARA,), via_agents=via_agents))
     from_pairs = paging._counted(tallied_kb, selection, 0)
-    monkeypatch.setattr(paging, "FILED_PAIRS_AT_MOST", 0)  # as for a state with hundreds of agents
+    monkeypatch.setattr(bucket_tallies, "FILED_PAIRS_AT_MOST", 0)  # as for a state with hundreds of agents
     assert from_pairs is not None and paging._counted(tallied_kb, selection, 0) == from_pairs
     assert from_pairs[None] == 3 and from_pairs["urn:dipkb:time:month:2004-06"] >= 1  # undated; event:cross
 
@@ -307,7 +307,8 @@ def test_an_actors_counts_from_its_pairs_are_those_of_its_events_buckets(tallied
 def test_an_actors_counts_without_a_bucket_in_the_tallies_are_read_from_its_events(tallied_kb, monkeypatch, named):
     selection = Selection.of(tallied_kb, TimelineFilter(actors=(VARA,)))
     from_pairs = paging._counted(tallied_kb, selection, 0)
-    monkeypatch.setattr(paging, "tallied", lambda kb: bucket_tallies.Tallied(sum(named.values()), named))
+    for module in (paging, bucket_tallies):
+        monkeypatch.setattr(module, "tallied", lambda kb: bucket_tallies.Tallied(sum(named.values()), named))
     with KnowledgeBase.open(layout=tallied_kb.layout, progress=False) as fresh:  # the tallies read once a generation
         assert paging._counted(fresh, selection, 0) == from_pairs
 
@@ -349,5 +350,5 @@ def test_an_actors_events_are_read_from_its_participations_when_the_tallies_cann
         filt = TimelineFilter(actors=(VARA,))
         found, paired = _selected_by_pairs(kb, filt, monkeypatch, 0)
         assert not paired and "https://w3id.org/dipkb/kb/event/tie-a" in {event.iri for event in found}
-        monkeypatch.setattr(selecting, "FILED_PAIRS_AT_MOST", 0)  # as for a state with hundreds of agents
+        monkeypatch.setattr(bucket_tallies, "FILED_PAIRS_AT_MOST", 0)  # as for a state with hundreds of agents
         assert _selected_by_pairs(kb, filt, monkeypatch, 0) == (found, False)

@@ -21,8 +21,8 @@ from operator import attrgetter
 
 from dipkb.model.temporal import bucket_span
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.bucket_tallies import Tallied, tallied
-from dipkb.views.selection import FILED_PAIRS_AT_MOST, Selected, Selection, TimelineFilter, chronological
+from dipkb.views.bucket_tallies import Tallied, filed_buckets, tallied
+from dipkb.views.selection import Selected, Selection, TimelineFilter, chronological
 from dipkb.views.timeline import TimelineEntry, entries_of
 
 # Fewer matching events than this and a page reads them all: as quick, in one query.
@@ -102,9 +102,7 @@ def _counted(kb: KnowledgeBase, selection: Selection, windowed_from: int) -> dic
     every_event = replace(selection.filt, via_agents=True) == TimelineFilter()
     (agents,) = selection.agents
     tallies = tallied(kb) if every_event or agents else None
-    # No bucket named: no dated event, or a server given tallies by an older dipkb.
-    buckets = tallies.buckets if agents and tallies is not None else []
-    if buckets and len(buckets) * len(agents) <= FILED_PAIRS_AT_MOST:
+    if agents and (buckets := filed_buckets(kb, agents)):
         # At a million events, the busiest actor's 237,128 events took 2.1-2.4 s by their buckets, 0.4 s so.
         return _counted_together(kb, *selection.counting_filed(buckets))
     everything_query, hashed_query, joined_query = selection.counting()

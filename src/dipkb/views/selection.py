@@ -15,7 +15,7 @@ from dipkb.errors import ParameterError
 from dipkb.model.namespaces import DIP
 from dipkb.model.temporal import DATED_ELSEWHERE, XSD_DATE, overlapping_buckets
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.bucket_tallies import tallied
+from dipkb.views.bucket_tallies import filed_buckets
 from dipkb.views.names import TypeFilter
 
 
@@ -99,10 +99,6 @@ _ROWS, _ROWS_PER_QUERY = "@rows@", 128
 # reading (0.15 s) would cost more than the threads save. The probe reads that many at most.
 _FILED_FROM = 10_000
 _PARTICIPATIONS_PAST = "SELECT ?event WHERE { VALUES ?who { %s } ?event dip:participant ?who } OFFSET %d LIMIT 1"
-# An actor's (bucket, actor) pairs are looked up one by one, each pair a row of the query's VALUES
-# block: the busiest actor's 3,591 at a million events took 0.35 s. Past this many (a state with
-# hundreds of agents), its events are read otherwise.
-FILED_PAIRS_AT_MOST = 20_000
 
 
 # Store IRIs of the ontology's modalities, never user text; an event stating none is dip:Occurred.
@@ -278,10 +274,8 @@ class Selection:
         that reading them from their pairs pays (_FILED_FROM); else None."""
         if not agents or next(iter(kb.query(_PARTICIPATIONS_PAST % (_iris(agents), _FILED_FROM))), None) is None:
             return None
-        if (tallies := tallied(kb)) is None:
-            return None
-        every = tallies.buckets + [DATED_ELSEWHERE]
-        return every if len(every) * len(agents) <= FILED_PAIRS_AT_MOST else None
+        buckets = filed_buckets(kb, agents)
+        return None if buckets is None else buckets + [DATED_ELSEWHERE]
 
     def _solutions(self, kb: KnowledgeBase, query: str, values: list[tuple[NamedNode, ...]]) -> Iterable:
         """The solutions of a :meth:`_selection_query` and its block's rows, with the filter's dates bound."""
