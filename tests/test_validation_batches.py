@@ -87,6 +87,22 @@ def test_batches_find_what_pyshacl_finds_over_the_whole_kb(tmp_path, seed):
             } <= shown
 
 
+@pytest.mark.parametrize("workers, sizes", [
+    (1, [40, 30, 30, 30]),  # four batches of at most 40 bytes, as even as the files allow
+    (2, [40, 30, 30, 30]),
+    (3, [30, 20, 20, 20, 20, 20]),  # six: two for each worker
+])
+def test_batches_are_as_many_as_the_workers_share_evenly(tmp_path, workers, sizes):
+    for name, size in [("actors.nt", 100), *((f"events-{n:05}.nt", 5) for n in range(1, 14)),
+                       *((f"sources-{n:05}.nt", 5) for n in range(1, 14))]:
+        (tmp_path / name).write_bytes(b"x" * size)
+    plan = batches._plan(sorted(tmp_path.iterdir()), 40, workers)
+    assert [p.name for p in plan[0]] == ["actors.nt"]  # those without a number, first and alone
+    assert [sum(p.stat().st_size for p in batch) for batch in plan[1:]] == sizes
+    for batch in plan[1:]:  # files numbered alike together
+        assert {p.name.replace("events", "sources") for p in batch} == {p.name for p in batch if "sources" in p.name}
+
+
 def test_validate_checks_a_kb_of_twice_the_batch_size_in_batches(tmp_path, monkeypatch):
     layout = across_batches(tmp_path, 2)
     one_store = validate(layout)

@@ -66,7 +66,7 @@ def findings(layout: KBLayout, data_files: Sequence[Path], reach: Reach, check: 
     that does not parse."""
     ontology = layout.ontology_files()
     order = {path: i for i, path in enumerate([*data_files, *ontology])}
-    batches = [_Batch(own) for own in _plan(data_files, batch_bytes)]
+    batches = [_Batch(own) for own in _plan(data_files, batch_bytes, workers)]
     batches[0].own += ontology  # in every store; their subjects checked once
     directory = _Directory()
     fork = workers > 1 and forked.can_fork()
@@ -108,18 +108,25 @@ def findings(layout: KBLayout, data_files: Sequence[Path], reach: Reach, check: 
     return found
 
 
-def _plan(files: Sequence[Path], batch_bytes: int) -> list[list[Path]]:
-    """The data files in batches of about ``batch_bytes``: first those without a number, then the
-    others, files numbered alike in the same batch."""
+def _plan(files: Sequence[Path], batch_bytes: int, workers: int = 1) -> list[list[Path]]:
+    """The data files in batches: first those without a number, then the others, files numbered alike
+    in the same batch, in batches of about the same size, at most about ``batch_bytes``, as many as
+    a multiple of ``workers``: at a million events, 12 batches of 129 MB and one of 25 MB left a core
+    idle while the last full one ran."""
+    sizes = {path: path.stat().st_size for path in files}
+    numbered = sum(size for path, size in sizes.items() if _number_first(path)[0] >= 0)
+    count = -(-numbered // batch_bytes)
+    share = numbered / (count + -count % workers) if count else numbered
     batches: list[list[Path]] = [[]]
-    size, last = 0, None
+    done, cut, last = 0, share, None
     for path in sorted(files, key=_number_first):
         number = _number_first(path)[0]
-        if batches[-1] and number != last and (size >= batch_bytes or last == -1):
+        if batches[-1] and number != last and (done >= cut or last == -1):
             batches.append([])
-            size = 0
+            while cut <= done:
+                cut += share
         batches[-1].append(path)
-        size += path.stat().st_size
+        done += sizes[path] if number >= 0 else 0
         last = number
     return batches
 
