@@ -291,6 +291,25 @@ def test_a_timelines_entries_are_made_as_they_are_asked_for(shipped_kb, monkeypa
         assert made == [5, 5] and first[0].earliest_day <= first[5].earliest_day
 
 
+@pytest.mark.parametrize("kept_at_most", [0, 100_000])
+def test_a_long_timeline_looks_its_actors_and_places_up_once(shipped_kb, monkeypatch, kept_at_most):
+    monkeypatch.setattr(timeline, "KEPT_AT_MOST", kept_at_most)
+    with KnowledgeBase.open(shipped_kb / "kb", progress=False) as kb:
+        whole = timeline.timeline(kb)
+        looked_up: list[str] = []
+        look_up = kb.numbered_for_each
+        monkeypatch.setattr(kb, "numbered_for_each", lambda text, iris, *args: looked_up.extend(iris) or
+                            look_up(text, iris, *args))
+        monkeypatch.setattr(timeline, "CHUNK", 7)
+        assert list(timeline.timeline_entries(kb, timeline.select_events(kb, timeline.TimelineFilter()))) == whole
+    others = {p.id for e in whole for p in e.participants} | {e.place.id for e in whole if e.place}
+    repeated = {iri for iri in looked_up if looked_up.count(iri) > 1}
+    if kept_at_most:
+        assert others <= set(looked_up) and not repeated & others
+    else:  # each chunk looks up its own
+        assert repeated & others
+
+
 def test_json_pieces_come_before_the_items_are_all_read():
     read = []
 
