@@ -137,11 +137,6 @@ class CodeBook:
     def is_event_class(self, iri: str) -> bool:
         return iri in self.class_labels
 
-    def root_of(self, iri: str) -> str:
-        while iri in self.broader:
-            iri = self.broader[iri]
-        return iri
-
     # --- CAMEO --------------------------------------------------------------------------------
 
     def _match_cameo(self, code: str) -> CodeMatch:
