@@ -155,6 +155,17 @@ def median_actor(kb: list[str]) -> tuple[str, int]:
     return iri, int(events)
 
 
+# A fixed amount of pure Python, timed at the start and at the end of each size: this machine's speed
+# varies by the hour (the same code's timeline 0.48 s in one run, 1.03 s in another), and dipkb's
+# commands are mostly Python beside the engine, whose own loads show its speed.
+PROBE = "sum(i * i % 7 for i in range(3_000_000))"
+
+
+def probe_measure(when: str) -> Measure:
+    return measure(f"machine probe: a fixed pure-Python loop, {when}", [sys.executable, "-S", "-c", PROBE],
+                   TIMELINE_RUNS, engine="python", note="no target: compares the machine's speed between runs")
+
+
 def bundled_measures() -> list[Measure]:
     """The timeline of the bundled KB (Russia's events), warm: its index built first, untimed."""
     command = [*DIPKB, "timeline", "--actor", "Russia"]
@@ -217,8 +228,9 @@ def baseline_measures(directory: Path, summary: dict, events: int) -> list[Measu
 def run(events: int, out: Path, command: str) -> dict:
     directory, summary = generate(events, out)
     # The engine first, so that its load is timed just before dipkb's index build (engine_measures).
-    measures = engine_measures(directory, out / f"engine-{events}", 1 if events >= 1_000_000 else 3)
-    measures += dipkb_measures(directory, summary, events, out) + bundled_measures()
+    measures = [probe_measure("first")]
+    measures += engine_measures(directory, out / f"engine-{events}", 1 if events >= 1_000_000 else 3)
+    measures += dipkb_measures(directory, summary, events, out) + bundled_measures() + [probe_measure("last")]
     if events <= BASELINE_EVENT_LIMIT:
         measures += baseline_measures(directory, summary, events)
     against = ratios({m.operation: m.median for m in measures if m.engine != "baseline"})
