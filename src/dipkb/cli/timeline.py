@@ -11,7 +11,7 @@ from dipkb.views.render import (TIMELINE_HEADERS, Output, OutputFormat, json_arr
                                 write_rows)
 from dipkb.views import timeline as tl
 from dipkb.views.long_selection import select_all
-from dipkb.views.selection import Selected
+from dipkb.views.selected import Selected
 
 
 @click.command("timeline")

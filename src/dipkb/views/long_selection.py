@@ -5,7 +5,7 @@ timeline rows) took the process past 1.4 GB for its CSV. Up to HELD_AT_MOST even
 gathered in memory, as a page or a short timeline needs it; past that, its solutions go through two
 external sorts (views/sorting.py): by event, to gather each event's rows, then chronologically. An
 event whose solutions disagree on its days (two files date it) keeps the greatest, as one held in
-memory does (selection.Gathering).
+memory does (selected.Gathering).
 """
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from itertools import groupby
 import orjson
 
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.selection import Gathering, Selected, Selection, Solution, TimelineFilter
+from dipkb.views.selected import Gathering, Selected, Solution
+from dipkb.views.selection import Selection, TimelineFilter
 from dipkb.views.sorting import LineSorter
 
 HELD_AT_MOST = 50_000
 # Each of the two sorts holds this much before spilling a run: both are in memory at once while
 # the first is read into the second.
 _SORT_BOUND = 32 << 20
-_NO_DAY = "9999-12-31"  # the last day of an event with none, as selection.chronological has it
+_NO_DAY = "9999-12-31"  # the last day of an event with none, as selected.chronological has it
 
 
 def select_all(kb: KnowledgeBase, filt: TimelineFilter) -> Collection[Selected]:
@@ -88,7 +89,7 @@ def _solution_line(solution: Solution) -> bytes:
 
 
 def _event_line(iri: str, lo: str | None, hi: str | None, rows: list[str]) -> bytes:
-    """An event as a line whose bytes sort as selection.chronological orders it (tab comes before any
+    """An event as a line whose bytes sort as selected.chronological orders it (tab comes before any
     character of a day or an IRI)."""
     anchor = lo or hi
     key = f"{0 if anchor else 1}{anchor or ''}\t{hi or _NO_DAY}"

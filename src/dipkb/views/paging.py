@@ -22,7 +22,8 @@ from operator import attrgetter
 from dipkb.model.temporal import bucket_span
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.bucket_tallies import Tallied, filed_buckets, tallied
-from dipkb.views.selection import Selected, Selection, TimelineFilter, chronological
+from dipkb.views.selected import Selected, chronological
+from dipkb.views.selection import Selection, TimelineFilter
 from dipkb.views.timeline import TimelineEntry, entries_of
 
 # Fewer matching events than this and a page reads them all: as quick, in one query.

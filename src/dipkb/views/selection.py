@@ -17,6 +17,7 @@ from dipkb.model.temporal import DATED_ELSEWHERE, XSD_DATE, overlapping_buckets
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.bucket_tallies import filed_buckets
 from dipkb.views.names import TypeFilter
+from dipkb.views.selected import Gathering, Selected, Solution
 
 
 @dataclass(frozen=True)
@@ -143,58 +144,6 @@ def _type_pattern(kb: KnowledgeBase, event_type: TypeFilter, test: bool) -> str:
     if event_type.is_code:
         return (_TYPE_CODE_TEST if test else _TYPE_CODE) % (listed(_CODES, "code"), listed(_MAPPED_CLASSES, "cls"))
     return (_TYPE_CLASS_TEST if test else _TYPE_CLASS) % listed(_TYPE_CLASSES, "cls")
-
-
-@dataclass(frozen=True, slots=True)
-class Selected:
-    """An event a selection chose: its first and last day, and the texts of its rows
-    (dip:timelineRow, one from each file that states it)."""
-
-    iri: str
-    earliest_day: str | None
-    latest_day: str | None
-    rows: tuple[str, ...]
-
-    @property
-    def anchor(self) -> str | None:
-        """The day a timeline sorts the event by: its first, else its last."""
-        return self.earliest_day or self.latest_day
-
-
-Solution = tuple[str, str | None, str | None, str | None]  # (event IRI, first day, last day, row)
-
-
-class Gathering:
-    """Solutions merged into one :class:`Selected` per event: its rows together, its days the greatest
-    of its solutions' (an event dated by two files has two of each), whatever order they come in, as
-    a selection sorted on disk keeps them (the pairs of a busy actor come in bucket by bucket)."""
-
-    def __init__(self) -> None:
-        # Per event: its first day, last day and rows; one string for each day, which thousands of
-        # events share. A long output holds its selection: two actors' 338,767 events at a million
-        # took 669 MB in a set and a tuple of days each, 560 so.
-        self.found: dict[str, list] = {}
-        self._day: dict[str, str] = {}
-
-    def add(self, iri: str, lo: str | None, hi: str | None, row: str | None) -> None:
-        held = self.found.get(iri) or self.found.setdefault(iri, [None, None, ()])
-        if lo and (held[0] is None or lo > held[0]):
-            held[0] = self._day.setdefault(lo, lo)
-        if hi and (held[1] is None or hi > held[1]):
-            held[1] = self._day.setdefault(hi, hi)
-        if row is not None and row not in held[2]:
-            held[2] += (row,)
-
-    def selected(self) -> list[Selected]:
-        """The events gathered, chronological."""
-        selected = [Selected(iri, lo, hi, tuple(sorted(rows))) for iri, (lo, hi, rows) in self.found.items()]
-        return sorted(selected, key=chronological)
-
-
-def chronological(event: Selected) -> tuple:
-    """The key that orders a timeline: by first day (else last), then last day; undated events last."""
-    anchor = event.anchor
-    return (anchor is None, anchor or "", event.latest_day or "9999-12-31", event.iri)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.store.tallies import EventClasses
 from dipkb.views.eventrow import EventRow
 from dipkb.views.names import resolve_actor, resolve_event_type, resolve_place, resolve_role
-from dipkb.views.selection import Selected, Selection, TimelineFilter, select_events
+from dipkb.views.selected import Selected
+from dipkb.views.selection import Selection, TimelineFilter, select_events
 
 @dataclass(frozen=True)
 class Ref:

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from dipkb.errors import ParameterError
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.selection import Selected
+from dipkb.views.selected import Selected
 from dipkb.views.timeline import (CHUNK, MODALITIES, TimelineEntry, TimelineFilter, timeline_entries, typed_filter,
                                   with_roles)
 
