@@ -15,7 +15,7 @@ from itertools import groupby
 import orjson
 
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.selected import Gathering, Selected, Solution
+from dipkb.views.selected import NO_LAST_DAY, Gathering, Selected, Solution
 from dipkb.views.selection import Selection, TimelineFilter
 from dipkb.views.sorting import LineSorter
 
@@ -23,7 +23,6 @@ HELD_AT_MOST = 50_000
 # Each of the two sorts holds this much before spilling a run: both are in memory at once while
 # the first is read into the second.
 _SORT_BOUND = 32 << 20
-_NO_DAY = "9999-12-31"  # the last day of an event with none, as selected.chronological has it
 
 
 def select_all(kb: KnowledgeBase, filt: TimelineFilter) -> Collection[Selected]:
@@ -92,6 +91,6 @@ def _event_line(iri: str, lo: str | None, hi: str | None, rows: list[str]) -> by
     """An event as a line whose bytes sort as selected.chronological orders it (tab comes before any
     character of a day or an IRI)."""
     anchor = lo or hi
-    key = f"{0 if anchor else 1}{anchor or ''}\t{hi or _NO_DAY}"
+    key = f"{0 if anchor else 1}{anchor or ''}\t{hi or NO_LAST_DAY}"
     return f"{key}\t{iri}\t{lo or ''}\t{hi or ''}\t".encode() + orjson.dumps(rows) + b"\n"
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Where an event without a last day sorts among those with the same first day: after them.
+NO_LAST_DAY = "9999-12-31"
+
 
 @dataclass(frozen=True, slots=True)
 class Selected:
@@ -54,4 +57,4 @@ class Gathering:
 def chronological(event: Selected) -> tuple:
     """The key that orders a timeline: by first day (else last), then last day; undated events last."""
     anchor = event.anchor
-    return (anchor is None, anchor or "", event.latest_day or "9999-12-31", event.iri)
+    return (anchor is None, anchor or "", event.latest_day or NO_LAST_DAY, event.iri)
