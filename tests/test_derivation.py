@@ -92,3 +92,42 @@ def test_an_event_class_declared_in_a_kb_file_reaches_the_events_of_every_file(k
         built = derived(kb.store)
     assert built == derived(KnowledgeBase.open(kb_copy, index=False).store)
     assert any(s == "<https://w3id.org/dipkb/kb/event/summit>" and p == f"<{ROW}>" for s, p, _, _ in built)
+
+
+BLANK_EVENT = """\
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+[] a dip:Meeting ; dip:date "2020"^^xsd:gYear ; dip:host <https://w3id.org/dipkb/kb/actor/b> .
+"""
+BLANK_GUEST = """\
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://w3id.org/dipkb/kb/event/blank-guest> a dip:Meeting ; dip:visitor [ rdfs:label "someone" ] .
+"""
+
+
+def test_what_is_derived_of_a_blank_node_is_said_of_the_node_the_file_loaded(kb_copy: Path) -> None:
+    """The parser and the store name a blank node differently: a file with one blank event, or one
+    blank participant, is derived from the store, so that its derived triples join its own."""
+    (kb_copy / "kb" / "blank-event.ttl").write_text(BLANK_EVENT)
+    (kb_copy / "kb" / "blank-guest.ttl").write_text(BLANK_GUEST)
+    with KnowledgeBase.open(kb_copy) as kb:
+        days = [str(row["day"].value) for row in kb.store.query(
+            "SELECT ?day WHERE { ?e dip:host <https://w3id.org/dipkb/kb/actor/b> ; dip:earliestDay ?day }",
+            prefixes={"dip": "https://w3id.org/dipkb/ontology#"}, use_default_graph_as_union=True)]
+        guests = list(kb.store.query(
+            'SELECT ?g WHERE { <https://w3id.org/dipkb/kb/event/blank-guest> dip:participant ?g . ?g rdfs:label "someone" }',
+            prefixes={"dip": "https://w3id.org/dipkb/ontology#", "rdfs": "http://www.w3.org/2000/01/rdf-schema#"},
+            use_default_graph_as_union=True))
+    assert days == ["2020-01-01"] and len(guests) == 1
+
+
+def test_a_time_property_with_an_iri_for_a_value_leaves_the_event_undated(kb_copy: Path) -> None:
+    """Not a date (the shapes report it): the index is built all the same, the event in no range."""
+    (kb_copy / "kb" / "odd.ttl").write_text(
+        '<https://w3id.org/dipkb/kb/event/odd> a <https://w3id.org/dipkb/ontology#Meeting> ;'
+        ' <https://w3id.org/dipkb/ontology#date> <https://example.org/some-day> .\n')
+    with KnowledgeBase.open(kb_copy) as kb:
+        built = derived(kb.store)
+    assert not any(s == "<https://w3id.org/dipkb/kb/event/odd>" and p.endswith("Day>") for s, p, _, _ in built)
+    assert any(s == "<https://w3id.org/dipkb/kb/event/odd>" and p == f"<{ROW}>" for s, p, _, _ in built)

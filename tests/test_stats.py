@@ -9,7 +9,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from dipkb import KnowledgeBase
 from dipkb.store.derivation import is_derived_graph
-from dipkb.store.tallies import EventClasses
+from dipkb.store.tallies import EventClasses, FileTally, month_key
 from dipkb.views.stats import FileCount, Stats, compute_stats, render_stats_text, stats_as_dict
 from dipkb.views.timeline import timeline
 
@@ -261,6 +261,14 @@ def test_figures_add_up_over_files(tmp_path):
     assert stats.files == [(str(path), len(graph)) for path, graph in expected.files.items()]
 
 
+def test_a_literal_or_blank_node_as_a_type_is_not_counted_as_a_class(tmp_path):
+    (tmp_path / "odd.ttl").write_text(
+        '<https://w3id.org/dipkb/kb/actor/x> a "State", [ ], <https://w3id.org/dipkb/ontology#State> .\n', encoding="utf-8")
+    for index in (True, False):
+        with KnowledgeBase.open(tmp_path, index=index) as kb:
+            assert [(c.name, c.count) for c in compute_stats(kb).by_class] == [("dip:State", 1)]
+
+
 def test_past_the_limit_sources_are_counted_not_listed(small, monkeypatch):
     import dipkb.views.stats
 
@@ -327,3 +335,37 @@ def test_a_file_named_in_a_wide_script_lines_up_with_the_others():
     files = [line for line in render_stats_text(stats).splitlines() if line.startswith("  kb/")]
     # 事件 takes four columns of a terminal: kb/事件.ttl is 11 wide, kb/events.ttl 13.
     assert files == ["  kb/事件.ttl    1", "  kb/events.ttl  2"]
+
+
+@pytest.mark.parametrize(("first", "last", "month"), [
+    ("2021-07-01", "2021-07-31", "2021-07"),
+    ("2021-07-09", None, "2021-07"),
+    ("2021-01-01", "2021-01-31", "2021-01"),  # January itself
+    ("2021-03-01", "2021-12-31", "2021-03"),
+    # Filed by the year alone, or beyond it: counted under the year, not padded to January.
+    ("2021-01-01", "2021-12-31", "2021"),
+    ("2021-01-01", None, "2021"),
+    ("2021-01-01", "2023-06-30", "2021"),
+    (None, None, "unknown"),
+])
+def test_the_month_an_event_is_counted_under(first, last, month):
+    assert month_key(first, last) == month
+
+
+def test_a_files_tally_counts_each_asserted_event_type_by_month():
+    meeting, event, state = "<https://w3id.org/dipkb/ontology#Meeting>", \
+        "<https://w3id.org/dipkb/ontology#Event>", "<https://w3id.org/dipkb/ontology#State>"
+    classes = EventClasses.from_rows([(event, None), (event, meeting), (meeting, None)])
+    tally = FileTally.count(
+        triples=20, citations=1, classes=classes,
+        types={"<e1>": {meeting, event}, "<e2>": {meeting}, "<e3>": {event}, "<russia>": {state}},
+        modalities={"<e2>": {"<https://w3id.org/dipkb/ontology#Planned>"}},
+        days={"<e1>": ("2021-07-01", "2021-07-31"), "<e2>": ("2021-01-01", "2021-12-31")},
+        buckets={"<e1>": "urn:dipkb:time:month:2021-07", "<e2>": "urn:dipkb:time:year:2021"})
+    assert tally.type_months == Counter({(meeting, "2021-07"): 1, (event, "2021-07"): 1, (meeting, "2021"): 1,
+                                         (event, "unknown"): 1})
+    assert tally.event_types == Counter({meeting: 2, event: 1})  # the most specific of each event's types
+    assert tally.classes == Counter({meeting: 2, event: 2, state: 1})
+    assert (tally.events, tally.buckets[None], tally.first_day, tally.last_day) == (3, 1, "2021-01-01", "2021-12-31")
+    assert tally.modalities == Counter({"<https://w3id.org/dipkb/ontology#Occurred>": 2,
+                                        "<https://w3id.org/dipkb/ontology#Planned>": 1})

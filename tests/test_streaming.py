@@ -27,6 +27,7 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.util.jsontext import pretty_json
 from dipkb.views import describe, long_selection, referrers, render, sorting, timeline
 from dipkb.views.export import ExportFormat, export
+from dipkb.views.selected import Gathering
 from dipkb.views.selection import Selection, TimelineFilter, select_events
 from dipkb.views.sorting import LineSorter
 from dipkb.views.timeline import entries_of
@@ -450,6 +451,30 @@ def test_an_event_two_files_date_differently_is_listed_once_with_the_greatest_da
     assert [e.iri.rsplit("/", 1)[1] for e in events] == ["a", "c", "b", "x"]
     shared = events[-1]
     assert (shared.earliest_day, shared.latest_day) == ("2021-07-09", "2021-07-09") and len(shared.rows) == 3
+
+
+@pytest.mark.parametrize("held_at_most", [0, 50])  # sorted on disk; held in memory
+def test_events_sort_by_first_day_then_last_open_ended_after_closed_undated_last(tmp_path, monkeypatch, held_at_most):
+    times = {"undated": "", "open": 'dip:startDate "2021-07-01"^^xsd:date', "later": 'dip:date "2021-07-05"^^xsd:date',
+             "closed": 'dip:startDate "2021-07-01"^^xsd:date ; dip:endDate "2021-07-20"^^xsd:date',
+             "until": 'dip:endDate "2021-06-10"^^xsd:date'}
+    _write_kb(tmp_path, {"events": "".join(f"<{_KB_IRI}event/{name}> a dip:Meeting ; {time} .\n".replace(" ; .", " .")
+                                           for name, time in times.items())})
+    monkeypatch.setattr(long_selection, "HELD_AT_MOST", held_at_most)
+    with KnowledgeBase.open(tmp_path, index=False) as kb:
+        events = list(long_selection.select_all(kb, TimelineFilter()))
+    assert [e.iri.rsplit("/", 1)[1] for e in events] == ["until", "closed", "open", "later", "undated"]
+
+
+@pytest.mark.parametrize("days", [[("2021-07-01", None), ("2021-06-01", "2021-08-01")],
+                                  [("2021-06-01", "2021-08-01"), ("2021-07-01", None)],
+                                  [(None, "2021-08-01"), ("2021-07-01", None)]])
+def test_a_gathered_event_keeps_the_greatest_of_each_day_whatever_the_order(days):
+    gathering = Gathering()
+    for lo, hi in days:
+        gathering.add(_KB_IRI + "event/x", lo, hi, None)
+    (event,) = gathering.selected()
+    assert (event.earliest_day, event.latest_day) == ("2021-07-01", "2021-08-01")
 
 
 @pytest.mark.parametrize("held_at_most", [0, 50])  # sorted on disk; held in memory

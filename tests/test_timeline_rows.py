@@ -27,7 +27,9 @@ EXTRA = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 <event/kabulov-taliban-meeting-2021-07> dip:source <source/tass-shaheen-2021-07> ;
-    dip:quote "A \\"quoted\\" back\\\\slash, été\\nnext line"@en .
+    dip:quote "A \\"quoted\\" back\\\\slash, été\\nnext line"@en ;
+    rdfs:label "Zamir Kabulov meets the Taliban delegation (a second account)"@en ;
+    dip:place <place/afghanistan> ; dip:modality dip:Planned ; dip:date "2021-07-09"^^xsd:date .
 <event/tricky-2021-07> a dip:Meeting ; rdfs:label "Tab\\there, \\"quotes\\", \\\\ and ünïcödé 😀"@en ;
     dip:date "2021-07"^^xsd:gYearMonth ; dip:host <actor/russia> ; dip:visitor [ rdfs:label "someone unnamed" ] .
 """
@@ -95,6 +97,9 @@ def test_every_entry_shows_what_the_files_state_even_from_two_files(kb_copy, ind
     kabulov = by_id[KB_BASE + "event/kabulov-taliban-meeting-2021-07"]
     assert KB_BASE + "source/tass-shaheen-2021-07" in {s.id for s in kabulov.sources}
     assert 'A "quoted" back\\slash, été\nnext line' in kabulov.quotes
+    # Two files, two values where one is shown: the greatest of each, whichever file the row came from.
+    assert (kabulov.label, kabulov.place.id, kabulov.modality, kabulov.date) == (
+        "Zamir Kabulov meets the Taliban delegation in Moscow", KB_BASE + "place/moscow", "planned", "2021-07-09")
     tricky = by_id[KB_BASE + "event/tricky-2021-07"]
     assert tricky.label == 'Tab\there, "quotes", \\ and ünïcödé 😀' and tricky.date == "2021-07"
     assert [p.id for p in tricky.participants] == [KB_BASE + "actor/russia"]  # the blank visitor has no IRI
@@ -149,3 +154,45 @@ def test_a_rows_text_is_the_standard_librarys_compact_sorted_json(statements):
     values = {name: sorted(found) for name, found in row.values.items()} | {"type": ["ontology#Meeting"]}
     assert row.text() == json.dumps(values, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     assert _decoded(row.text()) == values
+
+
+EVENT_CLASSES = {DIP + "Meeting", DIP + "Event"}
+
+
+def _builder(*statements: tuple[str, object]) -> RowBuilder:
+    row = RowBuilder()
+    for predicate, obj in statements:
+        row.add(predicate, obj, False)
+    return row
+
+
+@pytest.mark.parametrize(("statements", "needs_row"), [
+    # An event class, whatever else the file states or types it as: a bare, undated event keeps its label.
+    ([(RDF_TYPE, NamedNode(DIP + "Meeting")), (RDFS_LABEL, Literal("Talks"))], True),
+    ([(RDF_TYPE, NamedNode("http://www.w3.org/ns/prov#Entity")), (RDF_TYPE, NamedNode(DIP + "Meeting")),
+      (RDFS_LABEL, Literal("Talks"))], True),
+    # Untyped here: what another file's event gains (its label, a source).
+    ([(RDFS_LABEL, Literal("Talks, as a second source names them"))], True),
+    ([(DIP + "source", NamedNode(KB_BASE + "source/s"))], True),
+    # Typed otherwise: only a label is a name (an actor's), anything else a row shows is shown.
+    ([(RDF_TYPE, NamedNode(DIP + "State")), (RDFS_LABEL, Literal("Russia"))], False),
+    ([(RDF_TYPE, NamedNode(DIP + "State")), (RDFS_LABEL, Literal("Russia")),
+      (DIP + "source", NamedNode(KB_BASE + "source/s"))], True),
+    ([], False),
+])
+def test_a_row_is_derived_for_what_a_timeline_can_show(statements, needs_row):
+    assert _builder(*statements).is_event_row(EVENT_CLASSES) is needs_row
+
+
+def test_a_rows_text_does_not_depend_on_the_order_of_its_statements():
+    statements = [(RDF_TYPE, NamedNode(DIP + "Meeting")), (RDF_TYPE, NamedNode(DIP + "Visit")),
+                  (DIP + "source", NamedNode(KB_BASE + "source/b")), (DIP + "source", NamedNode(KB_BASE + "source/a"))]
+    assert _builder(*statements).text() == _builder(*reversed(statements)).text()
+
+
+def test_a_bare_undated_event_shows_its_label(kb_copy):
+    (kb_copy / "kb" / "bare.ttl").write_text(
+        f'<{KB_BASE}event/bare> a <{DIP}Meeting> ; <{RDFS_LABEL}> "Talks about talks"@en .\n', encoding="utf-8")
+    for index in (True, False):
+        (entry,) = [e for e in whole_timeline(kb_copy, index) if e.id == KB_BASE + "event/bare"]
+        assert (entry.label, entry.date) == ("Talks about talks", "")

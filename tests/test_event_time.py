@@ -1,0 +1,64 @@
+"""Honest time, rule by rule: the days an event is filed under (EventTime.bounds, which every date
+filter, bucket and sort reads), how its date is written (EventTime.display), and whether a period
+meets a range (Period.overlaps, the importers' --from and --to)."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dipkb.model.temporal import EventTime, parse_partial_date
+
+
+def event_time(**fields: str) -> EventTime:
+    return EventTime(**{name: parse_partial_date(text) for name, text in fields.items()})
+
+
+@pytest.mark.parametrize(("fields", "first", "last"), [
+    ({"date": "2021-07"}, "2021-07-01", "2021-07-31"),
+    ({"start": "2021-05", "end": "2021-07-09"}, "2021-05-01", "2021-07-09"),
+    ({"start": "1996"}, "1996-01-01", None),  # a war with no known end stays open
+    ({"end": "2001-10"}, None, "2001-10-31"),
+    # Known only by a bound: filed under the bound's own period, not every year before or after it.
+    ({"latest": "2021-07"}, "2021-07-01", "2021-07-31"),
+    ({"earliest": "1996"}, "1996-01-01", "1996-12-31"),
+    ({"earliest": "2019", "latest": "2020"}, "2019-01-01", "2020-12-31"),
+    # Begun no later than July, ended in September: surely under way from July.
+    ({"latest": "2021-07", "end": "2021-09"}, "2021-07-01", "2021-09-30"),
+    # Begun in May, not before March: the start says more, and the end stays open.
+    ({"earliest": "2021-03", "start": "2021-05"}, "2021-05-01", None),
+    # Two statements of one side: the narrower wins, never a day outside either.
+    ({"date": "2021-07", "latest": "2021-07-09"}, "2021-07-01", "2021-07-09"),
+    ({"date": "2021", "earliest": "2021-03"}, "2021-03-01", "2021-12-31"),
+    ({}, None, None),
+])
+def test_the_days_an_event_is_filed_under(fields, first, last):
+    low, high = event_time(**fields).bounds()
+    assert (low and low.isoformat(), high and high.isoformat()) == (first, last)
+
+
+@pytest.mark.parametrize(("fields", "shown"), [
+    ({"date": "2021-07"}, "2021-07"),
+    ({"start": "2021-05", "end": "2021-07"}, "2021-05/2021-07"),
+    ({"start": "1996"}, "1996/.."),
+    ({"end": "2001-10"}, "../2001-10"),
+    ({"latest": "2021-07"}, "[..2021-07]"),
+    ({"earliest": "1996"}, "[1996..]"),
+    ({"earliest": "2019", "latest": "2020"}, "[2019..2020]"),
+    ({"latest": "2021-07", "end": "2021-09"}, "[..2021-07]/2021-09"),
+    ({}, ""),
+])
+def test_a_date_is_written_at_its_own_precision(fields, shown):
+    assert event_time(**fields).display() == shown
+
+
+@pytest.mark.parametrize(("period", "first", "last", "overlaps"), [
+    ("2021-07", date(2021, 6, 1), date(2021, 7, 1), True),  # its first day is the range's last
+    ("2021-07", date(2021, 7, 31), None, True),  # its last day is the range's first
+    ("2021-07-31", date(2021, 7, 1), date(2021, 7, 31), True),
+    ("2021-07", date(2021, 8, 1), None, False),
+    ("2021-07", None, date(2021, 6, 30), False),
+    ("2021", None, None, True),
+])
+def test_a_period_overlaps_a_range_its_ends_included(period, first, last, overlaps):
+    assert parse_partial_date(period).overlaps(first, last) is overlaps
