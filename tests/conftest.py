@@ -157,7 +157,7 @@ def serving(root: Path, *options: str, startup: float = 60.0, endpoint: str | No
         if not announced.wait(startup) or not found:
             raise RuntimeError(f"dipkb serve did not start: {''.join(lines)}")
         served = Served(found[0], root, process, lines)
-        _wait_until_answering(served.url, startup)
+        _wait_until_answering(served, startup)
         yield served
     finally:
         process.terminate()
@@ -169,19 +169,22 @@ def serving(root: Path, *options: str, startup: float = 60.0, endpoint: str | No
         reader.join(timeout=5)
 
 
-def _wait_until_answering(url: str, within: float) -> None:
+def _wait_until_answering(served: Served, within: float) -> None:
     """The socket listens as soon as the line is printed; the application answers once its startup
-    (the query workers) is done. Any HTTP status means it answers."""
+    (the query workers) is done. Any HTTP status means it answers. A server that ends first fails
+    at once, with what it wrote."""
     deadline = time.monotonic() + within
     while True:
         try:
-            urllib.request.urlopen(url + "/sparql?query=ASK%7B%7D", timeout=within).close()
+            urllib.request.urlopen(served.url + "/sparql?query=ASK%7B%7D", timeout=within).close()
             return
         except urllib.error.HTTPError:
             return
         except OSError:
-            if time.monotonic() > deadline:
-                raise
+            if served.process.poll() is not None or time.monotonic() > deadline:
+                time.sleep(0.5)  # the rest of its stderr
+                raise RuntimeError(f"dipkb serve stopped answering (exit code {served.process.poll()}): "
+                                   f"{''.join(served.stderr)}") from None
             time.sleep(0.05)
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 from xml.dom.minidom import Document
@@ -550,12 +553,19 @@ def test_no_server_is_left_behind(shipped_kb):
     assert still_running(workers, after=10) == []
 
 
+@pytest.fixture
+def short_tmpdir() -> Iterator[Path]:
+    """A $TMPDIR short enough to hold the fork server's socket itself (pytest's own are long)."""
+    path = Path(tempfile.mkdtemp(prefix="dipkb-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_a_stop_signal_ends_the_server_as_asked(shipped_kb, tmp_path, stop):
+def test_a_stop_signal_ends_the_server_as_asked(shipped_kb, short_tmpdir, stop):
     # systemd and docker stop a service with SIGTERM: it ended by the signal, leaving the query
     # workers' fork-server directory in $TMPDIR, and Ctrl-C ended it with "Aborted!", exit code 1.
-    temp = tmp_path / "tmp"
-    temp.mkdir()
+    temp = short_tmpdir
     with serving(shipped_kb, env={"TMPDIR": str(temp)}) as server:
         workers = worker_pids(server)
         assert list(temp.iterdir()), "the fork server's directory is where this test looks for it"
@@ -564,6 +574,19 @@ def test_a_stop_signal_ends_the_server_as_asked(shipped_kb, tmp_path, stop):
     assert not any("Traceback" in line or "Aborted" in line for line in server.stderr), server.stderr
     assert list(temp.iterdir()) == []
     assert still_running(workers, after=10) == []
+
+
+def test_a_tmpdir_too_long_for_a_socket_path_still_serves(shipped_kb, tmp_path):
+    # The fork server's socket, $TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX, must fit in 107 bytes: under
+    # a longer $TMPDIR the server failed at startup, "AF_UNIX path too long", exit code 3.
+    temp = tmp_path / ("t" * max(1, 80 - len(str(tmp_path))))
+    temp.mkdir()
+    assert len(str(temp)) >= 80
+    with serving(shipped_kb, env={"TMPDIR": str(temp)}) as server:
+        assert get(server, "ASK { ?s ?p ?o }").status == 200
+        workers = worker_pids(server)
+        assert len(workers) == 2
+    assert server.process.returncode == 0 and still_running(workers, after=10) == []
 
 
 def still_running(pids: set[int], after: float) -> list[int]:

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import multiprocessing.util
+import os
 import queue
 import signal
+import sys
+import tempfile
 import threading
 import traceback
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
@@ -131,6 +135,28 @@ class _Worker:
         self.connection.close()
 
 
+# An AF_UNIX socket's path holds at most 107 bytes on Linux (103 on macOS and the BSDs), and the fork
+# server listens on $TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX: under a $TMPDIR of more than 75 characters
+# (a test runner's, a CI job's) the server failed to start. Python 3.14 falls back to the system's
+# temporary directory there; so does dipkb, on the versions before it.
+_SOCKET_PATH_MAX = 107 if sys.platform.startswith("linux") else 103
+_FORK_SERVER_SOCKET = len("/pymp-XXXXXXXX/listener-XXXXXXXX")
+
+
+@contextmanager
+def _socket_sized_tempdir() -> Iterator[None]:
+    """The temporary directory, or a system one while it is too long to hold the fork server's socket."""
+    if len(tempfile.gettempdir()) + _FORK_SERVER_SOCKET <= _SOCKET_PATH_MAX:
+        yield
+        return
+    shorter = next((d for d in ("/tmp", "/var/tmp", "/usr/tmp") if os.access(d, os.W_OK | os.X_OK)), None)
+    saved, tempfile.tempdir = tempfile.tempdir, shorter or tempfile.tempdir
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
 class QueryWorkers:
     """A pool of ``size`` worker processes. :meth:`answer` is called from the event loop; the
     blocking wait for a worker runs on a thread, one per worker at most."""
@@ -149,6 +175,8 @@ class QueryWorkers:
         self._slots = anyio.Semaphore(size)  # created on the event loop, which it belongs to
 
     def start(self) -> None:
+        with _socket_sized_tempdir():
+            multiprocessing.util.get_temp_dir()  # made once a process: where the fork server's socket goes
         for _ in range(self.size):
             self._add()
 
