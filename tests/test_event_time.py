@@ -1,6 +1,6 @@
 """Honest time, rule by rule: the days an event is filed under (EventTime.bounds, which every date
-filter, bucket and sort reads), how its date is written (EventTime.display), and whether a period
-meets a range (Period.overlaps, the importers' --from and --to)."""
+filter, bucket and sort reads), how its date is written and said (EventTime.display and words), and
+whether a period meets a range (Period.overlaps, the importers' --from and --to)."""
 from __future__ import annotations
 
 from datetime import date
@@ -50,6 +50,24 @@ def test_the_days_an_event_is_filed_under(fields, first, last):
 ])
 def test_a_date_is_written_at_its_own_precision(fields, shown):
     assert event_time(**fields).display() == shown
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"date": "2021"}, "2021"),
+    ({"date": "2021-07"}, "July 2021"),
+    ({"date": "2021-07-09"}, "9 July 2021"),
+    ({"latest": "2021-07"}, "no later than July 2021"),
+    ({"earliest": "1996"}, "no earlier than 1996"),
+    ({"earliest": "2019", "latest": "2020-03"}, "between 2019 and March 2020"),
+    ({"start": "2021-05", "end": "2021-07-09"}, "from May 2021 to 9 July 2021"),
+    ({"start": "1996"}, "from 1996, end unknown"),
+    ({"end": "2001-09-11"}, "until 11 September 2001, start unknown"),
+    ({"latest": "2021-07", "end": "2021-09-11"}, "from no later than July 2021 to 11 September 2021"),
+    ({}, ""),
+])
+def test_an_event_time_in_words_keeps_its_precision(fields: dict[str, str], words: str) -> None:
+    """One wording for the web timeline, the shared HTML file and TimelineJS's display_date."""
+    assert event_time(**fields).words() == words
 
 
 @pytest.mark.parametrize(("period", "first", "last", "overlaps"), [

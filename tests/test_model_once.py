@@ -220,21 +220,3 @@ def test_a_bad_timeline_date_is_a_one_line_error_with_exit_2() -> None:
     result = CliRunner().invoke(cli, ["timeline", "--from", "2021-13"])
     assert (result.exit_code, result.output) == (
         2, "Error: '2021-13' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.\n")
-
-
-@pytest.mark.parametrize("fields, words", [
-    ({"date": "2021"}, "2021"),
-    ({"date": "2021-07"}, "July 2021"),
-    ({"date": "2021-07-09"}, "9 July 2021"),
-    ({"latest": "2021-07"}, "no later than July 2021"),
-    ({"earliest": "1996"}, "no earlier than 1996"),
-    ({"earliest": "2019", "latest": "2020-03"}, "between 2019 and March 2020"),
-    ({"start": "2021-05", "end": "2021-07-09"}, "from May 2021 to 9 July 2021"),
-    ({"start": "1996"}, "from 1996, end unknown"),
-    ({"end": "2001-09-11"}, "until 11 September 2001, start unknown"),
-    ({"latest": "2021-07", "end": "2021-09-11"}, "from no later than July 2021 to 11 September 2021"),
-    ({}, ""),
-])
-def test_an_event_time_in_words_keeps_its_precision(fields: dict[str, str], words: str) -> None:
-    """One wording for the web timeline, the shared HTML file and TimelineJS's display_date."""
-    assert EventTime(**{name: parse_partial_date(text) for name, text in fields.items()}).words() == words
