@@ -183,7 +183,7 @@ def _wait_until_answering(served: Served, within: float) -> None:
         except OSError:
             if served.process.poll() is not None or time.monotonic() > deadline:
                 time.sleep(0.5)  # the rest of its stderr
-                raise RuntimeError(f"dipkb serve stopped answering (exit code {served.process.poll()}): "
+                raise RuntimeError(f"dipkb serve did not answer (exit code {served.process.poll()}): "
                                    f"{''.join(served.stderr)}") from None
             time.sleep(0.05)
 
