@@ -451,6 +451,7 @@ def test_an_event_two_files_date_differently_is_listed_once_with_the_greatest_da
     assert [e.iri.rsplit("/", 1)[1] for e in events] == ["a", "c", "b", "x"]
     shared = events[-1]
     assert (shared.earliest_day, shared.latest_day) == ("2021-07-09", "2021-07-09") and len(shared.rows) == 3
+    assert list(shared.rows) == sorted(shared.rows)  # the same order whichever way it was gathered
 
 
 @pytest.mark.parametrize("held_at_most", [0, 50])  # sorted on disk; held in memory
