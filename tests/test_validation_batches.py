@@ -1,8 +1,8 @@
 """A big KB is validated in batches of files (dipkb.shacl.batches), each in a store of its own, with
 the findings of the whole KB: pyshacl's, on a KB whose findings need files of other batches (a source
-cited across batches, a subject two batches describe, a role declared in another batch's file). Shapes
-that read further than a batch holds leave the KB to be validated in one store, and say why
-(dipkb.shacl.reach)."""
+cited across batches, a subject two batches or two files of one batch describe, a role declared in
+another batch's file). Shapes that read further than a batch holds leave the KB to be validated in
+one store, and say why (dipkb.shacl.reach)."""
 from __future__ import annotations
 
 import shutil
@@ -59,6 +59,20 @@ source:s9 a dip:NewsArticle ; dct:title "S9"@en ; dct:issued "2021-07-02"^^xsd:d
 """,
     # Literals the store keeps in another form.
     "extra-10.ttl": PLACE.removeprefix(PREFIXES),
+    # A source two files of one batch describe (its title in one, its type and day in the other),
+    # cited by a later batch: that batch needs both.
+    "extra-11.ttl": """
+source:s11 dct:title "Told twice"@en .
+""",
+    "more-11.ttl": """
+source:s11 a dip:NewsArticle ; dct:issued "2001-02-03"^^xsd:date .
+""",
+    "extra-12.ttl": """
+event:x12 a dip:Meeting ; rdfs:label "Talks"@en ; dip:date "2021-07-01"^^xsd:date ; dip:modality dip:Occurred ;
+    dip:host actor:a12 ; dip:visitor actor:b12 ; dip:source source:s11 .
+actor:a12 a dip:State ; rdfs:label "A12"@en .
+actor:b12 a dip:State ; rdfs:label "B12"@en .
+""",
 }
 
 
@@ -74,8 +88,9 @@ def across_batches(tmp_path: Path, seed: int) -> KBLayout:
 def test_batches_find_what_pyshacl_finds_over_the_whole_kb(tmp_path, seed):
     layout = across_batches(tmp_path, seed)
     plan = batches._plan(layout.kb_files(), 1)
-    assert [[p.name for p in batch] for batch in plan][-4:] == [
-        ["extra-7.ttl"], ["extra-8.ttl"], ["extra-9.ttl"], ["extra-10.ttl"]]
+    assert [[p.name for p in batch] for batch in plan][-6:] == [
+        ["extra-7.ttl"], ["extra-8.ttl"], ["extra-9.ttl"], ["extra-10.ttl"], ["extra-11.ttl", "more-11.ttl"],
+        ["extra-12.ttl"]]
     found = _batched_findings(layout, layout.kb_files(), batch_bytes=1)
     assert found is not None
     reference = validate(layout, engine=Engine.PYSHACL).findings
@@ -84,6 +99,7 @@ def test_batches_find_what_pyshacl_finds_over_the_whole_kb(tmp_path, seed):
     assert {("x7", "EventNotAfterSourceShape"),  # the source is in extra-8
             ("x9", "EventModalityShape"),  # two modalities, one in extra-7: reported once
             ("x9", "ActorReferenceShape"),  # ex:coHost's range, from extra-8
+            ("x12", "EventNotAfterSourceShape"),  # the source's day is in more-11, its title in extra-11
             } <= shown
 
 
