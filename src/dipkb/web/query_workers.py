@@ -146,11 +146,9 @@ _FORK_SERVER_SOCKET = len("/pymp-XXXXXXXX/listener-XXXXXXXX")
 @contextmanager
 def _socket_sized_tempdir() -> Iterator[None]:
     """The temporary directory, or a system one while it is too long to hold the fork server's socket."""
-    if len(tempfile.gettempdir()) + _FORK_SERVER_SOCKET <= _SOCKET_PATH_MAX:
-        yield
-        return
-    shorter = next((d for d in ("/tmp", "/var/tmp", "/usr/tmp") if os.access(d, os.W_OK | os.X_OK)), None)
-    saved, tempfile.tempdir = tempfile.tempdir, shorter or tempfile.tempdir
+    saved = tempfile.tempdir
+    if len(tempfile.gettempdir()) + _FORK_SERVER_SOCKET > _SOCKET_PATH_MAX:
+        tempfile.tempdir = next((d for d in ("/tmp", "/var/tmp", "/usr/tmp") if os.access(d, os.W_OK | os.X_OK)), saved)
     try:
         yield
     finally:
