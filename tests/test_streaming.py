@@ -456,10 +456,10 @@ def test_an_event_two_files_date_differently_is_listed_once_with_the_greatest_da
 
 @pytest.mark.parametrize("held_at_most", [0, 50])  # sorted on disk; held in memory
 def test_events_sort_by_first_day_then_last_open_ended_after_closed_undated_last(tmp_path, monkeypatch, held_at_most):
-    times = {"undated": "", "open": 'dip:startDate "2021-07-01"^^xsd:date', "later": 'dip:date "2021-07-05"^^xsd:date',
-             "closed": 'dip:startDate "2021-07-01"^^xsd:date ; dip:endDate "2021-07-20"^^xsd:date',
-             "until": 'dip:endDate "2021-06-10"^^xsd:date'}
-    _write_kb(tmp_path, {"events": "".join(f"<{_KB_IRI}event/{name}> a dip:Meeting ; {time} .\n".replace(" ; .", " .")
+    times = {"undated": "", "open": '; dip:startDate "2021-07-01"^^xsd:date', "later": '; dip:date "2021-07-05"^^xsd:date',
+             "closed": '; dip:startDate "2021-07-01"^^xsd:date ; dip:endDate "2021-07-20"^^xsd:date',
+             "until": '; dip:endDate "2021-06-10"^^xsd:date'}
+    _write_kb(tmp_path, {"events": "".join(f"<{_KB_IRI}event/{name}> a dip:Meeting {time} .\n"
                                            for name, time in times.items())})
     monkeypatch.setattr(long_selection, "HELD_AT_MOST", held_at_most)
     with KnowledgeBase.open(tmp_path, index=False) as kb:
