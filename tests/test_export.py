@@ -82,7 +82,7 @@ def kb() -> KnowledgeBase:
 
 def exported(kb: KnowledgeBase, fmt: ExportFormat, **options) -> tuple[bytes, int]:
     out = io.BytesIO()
-    count = export(kb, fmt, out, **options)
+    count = export(kb, fmt, out, **options).statements
     return out.getvalue(), count
 
 

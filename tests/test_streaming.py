@@ -69,7 +69,7 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 def exported(kb: KnowledgeBase, fmt: ExportFormat, **options) -> tuple[bytes, int]:
     out = io.BytesIO()
-    count = export(kb, fmt, out, **options)
+    count = export(kb, fmt, out, **options).statements
     return out.getvalue(), count
 
 

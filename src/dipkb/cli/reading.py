@@ -157,10 +157,14 @@ def export(ctx: click.Context, out: Output, with_ontology: bool, with_derived: b
         write_page(kb, select_all(kb, TimelineFilter()), out)
         return
     with out.stream() as stream:
-        count = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology,
-                                with_derived=with_derived)
+        exported = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology,
+                                   with_derived=with_derived)
+    if exported.blank_nodes_in_file_order:
+        click.echo(f"Note: {exported.blank_nodes_in_file_order} blank nodes, alike and linked to one another, are "
+                   "labelled in the files' order (_:b0...): canonical labels (RDFC-1.0) for them would take "
+                   "too long.", err=True)
     if out.path:
-        click.echo(f"Wrote {count} statements to {out.path} ({out.format.value}).", err=True)
+        click.echo(f"Wrote {exported.statements} statements to {out.path} ({out.format.value}).", err=True)
 
 
 @click.command()

@@ -20,7 +20,9 @@ answers with default settings everywhere must be there. That doubles the size; t
 writes the file graphs only.
 
 Blank nodes are labelled by the W3C RDF Dataset Canonicalization (RDFC-1.0, ``_:c14n0``...), over
-the whole exported dataset: labels depend only on the data, not on the source files' labels.
+the whole exported dataset: labels depend only on the data, not on the source files' labels. The
+exception: large clusters of blank nodes alike and linked, on which RDFC-1.0 would run for hours,
+are labelled in the files' order (``_:b0``...; views/blank_labels.py).
 
 Order. N-Triples and N-Quads: lines in byte order, as ``LC_ALL=C sort -u`` would give them.
 Turtle, TriG, JSON-LD and RDF/XML: subjects by IRI (code point order, IRIs before blank nodes),
@@ -36,9 +38,8 @@ Speed. Files are read with Oxigraph's stream parser and written back as N-Triple
 going through a store: 0.8 s for that KB's Turtle, against 1.6 s when the export read the index.
 From 32 MB of files, two worker processes do that while this one sorts and writes (1M events:
 47 s -> 36 s; the parser and serializer hold the GIL, so threads would not help).
-Only the statements holding a blank node go through a Dataset of terms, to be canonicalised
-(RDFC-1.0's worst case is exponential in symmetric blank-node structures); they are few, and
-canonicalised together once every file has been read.
+Only the statements holding a blank node go through a Dataset of terms, to be canonicalised; they
+are few, and canonicalised together once every file has been read.
 
 Memory. A file's lines go to a LineSorter (views/sorting.py), which sorts them in memory up to a
 bound and spills sorted runs to temporary files past it; the writers read the runs' merge line by
@@ -60,8 +61,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from pyoxigraph import (BlankNode, CanonicalizationAlgorithm, Dataset, DefaultGraph, NamedNode, Quad, RdfFormat, Triple,
-                        parse, serialize)
+from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
 from dipkb.model.namespaces import KB_BASE
 from dipkb.store.derivation import derived_graph
@@ -69,6 +69,7 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.store.loading import rdf_format, read_quads
 from dipkb.util.ahead import in_order
 from dipkb.util.forked import exit_with
+from dipkb.views.blank_labels import Statement, label_blank_nodes
 from dipkb.views.sorting import LineSorter
 from dipkb.views.turtle_writing import BATCH, sort_key_text, with_graph_key, write_trig, write_turtle
 
@@ -104,6 +105,15 @@ class ExportOptions:
     with_derived: bool = False
 
 
+@dataclass
+class Exported:
+    """What an export wrote: how many statements, and how many of their blank nodes are labelled in
+    the files' order because RDFC-1.0 would not finish on them in bounded time (views/blank_labels.py)."""
+
+    statements: int = 0
+    blank_nodes_in_file_order: int = 0
+
+
 Graph = NamedNode | DefaultGraph
 
 
@@ -114,11 +124,13 @@ def _files(kb: KnowledgeBase, with_ontology: bool) -> list[tuple[str, Path]]:
     return sorted((layout.graph_name(path), path) for path in paths)
 
 
-def _pieces(kb: KnowledgeBase, fmt: ExportFormat, options: ExportOptions) -> Iterator[tuple[str, bytes]]:
+def _pieces(kb: KnowledgeBase, fmt: ExportFormat, options: ExportOptions, exported: Exported
+            ) -> Iterator[tuple[str, bytes]]:
     """The exported statements as (graph name, N-Triples text), a file at a time, derived triples
-    as asked (see the module's docstring), and last the statements with a blank node, canonicalised
-    together. The graph name is "" for the default graph, where merged formats put everything."""
-    blank: list[Quad] = []  # the statements with a blank node, in the graph they are written to
+    as asked (see the module's docstring), and last the statements with a blank node, labelled
+    together (views/blank_labels.py; how many nodes in the files' order goes to ``exported``). The
+    graph name is "" for the default graph, where merged formats put everything."""
+    blank: list[Statement] = []  # the statements with a blank node, in the graph they are written to
     files = _files(kb, options.with_ontology)
     for (graph_name, path), text in zip(files, _file_texts([path for _, path in files])):
         if b"_:" in text:  # maybe a blank node ("_:" may also sit in a literal)
@@ -131,7 +143,9 @@ def _pieces(kb: KnowledgeBase, fmt: ExportFormat, options: ExportOptions) -> Ite
             derived = derived_graph(graph_name)
             yield (derived if fmt.keeps_graphs else ""), derived_text(kb, derived)
     if blank:
-        yield from _canonical_blank_nodes(blank)
+        labelled = label_blank_nodes(blank)
+        exported.blank_nodes_in_file_order = labelled.in_file_order
+        yield from labelled.texts
 
 
 # From this many bytes of files, they are converted to N-Triples in worker processes while this one
@@ -205,7 +219,7 @@ def _sort_lines(sorter: LineSorter, fmt: ExportFormat, graph_name: str, text: by
         sorter.add(text)
 
 
-def _blank_apart(quads: list[Quad], graph: Graph) -> tuple[list[Quad], list[Quad]]:
+def _blank_apart(quads: list[Quad], graph: Graph) -> tuple[list[Quad], list[Statement]]:
     """A file's statements without and with a blank node, the latter in ``graph``. A blank-node
     label names a node of its own file only, so each file's are renamed apart (the parser keeps
     ``_:x`` as ``x``)."""
@@ -219,7 +233,7 @@ def _blank_apart(quads: list[Quad], graph: Graph) -> tuple[list[Quad], list[Quad
             subject = fresh.setdefault(subject, BlankNode())
         if type(obj) is BlankNode:
             obj = fresh.setdefault(obj, BlankNode())
-        with_blank.append(Quad(subject, quad.predicate, obj, graph))
+        with_blank.append((subject, quad.predicate, obj, graph))
     return plain, with_blank
 
 
@@ -234,20 +248,6 @@ def derived_text(kb: KnowledgeBase, graph: str) -> bytes:
                      format=RdfFormat.N_TRIPLES)
 
 
-def _canonical_blank_nodes(quads: list[Quad]) -> list[tuple[str, bytes]]:
-    """The statements holding a blank node, labelled by RDFC-1.0, as N-Triples text per graph name
-    ("" for the default graph, where merged formats put everything).
-    RDFC-1.0 labels a node from the statements that mention blank nodes alone, so the others
-    need not go through the (slower) Dataset of terms; graphs take part, so that a node keeps one
-    label across graphs."""
-    dataset = Dataset(quads)
-    dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
-    graphs = sorted({quad.graph_name for quad in quads}, key=str)
-    return [(graph.value if isinstance(graph, NamedNode) else "",
-             serialize([quad.triple for quad in dataset.quads_for_graph_name(graph)], format=RdfFormat.N_TRIPLES))
-            for graph in graphs]
-
-
 def _with_graph(text: bytes, graph_name: str) -> bytes:
     """N-Triples text as N-Quads in the named graph (unchanged for the default graph, ""). Every line
     ends with " .\n" and a literal cannot hold a raw newline, so the replacement touches line ends only."""
@@ -257,8 +257,8 @@ def _with_graph(text: bytes, graph_name: str) -> bytes:
 
 
 def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology: bool = False,
-           with_derived: bool = False) -> int:
-    """Write the KB's files to ``out`` in ``fmt``; return the number of triples (or quads) written.
+           with_derived: bool = False) -> Exported:
+    """Write the KB's files to ``out`` in ``fmt``; return how many triples (or quads) were written.
 
     ``with_ontology`` adds the ontology and shapes files, ``with_derived`` the triples the index
     derived from the exported files (see the module's docstring). The same KB always gives the same
@@ -266,10 +266,12 @@ def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology
     """
     options = ExportOptions(with_ontology=with_ontology, with_derived=with_derived)
     union = with_derived and fmt.keeps_graphs
+    exported = Exported()
     with LineSorter() as sorter:
-        for graph_name, text in _pieces(kb, fmt, options):
+        for graph_name, text in _pieces(kb, fmt, options, exported):
             _sort_lines(sorter, fmt, graph_name, text, union)
-        return _write_lines(sorter.lines(), fmt, out)
+        exported.statements = _write_lines(sorter.lines(), fmt, out)
+    return exported
 
 
 def write_graph(triples: Iterable[Triple], fmt: ExportFormat, out: BinaryIO) -> int:
