@@ -191,6 +191,22 @@ def test_ambiguous_name_lists_candidates(run):
                              "place:afghanistan (place). Pass one of these IRIs instead.\n")
 
 
+@pytest.mark.parametrize("name", ["dip:Meeting", "https://w3id.org/dipkb/ontology#Meeting", "cameo:040"])
+def test_show_of_something_the_kb_holds_but_not_as_a_kind_it_shows_says_how_to_read_it(run, name):
+    result = run("show", name)
+    assert result.exit_code == 2
+    iri = "https://w3id.org/dipkb/" + ("ontology#Meeting" if "Meeting" in name else "cameo/040")
+    assert result.output == (f"Error: {name!r} is in the knowledge base, but not as an event, actor, place, source "
+                             f"or position: its statements are in `dipkb query 'DESCRIBE <{iri}>'`.\n")
+    assert run("query", f"DESCRIBE <{iri}>", "-f", "ntriples").output.count(f"<{iri}> ") > 2
+
+
+def test_show_of_an_iri_the_kb_does_not_hold_says_nothing_is_named_so(run):
+    result = run("show", "event:no-such-event")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: Nothing named 'event:no-such-event' in the knowledge base")
+
+
 def test_show_finds_a_name_in_any_case_when_none_matches_as_typed(run):
     # The place's label starts in lower case: no usual casing of what was typed ("Northern
     # Afghanistan", "northern afghanistan", "Northern afghanistan"...) is it.

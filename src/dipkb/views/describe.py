@@ -65,6 +65,10 @@ def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str
     name is the label of that one and only an alternative label of others, those others by IRI with their kind."""
     found = resolve_among(kb, text, [(DIP + class_name, noun) for class_name, noun in _KINDS])
     if not found:
+        iri = expand(text.strip())
+        if iri and kb.ask("ASK { { ?thing ?p ?o } UNION { ?s ?p ?thing } }", {"thing": NamedNode(iri)}):
+            raise UnknownNameError(f"{text!r} is in the knowledge base, but not as an event, actor, place, source "
+                                   f"or position: its statements are in `dipkb query 'DESCRIBE <{iri}>'`.")
         raise UnknownNameError(f"Nothing named {text!r} in the knowledge base: give an IRI, a CURIE "
                                "(event:..., actor:...) or a label.")
     if len(found) > 1:
