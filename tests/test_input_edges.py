@@ -195,3 +195,24 @@ def test_a_syntax_error_after_the_literal_is_placed(tmp_path: Path, monkeypatch:
         assert second == "1 file failed to load."
     with pytest.raises(KBSyntaxError, match=r"^kb/big\.nt:2:1: "):
         read_quads(tmp_path / "kb" / "big.nt")
+
+
+# --- A byte order mark ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, text", [
+    ("bom.ttl", "@prefix ex: <http://example.org/> .\nex:a ex:p 1 .\n"),
+    ("bom.nt", "<http://example.org/a> <http://example.org/p> \"1\" .\n"),
+    ("bom-comment.ttl", "# a comment first\n"),
+])
+def test_a_file_that_starts_with_a_byte_order_mark_is_an_error_that_says_so(kb_root: Path, name: str, text: str):
+    # Windows editors write one; the parser's own message quoted the invisible character.
+    (kb_root / "kb" / name).write_bytes(b"\xef\xbb\xbf" + text.encode())
+    for command in COMMANDS:
+        result = run(kb_root, *command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.splitlines()[0] == (
+            f"Error: kb/{name}:1:1: the file starts with a byte order mark (U+FEFF), which the RDF parser does not "
+            "accept: save it as UTF-8 without BOM"), command
+    (kb_root / "kb" / name).write_bytes(text.encode())
+    assert run(kb_root, "index").exit_code == 0

@@ -29,7 +29,18 @@ def syntax_problem(path: Path, error: SyntaxError | UnicodeDecodeError) -> Synta
     if isinstance(error, UnicodeDecodeError):
         return SyntaxProblem(display_path(path), None, None, f"not valid UTF-8 ({error.reason})")
     message = _PARSER_PREFIX.sub("", error.msg or str(error))
+    if error.lineno == 1 and _starts_with_bom(path):  # the parser's message shows an invisible character
+        message = ("the file starts with a byte order mark (U+FEFF), which the RDF parser does not accept: "
+                   "save it as UTF-8 without BOM")
     return SyntaxProblem(display_path(path), error.lineno, error.offset, message)
+
+
+def _starts_with_bom(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(3) == b"\xef\xbb\xbf"
+    except OSError:
+        return False
 
 
 def rdf_format(path: Path) -> RdfFormat:
