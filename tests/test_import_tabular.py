@@ -1,6 +1,7 @@
 """Importing the simple CSV and YAML layouts of examples/: rows people write, names resolved, duplicates merged."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -131,4 +132,40 @@ def test_yaml_that_is_not_a_list_is_an_input_error(layout, tmp_path):
     path = tmp_path / "one.yaml"
     path.write_text("label: A\n", encoding="utf-8")
     with pytest.raises(ImportInputError, match="list of events"):
+        run_import(KnowledgeBase.open(layout=layout), path)
+
+
+def test_yaml_aliases_shared_between_events_are_read_as_written_out(layout, tmp_path):
+    path = tmp_path / "shared.yaml"
+    path.write_text("""
+- label: Kabulov meets the Taliban again
+  type: Meeting
+  participants: &pair {host: actor:zamir-kabulov, visitor: Taliban}
+  date: 2021-08
+  sources: &cited [source:founding-article]
+- label: Kabulov meets the Taliban once more
+  type: Meeting
+  participants: *pair
+  date: 2021-09
+  sources: *cited
+""", encoding="utf-8")
+    result = run_import(KnowledgeBase.open(layout=layout), path)
+    assert (result.report.imported, result.report.rejected) == (2, 0), result.report.as_json()
+
+
+BILLION_LAUGHS = "".join(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+                         for previous, name in zip("abcdefgh", "bcdefghi"))
+
+
+@pytest.mark.parametrize("text, says", [
+    ("- " + "[" * 5000 + "]" * 5000 + "\n", "nests lists or mappings too deeply to read"),
+    ("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + BILLION_LAUGHS +
+     "events:\n  - {label: x, type: Meeting, note: *i}\n", "once its aliases (*name) are written out"),
+    ("- &event {label: x, type: Meeting, note: [*event]}\n", "an alias inside what it names"),
+], ids=["deep", "billion-laughs", "alias-to-itself"])
+def test_yaml_that_would_not_end_if_written_out_is_an_input_error(layout, tmp_path, text, says):
+    # Before: a traceback (RecursionError) for the deep one, 44 s and 5.5 GB for the 387,420,489 laughs.
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportInputError, match=re.escape(says)):
         run_import(KnowledgeBase.open(layout=layout), path)

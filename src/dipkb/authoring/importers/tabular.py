@@ -8,6 +8,7 @@ sources to the first.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
@@ -101,6 +102,14 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, st
         raise ImportInputError(f"{display_path(path)} is not valid UTF-8 (byte {error.start}).") from None
     except yaml.YAMLError as error:
         raise ImportInputError(f"{display_path(path)} is not valid YAML: {error}") from None
+    except RecursionError:
+        raise ImportInputError(f"{display_path(path)} nests lists or mappings too deeply to read.") from None
+    # Without aliases a document holds fewer values than bytes; with them, a few lines can stand for
+    # billions ("billion laughs"), which writing the rows out would build.
+    most = len(data) + _MORE_VALUES_BY_ALIASES
+    if _values_written_out(document, most) > most:
+        raise ImportInputError(f"{display_path(path)} holds more than {most:,} values once its aliases (*name) "
+                               "are written out, or an alias inside what it names: write the events out in full.")
     if isinstance(document, dict) and isinstance(document.get("events"), list):
         document = document["events"]
     if document is None:
@@ -117,6 +126,35 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, st
             yield line, Rejection("unknown field", ", ".join(unknown)), repr(item)
         else:
             yield line, item, yaml.safe_dump(_plain(item), allow_unicode=True, sort_keys=False).strip()
+
+
+_MORE_VALUES_BY_ALIASES = 1_000_000
+
+
+def _values_written_out(document: Any, most: int) -> float:
+    """How many values ``document`` holds with every alias written out in full (infinity for an
+    alias inside what it names), counted without writing them out; past ``most``, any number above it."""
+    sizes: dict[int, float] = {}
+    opened: set[int] = set()
+    pending = [document]
+    while pending:
+        value = pending[-1]
+        if not isinstance(value, dict | list) or id(value) in sizes:
+            pending.pop()
+            continue
+        children = [child for child in (value.values() if isinstance(value, dict) else value)
+                    if isinstance(child, dict | list)]
+        if id(value) not in opened:
+            opened.add(id(value))
+            if any(id(child) in opened and id(child) not in sizes for child in children):
+                return math.inf  # an ancestor: only ancestors are opened and not yet counted
+            pending.extend(children)
+            continue
+        sizes[id(value)] = 1 + len(value) - len(children) + sum(sizes[id(child)] for child in children)
+        if sizes[id(value)] > most:
+            return sizes[id(value)]
+        pending.pop()
+    return sizes.get(id(document), 1)
 
 
 def _plain(value: Any) -> Any:
