@@ -9,6 +9,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
+from dipkb.model.terms import iri_node
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.terminal import display_width, padded, terminal_text
 from dipkb.views.facts import Fact, fact_order
@@ -66,9 +67,10 @@ def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str
     found = resolve_among(kb, text, [(DIP + class_name, noun) for class_name, noun in _KINDS])
     if not found:
         iri = expand(text.strip())
-        if iri and kb.ask("ASK { { ?thing ?p ?o } UNION { ?s ?p ?thing } }", {"thing": NamedNode(iri)}):
+        node = iri_node(iri) if iri else None
+        if node and kb.ask("ASK { { ?thing ?p ?o } UNION { ?s ?p ?thing } }", {"thing": node}):
             raise UnknownNameError(f"{text!r} is in the knowledge base, but not as an event, actor, place, source "
-                                   f"or position: its statements are in `dipkb query 'DESCRIBE <{iri}>'`.")
+                                   f"or position: its statements are in `dipkb query 'DESCRIBE <{node.value}>'`.")
         raise UnknownNameError(f"Nothing named {text!r} in the knowledge base: give an IRI, a CURIE "
                                "(event:..., actor:...) or a label.")
     if len(found) > 1:
