@@ -1,6 +1,7 @@
 """Malformed input: clear reasons for bad rows, clear errors for unreadable files, never a partial KB."""
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 from conftest import kb_snapshot
 
 from dipkb import KnowledgeBase
+from dipkb.authoring.importers import reading
 from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
 from dipkb.errors import ImportInputError, ImportValidationError
 from dipkb.store.layout import KBLayout
@@ -146,3 +148,33 @@ def test_an_unknown_format_is_an_input_error(layout, tmp_path):
     path.write_text("just some notes\n", encoding="utf-8")
     with pytest.raises(ImportInputError, match="Cannot tell the format"):
         run_import(KnowledgeBase.open(layout=layout), path)
+
+
+# --- Decompression bombs: refused before they are held ----------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", [ImportFormat.GDELT, ImportFormat.ICEWS, ImportFormat.ACLED, ImportFormat.PLOVER,
+                                 ImportFormat.CSV])
+def test_a_line_longer_than_any_row_is_an_input_error_in_every_line_format(layout, tmp_path, fmt):
+    # 32 MiB of zeros gzip to 32 kB; 2 GB of them made an import hold 6 to 8 GB before it failed.
+    path = tmp_path / "zeros.csv.gz"
+    path.write_bytes(gzip.compress(b"\0" * 2 * reading.MAX_LINE, compresslevel=1))
+    with pytest.raises(ImportInputError, match=r"zeros.csv.gz has a line longer than 16 MiB once decompressed"):
+        run_import(KnowledgeBase.open(layout=layout), path, fmt)
+
+
+def test_a_cell_that_runs_over_many_lines_past_the_line_limit_is_an_input_error(layout, tmp_path, monkeypatch):
+    monkeypatch.setattr(reading, "MAX_LINE", 1 << 16)
+    path = tmp_path / "quote.csv.gz"
+    path.write_bytes(gzip.compress(b'label,type\n"' + b"\n" * (1 << 17)))
+    with pytest.raises(ImportInputError, match=r"quote.csv.gz:2: not a readable CSV record \(field larger than"):
+        run_import(KnowledgeBase.open(layout=layout), path, ImportFormat.CSV)
+
+
+@pytest.mark.parametrize("fmt, opening", [(ImportFormat.YAML, b"- "), (ImportFormat.PLOVER, b"[")])
+def test_a_document_read_whole_past_its_limit_is_an_input_error(layout, tmp_path, monkeypatch, fmt, opening):
+    monkeypatch.setattr(reading, "MAX_DOCUMENT", 1 << 16)
+    path = tmp_path / "large.gz"
+    path.write_bytes(gzip.compress(opening + b" " * (1 << 17)))
+    with pytest.raises(ImportInputError, match=r"large.gz is larger than 0 MiB once decompressed: too large"):
+        run_import(KnowledgeBase.open(layout=layout), path, fmt)

@@ -29,20 +29,29 @@ class NotThisFormat(ImportInputError):
         super().__init__(f"{display_path(path)} is not {declared}" + (f": {detail}" if detail else "") + ".")
 
 
+# Once decompressed, a line longer than MAX_LINE is no row of events (a row's cells are at most MAX_CELL
+# each), and a document read whole (YAML, a PLOVER JSON array) longer than MAX_DOCUMENT would take
+# gigabytes to parse. Past either, the input is refused before it is held: a few MB of gzip can stand
+# for gigabytes (2 GB of zeros, 8.7 MB gzipped, made an import hold 6 to 8 GB before it failed).
+MAX_LINE = 16 << 20
+MAX_DOCUMENT = 256 << 20
+
+
 @contextmanager
 def open_input(path: Path) -> Iterator[IO[bytes]]:
-    """The file's bytes as a binary stream, decompressed: a .gz or .bz2 file is read through, a .zip
-    archive must hold exactly one file, which is read (GDELT publishes its exports zipped one file each)."""
+    """The file's bytes as a binary stream, decompressed, within MAX_LINE and MAX_DOCUMENT: a .gz or
+    .bz2 file is read through, a .zip archive must hold exactly one file, which is read (GDELT
+    publishes its exports zipped one file each)."""
     if not path.is_file():
         raise KBNotFoundError(f"File not found: {display_path(path)}")
     suffix = path.suffix.lower()
     if suffix in _COMPRESSED:
         with _COMPRESSED[suffix](path, "rb") as stream:
-            yield _Checked(stream, path)
+            yield _Bounded(stream, path)
         return
     if suffix != ".zip":
         with path.open("rb") as stream:
-            yield stream
+            yield _Bounded(stream, path)
         return
     try:
         archive = zipfile.ZipFile(path)
@@ -54,35 +63,41 @@ def open_input(path: Path) -> Iterator[IO[bytes]]:
             raise ImportInputError(f"{display_path(path)} holds {len(members)} files; "
                                    "unzip it and import the one you mean.")
         with archive.open(members[0]) as stream:
-            yield stream
+            yield _Bounded(stream, path)
 
 
-class _Checked:
-    """A decompressing stream whose corrupt or truncated data is an input error naming the file,
-    not a traceback from the codec in the middle of an import."""
+class _Bounded:
+    """A stream read within MAX_LINE and MAX_DOCUMENT, whose corrupt or truncated compressed data is
+    an input error naming the file, not a traceback from the codec in the middle of an import."""
 
     def __init__(self, stream: IO[bytes], path: Path):
         self.stream, self.path = stream, path
 
-    def _fail(self, error: Exception):
-        raise ImportInputError(f"{display_path(self.path)} is not a readable {self.path.suffix[1:]} file "
-                               f"({error or type(error).__name__}).") from None
-
     def read(self, size: int = -1) -> bytes:
-        try:
-            return self.stream.read(size)
-        except (OSError, EOFError, zlib.error) as error:
-            self._fail(error)
+        data = self._reading(self.stream.read, MAX_DOCUMENT + 1 if size < 0 else size)
+        if size < 0 and len(data) > MAX_DOCUMENT:
+            raise ImportInputError(f"{display_path(self.path)} is larger than {MAX_DOCUMENT >> 20} MiB once "
+                                   "decompressed: too large to read at once; split it.")
+        return data
 
     def readline(self, size: int = -1) -> bytes:
-        try:
-            return self.stream.readline(size)
-        except (OSError, EOFError, zlib.error) as error:
-            self._fail(error)
+        line = self._reading(self.stream.readline, MAX_LINE + 1 if size < 0 else min(size, MAX_LINE + 1))
+        if len(line) > MAX_LINE:
+            raise ImportInputError(f"{display_path(self.path)} has a line longer than {MAX_LINE >> 20} MiB once "
+                                   "decompressed: it is no table of events.")
+        return line
 
     def __iter__(self) -> Iterator[bytes]:
         while line := self.readline():
             yield line
+
+    def _reading(self, read, size: int) -> bytes:
+        try:
+            return read(size)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+            what = "zip archive" if self.path.suffix.lower() == ".zip" else f"{self.path.suffix[1:]} file"
+            raise ImportInputError(f"{display_path(self.path)} is not a readable {what} "
+                                   f"({error or type(error).__name__}).") from None
 
 
 def member_name(path: Path) -> str:
@@ -143,10 +158,11 @@ def csv_records(path: Path) -> Iterator[CsvRecord]:
     """Every CSV record of the file, read as it streams, with the line it starts on (a quoted cell may
     hold line breaks): its cells, or why the row is rejected (blank, not UTF-8, a cell over MAX_CELL);
     and its text for the rejects file. The csv module aborts on a cell over its field limit, naming no
-    line, so the limit is lifted while reading (process-wide, as the module keeps it) and long cells
-    are rejected row by row instead; a record the module cannot read at all (an unclosed quote to the
-    end of the file) is an input error at the line it starts on."""
-    previous = csv.field_size_limit(1 << 30)
+    line, so the limit is raised to MAX_LINE while reading (process-wide, as the module keeps it) and
+    longer cells up to it are rejected row by row instead; a record the module cannot read at all (a
+    cell over MAX_LINE, an unclosed quote to the end of the file) is an input error at the line it
+    starts on."""
+    previous = csv.field_size_limit(MAX_LINE)
     try:
         with open_input(path) as stream:
             reader = csv.reader(_text_lines(stream))
