@@ -4,11 +4,13 @@ end in exit 0 or in one "Error: ..." line and exit 2, never a traceback, and mus
 quote) a file outside the KB."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from pyoxigraph import RdfFormat, parse
 
 from dipkb.cli import cli
 from dipkb.errors import KBFileError, KBSyntaxError
@@ -216,3 +218,31 @@ def test_a_file_that_starts_with_a_byte_order_mark_is_an_error_that_says_so(kb_r
             "accept: save it as UTF-8 without BOM"), command
     (kb_root / "kb" / name).write_bytes(text.encode())
     assert run(kb_root, "index").exit_code == 0
+
+
+# --- File names an IRI cannot hold as they are --------------------------------------------------------
+
+ODD_NAMES = ["events 2022.ttl", '"quote".ttl', "h#x.ttl", "q?x.ttl", "{a}.ttl", "back\\slash.nt", "new\nline.ttl",
+             "ü.ttl", "%20.ttl", " .ttl", "dir with space/inner.ttl", "bad\udcff.ttl"]
+
+
+def test_a_file_name_an_iri_cannot_hold_gets_a_graph_of_its_own(kb_root: Path):
+    # A space in a file name made every command end in pyoxigraph's ValueError.
+    for number, name in enumerate(ODD_NAMES):
+        path = kb_root / "kb" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f'<http://example.org/odd> <http://example.org/file> "{number}" .\n', encoding="utf-8")
+    for command in (*COMMANDS, ["stats", "-f", "json"], ["export", "-f", "trig"]):
+        result = run(kb_root, *command)
+        assert result.exit_code == 0, (command, result.output)
+    quads = list(parse(run(kb_root, "export", "-f", "nquads").stdout_bytes, format=RdfFormat.N_QUADS))
+    graphs = {quad.object.value: quad.graph_name.value for quad in quads if quad.predicate.value == "http://example.org/file"}
+    assert len(set(graphs.values())) == len(ODD_NAMES)  # "%20.ttl" and " .ttl" apart
+    assert graphs[str(ODD_NAMES.index("events 2022.ttl"))] == "urn:dipkb:file:kb/events%202022.ttl"
+    assert graphs[str(ODD_NAMES.index("%20.ttl"))] == "urn:dipkb:file:kb/%2520.ttl"
+    assert graphs[str(ODD_NAMES.index("ü.ttl"))] == "urn:dipkb:file:kb/ü.ttl"  # an IRI holds it as it is
+    assert graphs[str(ODD_NAMES.index("bad\udcff.ttl"))] == "urn:dipkb:file:kb/bad%FF.ttl"
+    files = {entry["path"] for entry in json.loads(run(kb_root, "stats", "-f", "json").stdout)["files"]}
+    assert {"kb/events 2022.ttl", "kb/bad\\xff.ttl", "kb/dir with space/inner.ttl"} <= files
+    (kb_root / "kb" / "events 2022.ttl").write_text('<http://example.org/odd> <http://example.org/file> "99" .\n')
+    assert "1 changed" in run(kb_root, "index").output

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,12 @@ INDEX_DIR_NAME = ".dipkb"
 # or below find the KB the way git finds a repository.
 MARKER_NAME = ".dipkb-kb"
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/dipkb, above this wing
+# What a file's path may keep as it is in its graph's IRI: RFC 3987's ipath characters (iunreserved,
+# sub-delims, ":", "@", "/"). Any other character (a space, a quote, "%", "#"...) is percent-encoded,
+# "%" included, so that no two paths share a graph.
+_UCSCHAR = ((0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF), *((plane << 16, plane << 16 | 0xFFFD) for plane in range(1, 14)),
+            (0xE1000, 0xEFFFD))
+_NOT_IN_IRI = re.compile("[^A-Za-z0-9._~!$&'()*+,;=:@/\\-" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _UCSCHAR) + "]")
 
 
 def installed_data_dir() -> Path | None:
@@ -144,7 +151,7 @@ class KBLayout:
             for path in sorted(files):
                 text = str(path)
                 if text.startswith(real + os.sep) and not files[path]:
-                    graphs[f"{FILE_GRAPH_PREFIX}{label}/{text[len(real) + 1:].replace(os.sep, '/')}"] = path
+                    graphs[f"{FILE_GRAPH_PREFIX}{label}/{_in_iri(text[len(real) + 1:].replace(os.sep, '/'))}"] = path
                 else:
                     graphs[self.graph_name(path)] = path
         return graphs
@@ -154,8 +161,15 @@ class KBLayout:
         path = path.resolve()
         for base, label in ((self.kb_dir, "kb"), (self.ontology_dir, "ontology")):
             if path.is_relative_to(base):
-                return f"{FILE_GRAPH_PREFIX}{label}/{path.relative_to(base).as_posix()}"
-        return f"{FILE_GRAPH_PREFIX}{path.as_posix()}"
+                return f"{FILE_GRAPH_PREFIX}{label}/{_in_iri(path.relative_to(base).as_posix())}"
+        return f"{FILE_GRAPH_PREFIX}{_in_iri(path.as_posix())}"
+
+
+def _in_iri(path: str) -> str:
+    """``path`` as it is written in an IRI (see _NOT_IN_IRI); a name the filesystem gave as bytes
+    that are not UTF-8 is encoded byte by byte."""
+    return _NOT_IN_IRI.sub(lambda found: "".join(f"%{byte:02X}" for byte in found[0].encode("utf-8", "surrogateescape")),
+                           path)
 
 
 def _entries(directory: Path, recursive: bool) -> Iterator[os.DirEntry]:

@@ -12,12 +12,13 @@ from dipkb.errors import WriteError
 
 def display_path(path: Path) -> str:
     """A path as the user would type it: relative to the working directory when inside it, absolute
-    otherwise (``/tmp/x.nt``, not ``../../tmp/x.nt``)."""
+    otherwise (``/tmp/x.nt``, not ``../../tmp/x.nt``). A name's bytes that are not UTF-8 are shown
+    as Python escapes them (``bad\\xff.ttl``): written as they are, they would not encode."""
     absolute = os.path.abspath(path)
     here = os.getcwd()
     if absolute == here or absolute.startswith(here.rstrip(os.sep) + os.sep):
-        return os.path.relpath(absolute, here)
-    return absolute
+        absolute = os.path.relpath(absolute, here)
+    return absolute.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
