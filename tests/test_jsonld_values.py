@@ -39,7 +39,7 @@ def values_kb(tmp_path: Path) -> KnowledgeBase:
 
 def exported(kb: KnowledgeBase, fmt: ExportFormat) -> tuple[bytes, int]:
     out = io.BytesIO()
-    count = export(kb, fmt, out)
+    count = export(kb, fmt, out).statements
     return out.getvalue(), count
 
 
