@@ -47,3 +47,15 @@ def test_a_failure_at_the_third_replacement_puts_back_the_two_before_and_removes
     assert [Path(target).name for target in calls[:3]] == ["c.ttl", "a.ttl", "b.ttl"]
     assert snapshot(kb) == before  # a.ttl as it was, c.ttl gone, no temporary file left
     assert not (kb / "new").exists()
+
+
+def test_two_writes_to_one_file_in_one_call_are_both_applied_in_order(layout):
+    # The second replaced the first, whose temporary file stayed in kb/.
+    a, new = layout.kb_dir / "a.ttl", layout.kb_dir / "new.ttl"
+    write_files(layout, [FileWrite(a, "ex:a ex:p 3 .\n"), FileWrite(new, PREFIX + "ex:n ex:p 4 .\n"),
+                         FileWrite(a, "ex:a ex:p 5 .\n"), FileWrite(new, "ex:n ex:p 6 .\n")])
+    assert a.read_text(encoding="utf-8") == PREFIX + "ex:a ex:p 1 .\n\nex:a ex:p 3 .\n\nex:a ex:p 5 .\n"
+    assert new.read_text(encoding="utf-8") == PREFIX + "ex:n ex:p 4 .\n\nex:n ex:p 6 .\n"
+    write_files(layout, [FileWrite(a, PREFIX + "ex:z ex:p 7 .\n"), FileWrite(a, PREFIX + "ex:y ex:p 8 .\n", append=False)])
+    assert a.read_text(encoding="utf-8") == PREFIX + "ex:y ex:p 8 .\n"
+    assert sorted(p.name for p in layout.kb_dir.iterdir()) == [".dipkb", "a.ttl", "b.ttl", "new.ttl"]  # no temporary

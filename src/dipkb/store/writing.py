@@ -134,14 +134,17 @@ def _replace_all(writes: Sequence[FileWrite], check: Callable[[Path], None] | No
     temporaries: dict[Path, Path] = {}
     created_dirs: list[Path] = []
     replaced: list[Path] = []
+    texts: dict[Path, bytes] = {}  # each file's new content, the writes to one file applied in order
     try:
         for write in writes:
             path = write.path.resolve()
+            if path not in originals:
+                originals[path] = path.read_bytes() if path.exists() else None
+            base = (texts.get(path, originals[path]) or b"").decode("utf-8") if write.append else ""
+            texts[path] = joined(base, write.text).encode("utf-8")
+        for path, text in texts.items():
             created_dirs += _make_parents(path.parent)
-            old = path.read_bytes() if path.exists() else None
-            originals.setdefault(path, old)
-            base = (old or b"").decode("utf-8") if write.append else ""
-            temporaries[path] = write_temporary(path, joined(base, write.text).encode("utf-8"))
+            temporaries[path] = write_temporary(path, text)
             if check is not None:
                 check(temporaries[path])
         for path, temporary in temporaries.items():
