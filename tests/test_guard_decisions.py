@@ -95,6 +95,12 @@ def test_a_construct_with_a_subquery_leaves_out_derived_triples_whatever_it_says
     "SELECT * WHERE { ?s ?p ('a';",
     "SELECT * WHERE { ?s ?p ('a', }",
     "SELECT * WHERE { ?s ?p (dip:x; }",
+    # The end of the query just after a rewritten token: a brace left open.
+    "SELECT * WHERE { ?s ?p 'a'",
+    "SELECT * WHERE { ?s ?p dip:x",
+    "SELECT * WHERE { ?s ?p <urn:x>",
+    "SELECT * WHERE { ?s ?p 'a' ?x }",
+    'SELECT * WHERE { ?s ?p """a\nb""" ?x }',
 ])
 def test_an_error_just_after_a_rewritten_token_is_placed_where_the_engine_places_it(kb, text):
     with pytest.raises(SyntaxError) as engine:

@@ -52,7 +52,8 @@ class SafeQuery:
 
     text: str
     source: str
-    marks: tuple[tuple[int, int, bool], ...]  # (offset in text, offset in source, same length as there)
+    # Each token's span in ``text`` and in ``source``: (start, end in text, start, end in source).
+    marks: tuple[tuple[int, int, int, int], ...]
 
     def locate(self, message: str) -> str:
         match = re.search(r"error at (\d+):(\d+)", message)
@@ -61,10 +62,15 @@ class SafeQuery:
         line, column = int(match[1]), int(match[2])
         offset = (0 if line == 1 else _nth_newline(self.text, line - 1) + 1) + column - 1
         source_offset = offset
-        for text_offset, origin, same in self.marks:
-            if text_offset > offset:
+        for start, end, source_start, source_end in self.marks:
+            if start > offset:
                 break
-            source_offset = origin + (offset - text_offset if same else 0)
+            if offset >= end:  # after the token (the end of the query, often): as far after it there
+                source_offset = source_end + offset - end
+            elif end - start == source_end - source_start:
+                source_offset = source_start + offset - start
+            else:  # inside a token written otherwise: at its start
+                source_offset = source_start
         return message[:match.start()] + f"error at {place(self.source, source_offset)}" + message[match.end():]
 
 
@@ -128,7 +134,7 @@ def _rebuild(text: str, tokens: list[Token], prefixes: Mapping[str, str]) -> Saf
     declared = dict(prefixes)
     base: str | None = None
     out: list[str] = []
-    marks: list[tuple[int, int, bool]] = []
+    marks: list[tuple[int, int, int, int]] = []
     length = 0
     before: Token | None = None  # the previous token that is not whitespace or a comment
     declaring: str | None = None  # after `PREFIX p:`, the prefix whose IRI comes next
@@ -160,7 +166,7 @@ def _rebuild(text: str, tokens: list[Token], prefixes: Mapping[str, str]) -> Saf
             # Two keywords side by side (`SELECTDISTINCT`) could be split another way by the engine.
             out.append(" ")
             length += 1
-        marks.append((length, token.start, len(piece) == token.end - token.start))
+        marks.append((length, length + len(piece), token.start, token.end))
         out.append(piece)
         length += len(piece)
         if token.kind not in (Kind.SPACE, Kind.COMMENT):
