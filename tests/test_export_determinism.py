@@ -2,14 +2,20 @@
 terms, and whatever labels the index gave the blank nodes it derived triples about."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
+from test_export_formats import exported
 
 from dipkb import KnowledgeBase
 from dipkb.views import turtle_writing
-from dipkb.views.export import ExportFormat, export
+from dipkb.views.export import ExportFormat
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.open()
+
 
 BLANK_EVENT_TTL = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
@@ -18,17 +24,6 @@ BLANK_EVENT_TTL = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
 [] a dip:Meeting ; dip:date "2021-07-10"^^xsd:date ; dip:host actor:a .
 event:named a dip:Meeting ; dip:date "2021-07-11"^^xsd:date ; dip:host actor:b .
 """
-
-
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return KnowledgeBase.open()
-
-
-def exported(kb: KnowledgeBase, fmt: ExportFormat, **options) -> bytes:
-    out = io.BytesIO()
-    export(kb, fmt, out, **options)
-    return out.getvalue()
 
 
 @pytest.mark.parametrize("fmt", [ExportFormat.TURTLE, ExportFormat.TRIG])

@@ -3,28 +3,21 @@ graphs by name, a blank line apart, each written as the Turtle export writes; N-
 canonical form; JSON-LD's nodes and their keys in the Turtle export's order."""
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
 
 import pytest
-
 from pyoxigraph import RdfFormat, parse, serialize
+from test_export_formats import exported
 
 from dipkb import KnowledgeBase
-from dipkb.views.export import ExportFormat, export
+from dipkb.views.export import ExportFormat
 
 
 @pytest.fixture(scope="module")
 def kb() -> KnowledgeBase:
     return KnowledgeBase.open()
-
-
-def exported(kb: KnowledgeBase, fmt: ExportFormat, **options) -> bytes:
-    out = io.BytesIO()
-    export(kb, fmt, out, **options)
-    return out.getvalue()
 
 
 def test_trig_with_derived_writes_the_default_graph_first_then_the_graphs_by_name_a_blank_line_apart(kb):
