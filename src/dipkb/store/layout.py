@@ -22,9 +22,10 @@ _PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/dipkb, above this wing
 # What a file's path may keep as it is in its graph's IRI: RFC 3987's ipath characters (iunreserved,
 # sub-delims, ":", "@", "/"). Any other character (a space, a quote, "%", "#"...) is percent-encoded,
 # "%" included, so that no two paths share a graph.
-_UCSCHAR = ((0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF), *((plane << 16, plane << 16 | 0xFFFD) for plane in range(1, 14)),
-            (0xE1000, 0xEFFFD))
-_NOT_IN_IRI = re.compile("[^A-Za-z0-9._~!$&'()*+,;=:@/\\-" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _UCSCHAR) + "]")
+_UCSCHAR = ((0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF),
+            *((plane << 16, plane << 16 | 0xFFFD) for plane in range(1, 14)), (0xE1000, 0xEFFFD))
+_NOT_IN_IRI = re.compile("[^A-Za-z0-9._~!$&'()*+,;=:@/\\-"
+                         + "".join(f"{chr(low)}-{chr(high)}" for low, high in _UCSCHAR) + "]")
 
 
 def installed_data_dir() -> Path | None:
@@ -168,8 +169,11 @@ class KBLayout:
 def _in_iri(path: str) -> str:
     """``path`` as it is written in an IRI (see _NOT_IN_IRI); a name the filesystem gave as bytes
     that are not UTF-8 is encoded byte by byte."""
-    return _NOT_IN_IRI.sub(lambda found: "".join(f"%{byte:02X}" for byte in found[0].encode("utf-8", "surrogateescape")),
-                           path)
+    return _NOT_IN_IRI.sub(_percent_encoded, path)
+
+
+def _percent_encoded(found: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in found[0].encode("utf-8", "surrogateescape"))
 
 
 def _entries(directory: Path, recursive: bool) -> Iterator[os.DirEntry]:

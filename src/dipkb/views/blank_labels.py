@@ -5,8 +5,8 @@ RDFC-1.0 labels most blank nodes from their own statements (its first-degree has
 their own statements do not tell apart, and that are linked to one another, go through its deep
 comparison (Hash N-Degree Quads), whose work grows steeply (exponentially at worst) with the size
 of such a cluster: the "poison" datasets of the specification's security considerations.
-pyoxigraph 0.5.13 has no limit to set: it took 90 s for a chain of 1,000 alike nested blank nodes, and a list of 1,000
-equal items crashed the process (SIGSEGV). Other implementations bound the work (rdf-canonize's
+pyoxigraph 0.5.13 has no limit to set: it took 90 s for a chain of 1,000 alike nested blank nodes,
+and a list of 1,000 equal items crashed the process (SIGSEGV). Other implementations bound the work (rdf-canonize's
 ``maxDeepIterations``, RDF.ex's call limit) and fail past it; an export should not fail, so here
 the nodes of each cluster larger than :data:`LARGEST_CLUSTER` are labelled in the order in which
 they first appear in the files (``_:b0``, ``_:b1``...), and stand as constants while RDFC-1.0
@@ -25,8 +25,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pyoxigraph import (BlankNode, CanonicalizationAlgorithm, Dataset, DefaultGraph, Literal, NamedNode, Quad, RdfFormat,
-                        Triple, serialize)
+from pyoxigraph import (BlankNode, CanonicalizationAlgorithm, Dataset, DefaultGraph, Literal, NamedNode, Quad,
+                        RdfFormat, Triple, serialize)
 
 LARGEST_CLUSTER = 4
 
