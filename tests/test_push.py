@@ -248,3 +248,14 @@ def test_virtuoso_push_with_digest_authentication(tmp_path, kb):
         assert run("--kb", str(kb), "--endpoint", server.query, *timeline).stdout == run("--kb", str(kb), *timeline).stdout
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("through", ["update", "store"])
+def test_files_whose_names_an_iri_cannot_hold_are_pushed_each_to_its_graph(oxigraph, kb, through):
+    for name in ("events 2022.ttl", "%20.ttl", "h#x.ttl"):  # "%20.ttl" is not " .ttl"'s graph
+        (kb / "kb" / name).write_text('<http://example.org/odd> <http://example.org/file> "x" .\n', encoding="utf-8")
+    result = run("--kb", str(kb), "push", f"--{through}", getattr(oxigraph, through))
+    assert result.exit_code == 0 and result.stdout.startswith("Pushed 28 graphs"), result.output
+    assert {"urn:dipkb:file:kb/events%202022.ttl", "urn:dipkb:file:kb/%2520.ttl",
+            "urn:dipkb:file:kb/h%23x.ttl"} <= set(oxigraph.dipkb_graphs())
+    assert_equal_to_the_kb(oxigraph, kb)
