@@ -254,3 +254,22 @@ def test_moscow_is_at_longitude_37_latitude_55(tmp_path):
     meeting = next(f for f in collection["features"] if f["id"] == "event:kabulov-taliban-meeting-2021-07")
     assert meeting["properties"]["sources"][0]["id"] == "source:founding-article"
     assert meeting["properties"]["date"] == "2021-07" and meeting["properties"]["modality"] == "occurred"
+
+
+def test_a_table_cuts_a_cell_wider_than_any_sentence_and_csv_keeps_it_whole(kb_copy):
+    # A label of 50,000 characters padded every line of the table to its length.
+    label = "Talks " * 10_000
+    (kb_copy / "kb" / "long.ttl").write_text(f"""
+@prefix dip: <https://w3id.org/dipkb/ontology#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> . @prefix actor: <https://w3id.org/dipkb/kb/actor/> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+<https://w3id.org/dipkb/kb/event/long-talks> a dip:Meeting ; rdfs:label "{label.strip()}"@en ;
+    dip:host actor:russia ; dip:date "2021-07-09"^^xsd:date ; dip:source source:founding-article .
+""", encoding="utf-8")
+    table = run("--kb", str(kb_copy), "timeline", "--actor", "Russia").stdout.splitlines()
+    assert max(len(line) for line in table) < 1000
+    cut = next(line for line in table if "Talks Talks" in line)
+    assert f"{'Talks ' * 33}T…  Russia (host)" in cut  # 199 columns and the marker, then the next column
+    assert len([line for line in table if line.startswith("2021-07")]) > 5  # the other events too
+    csv_text = run("--kb", str(kb_copy), "timeline", "--actor", "Russia", "-f", "csv").stdout
+    assert label.strip() in csv_text

@@ -103,6 +103,10 @@ TRUNCATED = "…"
 # of them in the first rows would pad every line of a million to its length. Whole values are in
 # csv, tsv, json and xml.
 QUERY_CELL_WIDTH = 100
+# A timeline's cells are sentences (a label, its participants); one of thousands of characters
+# (20,000 participants, a pasted article) padded every line of the table to its length: 32 MB for
+# six events. Wider than any cell of the bundled KB's timeline (113 columns).
+ROW_CELL_WIDTH = 200
 
 
 def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Callable[[str], object], *,
@@ -146,7 +150,7 @@ def rows_output(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: Outp
 def write_rows(headers: Sequence[str], rows: Iterable[Sequence[str]], fmt: OutputFormat,
                write: Callable[[str], object], *, window: int = TABLE_WINDOW) -> None:
     """:func:`rows_output` written as the rows come: a table sizes its columns from its first ``window``
-    rows (:func:`write_table`)."""
+    rows, ROW_CELL_WIDTH at most (:func:`write_table`)."""
     rows = iter(rows)
     if fmt is OutputFormat.JSON:
         for text in json_array(dict(zip(headers, row)) for row in rows):
@@ -157,7 +161,7 @@ def write_rows(headers: Sequence[str], rows: Iterable[Sequence[str]], fmt: Outpu
         for batch in iter(lambda: list(islice(rows, TABLE_WINDOW)), []):
             writer.writerows(batch)
     else:
-        write_table(headers, rows, write, window=window)
+        write_table(headers, rows, write, window=window, cell_width=ROW_CELL_WIDTH)
 
 
 @dataclass(frozen=True)
