@@ -123,3 +123,24 @@ def test_a_bad_json_line_rejects_that_line_only(kb, tmp_path):
     report = run_import(kb, path).report
     assert report.rows == 5
     assert [(r.line, r.reason) for r in report.rejected_rows] == [(2, "malformed record"), (4, "invalid UTF-8")]
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # far deeper than Python's JSON parser goes
+
+
+def test_a_json_array_nested_too_deeply_is_an_input_error(kb, tmp_path):
+    # json.loads raised RecursionError: a traceback.
+    path = tmp_path / "deep.json"
+    path.write_text(f'[{{"id": "x", "a": {DEEP}}}]', encoding="utf-8")
+    with pytest.raises(ImportInputError, match="nests arrays or objects too deeply to read"):
+        run_import(kb, path, ImportFormat.PLOVER)
+
+
+@pytest.mark.parametrize("layout", ["a record a line", "records over several lines"])
+def test_a_record_nested_too_deeply_is_rejected_and_the_next_one_read(kb, tmp_path, layout):
+    path = tmp_path / "deep.jsonl"
+    deep = f'{{"id": "deep",\n"a": {DEEP}}}' if layout == "records over several lines" else f'{{"id": "deep", "a": {DEEP}}}'
+    path.write_text(deep + '\n{"id": "next", "event": "CONSULT"}\n', encoding="utf-8")
+    report = run_import(kb, path, ImportFormat.PLOVER).report
+    assert report.rows == 2 and report.rejected == 2, report.as_json()
+    assert report.as_json()["reasons"]["malformed record"] == 1  # the next one is read, rejected for its own reason

@@ -66,6 +66,9 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]
                     raise NotThisFormat(path, "PLOVER JSON", f"line 1 is not JSON ({error.msg})") from None
                 yield line, Rejection("malformed record", f"not JSON: {error.msg} at column {error.colno}"), shown(raw)
                 continue
+            except RecursionError:
+                yield line, _TOO_DEEP, shown(raw)
+                continue
             yield line, _object(record), shown(raw)
 
 
@@ -74,6 +77,8 @@ def _array(path: Path, data: bytes) -> Iterator[tuple[int, dict[str, Any] | Reje
     text = data.decode("utf-8", "surrogateescape")
     try:
         records = json.loads(text)
+    except RecursionError:
+        raise ImportInputError(f"{display_path(path)} nests arrays or objects too deeply to read.") from None
     except json.JSONDecodeError as error:
         raise ImportInputError(f"{display_path(path)} is not valid JSON: line {error.lineno} column "
                                f"{error.colno}: {error.msg}.") from None
@@ -91,6 +96,8 @@ def _array(path: Path, data: bytes) -> Iterator[tuple[int, dict[str, Any] | Reje
 
 
 _SPACE = re.compile(r"\s*")
+# Deeper than Python's parser goes (about a thousand levels); no PLOVER record nests beyond three.
+_TOO_DEEP = Rejection("malformed record", "JSON nested too deeply to read")
 
 
 def _concatenated(text: str, first_line: int) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
@@ -105,11 +112,12 @@ def _concatenated(text: str, first_line: int) -> Iterator[tuple[int, dict[str, A
             return
         try:
             record, end = decoder.raw_decode(text, start)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             resume = text.find("\n{", start + 1)
             end = len(text) if resume < 0 else resume + 1
-            yield line, Rejection("malformed record", f"not JSON: {error.msg} at line {error.lineno - 1 + first_line}"
-                                  f" column {error.colno}"), _shown_text(text[start:end])
+            why = _TOO_DEEP if isinstance(error, RecursionError) else Rejection(
+                "malformed record", f"not JSON: {error.msg} at line {error.lineno - 1 + first_line} column {error.colno}")
+            yield line, why, _shown_text(text[start:end])
         else:
             yield line, _checked(record), _shown_text(text[start:end])
         line += text.count("\n", start, end)
