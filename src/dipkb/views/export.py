@@ -258,7 +258,8 @@ def _with_graph(text: bytes, graph_name: str) -> bytes:
 
 def export(kb: KnowledgeBase, fmt: ExportFormat, out: BinaryIO, *, with_ontology: bool = False,
            with_derived: bool = False) -> Exported:
-    """Write the KB's files to ``out`` in ``fmt``; return how many triples (or quads) were written.
+    """Write the KB's files to ``out`` in ``fmt``; return how many triples (or quads) were written,
+    and how many blank nodes are labelled in the files' order rather than by RDFC-1.0.
 
     ``with_ontology`` adds the ontology and shapes files, ``with_derived`` the triples the index
     derived from the exported files (see the module's docstring). The same KB always gives the same
