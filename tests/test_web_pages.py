@@ -388,6 +388,64 @@ def test_the_file_is_the_same_for_the_same_kb(served_kb: Served, tmp_path: Path)
     assert written[0] == written[1]
 
 
+# ------------------------------------------------------------------------------------------ hostile data
+
+# Sources whose dip:url would run script if it became a link, each written the way a browser still
+# follows it (upper case, leading blanks), and labels and quotes that are markup.
+SCHEMES = ("javascript:window.pwned=1", "JavaScript:window.pwned=1", " javascript:window.pwned=1",
+           "data:text/html,<script>opener.pwned=1</script>", "vbscript:x")
+HOSTILE_KB = """\
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+<https://w3id.org/dipkb/kb/event/hostile-2021-07-09> a dip:Statement ;
+    rdfs:label "Lavrov says <script>window.pwned=1</script>"@en ;
+    dip:speaker <https://w3id.org/dipkb/kb/actor/russia> ;
+    dip:quote "<img src=x onerror=window.pwned=1>"@en ;
+    dip:date "2021-07-09"^^xsd:date ; dip:modality dip:Claimed ;
+    dip:source source:web-report, """ + ", ".join(f"source:sneaky-{n}" for n in range(len(SCHEMES))) + """ .
+source:web-report a dip:NewsArticle ; dct:title "A report on the web"@en ;
+    dip:url "https://example.org/report?a=1&b=2"^^xsd:anyURI .
+""" + "".join(f"""source:sneaky-{n} a dip:NewsArticle ; dct:title "Sneaky {n}"@en ;
+    dip:url {json.dumps(url)}^^xsd:anyURI .
+""" for n, url in enumerate(SCHEMES))
+
+
+def drawn_safely(page: Page) -> None:
+    """The event is drawn with its markup as text, and its only link out of the page is the web one
+    (a served page links each source to its own page too)."""
+    card = page.locator("li.event[data-id='event:hostile-2021-07-09']")
+    expect(card.locator("h3.label")).to_have_text("Lavrov says <script>window.pwned=1</script>")
+    expect(card.locator("blockquote")).to_contain_text("<img src=x onerror=window.pwned=1>")
+    hrefs = card.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert [href for href in hrefs if not href.startswith("/")] == ["https://example.org/report?a=1&b=2"]
+    assert page.locator("img").count() == 0
+
+
+def test_markup_and_script_urls_in_the_kb_stay_text_in_the_file_and_the_served_pages(kb_copy: Path,
+                                                                                    page: Recorded):
+    (kb_copy / "kb" / "hostile.ttl").write_text(HOSTILE_KB, encoding="utf-8")
+    out = kb_copy / "hostile.html"
+    dipkb(kb_copy, "timeline", "--actor", "Russia", "--from", "2021-07-09", "--to", "2021-07-09", "-o", str(out))
+    page.page.goto(out.as_uri())
+    drawn_safely(page.page)
+    dialogs: list[str] = []
+    page.page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    for n in range(len(SCHEMES)):  # the file lets inline script run, so a script URL, once followed, would run
+        page.page.get_by_text(f"Sneaky {n}", exact=True).click()
+    assert page.page.evaluate("window.pwned") is None and not dialogs and page.page.url == out.as_uri()
+    with serving(kb_copy) as served:
+        page.page.goto(served.url + "/?actor=Russia&from=2021-07-09&to=2021-07-09")
+        drawn_safely(page.page)
+        page.page.goto(served.url + "/source/sneaky-0")  # the source's own page names its URL as text
+        expect(page.page.locator("main")).to_contain_text("javascript:window.pwned=1")
+        hrefs = page.page.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        assert [href for href in hrefs if ":" in href.split("/", 1)[0]] == [], hrefs
+    assert page.hosts() <= {own_host(served)}
+
+
 # ------------------------------------------------------------------------------------------ screenshot
 
 def test_the_screenshot_script_writes_a_png(served_kb: Served, tmp_path: Path):

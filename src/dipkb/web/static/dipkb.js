@@ -33,6 +33,12 @@
     return PAGE_KINDS.indexOf(kind) >= 0 ? "/" + kind + "/" + encodeURIComponent(id.slice(at + 1)) : null;
   }
 
+  /* Only web links: a javascript: or data: URL in the KB must not become a live link in the page
+     (a file's policy lets inline script run, and a served page's would only block it). */
+  function webLink(url) {
+    return /^https?:\/\//i.test(url || "") ? url : null;
+  }
+
   function linked(text, href, className) {
     var node = el(href ? "a" : "span", className, text);
     if (href) node.href = href;
@@ -225,8 +231,8 @@
       var sources = el("p", "sources", "Sources: ");
       ev.sources.forEach(function (s, i) {
         if (i) sources.appendChild(document.createTextNode("; "));
-        if (s.url) {
-          var out = linked(s.title, s.url, "source external");
+        if (webLink(s.url)) {
+          var out = linked(s.title, webLink(s.url), "source external");
           out.rel = "noopener noreferrer";
           sources.appendChild(out);
           if (pageOf(s.id)) {
