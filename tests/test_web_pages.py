@@ -187,6 +187,22 @@ def test_an_unknown_name_is_a_404_page_and_a_404_json(served_kb: Served, page: R
     assert fetch(served_kb.url + "/actor/kabulov-taliban-meeting-2021-07")[0] == 404
 
 
+def test_a_path_nothing_answers_is_the_same_404_page_json_or_text(served_kb: Served, page: Recorded):
+    response = page.page.goto(served_kb.url + "/actors/russia")
+    assert response.status == 404
+    assert page.page.locator("p.error").inner_text().startswith("Nothing at /actors/russia: the timeline is at /")
+    page.page.get_by_role("link", name="Back to the timeline").click()
+    expect(page.page.locator("ol#events > li.event").first).to_be_visible()
+    status, kind, body = fetch(served_kb.url + "/api/nothing.json")
+    assert (status, kind) == (404, "application/json") and json.loads(body)["status"] == 404
+    status, kind, body = fetch(served_kb.url + "/sparql/nothing")
+    assert (status, kind) == (404, "text/plain; charset=utf-8") and body.startswith(b"Nothing at /sparql/nothing")
+    request = urllib.request.Request(served_kb.url + "/sparql", method="DELETE")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 405 and "POST" in refused.value.headers["Allow"]
+
+
 def test_every_answer_forbids_other_hosts(served_kb: Served):
     """Pages, error pages, assets and API answers alike carry the policy."""
     for path, status in (("/", 200), ("/event/kabulov-taliban-meeting-2021-07", 200), ("/sparql", 200),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
@@ -90,4 +91,4 @@ def create_app(config: ServeConfig) -> Starlette:
     routes = [*sparql_endpoint.routes(), *api.routes(), *pages.routes(),
               Mount("/static", StaticFiles(packages=[("dipkb.web", "static")]), name="static")]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                     exception_handlers={DipkbError: errors.handle})
+                     exception_handlers={DipkbError: errors.handle, HTTPException: errors.handle_routing})

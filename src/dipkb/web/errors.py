@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
@@ -36,19 +37,34 @@ def http_status(error: errors.DipkbError) -> int:
 
 
 def error_response(request: Request, error: errors.DipkbError) -> Response:
-    status, message = http_status(error), str(error)
+    return _response(request, http_status(error), str(error))
+
+
+def _response(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     path = request.url.path
     if path.startswith("/sparql"):
-        return PlainTextResponse(message + "\n", status_code=status)
+        return PlainTextResponse(message + "\n", status_code=status, headers=headers)
     if path.startswith("/api/") or path.endswith(".json"):
-        return JSONResponse({"error": message, "status": status}, status_code=status)
+        return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
     page = (f"<!doctype html><meta charset=utf-8><title>dipkb: error {status}</title>"
             f"<link rel=stylesheet href=/static/dipkb.css><main><h1>Error {status}</h1>"
             f"<p class=error>{html.escape(message)}</p><p><a href=/>Back to the timeline</a></p></main>")
-    return HTMLResponse(page, status_code=status)
+    return HTMLResponse(page, status_code=status, headers=headers)
 
 
 async def handle(request: Request, error: Exception) -> Response:
     if not isinstance(error, errors.DipkbError):  # registered for DipkbError only
         raise error
     return error_response(request, error)
+
+
+async def handle_routing(request: Request, error: Exception) -> Response:
+    """A path no route answers, or a method it does not take: the same page, JSON or text as the
+    library's errors, rather than the framework's bare "Not Found"."""
+    if not isinstance(error, HTTPException):  # registered for HTTPException only
+        raise error
+    message = error.detail
+    if error.status_code == 404:
+        message = (f"Nothing at {request.url.path}: the timeline is at /, the SPARQL endpoint at /sparql, and "
+                   "each event, actor, place, source and position has a page such as /actor/russia.")
+    return _response(request, error.status_code, message, error.headers)

@@ -34,6 +34,8 @@ from dipkb.web.live import LiveKB
 
 # The kinds of resource with a page, by the CURIE prefix that names them.
 KINDS = ("event", "actor", "place", "source", "position")
+
+
 def _live(request: Request) -> LiveKB:
     return request.app.state.live
 
