@@ -256,6 +256,50 @@ def test_moscow_is_at_longitude_37_latitude_55(tmp_path):
     assert meeting["properties"]["date"] == "2021-07" and meeting["properties"]["modality"] == "occurred"
 
 
+UNMAPPABLE = """
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix geo: <http://www.w3.org/2003/01/geo/wgs84_pos#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix place: <https://w3id.org/dipkb/kb/place/> .
+@prefix event: <https://w3id.org/dipkb/kb/event/> .
+place:not-a-number a dip:Place ; rdfs:label "Not a number"@en ; geo:lat "NaN" ; geo:long "1e400" .
+place:off-the-map a dip:Place ; rdfs:label "Off the map"@en ; geo:lat 91.5 ; geo:long 200.5 .
+place:on-the-edge a dip:Place ; rdfs:label "On the edge"@en ; geo:lat -90.0 ; geo:long 180.0 .
+""" + "".join(f"""event:at-{place} a dip:Meeting ; rdfs:label "At {place}"@en ; dip:date "2021-07-10"^^xsd:date ;
+    dip:host <https://w3id.org/dipkb/kb/actor/russia> ; dip:place place:{place} .
+""" for place in ("not-a-number", "off-the-map", "on-the-edge"))
+
+
+def test_a_place_a_map_cannot_use_is_left_out_of_geojson_and_said_once_by_validate(kb_copy):
+    """Infinity, NaN and points off the globe are no GeoJSON position (RFC 7946 section 3.1.1, and
+    RFC 8259 has no NaN): such an event is left out with the unplaced ones. Each value breaks three
+    constraints of one shape, and validate says so once."""
+    (kb_copy / "kb" / "unmappable.ttl").write_text(UNMAPPABLE, encoding="utf-8")
+    result = run("--kb", str(kb_copy), "timeline", "--from", "2021-07-10", "--to", "2021-07-10", "-f", "geojson")
+    collection = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in GeoJSON"))
+    ids = [f["id"] for f in collection["features"]]
+    assert "event:at-on-the-edge" in ids and not {"event:at-not-a-number", "event:at-off-the-map"} & set(ids)
+    edge = next(f for f in collection["features"] if f["id"] == "event:at-on-the-edge")
+    assert edge["geometry"]["coordinates"] == [180.0, -90.0]
+    everything = len(json.loads(run("--kb", str(kb_copy), "timeline", "--from", "2021-07-10", "--to", "2021-07-10",
+                                    "-f", "json").stdout))
+    assert f"Note: {everything - len(ids)} of {everything} events left out" in result.stderr
+
+    checked = CliRunner().invoke(cli, ["--kb", str(kb_copy), "validate"])
+    report = json.loads(CliRunner().invoke(cli, ["--kb", str(kb_copy), "validate", "-f", "json"]).stdout)
+    about = [line for line in checked.stdout.splitlines() if "geo:" in line]
+    assert [line.split(": ", 1)[1].split(": A ")[0] for line in about] == [
+        'Violation: place:not-a-number ("Not a number") geo:lat "NaN"',
+        'Violation: place:not-a-number ("Not a number") geo:long "1e400"',
+        'Violation: place:off-the-map ("Off the map") geo:lat "91.5"^^xsd:decimal',
+        'Violation: place:off-the-map ("Off the map") geo:long "200.5"^^xsd:decimal']
+    results = [f for f in report["findings"] if f["path"] and f["path"].startswith(GEO)]
+    assert len(results) == 8  # the JSON keeps every SHACL result: datatype, minimum and maximum for each string
+    violations = sum(1 for line in checked.stdout.splitlines() if ": Violation: " in line)
+    assert checked.stdout.splitlines()[-1].startswith(f"{violations} violations, ") and violations < report["violations"]
+
+
 def test_a_table_cuts_a_cell_wider_than_any_sentence_and_csv_keeps_it_whole(kb_copy):
     # A label of 50,000 characters padded every line of the table to its length.
     label = "Talks " * 10_000

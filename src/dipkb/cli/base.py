@@ -82,10 +82,10 @@ class DipkbGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DipkbError as error:
-            for finding in getattr(error, "findings", ()):
-                from dipkb.shacl.findings import render_finding
+            if getattr(error, "findings", ()):
+                from dipkb.shacl.findings import finding_lines
 
-                click.echo(render_finding(finding), err=True)
+                click.echo("\n".join(finding_lines(error.findings)), err=True)
             # What went wrong may quote a file's or the user's text: its control characters are not sent.
             click.echo(f"Error: {terminal_lines(str(error))}", err=True)
             ctx.exit(error.exit_code)

@@ -116,7 +116,7 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
     """
     from dipkb.authoring import add as authoring
     from dipkb.authoring.drafts import actor_drafts
-    from dipkb.shacl.findings import render_finding
+    from dipkb.shacl.findings import finding_lines
 
     source = authoring.SourceDraft.from_options(**{key: fields.pop(f"source_{key}") for key in
                                                    ("title", "url", "publisher", "date", "kind")})
@@ -125,8 +125,8 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
         participants=tuple(p for text in participants for p in authoring.parse_participants(text)),
         new_actors=actor_drafts(new_actors, acts_for, positions), **fields)
     result = authoring.add_event(open_kb(ctx, local=True), draft, into=Path(into) if into else None, dry_run=dry_run)
-    for finding in result.findings:
-        click.echo(render_finding(finding), err=True)
+    if result.findings:
+        click.echo("\n".join(finding_lines(result.findings)), err=True)
     if not result.accepted:
         click.echo("Error: the event was rejected by the shapes; nothing was written.", err=True)
         ctx.exit(EXIT_FINDINGS)

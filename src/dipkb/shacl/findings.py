@@ -77,8 +77,10 @@ def _plural(count: int, noun: str) -> str:
 
 
 def summary(report: ValidationReport) -> str:
-    """``Conforms: 0 violations, 2 warnings in 5 files.`` or ``3 violations, 0 warnings in 5 files.``"""
-    counts = (f"{_plural(len(report.violations), 'violation')}, {_plural(len(report.warnings), 'warning')} "
+    """``Conforms: 0 violations, 2 warnings in 5 files.`` or ``3 violations, 0 warnings in 5 files.``,
+    counting the lines the text shows (:func:`finding_lines`)."""
+    violations, warnings = len(finding_lines(report.violations)), len(finding_lines(report.warnings))
+    counts = (f"{_plural(violations, 'violation')}, {_plural(warnings, 'warning')} "
               f"in {_plural(report.files_checked, 'file')}.")
     return f"Conforms: {counts}" if report.conforms() else counts
 
@@ -114,8 +116,15 @@ def render_finding(f: Finding) -> str:
     return terminal_text(f"{place}{f.severity.value}: {subject}: {f.message}")
 
 
+def finding_lines(findings: list[Finding]) -> list[str]:
+    """A line per finding, each said once: a value that breaks several constraints of one shape
+    (``"NaN"`` as a latitude: its datatype, its minimum and its maximum) is one result of each in
+    SHACL, and the same sentence three times to a reader. The JSON and Turtle reports keep them all."""
+    return list(dict.fromkeys(render_finding(f) for f in findings))
+
+
 def render_text(report: ValidationReport) -> str:
-    return "\n".join([render_finding(f) for f in report.findings] + [summary(report)]) + "\n"
+    return "\n".join(finding_lines(report.findings) + [summary(report)]) + "\n"
 
 
 def render_json(report: ValidationReport) -> str:

@@ -29,9 +29,12 @@ def coordinates(kb: KnowledgeBase, entries: Sequence[TimelineEntry]) -> dict[str
     for row in kb.select_for_each(_COORDINATES_QUERY, places):
         try:
             point = Point(float(row["long"].value), float(row["lat"].value))
-        except ValueError:  # not a number: the shapes report it, a map cannot use it
+        except ValueError:
             continue
-        points.setdefault(row["place"].value, point)
+        # A map cannot place "NaN", "1e400" or a latitude of 91 (the shapes report each): left out
+        # with the places that have no coordinates, rather than written as JSON no reader accepts.
+        if -180 <= point.longitude <= 180 and -90 <= point.latitude <= 90:
+            points.setdefault(row["place"].value, point)
     return points
 
 
