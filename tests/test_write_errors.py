@@ -132,6 +132,47 @@ def test_output_into_a_missing_directory_is_one_line(tmp_path):
     assert result.output == f"Error: cannot write to {target}: No such file or directory\n"
 
 
+def test_output_through_a_link_writes_the_file_it_names_and_keeps_the_link(tmp_path):
+    (tmp_path / "shared").mkdir()
+    target = tmp_path / "shared" / "queries.json"
+    target.write_text("old")
+    link = tmp_path / "queries.json"
+    link.symlink_to(target)
+    result = CliRunner().invoke(cli, ["queries", "-o", str(link)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and target.read_text().startswith("[")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["queries.json"]  # no temporary left
+
+
+def test_output_to_a_pipe_or_a_device_writes_into_it_and_leaves_it_one(tmp_path):
+    """`-o /dev/stdout` or `-o /dev/null`: replacing such a path by a rename put a regular file in
+    /dev (we run as root). Here through links in the test's own directory, so that a regression
+    replaces the link, not the machine's /dev/null."""
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    written = CliRunner().invoke(cli, ["queries", "-f", "csv", "-o", str(fifo)], catch_exceptions=False)
+    read, _ = reader.communicate(timeout=60)
+    assert written.exit_code == 0, written.output
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and read.decode().startswith("name,")
+    null = tmp_path / "null.csv"
+    null.symlink_to("/dev/null")
+    result = CliRunner().invoke(cli, ["queries", "-o", str(null)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert null.is_symlink() and stat.S_ISCHR(null.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null.csv", "rows.csv"]
+
+
+@pytest.mark.parametrize("command", [["timeline"], ["export"], ["validate"], ["queries"]])
+def test_a_full_standard_output_is_one_line(command):
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "dipkb", *command], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr in ("Error: cannot write to standard output: No space left on device\n",
+                           "Error: cannot write: No space left on device.\n")
+
+
 def test_a_path_is_named_as_typed_inside_the_working_directory_and_whole_outside_it(tmp_path, monkeypatch):
     inside, outside = tmp_path / "here", tmp_path / "elsewhere"
     inside.mkdir()

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import click
 
 from dipkb import __version__
-from dipkb.errors import DipkbError, ParameterError
+from dipkb.errors import DipkbError, ParameterError, WriteError
 from dipkb.store.layout import KB_ENV_VAR, KBLayout
 from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat, choose_format
@@ -82,17 +82,27 @@ class DipkbGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DipkbError as error:
-            if getattr(error, "findings", ()):
-                from dipkb.shacl.findings import finding_lines
-
-                click.echo("\n".join(finding_lines(error.findings)), err=True)
-            # What went wrong may quote a file's or the user's text: its control characters are not sent.
-            click.echo(f"Error: {terminal_lines(str(error))}", err=True)
-            ctx.exit(error.exit_code)
+            self.fail(ctx, error)
         except BrokenPipeError:
             # `dipkb timeline | head` closes the pipe early; that is not an error.
             sys.stderr.close()
             ctx.exit(EXIT_OK)
+        except OSError as error:
+            # A full disk where no write names its place (a short report to a redirected stdout): the
+            # machine's state, not a bug to show a traceback for. Every KB write says its own place.
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.fail(ctx, WriteError(f"cannot write: {error.strerror}."))
+
+    @staticmethod
+    def fail(ctx: click.Context, error: DipkbError) -> None:
+        if getattr(error, "findings", ()):
+            from dipkb.shacl.findings import finding_lines
+
+            click.echo("\n".join(finding_lines(error.findings)), err=True)
+        # What went wrong may quote a file's or the user's text: its control characters are not sent.
+        click.echo(f"Error: {terminal_lines(str(error))}", err=True)
+        ctx.exit(error.exit_code)
 
 
 @click.group(cls=DipkbGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

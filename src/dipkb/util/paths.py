@@ -26,14 +26,18 @@ _FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 @contextmanager
-def reporting_write_errors(place: Path, advice: str, *, advise_when_full: bool = False) -> Iterator[None]:
+def reporting_write_errors(place: Path | str, advice: str, *, advise_when_full: bool = False) -> Iterator[None]:
     """Turn an OSError raised in the block into a WriteError naming ``place`` (what the user asked to
-    write, not the temporary file that failed first) and the system's reason, followed by ``advice``
+    write, not the temporary file that failed first; a str is a name such as "standard output") and
+    the system's reason, followed by ``advice``
     when the place cannot be written at all, or is full and ``advise_when_full``. The one place where
     a failed write becomes a message."""
     try:
         yield
+    except BrokenPipeError:  # the reader went away (`-o /dev/stdout | head`): not the place's failure
+        raise
     except OSError as error:
         advised = error.errno in _NOT_WRITABLE or (advise_when_full and error.errno in _FULL)
         hint = f" ({advice})" if advised else ""
-        raise WriteError(f"cannot write to {display_path(place)}: {error.strerror or error}{hint}") from error
+        name = place if isinstance(place, str) else display_path(place)
+        raise WriteError(f"cannot write to {name}: {error.strerror or error}{hint}") from error

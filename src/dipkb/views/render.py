@@ -295,12 +295,21 @@ class Output:
         """A binary stream to write the whole result to; a file appears only once it is complete, with
         the permissions a plain open() would give it (or those of the file it replaces)."""
         if self.path is None:
-            yield sys.stdout.buffer
-            sys.stdout.flush()
+            with reporting_write_errors("standard output", "redirect it elsewhere"):
+                yield sys.stdout.buffer
+                sys.stdout.flush()
             return
-        with reporting_write_errors(Path(self.path), "choose another place for the output"), \
-                replacing(Path(self.path)) as handle:
-            yield handle
+        target = Path(self.path)
+        with reporting_write_errors(target, "choose another place for the output"):
+            if target.exists() and not target.is_file():
+                # A device or a pipe (-o /dev/stdout, /dev/null, a FIFO) is written to as it is: the
+                # rename that replaces a file would put a file in its place (as root, in /dev).
+                with open(target, "wb") as handle:
+                    yield handle
+                return
+            # Through a link to the file it names: replacing the link would cut it.
+            with replacing(target.resolve()) as handle:
+                yield handle
 
 
 TIMELINE_HEADERS = ["date", "type", "modality", "label", "participants", "place", "sources"]
