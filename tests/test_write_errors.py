@@ -8,6 +8,7 @@ directory bind-mounted read-only gives EROFS, a small tmpfs gives ENOSPC.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -123,6 +124,26 @@ def test_replacing_an_output_file_keeps_its_mode(tmp_path):
         os.umask(previous)
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text().startswith("[")
+
+
+@pytest.mark.parametrize("command", [["export"], ["query", "CONSTRUCT WHERE { ?s ?p ?o }"]])
+@pytest.mark.parametrize("where", ["kb/all.ttl", "kb/deeper/all.nt", "ontology/more.ttl"])
+def test_rdf_written_where_the_kb_reads_its_data_is_refused(kb_copy, snapshot, command, where):
+    """An export into kb/ came back at the next command as a second copy of every statement and
+    blank node, past the lock and the shapes."""
+    shutil.copytree(REPO / "ontology", kb_copy / "ontology")
+    before = snapshot(kb_copy)
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), *command, "-o", str(kb_copy / where)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: -o {kb_copy / where}: the KB reads every .ttl and .nt file in ")
+    assert snapshot(kb_copy) == before
+
+
+@pytest.mark.parametrize("where", ["kb/.draft.ttl", "kb/all.jsonld", "all.ttl"])
+def test_other_outputs_beside_the_kb_are_written(kb_copy, where):
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "export", "-o", str(kb_copy / where)])
+    assert result.exit_code == 0, result.output
+    assert (kb_copy / where).stat().st_size > 0
 
 
 def test_output_into_a_missing_directory_is_one_line(tmp_path):

@@ -7,13 +7,15 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import click
 
 from dipkb import __version__
 from dipkb.errors import DipkbError, ParameterError, WriteError
-from dipkb.store.layout import KB_ENV_VAR, KBLayout
+from dipkb.store.layout import DATA_SUFFIXES, KB_ENV_VAR, KBLayout
+from dipkb.util.paths import display_path
 from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat, choose_format
 
@@ -161,6 +163,25 @@ def not_blank(ctx: click.Context, param: click.Parameter, value):
     return value
 
 
+def _not_read_back(output: Path) -> None:
+    """Refuse an -o that the KB would read as its own data: an export written to kb/all.ttl doubled
+    every statement and blank node at the next command, past the lock and the shapes."""
+    if output.suffix not in DATA_SUFFIXES:
+        return
+    try:
+        layout = layout_of(click.get_current_context())
+    except DipkbError:  # no KB to read it back
+        return
+    target = output.resolve()
+    for directory in (layout.kb_dir, layout.ontology_dir):
+        inside = target.is_relative_to(directory.resolve())
+        if inside and not any(part.startswith(".") for part in target.relative_to(directory.resolve()).parts):
+            where = "the working directory" if display_path(directory) == "." else display_path(directory)
+            raise ParameterError(f"-o {display_path(output)}: the KB reads every {' and '.join(DATA_SUFFIXES)} "
+                                 f"file in {where} as its own, so the output would come back as data. Write it "
+                                 "elsewhere; 'dipkb add' and 'dipkb import' change the KB.")
+
+
 def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Callable:
     """The shared -f/--format and -o/--output of every command that prints rows or RDF."""
     names = [f.value for f in formats]
@@ -172,6 +193,8 @@ def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Ca
                       help=f"Output format (default: from -o's extension, else {default.value}).")
         @functools.wraps(command)
         def wrapper(*args, fmt: str | None, output: str | None, **kwargs):
+            if output is not None:
+                _not_read_back(Path(output))
             return command(*args, out=Output(choose_format(formats, default, fmt, output), output), **kwargs)
 
         return wrapper
