@@ -135,8 +135,21 @@ def test_rdf_written_where_the_kb_reads_its_data_is_refused(kb_copy, snapshot, c
     before = snapshot(kb_copy)
     result = CliRunner().invoke(cli, ["--kb", str(kb_copy), *command, "-o", str(kb_copy / where)])
     assert result.exit_code == 2
-    assert result.output.startswith(f"Error: -o {kb_copy / where}: the KB reads every .ttl and .nt file in ")
+    assert result.output.startswith(f"Error: -o {kb_copy / where}: the KB reads this file as part of its data")
     assert snapshot(kb_copy) == before
+
+
+@pytest.mark.parametrize("into", ["kb/.drafts.ttl", "kb/.drafts/events.ttl", "kb/events.TTL", "elsewhere.ttl"])
+def test_add_and_import_refuse_a_file_the_kb_does_not_read(kb_copy, snapshot, into):
+    """`--into kb/.drafts.ttl` said "Added" of an event the KB skips with every hidden file: lost."""
+    before = snapshot(kb_copy)
+    added = CliRunner().invoke(cli, ["--kb", str(kb_copy), *ADD, "--into", str(kb_copy / into)])
+    assert (added.exit_code, added.output) == (
+        2, f"Error: bad target: {kb_copy / into} is not a .ttl file the KB reads: give one inside "
+           f"{kb_copy / 'kb'}, not hidden\n")
+    imported = CliRunner().invoke(cli, ["--kb", str(kb_copy), "import", str(CSV), "--into", str(kb_copy / into)])
+    assert imported.exit_code == 2 and imported.output.startswith(f"Error: Cannot import into {kb_copy / into}: ")
+    assert snapshot(kb_copy) == before and not (kb_copy / "kb" / ".drafts").exists()
 
 
 @pytest.mark.parametrize("where", ["kb/.draft.ttl", "kb/all.jsonld", "all.ttl"])

@@ -322,8 +322,9 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
     vocab = Vocabulary(kb)
     event = resolve_draft(draft, vocab)
     target = Path(into).resolve() if into else default_target(kb.layout, event)
-    if target.suffix != ".ttl" or not target.is_relative_to(kb.layout.kb_dir.resolve()):
-        raise EventDraftError([("bad target", f"{target} is not a .ttl file inside {kb.layout.kb_dir}")])
+    if not kb.layout.is_turtle_target(target):
+        raise EventDraftError([("bad target", f"{target} is not a .ttl file the KB reads: give one inside "
+                                              f"{kb.layout.kb_dir}, not hidden")])
     iri = iri_for(event, lambda candidate: in_kb(kb, candidate))
     block = draft_turtle(event, iri)
     findings = check_text(kb, terms.prefix_block() + block, sample=False)

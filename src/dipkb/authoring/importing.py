@@ -161,9 +161,9 @@ def default_target(layout: KBLayout, path: Path, fmt: ImportFormat) -> Path:
 
 def _target(layout: KBLayout, path: Path, fmt: ImportFormat, into: Path | None) -> Path:
     target = (into if into is not None else default_target(layout, path, fmt)).resolve()
-    if target.suffix != ".ttl" or not target.is_relative_to(layout.kb_dir.resolve()):
+    if not layout.is_turtle_target(target):
         raise ImportInputError(f"Cannot import into {display_path(target)}: give a .ttl file inside "
-                               f"{display_path(layout.kb_dir)}.")
+                               f"{display_path(layout.kb_dir)}, not hidden, which the KB reads.")
     return target
 
 

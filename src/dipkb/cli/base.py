@@ -172,14 +172,11 @@ def _not_read_back(output: Path) -> None:
         layout = layout_of(click.get_current_context())
     except DipkbError:  # no KB to read it back
         return
-    target = output.resolve()
-    for directory in (layout.kb_dir, layout.ontology_dir):
-        inside = target.is_relative_to(directory.resolve())
-        if inside and not any(part.startswith(".") for part in target.relative_to(directory.resolve()).parts):
-            where = "the working directory" if display_path(directory) == "." else display_path(directory)
-            raise ParameterError(f"-o {display_path(output)}: the KB reads every {' and '.join(DATA_SUFFIXES)} "
-                                 f"file in {where} as its own, so the output would come back as data. Write it "
-                                 "elsewhere; 'dipkb add' and 'dipkb import' change the KB.")
+    if layout.reads(output):
+        raise ParameterError(f"-o {display_path(output)}: the KB reads this file as part of its data "
+                             f"(every {' and '.join(DATA_SUFFIXES)} file under its kb/, every .ttl file of its "
+                             "ontology/), so the output would come back as data. Write it elsewhere; 'dipkb add' "
+                             "and 'dipkb import' change the KB.")
 
 
 def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Callable:

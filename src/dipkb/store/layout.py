@@ -140,6 +140,20 @@ class KBLayout:
         turtle = (e for e in _entries(self.ontology_dir, recursive=False) if e.name.endswith(".ttl"))
         return data_file_links(self.ontology_dir, "ontology", turtle)
 
+    def reads(self, path: Path) -> bool:
+        """Whether a file at ``path`` is read as part of the KB: a data file anywhere under kb/, or a
+        Turtle file in ontology/, neither hidden nor below a hidden directory (the listing skips them)."""
+        target, kb_dir = path.resolve(), self.kb_dir.resolve()
+        if target.is_relative_to(kb_dir):
+            hidden = any(part.startswith(".") for part in target.relative_to(kb_dir).parts)
+            return target.suffix in DATA_SUFFIXES and not hidden
+        return (target.parent == self.ontology_dir.resolve() and target.suffix == ".ttl"
+                and not target.name.startswith("."))
+
+    def is_turtle_target(self, path: Path) -> bool:
+        """Whether `add` or `import` may write to ``path``: a Turtle file of kb/ that the KB reads."""
+        return path.suffix == ".ttl" and path.resolve().is_relative_to(self.kb_dir.resolve()) and self.reads(path)
+
     def file_graphs(self) -> dict[str, Path]:
         """Every ontology and KB data file by the graph it is loaded into: :meth:`graph_name` of each,
         without resolving every path (seven lstat calls each; a server checks this before each request).
