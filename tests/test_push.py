@@ -148,6 +148,31 @@ def test_a_push_needs_a_target(kb):
     assert result.stderr == "Error: Say where to push: --update URL (SPARQL 1.1 Update) or --store URL (Graph Store Protocol).\n"
 
 
+@pytest.mark.parametrize("option, which, refused", [
+    ("--update", "home", "answered 404 Not Found: POST / is not supported by this server"),
+    ("--update", "query", "answered 415 Unsupported Media Type"),
+    ("--store", "home", "answered 404 Not Found: PUT / is not supported by this server"),
+])
+def test_an_address_no_graph_can_go_to_stops_the_push_at_the_first_answer(oxigraph, kb, option, which, refused):
+    """The server's home page, or its query service given for the update one: every one of the 22
+    graphs was tried and reported failed in turn; at a million events, 4,000 lines."""
+    url = {"home": oxigraph.query.rsplit("/", 1)[0] + "/", "query": oxigraph.query}[which]
+    result = run("--kb", str(kb), "push", option, url)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1].startswith(f"Error: The SPARQL endpoint {url} {refused}")
+    assert "Failed:" not in result.output and server_graphs(oxigraph) == {}
+    assert run("--kb", str(kb), "push", "--update", oxigraph.update).stdout.startswith("Pushed 22 graphs")
+
+
+def test_a_query_address_that_answers_with_a_page_says_what_to_give(oxigraph, kb):
+    home = oxigraph.query.rsplit("/", 1)[0] + "/"
+    result = run("--kb", str(kb), "--endpoint", home, "stats")
+    assert (result.exit_code, result.stderr) == (2, f"Error: The SPARQL endpoint {home} answered with a web page, "
+                                                    "not SPARQL results: give the address of its query service "
+                                                    "(Oxigraph server's ends in /query, Fuseki's in /DATASET/sparql, "
+                                                    "Virtuoso's in /sparql).\n")
+
+
 def test_progress_shows_on_a_terminal(oxigraph, kb, capsys):
     report = push(KBLayout.locate(kb), destination(oxigraph.update, None), progress=True)
     assert report.ok and len(report.sent) == 22

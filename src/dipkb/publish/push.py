@@ -50,6 +50,10 @@ SAVE_EVERY = 2.0  # seconds between two writes of the record during a push
 # a time, 3.1 s four at a time (2 cores); but Virtuoso 7.2.5, given language-tagged literals by two
 # requests at once, then failed queries with "Unknown language in DB.DBA.RDF_LANGUAGE_OF_OBJ".
 WORKERS = 1
+# Answers that say the push cannot work at all, whichever graph: the credentials (401, 403), or an
+# address that is not a graph store or update service (404 and 405 where none is expected, 415: the
+# query service given for the update one). The push stops at the first rather than trying every graph.
+EVERY_GRAPH_WOULD_FAIL = (401, 403, 404, 405, 415)
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,7 @@ class _Run:
                 try:
                     text = future.result()
                 except EndpointError as error:
-                    if error.status in (401, 403):  # the credentials: no graph would go through
+                    if error.status in EVERY_GRAPH_WOULD_FAIL:
                         raise
                     self._failed(graph.name, error)
                     if error.status is None:  # no answer even after the retries: the others would get none
@@ -255,7 +259,7 @@ class _Run:
                 for step in self.to.writer.drop_steps(graph):
                     _with_retries(self.to.connection, step, self.stopping)
             except EndpointError as error:
-                if error.status in (401, 403):
+                if error.status in EVERY_GRAPH_WOULD_FAIL:
                     raise
                 self.report.failed.append((graph, str(error)))
                 continue

@@ -271,13 +271,20 @@ class RemoteEngine:
         try:
             if len(encoded) <= _GET_LIMIT:
                 separator = "&" if "?" in self.url else "?"
-                return self.connection.send("GET", f"{self.url}{separator}{encoded}", accept=accept)
-            return self.connection.send("POST", self.url, body=encoded.encode(),
-                                        content_type="application/x-www-form-urlencoded", accept=accept)
+                answer = self.connection.send("GET", f"{self.url}{separator}{encoded}", accept=accept)
+            else:
+                answer = self.connection.send("POST", self.url, body=encoded.encode(),
+                                              content_type="application/x-www-form-urlencoded", accept=accept)
         except EndpointError as error:
             if error.status == 400:  # the server's parser refused the query
                 raise SyntaxError(error.detail or str(error)) from None
             raise
+        if answer.media_type in ("text/html", "application/xhtml+xml"):
+            # The server's home page, or its query editor: the usual slip is its address without the path.
+            raise EndpointError(f"The SPARQL endpoint {self.url} answered with a web page, not SPARQL results: give "
+                                "the address of its query service (Oxigraph server's ends in /query, Fuseki's in "
+                                "/DATASET/sparql, Virtuoso's in /sparql).")
+        return answer
 
     def _dataset_fields(self, dataset: Dataset) -> list[tuple[str, str]]:
         """The protocol's dataset parameters. A default graph that is the union while the named
