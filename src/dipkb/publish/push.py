@@ -15,7 +15,8 @@ no file read and no server asked. A push killed or failed half-way resumes where
 :mod:`dipkb.publish.sending` says how each graph is replaced without ever being half-written.
 
 Failures: a 5xx or a timeout is retried with backoff; a graph that still fails is reported and
-the others are sent; a server that cannot be reached stops the push. A server emptied or
+the others are sent; a server that cannot be reached, or an answer no graph would get past
+(:data:`EVERY_GRAPH_WOULD_FAIL`), stops the push. A server emptied or
 restored behind dipkb's back needs ``--all``: the record says what was sent, not what is there.
 """
 from __future__ import annotations
