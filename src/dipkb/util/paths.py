@@ -29,9 +29,8 @@ _FULL = {errno.ENOSPC, errno.EDQUOT}
 def reporting_write_errors(place: Path | str, advice: str, *, advise_when_full: bool = False) -> Iterator[None]:
     """Turn an OSError raised in the block into a WriteError naming ``place`` (what the user asked to
     write, not the temporary file that failed first; a str is a name such as "standard output") and
-    the system's reason, followed by ``advice``
-    when the place cannot be written at all, or is full and ``advise_when_full``. The one place where
-    a failed write becomes a message."""
+    the system's reason, followed by ``advice`` when the place cannot be written at all, or is full
+    and ``advise_when_full``. The one place where a failed write becomes a message."""
     try:
         yield
     except BrokenPipeError:  # the reader went away (`-o /dev/stdout | head`): not the place's failure
