@@ -159,11 +159,28 @@ def test_other_outputs_beside_the_kb_are_written(kb_copy, where):
     assert (kb_copy / where).stat().st_size > 0
 
 
-def test_output_into_a_missing_directory_is_one_line(tmp_path):
+def test_output_into_a_missing_directory_is_one_line_before_any_work(kb_copy, snapshot, tmp_path):
     target = tmp_path / "missing" / "out.csv"
     result = CliRunner().invoke(cli, ["queries", "-o", str(target)], catch_exceptions=False)
     assert result.exit_code == 2
-    assert result.output == f"Error: cannot write to {target}: No such file or directory\n"
+    assert result.output == f"Error: -o {target}: there is no directory {target.parent}.\n"
+    # Not after the import it reports on, which was written and then not summed up.
+    before = snapshot(kb_copy)
+    imported = CliRunner().invoke(cli, ["--kb", str(kb_copy), "import", str(CSV), "--report", str(target)])
+    assert imported.output == f"Error: --report {target}: there is no directory {target.parent}.\n"
+    assert snapshot(kb_copy) == before
+
+
+@pytest.mark.parametrize("option", ["--report", "--rejected"])
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_an_import_report_is_never_written_over_a_kb_file(kb_copy, snapshot, option, dry_run):
+    """`import --dry-run --report kb/events-2021.ttl` wrote JSON over the KB's events."""
+    before = snapshot(kb_copy)
+    target = kb_copy / "kb" / "events-2021.ttl"
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "import", str(CSV), *dry_run, option, str(target)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {option} {target}: the KB reads this file as part of its data")
+    assert snapshot(kb_copy) == before
 
 
 def test_output_through_a_link_writes_the_file_it_names_and_keeps_the_link(tmp_path):
@@ -216,7 +233,7 @@ def test_a_path_is_named_as_typed_inside_the_working_directory_and_whole_outside
                           (outside / "missing" / "out.csv", str(outside / "missing" / "out.csv")),
                           (Path("../elsewhere/missing/out.csv"), str(outside / "missing" / "out.csv"))]:
         result = CliRunner().invoke(cli, ["queries", "-o", str(target)], catch_exceptions=False)
-        assert result.output == f"Error: cannot write to {named}: No such file or directory\n", target
+        assert result.output == f"Error: -o {named}: there is no directory {named.rsplit('/', 1)[0]}.\n", target
 
 
 # A long output sorted on a small tmpfs as $TMPDIR: the export's lines, a long timeline's events, what

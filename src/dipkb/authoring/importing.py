@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -25,6 +26,7 @@ from dipkb.shacl.findings import Finding
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.writing import FileWrite, write_files
+from dipkb.util.durable import replacing
 from dipkb.util.paths import display_path, reporting_write_errors
 
 
@@ -242,9 +244,12 @@ def commit_import(layout: KBLayout, result: ImportResult, *, kb: KnowledgeBase |
 def write_rejected(result: ImportResult, path: Path) -> int:
     """The rejected rows as a tab-separated file: line, reason, detail, the row as read. Returns the count."""
     with reporting_write_errors(Path(path), "choose another place for --rejected"), \
-            Path(path).open("w", encoding="utf-8", newline="") as stream:
+            replacing(Path(path)) as binary:
+        stream = io.TextIOWrapper(binary, encoding="utf-8", newline="")
         writer = csv.writer(stream, delimiter="\t", lineterminator="\n")
         writer.writerow(["line", "reason", "detail", "row"])
         for row in result.report.rejected_rows:
             writer.writerow([row.line, row.reason, row.detail, row.text])
+        stream.flush()
+        stream.detach()  # the file is closed, made durable and put in place by replacing()
     return len(result.report.rejected_rows)

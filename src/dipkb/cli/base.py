@@ -163,20 +163,25 @@ def not_blank(ctx: click.Context, param: click.Parameter, value):
     return value
 
 
-def _not_read_back(output: Path) -> None:
-    """Refuse an -o that the KB would read as its own data: an export written to kb/all.ttl doubled
-    every statement and blank node at the next command, past the lock and the shapes."""
-    if output.suffix not in DATA_SUFFIXES:
-        return
+def outside_the_kb(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Callback of an option naming a file to write besides the KB's own (-o, --report, --rejected):
+    refused when the KB reads that file as its data (an export written to kb/all.ttl came back as a
+    second copy of every statement, and `import --report kb/events.ttl` wrote JSON over the events),
+    or when its directory does not exist (found out only after the work it reports on)."""
+    if value is None:
+        return None
+    path, option = Path(value), param.opts[0]
     try:
-        layout = layout_of(click.get_current_context())
+        layout = layout_of(ctx)
     except DipkbError:  # no KB to read it back
-        return
-    if layout.reads(output):
-        raise ParameterError(f"-o {display_path(output)}: the KB reads this file as part of its data "
+        layout = None
+    if layout is not None and layout.reads(path):
+        raise ParameterError(f"{option} {display_path(path)}: the KB reads this file as part of its data "
                              f"(every {' and '.join(DATA_SUFFIXES)} file under its kb/, every .ttl file of its "
-                             "ontology/), so the output would come back as data. Write it elsewhere; 'dipkb add' "
-                             "and 'dipkb import' change the KB.")
+                             "ontology/). Write it elsewhere; 'dipkb add' and 'dipkb import' change the KB.")
+    if not path.resolve().parent.is_dir():
+        raise ParameterError(f"{option} {display_path(path)}: there is no directory {display_path(path.parent)}.")
+    return value
 
 
 def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Callable:
@@ -184,14 +189,12 @@ def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Ca
     names = [f.value for f in formats]
 
     def decorator(command: Callable) -> Callable:
-        @click.option("-o", "--output", type=FilePath(dir_okay=False), default=None,
+        @click.option("-o", "--output", type=FilePath(dir_okay=False), default=None, callback=outside_the_kb,
                       help="Write to this file (atomically) instead of stdout; its extension picks the format.")
         @click.option("-f", "--format", "fmt", type=click.Choice(names), default=None,
                       help=f"Output format (default: from -o's extension, else {default.value}).")
         @functools.wraps(command)
         def wrapper(*args, fmt: str | None, output: str | None, **kwargs):
-            if output is not None:
-                _not_read_back(Path(output))
             return command(*args, out=Output(choose_format(formats, default, fmt, output), output), **kwargs)
 
         return wrapper

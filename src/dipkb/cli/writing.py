@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, not_blank, open_kb
+from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, not_blank, open_kb, outside_the_kb
 from dipkb.util.paths import display_path
 from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat
@@ -146,8 +146,10 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
 @click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "gdelt", "icews", "plover", "acled"]),
               help="Input format (default: guessed from the content; .zip, .gz and .bz2 are read through).")
 @click.option("--into", type=FilePath(dir_okay=False), help="KB file to add to (default kb/imports/FORMAT-FILE.ttl).")
-@click.option("--report", type=FilePath(dir_okay=False), help="Write the row accounting as JSON here.")
-@click.option("--rejected", type=FilePath(dir_okay=False), help="Write the rejected rows with reasons (TSV) here.")
+@click.option("--report", type=FilePath(dir_okay=False), callback=outside_the_kb,
+              help="Write the row accounting as JSON here.")
+@click.option("--rejected", type=FilePath(dir_okay=False), callback=outside_the_kb,
+              help="Write the rejected rows with reasons (TSV) here.")
 @click.option("--dry-run", is_flag=True, help="Count and check, write nothing to the KB.")
 @click.option("--actor", "actor_codes", multiple=True, callback=not_blank,
               help="Keep rows with an actor code starting so (RUS, AFGGOV).")
