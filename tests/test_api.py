@@ -158,6 +158,9 @@ def test_what_is_not_there_is_a_404(served_kb, path, params, message):
     ("/api/timeline", [("type", "Meeting"), ("type", "Visit")], "Parameter 'type' is given twice"),
     ("/api/timeline", [("direct", "maybe")], "Parameter 'direct' must be true or false"),
     ("/api/timeline", [("format", "csv")], "Unknown format 'csv'"),
+    # str.isdigit() is true of both; int() refuses them (a 500 before).
+    ("/api/show/actor:russia", [("limit", "²")], "No limit '²': give a whole number from 1."),
+    ("/actor/russia.json", [("limit", "1" + "0" * 5000)], "No limit '1000"),
 ])
 def test_a_bad_request_is_a_400_with_its_reason(served_kb, path, params, message):
     status, content_type, body = get(served_kb, path, params)

@@ -83,6 +83,19 @@ def test_every_kind_of_bad_row_is_rejected_with_its_reason(layout, tmp_path):
     assert lines[3].startswith("4\tinvalid date\tSQLDATE '20120231' is no real day\t")
 
 
+@pytest.mark.parametrize("min_mentions", [None, 1])
+def test_digits_int_cannot_read_are_a_rejected_row(layout, tmp_path, min_mentions):
+    """``str.isdigit()`` is true of ² and of 5,000 digits; int() refuses both: a traceback before."""
+    path = gdelt_file(tmp_path, [with_field(GOOD[1], 31, "²".encode()), with_field(GOOD[2], 31, b"9" * 5000),
+                                 with_field(GOOD[3], 0, "1²".encode()), with_field(GOOD[4], 1, "2019102²".encode()),
+                                 GOOD[5]])
+    options = ImportOptions(min_mentions=min_mentions)
+    report = run_import(KnowledgeBase.open(layout=layout), path, ImportFormat.GDELT, options).report
+    assert [(r.line, r.reason) for r in report.rejected_rows] == [
+        (1, "malformed signal"), (2, "malformed signal"), (3, "malformed record id"), (4, "invalid date")]
+    assert report.rows == 5 and report.imported + report.merged + report.filtered == 1
+
+
 def test_the_first_rows_can_be_bad_before_the_version_is_known(layout, tmp_path):
     path = gdelt_file(tmp_path, [b"garbage", b"a\tb\tc", GOOD[0], GOOD[1]])
     report = run_import(KnowledgeBase.open(layout=layout), path, ImportFormat.GDELT).report

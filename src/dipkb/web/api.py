@@ -29,6 +29,7 @@ from dipkb.views.names import resolve_actor
 from dipkb.views.render import OutputFormat, json_array, json_text, query_result
 from dipkb.web.html import TimelineForm, single_values
 from dipkb.web.live import LiveKB, RemoteKB
+from dipkb.util.numbers import whole_number
 
 _TIMELINE_FORMATS = (OutputFormat.JSON, OutputFormat.TIMELINEJS, OutputFormat.GEOJSON)
 
@@ -116,9 +117,10 @@ def counting_number(params: QueryParams, name: str) -> int | None:
     text = params.get(name)
     if text is None:
         return None
-    if not text.isdigit() or int(text) < 1:
+    number = whole_number(text)
+    if number is None or number < 1:
         raise ParameterError(f"No {name} {text!r}: give a whole number from 1.")
-    return int(text)
+    return number
 
 
 def show_api(request: Request) -> Response:

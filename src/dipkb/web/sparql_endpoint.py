@@ -107,7 +107,10 @@ async def read_request(request: Request) -> ProtocolRequest:
         if kind == "application/sparql-update":
             raise ForbiddenQueryError(_READ_ONLY)
         if kind == "application/x-www-form-urlencoded":
-            params += parse_qsl(_text(await _body(request)), keep_blank_values=True, errors="strict")
+            try:
+                params += parse_qsl(_text(await _body(request)), keep_blank_values=True, errors="strict")
+            except UnicodeDecodeError:  # a %-escape of bytes that are not UTF-8: %FF
+                raise QueryError("The form's values are not UTF-8 text, which the SPARQL protocol requires.") from None
         elif kind == "application/sparql-query":
             queries.append(_text(await _body(request)))
         else:

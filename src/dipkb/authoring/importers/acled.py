@@ -52,6 +52,7 @@ from dipkb.model.namespaces import KB
 from dipkb.model.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme,
                                  SourceRecord, row_result)
 from dipkb.model.temporal import XSD_DATE, XSD_DATETIME, XSD_GYEARMONTH, DateValue, Period, Precision, period_of
+from dipkb.util.numbers import whole_number
 
 TYPES = Path(__file__).with_name("acled-types.tsv")
 SOURCE_NS = KB + "source/"
@@ -265,17 +266,22 @@ def _place(row: dict[str, str]) -> PlaceSpec | None:
 def _count(text: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit():
+    count = whole_number(text)
+    if count is None:
         raise Rejection("invalid fatalities", f"fatalities '{text}' is not a whole number")
-    return int(text)
+    return count
 
 
 def _modified(text: str) -> DateValue | None:
     if not text:
         return None
-    if not text.isdigit():
+    seconds = whole_number(text)
+    try:
+        moment = datetime.fromtimestamp(seconds, tz=UTC) if seconds is not None else None
+    except (OverflowError, ValueError, OSError):  # past year 9999
+        moment = None
+    if moment is None:
         raise Rejection("invalid timestamp", f"timestamp '{text}' is not Unix seconds")
-    moment = datetime.fromtimestamp(int(text), tz=UTC)
     return DateValue(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), XSD_DATETIME)
 
 

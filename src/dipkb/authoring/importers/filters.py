@@ -13,6 +13,7 @@ from datetime import date
 from dipkb.errors import ImportInputError
 from dipkb.model.countries import country_table
 from dipkb.model.temporal import DateInputError, any_period, parse_partial_date
+from dipkb.util.numbers import whole_number
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ class RowFilter:
     def keeps_attention(self, num_mentions: str, is_root: str) -> bool:
         """GDELT NumMentions and IsRootEvent as read; an unreadable value does not filter (the row is
         then rejected for it)."""
-        if self.min_mentions is not None and num_mentions.isdigit() and int(num_mentions) < self.min_mentions:
+        mentions = whole_number(num_mentions)
+        if self.min_mentions is not None and mentions is not None and mentions < self.min_mentions:
             return False
         return not (self.root_only and is_root == "0")
 

@@ -17,6 +17,7 @@ from dipkb.model.namespaces import KB
 from dipkb.model.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme, Signals,
                                  SourceRecord, row_result)
 from dipkb.model.temporal import XSD_DATE, XSD_DATETIME, DateValue
+from dipkb.util.numbers import ascii_digits, whole_number
 
 SOURCE_NS = KB + "source/"
 
@@ -85,12 +86,12 @@ def _kept(fields: list[str], row_filter: RowFilter) -> bool:
         return False
     actors = (fields[ACTOR1], fields[ACTOR1 + 2], fields[ACTOR2], fields[ACTOR2 + 2])
     day = fields[1]
-    iso = f"{day[:4]}-{day[4:6]}-{day[6:8]}" if len(day) == 8 and day.isdigit() else None
+    iso = f"{day[:4]}-{day[4:6]}-{day[6:8]}" if len(day) == 8 and ascii_digits(day) else None
     return row_filter.keeps_actors(actors) and row_filter.keeps_date(iso) and row_filter.keeps_code(fields[EVENT_CODE])
 
 
 def _day(text: str, what: str) -> date:
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not ascii_digits(text):
         raise Rejection("invalid date", f"{what} '{text}' is not YYYYMMDD")
     try:
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))
@@ -100,7 +101,7 @@ def _day(text: str, what: str) -> date:
 
 def instant(text: str, what: str) -> DateValue:
     """A GDELT timestamp, YYYYMMDDHHMMSS in UTC, as an xsd:dateTime."""
-    if len(text) != 14 or not text.isdigit():
+    if len(text) != 14 or not ascii_digits(text):
         raise Rejection("invalid date", f"{what} '{text}' is not YYYYMMDDHHMMSS")
     day = _day(text[:8], what)
     if int(text[8:10]) > 23 or int(text[10:12]) > 59 or int(text[12:]) > 59:
@@ -118,9 +119,10 @@ def _added(text: str) -> DateValue:
 def _count(text: str, what: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit():
+    count = whole_number(text)
+    if count is None:
         raise Rejection("malformed signal", f"{what} '{text}' is not a count")
-    return int(text)
+    return count
 
 
 def _signals(fields: list[str]) -> Signals:
@@ -160,7 +162,7 @@ def _place(fields: list[str], layout: Layout) -> PlaceSpec | None:
 
 def _row(line: int, fields: list[str], layout: Layout, source_name: str) -> CodedRow:
     event_id = fields[0].strip()
-    if not event_id.isdigit():
+    if whole_number(event_id) is None:
         raise Rejection("malformed record id", f"GLOBALEVENTID '{event_id}' is not a number")
     day = _day(fields[1].strip(), "SQLDATE")
     url = fields[layout.url].strip() if layout.url is not None else ""

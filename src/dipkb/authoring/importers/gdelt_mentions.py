@@ -20,6 +20,7 @@ from dipkb.authoring.importers.gdelt import LAYOUTS, SOURCE_NS, instant
 from dipkb.authoring.importers.reading import (NotThisFormat, decimal, decode, member_name, numbered_lines,
                                                open_input)
 from dipkb.model.records import MentionReport, RecordKind, Rejection, Signals, SourceRecord
+from dipkb.util.numbers import whole_number
 
 COLUMNS = 16
 EVENT_ID, MENTION_TIME, MENTION_TYPE, SOURCE_NAME, IDENTIFIER, SENTENCE, CONFIDENCE, DOC_TONE = 0, 2, 3, 4, 5, 6, 11, 13
@@ -79,15 +80,15 @@ def _mention(fields: list[str], dataset: str) -> SourceRecord:
     event_id, kind = fields[EVENT_ID].strip(), fields[MENTION_TYPE].strip()
     identifier, sentence = fields[IDENTIFIER].strip(), fields[SENTENCE].strip()
     confidence = fields[CONFIDENCE].strip()
-    if not event_id.isdigit():
+    if whole_number(event_id) is None:
         raise Rejection("malformed record id", f"GlobalEventID '{event_id}' is not a number")
     if kind not in _TYPES:
         raise Rejection("malformed mention", f"MentionType '{kind}' is not 1 to 6")
     if not identifier:
         raise Rejection("malformed mention", "no MentionIdentifier")
-    if not confidence.isdigit() or int(confidence) > 100:
+    if whole_number(confidence) is None or whole_number(confidence) > 100:
         raise Rejection("malformed mention", f"Confidence '{confidence}' is not a percentage")
-    if sentence and not sentence.isdigit():
+    if sentence and whole_number(sentence) is None:
         raise Rejection("malformed mention", f"SentenceID '{sentence}' is not a number")
     outlet = fields[SOURCE_NAME].strip() or None
     digest = hashlib.sha1(f"{identifier}\t{sentence}".encode()).hexdigest()[:10]
@@ -95,7 +96,7 @@ def _mention(fields: list[str], dataset: str) -> SourceRecord:
         iri=f"{SOURCE_NS}{_EVENTS_KEY}-mention-{event_id}-{digest}",
         label=f"GDELT 2.0 mention of event {event_id} ({_TYPES[kind]}{f', {outlet}' if outlet else ''})",
         dataset=dataset, record_id=event_id, coder="GDELT 2.0", kind=RecordKind.MENTION,
-        sentence=int(sentence) if sentence else None,
+        sentence=whole_number(sentence) if sentence else None,
         url=identifier if kind == WEB else None, identifier=None if kind == WEB else identifier,
         created=instant(fields[MENTION_TIME].strip(), "MentionTimeDate"), confidence=int(confidence),
         signals=Signals(avg_tone=decimal(fields[DOC_TONE].strip(), "MentionDocTone", 100), publisher=outlet),

@@ -21,6 +21,7 @@ from dipkb.model.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Reje
                                  SourceRecord, row_result)
 from dipkb.model.temporal import XSD_DATE, DateValue
 from dipkb.util.paths import display_path
+from dipkb.util.numbers import ascii_digits, whole_number
 
 SOURCE_NS = KB + "source/"
 REQUIRED = ("Event ID", "Event Date", "Source Name", "CAMEO Code", "Target Name")
@@ -81,7 +82,7 @@ def _date(text: str | None) -> date:
     if text is None:
         raise Rejection("invalid date", "no Event Date")
     parts = text.split("-")
-    if len(parts) != 3 or [len(p) for p in parts] != [4, 2, 2] or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or [len(p) for p in parts] != [4, 2, 2] or not all(ascii_digits(p) for p in parts):
         raise Rejection("invalid date", f"Event Date '{text}' is not YYYY-MM-DD")
     try:
         return date(int(parts[0]), int(parts[1]), int(parts[2]))
@@ -116,7 +117,7 @@ def _row(line: int, row: dict[str, str], source_name: str) -> CodedRow:
         raise Rejection("missing field", "no Event ID")
     day = _date(_value(row, "Event Date"))
     sentence_text = _value(row, "Sentence Number")
-    if sentence_text is not None and not sentence_text.isdigit():
+    if sentence_text is not None and whole_number(sentence_text) is None:
         raise Rejection("malformed record", f"Sentence Number '{sentence_text}' is not a number")
     code = _value(row, "CAMEO Code")
     if code is None:
@@ -128,7 +129,7 @@ def _row(line: int, row: dict[str, str], source_name: str) -> CodedRow:
         record_id=event_id,
         coder="ICEWS",
         story_id=_value(row, "Story ID"),
-        sentence=int(sentence_text) if sentence_text is not None else None,
+        sentence=whole_number(sentence_text) if sentence_text is not None else None,
         signals=Signals(intensity=decimal(_value(row, "Intensity") or "", "Intensity", 10),
                         publisher=_value(row, "Publisher")),
     )
