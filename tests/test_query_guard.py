@@ -262,6 +262,33 @@ def test_the_issues_deep_query_exits_2_not_on_a_signal(kb_copy):
     assert done.stderr.count("\n") == 1
 
 
+def test_a_long_run_of_keywords_is_refused_as_soon_as_it_is_read(kb_copy):
+    """200,000 `a`s: each a keyword, and each made the prefixed-name pattern scan the rest of the run
+    for a ':' (quadratic: 4.7 s at 20,000, minutes at 200,000). The timeout only says it did not hang."""
+    done = subprocess.run([sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "query", "-"], input="a" * 200_000,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.startswith("Error: The query has more than 500 keywords and operators")
+
+
+@pytest.mark.parametrize("stdin, message", [
+    (b"#" * (guard.MAX_QUERY_BYTES + 1), "Error: standard input: the query is over 1,048,576 bytes long; dipkb "
+                                         "accepts queries up to 1,048,576 bytes (1 MiB)."),
+    (b"ASK {} #\xff", "Error: standard input: not valid UTF-8 (invalid start byte)."),
+])
+def test_standard_input_is_read_no_further_than_a_query_may_be(kb_copy, stdin, message):
+    done = subprocess.run([sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "query", "-"], input=stdin,
+                          capture_output=True, timeout=60)
+    assert (done.returncode, done.stderr.decode()) == (2, message + "\n")
+
+
+def test_a_query_file_that_is_not_there_or_no_file_is_named(kb_copy, tmp_path):
+    (tmp_path / "folder.rq").mkdir()
+    for path, message in [(tmp_path / "missing.rq", "no such query file"),
+                          (tmp_path / "folder.rq", "not a file to read a query from")]:
+        result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "query", str(path)])
+        assert (result.exit_code, result.output) == (2, f"Error: {path}: {message}\n")
+
+
 def test_rebuilt_text_keeps_lines(kb_copy):
     text = "SELECT ?x # a comment with 'quotes\nWHERE { BIND('''two\nlines''' AS ?x) }"
     rebuilt = guard.prepare(text, {}).text

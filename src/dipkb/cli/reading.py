@@ -61,14 +61,18 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
       dipkb query 'SELECT ?e ?label WHERE { ?e a dip:Meeting ; rdfs:label ?label }' -f csv
     """
     from dipkb.sparql import saved as queries
+    from dipkb.sparql.guard import read_query
     from dipkb.views import render
     from dipkb.views.names import resolve_actor
 
     kb = open_kb(ctx)
     saved = None
     if query == "-":
-        text = sys.stdin.read()
-    elif query.endswith(".rq") and Path(query).is_file():
+        text = read_query(sys.stdin.buffer, "standard input")
+    elif query.endswith(".rq") and "{" not in query:  # a file's name, not a query's text
+        if not Path(query).is_file():
+            raise ParameterError(f"{query}: no such query file" if not Path(query).exists()
+                                 else f"{query}: not a file to read a query from")
         saved = queries.load_query_file(Path(query))
     elif queries.is_query_name(query):
         saved = queries.find_query(kb.layout.queries_dir, query)

@@ -199,9 +199,8 @@ def load_query_file(path: Path) -> SavedQuery:
 @functools.lru_cache(maxsize=512)
 def _load_query_file(path: Path, mtime_ns: int, size: int) -> SavedQuery:
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise QueryError(f"{_where(path)}: not valid UTF-8 ({error.reason}).") from None
+        with path.open("rb") as stream:
+            text = guard.read_query(stream, _where(path))
     except OSError as error:
         raise QueryError(f"{_where(path)}: cannot read the query ({error.strerror}).") from None
     try:
