@@ -39,6 +39,9 @@ CORPUS: dict[str, str] = {
     "combining": "e\u0301\u0301\u0301", "%00": "%00", "traversal": "../../etc/passwd", "directory": DIRECTORY,
     "URL": "http://127.0.0.1:1/", "braces": "{}", "variable": "?x", "drop": '"; DROP',
     "or true": ") || true || (", "IRI with space": "<a b>", "huge number": "9" * 40,
+    "superscript digit": "²", "5,000 digits": "9" * 5000,
+    # Bytes that are not UTF-8, as Python holds them in sys.argv: each text option had its own traceback.
+    "not UTF-8": "Russia\udcff",
 }  # Backslashes and triple quotes matter where text is written: see test_hostile_text_is_written_and_read_back.
 
 IMPORT_CSV = "events-import.csv"

@@ -80,6 +80,10 @@ COMMANDS = LazyCommands({
 class DipkbGroup(click.Group):
     """Turns every library error into one line on stderr with its documented exit code."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        _text_arguments(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -130,6 +134,22 @@ def cli(ctx: click.Context, kb_dir: str | None, endpoint: str | None) -> None:
 class GlobalOptions(NamedTuple):  # not a dataclass: every command builds one, and a dataclass costs 0.8 ms
     kb_dir: str | None
     endpoint: str | None  # the query URL of a SPARQL endpoint to read from, instead of the index
+
+
+class _ArgumentError(click.ClickException):
+    exit_code = 2  # a usage error, said in one line without the usage
+
+
+def _text_arguments(arguments: Sequence[str]) -> None:
+    """Refuse an argument with bytes that are not UTF-8 (Python holds them as lone surrogates), unless
+    it names an existing file: a label, a name or a -p value that cannot become RDF text, where each
+    ended in a traceback of its own."""
+    for argument in arguments:
+        value = argument.partition("=")[2] if argument.startswith("--") and "=" in argument else argument
+        if any("\udc80" <= c <= "\udcff" for c in value) and not os.path.lexists(value):
+            shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise _ArgumentError(f"'{shown}' is not UTF-8 text, which dipkb reads its arguments as "
+                                 "(a file name may be other bytes when the file exists).")
 
 
 def layout_of(ctx: click.Context) -> KBLayout:
