@@ -42,7 +42,7 @@ from enum import Enum
 from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import ParameterError
-from dipkb.model.namespaces import expand
+from dipkb.model.namespaces import XSD, expand
 from dipkb.model.temporal import XSD_DATE, DateInputError, parse_partial_date
 
 Term = NamedNode | Literal
@@ -100,9 +100,12 @@ class Parameter:
         if kind is ParamType.STRING:
             return Literal(value)
         if kind is ParamType.INTEGER:
-            if not _INTEGER.match(value):
+            if not _INTEGER.fullmatch(value):
                 raise self._invalid(value)
-            return Literal(int(value))
+            # Its canonical form without int(), which refuses past 4,300 digits: xsd:integer has no bound.
+            digits = value.lstrip("+-").lstrip("0") or "0"
+            sign = "-" if value.startswith("-") and digits != "0" else ""
+            return Literal(sign + digits, datatype=NamedNode(XSD + "integer"))
         try:
             period = parse_partial_date(value.strip())
         except DateInputError:
