@@ -300,6 +300,16 @@ def test_a_place_a_map_cannot_use_is_left_out_of_geojson_and_said_once_by_valida
     assert checked.stdout.splitlines()[-1].startswith(f"{violations} violations, ") and violations < report["violations"]
 
 
+def test_a_literal_or_blank_node_where_an_actor_or_place_goes_still_makes_the_html_file(kb_copy, tmp_path):
+    """`dip:host "Zamir Kabulov"`, a slip validate reports, ended the file's filter keys in a traceback."""
+    (kb_copy / "kb" / "slip.ttl").write_text(
+        "<https://w3id.org/dipkb/kb/event/kabulov-taliban-meeting-2021-07> <https://w3id.org/dipkb/ontology#host> "
+        '"Zamir Kabulov" ; <https://w3id.org/dipkb/ontology#place> [] .\n', encoding="utf-8")
+    run("--kb", str(kb_copy), "timeline", "--actor", "Kabulov", "-o", str(tmp_path / "kabulov.html"))
+    page = (tmp_path / "kabulov.html").read_text(encoding="utf-8")
+    assert "event:kabulov-taliban-meeting-2021-07" in page and "Zamir Kabulov meets the Taliban delegation" in page
+
+
 def test_a_table_cuts_a_cell_wider_than_any_sentence_and_csv_keeps_it_whole(kb_copy):
     # A label of 50,000 characters padded every line of the table to its length.
     label = "Talks " * 10_000

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import jinja2
+from pyoxigraph import NamedNode
 from markupsafe import Markup
 
 from dipkb.errors import ParameterError
@@ -108,7 +109,8 @@ class FilterKeys:
 def _pairs(kb: KnowledgeBase, text: str, iris: Iterable[str], key: str, value: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = defaultdict(set)
     for row in kb.select_for_each(text, sorted(set(iris))):
-        if value in row:
+        # Only IRIs lead on: `dip:host "Zamir Kabulov"` (a slip validate reports) is no actor to look up.
+        if isinstance(row.get(value), NamedNode):
             found[row[key].value].add(row[value].value)
     return found
 
