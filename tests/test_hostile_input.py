@@ -21,10 +21,13 @@ import click
 import pytest
 import uvicorn
 from click.testing import CliRunner, Result
+from pyoxigraph import Literal
 
 from dipkb.cli import cli
+from dipkb.errors import NotAcceptableError
 from dipkb.sparql import saved as queries
 from dipkb.store.layout import KB_ENV_VAR, bundled_root
+from dipkb.web import query_workers
 
 REPO = Path(__file__).resolve().parent.parent
 DIRECTORY = "<a directory>"  # stands for a real directory, made by the fixture
@@ -344,6 +347,21 @@ def test_text_for_a_terminal_carries_no_control_character_of_the_kb(kb_copy: Pat
     shown = result.stdout + result.stderr
     assert "\ufffd]0;pwned\ufffd \ufffd[2J \ufffd2J   summit" in shown
     assert not CONTROLS & set(shown)
+
+
+def test_xml_results_refuse_a_control_character_rather_than_write_xml_that_does_not_parse(kb_copy: Path, tmp_path):
+    (kb_copy / "kb" / "escapes.ttl").write_text(HOSTILE_EVENT)
+    select = "SELECT ?label WHERE { event:escapes rdfs:label ?label }"
+    out = tmp_path / "labels.srx"
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "query", select, "-o", str(out)])
+    assert (result.exit_code, result.output) == (2, "Error: SPARQL's XML results cannot hold this answer: a value "
+                                                    "holds a character XML 1.0 does not allow (a control character). "
+                                                    "Ask for JSON, CSV or TSV instead.\n")
+    assert not out.exists()
+    rows = [[Literal("\x1b[2J")]]
+    with pytest.raises(NotAcceptableError, match="XML 1.0 does not allow"):  # what serve answers with a 406
+        query_workers.solutions(["label"], rows, query_workers.ResultFormat.SPARQL_XML, truncated=False)
+    assert b"\\u001b[2J" in query_workers.solutions(["label"], rows, query_workers.ResultFormat.SPARQL_JSON, False)
 
 
 def test_data_formats_keep_the_control_characters_as_written(kb_copy: Path):

@@ -165,6 +165,29 @@ def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
 
 # What XML 1.0 cannot hold, even escaped; Oxigraph 0.5 writes it as it is, which XML parsers reject.
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_IN_XML_UTF8 = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
+def check_xml_results(data: bytes) -> None:
+    """Refuse SPARQL XML results holding what XML 1.0 cannot: Oxigraph 0.5 writes a value's control
+    characters as they are, and then the whole answer does not parse."""
+    if _NOT_IN_XML_UTF8.search(data):
+        raise ExportSyntaxError("SPARQL's XML results cannot hold this answer: a value holds a character XML 1.0 "
+                                "does not allow (a control character). Ask for JSON, CSV or TSV instead.")
+
+
+class XmlResultsChecked:
+    """``out``, checking each piece of SPARQL XML results written to it."""
+
+    def __init__(self, out: BinaryIO):
+        self.out = out
+
+    def write(self, data: bytes) -> int:
+        check_xml_results(data)
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()
 # The end of an IRI that RDF/XML can write as an element's local name: an XML name (NCName, roughly).
 _LOCAL_NAME = re.compile(r"[^\W\d][\w.\-\u00B7]*\Z")
 

@@ -256,6 +256,10 @@ def write_query_result(result, fmt: OutputFormat, out: BinaryIO) -> None:
         if fmt not in _RESULT_FORMATS:
             raise UnsupportedFormat(f"SELECT and ASK results cannot be written as {fmt.value}; "
                                     "use table, csv, tsv, json or xml.")
+        if fmt is OutputFormat.XML:
+            from dipkb.views.jsonld import XmlResultsChecked
+
+            out = XmlResultsChecked(out)
         result.serialize(out, format=_RESULT_FORMATS[fmt])
         return
     from dipkb.views.export import ExportFormat, sorted_graph, write_graph

@@ -45,6 +45,7 @@ from dipkb.store.engine import Dataset, EmbeddedEngine
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.views import render
+from dipkb.views.jsonld import check_xml_results
 from dipkb.web.live import LiveKB, RemoteKB
 
 
@@ -333,7 +334,10 @@ def solutions(variables: list[str], rows: list, fmt: ResultFormat, truncated: bo
     document = {"head": {"vars": variables}, "results": {"bindings": bindings}}
     if fmt is ResultFormat.SPARQL_JSON:
         return _json({"truncated": True, **document} if truncated else document)
-    return parse_query_results(_json(document), QueryResultsFormat.JSON).serialize(format=_RESULTS_FORMATS[fmt])
+    written = parse_query_results(_json(document), QueryResultsFormat.JSON).serialize(format=_RESULTS_FORMATS[fmt])
+    if fmt is ResultFormat.SPARQL_XML:
+        check_xml_results(written)
+    return written
 
 
 def _json(document: dict) -> bytes:
