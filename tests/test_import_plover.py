@@ -125,6 +125,21 @@ def test_a_bad_json_line_rejects_that_line_only(kb, tmp_path):
     assert [(r.line, r.reason) for r in report.rejected_rows] == [(2, "malformed record"), (4, "invalid UTF-8")]
 
 
+@pytest.mark.parametrize("layout", ["array", "lines"])
+def test_half_a_character_or_a_5000_digit_number_rejects_that_record_only(kb, tmp_path, layout):
+    """JSON's "\\ud800" escape decodes to half a character, which no RDF literal holds; json.loads
+    refuses an integer past 4,300 digits. Each was a traceback."""
+    records = [RECORDS[1], {**RECORDS[2], "text": "caf\ud800"}, {**RECORDS[3], "count": 0}]
+    texts = [json.dumps(r).replace('"count": 0', '"count": ' + "9" * 5000) for r in records]  # \ud800 as its escape
+    path = tmp_path / f"records.{'json' if layout == 'array' else 'jsonl'}"
+    path.write_text("[" + ",\n".join(texts) + "]" if layout == "array" else "\n".join(texts) + "\n", encoding="utf-8")
+    result = run_import(kb, path, ImportFormat.PLOVER)
+    assert [(r.line, r.reason, r.detail) for r in result.report.rejected_rows] == [
+        (2, "invalid text", "the record holds \\ud800, an escape of half a character (a lone surrogate)")]
+    assert "caf\\ud800" in result.report.rejected_rows[0].text
+    assert result.report.rows == 3 and result.report.imported + result.report.merged == 2
+
+
 DEEP = "[" * 100_000 + "]" * 100_000  # far deeper than Python's JSON parser goes
 
 

@@ -128,6 +128,20 @@ def test_an_unknown_column_is_an_input_error(layout, tmp_path):
         run_import(KnowledgeBase.open(layout=layout), path, ImportFormat.CSV)
 
 
+def test_yaml_keeps_a_timestamp_as_written_and_rejects_half_a_character(layout, tmp_path):
+    """An unquoted ``2021-07-13T10:00:00`` was read as a datetime and written back with a space,
+    then refused as a date; ``"\\ud800"`` and a 5,000-digit integer ended in tracebacks."""
+    event = ("- label: {label}\n  type: Meeting\n  participants: host=actor:russia; visitor=actor:india\n"
+             "  date: {date}\n  sources: source:founding-article\n  note: {note}\n")
+    path = tmp_path / "events.yaml"
+    path.write_text(event.format(label="Talks at ten", date="2021-07-13T10:00:00", note="9" * 5000)
+                    + event.format(label='"Talks \\ud800"', date="2021-07-14", note="n"), encoding="utf-8")
+    result = run_import(KnowledgeBase.open(layout=layout), path)
+    assert [(r.line, r.reason) for r in result.report.rejected_rows] == [(7, "invalid text")]
+    assert 'dip:date "2021-07-13T10:00:00"^^xsd:dateTime' in result.turtle
+    assert "9" * 5000 in result.turtle
+
+
 def test_yaml_that_is_not_a_list_is_an_input_error(layout, tmp_path):
     path = tmp_path / "one.yaml"
     path.write_text("label: A\n", encoding="utf-8")

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import NotThisFormat, member_name, numbered_lines, open_input, shown
+from dipkb.authoring.importers.reading import (NotThisFormat, json_integer, member_name, numbered_lines, open_input,
+                                               shown, shown_text, text_problem)
 from dipkb.authoring.reconcile import slug
 from dipkb.errors import ImportInputError
 from dipkb.model.namespaces import KB
@@ -52,7 +53,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]
                 yield line, Rejection("empty row", "the line is blank"), ""
                 continue
             try:
-                record = json.loads(raw.decode("utf-8"))
+                record = json.loads(raw.decode("utf-8"), parse_int=json_integer)
             except UnicodeDecodeError as error:
                 where = f"byte 0x{raw[error.start]:02x} at column {error.start + 1}"
                 yield line, Rejection("invalid UTF-8", where), shown(raw)
@@ -69,14 +70,14 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]
             except RecursionError:
                 yield line, _TOO_DEEP, shown(raw)
                 continue
-            yield line, _object(record), shown(raw)
+            yield line, _checked(record), shown(raw)
 
 
 def _array(path: Path, data: bytes) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
     # Decoded leniently so one bad byte rejects only the record it is in, found below by re-encoding.
     text = data.decode("utf-8", "surrogateescape")
     try:
-        records = json.loads(text)
+        records = json.loads(text, parse_int=json_integer)
     except RecursionError:
         raise ImportInputError(f"{display_path(path)} nests arrays or objects too deeply to read.") from None
     except json.JSONDecodeError as error:
@@ -85,14 +86,7 @@ def _array(path: Path, data: bytes) -> Iterator[tuple[int, dict[str, Any] | Reje
     if not isinstance(records, list):
         raise ImportInputError(f"{display_path(path)} holds a JSON {type(records).__name__}, not an array of records.")
     for position, record in enumerate(records, start=1):
-        dumped = json.dumps(record, ensure_ascii=False)
-        try:
-            dumped.encode("utf-8")
-        except UnicodeEncodeError:
-            yield position, Rejection("invalid UTF-8", "the record holds bytes that are not UTF-8"), \
-                dumped.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            continue
-        yield position, _object(record), dumped
+        yield position, _checked(record), shown_text(json.dumps(record, ensure_ascii=False))
 
 
 _SPACE = re.compile(r"\s*")
@@ -103,7 +97,7 @@ _TOO_DEEP = Rejection("malformed record", "JSON nested too deeply to read")
 def _concatenated(text: str, first_line: int) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
     """JSON values one after another, each starting on the line it is reported at. A value that does
     not parse is rejected up to the next line that starts with '{', and reading goes on from there."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=json_integer)
     at, line = 0, first_line
     while True:
         start = _SPACE.match(text, at).end()
@@ -125,16 +119,13 @@ def _concatenated(text: str, first_line: int) -> Iterator[tuple[int, dict[str, A
 
 
 def _shown_text(text: str) -> str:
-    return text.strip().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return shown_text(text.strip())
 
 
 def _checked(record: Any) -> dict[str, Any] | Rejection:
-    """The record, unless a byte of it was not UTF-8 (decoded leniently to find it, by re-encoding)."""
-    try:
-        json.dumps(record, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return Rejection("invalid UTF-8", "the record holds bytes that are not UTF-8")
-    return _object(record)
+    """The record, unless its text cannot become RDF: a byte that was not UTF-8 (the input is decoded
+    leniently, so that only its record is rejected) or an escape of half a character."""
+    return text_problem(record) or _object(record)
 
 
 class _Rewound:

@@ -136,6 +136,44 @@ def shown(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+# A str holds these for bytes that were not UTF-8 (decoded with surrogateescape: U+DC80..U+DCFF) and
+# for JSON's or YAML's escape of half a character ("\ud800"); neither can become RDF text.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Integers parsed from JSON or YAML keep their text past this many digits: int() refuses past 4,300.
+LONGEST_INTEGER = 1000
+
+
+def text_problem(record: object) -> Rejection | None:
+    """Why a record parsed from JSON or YAML holds text that cannot become RDF, or None."""
+    pending = [record]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            pending += value
+        elif isinstance(value, str) and (found := _SURROGATE.search(value)):
+            if "\udc80" <= found.group() <= "\udcff":
+                return Rejection("invalid UTF-8", "the record holds bytes that are not UTF-8")
+            return Rejection("invalid text", f"the record holds \\u{ord(found.group()):04x}, an escape of half a "
+                                             "character (a lone surrogate)")
+    return None
+
+
+def shown_text(text: str) -> str:
+    """Parsed text as the rejects file can hold it: bytes that were not UTF-8 as \\xff, half
+    characters as \\ud800."""
+    def escaped(found: re.Match[str]) -> str:
+        code = ord(found.group())
+        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+    return _SURROGATE.sub(escaped, text)
+
+
+def json_integer(text: str) -> int | str:
+    """JSON's ``parse_int``: the text itself past :data:`LONGEST_INTEGER` digits."""
+    return int(text) if len(text) <= LONGEST_INTEGER else text
+
+
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 

@@ -22,7 +22,7 @@ from dipkb.authoring.add import (EventDraft, Participant, Vocabulary, event_turt
 from dipkb.authoring.codes import CodeBook
 from dipkb.authoring.dedup import ExistingEvents, IdentityKey, identity_key
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import csv_records, open_input
+from dipkb.authoring.importers.reading import LONGEST_INTEGER, csv_records, open_input, shown_text, text_problem
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError, ImportInputError
 from dipkb.model import terms
@@ -85,12 +85,22 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str
 
 
 class _LineLoader(yaml.SafeLoader):
-    """Records the line each mapping starts on, so rejected YAML events say where they are."""
+    """Records the line each mapping starts on, so rejected YAML events say where they are; keeps a
+    timestamp as written (``2021-07-13T10:00:00`` became ``2021-07-13 10:00:00``, refused as a date)
+    and an integer past :data:`LONGEST_INTEGER` digits (int() refuses past 4,300)."""
 
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=deep)
         mapping["__line__"] = node.start_mark.line + 1
         return mapping
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node)
+        return text if len(text) > LONGEST_INTEGER else super().construct_yaml_int(node)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _LineLoader.construct_scalar)
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _LineLoader.construct_yaml_int)
 
 
 def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
@@ -122,8 +132,9 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, st
             continue
         line = item.pop("__line__", position)
         unknown = sorted(set(item) - set(COLUMNS))
-        if unknown:
-            yield line, Rejection("unknown field", ", ".join(unknown)), repr(item)
+        problem = text_problem(item)
+        if unknown or problem:
+            yield line, problem or Rejection("unknown field", ", ".join(unknown)), shown_text(repr(_plain(item)))
         else:
             yield line, item, yaml.safe_dump(_plain(item), allow_unicode=True, sort_keys=False).strip()
 
