@@ -142,6 +142,46 @@ def test_yaml_keeps_a_timestamp_as_written_and_rejects_half_a_character(layout, 
     assert "9" * 5000 in result.turtle
 
 
+def test_a_csv_as_excel_saves_it_is_found_with_its_bom_and_utf16_is_named(layout, tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte order mark, which the format's guess did not see past;
+    its "Unicode Text" is UTF-16, which was "empty" as CSV and of no format otherwise."""
+    text = (EXAMPLES / "events.csv").read_text(encoding="utf-8")
+    with_bom, utf16 = tmp_path / "excel.csv", tmp_path / "unicode.csv"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    utf16.write_bytes(text.encode("utf-16"))
+    kb = KnowledgeBase.open(layout=layout)
+    assert guess_format(with_bom) is ImportFormat.CSV
+    assert run_import(kb, with_bom).report.rows == run_import(kb, EXAMPLES / "events.csv").report.rows
+    for fmt in (None, ImportFormat.CSV, ImportFormat.GDELT):
+        with pytest.raises(ImportInputError, match=r"unicode.csv is UTF-16 text .*save it as UTF-8 \(in Excel, CSV UTF-8\)"):
+            run_import(kb, utf16, fmt)
+
+
+@pytest.mark.parametrize("header, problem", [("label,type,label", "the column(s) label twice (which cell would count?)"),
+                                             ("label,date", "no column 'type'"),
+                                             ("label,type,colour", "unknown column(s) colour")])
+def test_a_csv_header_says_what_is_wrong_with_it(layout, tmp_path, header, problem):
+    path = tmp_path / "events.csv"
+    path.write_text(header + "\nA,Meeting,B\n", encoding="utf-8")
+    with pytest.raises(ImportInputError, match=re.escape(f"events.csv: {problem}; a CSV of events needs")):
+        run_import(KnowledgeBase.open(layout=layout), path, ImportFormat.CSV)
+
+
+def test_a_yaml_field_or_role_given_twice_rejects_its_event(layout, tmp_path):
+    """PyYAML keeps the last of two equal keys, silently: the first label, or the first host, was lost."""
+    event = ("- label: {first}\n{more}  type: Meeting\n  participants:\n    host: actor:russia\n"
+             "    {role}: actor:india\n  date: 2021-07\n  sources: source:founding-article\n")
+    path = tmp_path / "events.yaml"
+    path.write_text(event.format(first="A", more="  label: B\n", role="visitor")
+                    + event.format(first="C", more="", role="host")
+                    + event.format(first="D", more="", role="visitor"), encoding="utf-8")
+    report = run_import(KnowledgeBase.open(layout=layout), path).report
+    assert [(r.line, r.reason, r.detail) for r in report.rejected_rows] == [
+        (1, "field given twice", "label given twice: which one counts?"),
+        (9, "field given twice", "host given twice: which one counts?")]
+    assert "__" not in report.rejected_rows[0].text and report.imported == 1
+
+
 def test_yaml_that_is_not_a_list_is_an_input_error(layout, tmp_path):
     path = tmp_path / "one.yaml"
     path.write_text("label: A\n", encoding="utf-8")

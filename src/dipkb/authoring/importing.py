@@ -18,7 +18,7 @@ from dipkb.authoring.importers import icews
 from dipkb.authoring.importers import plover
 from dipkb.authoring.importers import tabular
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import NotThisFormat, member_name, open_input
+from dipkb.authoring.importers.reading import NotThisFormat, member_name, open_input, refuse_utf16
 from dipkb.authoring.reconcile import Reconciler, slug
 from dipkb.errors import ImportInputError, ImportValidationError, InternalError
 from dipkb.model.records import ImportReport
@@ -92,7 +92,10 @@ def sniff(path: Path) -> Sniffed:
     GDELT events, with 16 (two timestamps first) GDELT mentions; a header with label and type is our
     CSV; a YAML list or "events:" is YAML."""
     with open_input(path) as stream:
-        head = stream.read(_SNIFF_BYTES).decode("utf-8", "replace")
+        raw = stream.read(_SNIFF_BYTES)
+    refuse_utf16(path, raw)
+    # Excel's "CSV UTF-8" starts with a byte order mark.
+    head = raw.decode("utf-8", "replace").removeprefix("\ufeff")
     lines = [line for line in head.splitlines()[:50] if line.strip()]
     if not lines:
         return Sniffed()
@@ -101,10 +104,10 @@ def sniff(path: Path) -> Sniffed:
     first = [cell.strip() for cell in lines[0].split("\t")]
     if "Event ID" in first:
         return Sniffed(ImportFormat.ICEWS)
-    if "event_id_cnty" in (cell.strip().lstrip("\ufeff").lower() for cell in _csv_header(lines[0])):
+    if "event_id_cnty" in (cell.strip().lower() for cell in _csv_header(lines[0])):
         return Sniffed(ImportFormat.ACLED)
     widths = [line.count("\t") + 1 for line in lines]
-    header = first[0].lstrip("\ufeff").upper() == gdelt.HEADER
+    header = first[0].upper() == gdelt.HEADER
     if (header and widths[0] in gdelt.LAYOUTS) or sum(w in gdelt.LAYOUTS for w in widths) * 2 > len(widths):
         return Sniffed(ImportFormat.GDELT)
     mention_like = [line.split("\t") for line in lines if line.count("\t") + 1 == gdelt_mentions.COLUMNS]

@@ -192,6 +192,17 @@ MAX_CELL = 128 * 1024
 CsvRecord = tuple[int, list[str] | Rejection, str]  # line, cells or why rejected, text
 
 
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def refuse_utf16(path: Path, head: bytes) -> None:
+    """An input error for a file that starts as UTF-16 does (Excel's "Unicode Text"): every line of it
+    would be rejected as not UTF-8, or the file taken for an empty one."""
+    if head.startswith(_UTF16_MARKS):
+        raise ImportInputError(f"{display_path(path)} is UTF-16 text (it starts with UTF-16's byte order mark): "
+                               "save it as UTF-8 (in Excel, CSV UTF-8) and import it again.")
+
+
 def csv_records(path: Path) -> Iterator[CsvRecord]:
     """Every CSV record of the file, read as it streams, with the line it starts on (a quoted cell may
     hold line breaks): its cells, or why the row is rejected (blank, not UTF-8, a cell over MAX_CELL);
@@ -203,7 +214,7 @@ def csv_records(path: Path) -> Iterator[CsvRecord]:
     previous = csv.field_size_limit(MAX_LINE)
     try:
         with open_input(path) as stream:
-            reader = csv.reader(_text_lines(stream))
+            reader = csv.reader(_text_lines(path, stream))
             start = 1
             while True:
                 try:
@@ -231,9 +242,11 @@ def _checked(cells: list[str]) -> list[str] | Rejection:
     return cells
 
 
-def _text_lines(stream: Iterable[bytes]) -> Iterator[str]:
+def _text_lines(path: Path, stream: Iterable[bytes]) -> Iterator[str]:
     """Lines as text, line endings kept (inside a quoted cell they are part of it), a BOM dropped."""
     for number, raw in enumerate(stream):
+        if number == 0:
+            refuse_utf16(path, raw)
         text = raw.decode("utf-8", "surrogateescape")
         yield text.lstrip("\ufeff") if number == 0 else text
 

@@ -47,7 +47,8 @@ def _draft(record: dict[str, Any]) -> EventDraft:
     """A row (CSV cells or a YAML mapping) as a draft; raises EventDraftError for malformed cells."""
     participants = record.get("participants")
     if isinstance(participants, dict):
-        parsed = tuple(Participant(str(role), str(actor)) for role, actors in participants.items() if role != "__line__"
+        parsed = tuple(Participant(str(role), str(actor)) for role, actors in participants.items()
+                       if role not in ("__line__", "__twice__")
                        for actor in (actors if isinstance(actors, list) else [actors]))
     elif isinstance(participants, list):
         parsed = sum((parse_participants(str(p)) for p in participants), ())
@@ -72,9 +73,14 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str
         raise ImportInputError(f"{display_path(path)} is empty: a CSV of events starts with a header row.")
     header = [h.strip() for h in header]
     unknown = [h for h in header if h not in COLUMNS]
-    if unknown or "label" not in header or "type" not in header:
-        raise ImportInputError(f"{display_path(path)}: unknown column(s) {', '.join(unknown) or '(none)'}; a CSV of "
-                               f"events needs 'label' and 'type' and may have: {', '.join(COLUMNS)}.")
+    missing = [h for h in ("label", "type") if h not in header]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if unknown or missing or twice:
+        problem = (f"unknown column(s) {', '.join(unknown)}" if unknown else
+                   f"no column {' or '.join(repr(h) for h in missing)}" if missing else
+                   f"the column(s) {', '.join(twice)} twice (which cell would count?)")
+        raise ImportInputError(f"{display_path(path)}: {problem}; a CSV of events needs 'label' and 'type' and may "
+                               f"have: {', '.join(COLUMNS)}.")
     for start, cells, shown in records:
         if isinstance(cells, Rejection):
             yield start, cells, shown
@@ -92,6 +98,10 @@ class _LineLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=deep)
         mapping["__line__"] = node.start_mark.line + 1
+        # A key given twice keeps its last value, silently: the row is rejected for it instead.
+        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+        if twice := sorted({key for key in keys if keys.count(key) > 1}):
+            mapping["__twice__"] = twice
         return mapping
 
     def construct_yaml_int(self, node):
@@ -131,8 +141,8 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, st
             yield position, Rejection("malformed record", "an event must be a mapping of fields"), repr(item)
             continue
         line = item.pop("__line__", position)
-        unknown = sorted(set(item) - set(COLUMNS))
-        problem = text_problem(item)
+        unknown = sorted(set(item) - set(COLUMNS) - {"__twice__"})
+        problem = text_problem(item) or _given_twice(item)
         if unknown or problem:
             yield line, problem or Rejection("unknown field", ", ".join(unknown)), shown_text(repr(_plain(item)))
         else:
@@ -168,9 +178,16 @@ def _values_written_out(document: Any, most: int) -> float:
     return sizes.get(id(document), 1)
 
 
+def _given_twice(item: dict[str, Any]) -> Rejection | None:
+    """The fields, and the roles of its participants, that the event gives twice."""
+    participants = item.get("participants")
+    twice = item.get("__twice__", []) + (participants.get("__twice__", []) if isinstance(participants, dict) else [])
+    return Rejection("field given twice", f"{', '.join(twice)} given twice: which one counts?") if twice else None
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "__line__"}
+        return {k: _plain(v) for k, v in value.items() if k not in ("__line__", "__twice__")}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
