@@ -351,6 +351,20 @@ def test_a_slow_query_is_stopped_at_its_limit_and_its_worker_replaced(served_kb)
     assert get(served_kb, MEETINGS).status == 200
 
 
+def test_a_query_past_its_memory_is_stopped_and_its_worker_replaced(shipped_kb):
+    """A string doubled 28 times is 2.7 GB: one 900-byte query took gigabytes within its time limit.
+    Each worker may take --query-memory MB; past it the engine's allocation fails and ends it."""
+    doubled = " ".join(f"BIND(CONCAT(?a{i}, ?a{i}) AS ?a{i + 1})" for i in range(28))
+    with serving(shipped_kb, "--query-memory", "256") as server:
+        before = worker_pids(server)
+        reply = get(server, f'SELECT (STRLEN(?a28) AS ?n) WHERE {{ BIND("0123456789" AS ?a0) {doubled} }}')
+        assert reply.status == 503
+        assert reply.text.startswith("The query needed more than the 256 MB a query may take here and was stopped.")
+        after = worker_pids(server)
+        assert len(after) == 2 and len(before - after) == 1
+        assert get(server, MEETINGS).status == 200
+
+
 def cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime

@@ -66,6 +66,10 @@ class QueryTimeoutError(QueryError):
     """A query ran past its time limit and was stopped."""
 
 
+class QueryMemoryError(QueryError):
+    """A query needed more memory than a server's query worker may take, and was stopped."""
+
+
 class UnknownQueryError(QueryError):
     """No saved query has the name asked for; the message lists those there are."""
 

@@ -29,9 +29,13 @@ def _is_loopback(host: str) -> bool:
               help="Longest a SPARQL query may run, in seconds; a request may ask for less.")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
               help="Most rows a SPARQL SELECT returns; past it the result is cut and says so.")
+@click.option("--query-memory", type=click.IntRange(64), metavar="MB",
+              help="Most memory a SPARQL query may take, in MB (default: the two query workers take half the "
+                   "machine's).")
 @click.option("--cors", is_flag=True, help="Let pages on other sites query this server (CORS headers on every answer).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: int, cors: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: int, query_memory: int | None,
+          cors: bool) -> None:
     """Serve the KB read-only: a web timeline, pages per event, actor, place and source, a JSON
     API and a SPARQL 1.1 endpoint at /sparql. The server sees changes to the files without a restart.
     With --endpoint it answers from that SPARQL server (see `dipkb push`) instead of the local index.
@@ -72,7 +76,8 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
     # The bound port, so that --port 0 tells where it is (the tests read this line).
     served = endpoint.url if endpoint else display_path(layout.root)
     click.echo(f"Serving {served} at http://{_url_host(address)}:{bound_port}/ (Ctrl-C to stop)", err=True)
-    app = create_app(ServeConfig(layout, timeout=timeout, max_rows=max_rows, cors=cors, endpoint=endpoint))
+    limits = {"query_memory": query_memory << 20} if query_memory else {}
+    app = create_app(ServeConfig(layout, timeout=timeout, max_rows=max_rows, cors=cors, endpoint=endpoint, **limits))
     with _stopped_by_signals():
         uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
 

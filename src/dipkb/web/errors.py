@@ -17,6 +17,7 @@ from dipkb import errors
 _STATUS: tuple[tuple[type[errors.DipkbError], int], ...] = (
     (errors.ForbiddenQueryError, 400),
     (errors.QueryTimeoutError, 503),  # a QueryError too
+    (errors.QueryMemoryError, 503),  # a QueryError too
     (errors.UnknownQueryError, 404),  # a QueryError too
     (errors.QueryError, 400),
     (errors.NotAcceptableError, 406),

@@ -19,6 +19,7 @@ import multiprocessing
 import multiprocessing.util
 import os
 import queue
+import resource
 import signal
 import sys
 import tempfile
@@ -38,7 +39,7 @@ from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QueryResult
                         parse_query_results)
 
 from dipkb.errors import (DipkbError, IndexUnavailableError, InternalError, NotAcceptableError, QueryError,
-                          QueryTimeoutError)
+                          QueryMemoryError, QueryTimeoutError)
 from dipkb.model.namespaces import XSD
 from dipkb.store import generations
 from dipkb.store.engine import Dataset, EmbeddedEngine
@@ -118,9 +119,9 @@ class _Failure:
 
 
 class _Worker:
-    def __init__(self, context: multiprocessing.context.BaseContext):
+    def __init__(self, context: multiprocessing.context.BaseContext, memory: int):
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_work, args=(child,), name="dipkb-query-worker", daemon=True)
+        self.process = context.Process(target=_work, args=(child, memory), name="dipkb-query-worker", daemon=True)
         self.process.start()
         child.close()
 
@@ -160,8 +161,8 @@ class QueryWorkers:
     """A pool of ``size`` worker processes. :meth:`answer` is called from the event loop; the
     blocking wait for a worker runs on a thread, one per worker at most."""
 
-    def __init__(self, size: int):
-        self.size = size
+    def __init__(self, size: int, memory: int):
+        self.size, self.memory = size, memory
         context = multiprocessing.get_context("forkserver")
         # Imported once by the fork server, so that a worker, or its replacement, starts with dipkb and
         # pyoxigraph imported; and not the default, the server's __main__, which is the CLI.
@@ -180,7 +181,7 @@ class QueryWorkers:
             self._add()
 
     def _add(self) -> None:
-        worker = _Worker(self._context)
+        worker = _Worker(self._context, self.memory)
         with self._lock:
             self._all.add(worker)
         self._idle.put(worker)
@@ -232,6 +233,8 @@ class QueryWorkers:
             worker.process.join(1)
             code = worker.process.exitcode
             self._drop(worker)
+            if code == -signal.SIGABRT:  # how the engine ends when an allocation fails
+                raise out_of_memory(self.memory) from None
             cause = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
             raise InternalError(f"the query worker died ({cause}) while answering this query") from None
         self._idle.put(worker)
@@ -245,11 +248,17 @@ class QueryWorkers:
             worker.stop()
 
 
+def out_of_memory(memory: int) -> QueryMemoryError:
+    return QueryMemoryError(f"The query needed more than the {memory >> 20:,} MB a query may take here and was stopped. "
+                            "Make it more selective (narrower patterns, a LIMIT, no ORDER BY over everything), or run "
+                            "it with `dipkb query`, which has no such limit.")
+
+
 @asynccontextmanager
-async def pool(size: int) -> AsyncIterator[QueryWorkers]:
+async def pool(size: int, memory: int) -> AsyncIterator[QueryWorkers]:
     """The workers, started (off the event loop: the fork server takes a few hundred ms to import
-    dipkb), and stopped on exit."""
-    workers = QueryWorkers(size)
+    dipkb), and stopped on exit; each may take ``memory`` bytes."""
+    workers = QueryWorkers(size, memory)
     try:
         await to_thread.run_sync(workers.start)
         yield workers
@@ -257,9 +266,13 @@ async def pool(size: int) -> AsyncIterator[QueryWorkers]:
         await to_thread.run_sync(workers.close)
 
 
-def _work(connection: Connection) -> None:
-    """A worker's life: answer tasks until the server closes the pipe or stops it."""
+def _work(connection: Connection, memory: int) -> None:
+    """A worker's life: answer tasks until the server closes the pipe or stops it. Past ``memory``
+    bytes of data an allocation fails: the engine's aborts the worker, Python's raises MemoryError.
+    Without it, one short query (a string doubled 30 times, a sorted cross product) took gigabytes
+    of the machine's memory within its time limit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal: the server stops us in order
+    resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
     held: dict[tuple[Path, int], generations.Lease] = {}
     while True:
         try:
@@ -270,6 +283,8 @@ def _work(connection: Connection) -> None:
             outcome: Answer | _Failure | _Stale = _answer(task, held)
         except DipkbError as error:
             outcome = _Failure(error)
+        except MemoryError:
+            outcome = _Failure(out_of_memory(memory))
         except Exception as error:  # a bug: report it to the request, and the traceback to the server's log
             traceback.print_exc()
             outcome = _Failure(InternalError(f"the query worker failed: {type(error).__name__}: {error}"))

@@ -54,7 +54,7 @@ async def running(app: Starlette) -> AsyncIterator[None]:
     """The query workers, for as long as the application runs; none for a KB on a SPARQL server,
     which runs the queries itself."""
     size = 0 if isinstance(app.state.live, RemoteKB) else app.state.config.query_workers
-    async with query_workers.pool(size) as workers:
+    async with query_workers.pool(size, app.state.config.query_memory) as workers:
         app.state.query_workers = workers
         yield
 
