@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from dipkb import KnowledgeBase
+from dipkb.cli import cli
+from dipkb.store.layout import KBLayout
 
 
 def test_a_dead_writers_checkpoint_staging_directory_goes_with_the_next_read(kb_copy: Path):
@@ -19,3 +23,19 @@ def test_a_dead_writers_checkpoint_staging_directory_goes_with_the_next_read(kb_
     assert not staging.exists()
     assert sorted(p.name for p in index.iterdir() if p.name.startswith("store-")) == [
         f"store-{generation}", f"store-{generation}.lock"]
+
+
+def test_a_file_removed_while_the_index_is_built_is_one_line_and_leaves_no_generation(kb_copy: Path, monkeypatch):
+    """The listing names a file that is gone when its turn to load comes (`mv` during `dipkb index`):
+    a FileNotFoundError traceback before. Here the listing is made to name it, as the race would."""
+    gone = kb_copy / "kb" / "moved-away.ttl"
+    listed = KBLayout.file_graphs
+    monkeypatch.setattr(KBLayout, "file_graphs", lambda layout: {**listed(layout), "urn:dipkb:file:kb/moved-away.ttl": gone})
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "index"])
+    assert (result.exit_code, result.output) == (
+        2, f"Error: {gone} was removed while the index was built from it: run the command again.\n")
+    index = kb_copy / "kb" / ".dipkb"
+    assert not [p.name for p in index.iterdir() if p.name.startswith("store-")]
+    monkeypatch.undo()
+    with KnowledgeBase.open(kb_copy) as kb:  # the next command builds it
+        assert kb.index.report.refreshed

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import pyoxigraph
 from pyoxigraph import NamedNode, Store
 
-from dipkb.errors import IndexUnavailableError, KBSyntaxError, SyntaxProblem
+from dipkb.errors import IndexUnavailableError, KBFileError, KBSyntaxError, SyntaxProblem
 from dipkb.model.namespaces import FILE_GRAPH_PREFIX
 from dipkb.store import generations
 from dipkb.store.derivation import Deriver, Vocabulary, derivation_source, derive, derived_graph
@@ -283,6 +283,15 @@ def _load(store: Store, files: dict[str, Path], hashes: dict[tuple, str], show: 
           bulk_bytes: int, deriver: Deriver | None = None) -> tuple[dict[str, FileState], list[SyntaxProblem]]:
     """Load each file into its graph, with the bulk loader from ``bulk_bytes``, and derive it with
     ``deriver``; try them all, returning the syntax problem of every bad one."""
+    try:
+        return _load_each(store, files, hashes, show, bulk_bytes, deriver)
+    except FileNotFoundError as error:  # the generation being filled is removed, as on any error
+        removed = display_path(Path(error.filename)) if error.filename else "A file of the KB"
+        raise KBFileError(f"{removed} was removed while the index was built from it: run the command again.") from None
+
+
+def _load_each(store: Store, files: dict[str, Path], hashes: dict[tuple, str], show: StatusLine,
+               bulk_bytes: int, deriver: Deriver | None) -> tuple[dict[str, FileState], list[SyntaxProblem]]:
     sizes = {graph: path.stat().st_size for graph, path in files.items()}
     states: dict[str, FileState] = {}
     problems: list[SyntaxProblem] = []
@@ -335,7 +344,12 @@ def _pool(size: int) -> Iterator[ThreadPoolExecutor]:
 def _plan(manifest: Manifest, sources: dict[str, Path], hashes: dict[tuple, str]) -> _Plan:
     plan = _Plan({}, {}, [], [], sorted(set(manifest.files) - set(sources)))
     for graph, path in sources.items():
-        stat, known = path.stat(), manifest.files.get(graph)
+        known = manifest.files.get(graph)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # removed since the listing (`mv` meanwhile): as if not listed
+            plan.removed += [graph] if known is not None else []
+            continue
         if known is not None and stat.st_size == known.size and (
                 stat.st_mtime_ns == known.mtime_ns or _digest(path, hashes) == known.digest):
             plan.touched |= stat.st_mtime_ns != known.mtime_ns
