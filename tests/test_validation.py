@@ -266,6 +266,18 @@ def test_render_finding_without_place_label_or_curie():
     assert render_finding(finding) == "Warning: <http://example.org/x y>: Something is wrong."
 
 
+def test_a_long_label_or_value_is_cut_in_the_text_and_whole_in_json():
+    """A 50 MB label made 100 MB of text, once in each of its findings."""
+    label, value = "L" * 5000, '"' + "v" * 5000 + '"'
+    finding = Finding(focus=DIP + "x", focus_label=label, path=DIP + "note", value=value, message="Too long.",
+                      severity=Severity.VIOLATION, shape="https://w3id.org/dipkb/shapes#S",
+                      constraint=SH + "MaxLengthConstraintComponent", file="kb/x.ttl", line=3)
+    assert render_finding(finding) == (f'kb/x.ttl:3: Violation: dip:x ("{"L" * 199}…") dip:note "{"v" * 198}…: '
+                                       "Too long.")
+    document = json.loads(render_json(ValidationReport([finding], 1)))
+    assert (document["findings"][0]["focus_label"], document["findings"][0]["value"]) == (label, value)
+
+
 def test_an_ontology_directory_without_shapes_is_an_error(tmp_path):
     (tmp_path / "kb").mkdir()
     (tmp_path / "kb" / "sources.ttl").write_text(SOURCES, encoding="utf-8")

@@ -99,6 +99,15 @@ def short_term(term: str) -> str:
     return f"{found[0]}:{found[1]}" if found else f"<{iri}>"
 
 
+# A label or value longer than this is cut in a line of text (the JSON and Turtle reports keep it
+# whole): a 50 MB label made 100 MB of text, repeated in each of its findings.
+SHOWN_WIDTH = 200
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOWN_WIDTH else text[:SHOWN_WIDTH - 1] + "…"
+
+
 def render_finding(f: Finding) -> str:
     """``kb/events-2021.ttl:12: Violation: event:foo ("Foo meets Bar") dip:source: Every event ...``
 
@@ -108,11 +117,11 @@ def render_finding(f: Finding) -> str:
     place = f"{f.file}:{f.line}: " if f.line is not None else (f"{f.file}: " if f.file else "")
     subject = short_term(f.focus)
     if f.focus_label is not None:
-        subject += f' ("{f.focus_label}")'
+        subject += f' ("{_cut(f.focus_label)}")'
     if f.path is not None:
         subject += " " + short_term(f.path)
     if f.value is not None:
-        subject += " " + short_term(f.value)
+        subject += " " + _cut(short_term(f.value))
     return terminal_text(f"{place}{f.severity.value}: {subject}: {f.message}")
 
 
