@@ -6,14 +6,13 @@ so that a plain bytes sort gives the export's documented order; the writers swap
 """
 from __future__ import annotations
 
-import io
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from itertools import groupby, islice
 from typing import BinaryIO
 
-from pyoxigraph import RdfFormat, Triple, parse
+from pyoxigraph import RdfFormat, Store, Triple, parse
 
 from dipkb.model.namespaces import PREFIXES, RDF
 from dipkb.model.terms import prefixed
@@ -51,30 +50,23 @@ def with_graph_key(text: bytes, graph_name: str) -> bytes:
 def triples_of(lines: Iterator[bytes], *, sort_keyed: bool = True) -> Iterator[Triple]:
     """The triples of N-Triples lines (in sort-key form unless not ``sort_keyed``), parsed as they
     are read, in their order: a writer that takes them as they come holds a few MB of text."""
-    chunks = (b"".join(batch) for batch in iter(lambda: list(islice(lines, BATCH)), []))
-    text = _Stream(map(_undo_sort_key_text, chunks) if sort_keyed else chunks)
-    return (quad.triple for quad in parse(io.BufferedReader(text, COPY), format=RdfFormat.N_TRIPLES))
+    for batch in iter(lambda: list(islice(lines, BATCH)), []):
+        text = b"".join(batch)
+        text = _undo_sort_key_text(text) if sort_keyed else text
+        try:
+            triples = [quad.triple for quad in parse(text, format=RdfFormat.N_TRIPLES)]
+        except MemoryError:  # a term over the parser's 16 MiB buffer (a 50 MB literal): line by line
+            triples = [triple for line in text.split(b"\n") for triple in _line_triples(line)]
+        yield from triples
 
 
-class _Stream(io.RawIOBase):
-    """Chunks of bytes as a file the parser reads."""
-
-    def __init__(self, chunks: Iterator[bytes]):
-        self._chunks, self._chunk, self._at = chunks, memoryview(b""), 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while self._at == len(self._chunk):
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._chunk, self._at = memoryview(chunk), 0
-        size = min(len(buffer), len(self._chunk) - self._at)
-        buffer[:size] = self._chunk[self._at:self._at + size]
-        self._at += size
-        return size
+def _line_triples(line: bytes) -> list[Triple]:
+    try:
+        return [quad.triple for quad in parse(line, format=RdfFormat.N_TRIPLES)]
+    except MemoryError:  # the bulk loader's parser has no such limit (its store keeps canonical values)
+        scratch = Store()
+        scratch.bulk_load(input=line, format=RdfFormat.N_TRIPLES)
+        return [quad.triple for quad in scratch]
 
 
 def _graph_of(line: bytes) -> bytes:
