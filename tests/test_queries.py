@@ -120,7 +120,20 @@ BODY_PROBLEMS = [
     ("# title: T\nSELECT ?e WHERE {\n  ?e nope:x ?o\n}\n", ":3:12: SPARQL syntax error: expected one of Prefix not found"),
     ("# title: T\nSELECT ?e WHERE { SERVICE <http://example.org/sparql> { ?e ?p ?o } }\n",
      ":1: SERVICE is not allowed"),
+    # The VALUES block binds the outer pattern: a subquery sees only what it selects. It matched everything.
+    ("# title: T\n# param: actor (actor) A.\nSELECT ?e WHERE { { SELECT ?e WHERE { ?e dip:host ?actor } } }\n",
+     ":2: parameter 'actor' is used only inside a subquery, which a value given outside it does not reach"),
+    ("# title: T\n# param: actor (actor) A.\nSELECT ?e WHERE { { SELECT ?e WHERE { { SELECT ?e ?actor WHERE "
+     "{ ?e dip:host ?actor } } } } }\n", ":2: parameter 'actor' is used only inside a subquery"),
 ]
+
+
+@pytest.mark.parametrize("pattern", ["{ SELECT ?e ?actor WHERE { ?e dip:host ?actor } }",
+                                     "?e dip:host ?h FILTER NOT EXISTS { ?e dip:visitor ?actor }",
+                                     "{ SELECT ?e WHERE { ?e dip:host ?h } } ?e dip:visitor ?actor"])
+def test_a_parameter_the_outer_pattern_sees_loads(tmp_path, pattern):
+    path = write(tmp_path, "ok.rq", f"# title: T\n# param: actor (actor) A.\nSELECT ?e WHERE {{ {pattern} }}\n")
+    assert [p.name for p in load_query_file(path).parameters] == ["actor"]
 
 
 @pytest.mark.parametrize(("text", "message"), BODY_PROBLEMS)

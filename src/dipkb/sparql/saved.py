@@ -149,12 +149,15 @@ def parse_header(text: str, path: Path | str) -> QueryHeader:
 
 def _check_body(text: str, header: QueryHeader, param_line: Mapping[str, int]) -> None:
     """The query uses every parameter, parses, and has a WHERE group to take their VALUES block."""
-    code = guard.code_only(text)
-    for parameter in header.parameters:
-        if not re.search(rf"[?$]{parameter.name}\b", code):
-            raise HeaderProblem(param_line.get(parameter.name, 1),
-                                 f"parameter '{parameter.name}' is declared but the query never uses ?{parameter.name}.")
     _dry_run(text)
+    used, bound = _variables(text)
+    for parameter in header.parameters:
+        name, line = parameter.name, param_line.get(parameter.name, 1)
+        if name not in used:
+            raise HeaderProblem(line, f"parameter '{name}' is declared but the query never uses ?{name}.")
+        if name not in bound:
+            raise HeaderProblem(line, f"parameter '{name}' is used only inside a subquery, which a value given "
+                                      f"outside it does not reach: select ?{name} in the subquery, or use it outside.")
     if header.parameters:
         at = pattern_start(text)
         if at is None:
@@ -166,6 +169,31 @@ def _check_body(text: str, header: QueryHeader, param_line: Mapping[str, int]) -
         except HeaderProblem as problem:
             raise HeaderProblem(text.count("\n", 0, at) + 1, "the VALUES block for the parameters cannot open "
                                  f"this WHERE group ({problem.message})") from None
+
+
+def _variables(text: str) -> tuple[set[str], set[str]]:
+    """The query's variables, and those a VALUES block at the start of its WHERE group binds: all but
+    the ones only inside a subquery (``{ SELECT ... }``), which sees from outside only what it selects."""
+    code = [t for t in tokenize(text) if t.kind not in (Kind.SPACE, Kind.COMMENT)]
+    used: set[str] = set()
+    bound: set[str] = set()
+    subquery: list[bool] = []  # per open brace: whether it is, or is inside, a subquery
+    selecting = False  # in the variables an outermost subquery selects
+    for at, token in enumerate(code):
+        if token.text == "{":
+            opens = at + 1 < len(code) and code[at + 1].text.upper() == "SELECT"
+            selecting = opens and not any(subquery)
+            subquery.append(opens or any(subquery))
+            continue
+        if token.text == "}" and subquery:
+            subquery.pop()
+        elif token.text.upper() == "WHERE":
+            selecting = False
+        if token.kind is Kind.VAR:
+            used.add(token.text[1:])
+            if selecting or not any(subquery):
+                bound.add(token.text[1:])
+    return used, bound
 
 
 def _dry_run(text: str) -> None:
