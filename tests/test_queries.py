@@ -120,6 +120,8 @@ BODY_PROBLEMS = [
     ("# title: T\nSELECT ?e WHERE {\n  ?e nope:x ?o\n}\n", ":3:12: SPARQL syntax error: expected one of Prefix not found"),
     ("# title: T\nSELECT ?e WHERE { SERVICE <http://example.org/sparql> { ?e ?p ?o } }\n",
      ":1: SERVICE is not allowed"),
+    # Text that does not tokenize is placed as the engine's errors are (it was at :1:, the file's start).
+    ("# title: T\nSELECT * WHERE {\n`oops }\n", ":3:1: SPARQL syntax error: unexpected '`'"),
     # The VALUES block binds the outer pattern: a subquery sees only what it selects. It matched everything.
     ("# title: T\n# param: actor (actor) A.\nSELECT ?e WHERE { { SELECT ?e WHERE { ?e dip:host ?actor } } }\n",
      ":2: parameter 'actor' is used only inside a subquery, which a value given outside it does not reach"),
@@ -134,6 +136,12 @@ BODY_PROBLEMS = [
 def test_a_parameter_the_outer_pattern_sees_loads(tmp_path, pattern):
     path = write(tmp_path, "ok.rq", f"# title: T\n# param: actor (actor) A.\nSELECT ?e WHERE {{ {pattern} }}\n")
     assert [p.name for p in load_query_file(path).parameters] == ["actor"]
+
+
+def test_a_file_whose_name_query_cannot_find_is_refused_in_the_catalogue(tmp_path):
+    write(tmp_path, "my query.rq", "# title: T\nSELECT * WHERE { ?s ?p ?o }\n")
+    with pytest.raises(QueryError, match=r"my query.rq: a saved query's name is letters, digits, .* rename the file"):
+        load_catalogue(tmp_path)
 
 
 @pytest.mark.parametrize(("text", "message"), BODY_PROBLEMS)

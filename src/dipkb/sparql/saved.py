@@ -201,16 +201,23 @@ def _dry_run(text: str) -> None:
     SELECT sends its SERVICE requests."""
     try:
         safe = guard.prepare(text, PREFIXES)
-    except QueryError as error:
-        raise HeaderProblem(1, str(error)) from None
-    try:
         Store().query(safe.text)
+    except QueryError as error:  # the guard's: a refusal, or text that does not tokenize (placed already)
+        raise _placed(str(error).removeprefix(_SYNTAX)) if str(error).startswith(_SYNTAX) else HeaderProblem(
+            1, str(error)) from None
     except SyntaxError as error:
-        message = " ".join(safe.locate(error.msg or str(error)).split())  # one line, as the CLI prints it
-        place = _SYNTAX_PLACE.match(message)
-        if place:
-            raise HeaderProblem(f"{place[1]}:{place[2]}", f"SPARQL syntax error: {message[place.end():]}") from None
-        raise HeaderProblem(1, f"SPARQL syntax error: {message}") from None
+        raise _placed(" ".join(safe.locate(error.msg or str(error)).split())) from None  # one line, as the CLI's
+
+
+_SYNTAX = "SPARQL syntax error: "
+
+
+def _placed(message: str) -> HeaderProblem:
+    """A syntax error at the line and column its message starts with (``error at 3:12: ...``)."""
+    place = _SYNTAX_PLACE.match(message)
+    if place:
+        return HeaderProblem(f"{place[1]}:{place[2]}", f"{_SYNTAX}{message[place.end():]}")
+    return HeaderProblem(1, f"{_SYNTAX}{message}")
 
 
 def load_query_file(path: Path) -> SavedQuery:
@@ -252,6 +259,9 @@ def load_catalogue(queries_dir: Path) -> list[SavedQuery]:
     queries, problems = [], []
     for path in _query_paths(Path(queries_dir)).values():
         try:
+            if not is_query_name(path.stem):  # listed, `dipkb query NAME` would read the name as SPARQL
+                raise QueryError(f"{_where(path)}: a saved query's name is letters, digits, '-', '_' and '.', "
+                                 "starting with a letter or digit, so that `dipkb query NAME` finds it: rename the file.")
             queries.append(load_query_file(path))
         except DipkbError as error:
             problems.append(str(error))
