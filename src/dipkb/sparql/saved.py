@@ -34,7 +34,7 @@ __all__ = ["ParamType", "Parameter", "QueryHeader", "SavedQuery", "find_query", 
 QUERY_SUFFIX = ".rq"
 
 _SYNTAX_PLACE = re.compile(r"^error at (\d+):(\d+):\s*")
-_QUERY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_QUERY_NAME = re.compile(r"^[^\W_][\w.-]*$")  # a word: letters of any script, digits, "_", ".", "-"
 
 
 @dataclass(frozen=True)
@@ -260,8 +260,9 @@ def load_catalogue(queries_dir: Path) -> list[SavedQuery]:
     for path in _query_paths(Path(queries_dir)).values():
         try:
             if not is_query_name(path.stem):  # listed, `dipkb query NAME` would read the name as SPARQL
-                raise QueryError(f"{_where(path)}: a saved query's name is letters, digits, '-', '_' and '.', "
-                                 "starting with a letter or digit, so that `dipkb query NAME` finds it: rename the file.")
+                raise QueryError(f"{_where(path)}: a saved query's name is letters (of any script), digits, '-', "
+                                 "'_' and '.', starting with a letter or digit, so that `dipkb query NAME` finds it: "
+                                 "rename the file.")
             queries.append(load_query_file(path))
         except DipkbError as error:
             problems.append(str(error))
