@@ -304,6 +304,7 @@ def test_a_browser_without_a_query_gets_the_editor(served_kb, params):
     ({"query": ["ASK {}", "ASK {}"]}, None, None, "One query per request"),
     ({"query": "ASK {}", "timeout": "soon"}, None, None, "timeout= is a number of seconds"),
     ({"query": "ASK {}", "timeout": "0"}, None, None, "timeout= is a number of seconds"),
+    ({"query": "ASK {}", "timeout": "1e-07"}, None, None, "timeout= is a number of seconds from 0.1, not '1e-07'."),
     ({"query": "ASK {}", "default-graph-uri": "not an iri"}, None, None, "absolute IRIs"),
     ({}, b"ASK {}", "text/plain", "not text/plain"),
     ({}, b"\xff\xfe", "application/sparql-query", "not UTF-8"),
@@ -315,6 +316,11 @@ def test_bad_requests_are_400(served_kb, params, body, content_type, words):
                     headers={"Content-Type": content_type, "Accept": "*/*"} if content_type else {"Accept": "*/*"})
     assert reply.status == 400
     assert words in reply.text
+
+
+def test_an_accept_header_nothing_fits_is_a_406_that_quotes_it_cut(served_kb):
+    reply = get(served_kb, "ASK {}", accept="text/x-" + "y" * 20_000)
+    assert reply.status == 406 and "Accept header (text/x-yyy" in reply.text and len(reply.text) < 1000
 
 
 # --- The time limit -----------------------------------------------------------------------------

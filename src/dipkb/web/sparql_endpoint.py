@@ -31,6 +31,9 @@ from dipkb.web.live import RemoteKB
 from dipkb.web.query_workers import GRAPH_FORMATS, SOLUTION_FORMATS, Query, ResultFormat
 
 TRUNCATED_HEADER = "X-Dipkb-Truncated"
+# As serve's --timeout: below it, 1e-07 said that both workers "stayed busy" while they were idle,
+# and 0.001 killed and forked a worker on every request.
+MIN_TIMEOUT = 0.1
 # The limit the query ran under, in seconds; and, when the request asked for more than the server
 # allows, what it asked for.
 TIMEOUT_HEADER = "X-Dipkb-Timeout"
@@ -72,7 +75,8 @@ async def sparql(request: Request) -> Response:
     solution_format, graph_format = negotiate(accept, SOLUTION_FORMATS), negotiate(accept, GRAPH_FORMATS)
     if solution_format is None and graph_format is None:
         offered = ", ".join(f.value for f in SOLUTION_FORMATS + GRAPH_FORMATS)
-        raise NotAcceptableError(f"This endpoint answers in {offered}; the request's Accept header ({accept}) "
+        shown = accept if len(accept or "") <= 200 else accept[:199] + "…"  # a 19 KB header made a 19 KB message
+        raise NotAcceptableError(f"This endpoint answers in {offered}; the request's Accept header ({shown}) "
                                  "takes none of them.")
     config, state = request.app.state.config, request.app.state
     limit = config.timeout if asked.timeout is None else min(asked.timeout, config.timeout)
@@ -164,8 +168,8 @@ def _seconds(value: str) -> float:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise ParameterError(f"timeout= is a number of seconds above 0, not {value!r}.")
+    if not (math.isfinite(seconds) and seconds >= MIN_TIMEOUT):
+        raise ParameterError(f"timeout= is a number of seconds from {MIN_TIMEOUT:g}, not {value[:40]!r}.")
     return seconds
 
 
