@@ -3,6 +3,7 @@ as JSON for the same KB and the same filter, parameters are bound (never spliced
 mistakes are 400s and 404s with a message."""
 from __future__ import annotations
 
+import inspect
 import json
 import urllib.error
 import urllib.request
@@ -208,3 +209,19 @@ def test_a_streamed_answer_lets_go_of_its_generation_when_done_abandoned_or_refu
         assert readers() == 0
     finally:
         live.close()
+
+
+def test_pages_and_the_api_answer_on_threads_of_their_own():
+    """45 slow timeline requests took all 40 of Starlette's threads, which the static files and the
+    SPARQL endpoint's waits share: the stylesheet came after 40.6 s (bench/NOTES.md, 2026-12-07)."""
+    from starlette.routing import Route
+
+    from dipkb.web import api, pages
+    from dipkb.web.threads import on_page_threads
+
+    handlers = [route.endpoint for route in [*api.routes(), *pages.routes()] if isinstance(route, Route)]
+    assert len(handlers) == 16
+    for handler in handlers:
+        assert inspect.iscoroutinefunction(handler), handler
+        assert handler.__code__ is on_page_threads(lambda request: None).__code__, handler.__name__
+

@@ -23,13 +23,14 @@ from starlette.routing import Route
 from dipkb.errors import ParameterError
 from dipkb.store.kb import KnowledgeBase
 from dipkb.sparql import saved
+from dipkb.util.numbers import whole_number
 from dipkb.views import describe, geojson, timeline, timelinejs
 from dipkb.views.long_selection import select_all
 from dipkb.views.names import resolve_actor
 from dipkb.views.render import OutputFormat, json_array, json_text, query_result
 from dipkb.web.html import TimelineForm, single_values
 from dipkb.web.live import LiveKB, RemoteKB
-from dipkb.util.numbers import whole_number
+from dipkb.web.threads import on_page_threads
 
 _TIMELINE_FORMATS = (OutputFormat.JSON, OutputFormat.TIMELINEJS, OutputFormat.GEOJSON)
 
@@ -135,8 +136,8 @@ def show_json(live: LiveKB | RemoteKB, name: str, params: QueryParams) -> Respon
 
 def routes() -> list[Route]:
     return [
-        Route("/api/timeline", timeline_api, methods=["GET"]),
-        Route("/api/queries", queries_api, methods=["GET"]),
-        Route("/api/queries/{name}", query_api, methods=["GET"]),
-        Route("/api/show/{id:path}", show_api, methods=["GET"]),
+        Route("/api/timeline", on_page_threads(timeline_api), methods=["GET"]),
+        Route("/api/queries", on_page_threads(queries_api), methods=["GET"]),
+        Route("/api/queries/{name}", on_page_threads(query_api), methods=["GET"]),
+        Route("/api/show/{id:path}", on_page_threads(show_api), methods=["GET"]),
     ]

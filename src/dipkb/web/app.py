@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dipkb.errors import DipkbError
 from dipkb.store.layout import KBLayout
 from dipkb.store.remote import RemoteEngine
-from dipkb.web import api, errors, pages, sparql_endpoint
+from dipkb.web import api, errors, pages, sparql_endpoint, threads
 from dipkb.web.live import LiveKB, RemoteKB
 
 # QLever's default, half Oxigraph server's: long enough for an analyst's aggregate over a large KB,
@@ -86,6 +86,7 @@ def create_app(config: ServeConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.config = config
+        app.state.page_threads = threads.page_threads()
         app.state.live = LiveKB(config.layout) if config.endpoint is None else RemoteKB(config.layout, config.endpoint)
         try:
             async with sparql_endpoint.running(app):

@@ -31,6 +31,7 @@ from dipkb.views.names import resolve_actor
 from dipkb.views.paging import timeline_window
 from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes
 from dipkb.web.live import LiveKB
+from dipkb.web.threads import on_page_threads
 
 # The kinds of resource with a page, by the CURIE prefix that names them.
 KINDS = ("event", "actor", "place", "source", "position")
@@ -165,8 +166,8 @@ async def sparql_editor(request: Request) -> Response:
 def routes() -> list:
     # The .json twins first, or a page's route would read NAME.json as a name.
     return [
-        Route("/", timeline_page, methods=["GET"]),
-        Route("/timeline.json", timeline_api, methods=["GET"]),
-        *(Route(f"/{kind}/{{local}}.json", description_json, methods=["GET"]) for kind in KINDS),
-        *(Route(f"/{kind}/{{local}}", description_page, methods=["GET"]) for kind in KINDS),
+        Route("/", on_page_threads(timeline_page), methods=["GET"]),
+        Route("/timeline.json", on_page_threads(timeline_api), methods=["GET"]),
+        *(Route(f"/{kind}/{{local}}.json", on_page_threads(description_json), methods=["GET"]) for kind in KINDS),
+        *(Route(f"/{kind}/{{local}}", on_page_threads(description_page), methods=["GET"]) for kind in KINDS),
     ]
