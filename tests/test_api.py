@@ -162,6 +162,8 @@ def test_what_is_not_there_is_a_404(served_kb, path, params, message):
     # str.isdigit() is true of both; int() refuses them (a 500 before).
     ("/api/show/actor:russia", [("limit", "²")], "No limit '²': give a whole number from 1."),
     ("/actor/russia.json", [("limit", "1" + "0" * 5000)], "No limit '1000"),
+    ("/actor/russia.json", [("limit", "1"), ("limit", "2")], "Parameter 'limit' is given twice"),
+    ("/api/show/actor:russia", [("limt", "1")], "Unknown parameter 'limt'; this takes: limit."),
     # Each is looked up on a thread no time limit stops: 1,000 held one for 55 s.
     ("/api/timeline", [("actor", f"Nobody {n}") for n in range(21)], "At most 20 values of 'actor', not 21."),
 ])

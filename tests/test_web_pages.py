@@ -3,6 +3,7 @@ Playwright): the events listed are the CLI's, filters change them as the CLI's o
 their JSON twins are `dipkb show`'s, and no page asks anything of another host."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import struct
@@ -185,6 +186,12 @@ def test_an_unknown_name_is_a_404_page_and_a_404_json(served_kb: Served, page: R
     assert "actor:no-such-actor" in json.loads(body)["error"]
     # An event is not an actor.
     assert fetch(served_kb.url + "/actor/kabulov-taliban-meeting-2021-07")[0] == 404
+
+
+def test_a_page_given_twice_or_an_unknown_parameter_is_a_400_page(served_kb: Served):
+    for query, said in (("page=1&page=2", "Parameter 'page' is given twice"), ("pgae=2", "Unknown parameter 'pgae'")):
+        status, kind, body = fetch(f"{served_kb.url}/actor/russia?{query}")
+        assert (status, kind) == (400, "text/html; charset=utf-8") and said in html.unescape(body.decode()), query
 
 
 def test_a_path_nothing_answers_is_the_same_404_page_json_or_text(served_kb: Served, page: Recorded):

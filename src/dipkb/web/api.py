@@ -131,6 +131,7 @@ def show_api(request: Request) -> Response:
 
 def show_json(live: LiveKB | RemoteKB, name: str, params: QueryParams) -> Response:
     """`dipkb show NAME -f json` (``limit`` as --limit), sent as the timeline's entries are made."""
+    single_values(list(params.multi_items()), allowed=("limit",))  # limit=1&limit=2 took the last, bogus=1 nothing
     return _streamed(live, lambda kb: describe.describe(kb, name, limit=counting_number(params, "limit")).json_pieces())
 
 

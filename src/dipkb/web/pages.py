@@ -26,7 +26,7 @@ from dipkb.sparql.saved import SavedQuery, load_catalogue
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.describe import describe
 from dipkb.web.api import counting_number, show_json, timeline_api
-from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json
+from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json, single_values
 from dipkb.views.names import resolve_actor
 from dipkb.views.paging import timeline_window
 from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes
@@ -113,6 +113,7 @@ def page_of(name: str) -> str | None:
 
 def description_page(request: Request) -> Response:
     kind, local = request.url.path.split("/")[1], request.path_params["local"]
+    single_values(list(request.query_params.multi_items()), allowed=("page",))
     page = Window.requested(request.query_params)
     with _live(request).reading() as kb:
         # A page lists what one page holds: a million-event actor's whole description took 48 s and 1.5 GB.
