@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -328,3 +331,10 @@ def test_missing_kb_directory_is_exit_2(run, tmp_path):
     result = run("--kb", str(tmp_path / "nope"), "timeline")
     assert result.exit_code == 2
     assert result.output == f"Error: Knowledge base directory not found: {tmp_path / 'nope'}\n"
+
+
+def test_a_missing_kb_named_in_bytes_that_are_not_utf8_is_shown_escaped(tmp_path):
+    env = {**os.environ, "DIPKB_KB": os.fsdecode(bytes(tmp_path) + b"/n\xff")}
+    done = subprocess.run([sys.executable, "-m", "dipkb", "stats"], env=env, capture_output=True, timeout=60)
+    assert (done.returncode, done.stderr) == (2, b"Error: Knowledge base directory not found: " + bytes(tmp_path)
+                                              + b"/n\\xff\n")

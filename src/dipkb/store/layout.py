@@ -100,7 +100,8 @@ class KBLayout:
         else:
             root = Path(chosen).expanduser().resolve()
             if not root.is_dir():
-                raise KBNotFoundError(f"Knowledge base directory not found: {chosen}")
+                shown = os.fsencode(chosen).decode("utf-8", "backslashreplace")  # bytes that are not UTF-8, as \xff
+                raise KBNotFoundError(f"Knowledge base directory not found: {shown}")
         kb_dir = root / "kb" if (root / "kb").is_dir() else root
         ontology_dir = root / "ontology" if (root / "ontology").is_dir() else bundled / "ontology"
         queries_dir = root / "queries" if (root / "queries").is_dir() else bundled / "queries"
