@@ -338,3 +338,12 @@ def test_a_missing_kb_named_in_bytes_that_are_not_utf8_is_shown_escaped(tmp_path
     done = subprocess.run([sys.executable, "-m", "dipkb", "stats"], env=env, capture_output=True, timeout=60)
     assert (done.returncode, done.stderr) == (2, b"Error: Knowledge base directory not found: " + bytes(tmp_path)
                                               + b"/n\\xff\n")
+
+
+def test_show_names_a_blank_node_value_as_one(kb_copy):
+    (kb_copy / "kb" / "blank.ttl").write_text(
+        "<https://w3id.org/dipkb/kb/event/kabulov-taliban-meeting-2021-07> <https://w3id.org/dipkb/ontology#note> "
+        '[ <http://www.w3.org/2000/01/rdf-schema#comment> "x" ] .\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "show", "event:kabulov-taliban-meeting-2021-07", "-f", "json"])
+    [note] = [p for p in json.loads(result.stdout)["properties"] if p["property"] == "dip:note"]
+    assert note["id"].startswith("_:") and note["value"] == note["id"] and len(note["id"]) > 2

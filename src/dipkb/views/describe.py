@@ -5,7 +5,7 @@ from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from pyoxigraph import Literal, NamedNode
+from pyoxigraph import BlankNode, Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
@@ -99,8 +99,10 @@ def facts_of(kb: KnowledgeBase, iri: str) -> tuple[Fact, ...]:
         if isinstance(obj, Literal):
             facts.append(Fact(curie(row["p"].value), plabel, obj.value, None, obj.language))
         else:
-            label = row["olabel"].value if "olabel" in row else curie(obj.value)
-            facts.append(Fact(curie(row["p"].value), plabel, label, curie(obj.value)))
+            # A blank node by its label as N-Triples writes it: its bare id read as a name.
+            node = f"_:{obj.value}" if isinstance(obj, BlankNode) else curie(obj.value)
+            label = row["olabel"].value if "olabel" in row else node
+            facts.append(Fact(curie(row["p"].value), plabel, label, node))
     return tuple(sorted(set(facts), key=fact_order))
 
 
