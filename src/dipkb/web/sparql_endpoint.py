@@ -66,7 +66,7 @@ async def sparql(request: Request) -> Response:
     asked = await read_request(request)
     accept = request.headers.get("accept")
     if asked.query is None:
-        if request.method == "GET" and prefers_html(accept):
+        if request.method in ("GET", "HEAD") and prefers_html(accept):
             from dipkb.web import pages  # a person with a browser: the query editor
 
             return await pages.sparql_editor(request)
