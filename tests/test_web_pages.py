@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -224,6 +225,30 @@ def test_every_answer_forbids_other_hosts(served_kb: Served):
             assert response.status == status, path
             assert "default-src 'self'" in response.headers["Content-Security-Policy"], path
             assert response.headers["X-Content-Type-Options"] == "nosniff", path
+
+
+def test_the_sparql_editor_opens_on_a_kb_without_the_examples_actors_and_with_a_broken_query(tmp_path: Path,
+                                                                                                page: Recorded):
+    """Binding each saved query's example needed actor:russia: on any other KB the editor was a 404,
+    and one malformed file in queries/ made it a 400 listing errors in place of the form."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "one.ttl").write_text(
+        "<https://w3id.org/dipkb/kb/actor/vara> a <https://w3id.org/dipkb/ontology#State> ; "
+        '<http://www.w3.org/2000/01/rdf-schema#label> "Vara"@en .\n', encoding="utf-8")
+    (tmp_path / "queries").mkdir()
+    shutil.copy(REPO / "queries" / "actor-timeline.rq", tmp_path / "queries")
+    (tmp_path / "queries" / "broken.rq").write_text("# title: Broken\nSELECT * WHERE {\n", encoding="utf-8")
+    with serving(tmp_path) as served:
+        response = page.page.goto(served.url + "/sparql")
+        assert response.status == 200
+        saved = page.page.locator("button.saved-query")
+        expect(saved).to_have_count(1)
+        # The example names actor:russia, which this KB lacks: the query is offered as written, unbound.
+        assert saved.first.get_attribute("data-query") == (REPO / "queries" / "actor-timeline.rq").read_text()
+        expect(page.page.locator("ul.problems li")).to_contain_text("broken.rq:")
+        page.page.fill("#query", "SELECT ?label WHERE { actor:vara rdfs:label ?label }")
+        page.page.click("#sparql-form button[type=submit]")
+        expect(page.page.locator("#results")).to_contain_text("Vara")
 
 
 def test_the_sparql_editor_runs_a_saved_query_with_its_example(served_kb: Served, page: Recorded):

@@ -28,7 +28,7 @@ from dipkb.sparql.tokens import Kind, tokenize
 from dipkb.util.paths import display_path
 
 __all__ = ["ParamType", "Parameter", "QueryHeader", "SavedQuery", "find_query", "is_query_name",
-           "load_catalogue", "load_query_file", "parse_assignments", "parse_header", "pattern_start",
+           "load_catalogue", "load_query_file", "read_catalogue", "parse_assignments", "parse_header", "pattern_start",
            "values_clause"]
 
 QUERY_SUFFIX = ".rq"
@@ -256,6 +256,15 @@ def _query_paths(queries_dir: Path) -> dict[str, Path]:
 def load_catalogue(queries_dir: Path) -> list[SavedQuery]:
     """Every saved query in ``queries_dir``, sorted by name. All files are read; if any is malformed,
     one QueryError lists every bad file."""
+    queries, problems = read_catalogue(queries_dir)
+    if problems:
+        noun = "query" if len(problems) == 1 else "queries"
+        raise QueryError("\n".join(problems + [f"{len(problems)} saved {noun} failed to load."]))
+    return queries
+
+
+def read_catalogue(queries_dir: Path) -> tuple[list[SavedQuery], list[str]]:
+    """The saved queries that load, sorted by name, and what is wrong with each of the others."""
     queries, problems = [], []
     for path in _query_paths(Path(queries_dir)).values():
         try:
@@ -266,10 +275,7 @@ def load_catalogue(queries_dir: Path) -> list[SavedQuery]:
             queries.append(load_query_file(path))
         except DipkbError as error:
             problems.append(str(error))
-    if problems:
-        noun = "query" if len(problems) == 1 else "queries"
-        raise QueryError("\n".join(problems + [f"{len(problems)} saved {noun} failed to load."]))
-    return queries
+    return queries, problems
 
 
 def is_query_name(text: str) -> bool:

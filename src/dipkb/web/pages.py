@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from dipkb.errors import AmbiguousNameError, ParameterError, UnknownNameError
+from dipkb.errors import AmbiguousNameError, DipkbError, ParameterError, UnknownNameError
 from dipkb.model.namespaces import PREFIXES, curie
-from dipkb.sparql.saved import SavedQuery, load_catalogue
+from dipkb.sparql.saved import SavedQuery, read_catalogue
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.describe import describe
 from dipkb.web.api import counting_number, show_json, timeline_api
@@ -142,16 +142,21 @@ class _Example:
 
 def _ready(kb: KnowledgeBase, query: SavedQuery) -> _Example:
     example = " ".join(f"{k}={v}" for k, v in query.example)
-    if any(p.required for p in query.parameters) and not query.example:
-        text = query.text  # nothing to bind it with: the person fills it in
-    else:
-        text = query.with_values(query.bind(query.example_values, lambda name: resolve_actor(kb, name)))
+    text = query.text  # with nothing to bind it with, the person fills it in
+    if query.example or not any(p.required for p in query.parameters):
+        try:
+            text = query.with_values(query.bind(query.example_values, lambda name: resolve_actor(kb, name)))
+        except DipkbError:  # an example naming what this KB does not hold (actor:russia): offered unbound
+            example = ""
     return _Example(query.name, query.title, query.description, example, text)
 
 
-def _examples(live: LiveKB) -> list[_Example]:
+def _examples(live: LiveKB) -> tuple[list[_Example], list[str]]:
+    """The saved queries ready to run, and what is wrong with those that do not load: one bad file
+    or one example this KB cannot bind made the whole editor an error page."""
     with live.reading() as kb:
-        return [_ready(kb, q) for q in load_catalogue(kb.layout.queries_dir)]
+        queries, problems = read_catalogue(kb.layout.queries_dir)
+        return [_ready(kb, q) for q in queries], problems
 
 
 _FIRST_QUERY = "SELECT ?event ?label WHERE {\n  ?event a dip:Meeting ; rdfs:label ?label\n}\nORDER BY ?event\n"
@@ -159,8 +164,8 @@ _FIRST_QUERY = "SELECT ?event ?label WHERE {\n  ?event a dip:Meeting ; rdfs:labe
 
 async def sparql_editor(request: Request) -> Response:
     """The page /sparql shows a browser: a query form, and the saved queries one click away."""
-    examples = await run_in_threadpool(_examples, _live(request))
-    return _page("sparql.html", title="dipkb SPARQL", queries=examples, initial=_FIRST_QUERY,
+    examples, problems = await run_in_threadpool(_examples, _live(request))
+    return _page("sparql.html", title="dipkb SPARQL", queries=examples, problems=problems, initial=_FIRST_QUERY,
                  prefixes=script_json(PREFIXES), alternate=None)
 
 
