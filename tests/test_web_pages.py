@@ -494,6 +494,53 @@ def test_markup_and_script_urls_in_the_kb_stay_text_in_the_file_and_the_served_p
     assert page.hosts() <= {own_host(served)}
 
 
+ODD_KB = """\
+@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
+@prefix event: <https://w3id.org/dipkb/kb/event/> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+actor:bidi a dip:Person ; rdfs:label "Evil\u202Egnp.exe"@en .
+event:bidi-meeting-2022 a dip:Meeting ; rdfs:label "Bidi meets Russia"@en ; dip:host actor:bidi ;
+    dip:visitor actor:russia ; dip:date "2022-02-10Z"^^xsd:date ; dip:source source:upper .
+event:long-2022 a dip:Statement ; rdfs:label "L""" + "o" * 10_000 + """ng"@en ; dip:speaker actor:russia ;
+    dip:date "2022-04+02:00"^^xsd:gYearMonth ; dip:source source:upper .
+source:upper a dip:NewsArticle ; dct:title "Upper case"@en ; dct:issued "2022"^^xsd:gYear ;
+    dip:url "HTTPS://example.org/upper"^^xsd:anyURI .
+"""
+
+
+def test_odd_data_stays_in_its_place_on_the_pages(kb_copy: Path, page: Recorded):
+    """A right-to-left override in a label reversed the roles and names after it; a 10,000-character
+    label widened the page to 130,000 px; a date with a time zone drew no bar; an upper-case HTTPS
+    URL was a link on the timeline and text on its source's page; a triple term read [object Object]."""
+    (kb_copy / "kb" / "odd.ttl").write_text(ODD_KB, encoding="utf-8")
+    with serving(kb_copy) as served:
+        page.page.goto(served.url + "/?from=2022&to=2022")
+        cards = page.page.locator("ol#events > li.event")
+        expect(cards).to_have_count(2)
+        for card in cards.all():
+            assert card.locator(".track > .span").count() == 1, card.get_attribute("data-id")
+        name = cards.locator("a.actor").first
+        assert name.evaluate("a => getComputedStyle(a).unicodeBidi") == "isolate"
+        assert page.page.evaluate("document.documentElement.scrollWidth") <= 1200
+        page.page.goto(served.url + "/event/long-2022")
+        assert page.page.evaluate("document.documentElement.scrollWidth") <= 1200
+        page.page.goto(served.url + "/source/upper")
+        assert page.page.locator("a.external").get_attribute("href") == "HTTPS://example.org/upper"
+        page.page.goto(served.url + "/sparql")
+        page.page.fill("#query", "SELECT ?t WHERE { BIND(<<( actor:bidi rdfs:label 'x' )>> AS ?t) }")
+        page.page.click("#sparql-form button[type=submit]")
+        expect(page.page.locator("#results .triple")).to_have_text("<< actor:bidi rdfs:label x >>")
+        page.page.goto(served.url + "/?actor=Russia")
+        page.page.check("input[name=direct]")
+        page.page.click("form.filters button[type=submit]")
+        page.page.go_back()
+        expect(page.page.locator("input[name=direct]")).not_to_be_checked()  # as the URL says
+
+
 # ------------------------------------------------------------------------------------------ screenshot
 
 def test_the_screenshot_script_writes_a_png(served_kb: Served, tmp_path: Path):

@@ -42,6 +42,15 @@
       node.title = value.value;
       return node;
     }
+    if (value.type === "triple") {  /* RDF 1.2's triple term: its three terms, which showed as [object Object] */
+      var triple = el("span", "triple", "<< ");
+      ["subject", "predicate", "object"].forEach(function (part) {
+        triple.appendChild(term(value.value[part]));
+        triple.appendChild(document.createTextNode(" "));
+      });
+      triple.appendChild(document.createTextNode(">>"));
+      return triple;
+    }
     var literal = el("span", "literal", value.value);
     if (value["xml:lang"]) literal.title = "@" + value["xml:lang"];
     else if (value.datatype) literal.title = value.datatype;
