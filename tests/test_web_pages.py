@@ -425,6 +425,30 @@ def test_the_file_keeps_its_filters_in_the_address(served_kb: Served, timeline_f
     assert page.page.input_value("input[name=actor]") == "Russia"
 
 
+@pytest.mark.parametrize("fragment, said", [
+    ("role=host", "This file cannot filter by 'role'; it filters by actor, direct, type, place, from, to, modality. "
+                  "`dipkb timeline` and the served page take the others."),
+    ("actor=Russia&direct=maybe", "Parameter 'direct' must be true or false; got 'maybe'."),
+    ("from=10000", "'10000' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day."),
+    ("page=99", "No page 99: there is 1 page of 200 events for these filters."),
+])
+def test_the_file_says_what_it_cannot_filter_by_rather_than_show_everything(timeline_file: Path, page: Recorded,
+                                                                           fragment: str, said: str):
+    """#role=host showed all the events, #from=10000 compared as text, #page=99 the last page."""
+    page.page.goto(timeline_file.as_uri() + "#" + fragment)
+    expect(page.page.locator("#filter-error")).to_have_text(said)
+
+
+def test_the_file_reads_direct_as_the_server_does(served_kb: Served, timeline_file: Path, page: Recorded):
+    """#direct=0 filtered to the actor's own events, and #direct=true left the box unticked."""
+    page.page.goto(timeline_file.as_uri() + "#actor=Russia&direct=0")
+    assert page.listed() == cli_timeline(served_kb.root, "--actor", "Russia")
+    expect(page.page.locator("input[name=direct]")).not_to_be_checked()
+    page.page.goto(timeline_file.as_uri() + "#actor=Russia&direct=true")
+    assert page.listed() == cli_timeline(served_kb.root, "--actor", "Russia", "--direct")
+    expect(page.page.locator("input[name=direct]")).to_be_checked()
+
+
 def test_the_file_is_the_same_for_the_same_kb(served_kb: Served, tmp_path: Path):
     """As the RDF exports are: a different hash seed (set and dict order) changes no byte."""
     written = []

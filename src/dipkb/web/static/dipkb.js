@@ -328,15 +328,30 @@
   }
 
   function day(text, side) {
-    var p = period(text);
-    if (!p || text.indexOf("T") >= 0) throw new FilterError("'" + text + "' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.");
+    var p = /^\d{4}(-\d{2}(-\d{2})?)?$/.test(text) && period(text);  /* as the server reads --from: 10000 is no date */
+    if (!p) throw new FilterError("'" + text + "' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.");
     return side === "first" ? p.first : p.last;
   }
 
+  /* The server's names and flags: a filter it has and the file has not (role) is said, not left out. */
+  var FILTERS = ["actor", "direct", "type", "place", "from", "to", "modality", "page"];
+  var FLAGS = {"": true, "1": true, "true": true, "yes": true, "on": true, "0": false, "false": false, "no": false,
+    "off": false};
+
   function compile(params) {
     function given(name) { return params.getAll(name).map(function (v) { return v.trim(); }).filter(Boolean); }
+    params.forEach(function (value, name) {
+      if (FILTERS.indexOf(name) < 0) {
+        throw new FilterError("This file cannot filter by '" + name + "'; it filters by " + FILTERS.slice(0, -1).join(", ")
+          + ". `dipkb timeline` and the served page take the others.");
+      }
+    });
+    var flag = (params.get("direct") || "false").trim().toLowerCase();
+    if (!Object.prototype.hasOwnProperty.call(FLAGS, flag)) {
+      throw new FilterError("Parameter 'direct' must be true or false; got '" + params.get("direct") + "'.");
+    }
     var actors = given("actor").map(function (a) { return resolveIn(lookups.actors, a, "actor"); });
-    var direct = params.has("direct");
+    var direct = FLAGS[flag];
     var type = given("type").map(resolveType)[0];
     var place = given("place").map(function (p) { return resolveIn(lookups.places, p, "place"); })[0];
     var from = given("from").map(function (d) { return day(d, "first"); })[0];
@@ -364,7 +379,8 @@
   function fill(params) {
     Array.prototype.forEach.call(form.elements, function (field) {
       if (!field.name) return;
-      if (field.type === "checkbox") field.checked = params.getAll(field.name).indexOf(field.value) >= 0;
+      if (field.name === "direct") field.checked = FLAGS[(params.get("direct") || "false").trim().toLowerCase()] === true;
+      else if (field.type === "checkbox") field.checked = params.getAll(field.name).indexOf(field.value) >= 0;
       else if (field.tagName === "INPUT") field.value = params.get(field.name) || "";
     });
   }
@@ -382,7 +398,13 @@
       error.hidden = false;
     }
     var pages = Math.max(1, Math.ceil(matching.length / data.per_page));
-    var page = Math.min(pages, Math.max(1, parseInt(params.get("page"), 10) || 1));
+    var page = Math.max(1, parseInt(params.get("page"), 10) || 1);
+    if (page > pages && error.hidden) {
+      error.textContent = "No page " + page + ": there " + (pages === 1 ? "is 1 page" : "are " + pages + " pages")
+        + " of " + data.per_page + " events for these filters.";
+      error.hidden = false;
+    }
+    page = Math.min(pages, page);
     var offset = (page - 1) * data.per_page;
     show(matching.slice(offset, offset + data.per_page), matching.length, offset, function (n) {
       params.set("page", n);
