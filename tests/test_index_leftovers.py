@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from dipkb import KnowledgeBase
 from dipkb.cli import cli
+from dipkb.errors import KBFileError
+from dipkb.store import index
 from dipkb.store.layout import KBLayout
 
 
@@ -39,3 +42,32 @@ def test_a_file_removed_while_the_index_is_built_is_one_line_and_leaves_no_gener
     monkeypatch.undo()
     with KnowledgeBase.open(kb_copy) as kb:  # the next command builds it
         assert kb.index.report.refreshed
+
+
+def test_a_refresh_that_failed_does_not_lock_the_next_one_out(kb_copy: Path, monkeypatch):
+    """A server keeps the error of a failed refresh a while: its traceback held the half-built Store
+    open, and the next refresh of the same generation failed on RocksDB's lock ("lock hold by current
+    process"), a bare 500, until a restart."""
+    with KnowledgeBase.open(kb_copy):
+        pass
+    (kb_copy / "kb" / "more.ttl").write_text(
+        '<https://w3id.org/dipkb/kb/actor/more> <http://www.w3.org/2000/01/rdf-schema#label> "More"@en .\n')
+    loading = index._load_each
+
+    def moved_away_before_its_load(store, files, *args):  # `mv` between the refresh's plan and its load
+        more = kb_copy / "kb" / "more.ttl"
+        if more.exists() and more in files.values():
+            kept_text.append(more.read_bytes())
+            more.unlink()
+        return loading(store, files, *args)
+
+    kept, kept_text = [], []
+    monkeypatch.setattr(index, "_load_each", moved_away_before_its_load)
+    for _ in range(2):
+        with pytest.raises(KBFileError, match="more.ttl was removed while the index was built") as failed:
+            KnowledgeBase.open(kb_copy, progress=False)
+        kept.append(failed.value)  # alive, as in a server's hands
+        (kb_copy / "kb" / "more.ttl").write_bytes(kept_text[-1])
+    monkeypatch.undo()
+    with KnowledgeBase.open(kb_copy) as kb:
+        assert kb.index.report.refreshed and kb.ask("ASK { actor:more ?p ?o }")

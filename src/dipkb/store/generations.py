@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -141,9 +142,21 @@ def fill_new(directory: Path, generation: int, fill: Callable[[Path], T]) -> T:
                     os.fsync(handle.fileno())
         fsync_directory(target)
         return result
-    except BaseException:
+    except BaseException as error:
+        _release(error)
         shutil.rmtree(target, ignore_errors=True)
         raise
+
+
+def _release(error: BaseException | None) -> None:
+    """Clear the finished frames of ``error`` and of what it was raised from: they hold the half-built
+    Store, which stays open as long as the exception lives (a server keeps it a while), and RocksDB
+    then refuses to open the same generation again in this process ("lock hold by current process")."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        error = error.__context__
 
 
 def collect_garbage(directory: Path, keep: int) -> None:
