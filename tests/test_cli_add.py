@@ -104,3 +104,18 @@ def test_two_concurrent_adds_both_land(kb_copy):
     text = (kb_copy / "kb" / "events-2021.ttl").read_text()
     assert "event:parallel-meeting-1-2021-07-01" in text and "event:parallel-meeting-2-2021-07-02" in text
     assert run("--kb", str(kb_copy), "validate").exit_code == 0
+
+
+def test_concurrent_adds_of_one_new_actor_and_source_make_each_once(kb_copy):
+    """Each add resolved its names before the write lock; under it, one that found its new actor's IRI
+    taken made actor:zed-person-2, and 'Zed Person' then named two actors: every later command failed."""
+    env = {**os.environ, "DIPKB_KB": str(kb_copy)}
+    commands = [[sys.executable, "-m", "dipkb", "add", f"Zed receives {n}", "--type", "Meeting", "--participant",
+                 "host=Zed Person; visitor=India", "--new-actor", "Zed Person=Person", "--date", f"2021-07-1{n}",
+                 "--source-url", "https://example.org/zed", "--source-title", "Zed report"] for n in (1, 2, 3)]
+    processes = [subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in commands]
+    outcomes = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], outcomes
+    timeline = json.loads(run("--kb", str(kb_copy), "timeline", "--actor", "Zed Person", "-f", "json").stdout)
+    assert sorted(e["label"] for e in timeline) == ["Zed receives 1", "Zed receives 2", "Zed receives 3"]
+    assert len({s["id"] for e in timeline for s in e["sources"]}) == 1  # the new source, made once

@@ -348,7 +348,9 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
             created = [iri] + [s.iri for s in event.new_sources] + [a.iri for a in event.new_actors] + \
                 [a.position.iri for a in event.new_actors if a.position]
             if any(map(taken, created)):
-                event = resolve_draft(draft, vocab, taken)
+                # Resolved again against the KB as it is now: a parallel add of the same new actor or
+                # source wrote it meanwhile, and is then reused rather than made again as actor:x-2.
+                event = resolve_draft(draft, Vocabulary(now, vocab.codebook), taken)
                 iri = iri_for(event, taken)
                 block = draft_turtle(event, iri)
                 _describe(result, event)
