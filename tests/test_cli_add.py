@@ -119,3 +119,24 @@ def test_concurrent_adds_of_one_new_actor_and_source_make_each_once(kb_copy):
     timeline = json.loads(run("--kb", str(kb_copy), "timeline", "--actor", "Zed Person", "-f", "json").stdout)
     assert sorted(e["label"] for e in timeline) == ["Zed receives 1", "Zed receives 2", "Zed receives 3"]
     assert len({s["id"] for e in timeline for s in e["sources"]}) == 1  # the new source, made once
+
+
+def test_concurrent_imports_of_one_file_write_its_events_once(kb_copy, tmp_path):
+    """Each import resolved its IRIs before the write lock: three at once each wrote the file's events,
+    three blocks of one IRI. Now one writes, and each other one merges or says to run it again."""
+    rows = tmp_path / "collide.csv"
+    rows.write_text("label,type,participants,date,place,sources\n"
+                    "Collide talks,Meeting,host=actor:russia; visitor=actor:india,2021-07-09,Moscow,source:founding-article\n"
+                    "Other talks,Meeting,host=actor:russia; visitor=actor:iran,2021-07-10,Moscow,source:founding-article\n",
+                    encoding="utf-8")
+    env = {**os.environ, "DIPKB_KB": str(kb_copy)}
+    command = [sys.executable, "-m", "dipkb", "import", str(rows)]
+    processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+    outcomes = [(p.wait(timeout=120), *p.communicate()) for p in processes]
+    assert sorted(code for code, _, _ in outcomes)[0] == 0 and {code for code, _, _ in outcomes} <= {0, 2}, outcomes
+    for code, _, err in outcomes:
+        assert code == 0 or err.startswith("Error: Another writer added event:"), err
+    written = "".join(path.read_text() for path in (kb_copy / "kb").rglob("*.ttl"))
+    assert written.count("\nevent:collide-talks-2021-07-09\n") == 1 and written.count("\nevent:other-talks-2021-07-10\n") == 1
+

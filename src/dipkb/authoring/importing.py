@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from pyoxigraph import NamedNode, RdfFormat, parse
+
 from dipkb.authoring.checking import check_text, violations
 from dipkb.authoring.coded import CodedImport
 from dipkb.authoring.codes import CodeBook
@@ -21,11 +23,13 @@ from dipkb.authoring.importers.filters import RowFilter
 from dipkb.authoring.importers.reading import NotThisFormat, member_name, open_input, refuse_utf16
 from dipkb.authoring.reconcile import Reconciler, slug
 from dipkb.errors import ImportInputError, ImportValidationError, InternalError
+from dipkb.model import terms
+from dipkb.model.namespaces import KB_BASE, PREFIXES, RDF, curie
 from dipkb.model.records import ImportReport
 from dipkb.shacl.findings import Finding
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
-from dipkb.store.writing import FileWrite, write_files
+from dipkb.store.writing import FileWrite, write_files, write_lock
 from dipkb.util.durable import replacing
 from dipkb.util.paths import display_path, reporting_write_errors
 
@@ -240,8 +244,29 @@ def commit_import(layout: KBLayout, result: ImportResult, *, kb: KnowledgeBase |
         raise ImportValidationError(
             f"The import of {display_path(result.source)} would break {len(bad)} constraint(s) of the shapes; "
             "nothing was written.", bad)
-    write_files(layout, [FileWrite(result.target, result.turtle)], timeout=timeout)
+    with write_lock(layout, timeout):
+        # Names and IRIs were resolved against the KB as it was: another writer may have made one of
+        # the same nodes since (two imports of one file wrote its events twice; an add and an import
+        # of one event wrote two blocks of one IRI, a meeting and an appeal at once).
+        with KnowledgeBase.open(layout=layout, index=kb.index is not None, progress=False) as now:
+            clashing = sorted({row["iri"].value for row in now.select_for_each(_NAMED, sorted(_created(result.turtle)))})
+        if clashing:
+            more = f" and {len(clashing) - 1} more" if len(clashing) > 1 else ""
+            raise ImportInputError(f"Another writer added {curie(clashing[0])}{more} while this import ran; nothing "
+                                   "was written. Run the import again: it then merges with what is there.")
+        write_files(layout, [FileWrite(result.target, result.turtle)], lock=False)
     return findings
+
+
+# Named anywhere in the KB, as a subject or an object (add's in_kb, for many at once).
+_NAMED = "SELECT DISTINCT ?iri WHERE { VALUES ?iri { %s } { ?iri ?p ?o } UNION { ?s ?p ?iri } }"
+
+
+def _created(turtle: str) -> set[str]:
+    """The nodes the import's Turtle types, which it makes: events, records, new actors and sources
+    (a merged row adds to an event without typing it)."""
+    quads = parse(terms.prefix_block(PREFIXES) + turtle, format=RdfFormat.TURTLE, base_iri=KB_BASE)
+    return {q.subject.value for q in quads if q.predicate.value == RDF + "type" and isinstance(q.subject, NamedNode)}
 
 
 def write_rejected(result: ImportResult, path: Path) -> int:
