@@ -202,8 +202,12 @@ def test_output_to_a_pipe_or_a_device_writes_into_it_and_leaves_it_one(tmp_path)
     fifo = tmp_path / "rows.csv"
     os.mkfifo(fifo)
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
-    written = CliRunner().invoke(cli, ["queries", "-f", "csv", "-o", str(fifo)], catch_exceptions=False)
-    read, _ = reader.communicate(timeout=60)
+    try:
+        written = CliRunner().invoke(cli, ["queries", "-f", "csv", "-o", str(fifo)], catch_exceptions=False)
+        read, _ = reader.communicate(timeout=60)
+    finally:  # a regression leaves the reader waiting for a writer that never opens the pipe
+        reader.kill()
+        reader.wait()
     assert written.exit_code == 0, written.output
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and read.decode().startswith("name,")
     null = tmp_path / "null.csv"
