@@ -181,6 +181,12 @@ def push(layout: KBLayout, to: Destination, *, everything: bool = False, progres
         to_send = [g for g in graphs if everything or run.record.graphs.get(g.name) != g.key]
         to_drop = sorted(set(run.record.graphs) - {g.name for g in graphs})
         run.report.unchanged = len(graphs) - len(to_send)
+        run.pushed_before = frozenset(run.record.graphs)
+        # Unrecorded until sent: a push killed after changing a graph on the server, before its record
+        # was saved, kept the old key, and a file then put back as it was looked unchanged for good.
+        for graph in to_send:
+            run.record.graphs.pop(graph.name, None)
+        run.record.save()
         try:
             if run.send_all(to_send, workers):
                 run.drop_all(to_drop)
@@ -202,6 +208,7 @@ class _Run:
     report: PushReport
     show: StatusLine
     stopping: threading.Event = field(default_factory=threading.Event)
+    pushed_before: frozenset[str] = frozenset()  # the graphs the record held when this push began
     saved: float = field(default_factory=time.monotonic)
 
     def send_all(self, graphs: list[Graph], workers: int) -> bool:
@@ -242,7 +249,7 @@ class _Run:
     def _send(self, graph: Graph) -> bytes:
         text = graph_text(self.kb, graph)
         # Only a graph never pushed can be new there; asking costs a request, so the others are not asked.
-        absent = graph.name not in self.record.graphs and self.to.writer.absent(self.to.connection, graph.name)
+        absent = graph.name not in self.pushed_before and self.to.writer.absent(self.to.connection, graph.name)
         for step in self.to.writer.steps(graph.name, text, absent):
             if self.stopping.is_set():  # not sent: the push is over
                 raise EndpointError("The push stopped before this graph.")
