@@ -146,6 +146,17 @@ def test_a_bad_filter_says_what_is_wrong_beside_the_form(served_kb: Served, page
     assert page.listed() == []
 
 
+@pytest.mark.parametrize("query, said", [("bogus=1", "Unknown parameter 'bogus'"),
+                                         ("from=2000&from=2001", "Parameter 'from' is given twice"),
+                                         ("direct=maybe", "Parameter 'direct' must be true or false")])
+def test_a_filter_the_page_does_not_take_is_said_beside_the_form_too(served_kb: Served, page: Recorded, query, said):
+    """They were a bare error page, without the form to correct them in."""
+    response = page.page.goto(f"{served_kb.url}/?{query}")
+    assert response.status == 400
+    assert said in page.page.locator("#filter-error").inner_text()
+    assert page.page.locator("form#filters").is_visible() and page.listed() == []
+
+
 def test_the_json_twin_is_the_cli_timeline(served_kb: Served, page: Recorded):
     page.page.goto(served_kb.url + "/?actor=Russia&from=2021-07&to=2021-07&page=1")
     twin = page.page.locator("link[rel=alternate][type='application/json']").get_attribute("href")

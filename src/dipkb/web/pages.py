@@ -88,9 +88,19 @@ _INPUT_ERRORS = (ParameterError, UnknownNameError, AmbiguousNameError)
 
 def timeline_page(request: Request) -> Response:
     params = request.query_params
-    form = TimelineForm.read(params.multi_items(), also=("page",))
+    try:
+        form, wrong = TimelineForm.read(params.multi_items(), also=("page",)), None
+    except ParameterError as error:  # an unknown filter, one given twice: said above an empty form
+        form, wrong = TimelineForm(), error
     page = functools.partial(_page, "timeline.html", title="dipkb timeline", form=form, modalities=MODALITIES,
                              alternate=_twin("/timeline.json", params))
+
+    def refused(error: Exception) -> Response:
+        # Shown above the form, still filled in, to be corrected there; not the error page.
+        return page(notes=[], error=str(error), data=script_json(Window(0, 1).data([])), status_code=400)
+
+    if wrong is not None:
+        return refused(wrong)
     with _live(request).reading() as kb:
         try:
             filt = form.resolve(kb)
@@ -98,8 +108,7 @@ def timeline_page(request: Request) -> Response:
             shown, total = timeline_window(kb, filt, (page_number - 1) * PER_PAGE, PER_PAGE)
             window = Window.of(page_number, total)
         except _INPUT_ERRORS as error:
-            # Shown above the form, still filled in, to be corrected there; not the error page.
-            return page(notes=[], error=str(error), data=script_json(Window(0, 1).data([])), status_code=400)
+            return refused(error)
         notes = empty_actor_notes(kb, filt, total > 0)
         data = window.data(shown)
     return page(notes=notes, error=None, data=script_json(data))
