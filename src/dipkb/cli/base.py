@@ -15,7 +15,7 @@ import click
 from dipkb import __version__
 from dipkb.errors import DipkbError, ParameterError, WriteError
 from dipkb.store.layout import DATA_SUFFIXES, KB_ENV_VAR, KBLayout
-from dipkb.util.paths import display_path
+from dipkb.util.paths import display_path, shown_bytes
 from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat, choose_format
 
@@ -147,8 +147,7 @@ def _text_arguments(arguments: Sequence[str]) -> None:
     for argument in arguments:
         value = argument.partition("=")[2] if argument.startswith("--") and "=" in argument else argument
         if any("\udc80" <= c <= "\udcff" for c in value) and not os.path.lexists(value):
-            shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            raise _ArgumentError(f"'{shown}' is not UTF-8 text, which dipkb reads its arguments as "
+            raise _ArgumentError(f"'{shown_bytes(value)}' is not UTF-8 text, which dipkb reads its arguments as "
                                  "(a file name may be other bytes when the file exists).")
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import BinaryIO
 from dataclasses import dataclass
 from enum import Enum
+from typing import BinaryIO
 
 from dipkb.errors import ForbiddenQueryError, QueryError
 from dipkb.sparql.tokens import (BRACKETS, CLOSERS, OPENERS, Kind, Token, escaped, iter_tokens, place, resolve_iri,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dipkb.errors import KBFileError, KBNotFoundError
 from dipkb.model.namespaces import FILE_GRAPH_PREFIX
-from dipkb.util.paths import display_path
+from dipkb.util.paths import display_path, shown_bytes
 
 KB_ENV_VAR = "DIPKB_KB"
 DATA_SUFFIXES = {".ttl": "turtle", ".nt": "ntriples"}
@@ -100,8 +100,7 @@ class KBLayout:
         else:
             root = Path(chosen).expanduser().resolve()
             if not root.is_dir():
-                shown = os.fsencode(chosen).decode("utf-8", "backslashreplace")  # bytes that are not UTF-8, as \xff
-                raise KBNotFoundError(f"Knowledge base directory not found: {shown}")
+                raise KBNotFoundError(f"Knowledge base directory not found: {shown_bytes(os.fspath(chosen))}")
         kb_dir = root / "kb" if (root / "kb").is_dir() else root
         ontology_dir = root / "ontology" if (root / "ontology").is_dir() else bundled / "ontology"
         queries_dir = root / "queries" if (root / "queries").is_dir() else bundled / "queries"

@@ -8,7 +8,7 @@ MAX_DIGITS = 18
 def whole_number(text: str) -> int | None:
     """``text`` as a whole number when it is 1 to 18 ASCII digits, else None. ``str.isdigit`` alone is
     also true of ``²``, which int() refuses, and of ``٣`` and ``２``, which it reads as digits."""
-    if text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS:
+    if ascii_digits(text) and len(text) <= MAX_DIGITS:
         return int(text)
     return None
 

@@ -18,7 +18,13 @@ def display_path(path: Path) -> str:
     here = os.getcwd()
     if absolute == here or absolute.startswith(here.rstrip(os.sep) + os.sep):
         absolute = os.path.relpath(absolute, here)
-    return absolute.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return shown_bytes(absolute)
+
+
+def shown_bytes(text: str) -> str:
+    """A name or argument from the system with its bytes that are not UTF-8 (which Python holds as
+    lone surrogates) written as Python escapes them, ``\\xff``: as they are, they would not encode."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}

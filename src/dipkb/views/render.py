@@ -125,7 +125,9 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence[str]], write: Ca
         widths[:-1] = [min(w, max(cell_width, display_width(h))) for w, h in zip(widths[:-1], headers)]
     write("  ".join(padded(h, w) for h, w in zip(headers, widths)).rstrip() + "\n")
     # The last column is not cut, but its rule is: a 50 MB value drew 50 MB of dashes.
-    rule = widths if cell_width is None else widths[:-1] + [min(widths[-1], max(cell_width, display_width(headers[-1])))]
+    rule = list(widths)
+    if cell_width is not None:
+        rule[-1] = min(rule[-1], max(cell_width, display_width(headers[-1])))
     write("  ".join("-" * w for w in rule) + "\n")
     last = len(widths) - 1
     for batch in chain([first], iter(lambda: single_line(islice(rows, TABLE_WINDOW)), [])):

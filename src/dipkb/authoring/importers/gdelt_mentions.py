@@ -80,13 +80,14 @@ def _mention(fields: list[str], dataset: str) -> SourceRecord:
     event_id, kind = fields[EVENT_ID].strip(), fields[MENTION_TYPE].strip()
     identifier, sentence = fields[IDENTIFIER].strip(), fields[SENTENCE].strip()
     confidence = fields[CONFIDENCE].strip()
+    percent = whole_number(confidence)
     if whole_number(event_id) is None:
         raise Rejection("malformed record id", f"GlobalEventID '{event_id}' is not a number")
     if kind not in _TYPES:
         raise Rejection("malformed mention", f"MentionType '{kind}' is not 1 to 6")
     if not identifier:
         raise Rejection("malformed mention", "no MentionIdentifier")
-    if whole_number(confidence) is None or whole_number(confidence) > 100:
+    if percent is None or percent > 100:
         raise Rejection("malformed mention", f"Confidence '{confidence}' is not a percentage")
     if sentence and whole_number(sentence) is None:
         raise Rejection("malformed mention", f"SentenceID '{sentence}' is not a number")
@@ -98,6 +99,6 @@ def _mention(fields: list[str], dataset: str) -> SourceRecord:
         dataset=dataset, record_id=event_id, coder="GDELT 2.0", kind=RecordKind.MENTION,
         sentence=whole_number(sentence) if sentence else None,
         url=identifier if kind == WEB else None, identifier=None if kind == WEB else identifier,
-        created=instant(fields[MENTION_TIME].strip(), "MentionTimeDate"), confidence=int(confidence),
+        created=instant(fields[MENTION_TIME].strip(), "MentionTimeDate"), confidence=percent,
         signals=Signals(avg_tone=decimal(fields[DOC_TONE].strip(), "MentionDocTone", 100), publisher=outlet),
     )

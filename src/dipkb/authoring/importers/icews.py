@@ -20,8 +20,8 @@ from dipkb.model.namespaces import KB
 from dipkb.model.records import (ActorSpec, CodedRow, PlaceKind, PlaceSpec, Rejection, RowResult, Scheme, Signals,
                                  SourceRecord, row_result)
 from dipkb.model.temporal import XSD_DATE, DateValue
-from dipkb.util.paths import display_path
 from dipkb.util.numbers import ascii_digits, whole_number
+from dipkb.util.paths import display_path
 
 SOURCE_NS = KB + "source/"
 REQUIRED = ("Event ID", "Event Date", "Source Name", "CAMEO Code", "Target Name")
