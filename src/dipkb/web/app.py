@@ -71,6 +71,37 @@ class SecurityHeaders:
         await self.app(scope, receive, sending)
 
 
+# Set while the KB's files do not load and the answer comes from them as they last did (LiveKB.stale).
+STALE_HEADER = "X-Dipkb-Stale"
+
+
+def header_text(text: str, limit: int = 1000) -> str:
+    """``text`` as one line of a header's latin-1, cut at ``limit`` characters: a hundred bad files
+    would otherwise make a header proxies refuse."""
+    line = " ".join(text.split()).encode("ascii", "backslashreplace").decode("ascii")
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+class StaleNotice:
+    """ASGI middleware adding :data:`STALE_HEADER` to every answer while the server answers from files
+    that have since changed and do not load: an API or SPARQL client is told as a page's reader is."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def sending(message: Message) -> None:
+            stale = scope["app"].state.live.stale if message["type"] == "http.response.start" else None
+            if stale:
+                MutableHeaders(scope=message)[STALE_HEADER] = header_text(stale)
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
 @dataclass(frozen=True)
 class ServeConfig:
     layout: KBLayout
@@ -94,11 +125,11 @@ def create_app(config: ServeConfig) -> Starlette:
         finally:
             app.state.live.close()
 
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(SecurityHeaders), Middleware(StaleNotice)]
     if config.cors:
         # On every route and format, the errors included: a browser client must read a 400's message.
         middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
-                                     allow_headers=["*"], expose_headers=list(sparql_endpoint.EXPOSED_HEADERS)))
+                                     allow_headers=["*"], expose_headers=[*sparql_endpoint.EXPOSED_HEADERS, STALE_HEADER]))
     routes = [*sparql_endpoint.routes(), *api.routes(), *pages.routes(),
               Mount("/static", StaticFiles(packages=[("dipkb.web", "static")]), name="static")]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,

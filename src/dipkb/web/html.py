@@ -281,7 +281,7 @@ def static_timeline(kb: KnowledgeBase, selected: Collection[Selected]) -> Iterat
     page = environment().get_template("timeline.html").render(
         static=True, css=Markup(asset("dipkb.css")), script=Markup(asset("dipkb.js")), data=Markup(_EVENTS_HERE),
         form=TimelineForm(), modalities=MODALITIES, notes=[], error=None, title="dipkb timeline",
-        alternate=None)
+        alternate=None, stale=None)
     head, tail = page.split(_EVENTS_HERE)
     yield head + f'{{"mode":"static","total":{len(selected)},"offset":0,"per_page":{PER_PAGE},"events":['
     lookups: dict[str, dict] = {"actors": {}, "places": {}, "types": {}}

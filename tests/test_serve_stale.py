@@ -1,0 +1,107 @@
+"""A change to the KB's files that does not load, under a running `dipkb serve`: a syntax error, or an
+editor's half-written save. Every KB-backed page, the API and the SPARQL endpoint answered 500 until
+the file was fixed; they now answer from the files as they last loaded, and say so."""
+from __future__ import annotations
+
+import json
+import urllib.request
+from email.message import Message
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from conftest import serving
+from dipkb.errors import KBSyntaxError
+from dipkb.store.kb import KnowledgeBase
+from dipkb.store.layout import KBLayout
+from dipkb.web.app import STALE_HEADER
+from dipkb.web.live import LiveKB
+
+NEW_EVENT = b"""
+event:stale-test-meeting-2021-07 a dip:Meeting ;
+    rdfs:label "A meeting added while the server runs"@en ;
+    dip:host actor:russia ;
+    dip:visitor actor:taliban ;
+    dip:date "2021-07-20"^^xsd:date ;
+    dip:modality dip:Occurred ;
+    dip:source source:founding-article .
+"""
+# An editor's save cut short: the literal never ends.
+HALF_WRITTEN = b'\nevent:stale-test-statement a dip:Statement ;\n    rdfs:label "cut of'
+ASK_NEW = "/sparql?query=" + quote("ASK { event:stale-test-meeting-2021-07 a dip:Meeting }")
+
+
+def lines_of(text: bytes) -> int:
+    return text.count(b"\n")
+
+
+def fetch(url: str) -> tuple[int, Message, bytes]:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return response.status, response.headers, response.read()
+
+
+def test_a_change_that_does_not_load_is_said_and_the_files_before_it_answer(kb_copy: Path):
+    events = kb_copy / "kb" / "events-2021.ttl"
+    good = events.read_bytes()
+    with serving(kb_copy) as server:
+        _, headers, timeline = fetch(server.url + "/timeline.json")
+        assert STALE_HEADER not in headers
+        events.write_bytes(good + NEW_EVENT + HALF_WRITTEN)
+        where = f"/kb/events-2021.ttl:{lines_of(good + NEW_EVENT) + 3}:16: Unexpected end of file"
+        for path in ("/", "/timeline.json", "/actor/russia", "/event/kabulov-taliban-meeting-2021-07.json", ASK_NEW):
+            status, headers, body = fetch(server.url + path)
+            assert status == 200, path
+            assert where in headers[STALE_HEADER] and "answers from them as they were at" in headers[STALE_HEADER]
+        assert fetch(server.url + "/timeline.json")[2] == timeline  # the new meeting is not half there
+        assert json.loads(fetch(server.url + ASK_NEW)[2])["boolean"] is False
+        banner = fetch(server.url + "/")[2].decode()
+        assert '<p class="note stale" role="status">' in banner and where in banner
+
+        events.write_bytes(good + NEW_EVENT)  # the save completed
+        _, headers, answer = fetch(server.url + ASK_NEW)
+        assert json.loads(answer)["boolean"] is True
+        assert STALE_HEADER not in headers
+        assert 'class="note stale"' not in fetch(server.url + "/")[2].decode()
+
+
+def test_a_failed_refresh_is_tried_again_when_the_files_change_not_on_every_request(kb_copy: Path, monkeypatch):
+    opened = []
+    real_open = KnowledgeBase.open
+
+    def counted_open(*args, **kwargs):
+        opened.append(1)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(KnowledgeBase, "open", counted_open)
+    events = kb_copy / "kb" / "events-2021.ttl"
+    good = events.read_bytes()
+    live = LiveKB(KBLayout.locate(kb_copy))
+    try:
+        with live.reading() as kb:
+            first = kb.index.generation
+        events.write_bytes(good + HALF_WRITTEN)
+        for _ in range(3):
+            with live.reading() as kb:
+                assert kb.index.generation == first
+        assert len(opened) == 2 and "kb/events-2021.ttl:" in live.stale
+        events.write_bytes(good + NEW_EVENT + HALF_WRITTEN)  # saved again, still broken
+        with live.reading() as kb:
+            assert kb.index.generation == first
+        assert len(opened) == 3
+        events.write_bytes(good + NEW_EVENT)
+        with live.reading() as kb:
+            assert kb.index.generation != first
+        assert len(opened) == 4 and live.stale is None
+    finally:
+        live.close()
+
+
+def test_with_nothing_loaded_before_a_broken_file_is_an_error(kb_copy: Path):
+    events = kb_copy / "kb" / "events-2021.ttl"
+    events.write_bytes(events.read_bytes() + HALF_WRITTEN)
+    live = LiveKB(KBLayout.locate(kb_copy))
+    with pytest.raises(KBSyntaxError, match="kb/events-2021.ttl:"), live.reading():
+        pass
+    assert live.stale is None
+    live.close()
