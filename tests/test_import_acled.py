@@ -14,12 +14,13 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb import KnowledgeBase
 from dipkb.authoring.codes import CodeBook
-from dipkb.authoring.importers.acled import type_table
+from dipkb.authoring.importers.acled import _day as acled_day, type_table
+from dipkb.authoring.importers.reading import decimal
 from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, guess_format, run_import
 from dipkb.cli import cli
 from dipkb.errors import ImportInputError
 from dipkb.model.namespaces import DIP, KB
-from dipkb.model.records import Scheme
+from dipkb.model.records import Rejection, Scheme
 from dipkb.store.layout import KBLayout
 
 REPO = Path(__file__).resolve().parent.parent
@@ -241,3 +242,16 @@ def test_the_import_validates_and_the_timeline_shows_honest_dates(committed):
                            catch_exceptions=False)
     assert "Mobilize or increase armed forces: Military Forces of Russia (2000-)" in {
         e["label"] for e in json.loads(russia.output)}
+
+
+@pytest.mark.parametrize("cell", ["２０１９-10-24", "24 October ２０１９", "٢٤ October 2019"])
+def test_a_day_written_in_digits_of_another_script_is_rejected(cell):
+    # Python's \d and int() took them: "２０１９" became 2019 with nothing said.
+    with pytest.raises(Rejection, match="is not YYYY-MM-DD or DD Month YYYY"):
+        acled_day(cell)
+
+
+@pytest.mark.parametrize("cell", ["３４.５", "34.５"])
+def test_a_coordinate_in_digits_of_another_script_is_rejected(cell):
+    with pytest.raises(Rejection, match="is not a number"):
+        decimal(cell, "latitude", 90)

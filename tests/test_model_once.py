@@ -21,13 +21,15 @@ from dipkb.cli import cli
 from dipkb.errors import DipkbError, ImportInputError, ParameterError
 from dipkb.model.namespaces import DIP, XSD
 from dipkb.model.temporal import (DATATYPE_OF, TIME_FIELDS, DateInputError, DateValue, EventTime, Precision, date_value,
-                            parse_partial_date)
+                            XSD_DATE, XSD_GYEAR, XSD_GYEARMONTH, parse_partial_date, period_of)
 from dipkb.store import derivation
 from dipkb.store.tallies import EventClasses
 from dipkb.views.render import UnsupportedFormat
 from dipkb.views.stats import compute_stats
 from dipkb.views.timeline import timeline
 import dipkb
+
+ASCII_DIGITS = {ord(c): str(i) for digits in ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩") for i, c in enumerate(digits)}
 
 SRC = Path(dipkb.__file__).parent
 
@@ -52,6 +54,16 @@ def test_an_instant_is_taken_only_where_asked() -> None:
     with pytest.raises(DateInputError) as error:
         date_value("2021-02-30T10:00:00", instants=True)
     assert error.value.detail == "'2021-02-30T10:00:00' is not a valid xsd:dateTime"
+
+
+@pytest.mark.parametrize(("written", "datatype"), [("２０２１", XSD_GYEAR), ("2021-０７", XSD_GYEARMONTH),
+                                                  ("٢٠٢١-07-08", XSD_DATE)])
+def test_digits_of_other_scripts_are_not_a_date(written: str, datatype: str) -> None:
+    # Python's \\d took them, so "２０２１" filtered to 2021; XSD and SPARQL engines refuse them.
+    with pytest.raises(DateInputError):
+        parse_partial_date(written)
+    assert period_of(written, datatype) is None
+    assert period_of(written.translate(ASCII_DIGITS), datatype) is not None
 
 
 def test_a_date_error_is_a_parameter_error_with_one_text() -> None:

@@ -16,13 +16,14 @@ XSD_GYEAR = XSD + "gYear"
 TEMPORAL_DATATYPES = (XSD_DATE, XSD_DATETIME, XSD_GYEARMONTH, XSD_GYEAR)
 
 # An optional time-zone suffix is allowed by XSD on all four types; it does not change the day range
-# we compute, which is what sorting and filtering need.
+# we compute, which is what sorting and filtering need. ASCII digits only: Python's \d also takes
+# "２０２１", which XSD and every other tool refuse.
 _TZ = r"(?:Z|[+-]\d{2}:\d{2})?"
 _PATTERNS = {
-    XSD_GYEAR: re.compile(rf"^(-?\d{{4,}}){_TZ}$"),
-    XSD_GYEARMONTH: re.compile(rf"^(-?\d{{4,}})-(\d{{2}}){_TZ}$"),
-    XSD_DATE: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}}){_TZ}$"),
-    XSD_DATETIME: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}})T\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?{_TZ}$"),
+    XSD_GYEAR: re.compile(rf"^(-?\d{{4,}}){_TZ}$", re.ASCII),
+    XSD_GYEARMONTH: re.compile(rf"^(-?\d{{4,}})-(\d{{2}}){_TZ}$", re.ASCII),
+    XSD_DATE: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}}){_TZ}$", re.ASCII),
+    XSD_DATETIME: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}})T\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?{_TZ}$", re.ASCII),
 }
 
 
@@ -279,5 +280,5 @@ def bucket_span(iri: str) -> tuple[date, date] | None:
     return date(max(year, 1), 1, 1), date(min(year + years - 1, 9999), 12, 31)
 
 
-_BUCKET_START = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2]))?")
+_BUCKET_START = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2]))?", re.ASCII)
 _BUCKET_YEARS = dict(_BUCKET_UNITS, month=1, **{"from": 100, "until": 100})

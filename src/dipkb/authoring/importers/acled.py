@@ -63,8 +63,8 @@ _INTER = {"1": "State forces", "2": "Rebel group", "3": "Political militia", "4"
 _MONTHS = {name: number for number, name in enumerate(
     ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
      "november", "december"), start=1)}
-_WORDY_DATE = re.compile(r"^(\d{1,2})[ -]([A-Za-z]+)[ -](\d{4})$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_WORDY_DATE = re.compile(r"^(\d{1,2})[ -]([A-Za-z]+)[ -](\d{4})$", re.ASCII)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
 _YEARS = re.compile(r"\s*\(\d{4}-(?:\d{4})?\)\s*$")  # "Military Forces of Afghanistan (2004-2021)"
 # ACLED names a state's own forces "Military Forces of X", "Police Forces of X", "Government of X", also
 # where they act abroad (inter 8); those act for their state.

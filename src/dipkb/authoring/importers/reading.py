@@ -174,7 +174,7 @@ def json_integer(text: str) -> int | str:
     return int(text) if len(text) <= LONGEST_INTEGER else text
 
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
 
 def decimal(text: str, what: str, bound: float) -> str | None:
