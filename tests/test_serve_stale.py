@@ -4,6 +4,8 @@ the file was fixed; they now answer from the files as they last loaded, and say 
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.request
 from email.message import Message
 from pathlib import Path
@@ -105,3 +107,46 @@ def test_with_nothing_loaded_before_a_broken_file_is_an_error(kb_copy: Path):
         pass
     assert live.stale is None
     live.close()
+
+
+def test_while_one_request_reads_a_change_the_others_answer_from_the_generation_held(kb_copy: Path, monkeypatch):
+    # Every request waited for the one refreshing: 10 s for a large change at 20,000 events.
+    refreshing, release = threading.Event(), threading.Event()
+    real_open = KnowledgeBase.open
+
+    def held_open(*args, **kwargs):
+        if refreshing.is_set():  # only the refresh of the change, not the first opening
+            release.wait(60)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(KnowledgeBase, "open", held_open)
+    live = LiveKB(KBLayout.locate(kb_copy))
+    generations: dict[str, int] = {}
+
+    def read(who: str) -> None:
+        with live.reading() as kb:
+            generations[who] = kb.index.generation
+
+    try:
+        read("first")
+        events = kb_copy / "kb" / "events-2021.ttl"
+        events.write_bytes(events.read_bytes() + NEW_EVENT)
+        refreshing.set()
+        refresher = threading.Thread(target=read, args=("refresher",))
+        refresher.start()
+        while not live.stale:
+            assert refresher.is_alive()
+            time.sleep(0.01)
+        other = threading.Thread(target=read, args=("other",))
+        other.start()
+        other.join(10)
+        assert not other.is_alive() and generations["other"] == generations["first"]
+        assert "while it reads the change" in live.stale
+        release.set()
+        refresher.join(60)
+        assert generations["refresher"] != generations["first"] and live.stale is None
+        read("after")
+        assert generations["after"] == generations["refresher"]
+    finally:
+        release.set()
+        live.close()
