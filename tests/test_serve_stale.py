@@ -15,6 +15,7 @@ import pytest
 
 from conftest import serving
 from dipkb.errors import KBSyntaxError
+from dipkb.store.generations import store_path
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.web.app import STALE_HEADER
@@ -149,4 +150,21 @@ def test_while_one_request_reads_a_change_the_others_answer_from_the_generation_
         assert generations["after"] == generations["refresher"]
     finally:
         release.set()
+        live.close()
+
+
+def test_a_generation_replaced_is_deleted_when_its_last_request_ends(kb_copy: Path):
+    # It stayed on disk until the next command: 162 MB at 20,000 events, 8 GB at a million.
+    live = LiveKB(KBLayout.locate(kb_copy))
+    events = kb_copy / "kb" / "events-2021.ttl"
+    try:
+        with live.reading() as old:
+            first, directory = old.index.generation, old.index.report.location
+            events.write_bytes(events.read_bytes() + NEW_EVENT)
+            with live.reading() as new:
+                assert new.index.generation != first
+            assert store_path(directory, first).is_dir()  # still read
+        assert not store_path(directory, first).exists()
+        assert store_path(directory, new.index.generation).is_dir()
+    finally:
         live.close()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from dipkb.errors import KBFileError, KBSyntaxError
-from dipkb.store import index
+from dipkb.store import generations, index
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.remote import RemoteEngine
@@ -75,8 +75,9 @@ class LiveKB:
         finally:
             with self._lock:
                 held.readers -= 1
-                if held.retired and not held.readers:
-                    held.kb.close()
+                done = held.retired and not held.readers
+            if done:
+                _close(held)
 
     def _acquire(self) -> _Held:
         """The generation to read, counted as read. The request that finds the files changed refreshes
@@ -111,10 +112,12 @@ class LiveKB:
         with self._lock:
             self._refreshed()
             self._failed = None
-            self._retire()
+            unread = self._retire()
             self._current = opened
             opened.readers += 1
-            return opened
+        if unread is not None:
+            _close(unread)
+        return opened
 
     def _refreshed(self) -> None:
         self._refreshing = False
@@ -143,16 +146,26 @@ class LiveKB:
             seen.add((graph, stat.st_size, stat.st_mtime_ns))
         return frozenset(seen)
 
-    def _retire(self) -> None:
-        if self._current is not None:
-            self._current.retired = True
-            if not self._current.readers:
-                self._current.kb.close()
-            self._current = None
+    def _retire(self) -> _Held | None:
+        """Retire the current generation; returned when no request reads it, to be closed."""
+        held, self._current = self._current, None
+        if held is not None:
+            held.retired = True
+        return held if held is not None and not held.readers else None
 
     def close(self) -> None:
         with self._lock:
-            self._retire()
+            unread = self._retire()
+        if unread is not None:
+            _close(unread)
+
+
+def _close(held: _Held) -> None:
+    """Close a retired generation, and delete it: the refresh that replaced it could not while it was
+    read, and at a million events a generation takes 8 GB of disk."""
+    held.kb.close()
+    if held.kb.index is not None:
+        generations.collect_if_idle(held.kb.index.report.location)
 
 
 class RemoteKB:
