@@ -264,3 +264,34 @@ def test_a_full_temporary_directory_is_named_in_one_line_and_nothing_is_left(kb_
         "the temporary directory: point TMPDIR to one with room)"]
     listed = [line for line in result.stdout.splitlines()[1:] if line and not line.endswith(":")]
     assert listed == []  # no output file, and nothing left in the temporary directory
+
+
+@pytest.mark.parametrize("option", ["--report", "--rejected"])
+def test_import_outputs_go_into_a_pipe_or_through_a_link(kb_copy, tmp_path, option):
+    """`--rejected /dev/stdout` put a regular file in /dev, and took the rows with it: the rejected
+    rows were written by a rename, as -o's were before. Here through the test's own pipe and link."""
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    done = CliRunner().invoke(cli, ["--kb", str(kb_copy), "import", str(GDELT), "--dry-run", option, str(fifo)])
+    read, _ = reader.communicate(timeout=60)
+    assert done.exit_code == 0, done.output
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert read.startswith(b"line\treason\tdetail\trow\n" if option == "--rejected" else b"{")
+    target, link = tmp_path / "kept" / "out.txt", tmp_path / "link.txt"
+    target.parent.mkdir()
+    target.write_text("old")
+    link.symlink_to(target)
+    done = CliRunner().invoke(cli, ["--kb", str(kb_copy), "import", str(GDELT), "--dry-run", option, str(link)])
+    assert done.exit_code == 0, done.output
+    assert link.is_symlink() and target.read_bytes()[:1] in (b"l", b"{")
+
+
+def test_a_report_that_cannot_be_written_after_the_import_says_the_import_is_done(kb_copy, snapshot):
+    # It said only "cannot write", exit 2, so the import looked failed; the KB had it all the same.
+    before = snapshot(kb_copy)
+    done = CliRunner().invoke(cli, ["--kb", str(kb_copy), "import", str(GDELT), "--report", "/dev/full"])
+    assert done.exit_code == 2
+    assert "imported" in done.stdout and snapshot(kb_copy) != before
+    assert done.stderr == ("Error: cannot write to /dev/full: No space left on device. "
+                           "The import itself is done, as said above.\n")

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from itertools import chain
 from pathlib import Path
 
 from pyoxigraph import NamedNode, RdfFormat, parse
@@ -30,8 +32,7 @@ from dipkb.shacl.findings import Finding
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.writing import FileWrite, write_files, write_lock
-from dipkb.util.durable import replacing
-from dipkb.util.paths import display_path, reporting_write_errors
+from dipkb.util.paths import display_path
 
 
 class ImportFormat(Enum):
@@ -269,15 +270,14 @@ def _created(turtle: str) -> set[str]:
     return {q.subject.value for q in quads if q.predicate.value == RDF + "type" and isinstance(q.subject, NamedNode)}
 
 
-def write_rejected(result: ImportResult, path: Path) -> int:
-    """The rejected rows as a tab-separated file: line, reason, detail, the row as read. Returns the count."""
-    with reporting_write_errors(Path(path), "choose another place for --rejected"), \
-            replacing(Path(path)) as binary:
-        stream = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-        writer = csv.writer(stream, delimiter="\t", lineterminator="\n")
-        writer.writerow(["line", "reason", "detail", "row"])
-        for row in result.report.rejected_rows:
-            writer.writerow([row.line, row.reason, row.detail, row.text])
-        stream.flush()
-        stream.detach()  # the file is closed, made durable and put in place by replacing()
-    return len(result.report.rejected_rows)
+def rejected_lines(result: ImportResult) -> Iterator[str]:
+    """The rejected rows as tab-separated lines: line, reason, detail, the row as read."""
+    rows = chain([("line", "reason", "detail", "row")],
+                 ((r.line, r.reason, r.detail, r.text) for r in result.report.rejected_rows))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    for row in rows:
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, not_blank, open_kb, outside_the_kb
+from dipkb.errors import WriteError
 from dipkb.util.paths import display_path
 from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat
@@ -183,7 +184,7 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
       dipkb import 20191024143000.export.CSV --format gdelt --country RUS --report report.json
       dipkb import 20191024143000.export.CSV.zip --mentions 20191024143000.mentions.CSV.zip --min-mentions 5
     """
-    from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, run_import, write_rejected
+    from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, rejected_lines, run_import
     from dipkb.store.writing import check_writable
 
     kb = open_kb(ctx, local=True)
@@ -196,9 +197,15 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
     accounting = result.report
     if not dry_run:
         commit_import(kb.layout, result, kb=kb, full_validation=full_validation)
-    if report:
-        Output(OutputFormat.JSON, report).write(json.dumps(accounting.as_json(), indent=2, sort_keys=True) + "\n")
-    if rejected:
-        write_rejected(result, Path(rejected))
     # Its rejection reasons may quote the file's cells, text from the web.
     click.echo(terminal_lines(accounting.summary(display_path(result.target), dry_run=dry_run)))
+    try:
+        if report:
+            Output(OutputFormat.JSON, report).write(json.dumps(accounting.as_json(), indent=2, sort_keys=True) + "\n")
+        if rejected:
+            Output(OutputFormat.TSV, rejected).write_pieces(rejected_lines(result))
+    except WriteError as error:
+        if dry_run:
+            raise
+        # An error alone read as a failed import: the KB has it, and the same command again adds nothing.
+        raise WriteError(f"{error}. The import itself is done, as said above.") from error
