@@ -14,7 +14,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb import KnowledgeBase
 from dipkb.authoring.codes import CodeBook
-from dipkb.authoring.importers.acled import _day as acled_day, type_table
+from dipkb.authoring.importers.acled import _day as acled_day, _time as acled_time, type_table
 from dipkb.authoring.importers.reading import decimal
 from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, guess_format, run_import
 from dipkb.cli import cli
@@ -255,3 +255,11 @@ def test_a_day_written_in_digits_of_another_script_is_rejected(cell):
 def test_a_coordinate_in_digits_of_another_script_is_rejected(cell):
     with pytest.raises(Rejection, match="is not a number"):
         decimal(cell, "latitude", 90)
+
+
+@pytest.mark.parametrize(("day", "year"), [("9999-12-30", "9999"), ("0001-01-01", "1")])
+def test_a_week_past_the_calendar_is_a_rejected_row(day, year):
+    # day ± 3 days raised OverflowError: a traceback, and the file not imported.
+    row = {"event_date": day, "year": year, "time_precision": "2"}
+    with pytest.raises(Rejection, match="its week runs past the years 1 to 9999"):
+        acled_time(row)

@@ -202,7 +202,11 @@ def _time(row: dict[str, str]) -> tuple[DateValue, tuple[DateValue, DateValue] |
     if precision == "1":
         return DateValue(day.isoformat(), XSD_DATE), None
     if precision == "2":
-        first, last = day - _HALF_WEEK, day + _HALF_WEEK
+        try:
+            first, last = day - _HALF_WEEK, day + _HALF_WEEK
+        except OverflowError:  # a placeholder such as 9999-12-30: one row, not the whole file
+            raise Rejection("invalid date", f"event_date '{row['event_date']}': its week runs past the years "
+                                            "1 to 9999") from None
         return DateValue(day.isoformat(), XSD_DATE), (DateValue(first.isoformat(), XSD_DATE),
                                                       DateValue(last.isoformat(), XSD_DATE))
     if precision == "3":
