@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from pyoxigraph import RdfFormat, parse
 
 from dipkb.cli import cli
-from dipkb.publish.push import PushRecord, open_for_push, planned_graphs, push
+from dipkb.publish.push import UNCONFIRMED, PushRecord, open_for_push, planned_graphs, push
 from dipkb.publish.sending import Destination, UpdateWriter, destination
 from dipkb.store.layout import KBLayout
 from dipkb.store.remote import Connection
@@ -34,6 +34,9 @@ event:envoys-meet-in-dushanbe a dip:Meeting ;
     dip:date "2021-07-20"^^xsd:date ;
     dip:source source:founding-article .
 """
+
+
+STRAY = '\n<https://w3id.org/dipkb/kb/event/stray> <http://www.w3.org/2000/01/rdf-schema#label> "stray"@en .\n'
 
 
 def run(*args: str):
@@ -228,9 +231,8 @@ def test_a_push_killed_after_changing_a_graph_then_files_put_back_still_ends_equ
     subprocess.run(command, check=True, capture_output=True)
     files = sorted((root / "kb").glob("events-*"))
     originals = {path: path.read_bytes() for path in files}
-    stray = '\n<https://w3id.org/dipkb/kb/event/stray> <http://www.w3.org/2000/01/rdf-schema#label> "stray"@en .\n'
     for path in files:
-        path.write_bytes(originals[path] + stray.encode())
+        path.write_bytes(originals[path] + STRAY.encode())
     subprocess.run([sys.executable, "-m", "dipkb", "--kb", str(root), "index"], check=True, capture_output=True)
     pushing = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -263,7 +265,8 @@ def test_a_server_killed_mid_push_ends_equal_to_the_kb(start, tmp_path):
         out, err = pushing.communicate(timeout=120)
         assert pushing.returncode == 1, out + err
         assert "failed" in out and "not tried" in out and "Failed: urn:dipkb:" in err, out + err
-        sent_before = len(json.loads(PushRecord(root / "kb" / ".dipkb", server.update).path.read_text())["graphs"])
+        recorded = json.loads(PushRecord(root / "kb" / ".dipkb", server.update).path.read_text())["graphs"]
+        sent_before = sum(key != UNCONFIRMED for key in recorded.values())
         server.start()
         again = subprocess.run(command, capture_output=True, text=True)
         assert again.returncode == 0, again.stdout + again.stderr
@@ -309,3 +312,64 @@ def test_files_whose_names_an_iri_cannot_hold_are_pushed_each_to_its_graph(oxigr
     assert {"urn:dipkb:file:kb/events%202022.ttl", "urn:dipkb:file:kb/%2520.ttl",
             "urn:dipkb:file:kb/h%23x.ttl"} <= set(oxigraph.dipkb_graphs())
     assert_equal_to_the_kb(oxigraph, kb)
+
+
+def test_a_file_removed_after_a_failed_push_has_its_graphs_dropped(tmp_path, kb):
+    """A graph about to be sent left the record; when its push failed and the file was then removed,
+    no later push, --all included, dropped its graphs: the server kept the file's events for good."""
+    (tmp_path / "server").mkdir()
+    server = start_oxigraph(tmp_path / "server")
+    try:
+        command = ["--kb", str(kb), "push", *server.push_options(), "--timeout", "5"]
+        assert run(*command).exit_code == 0
+        history = kb / "kb" / "history.ttl"
+        history.write_text(history.read_text() + STRAY, encoding="utf-8")
+        server.kill()
+        assert run(*command).exit_code == 1
+        server.start()
+        history.unlink()
+        again = run(*command)
+        assert again.exit_code == 0, again.output
+        assert "2 removed" in again.output
+        assert_equal_to_the_kb(server, kb)
+    finally:
+        server.stop()
+
+
+VOCABULARY = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://example.org/mediator> rdfs:subPropertyOf dip:participant .
+"""
+MEDIATED = STRAY.replace("<http://www.w3.org/2000/01/rdf-schema#label> \"stray\"@en",
+                         "<https://example.org/mediator> <https://w3id.org/dipkb/kb/actor/china>")
+
+
+def test_a_role_declared_in_one_file_is_pushed_into_what_is_derived_from_the_others(oxigraph, kb):
+    """The derived graphs' keys left out the roles and classes the KB's files declare: a file making
+    ex:mediator a participant role was pushed, and the other files' derived graphs were not."""
+    events = kb / "kb" / "events-2021.ttl"
+    events.write_text(events.read_text() + MEDIATED, encoding="utf-8")
+    assert run("--kb", str(kb), "push", "--update", oxigraph.update).exit_code == 0
+    (kb / "kb" / "vocabulary.ttl").write_text(VOCABULARY, encoding="utf-8")
+    assert run("--kb", str(kb), "push", "--update", oxigraph.update).exit_code == 0
+    assert_equal_to_the_kb(oxigraph, kb)
+    (kb / "kb" / "vocabulary.ttl").unlink()
+    assert run("--kb", str(kb), "push", "--update", oxigraph.update).exit_code == 0
+    assert_equal_to_the_kb(oxigraph, kb)
+
+
+@pytest.mark.parametrize("start", [start_oxigraph, start_virtuoso], ids=["oxigraph", "virtuoso"])
+def test_push_all_after_the_record_was_lost_drops_the_graphs_of_removed_files(start, tmp_path, kb):
+    """kb/.dipkb is a cache a user may delete; with it went the record of the pushes, and no push
+    could then drop the graphs of a file removed meanwhile, --all included."""
+    (tmp_path / "server").mkdir()
+    server = start(tmp_path / "server")
+    try:
+        command = ["--kb", str(kb), "push", *server.push_options()]
+        assert run(*command).exit_code == 0
+        shutil.rmtree(kb / "kb" / ".dipkb")
+        (kb / "kb" / "history.ttl").unlink()
+        assert run(*command, "--all").exit_code == 0
+        assert_equal_to_the_kb(server, kb)
+    finally:
+        server.stop()

@@ -18,8 +18,9 @@ from dipkb.cli.base import EXIT_FINDINGS, layout_of
 @click.option("--password", help="Its password (other users of this machine can see options: prefer "
                                  "$DIPKB_ENDPOINT_PASSWORD or ~/.netrc).")
 @click.option("--all", "everything", is_flag=True,
-              help="Send every graph, even those the last push to this URL sent unchanged (after the server was "
-                   "emptied or restored).")
+              help="Send every graph, even those the last push to this URL sent unchanged, and with --update "
+                   "empty the server's other dipkb graphs (after the server was emptied or restored, or kb/.dipkb "
+                   "deleted).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 16),
               help="Graphs sent at a time. Oxigraph loads faster with 2-4; Virtuoso 7.2.5 corrupts its language "
                    "tags when sent two at once: keep 1 there.")

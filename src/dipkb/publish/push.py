@@ -7,8 +7,8 @@ graph of what the index derives from it (``urn:dipkb:derived:...``: participants
 buckets, tallies). The shapes are not sent: no query reads them.
 
 Incremental. Each graph is sent with a key: the file's hash as the index recorded it, and for a
-derived graph also the derivation code's fingerprint and the ontology files' hashes (the ontology
-decides roles and event classes). The keys pushed to a target are kept in the index directory
+derived graph also the derivation code's fingerprint, the ontology files' hashes and the roles
+and event classes the KB declares (they decide what is derived from every file). The keys pushed to a target are kept in the index directory
 (``pushed-<hash of the URL>.json``, replaced atomically every few seconds and at the end), so a
 second push sends only the graphs whose key changed and drops the graphs of removed files, with
 no file read and no server asked. A push killed or failed half-way resumes where it stopped.
@@ -17,7 +17,9 @@ no file read and no server asked. A push killed or failed half-way resumes where
 Failures: a 5xx or a timeout is retried with backoff; a graph that still fails is reported and
 the others are sent; a server that cannot be reached, or an answer no graph would get past
 (:data:`EVERY_GRAPH_WOULD_FAIL`), stops the push. A server emptied or
-restored behind dipkb's back needs ``--all``: the record says what was sent, not what is there.
+restored behind dipkb's back, or a record lost with the index, needs ``--all``: the record says what
+was sent, not what is there. ``--all`` sends every graph, and with an Update endpoint also empties
+every other dipkb graph there.
 """
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ from dipkb.util.progress import StatusLine
 from dipkb.views.export import derived_text
 
 PUSH_FORMAT = 1  # bump when what is sent for the same files changes: every graph is sent again
+# The key of a graph that may be on the server in an unknown state: sent again, or dropped.
+UNCONFIRMED = ""
 RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a request that failed with a 5xx or a timeout
 SAVE_EVERY = 2.0  # seconds between two writes of the record during a push
 # Graphs sent at a time, by default. Oxigraph loaded a 10k-event KB in 5.5 s one by one, 3.7 s two at
@@ -126,11 +130,12 @@ def planned_graphs(kb: KnowledgeBase, manifest: Manifest) -> list[Graph]:
     paths = {layout.graph_name(p): p for p in layout.ontology_files() + layout.kb_files()}
     ontology = sorted(state.digest for g, state in manifest.files.items()
                       if g.startswith(FILE_GRAPH_PREFIX + "ontology/"))
+    vocabulary = ["vocabulary", *manifest.vocabulary]  # roles and event classes a KB file may declare
     graphs = []
     for name in sorted(paths.keys() & manifest.files.keys()):
         digest = manifest.files[name].digest or f"unknown {time.time()}"
         graphs.append(Graph(name, _key("file", digest), paths[name], False))
-        graphs.append(Graph(derived_graph(name), _key("derived", digest, manifest.fingerprint, *ontology),
+        graphs.append(Graph(derived_graph(name), _key("derived", digest, manifest.fingerprint, *ontology, *vocabulary),
                             paths[name], True))
     return graphs
 
@@ -182,14 +187,17 @@ def push(layout: KBLayout, to: Destination, *, everything: bool = False, progres
         to_drop = sorted(set(run.record.graphs) - {g.name for g in graphs})
         run.report.unchanged = len(graphs) - len(to_send)
         run.pushed_before = frozenset(run.record.graphs)
-        # Unrecorded until sent: a push killed after changing a graph on the server, before its record
+        # Unconfirmed until sent: a push killed after changing a graph on the server, before its record
         # was saved, kept the old key, and a file then put back as it was looked unchanged for good.
+        # Still recorded, for a file removed before the next push must have its graphs dropped.
         for graph in to_send:
-            run.record.graphs.pop(graph.name, None)
+            run.record.graphs[graph.name] = UNCONFIRMED
         run.record.save()
         try:
             if run.send_all(to_send, workers):
                 run.drop_all(to_drop)
+                if everything:
+                    run.prune([g.name for g in graphs])
             else:
                 run.report.not_tried += len(to_drop)
         finally:
@@ -258,7 +266,12 @@ class _Run:
 
     def _failed(self, graph: str, error: Exception) -> None:
         self.report.failed.append((graph, str(error)))
-        self.record.graphs.pop(graph, None)
+        self.record.graphs[graph] = UNCONFIRMED
+
+    def prune(self, keep: list[str]) -> None:
+        self.show.note("Removing the graphs of files the KB no longer has")
+        for step in self.to.writer.prune_steps(keep):
+            _with_retries(self.to.connection, step, self.stopping)
 
     def drop_all(self, graphs: list[str]) -> None:
         for graph in graphs:
