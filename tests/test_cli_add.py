@@ -140,3 +140,13 @@ def test_concurrent_imports_of_one_file_write_its_events_once(kb_copy, tmp_path)
     written = "".join(path.read_text() for path in (kb_copy / "kb").rglob("*.ttl"))
     assert written.count("\nevent:collide-talks-2021-07-09\n") == 1 and written.count("\nevent:other-talks-2021-07-10\n") == 1
 
+
+
+def test_an_hour_past_the_day_is_a_one_line_error(snapshot, kb_copy):
+    # rdflib logged a traceback, and the shapes rejected the event with exit 1.
+    before = snapshot(kb_copy)
+    at = MEETING.index("--date") + 1
+    result = run("--kb", str(kb_copy), *MEETING[:at], "2021-07-08T25:00:00", *MEETING[at + 1:])
+    assert result.exit_code == 2
+    assert result.output == "Error: invalid date: '2021-07-08T25:00:00' is not a valid xsd:dateTime\n"
+    assert snapshot(kb_copy) == before

@@ -21,7 +21,7 @@ from dipkb.cli import cli
 from dipkb.errors import DipkbError, ImportInputError, ParameterError
 from dipkb.model.namespaces import DIP, XSD
 from dipkb.model.temporal import (DATATYPE_OF, TIME_FIELDS, DateInputError, DateValue, EventTime, Precision, date_value,
-                            XSD_DATE, XSD_GYEAR, XSD_GYEARMONTH, parse_partial_date, period_of)
+                            XSD_DATE, XSD_DATETIME, XSD_GYEAR, XSD_GYEARMONTH, parse_partial_date, period_of)
 from dipkb.store import derivation
 from dipkb.store.tallies import EventClasses
 from dipkb.views.render import UnsupportedFormat
@@ -64,6 +64,20 @@ def test_digits_of_other_scripts_are_not_a_date(written: str, datatype: str) -> 
         parse_partial_date(written)
     assert period_of(written, datatype) is None
     assert period_of(written.translate(ASCII_DIGITS), datatype) is not None
+
+
+@pytest.mark.parametrize("written", ["2021-07-08T25:00:00", "2021-07-08T24:00:00", "2021-07-08T10:60:00",
+                                     "2021-07-08T10:00:00+15:00", "2021-07-08T10:00:00+05:99"])
+def test_a_time_of_day_or_a_zone_xsd_has_not_is_no_instant(written: str) -> None:
+    # The date part alone was checked: hour 25 passed, and TimelineJS's datetime() raised on it.
+    assert period_of(written, XSD_DATETIME) is None
+    with pytest.raises(DateInputError):
+        date_value(written, instants=True)
+
+
+@pytest.mark.parametrize("written", ["2021-07-08T23:59:59.5", "2021-07-08T00:00:00+14:00", "2021-07-08T10:00:00-13:59"])
+def test_the_edges_of_a_day_and_of_the_zones_are_instants(written: str) -> None:
+    assert period_of(written, XSD_DATETIME) is not None
 
 
 def test_a_date_error_is_a_parameter_error_with_one_text() -> None:

@@ -18,12 +18,12 @@ TEMPORAL_DATATYPES = (XSD_DATE, XSD_DATETIME, XSD_GYEARMONTH, XSD_GYEAR)
 # An optional time-zone suffix is allowed by XSD on all four types; it does not change the day range
 # we compute, which is what sorting and filtering need. ASCII digits only: Python's \d also takes
 # "２０２１", which XSD and every other tool refuse.
-_TZ = r"(?:Z|[+-]\d{2}:\d{2})?"
+_TZ = r"(?:Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))?"  # XSD's zones: -14:00 to +14:00
 _PATTERNS = {
     XSD_GYEAR: re.compile(rf"^(-?\d{{4,}}){_TZ}$", re.ASCII),
     XSD_GYEARMONTH: re.compile(rf"^(-?\d{{4,}})-(\d{{2}}){_TZ}$", re.ASCII),
     XSD_DATE: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}}){_TZ}$", re.ASCII),
-    XSD_DATETIME: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}})T\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?{_TZ}$", re.ASCII),
+    XSD_DATETIME: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?{_TZ}$", re.ASCII),
 }
 
 
