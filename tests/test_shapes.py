@@ -59,7 +59,8 @@ def read_case(path: Path) -> tuple[rdflib.Graph, Expected]:
     expected: Expected = set()
     for result in list(graph.objects(cases[0], SHT.result)):
         path_node = graph.value(result, SH.resultPath)
-        expected.add((str(graph.value(result, SH.focusNode)), str(path_node) if path_node else None,
+        focus = graph.value(result, SH.focusNode)
+        expected.add((f"_:{focus}" if isinstance(focus, rdflib.BNode) else str(focus), str(path_node) if path_node else None,
                       str(graph.value(result, SH.sourceShape)),
                       str(graph.value(result, SH.resultSeverity)).removeprefix(str(SH))))
         graph.remove((result, None, None))

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pyoxigraph
@@ -50,9 +51,15 @@ def both(layout: KBLayout, paths=None) -> list:
     """The findings of both engines, which must be equal in every field; returned for more checks."""
     reference = validate(layout, paths, engine=Engine.PYSHACL)
     fast = validate(layout, paths, engine=Engine.SPARQL)
-    assert fast.findings == reference.findings
+    assert _blank_labels_aside(fast.findings) == _blank_labels_aside(reference.findings)
     assert fast.files_checked == reference.files_checked
     return fast.findings
+
+
+def _blank_labels_aside(findings: list) -> list:
+    """The findings with a blank node's label left out: rdflib keeps the file's (_:e), Oxigraph's parser
+    makes its own."""
+    return [replace(f, focus="_:") if f.focus.startswith("_:") else f for f in findings]
 
 
 # --- Every shape is supported, and an unsupported one is refused by name ------------------------------
@@ -180,7 +187,8 @@ def case_kb(case: Path, directory: Path) -> tuple[KBLayout, set]:
     for description in list(graph.subjects(rdflib.RDF.type, SHT.Case)):
         for result in list(graph.objects(description, SHT.result)):
             path = graph.value(result, _SH.resultPath)
-            expected.add((str(graph.value(result, _SH.focusNode)), str(path) if path else None,
+            focus = graph.value(result, _SH.focusNode)
+            expected.add(("_:" if isinstance(focus, rdflib.BNode) else str(focus), str(path) if path else None,
                           str(graph.value(result, _SH.sourceShape)),
                           str(graph.value(result, _SH.resultSeverity)).removeprefix(SH)))
             graph.remove((result, None, None))
@@ -194,7 +202,7 @@ def case_kb(case: Path, directory: Path) -> tuple[KBLayout, set]:
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_golden_case(case: Path, tmp_path):
     layout, expected = case_kb(case, tmp_path)
-    findings = both(layout)
+    findings = _blank_labels_aside(both(layout))
     assert {(f.focus, f.path, f.shape, f.severity.value) for f in findings} == expected
 
 
