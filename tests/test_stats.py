@@ -9,6 +9,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from dipkb import KnowledgeBase
 from dipkb.store.derivation import is_derived_graph
+from dipkb.model.temporal import EventTime, any_period
 from dipkb.store.tallies import EventClasses, FileTally, month_key
 from dipkb.views.stats import FileCount, Stats, compute_stats, render_stats_text, stats_as_dict
 from dipkb.views.timeline import timeline
@@ -337,19 +338,26 @@ def test_a_file_named_in_a_wide_script_lines_up_with_the_others():
     assert files == ["  kb/事件.ttl    1", "  kb/events.ttl  2"]
 
 
-@pytest.mark.parametrize(("first", "last", "month"), [
-    ("2021-07-01", "2021-07-31", "2021-07"),
-    ("2021-07-09", None, "2021-07"),
-    ("2021-01-01", "2021-01-31", "2021-01"),  # January itself
-    ("2021-03-01", "2021-12-31", "2021-03"),
-    # Filed by the year alone, or beyond it: counted under the year, not padded to January.
-    ("2021-01-01", "2021-12-31", "2021"),
-    ("2021-01-01", None, "2021"),
-    ("2021-01-01", "2023-06-30", "2021"),
-    (None, None, "unknown"),
+@pytest.mark.parametrize(("times", "month"), [
+    ({"date": "2021-07"}, "2021-07"),
+    ({"date": "2021-07-09"}, "2021-07"),
+    ({"date": "2021-01"}, "2021-01"),  # January itself
+    ({"start": "2021-01-01"}, "2021-01"),  # a day that is the first of the year, and no end
+    ({"start": "2021-03", "end": "2021"}, "2021-03"),
+    # Known by the year alone: counted under the year, not padded to January, whatever the end.
+    ({"date": "2021"}, "2021"),
+    ({"start": "2021", "end": "2021-07-10"}, "2021"),
+    ({"earliest": "2021", "latest": "2021-08-15"}, "2021"),
+    ({"start": "2021", "end": "2023-06"}, "2021"),
+    # The latest-beginning time counts, the finest of two that begin alike.
+    ({"date": "2021", "earliest": "2021-07"}, "2021-07"),
+    ({"date": "2021", "start": "2021-01"}, "2021-01"),
+    ({"latest": "2021"}, "2021"),
+    ({"end": "2021-07"}, "unknown"),
 ])
-def test_the_month_an_event_is_counted_under(first, last, month):
-    assert month_key(first, last) == month
+def test_the_month_an_event_is_counted_under(times, month):
+    # An end on 10 July put a start known only to 2021 under January 2021.
+    assert month_key(EventTime(**{k: any_period(v) for k, v in times.items()}).filed_by()) == month
 
 
 def test_a_files_tally_counts_each_asserted_event_type_by_month():
@@ -361,6 +369,7 @@ def test_a_files_tally_counts_each_asserted_event_type_by_month():
         types={"<e1>": {meeting, event}, "<e2>": {meeting}, "<e3>": {event}, "<russia>": {state}},
         modalities={"<e2>": {"<https://w3id.org/dipkb/ontology#Planned>"}},
         days={"<e1>": ("2021-07-01", "2021-07-31"), "<e2>": ("2021-01-01", "2021-12-31")},
+        months={"<e1>": "2021-07", "<e2>": "2021"},
         buckets={"<e1>": "urn:dipkb:time:month:2021-07", "<e2>": "urn:dipkb:time:year:2021"})
     assert tally.type_months == Counter({(meeting, "2021-07"): 1, (event, "2021-07"): 1, (meeting, "2021"): 1,
                                          (event, "unknown"): 1})

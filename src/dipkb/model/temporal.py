@@ -185,6 +185,14 @@ class EventTime:
             highs.append(self.earliest.last_day)
         return (max(lows) if lows else None, min(highs) if highs else None)
 
+    def filed_by(self) -> Period | None:
+        """The time the event's first day (:meth:`bounds`) comes from: the latest-beginning of its date,
+        start and earliest bound, the finest if two begin alike; else its latest bound."""
+        lows = [p for p in (self.date, self.start, self.earliest) if p]
+        if not lows:
+            return self.latest
+        return max(lows, key=lambda p: (p.first_day, list(Precision).index(p.precision)))
+
     def display(self) -> str:
         """ISO 8601 at the event's own precision: ``2021-07``, an interval ``2021-05/2021-07``, or
         bounds in EDTF's "one of a set" form, ``[..2021-07]`` for "no later than July 2021"."""

@@ -76,10 +76,10 @@ def read_facts(quads: Iterable[Quad], roles: frozenset[str]) -> GraphFacts:
     return facts
 
 
-def event_bounds(times: list[tuple[Term, str, str, str]]) -> Iterator[tuple[Term, str | None, str | None, str]]:
-    """(event, first day, last day, time bucket), the days as ISO dates, by the rules of
-    temporal.EventTime.bounds and temporal.time_bucket. Of two values of one time property, the
-    greater lexical form counts, whatever order the triples came in."""
+def event_bounds(times: list[tuple[Term, str, str, str]]) -> Iterator[tuple[Term, str | None, str | None, str, str]]:
+    """(event, first day, last day, time bucket, month counted under), the days as ISO dates, by the
+    rules of temporal.EventTime.bounds, temporal.time_bucket and tallies.month_key. Of two values of
+    one time property, the greater lexical form counts, whatever order the triples came in."""
     values: dict[Term, dict[str, tuple[str, str]]] = {}
     for event, time_field, lexical, datatype in times:
         fields = values.setdefault(event, {})
@@ -94,13 +94,16 @@ def event_bounds(times: list[tuple[Term, str, str, str]]) -> Iterator[tuple[Term
             yield event, *bounds
 
 
-def _bounds(values: dict[str, tuple[str, str]]) -> tuple[str | None, str | None, str] | None:
+def _bounds(values: dict[str, tuple[str, str]]) -> tuple[str | None, str | None, str, str] | None:
     periods = {name: period for name, value in values.items() if (period := period_of(*value)) is not None}
     if not periods:
         return None
-    low, high = EventTime(**periods).bounds()
+    time = EventTime(**periods)
+    low, high = time.bounds()
     bucket = time_bucket(low, high)
-    return (low.isoformat() if low else None, high.isoformat() if high else None, bucket) if bucket else None
+    if not bucket:
+        return None
+    return low.isoformat() if low else None, high.isoformat() if high else None, bucket, tallies.month_key(time.filed_by())
 
 
 @dataclass
@@ -118,10 +121,10 @@ def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, ci
     last day and time bucket, dip:participant for every role, each participant under the bucket, each
     named event's timeline row (eventrows), and the file's tallies, given its number of distinct
     ``triples`` and ``citations``."""
-    as_quads, days, buckets, lines, quads = facts.has_blank_nodes, {}, {}, [], []
+    as_quads, days, months, buckets, lines, quads = facts.has_blank_nodes, {}, {}, {}, [], []
     suffix, to = f" <{target}> .\n", NamedNode(target)
-    for event, low, high, bucket in event_bounds(facts.times):
-        days[str(event)] = (low, high)
+    for event, low, high, bucket, month in event_bounds(facts.times):
+        days[str(event)], months[str(event)] = (low, high), month
         buckets[event] = bucket
         for prop, day in ((_EARLIEST, low), (_LATEST, high)):
             if not day:
@@ -152,6 +155,6 @@ def derive_graph(facts: GraphFacts, graph: str, target: str, *, triples: int, ci
     else:
         lines += [f"{subject} <{eventrows.ROW}> {text}{suffix}" for subject, text in rows]
     tally = tallies.FileTally.count(triples=triples, citations=citations, types=facts.types,
-                                    modalities=facts.modalities, days=days,
+                                    modalities=facts.modalities, days=days, months=months,
                                     buckets={str(event): bucket for event, bucket in buckets.items()}, classes=classes)
     return Derived("".join(lines).encode() + tally.nquads(graph, target), quads)

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pyoxigraph import Literal, NamedNode
 
 from dipkb.model.namespaces import DIP, RDF, RDFS, XSD
-from dipkb.model.temporal import XSD_DATE
+from dipkb.model.temporal import XSD_DATE, Period, Precision
 
 _OCCURRED = f"<{DIP}Occurred>"
 UNKNOWN_MONTH = "unknown"
-_UNDATED = (None, None)
 
 
 @dataclass(frozen=True)
@@ -72,14 +71,14 @@ class EventClasses:
         return max(self.most_specific(types), key=lambda t: (self.depth[t], t.strip("<>")), default=None)
 
 
-def month_key(first: str | None, last: str | None) -> str:
-    """The month an event is counted under: that of its first day; the year alone for an event
-    filed from 1 January to 31 December (or beyond), not padded to January; "unknown" undated."""
-    if first is None:
+def month_key(filed_by: Period | None) -> str:
+    """The month an event is counted under: that of its first day, at the precision of the time that
+    gives it (:meth:`EventTime.filed_by`): the year alone for a year, not padded to January;
+    "unknown" undated."""
+    if filed_by is None:
         return UNKNOWN_MONTH
-    if first.endswith("-01-01") and (last is None or last.endswith("-12-31") or last[:4] != first[:4]):
-        return first[:4]
-    return first[:7]
+    first = filed_by.first_day.isoformat()
+    return first[:4] if filed_by.precision is Precision.YEAR else first[:7]
 
 
 @dataclass
@@ -98,15 +97,15 @@ class FileTally:
 
     @classmethod
     def count(cls, triples: int, citations: int, types: dict[str, set[str]], modalities: dict[str, set[str]],
-              days: dict[str, tuple[str | None, str | None]], buckets: dict[str, str],
+              days: dict[str, tuple[str | None, str | None]], months: dict[str, str], buckets: dict[str, str],
               classes: EventClasses) -> FileTally:
         """From the file's classes and modalities of each thing (terms as N-Triples text), its
-        events' days and their time buckets."""
+        events' days, the month each is counted under (:func:`month_key`) and their time buckets."""
         tally = cls(triples, citations)
         # Things with the same classes, month, bucket and modalities are counted alike: a file has a
         # few hundred such profiles for thousands of things.
         profiles = Counter((frozenset(t for t in its_types if t.startswith("<")),
-                            month_key(*days.get(thing, _UNDATED)), buckets.get(thing),
+                            months.get(thing, UNKNOWN_MONTH), buckets.get(thing),
                             frozenset(modalities.get(thing, ())))
                            for thing, its_types in types.items())
         for (its_types, month, bucket, stated), n in profiles.items():
