@@ -80,6 +80,12 @@ def test_the_edges_of_a_day_and_of_the_zones_are_instants(written: str) -> None:
     assert period_of(written, XSD_DATETIME) is not None
 
 
+def test_a_year_of_five_digits_has_no_leading_zero() -> None:
+    # XSD's rule; "02021" was read as 2021.
+    assert period_of("02021", XSD_GYEAR) is None and period_of("-02021", XSD_GYEAR) is None
+    assert period_of("0044", XSD_GYEAR) is not None and period_of("2021", XSD_GYEAR) is not None
+
+
 def test_a_date_error_is_a_parameter_error_with_one_text() -> None:
     with pytest.raises(ParameterError) as error:
         parse_partial_date("2021-02-31")

@@ -279,6 +279,21 @@ def test_events_without_source_is_empty(kb):
     assert run(kb, "events-without-source") == []
 
 
+def test_an_event_dated_in_a_year_the_timeline_cannot_place_is_in_no_range(tmp_path):
+    """-0044 leaves an event without days; in range unless a comparison said otherwise, it was in every
+    range, where `dipkb timeline` has it in none."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "ides.ttl").write_text(
+        "@prefix dip: <https://w3id.org/dipkb/ontology#> .\n"
+        "<https://w3id.org/dipkb/kb/event/ides> a dip:Meeting ; dip:host <https://w3id.org/dipkb/kb/actor/rome> ;\n"
+        "    dip:date \"-0044\"^^<http://www.w3.org/2001/XMLSchema#gYear> .\n", encoding="utf-8")
+    small = KnowledgeBase.open(tmp_path, index=False)
+    actor = "https://w3id.org/dipkb/kb/actor/rome"
+    assert run(small, "actor-timeline", actor=actor, **{"from": "2021-07", "to": "2021-07"}) == []
+    assert run(small, "actor-timeline", actor=actor, **{"to": "0100"}) == []
+    assert [r["event"].value for r in run(small, "actor-timeline", actor=actor)] == [EVENT + "ides"]
+
+
 def test_events_without_source_finds_one(tmp_path):
     kb_dir = tmp_path / "kb"
     kb_dir.mkdir()

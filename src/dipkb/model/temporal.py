@@ -20,10 +20,10 @@ TEMPORAL_DATATYPES = (XSD_DATE, XSD_DATETIME, XSD_GYEARMONTH, XSD_GYEAR)
 # "２０２１", which XSD and every other tool refuse.
 _TZ = r"(?:Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))?"  # XSD's zones: -14:00 to +14:00
 _PATTERNS = {
-    XSD_GYEAR: re.compile(rf"^(-?\d{{4,}}){_TZ}$", re.ASCII),
-    XSD_GYEARMONTH: re.compile(rf"^(-?\d{{4,}})-(\d{{2}}){_TZ}$", re.ASCII),
-    XSD_DATE: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}}){_TZ}$", re.ASCII),
-    XSD_DATETIME: re.compile(rf"^(-?\d{{4,}})-(\d{{2}})-(\d{{2}})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?{_TZ}$", re.ASCII),
+    XSD_GYEAR: re.compile(rf"^(-?(?:[1-9]\d{{4,}}|\d{{4}})){_TZ}$", re.ASCII),
+    XSD_GYEARMONTH: re.compile(rf"^(-?(?:[1-9]\d{{4,}}|\d{{4}}))-(\d{{2}}){_TZ}$", re.ASCII),
+    XSD_DATE: re.compile(rf"^(-?(?:[1-9]\d{{4,}}|\d{{4}}))-(\d{{2}})-(\d{{2}}){_TZ}$", re.ASCII),
+    XSD_DATETIME: re.compile(rf"^(-?(?:[1-9]\d{{4,}}|\d{{4}}))-(\d{{2}})-(\d{{2}})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?{_TZ}$", re.ASCII),
 }
 
 
