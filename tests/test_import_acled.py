@@ -3,6 +3,7 @@ rows; see fixtures/ORIGIN.md): time precision, types, actors, places, records, a
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import shutil
@@ -263,3 +264,19 @@ def test_a_week_past_the_calendar_is_a_rejected_row(day, year):
     row = {"event_date": day, "year": year, "time_precision": "2"}
     with pytest.raises(Rejection, match="its week runs past the years 1 to 9999"):
         acled_time(row)
+
+
+def test_a_rejected_row_is_written_as_csv_that_reads_back_to_its_cells(shipped_kb, tmp_path):
+    # Its cells joined with commas: notes holding a comma or a quote could not be read back.
+    with open(FIXTURE, newline="", encoding="utf-8") as handle:
+        header, row = list(csv.reader(handle))[:2]
+    row[header.index("latitude")] = "95"
+    row[header.index("notes")] = 'On 8 July, "talks" resumed,\nthen stopped.'
+    path = tmp_path / "one.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, row, []])  # and a blank line, which is no row
+    report = run_import(KnowledgeBase.open(shipped_kb), path, ImportFormat.ACLED).report
+    assert (report.rows, report.rejected) == (1, 1)
+    (rejected,) = report.rejected_rows
+    assert rejected.reason == "invalid coordinates"
+    assert next(csv.reader(io.StringIO(rejected.text))) == row

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import io
 import re
 import zipfile
 import zlib
@@ -223,10 +224,19 @@ def csv_records(path: Path) -> Iterator[CsvRecord]:
                     return
                 except csv.Error as error:
                     raise ImportInputError(f"{display_path(path)}:{start}: not a readable CSV record ({error}).") from None
-                yield start, _checked(cells), shown(",".join(cells).encode("utf-8", "surrogateescape"))
+                if cells:  # a blank line is no record: it was a rejected "empty row"
+                    yield start, _checked(cells), shown(_record_text(cells).encode("utf-8", "surrogateescape"))
                 start = reader.line_num + 1
     finally:
         csv.field_size_limit(previous)
+
+
+def _record_text(cells: list[str]) -> str:
+    """The record as CSV again, quoted where a cell needs it: cells joined with commas lost the quotes
+    around a cell holding a comma, and the rejects file could not be read back."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="").writerow(cells)
+    return text.getvalue()
 
 
 def _checked(cells: list[str]) -> list[str] | Rejection:
