@@ -280,3 +280,17 @@ def test_a_rejected_row_is_written_as_csv_that_reads_back_to_its_cells(shipped_k
     (rejected,) = report.rejected_rows
     assert rejected.reason == "invalid coordinates"
     assert next(csv.reader(io.StringIO(rejected.text))) == row
+
+
+def test_coordinates_are_checked_when_the_place_is_known_already(shipped_kb, tmp_path):
+    # The second row named the first row's place: its latitude of 95 was merged without a word.
+    with open(FIXTURE, newline="", encoding="utf-8") as handle:
+        header, row = list(csv.reader(handle))[:2]
+    again = list(row)
+    again[header.index("event_id_cnty")] = row[header.index("event_id_cnty")] + "9"
+    again[header.index("latitude")] = "95"
+    path = tmp_path / "two.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, row, again])
+    report = run_import(KnowledgeBase.open(shipped_kb), path, ImportFormat.ACLED).report
+    assert report.rows == 2 and [r.reason for r in report.rejected_rows] == ["invalid coordinates"]

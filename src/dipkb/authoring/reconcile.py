@@ -291,6 +291,11 @@ class Reconciler:
             country = self._known_country(None, spec.name)
             if country:
                 return country
+        lat = long = None
+        if spec.kind is PlaceKind.CITY:  # checked first: a row naming a known place was not checked at all
+            lat, long = _decimal(spec.lat, 90), _decimal(spec.long, 180)
+            if (lat is None) != (long is None):
+                raise Rejection("invalid coordinates", "a latitude without a longitude or the reverse")
         country = self._country(spec.fips, spec.country_name)
         first = spec.name.split(",")[0].strip().lower()
         matches = {iri for iri in self.names.get(first, set()) | self.names.get(spec.name.strip().lower(), set())
@@ -300,11 +305,6 @@ class Reconciler:
             return next(iter(matches))
         iri = PLACE_NS + slug(spec.name)
         if iri not in self.place_classes and iri not in self.new_places:
-            lat = long = None
-            if spec.kind is PlaceKind.CITY:
-                lat, long = _decimal(spec.lat, 90), _decimal(spec.long, 180)
-                if (lat is None) != (long is None):
-                    raise Rejection("invalid coordinates", "a latitude without a longitude or the reverse")
             self.new_places[iri] = NewPlace(iri=iri, label=spec.name.strip(), in_country=country, lat=lat, long=long)
         return iri
 
