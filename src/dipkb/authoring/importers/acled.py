@@ -84,6 +84,9 @@ class TypeMapping:
     actor2_acts: bool  # ACLED's second actor acts too (no direction), rather than being the target
 
 
+_MODIFIED = "SELECT ?r ?m WHERE { ?r a dip:DatasetRecord ; dct:modified ?m }"
+
+
 @functools.cache
 def type_table() -> dict[tuple[str, str], TypeMapping]:
     """acled-types.tsv by (event type, sub-event type), case-folded."""
@@ -110,6 +113,21 @@ class AcledRecord(SourceRecord):
 
 class AcledImport(CodedImport):
     """The coded import, plus what ACLED records carry: notes, fatalities, publishers, PLOVER types."""
+
+    def check_not_revised(self, record: SourceRecord) -> None:
+        # ACLED's timestamp says when a record last changed: a newer one was counted "merged", and the
+        # KB kept the old date and toll without a word.
+        if not isinstance(record, AcledRecord) or record.modified is None:
+            return
+        known = self._modified_in_kb.get(record.iri)
+        if known is None or record.modified.lexical > known:
+            raise Rejection("revised record", f"ACLED changed {record.record_id} on {record.modified.lexical[:10]}, "
+                            f"after the KB's copy ({known[:10] if known else 'no timestamp'}); the import changes no "
+                            "event of the KB: remove the event citing it, then import the row again")
+
+    @functools.cached_property
+    def _modified_in_kb(self) -> dict[str, str]:
+        return {record.value: modified.value for record, modified in self.existing.kb.query(_MODIFIED)}
 
     def turtle(self, heading: str) -> str:
         text = super().turtle(heading)
