@@ -121,3 +121,16 @@ def test_a_row_with_a_missing_column_is_rejected(shipped_kb, tmp_path):
     assert (report.rows, report.imported, report.rejected) == (2, 1, 1)
     assert report.rejected_rows[0].detail == "19 tab-separated columns, the header has 20"
 
+
+
+@pytest.mark.parametrize("rename", [str.lower, str.upper], ids=["lower", "upper"])
+def test_a_header_in_another_case_reads_the_same(committed, tmp_path, rename):
+    # 'event id' was refused: "its header lacks 'Event ID'".
+    result, kb = committed
+    header, rest = FIXTURE.read_text(encoding="utf-8").split("\n", 1)
+    renamed = tmp_path / "renamed.tab"
+    renamed.write_text(rename(header) + "\n" + rest, encoding="utf-8")
+    assert guess_format(renamed) is ImportFormat.ICEWS
+    again = run_import(kb, renamed, ImportFormat.ICEWS)
+    assert again.report.merged == result.report.imported + result.report.merged
+    assert again.report.rejected_rows == result.report.rejected_rows

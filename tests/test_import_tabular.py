@@ -223,3 +223,12 @@ def test_yaml_that_would_not_end_if_written_out_is_an_input_error(layout, tmp_pa
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ImportInputError, match=re.escape(says)):
         run_import(KnowledgeBase.open(layout=layout), path)
+
+
+def test_column_names_in_another_case_are_the_columns(layout, tmp_path):
+    # "Label,Type,..." was refused: "unknown column(s) Label, Type, ...".
+    header, rows = (EXAMPLES / "events.csv").read_text(encoding="utf-8").split("\n", 1)
+    path = tmp_path / "titled.csv"
+    path.write_text(header.title() + "\n" + rows, encoding="utf-8")
+    expected = run_import(KnowledgeBase.open(layout=layout), EXAMPLES / "events.csv").report.as_json()
+    assert run_import(KnowledgeBase.open(layout=layout), path).report.as_json() == expected

@@ -107,7 +107,7 @@ def sniff(path: Path) -> Sniffed:
     if lines[0].lstrip().startswith(("[", "{")):
         return Sniffed(ImportFormat.PLOVER)
     first = [cell.strip() for cell in lines[0].split("\t")]
-    if "Event ID" in first:
+    if "event id" in (cell.casefold() for cell in first):
         return Sniffed(ImportFormat.ICEWS)
     if "event_id_cnty" in (cell.strip().lower() for cell in _csv_header(lines[0])):
         return Sniffed(ImportFormat.ACLED)
@@ -120,7 +120,7 @@ def sniff(path: Path) -> Sniffed:
             len(mention_like) * 2 > len(lines)
             and all(len(f[1]) == len(f[2]) == 14 and f[1].isdigit() and f[2].isdigit() for f in mention_like[-3:])):
         return Sniffed(mentions=True)
-    if {"label", "type"} <= {cell.strip() for cell in _csv_header(lines[0])}:
+    if {"label", "type"} <= {cell.strip().casefold() for cell in _csv_header(lines[0])}:
         return Sniffed(ImportFormat.CSV)
     if lines[0].startswith(("- ", "events:", "---")):
         return Sniffed(ImportFormat.YAML)

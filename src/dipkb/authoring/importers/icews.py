@@ -25,6 +25,11 @@ from dipkb.util.paths import display_path
 
 SOURCE_NS = KB + "source/"
 REQUIRED = ("Event ID", "Event Date", "Source Name", "CAMEO Code", "Target Name")
+# Every column read, by its name in any case: a header lowercased by a spreadsheet or a script was
+# refused as lacking 'Event ID' while it had 'event id'.
+_COLUMNS = {name.casefold(): name for name in (
+    *REQUIRED, "City", "Country", "Intensity", "Latitude", "Longitude", "Province", "Publisher", "Sentence Number",
+    "Story ID", *(f"{side} {part}" for side in ("Source", "Target") for part in ("Country", "Sectors")))}
 DATASET = "ICEWS coded event data"
 
 
@@ -42,7 +47,7 @@ def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
             try:
                 text = decode(raw)
                 values = text.split("\t")
-                if [v.strip() for v in values] == header:
+                if values[0].strip().casefold() == header[0].casefold() and _named(values) == header:
                     yield RowResult(line, text, header=True)
                     continue
                 if values == [""]:
@@ -57,11 +62,15 @@ def read(path: Path, row_filter: RowFilter) -> Iterator[RowResult]:
             yield row_result(line, text, _kept(row, row_filter), lambda: _row(line, row, source_name))
 
 
+def _named(cells: list[str]) -> list[str]:
+    return [_COLUMNS.get(cell.strip().casefold(), cell.strip()) for cell in cells]
+
+
 def _header(path: Path, first: tuple[int, bytes] | None) -> list[str]:
     if first is None:
         raise ImportInputError(f"{display_path(path)} is empty: an ICEWS file starts with a header row.")
     try:
-        header = [name.strip() for name in first[1].decode("utf-8-sig").split("\t")]
+        header = _named(first[1].decode("utf-8-sig").split("\t"))
     except UnicodeDecodeError:
         raise ImportInputError(f"{display_path(path)}: the header row is not valid UTF-8.") from None
     missing = [name for name in REQUIRED if name not in header]

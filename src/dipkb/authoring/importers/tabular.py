@@ -71,7 +71,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str
     header = first[1] if first else None
     if not isinstance(header, list) or not any(h.strip() for h in header):
         raise ImportInputError(f"{display_path(path)} is empty: a CSV of events starts with a header row.")
-    header = [h.strip() for h in header]
+    header = [h.strip().casefold() for h in header]  # a spreadsheet's "Label" is the column label
     unknown = [h for h in header if h not in COLUMNS]
     missing = [h for h in ("label", "type") if h not in header]
     twice = sorted({h for h in header if header.count(h) > 1})
