@@ -99,16 +99,16 @@ def _title(name: str) -> str:
     return name.title() if name.isupper() else name
 
 
-def _decimal(text: str | None, limit: int) -> str | None:
+def _decimal(text: str | None, what: str, limit: int) -> str | None:
     """A coordinate as an xsd:decimal lexical form; None when absent; Rejection when not a number in range."""
     if text is None or text.strip() in ("", "NA"):
         return None
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise Rejection("invalid coordinates", f"'{text}' is not a number") from None
+        raise Rejection("invalid coordinates", f"{what} '{text}' is not a number") from None
     if not value.is_finite() or abs(value) > limit:
-        raise Rejection("invalid coordinates", f"'{text}' is outside -{limit}..{limit}")
+        raise Rejection("invalid coordinates", f"{what} '{text}' is outside -{limit}..{limit}")
     return format(value, "f")
 
 
@@ -293,7 +293,7 @@ class Reconciler:
                 return country
         lat = long = None
         if spec.kind is PlaceKind.CITY:  # checked first: a row naming a known place was not checked at all
-            lat, long = _decimal(spec.lat, 90), _decimal(spec.long, 180)
+            lat, long = _decimal(spec.lat, "latitude", 90), _decimal(spec.long, "longitude", 180)
             if (lat is None) != (long is None):
                 raise Rejection("invalid coordinates", "a latitude without a longitude or the reverse")
         country = self._country(spec.fips, spec.country_name)

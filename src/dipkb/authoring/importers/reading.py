@@ -73,6 +73,7 @@ class _Bounded:
 
     def __init__(self, stream: IO[bytes], path: Path):
         self.stream, self.path = stream, path
+        self.lines = 0  # read so far, to place a line too long
 
     def read(self, size: int = -1) -> bytes:
         data = self._reading(self.stream.read, MAX_DOCUMENT + 1 if size < 0 else size)
@@ -83,9 +84,10 @@ class _Bounded:
 
     def readline(self, size: int = -1) -> bytes:
         line = self._reading(self.stream.readline, MAX_LINE + 1 if size < 0 else min(size, MAX_LINE + 1))
+        self.lines += 1
         if len(line) > MAX_LINE:
-            raise ImportInputError(f"{display_path(self.path)} has a line longer than {MAX_LINE >> 20} MiB once "
-                                   "decompressed: it is no table of events.")
+            raise ImportInputError(f"{display_path(self.path)}:{self.lines}: a line longer than {MAX_LINE >> 20} MiB "
+                                   "once decompressed: it is no table of events.")
         return line
 
     def __iter__(self) -> Iterator[bytes]:
