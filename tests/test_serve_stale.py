@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
+import test_serve_sparql
 from conftest import serving
 from dipkb.errors import KBSyntaxError
 from dipkb.store.generations import store_path
@@ -21,18 +22,10 @@ from dipkb.store.layout import KBLayout
 from dipkb.web.app import STALE_HEADER
 from dipkb.web.live import LiveKB
 
-NEW_EVENT = b"""
-event:stale-test-meeting-2021-07 a dip:Meeting ;
-    rdfs:label "A meeting added while the server runs"@en ;
-    dip:host actor:russia ;
-    dip:visitor actor:taliban ;
-    dip:date "2021-07-20"^^xsd:date ;
-    dip:modality dip:Occurred ;
-    dip:source source:founding-article .
-"""
+NEW_EVENT = test_serve_sparql.NEW_EVENT.encode()
 # An editor's save cut short: the literal never ends.
 HALF_WRITTEN = b'\nevent:stale-test-statement a dip:Statement ;\n    rdfs:label "cut of'
-ASK_NEW = "/sparql?query=" + quote("ASK { event:stale-test-meeting-2021-07 a dip:Meeting }")
+ASK_NEW = "/sparql?query=" + quote("ASK { event:served-test-meeting-2021-07 a dip:Meeting }")
 
 
 def lines_of(text: bytes) -> int:

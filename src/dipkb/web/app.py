@@ -51,8 +51,22 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders:
-    """ASGI middleware adding :data:`SECURITY_HEADERS` to every response that does not set its own."""
+# Set while the answer comes from the KB's files as they were before a change: one being read into
+# the index, or one that does not load (LiveKB.stale).
+STALE_HEADER = "X-Dipkb-Stale"
+
+
+def header_text(text: str, limit: int = 1000) -> str:
+    """``text`` as one line of a header's latin-1, cut at ``limit`` characters: a hundred bad files
+    would otherwise make a header proxies refuse."""
+    line = " ".join(text.split()).encode("ascii", "backslashreplace").decode("ascii")
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+class AnswerHeaders:
+    """ASGI middleware adding to every response :data:`SECURITY_HEADERS`, where it sets none of its
+    own, and :data:`STALE_HEADER` while it is true: an API or SPARQL client is told, as a page's
+    reader is, that the answer comes from the files as they were."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -66,37 +80,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, sending)
-
-
-# Set while the KB's files do not load and the answer comes from them as they last did (LiveKB.stale).
-STALE_HEADER = "X-Dipkb-Stale"
-
-
-def header_text(text: str, limit: int = 1000) -> str:
-    """``text`` as one line of a header's latin-1, cut at ``limit`` characters: a hundred bad files
-    would otherwise make a header proxies refuse."""
-    line = " ".join(text.split()).encode("ascii", "backslashreplace").decode("ascii")
-    return line if len(line) <= limit else line[:limit - 3] + "..."
-
-
-class StaleNotice:
-    """ASGI middleware adding :data:`STALE_HEADER` to every answer while the server answers from files
-    that have since changed and do not load: an API or SPARQL client is told as a page's reader is."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def sending(message: Message) -> None:
-            stale = scope["app"].state.live.stale if message["type"] == "http.response.start" else None
-            if stale:
-                MutableHeaders(scope=message)[STALE_HEADER] = header_text(stale)
+                if stale := scope["app"].state.live.stale:
+                    headers[STALE_HEADER] = header_text(stale)
             await send(message)
 
         await self.app(scope, receive, sending)
@@ -125,7 +110,7 @@ def create_app(config: ServeConfig) -> Starlette:
         finally:
             app.state.live.close()
 
-    middleware = [Middleware(SecurityHeaders), Middleware(StaleNotice)]
+    middleware = [Middleware(AnswerHeaders)]
     if config.cors:
         # On every route and format, the errors included: a browser client must read a 400's message.
         middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
