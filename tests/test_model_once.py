@@ -86,6 +86,11 @@ def test_a_year_of_five_digits_has_no_leading_zero() -> None:
     assert period_of("0044", XSD_GYEAR) is not None and period_of("2021", XSD_GYEAR) is not None
 
 
+def test_spaces_around_a_date_typed_by_a_person_are_no_part_of_it() -> None:
+    # `--from " 2021-07"` was an error; the HTML file's filter and `add --date` took it.
+    assert parse_partial_date(" 2021-07 ") == parse_partial_date("2021-07")
+
+
 def test_a_date_error_is_a_parameter_error_with_one_text() -> None:
     with pytest.raises(ParameterError) as error:
         parse_partial_date("2021-02-31")

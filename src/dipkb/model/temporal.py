@@ -135,7 +135,10 @@ class DateInputError(ParameterError):
 
 
 def parse_partial_date(text: str) -> Period:
-    """Parse a user's date at year, month or day precision (``2021``, ``2021-07``, ``2021-07-08``)."""
+    """Parse a user's date at year, month or day precision (``2021``, ``2021-07``, ``2021-07-08``),
+    spaces around it aside: ``--from " 2021-07"`` and the served form's ``from=%202021-07`` were errors
+    where the HTML file's filter and ``add --date`` took them."""
+    text = text.strip()
     for datatype in (XSD_GYEAR, XSD_GYEARMONTH, XSD_DATE):
         match = _PATTERNS[datatype].match(text)
         if match and ":" not in text and "Z" not in text:
