@@ -467,6 +467,22 @@ def test_events_sort_by_first_day_then_last_open_ended_after_closed_undated_last
     assert [e.iri.rsplit("/", 1)[1] for e in events] == ["until", "closed", "open", "later", "undated"]
 
 
+@pytest.mark.parametrize("held_at_most", [0, 50])  # sorted on disk; held in memory
+def test_the_events_of_one_day_come_in_the_order_of_their_hours(tmp_path, monkeypatch, held_at_most):
+    # By IRI after the day: 18:00 came before 06:00. 10:00+05:00 is 05:00 UTC; the whole day comes first.
+    times = {"a-late": '"2021-07-08T18:00:00Z"^^xsd:dateTime', "b-zoned": '"2021-07-08T10:00:00+05:00"^^xsd:dateTime',
+             "c-early": '"2021-07-08T06:00:00Z"^^xsd:dateTime', "d-day": '"2021-07-08"^^xsd:date',
+             "e-started": None}
+    _write_kb(tmp_path, {"events": "".join(
+        f"<{_KB_IRI}event/{name}> a dip:Meeting ; " + (f"dip:date {time} .\n" if time else
+        'dip:startDate "2021-07-08T05:30:00Z"^^xsd:dateTime ; dip:endDate "2021-07-08T23:00:00Z"^^xsd:dateTime .\n')
+        for name, time in times.items())})
+    monkeypatch.setattr(long_selection, "HELD_AT_MOST", held_at_most)
+    with KnowledgeBase.open(tmp_path, index=False) as kb:
+        events = list(long_selection.select_all(kb, TimelineFilter()))
+    assert [e.iri.rsplit("/", 1)[1] for e in events] == ["d-day", "b-zoned", "e-started", "c-early", "a-late"]
+
+
 @pytest.mark.parametrize("days", [[("2021-07-01", None), ("2021-06-01", "2021-08-01")],
                                   [("2021-06-01", "2021-08-01"), ("2021-07-01", None)],
                                   [(None, "2021-08-01"), ("2021-07-01", None)]])

@@ -15,7 +15,7 @@ from itertools import groupby
 import orjson
 
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.selected import NO_LAST_DAY, Gathering, Selected, Solution
+from dipkb.views.selected import NO_LAST_DAY, Gathering, Selected, Solution, first_instant
 from dipkb.views.selection import Selection, TimelineFilter
 from dipkb.views.sorting import LineSorter
 
@@ -49,7 +49,7 @@ class SortedOnDisk(Collection[Selected]):
 
     def __iter__(self) -> Iterator[Selected]:
         for line in self._sorter.lines():
-            _, _, iri, lo, hi, rows = line[:-1].split(b"\t")
+            _, _, _, iri, lo, hi, rows = line[:-1].split(b"\t")
             yield Selected(iri.decode(), lo.decode() or None, hi.decode() or None, tuple(orjson.loads(rows)))
 
     def __contains__(self, event: object) -> bool:
@@ -91,6 +91,6 @@ def _event_line(iri: str, lo: str | None, hi: str | None, rows: list[str]) -> by
     """An event as a line whose bytes sort as selected.chronological orders it (tab comes before any
     character of a day or an IRI)."""
     anchor = lo or hi
-    key = f"{0 if anchor else 1}{anchor or ''}\t{hi or NO_LAST_DAY}"
+    key = f"{0 if anchor else 1}{anchor or ''}\t{hi or NO_LAST_DAY}\t{first_instant(tuple(rows))}"
     return f"{key}\t{iri}\t{lo or ''}\t{hi or ''}\t".encode() + orjson.dumps(rows) + b"\n"
 

@@ -3,9 +3,14 @@ rows, one per event however many solutions named it, in timeline order."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
 
 # Where an event without a last day sorts among those with the same first day: after them.
 NO_LAST_DAY = "9999-12-31"
+# The times in a timeline row that say when an event began (store/eventrows.py names them).
+_BEGINNINGS = ("date", "startDate", "earliestDate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,27 @@ class Gathering:
 
 
 def chronological(event: Selected) -> tuple:
-    """The key that orders a timeline: by first day (else last), then last day; undated events last."""
+    """The key that orders a timeline: by first day (else last), then last day, then the instant it
+    began for an event dated to the second; undated events last."""
     anchor = event.anchor
-    return (anchor is None, anchor or "", event.latest_day or NO_LAST_DAY, event.iri)
+    return (anchor is None, anchor or "", event.latest_day or NO_LAST_DAY, first_instant(event.rows), event.iri)
+
+
+def first_instant(rows: tuple[str, ...]) -> str:
+    """When an event dated to the second began, in UTC and of fixed width (its text sorts as it
+    orders), so that the events of one day come in the order of their hours: by IRI, 18:00 came
+    before 06:00. "" for an event without an instant: the whole day, first."""
+    instants = [moment for row in rows if '"dateTime"' in row  # most rows have none: not parsed
+                for name, values in orjson.loads(row).items() if name in _BEGINNINGS
+                for lexical, datatype in values if datatype == "dateTime" and (moment := _utc(lexical))]
+    return max(instants, default="")
+
+
+def _utc(lexical: str) -> str | None:
+    try:
+        moment = datetime.fromisoformat(lexical)
+    except ValueError:  # not an instant Python reads: it keeps its place by IRI
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds")
