@@ -159,6 +159,14 @@ def test_saved_queries_answer_as_locally(pushed, query):
     assert remote.stdout == local.stdout
 
 
+def test_a_syntax_error_is_placed_in_the_query_as_locally(pushed):
+    # The server placed it in the text it was sent, CURIEs written out: 1:41 where the query has 1:72.
+    query = "SELECT ?s WHERE { ?s rdfs:label ?l . ?s dip:host actor:russia FILTER( }"
+    local, remote = pushed.local("query", query), pushed.remote("query", query)
+    assert local.exit_code == remote.exit_code == 2
+    assert "error at 1:72" in local.stderr and remote.stderr == local.stderr
+
+
 def test_strings_and_iris_reach_the_server_intact(pushed):
     """Bound terms and the query's own strings, written for any server: quotes, backslashes, line
     breaks, non-ASCII, '#' and '>' in a string come back as they went."""

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 
-from pyoxigraph import (NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, Triple,
+from pyoxigraph import (NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat, Store, Triple,
                         parse, parse_query_results, serialize)
 
 from dipkb.errors import EndpointError, QueryError, UsageError
@@ -220,7 +220,7 @@ class RemoteEngine:
         return self._results(query, bindings, dataset)  # type: ignore[return-value]
 
     def triples(self, query: str, bindings: Mapping[str, Term], dataset: Dataset) -> Iterable[Triple]:
-        answer = self._send(remote_text(query, bindings), dataset, _NTRIPLES)
+        answer = self._sent(query, bindings, dataset, _NTRIPLES)
         return [quad.triple for quad in parse(answer.body, _rdf_format(answer))]
 
     def graphs(self) -> list[str]:
@@ -242,7 +242,7 @@ class RemoteEngine:
         return serialize((quad.triple for quad in parse(answer.body, _rdf_format(answer))), format=RdfFormat.N_TRIPLES)
 
     def _results(self, query: str, bindings: Mapping[str, Term], dataset: Dataset):
-        answer = self._send(remote_text(query, bindings), dataset, _RESULTS)
+        answer = self._sent(query, bindings, dataset, _RESULTS)
         cut = answer.headers.get("X-SPARQL-MaxRows")
         if cut is not None:
             raise EndpointError(f"The SPARQL endpoint {self.url} cut the answer at {cut} rows (Virtuoso's "
@@ -255,6 +255,16 @@ class RemoteEngine:
             return parse_query_results(body, format=format)
         except SyntaxError as error:
             raise EndpointError(f"The SPARQL endpoint {self.url} sent an answer that does not parse: {error}") from None
+
+    def _sent(self, query: str, bindings: Mapping[str, Term], dataset: Dataset, accept: str) -> Answer:
+        """The answer to the guard's ``query``, sent as :func:`remote_text`. A syntax error the server
+        places is placed in the text it was sent, whose columns are not the query's; Oxigraph's
+        parser, run here on nothing, places it in the query, as the local engine does."""
+        try:
+            return self._send(remote_text(query, bindings), dataset, accept)
+        except SyntaxError:
+            Store().query(query)  # raises the same error, placed; or the server's stands
+            raise
 
     def _send(self, text: str, dataset: Dataset, accept: str) -> Answer:
         encoded = urllib.parse.urlencode([("query", text)] + self._dataset_fields(dataset))
