@@ -165,7 +165,10 @@ def _close(held: _Held) -> None:
     read, and at a million events a generation takes 8 GB of disk."""
     held.kb.close()
     if held.kb.index is not None:
-        generations.collect_if_idle(held.kb.index.report.location)
+        try:
+            generations.collect_if_idle(held.kb.index.report.location)
+        except OSError:  # the next writer deletes it: a request must not fail for it
+            pass
 
 
 class RemoteKB:
