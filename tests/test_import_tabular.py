@@ -232,3 +232,16 @@ def test_column_names_in_another_case_are_the_columns(layout, tmp_path):
     path.write_text(header.title() + "\n" + rows, encoding="utf-8")
     expected = run_import(KnowledgeBase.open(layout=layout), EXAMPLES / "events.csv").report.as_json()
     assert run_import(KnowledgeBase.open(layout=layout), path).report.as_json() == expected
+
+
+def test_a_row_whose_times_contradict_each_other_is_rejected(layout, tmp_path):
+    # One event of each form is validated: the second row, its end before its start, was written.
+    path = tmp_path / "times.csv"
+    path.write_text("label,type,participants,start,end,sources,modality\n"
+                    "One,Meeting,host=actor:russia; visitor=actor:india,2021-07-01,2021-07-05,source:founding-article,planned\n"
+                    "Two,Meeting,host=actor:russia; visitor=actor:india,2021-07-09,2021-07-02,source:founding-article,planned\n",
+                    encoding="utf-8")
+    report = run_import(KnowledgeBase.open(layout=layout), path).report
+    assert (report.imported, report.rejected) == (1, 1)
+    assert [(r.reason, r.detail) for r in report.rejected_rows] == [
+        ("contradictory times", "dip:endDate 2021-07-02 is before dip:startDate 2021-07-09")]

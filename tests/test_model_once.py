@@ -21,7 +21,8 @@ from dipkb.cli import cli
 from dipkb.errors import DipkbError, ImportInputError, ParameterError
 from dipkb.model.namespaces import DIP, XSD
 from dipkb.model.temporal import (DATATYPE_OF, TIME_FIELDS, DateInputError, DateValue, EventTime, Precision, date_value,
-                            XSD_DATE, XSD_DATETIME, XSD_GYEAR, XSD_GYEARMONTH, parse_partial_date, period_of)
+                            XSD_DATE, XSD_DATETIME, XSD_GYEAR, XSD_GYEARMONTH, contradictions, parse_partial_date,
+                            period_of)
 from dipkb.store import derivation
 from dipkb.store.tallies import EventClasses
 from dipkb.views.render import UnsupportedFormat
@@ -257,3 +258,18 @@ def test_a_bad_timeline_date_is_a_one_line_error_with_exit_2() -> None:
     result = CliRunner().invoke(cli, ["timeline", "--from", "2021-13"])
     assert (result.exit_code, result.output) == (
         2, "Error: '2021-13' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.\n")
+
+
+@pytest.mark.parametrize(("times", "found"), [
+    ({"startDate": "2021-07-01T10:00:00Z", "endDate": "2021-07-30T10:00:00"}, []),  # a zone and none: by day
+    ({"startDate": "2021-07-10T10:00:00", "endDate": "2021-07-01T10:00:00Z"},
+     ["dip:endDate 2021-07-01T10:00:00Z is before dip:startDate 2021-07-10T10:00:00"]),
+    ({"startDate": "2021-07-08T10:00:00+05:00", "endDate": "2021-07-08T08:00:00Z"}, []),  # 05:00 UTC, then 08:00
+    ({"earliestDate": "2021-08", "endDate": "2021-07"}, ["dip:endDate 2021-07 is before dip:earliestDate 2021-08"]),
+    ({"date": "2021", "startDate": "2021-07"}, []),
+    ({"date": "2021-07", "startDate": "2021-09"}, ["dip:date 2021-07 is before dip:startDate 2021-09"]),
+])
+def test_times_that_contradict_each_other_are_found_as_the_shapes_find_them(times, found):
+    # The importers validate one event of each form: a CSV row whose end came before its start was written.
+    values = {name: date_value(text, instants=True) for name, text in times.items()}
+    assert contradictions(values) == found

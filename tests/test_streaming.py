@@ -27,7 +27,7 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.util.jsontext import pretty_json
 from dipkb.views import describe, long_selection, referrers, render, sorting, timeline
 from dipkb.views.export import ExportFormat, export
-from dipkb.views.selected import Gathering
+from dipkb.views.selected import Gathering, first_instant
 from dipkb.views.selection import Selection, TimelineFilter, select_events
 from dipkb.views.sorting import LineSorter
 from dipkb.views.timeline import entries_of
@@ -571,3 +571,9 @@ def test_lines_of_fields_sort_as_their_tuples_and_read_back(rows):
     lines = [sorting.fields_line(row) for row in rows]
     assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
     assert [tuple(sorting.line_fields(line)) for line in sorted(lines)] == sorted(rows)
+
+
+def test_an_instant_in_year_0_in_utc_keeps_its_place_by_iri():
+    # 0001-01-01T00:00:00+05:00 is in year 0 in UTC: its conversion raised, and the timeline with it.
+    assert first_instant(('{"date":[["0001-01-01T00:00:00+05:00","dateTime"]]}',)) == ""
+    assert first_instant(('{"date":[["2021-07-08T10:00:00+05:00","dateTime"]]}',)) == "2021-07-08T05:00:00.000000"

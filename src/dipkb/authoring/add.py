@@ -28,7 +28,7 @@ from dipkb.errors import EventDraftError
 from dipkb.model import terms
 from dipkb.model.namespaces import DIP, PREFIXES, expand
 from dipkb.model.records import Rejection, Scheme
-from dipkb.model.temporal import TIME_FIELDS, DateInputError, DateValue, date_value
+from dipkb.model.temporal import TIME_FIELDS, DateInputError, DateValue, contradictions, date_value
 from dipkb.shacl.findings import Finding
 from dipkb.store.engine import Dataset
 from dipkb.store.kb import KnowledgeBase
@@ -212,6 +212,7 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
             value = attempt(_time, text)
             if value:
                 times.append((prop, value))
+    problems += [Rejection("contradictory times", text) for text in contradictions(dict(times))]
     modality = vocab.modalities.get(draft.modality.strip().lower().removeprefix("dip:"))
     if modality is None:
         problems.append(Rejection("unknown modality", f"{draft.modality!r} is not one of "

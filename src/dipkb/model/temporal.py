@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 
 from dipkb.errors import ParameterError
@@ -123,6 +124,36 @@ def any_period(text: str) -> Period | None:
         if period := period_of(text, datatype):
             return period
     return None
+
+
+# Pairs of an event's time properties whose second must not come before its first, as the shapes
+# EventIntervalShape, EventBoundsShape and EventTimesAgreeShape say: checked row by row by the
+# importers, which validate one event of each form only (authoring/checking.py).
+ORDERED_TIMES = (("startDate", "endDate"), ("earliestDate", "latestDate"), ("earliestDate", "date"),
+                 ("earliestDate", "startDate"), ("earliestDate", "endDate"), ("date", "latestDate"),
+                 ("startDate", "latestDate"), ("date", "endDate"), ("date", "startDate"), ("startDate", "date"))
+_ZONED = re.compile(r"(?:Z|[+-]\d{2}:\d{2})$", re.ASCII)
+
+
+def contradictions(times: Mapping[str, DateValue]) -> list[str]:
+    """How the times of one event (by property local name) contradict each other, as the shapes
+    compare them: at the coarser precision of two, and two instants written both with zones or both
+    without as values."""
+    periods = {name: period for name, value in times.items()
+               if (period := period_of(value.lexical, value.datatype)) is not None}
+    return [f"dip:{later} {periods[later].text} is before dip:{earlier} {periods[earlier].text}"
+            for earlier, later in ORDERED_TIMES
+            if earlier in periods and later in periods and _before(periods[later], periods[earlier])]
+
+
+def _before(later: Period, earlier: Period) -> bool:
+    if later.precision is earlier.precision is Precision.INSTANT and \
+            bool(_ZONED.search(later.text)) == bool(_ZONED.search(earlier.text)):
+        try:
+            return datetime.fromisoformat(later.text) < datetime.fromisoformat(earlier.text)
+        except (ValueError, OverflowError):  # an instant Python cannot hold: the shapes report it
+            return False
+    return later.last_day < earlier.first_day
 
 
 class DateInputError(ParameterError):

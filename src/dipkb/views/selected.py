@@ -82,5 +82,8 @@ def _utc(lexical: str) -> str | None:
     except ValueError:  # not an instant Python reads: it keeps its place by IRI
         return None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00:00+05:00 is in year 0 in UTC: it keeps its place by IRI
+            return None
     return moment.isoformat(timespec="microseconds")
