@@ -6,21 +6,24 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 import urllib.request
 from email.message import Message
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 
 import test_serve_sparql
 from conftest import serving
+from dipkb.cli import cli
 from dipkb.errors import KBSyntaxError
 from dipkb.store.generations import store_path
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.web.app import STALE_HEADER
-from dipkb.web.live import LiveKB
+from dipkb.web.live import LiveKB, noting_stale
 
 NEW_EVENT = test_serve_sparql.NEW_EVENT.encode()
 # An editor's save cut short: the literal never ends.
@@ -116,10 +119,11 @@ def test_while_one_request_reads_a_change_the_others_answer_from_the_generation_
     monkeypatch.setattr(KnowledgeBase, "open", held_open)
     live = LiveKB(KBLayout.locate(kb_copy))
     generations: dict[str, int] = {}
+    notes: dict[str, list[str]] = {}
 
     def read(who: str) -> None:
-        with live.reading() as kb:
-            generations[who] = kb.index.generation
+        with noting_stale() as noted, live.reading() as kb:
+            generations[who], notes[who] = kb.index.generation, noted
 
     try:
         read("first")
@@ -141,6 +145,10 @@ def test_while_one_request_reads_a_change_the_others_answer_from_the_generation_
         assert generations["refresher"] != generations["first"] and live.stale is None
         read("after")
         assert generations["after"] == generations["refresher"]
+        # Each answer says what it read: the server's state when it is sent said "current" of an
+        # answer begun during the refresh and sent after it.
+        assert [len(notes[who]) for who in ("first", "other", "refresher", "after")] == [0, 1, 0, 0]
+        assert "while it reads the change" in notes["other"][0]
     finally:
         release.set()
         live.close()
@@ -161,3 +169,39 @@ def test_a_generation_replaced_is_deleted_when_its_last_request_ends(kb_copy: Pa
         assert store_path(directory, new.index.generation).is_dir()
     finally:
         live.close()
+
+
+def test_a_stream_not_read_to_its_end_lets_its_generation_go(kb_copy: Path):
+    # A HEAD of a streamed JSON answer, or a client gone mid-stream, kept the generation it read leased
+    # until the server stopped: one more on disk for each change to the files.
+    index = kb_copy / "kb" / ".dipkb"
+    places = kb_copy / "kb" / "places.ttl"
+    with serving(kb_copy) as server:
+        for change in range(3):
+            head = urllib.request.Request(server.url + "/timeline.json", method="HEAD")
+            with urllib.request.urlopen(head, timeout=60) as response:
+                assert response.status == 200
+            places.write_text(places.read_text(encoding="utf-8") + f"\n# change {change}\n", encoding="utf-8")
+            fetch(server.url + "/timeline.json")
+        deadline = time.monotonic() + 10
+        while len(stores := sorted(p.name for p in index.glob("store-*") if p.is_dir())) > 1 \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(stores) == 1, stores
+
+
+def test_sparql_answers_from_the_generation_held_when_a_command_replaced_it(kb_copy: Path):
+    # After `dipkb index` committed a newer generation and a broken save kept the server on the older
+    # one, every SPARQL query was a 500 "The index kept changing"; the pages answered, marked stale.
+    places = kb_copy / "kb" / "places.ttl"
+    with serving(kb_copy) as server:  # its query workers read the first generation
+        places.write_text(places.read_text(encoding="utf-8") + "\n# a change\n", encoding="utf-8")
+        fetch(server.url + "/")  # the server reads a second, which no worker has read
+        places.write_text(places.read_text(encoding="utf-8") + "\n# another\n", encoding="utf-8")
+        assert CliRunner().invoke(cli, ["--kb", str(kb_copy), "index"]).exit_code == 0  # a third
+        places.write_bytes(places.read_bytes() + HALF_WRITTEN)
+        with ThreadPoolExecutor(6) as pool:  # so that a worker that has not read the old generation answers
+            answers = list(pool.map(fetch, [server.url + "/sparql?query=" + quote("ASK { ?s ?p ?o }")] * 6))
+        for status, headers, body in answers:
+            assert status == 200 and json.loads(body)["boolean"] is True
+            assert headers[STALE_HEADER]  # a refresh under way, or the file that does not load

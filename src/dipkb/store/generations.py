@@ -115,14 +115,15 @@ def opens(directory: Path, generation: int) -> bool:
         return False
 
 
-def lease(directory: Path, generation: int) -> Lease | None:
+def lease(directory: Path, generation: int, *, held: bool = False) -> Lease | None:
     """Lease generation ``generation`` and open it read-only; None if it stopped being current first
-    (a writer committed since the caller read the manifest) or does not open."""
+    (a writer committed since the caller read the manifest) or does not open. ``held``: another
+    lease keeps it, current or not (a server's query worker answering from the server's generation)."""
     handle = open(directory / f"store-{generation}.lock", "a+b")
     fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
     # Again, now that no writer can delete the generation.
     try:
-        if Manifest.current_generation(directory) == generation:
+        if held or Manifest.current_generation(directory) == generation:
             return Lease(Store.read_only(str(store_path(directory, generation))), handle)
     except OSError:
         pass

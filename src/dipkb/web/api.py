@@ -11,14 +11,17 @@ library's calls block.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Generator, Iterator
 from urllib.parse import urlencode
 
 from pyoxigraph import QueryBoolean, QuerySolutions
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from dipkb.errors import ParameterError
 from dipkb.store.kb import KnowledgeBase
@@ -68,14 +71,37 @@ def timeline_api(request: Request) -> Response:
 def _streamed(live: LiveKB | RemoteKB, pieces_of: Callable[[KnowledgeBase], Iterator[str]]) -> StreamingResponse:
     """JSON sent in pieces (``pieces_of`` the KB), once its first piece is made: what the request names
     is resolved and selected by then, so that a mistake gets its error, not a cut 200. The index
-    generation read stays held until the last piece is sent, or the generator is closed (a client
-    gone away)."""
+    generation read stays held until the last piece is sent, or the response ends otherwise."""
     body = _pieces(live, pieces_of)
     first = next(body)
-    return StreamingResponse(itertools.chain([first], body), media_type="application/json")
+    return _ClosingStream(itertools.chain([first], body), body)
 
 
-def _pieces(live: LiveKB | RemoteKB, pieces_of: Callable[[KnowledgeBase], Iterator[str]]) -> Iterator[str]:
+class _ClosingStream(StreamingResponse):
+    """A stream whose pieces' generator is closed however the response ends: a HEAD request that sends
+    none, or a client gone away mid-stream, left it open, and the generation it read stayed leased,
+    one more on disk for each change to the files."""
+
+    def __init__(self, content: Iterator[str], pieces: Generator[str, None, None]):
+        super().__init__(content, media_type="application/json")
+        self._pieces = pieces
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await run_in_threadpool(self._close)
+
+    def _close(self) -> None:
+        for _ in range(500):
+            try:
+                self._pieces.close()
+                return
+            except ValueError:  # still making a piece in the thread a cut stream left it in
+                time.sleep(0.01)
+
+
+def _pieces(live: LiveKB | RemoteKB, pieces_of: Callable[[KnowledgeBase], Iterator[str]]) -> Generator[str, None, None]:
     with live.reading() as kb:
         yield from pieces_of(kb)
 

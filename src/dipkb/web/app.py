@@ -24,7 +24,7 @@ from dipkb.errors import DipkbError
 from dipkb.store.layout import KBLayout
 from dipkb.store.remote import RemoteEngine
 from dipkb.web import api, errors, pages, sparql_endpoint, threads
-from dipkb.web.live import LiveKB, RemoteKB
+from dipkb.web.live import LiveKB, RemoteKB, noting_stale
 
 # QLever's default, half Oxigraph server's: long enough for an analyst's aggregate over a large KB,
 # short enough that a runaway query does not hold a worker for minutes.
@@ -51,8 +51,8 @@ SECURITY_HEADERS = {
 }
 
 
-# Set while the answer comes from the KB's files as they were before a change: one being read into
-# the index, or one that does not load (LiveKB.stale).
+# Set when the answer comes from the KB's files as they were before a change: one being read into the
+# index, or one that does not load (LiveKB.stale, as it was when the request read the KB).
 STALE_HEADER = "X-Dipkb-Stale"
 
 
@@ -75,16 +75,17 @@ class AnswerHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if stale := scope["app"].state.live.stale:
-                    headers[STALE_HEADER] = header_text(stale)
-            await send(message)
+        with noting_stale() as stale:
+            async def sending(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = MutableHeaders(scope=message)
+                    for name, value in SECURITY_HEADERS.items():
+                        headers.setdefault(name, value)
+                    if stale:
+                        headers[STALE_HEADER] = header_text(stale[-1])
+                await send(message)
 
-        await self.app(scope, receive, sending)
+            await self.app(scope, receive, sending)
 
 
 @dataclass(frozen=True)

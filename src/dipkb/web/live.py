@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -24,6 +25,30 @@ from dipkb.store import generations, index
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.remote import RemoteEngine
+
+
+# Why the answer to the request under way comes from the files as they were: LiveKB.stale as it was
+# when each of its readings took its generation. The web layer sets a list for each request; the
+# threads the request runs in get a copy of its context, so they append to that list.
+_STALE_NOTES: ContextVar[list[str] | None] = ContextVar("stale_notes", default=None)
+
+
+@contextmanager
+def noting_stale() -> Iterator[list[str]]:
+    """Collect, for the request run inside, why its answers come from the files as they were: read
+    when the answer is sent, the server's state could say "current" of an answer begun before a
+    refresh and sent after it."""
+    notes: list[str] = []
+    token = _STALE_NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _STALE_NOTES.reset(token)
+
+
+def stale_notes() -> list[str]:
+    """What :func:`noting_stale` collected so far for the request under way."""
+    return _STALE_NOTES.get() or []
 
 
 # What the files can do to a refresh; the server's own failures (a locked or vanished index) stay errors.
@@ -87,8 +112,7 @@ class LiveKB:
             while True:
                 held = self._current
                 if held is not None and (self._refreshing or self._holds_the_files(held)):
-                    held.readers += 1
-                    return held
+                    return self._counted(held)
                 if not self._refreshing:
                     break
                 self._lock.wait()  # the first refresh: nothing to answer from before it ends
@@ -103,8 +127,7 @@ class LiveKB:
                 if held is None:  # nothing to answer from
                     raise
                 self._failed = _FailedRefresh(str(error), seen)
-                held.readers += 1
-                return held
+                return self._counted(held)
         except BaseException:
             with self._lock:
                 self._refreshed()
@@ -114,10 +137,19 @@ class LiveKB:
             self._failed = None
             unread = self._retire()
             self._current = opened
-            opened.readers += 1
+            self._counted(opened)
         if unread is not None:
             _close(unread)
         return opened
+
+    def _counted(self, held: _Held) -> _Held:
+        """``held``, counted as read, and noted for the request when it is not the files as they are.
+        Called with the lock held."""
+        held.readers += 1
+        notes, why = _STALE_NOTES.get(), self.stale
+        if notes is not None and why is not None:
+            notes.append(why)
+        return held
 
     def _refreshed(self) -> None:
         self._refreshing = False

@@ -30,7 +30,7 @@ from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, scri
 from dipkb.views.names import resolve_actor
 from dipkb.views.paging import timeline_window
 from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes
-from dipkb.web.live import LiveKB
+from dipkb.web.live import LiveKB, stale_notes
 from dipkb.web.threads import on_page_threads
 
 # The kinds of resource with a page, by the CURIE prefix that names them.
@@ -41,8 +41,9 @@ def _live(request: Request) -> LiveKB:
     return request.app.state.live
 
 
-def _page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
-    html = environment().get_template(template).render(static=False, stale=_live(request).stale, **context)
+def _page(template: str, status_code: int = 200, **context) -> HTMLResponse:
+    notes = stale_notes()
+    html = environment().get_template(template).render(static=False, stale=notes[-1] if notes else None, **context)
     return HTMLResponse(html, status_code=status_code)
 
 
@@ -92,7 +93,7 @@ def timeline_page(request: Request) -> Response:
         form, wrong = TimelineForm.read(params.multi_items(), also=("page",)), None
     except ParameterError as error:  # an unknown filter, one given twice: said above an empty form
         form, wrong = TimelineForm(), error
-    page = functools.partial(_page, request, "timeline.html", title="dipkb timeline", form=form, modalities=MODALITIES,
+    page = functools.partial(_page, "timeline.html", title="dipkb timeline", form=form, modalities=MODALITIES,
                              alternate=_twin("/timeline.json", params))
 
     def refused(error: Exception) -> Response:
@@ -129,7 +130,7 @@ def description_page(request: Request) -> Response:
         description = describe(kb, f"{kind}:{local}", limit=PER_PAGE, first_event=(page - 1) * PER_PAGE)
         window = Window.of(page, description.timeline_count)
         data = window.data(list(description.timeline))
-    return _page(request, "entity.html", title=description.label, description=description, id=curie(description.id),
+    return _page("entity.html", title=description.label, description=description, id=curie(description.id),
                  href=page_of, twin=f"/{kind}/{quote(local)}.json", data=script_json(data), alternate=None)
 
 
@@ -174,7 +175,7 @@ _FIRST_QUERY = "SELECT ?event ?label WHERE {\n  ?event a dip:Meeting ; rdfs:labe
 async def sparql_editor(request: Request) -> Response:
     """The page /sparql shows a browser: a query form, and the saved queries one click away."""
     examples, problems = await run_in_threadpool(_examples, _live(request))
-    return _page(request, "sparql.html", title="dipkb SPARQL", queries=examples, problems=problems, initial=_FIRST_QUERY,
+    return _page("sparql.html", title="dipkb SPARQL", queries=examples, problems=problems, initial=_FIRST_QUERY,
                  prefixes=script_json(PREFIXES), alternate=None)
 
 

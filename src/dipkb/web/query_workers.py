@@ -5,7 +5,8 @@ really stops a query needs a process. A small pool of worker processes answers t
 overruns its limit is killed (SIGKILL) and replaced, and the request gets QueryTimeoutError.
 
 A worker opens the index generation that the request's KB holds, read-only under a lease of its own
-(so a writer cannot delete it meanwhile), and keeps it open until a request brings a newer one. It
+(so a writer cannot delete it meanwhile), and keeps it open until a request brings another, or a
+commit replaces it while the worker is idle. It
 runs ``KnowledgeBase.query``, so the guard applies exactly as in the CLI, and serialises the answer in
 the negotiated format before sending it back: the pipe carries bytes, not terms.
 
@@ -74,8 +75,10 @@ _RESULTS_FORMATS = {ResultFormat.SPARQL_JSON: QueryResultsFormat.JSON, ResultFor
                     ResultFormat.CSV: QueryResultsFormat.CSV, ResultFormat.TSV: QueryResultsFormat.TSV}
 _GRAPH_OUTPUT = {ResultFormat.TURTLE: render.OutputFormat.TURTLE, ResultFormat.NTRIPLES: render.OutputFormat.NTRIPLES,
                  ResultFormat.JSONLD: render.OutputFormat.JSONLD, ResultFormat.RDFXML: render.OutputFormat.RDFXML}
-# Past this many failed attempts to lease the generation a request holds, writers are committing
-# faster than queries start: the request fails rather than chase them.
+# Seconds between an idle worker's looks at the manifest, to let go of a generation a commit replaced.
+_IDLE_CHECK = 1.0
+# Past this many failed attempts to open the generation a request holds, the index's files are
+# damaged or gone: the request fails rather than try forever.
 _ATTEMPTS = 3
 
 
@@ -110,7 +113,7 @@ class _Task:
 
 
 class _Stale:
-    """The worker could not lease the generation: a writer committed a newer one since."""
+    """The worker could not open the generation the request holds."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +279,9 @@ def _work(connection: Connection, memory: int) -> None:
     held: dict[tuple[Path, int], generations.Lease] = {}
     while True:
         try:
+            if not connection.poll(_IDLE_CHECK):
+                _let_go_of_replaced(held)
+                continue
             task = connection.recv()
         except (EOFError, OSError):
             return
@@ -291,10 +297,26 @@ def _work(connection: Connection, memory: int) -> None:
         connection.send(outcome)
 
 
+def _let_go_of_replaced(held: dict[tuple[Path, int], generations.Lease]) -> None:
+    """Release the generations a commit replaced, and delete them if no one else reads them: a worker
+    kept the last one it answered from until its next query, and it stayed on disk until the next
+    refresh after that."""
+    for (directory, generation), lease in list(held.items()):
+        if generations.Manifest.current_generation(directory) != generation:
+            lease.handle.close()
+            del held[directory, generation]
+            try:
+                generations.collect_if_idle(directory)
+            except OSError:  # the next writer deletes it
+                pass
+
+
 def _answer(task: _Task, held: dict[tuple[Path, int], generations.Lease]) -> Answer | _Stale:
     key = (task.index_dir, task.generation)
     if key not in held:
-        lease = generations.lease(task.index_dir, task.generation)
+        # The server holds the generation (LiveKB.reading), current or not: after a refresh that
+        # failed, it answers from one a command's commit replaced, and the SPARQL endpoint was a 500.
+        lease = generations.lease(task.index_dir, task.generation, held=True)
         if lease is None:
             return _Stale()
         for old in held.values():  # newer than what it held: the older ones are done with
