@@ -195,12 +195,12 @@ def test_yaml_aliases_shared_between_events_are_read_as_written_out(layout, tmp_
 - label: Kabulov meets the Taliban again
   type: Meeting
   participants: &pair {host: actor:zamir-kabulov, visitor: Taliban}
-  date: 2021-08
+  date: 2021-05
   sources: &cited [source:founding-article]
 - label: Kabulov meets the Taliban once more
   type: Meeting
   participants: *pair
-  date: 2021-09
+  date: 2021-06
   sources: *cited
 """, encoding="utf-8")
     result = run_import(KnowledgeBase.open(layout=layout), path)
@@ -245,3 +245,19 @@ def test_a_row_whose_times_contradict_each_other_is_rejected(layout, tmp_path):
     assert (report.imported, report.rejected) == (1, 1)
     assert [(r.reason, r.detail) for r in report.rejected_rows] == [
         ("contradictory times", "dip:endDate 2021-07-02 is before dip:startDate 2021-07-09")]
+
+
+def test_a_row_dated_after_its_source_is_rejected(layout, tmp_path):
+    # One event of each form is validated: the second row, an occurred meeting two months after the
+    # founding article (July 2021), was written, and `validate` then failed.
+    path = tmp_path / "late.csv"
+    path.write_text("label,type,participants,date,sources,modality\n"
+                    "One,Meeting,host=actor:russia; visitor=actor:india,2021-07-03,source:founding-article,occurred\n"
+                    "Two,Meeting,host=actor:russia; visitor=actor:india,2021-09-20,source:founding-article,ongoing\n"
+                    "Three,Meeting,host=actor:russia; visitor=actor:india,2021-09-21,source:founding-article,planned\n",
+                    encoding="utf-8")
+    report = run_import(KnowledgeBase.open(layout=layout), path).report
+    assert (report.imported, report.rejected) == (2, 1)
+    assert [(r.line, r.reason) for r in report.rejected_rows] == [(3, "dated after its source")]
+    assert report.rejected_rows[0].detail.startswith(
+        "dip:date 2021-09-20 is after source:founding-article was published (2021-07")

@@ -30,6 +30,7 @@ _URL = "SELECT ?s ?url WHERE { ?s dip:url|schema:url ?url }"
 _TITLED_IN_ANY_CASE = """SELECT ?s ?needle WHERE {
   { ?s dct:title ?title } UNION { ?s rdfs:label ?title } FILTER(LCASE(STR(?title)) = ?needle) }"""
 _TITLES = "SELECT ?s ?title WHERE { { ?s dct:title ?title } UNION { VALUES ?c { %s } ?s a ?c ; rdfs:label ?title } }"
+_ISSUED = "SELECT ?s ?d WHERE { ?s dct:issued ?d }"
 _RECORD = DIP + "DatasetRecord"
 
 
@@ -45,6 +46,12 @@ class KnownSources:
         self.with_url = functools.cache(self._with_url)
         self.with_title = functools.cache(self._with_title)
         self.urls_of = functools.cache(self._urls_of)
+        self.issued_of = functools.cache(self._issued_of)
+
+    def _issued_of(self, iri: str) -> tuple[tuple[str, str], ...]:
+        """When the KB's source ``iri`` was published: (lexical form, datatype) of each dct:issued."""
+        return tuple((row["d"].value, row["d"].datatype.value) for row in self.kb.select(_ISSUED, {"s": NamedNode(iri)})
+                     if isinstance(row["d"], Literal))
 
     def is_source(self, iri: str) -> bool:
         # Text a user typed: not an IRI at all, it names no source of the KB.

@@ -143,10 +143,11 @@ def contradictions(times: Mapping[str, DateValue]) -> list[str]:
                if (period := period_of(value.lexical, value.datatype)) is not None}
     return [f"dip:{later} {periods[later].text} is before dip:{earlier} {periods[earlier].text}"
             for earlier, later in ORDERED_TIMES
-            if earlier in periods and later in periods and _before(periods[later], periods[earlier])]
+            if earlier in periods and later in periods and is_before(periods[later], periods[earlier])]
 
 
-def _before(later: Period, earlier: Period) -> bool:
+def is_before(later: Period, earlier: Period) -> bool:
+    """Whether ``later`` comes before ``earlier`` as the shapes compare times (see :func:`contradictions`)."""
     if later.precision is earlier.precision is Precision.INSTANT and \
             bool(_ZONED.search(later.text)) == bool(_ZONED.search(earlier.text)):
         try:

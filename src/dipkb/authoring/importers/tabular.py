@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from pyoxigraph import NamedNode
 
-from dipkb.authoring.add import (EventDraft, Participant, Vocabulary, event_turtle, in_kb, iri_for, parse_participants,
-                             resolve_draft)
+from dipkb.authoring.add import (EventDraft, Participant, ResolvedEvent, Vocabulary, event_turtle, in_kb, iri_for,
+                                 parse_participants, resolve_draft)
 from dipkb.authoring.codes import CodeBook
 from dipkb.authoring.dedup import ExistingEvents, IdentityKey, identity_key
 from dipkb.authoring.importers.filters import RowFilter
@@ -26,7 +26,8 @@ from dipkb.authoring.importers.reading import LONGEST_INTEGER, csv_records, open
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError, ImportInputError
 from dipkb.model import terms
-from dipkb.model.namespaces import DIP
+from dipkb.model.namespaces import DIP, curie
+from dipkb.model.temporal import is_before, period_of
 from dipkb.model.records import ImportReport, Outcome, Rejection
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.paths import display_path
@@ -203,6 +204,30 @@ def _cites(kb: KnowledgeBase, event: str, source: str) -> bool:
     return any(True for _ in kb.store.quads_for_pattern(NamedNode(event), _SOURCE, NamedNode(source)))
 
 
+_BEGINNINGS = ("date", "startDate", "earliestDate")
+_UNDER_WAY = (DIP + "Occurred", DIP + "Ongoing")
+
+
+def _after_its_sources(event: ResolvedEvent, vocab: Vocabulary) -> Rejection | None:
+    """An event that occurred or was under way dated after a source that reports it was published, as
+    EventNotAfterSourceShape finds it: an import validates one event of each form, and a row dated
+    after its source was written when another of its form was not."""
+    if event.modality not in _UNDER_WAY:
+        return None
+    planned = {s.iri: ((s.issued.lexical, s.issued.datatype),) for s in event.new_sources if s.issued}
+    begins = [(prop, period) for prop, value in event.times
+              if prop in _BEGINNINGS and (period := period_of(value.lexical, value.datatype))]
+    for source in event.sources:
+        for lexical, datatype in planned.get(source) or vocab.known_sources.issued_of(source):
+            published = period_of(lexical, datatype)
+            late = next(((prop, began) for prop, began in begins if published and is_before(published, began)), None)
+            if late:
+                return Rejection("dated after its source", f"dip:{late[0]} {late[1].text} is after {curie(source)} "
+                                 f"was published ({published.text}); give the event a modality such as planned "
+                                 "or claimed, or correct the date")
+    return None
+
+
 def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codebook: CodeBook, reconciler: Reconciler,
         existing: ExistingEvents, heading: str) -> tuple[ImportReport, str]:
     """Every row to a new event, a merge into an event of the same identity, or a rejection."""
@@ -224,6 +249,9 @@ def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codeboo
         except EventDraftError as error:
             (reason, detail), *more = error.problems
             report.reject(line, Rejection(reason, "; ".join([detail] + [f"{r}: {d}" for r, d in more])), text)
+            continue
+        if late := _after_its_sources(event, vocab):
+            report.reject(line, late, text)
             continue
         key = None
         if event.day():
