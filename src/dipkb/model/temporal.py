@@ -20,11 +20,13 @@ TEMPORAL_DATATYPES = (XSD_DATE, XSD_DATETIME, XSD_GYEARMONTH, XSD_GYEAR)
 # we compute, which is what sorting and filtering need. ASCII digits only: Python's \d also takes
 # "２０２１", which XSD and every other tool refuse.
 _TZ = r"(?:Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))?"  # XSD's zones: -14:00 to +14:00
+_YEAR = r"(-?(?:[1-9]\d{4,}|\d{4}))"  # four digits, or more without a leading zero
+_TIME = r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
 _PATTERNS = {
-    XSD_GYEAR: re.compile(rf"^(-?(?:[1-9]\d{{4,}}|\d{{4}})){_TZ}$", re.ASCII),
-    XSD_GYEARMONTH: re.compile(rf"^(-?(?:[1-9]\d{{4,}}|\d{{4}}))-(\d{{2}}){_TZ}$", re.ASCII),
-    XSD_DATE: re.compile(rf"^(-?(?:[1-9]\d{{4,}}|\d{{4}}))-(\d{{2}})-(\d{{2}}){_TZ}$", re.ASCII),
-    XSD_DATETIME: re.compile(rf"^(-?(?:[1-9]\d{{4,}}|\d{{4}}))-(\d{{2}})-(\d{{2}})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?{_TZ}$", re.ASCII),
+    XSD_GYEAR: re.compile(rf"^{_YEAR}{_TZ}$", re.ASCII),
+    XSD_GYEARMONTH: re.compile(rf"^{_YEAR}-(\d{{2}}){_TZ}$", re.ASCII),
+    XSD_DATE: re.compile(rf"^{_YEAR}-(\d{{2}})-(\d{{2}}){_TZ}$", re.ASCII),
+    XSD_DATETIME: re.compile(rf"^{_YEAR}-(\d{{2}})-(\d{{2}}){_TIME}{_TZ}$", re.ASCII),
 }
 
 
@@ -47,6 +49,8 @@ DATATYPE_OF = {precision: datatype for datatype, precision in _PRECISION_OF.item
 # (the same name as the option of `dipkb add` and the column of an imported table).
 TIME_FIELDS = {"date": "date", "startDate": "start", "endDate": "end", "earliestDate": "earliest",
                "latestDate": "latest"}
+# Those that say when an event began: none of them may come after a source of an event that occurred.
+BEGINNING_FIELDS = ("date", "startDate", "earliestDate")
 
 
 @dataclass(frozen=True)

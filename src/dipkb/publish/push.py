@@ -7,11 +7,11 @@ graph of what the index derives from it (``urn:dipkb:derived:...``: participants
 buckets, tallies). The shapes are not sent: no query reads them.
 
 Incremental. Each graph is sent with a key: the file's hash as the index recorded it, and for a
-derived graph also the derivation code's fingerprint, the ontology files' hashes and the roles
-and event classes the KB declares (they decide what is derived from every file). The keys pushed to a target are kept in the index directory
-(``pushed-<hash of the URL>.json``, replaced atomically every few seconds and at the end), so a
-second push sends only the graphs whose key changed and drops the graphs of removed files, with
-no file read and no server asked. A push killed or failed half-way resumes where it stopped.
+derived graph also the derivation code's fingerprint, the ontology files' hashes and the roles and
+event classes the KB declares (they decide what is derived from every file). The keys pushed to a
+target are kept in the index directory (``pushed-<hash of the URL>.json``, replaced atomically every
+few seconds and at the end), so a second push sends only the graphs whose key changed and drops the
+graphs of removed files, with no file read and no server asked. A push killed or failed half-way resumes where it stopped.
 :mod:`dipkb.publish.sending` says how each graph is replaced without ever being half-written.
 
 Failures: a 5xx or a timeout is retried with backoff; a graph that still fails is reported and

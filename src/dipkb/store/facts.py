@@ -103,7 +103,8 @@ def _bounds(values: dict[str, tuple[str, str]]) -> tuple[str | None, str | None,
     bucket = time_bucket(low, high)
     if not bucket:
         return None
-    return low.isoformat() if low else None, high.isoformat() if high else None, bucket, tallies.month_key(time.filed_by())
+    first, last = (day.isoformat() if day else None for day in (low, high))
+    return first, last, bucket, tallies.month_key(time.filed_by())
 
 
 @dataclass

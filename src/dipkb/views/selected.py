@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import orjson
 
+from dipkb.model.temporal import BEGINNING_FIELDS
+
 # Where an event without a last day sorts among those with the same first day: after them.
 NO_LAST_DAY = "9999-12-31"
-# The times in a timeline row that say when an event began (store/eventrows.py names them).
-_BEGINNINGS = ("date", "startDate", "earliestDate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ def first_instant(rows: tuple[str, ...]) -> str:
     orders), so that the events of one day come in the order of their hours: by IRI, 18:00 came
     before 06:00. "" for an event without an instant: the whole day, first."""
     instants = [moment for row in rows if '"dateTime"' in row  # most rows have none: not parsed
-                for name, values in orjson.loads(row).items() if name in _BEGINNINGS
+                for name, values in orjson.loads(row).items() if name in BEGINNING_FIELDS
                 for lexical, datatype in values if datatype == "dateTime" and (moment := _utc(lexical))]
     return max(instants, default="")
 

@@ -27,7 +27,7 @@ from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError, ImportInputError
 from dipkb.model import terms
 from dipkb.model.namespaces import DIP, curie
-from dipkb.model.temporal import is_before, period_of
+from dipkb.model.temporal import BEGINNING_FIELDS, is_before, period_of
 from dipkb.model.records import ImportReport, Outcome, Rejection
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.paths import display_path
@@ -204,7 +204,6 @@ def _cites(kb: KnowledgeBase, event: str, source: str) -> bool:
     return any(True for _ in kb.store.quads_for_pattern(NamedNode(event), _SOURCE, NamedNode(source)))
 
 
-_BEGINNINGS = ("date", "startDate", "earliestDate")
 _UNDER_WAY = (DIP + "Occurred", DIP + "Ongoing")
 
 
@@ -216,7 +215,7 @@ def _after_its_sources(event: ResolvedEvent, vocab: Vocabulary) -> Rejection | N
         return None
     planned = {s.iri: ((s.issued.lexical, s.issued.datatype),) for s in event.new_sources if s.issued}
     begins = [(prop, period) for prop, value in event.times
-              if prop in _BEGINNINGS and (period := period_of(value.lexical, value.datatype))]
+              if prop in BEGINNING_FIELDS and (period := period_of(value.lexical, value.datatype))]
     for source in event.sources:
         for lexical, datatype in planned.get(source) or vocab.known_sources.issued_of(source):
             published = period_of(lexical, datatype)
