@@ -261,3 +261,19 @@ def test_a_row_dated_after_its_source_is_rejected(layout, tmp_path):
     assert [(r.line, r.reason) for r in report.rejected_rows] == [(3, "dated after its source")]
     assert report.rejected_rows[0].detail.startswith(
         "dip:date 2021-09-20 is after source:founding-article was published (2021-07")
+
+
+def test_an_ongoing_row_over_before_its_source_is_rejected(layout, tmp_path):
+    # The founding article (July 2021) cannot report under way an event ended in June; the ongoing row
+    # ending within July is no contradiction, and neither is the occurred one ended in June.
+    path = tmp_path / "over.csv"
+    path.write_text("label,type,participants,start,end,sources,modality\n"
+                    "One,Meeting,host=actor:russia; visitor=actor:india,2021-05-03,2021-07,source:founding-article,ongoing\n"
+                    "Two,Meeting,host=actor:russia; visitor=actor:india,2021-05-04,2021-06-20,source:founding-article,ongoing\n"
+                    "Three,Meeting,host=actor:russia; visitor=actor:india,2021-05-05,2021-06-21,source:founding-article,occurred\n",
+                    encoding="utf-8")
+    report = run_import(KnowledgeBase.open(layout=layout), path).report
+    assert [(r.line, r.reason) for r in report.rejected_rows] == [(3, "over before its source")]
+    assert report.imported == 2
+    assert report.rejected_rows[0].detail.startswith(
+        "dip:endDate 2021-06-20 is before source:founding-article was published (2021-07")

@@ -207,23 +207,33 @@ def _cites(kb: KnowledgeBase, event: str, source: str) -> bool:
 _UNDER_WAY = (DIP + "Occurred", DIP + "Ongoing")
 
 
-def _after_its_sources(event: ResolvedEvent, vocab: Vocabulary) -> Rejection | None:
-    """An event that occurred or was under way dated after a source that reports it was published, as
-    EventNotAfterSourceShape finds it: an import validates one event of each form, and a row dated
-    after its source was written when another of its form was not."""
+def _against_its_sources(event: ResolvedEvent, vocab: Vocabulary) -> Rejection | None:
+    """A row that occurred or was under way dated after a source that reports it was published, or an
+    ongoing one ended before the earliest of them, as EventNotAfterSourceShape and
+    OngoingNotOverBeforeSourceShape find it: an import validates one event of each form, and such a
+    row was written when another of its form was not."""
     if event.modality not in _UNDER_WAY:
         return None
     planned = {s.iri: ((s.issued.lexical, s.issued.datatype),) for s in event.new_sources if s.issued}
+    published = [(source, period) for source in event.sources
+                 for lexical, datatype in planned.get(source) or vocab.known_sources.issued_of(source)
+                 if (period := period_of(lexical, datatype))]
     begins = [(prop, period) for prop, value in event.times
               if prop in BEGINNING_FIELDS and (period := period_of(value.lexical, value.datatype))]
-    for source in event.sources:
-        for lexical, datatype in planned.get(source) or vocab.known_sources.issued_of(source):
-            published = period_of(lexical, datatype)
-            late = next(((prop, began) for prop, began in begins if published and is_before(published, began)), None)
-            if late:
-                return Rejection("dated after its source", f"dip:{late[0]} {late[1].text} is after {curie(source)} "
-                                 f"was published ({published.text}); give the event a modality such as planned "
-                                 "or claimed, or correct the date")
+    for source, issued in published:
+        late = next(((prop, began) for prop, began in begins if is_before(issued, began)), None)
+        if late:
+            return Rejection("dated after its source", f"dip:{late[0]} {late[1].text} is after {curie(source)} "
+                             f"was published ({issued.text}); give the event a modality such as planned "
+                             "or claimed, or correct the date")
+    ends = [period for prop, value in event.times
+            if prop == "endDate" and (period := period_of(value.lexical, value.datatype))]
+    if event.modality == DIP + "Ongoing" and ends and published \
+            and all(is_before(ends[0], issued) for _, issued in published):
+        source, issued = published[0]
+        return Rejection("over before its source", f"dip:endDate {ends[0].text} is before {curie(source)} was "
+                         f"published ({issued.text}), which reports the event under way; give it the modality "
+                         "occurred, or correct the date")
     return None
 
 
@@ -249,7 +259,7 @@ def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codeboo
             (reason, detail), *more = error.problems
             report.reject(line, Rejection(reason, "; ".join([detail] + [f"{r}: {d}" for r, d in more])), text)
             continue
-        if late := _after_its_sources(event, vocab):
+        if late := _against_its_sources(event, vocab):
             report.reject(line, late, text)
             continue
         key = None
