@@ -238,6 +238,25 @@ def test_every_answer_forbids_other_hosts(served_kb: Served):
             assert response.headers["X-Content-Type-Options"] == "nosniff", path
 
 
+def _status_for_host(url: str, host: str) -> int:
+    request = urllib.request.Request(url + "/sparql?query=ASK%7B%7D", headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_a_request_addressed_to_another_name_is_refused_as_a_dns_rebinding_sends_it(served_kb: Served, kb_copy: Path):
+    port = urlsplit(served_kb.url).port
+    assert _status_for_host(served_kb.url, f"127.0.0.1:{port}") == 200
+    assert _status_for_host(served_kb.url, f"localhost:{port}") == 200
+    assert _status_for_host(served_kb.url, f"attacker.example:{port}") == 400
+    with serving(kb_copy, "--allow-host", "kb.example.org") as proxied:  # behind a reverse proxy
+        assert _status_for_host(proxied.url, "kb.example.org") == 200
+        assert _status_for_host(proxied.url, "attacker.example") == 400
+
+
 def test_the_sparql_editor_opens_on_a_kb_without_the_examples_actors_and_with_a_broken_query(tmp_path: Path,
                                                                                                 page: Recorded):
     """Binding each saved query's example needed actor:russia: on any other KB the editor was a 404,

@@ -32,10 +32,13 @@ def _is_loopback(host: str) -> bool:
 @click.option("--query-memory", type=click.IntRange(64), metavar="MB",
               help="Most memory a SPARQL query may take, in MB (default: the two query workers take half the "
                    "machine's).")
+@click.option("--allow-host", "allowed", multiple=True, metavar="NAME",
+              help="Also answer requests addressed to NAME, e.g. behind a reverse proxy (repeatable). Listening "
+                   "on loopback, requests to other names are refused, as a DNS rebinding sends them.")
 @click.option("--cors", is_flag=True, help="Let pages on other sites query this server (CORS headers on every answer).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: int, query_memory: int | None,
-          cors: bool) -> None:
+          allowed: tuple[str, ...], cors: bool) -> None:
     """Serve the KB read-only: a web timeline, pages per event, actor, place and source, a JSON
     API and a SPARQL 1.1 endpoint at /sparql. The server sees changes to the files without a restart.
     With --endpoint it answers from that SPARQL server (see `dipkb push`) instead of the local index.
@@ -48,7 +51,7 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
     import uvicorn
 
     from dipkb.store.kb import KnowledgeBase
-    from dipkb.web.app import ServeConfig, create_app
+    from dipkb.web.app import LOOPBACK_NAMES, ServeConfig, create_app
 
     layout = layout_of(ctx)
     endpoint = None
@@ -77,7 +80,10 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
     served = endpoint.url if endpoint else display_path(layout.root)
     click.echo(f"Serving {served} at http://{_url_host(address)}:{bound_port}/ (Ctrl-C to stop)", err=True)
     limits = {"query_memory": query_memory << 20} if query_memory else {}
-    app = create_app(ServeConfig(layout, timeout=timeout, max_rows=max_rows, cors=cors, endpoint=endpoint, **limits))
+    # Listening elsewhere, the machine's names and addresses are not known here, and the user was warned.
+    hosts = (*LOOPBACK_NAMES, _url_host(host), *allowed) if _is_loopback(host) else ("*",)
+    app = create_app(ServeConfig(layout, timeout=timeout, max_rows=max_rows, cors=cors, endpoint=endpoint,
+                                 hosts=hosts, **limits))
     with _stopped_by_signals():
         uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
 

@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,6 +89,9 @@ class AnswerHeaders:
             await self.app(scope, receive, sending)
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
 @dataclass(frozen=True)
 class ServeConfig:
     layout: KBLayout
@@ -97,6 +101,9 @@ class ServeConfig:
     query_workers: int = 2
     query_memory: int = field(default_factory=default_query_memory)  # bytes, each worker
     endpoint: RemoteEngine | None = None  # answer from this SPARQL server instead of the local index
+    # The names a request may be addressed to ("*": any). Loopback's only, by default: a page on another
+    # site whose name a DNS rebinding points at 127.0.0.1 would otherwise read the KB and run queries.
+    hosts: tuple[str, ...] = LOOPBACK_NAMES
 
 
 def create_app(config: ServeConfig) -> Starlette:
@@ -111,7 +118,7 @@ def create_app(config: ServeConfig) -> Starlette:
         finally:
             app.state.live.close()
 
-    middleware = [Middleware(AnswerHeaders)]
+    middleware = [Middleware(AnswerHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=config.hosts)]
     if config.cors:
         # On every route and format, the errors included: a browser client must read a 400's message.
         middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
