@@ -21,7 +21,7 @@ from xml.dom.minidom import Document
 import pytest
 import rdflib
 from click.testing import CliRunner
-from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, Store, Triple,
+from pyoxigraph import (BaseDirection, BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, Store, Triple,
                         parse_query_results)
 from SPARQLWrapper import CSV, JSON, JSONLD, TSV, TURTLE, XML, SPARQLWrapper
 
@@ -257,6 +257,33 @@ def test_an_answer_rdfxml_cannot_carry_is_406_and_turtle_still_answers(served_kb
     assert get(served_kb, query, "text/turtle").status == 200
 
 
+@pytest.mark.parametrize(("query", "refuses"), [
+    ("CONSTRUCT { <http://a/s> <http://a/p> <<( <http://a/s> <http://a/p> <http://a/o> )>> } WHERE {}",
+     ["application/ld+json"]),
+    ('CONSTRUCT { <http://a/s> <http://a/p> ?v } WHERE { BIND(STRDT("x", rdf:langString) AS ?v) }',
+     ["application/ld+json", "application/rdf+xml"]),
+])
+def test_a_term_a_format_cannot_write_is_406_in_it_and_answered_in_the_others(served_kb, query, refuses):
+    """A triple term (RDF 1.2) has no JSON-LD; a language-string without a language is no RDF, which
+    JSON-LD and RDF/XML, read back from N-Triples, cannot take. Both were a 500."""
+    for accept in ("text/turtle", "application/n-triples"):
+        assert get(served_kb, query, accept).status == 200, accept
+    for accept in refuses:
+        reply = get(served_kb, query, accept)
+        assert reply.status == 406, (accept, reply.text)
+        assert "Turtle" in reply.text and "N-Triples" in reply.text, reply.text
+
+
+def test_a_base_direction_is_answered_in_every_format(served_kb):
+    query = 'SELECT ?v WHERE { BIND(STRLANGDIR("x", "ar", "rtl") AS ?v) }'
+    assert json.loads(get(served_kb, query).body)["results"]["bindings"][0]["v"]["its:dir"] == "rtl"
+    assert 'its:dir="rtl"' in get(served_kb, query, "application/sparql-results+xml").text
+    assert get(served_kb, query, "text/tab-separated-values").text == '?v\n"x"@ar--rtl\n'
+    graph = get(served_kb, 'CONSTRUCT { <http://a/s> <http://a/p> ?v } WHERE { BIND(STRLANGDIR("x", "ar", "rtl") AS ?v) }',
+                "application/ld+json")
+    assert json.loads(graph.body)["@graph"][0]["http://a/p"] == {"@value": "x", "@language": "ar", "@direction": "rtl"}
+
+
 # --- Errors -------------------------------------------------------------------------------------
 
 def test_malformed_query_is_400_with_the_parsers_message(served_kb):
@@ -459,6 +486,7 @@ def results_store() -> Store:
     store = Store()
     s, p = NamedNode("http://example.org/s"), NamedNode("http://example.org/p")
     for value in (Literal("plain"), Literal('tab\there "quoted",\nnewline'), Literal("fr", language="fr"),
+                  Literal("ملاحظة", language="ar", direction=BaseDirection.RTL),
                   Literal("42", datatype=NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
                   Literal("ünï©ødé 中文"), NamedNode("http://example.org/o?a=1&b=%3C2%3E#f"), BlankNode("b0"),
                   Triple(s, p, Literal("inner"))):

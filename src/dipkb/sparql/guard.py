@@ -171,6 +171,8 @@ def _rebuild(text: str, tokens: list[Token], prefixes: Mapping[str, str]) -> Saf
             piece = "z" * len(prefix) + token.text[len(prefix):]
         elif token.kind is Kind.PNAME:
             piece = f"<{escaped(_expand(text, token, declared))}>"
+        elif token.kind is Kind.STRING and before is not None and before.text.upper() == "VERSION":
+            piece = f'"{escaped(token.value)}"'  # SPARQL 1.2's version specifier takes no long quotes
         elif token.kind is Kind.STRING:
             # Long quotes, so that line ends stay as they are and the engine's lines are the user's.
             piece = f'"""{escaped(token.value, keep=chr(10))}""" '

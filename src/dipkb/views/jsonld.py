@@ -27,22 +27,15 @@ from typing import BinaryIO
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
 
-from dipkb.errors import NotAcceptableError
 from dipkb.model.namespaces import PREFIXES, RDF, XSD
 from dipkb.model.temporal import TIME_BUCKET_PREFIX
 from dipkb.store.layout import bundled_root
 from dipkb.util.jsontext import pretty_json
 from dipkb.views.sorting import temporary_writes
-from dipkb.views.turtle_writing import COPY, SPOOLED, triples_of
+from dipkb.views.turtle_writing import COPY, SPOOLED, ExportSyntaxError, triples_of
 
 CONTEXT_FILE = "context.jsonld"
 _TYPE = RDF + "type"
-
-
-class ExportSyntaxError(NotAcceptableError):
-    """The triples hold something the chosen syntax cannot write (RDF/XML needs every predicate to
-    end in an XML name, and no control character in a value): over HTTP, a 406, as the format asked
-    for cannot carry the answer."""
 
 
 def context_path() -> Path:
@@ -83,10 +76,14 @@ class _Compactor:
 
     def value(self, predicate: str, term) -> object:
         coerced = self._coerced.get(predicate)
+        if type(term) is Triple:
+            raise ExportSyntaxError(f"JSON-LD cannot write the triple term (RDF 1.2) that is the value of <{predicate}>. "
+                                    "Write Turtle or N-Triples instead.")
         if type(term) is not Literal:
             return self.iri(term) if coerced == "@id" else {"@id": self.iri(term)}
         if term.language:
-            return {"@value": term.value, "@language": term.language}
+            direction = {"@direction": str(term.direction)} if term.direction else {}
+            return {"@value": term.value, "@language": term.language, **direction}
         datatype = term.datatype.value
         if datatype == coerced or (datatype == XSD + "string" and coerced is None):
             return term.value

@@ -14,9 +14,16 @@ from typing import BinaryIO
 
 from pyoxigraph import RdfFormat, Store, Triple, parse
 
+from dipkb.errors import NotAcceptableError
 from dipkb.model.namespaces import PREFIXES, RDF
 from dipkb.model.terms import prefixed
 from dipkb.views.sorting import temporary_writes
+
+class ExportSyntaxError(NotAcceptableError):
+    """The triples hold something the chosen syntax cannot write (RDF/XML needs every predicate to
+    end in an XML name, and no control character in a value): over HTTP, a 406, as the format asked
+    for cannot carry the answer."""
+
 
 # Before each TriG line, its graph's name and this byte (the default graph's name is empty): sorted,
 # the default graph comes first, then the graphs by name, each graph's lines together.
@@ -55,6 +62,10 @@ def triples_of(lines: Iterator[bytes], *, sort_keyed: bool = True) -> Iterator[T
         text = _undo_sort_key_text(text) if sort_keyed else text
         try:
             triples = [quad.triple for quad in parse(text, format=RdfFormat.N_TRIPLES)]
+        except SyntaxError as error:  # what a query may make and no RDF syntax reads: "x"^^rdf:langString
+            reason = error.msg.partition(": ")[2] or error.msg
+            raise ExportSyntaxError(f"This answer holds a term that is not RDF ({reason}): only Turtle and "
+                                    "N-Triples write it, as the engine made it.") from None
         except MemoryError:  # a term over the parser's 16 MiB buffer (a 50 MB literal): line by line
             triples = [triple for line in text.split(b"\n") for triple in _line_triples(line)]
         yield from triples

@@ -390,7 +390,7 @@ def _json_term(term) -> dict:
     if isinstance(term, Literal):
         written = {"type": "literal", "value": term.value}
         if term.language:
-            written["xml:lang"] = term.language
+            written |= {"xml:lang": term.language, **({"its:dir": str(term.direction)} if term.direction else {})}
         elif term.datatype.value != XSD + "string":
             written["datatype"] = term.datatype.value
         return written
