@@ -117,7 +117,7 @@ BODY_PROBLEMS = [
     ("# title: T\n# param: actor (actor) A.\nCONSTRUCT WHERE { ?event dip:participant ?actor }\n",
      ":3: the VALUES block for the parameters cannot open this WHERE group (SPARQL syntax error"),
     # The place is the parser's own (where it gave up), in lines of the whole file.
-    ("# title: T\nSELECT ?e WHERE {\n  ?e nope:x ?o\n}\n", ":3:12: SPARQL syntax error: expected one of Prefix not found"),
+    ("# title: T\nSELECT ?e WHERE {\n  ?e nope:x ?o\n}\n", ":3:12: SPARQL syntax error: Prefix not found"),
     ("# title: T\nSELECT ?e WHERE { SERVICE <http://example.org/sparql> { ?e ?p ?o } }\n",
      ":1: SERVICE is not allowed"),
     # Text that does not tokenize is placed as the engine's errors are (it was at :1:, the file's start).

@@ -213,6 +213,19 @@ def test_the_engines_syntax_errors_point_into_the_users_text(kb_copy, text):
     assert str(guarded.value).startswith(f"SPARQL syntax error: error at {place}")
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    # The engine hides its reason among the hundreds of tokens it would take.
+    ("SELECT ?x { ?s ?p ?o } GROUP BY ?s", "error at 1:35: The SELECT contains a variable that is unbound"),
+    ("SELECT * { ?s ?p ?o } LIMIT 99999999999999999999999", "error at 1:52: The query limit should be a non negative integer"),
+    ("SELECT * { ?s foo:bar ?o }", "error at 1:22: Prefix not found"),
+    ("SELECT ?s WHERE { ?s dip:p ?o ?x . }", "error at 1:37: expected one of FILTER, VALUES, [_]"),
+])
+def test_the_engines_reason_is_said_rather_than_the_tokens_it_would_take(kb_copy, text, message):
+    with pytest.raises(QueryError) as refused:
+        KnowledgeBase.open(kb_copy).query(text)
+    assert str(refused.value) == f"SPARQL syntax error: {message}"
+
+
 def test_text_that_does_not_tokenize_is_a_syntax_error_with_its_place():
     with pytest.raises(QueryError, match=r"^SPARQL syntax error: error at 2:9: unexpected 'oops'"):
         guard.prepare("SELECT *\nWHERE { oops }", {})

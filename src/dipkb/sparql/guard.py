@@ -254,3 +254,18 @@ def outline(safe: SafeQuery) -> Outline:
             if source is not None and source.kind is Kind.IRI and (graph := resolve_iri(base, source.value)):
                 graphs[named].append(graph)
     return Outline(form, tuple(graphs[False]), tuple(graphs[True]))
+
+
+def shorten_syntax_error(message: str) -> str:
+    """Oxigraph lists every token it would accept; the first few say enough. It lists its own reason
+    among them ("The SELECT contains a variable that is unbound", "Prefix not found"): that says more."""
+    head, sep, alternatives = message.partition("expected one of ")
+    if not sep:
+        return message
+    options = alternatives.split(", ")
+    if reason := next((option for option in options if _REASON.match(option)), None):
+        return head + reason
+    return head + sep + ", ".join(options[:6]) + (f", ... ({len(options) - 6} more)" if len(options) > 6 else "")
+
+
+_REASON = re.compile(r"[A-Z][a-z]+ \S+ [a-z]")  # a sentence, not a token or a class of characters

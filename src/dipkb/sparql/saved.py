@@ -206,7 +206,7 @@ def _dry_run(text: str) -> None:
         raise _placed(str(error).removeprefix(_SYNTAX)) if str(error).startswith(_SYNTAX) else HeaderProblem(
             1, str(error)) from None
     except SyntaxError as error:
-        raise _placed(" ".join(safe.locate(error.msg or str(error)).split())) from None  # one line, as the CLI's
+        raise _placed(" ".join(guard.shorten_syntax_error(safe.locate(error.msg or str(error))).split())) from None  # one line, as the CLI's
 
 
 _SYNTAX = "SPARQL syntax error: "

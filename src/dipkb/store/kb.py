@@ -118,7 +118,7 @@ class KnowledgeBase:
             return self._answer(safe.text, outline, bindings or {}, dataset, with_derived)
         except SyntaxError as error:
             message = " ".join(safe.locate(error.msg or str(error)).split())  # the engine's spans several lines
-            raise QueryError(f"SPARQL syntax error: {_shorten(message)}") from None
+            raise QueryError(f"SPARQL syntax error: {guard.shorten_syntax_error(message)}") from None
 
     def _answer(self, text: str, outline: guard.Outline, bindings: Mapping[str, Term], dataset: Dataset | None,
                 with_derived: bool):
@@ -298,12 +298,3 @@ def _rows(solutions: object) -> list[dict[str, Term]]:
 
 def _as_dicts(names: list[str], solutions: Iterable[QuerySolution]) -> list[dict[str, Term]]:
     return [{n: v for n, v in zip(names, row) if v is not None} for row in solutions]
-
-
-def _shorten(message: str) -> str:
-    """Oxigraph lists every token it would accept; the first few say enough."""
-    head, sep, alternatives = message.partition("expected one of ")
-    if not sep:
-        return message
-    options = alternatives.split(", ")
-    return head + sep + ", ".join(options[:6]) + (f", ... ({len(options) - 6} more)" if len(options) > 6 else "")
