@@ -116,7 +116,8 @@ def test_technical_halt_is_the_stops_nature_not_its_time(kb):
     assert kb.select("SELECT ?e WHERE { ?e dip:timeExpression ?t FILTER(CONTAINS(STR(?t), \"halt\")) }") == []
     halt = event("jaishankar-technical-halt-iran-2021-07")
     assert any("“technical halt”" in text for text in objects(kb, halt, "content"))
-    assert objects(kb, halt, "date") == {"2021-07"}
+    # It holds the Wednesday's meetings (30 June at the earliest): it began in July at the latest.
+    assert (objects(kb, halt, "date"), objects(kb, halt, "latestDate")) == (set(), {"2021-07"})
 
 
 def test_russia_is_prepared_to_activate_a_base_which_is_possible_not_planned(kb):
@@ -203,3 +204,22 @@ def test_assessment_and_in_response_to_are_defined_aligned_and_shaped():
                    ?shape sh:path|rdfs:seeAlso ?t ; sh:message ?message }"""
     for term in ("Assessment", "inResponseTo"):
         assert ontology.query(ask.replace("?t ", f"<{DIP}{term}> ")), term
+
+
+def test_this_week_and_on_wednesday_are_counted_back_from_a_publication_day_in_july(kb):
+    """The article's day is not known, only its month: "this week" may have begun on 28 June, and
+    "on Wednesday" may have been 30 June. Dated July 2021, they were more precise than the article."""
+    said("More than 1,000 Afghan government troops were reported to have fled north into Tajikistan this week")
+    said("On Wednesday, the Indian Foreign Minister met his counterpart, Javad Zarif")
+    for name, earliest in (("afghan-troops-flee-to-tajikistan-2021-07", "2021-06-28"),
+                           ("jaishankar-zarif-meeting-2021-07", "2021-06-30"), ("jaishankar-raisi-meeting-2021-07", "2021-06-30")):
+        assert objects(kb, event(name), "date") == set(), name
+        assert (objects(kb, event(name), "earliestDate"), objects(kb, event(name), "latestDate")) == \
+            ({earliest}, {"2021-07"}), name
+
+
+def test_kabulov_is_not_said_to_have_hosted_the_taliban(kb):
+    said("the Kremlin envoy for Afghanistan, Zamir Kabulov, met with the Taliban representatives")
+    meeting = event("kabulov-taliban-meeting-2021-07")
+    assert objects(kb, meeting, "host") == set()
+    assert objects(kb, meeting, "attendee") == {"https://w3id.org/dipkb/kb/actor/zamir-kabulov"}
