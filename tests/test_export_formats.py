@@ -87,6 +87,9 @@ def odd_kb(tmp_path) -> KnowledgeBase:
     return KnowledgeBase.open(tmp_path)
 
 
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+
 def exported(kb: KnowledgeBase, fmt: ExportFormat, **options) -> bytes:
     out = io.BytesIO()
     export(kb, fmt, out, **options)
@@ -371,6 +374,50 @@ def test_a_value_xml_cannot_hold_is_refused_by_rdfxml_and_kept_by_the_others(tmp
     for fmt, syntax in ((ExportFormat.TURTLE, "turtle"), (ExportFormat.JSONLD, "json-ld")):
         (_, _, value), = rdflib_read(exported(kb, fmt), syntax)
         assert str(value) == "a\x01b"
+
+
+def _one_file_kb(tmp_path: Path, turtle: str) -> KnowledgeBase:
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "odd.ttl").write_text(turtle, encoding="utf-8")
+    return KnowledgeBase.open(tmp_path)
+
+
+def test_a_carriage_return_in_rdfxml_reads_back_as_one(tmp_path):
+    """XML parsers read a raw carriage return as a line feed: "a\\rb" came back from rapper as "a\\nb"."""
+    kb = _one_file_kb(tmp_path, '<http://example.org/s> <http://example.org/cr> "a\\rb" ; '
+                                '<http://example.org/p> "a\\r\\nb" .\n')
+    data = exported(kb, ExportFormat.RDFXML)
+    result = subprocess.run([shutil.which("rapper"), "-q", "-i", "rdfxml", "-o", "ntriples", "-", "http://x/"],
+                            input=data, capture_output=True, check=True)
+    assert sorted(result.stdout.decode().splitlines()) == [
+        '<http://example.org/s> <http://example.org/cr> "a\\rb" .', '<http://example.org/s> <http://example.org/p> "a\\r\\nb" .']
+    assert {str(o) for o in rdflib_read(data, "xml").objects()} == {"a\rb", "a\r\nb"}
+
+
+@pytest.mark.parametrize("name", ["li", "aboutEach", "Description", "about"])
+def test_a_property_rdfxml_reserves_is_refused_by_name(tmp_path, name):
+    """Oxigraph refused some (the message said "cannot write to /tmp"), and wrote rdf:aboutEach, which no parser reads."""
+    kb = _one_file_kb(tmp_path, f'<http://example.org/s> <http://www.w3.org/1999/02/22-rdf-syntax-ns#{name}> "x" .\n')
+    with pytest.raises(ExportSyntaxError, match=rf"^RDF/XML cannot write the property <{re.escape(RDF_NS)}{name}>: "
+                                                r"RDF/XML reserves its name for its own syntax\."):
+        exported(kb, ExportFormat.RDFXML)
+
+
+@pytest.mark.parametrize("inner", ['<http://example.org/s> <http://example.org/q> "bell\\u0007"',
+                                   '<http://example.org/s> <http://example.org/dir/> "x"'])
+def test_rdfxml_checks_inside_a_triple_term_too(tmp_path, inner):
+    kb = _one_file_kb(tmp_path, f"<http://example.org/s> <http://example.org/p> <<( {inner} )>> .\n")
+    with pytest.raises(ExportSyntaxError):
+        exported(kb, ExportFormat.RDFXML)
+
+
+@pytest.mark.parametrize("iri", ["schema:x", "actor:y"])
+def test_jsonld_refuses_an_iri_that_would_read_as_a_compact_one(tmp_path, iri):
+    """<schema:x> was written "schema:x", which every JSON-LD reader expands to https://schema.org/x."""
+    kb = _one_file_kb(tmp_path, f"<{iri}> <http://example.org/p> <http://example.org/o> .\n")
+    with pytest.raises(ExportSyntaxError, match=rf"^JSON-LD cannot write the IRI <{iri}>: its scheme is a prefix"):
+        exported(kb, ExportFormat.JSONLD)
+    assert b"<" + iri.encode() + b">" in exported(kb, ExportFormat.NTRIPLES)
 
 
 def test_rdfxml_with_derived_says_the_time_buckets_are_why(kb):

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import click
 import pytest
@@ -362,6 +363,15 @@ def test_xml_results_refuse_a_control_character_rather_than_write_xml_that_does_
     with pytest.raises(NotAcceptableError, match="XML 1.0 does not allow"):  # what serve answers with a 406
         query_workers.solutions(["label"], rows, query_workers.ResultFormat.SPARQL_XML, truncated=False)
     assert b"\\u001b[2J" in query_workers.solutions(["label"], rows, query_workers.ResultFormat.SPARQL_JSON, False)
+
+
+def test_xml_results_keep_a_carriage_return_that_xml_parsers_would_read_as_a_line_feed(kb_copy: Path, tmp_path):
+    select = 'SELECT ?v WHERE { BIND("a\\rb" AS ?v) }'
+    out = tmp_path / "cr.srx"
+    assert CliRunner().invoke(cli, ["--kb", str(kb_copy), "query", select, "-o", str(out)]).exit_code == 0
+    served = query_workers.solutions(["v"], [[Literal("a\rb")]], query_workers.ResultFormat.SPARQL_XML, truncated=False)
+    for document in (out.read_bytes(), served):
+        assert ElementTree.fromstring(document).find(".//{*}literal").text == "a\rb"
 
 
 def test_data_formats_keep_the_control_characters_as_written(kb_copy: Path):

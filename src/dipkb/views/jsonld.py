@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import shutil
 import tempfile
 from collections.abc import Iterator
 from itertools import groupby
@@ -54,6 +53,7 @@ class _Compactor:
 
     def __init__(self, context: dict):
         self._namespaces = {ns: prefix for prefix, ns in context.items() if isinstance(ns, str)}
+        self._prefixes = set(self._namespaces.values())
         # The type each term coerces to, as a full IRI ("@id" for IRIs), by property IRI.
         self._coerced = {self.expand(definition["@id"]): self._coercion(definition.get("@type"))
                          for definition in context.values() if isinstance(definition, dict)}
@@ -72,7 +72,12 @@ class _Compactor:
         cut = max(iri.rfind("/"), iri.rfind("#")) + 1
         prefix = self._namespaces.get(iri[:cut])
         # A local part starting with "//" would read as an absolute IRI, not a CURIE.
-        return f"{prefix}:{iri[cut:]}" if prefix and iri[cut:] and not iri[cut:].startswith("//") else iri
+        if prefix and iri[cut:] and not iri[cut:].startswith("//"):
+            return f"{prefix}:{iri[cut:]}"
+        if iri.partition(":")[0] in self._prefixes:  # <actor:y> would read as the CURIE actor:y
+            raise ExportSyntaxError(f"JSON-LD cannot write the IRI <{iri}>: its scheme is a prefix of dipkb's context, "
+                                    "so it would be read as a compact IRI. Write Turtle or N-Triples instead.")
+        return iri
 
     def value(self, predicate: str, term) -> object:
         coerced = self._coerced.get(predicate)
@@ -135,19 +140,23 @@ def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
     given only the used prefixes."""
     triples, predicates, classes = _Counted(triples_of(lines)), set(), set()
 
+    def check(triple: Triple) -> None:  # and the triple terms in it, which are written as elements too
+        predicate, obj = triple.predicate.value, triple.object
+        if predicate not in predicates:
+            _check_element_name(predicate)
+            predicates.add(predicate)
+        if type(obj) is Literal and _NOT_IN_XML.search(obj.value):
+            raise ExportSyntaxError(
+                f"RDF/XML cannot write the value of <{predicate}> of {triple.subject}: it holds a character "
+                "XML 1.0 does not allow (a control character). Write Turtle, N-Triples or JSON-LD instead.")
+        if type(obj) is Triple:
+            check(obj)
+        elif predicate == _TYPE and type(obj) is NamedNode:
+            classes.add(obj.value)
+
     def noting_iris() -> Iterator[Triple]:
         for triple in triples:
-            predicate, obj = triple.predicate.value, triple.object
-            if predicate not in predicates:
-                _check_element_name(predicate)
-                predicates.add(predicate)
-            if type(obj) is Literal:
-                if _NOT_IN_XML.search(obj.value):
-                    raise ExportSyntaxError(
-                        f"RDF/XML cannot write the value of <{predicate}> of {triple.subject}: it holds a character "
-                        "XML 1.0 does not allow (a control character). Write Turtle, N-Triples or JSON-LD instead.")
-            elif predicate == _TYPE and type(obj) is NamedNode:
-                classes.add(obj.value)
+            check(triple)
             yield triple
 
     with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body:
@@ -156,7 +165,9 @@ def write_rdfxml(lines: Iterator[bytes], out: BinaryIO) -> int:
             body.flush()
         out.write(_start_tag(_used_prefixes(predicates | classes)))
         body.seek(len(_start_tag(PREFIXES)))
-        shutil.copyfileobj(body, out, COPY)
+        # XML parsers read a carriage return as a line feed; Oxigraph writes a literal's as it is.
+        for chunk in iter(lambda: body.read(COPY), b""):
+            out.write(chunk.replace(b"\r", b"&#13;"))
     return triples.count
 
 
@@ -165,12 +176,14 @@ _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NOT_IN_XML_UTF8 = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
 
 
-def check_xml_results(data: bytes) -> None:
-    """Refuse SPARQL XML results holding what XML 1.0 cannot: Oxigraph 0.5 writes a value's control
-    characters as they are, and then the whole answer does not parse."""
+def checked_xml_results(data: bytes) -> bytes:
+    """SPARQL XML results as XML parsers read them back: refused if they hold what XML 1.0 cannot
+    (Oxigraph 0.5 writes a value's control characters as they are, and then the whole answer does not
+    parse), a carriage return written as a reference (a parser reads a raw one as a line feed)."""
     if _NOT_IN_XML_UTF8.search(data):
         raise ExportSyntaxError("SPARQL's XML results cannot hold this answer: a value holds a character XML 1.0 "
                                 "does not allow (a control character). Ask for JSON, CSV or TSV instead.")
+    return data.replace(b"\r", b"&#13;")
 
 
 class XmlResultsChecked:
@@ -180,19 +193,29 @@ class XmlResultsChecked:
         self.out = out
 
     def write(self, data: bytes) -> int:
-        check_xml_results(data)
-        return self.out.write(data)
+        self.out.write(checked_xml_results(data))
+        return len(data)
 
     def flush(self) -> None:
         self.out.flush()
+
+
 # The end of an IRI that RDF/XML can write as an element's local name: an XML name (NCName, roughly).
 _LOCAL_NAME = re.compile(r"[^\W\d][\w.\-\u00B7]*\Z")
+
+
+# RDF/XML's own names: as a property element each is forbidden, or read as another (rdf:li as rdf:_1).
+_RESERVED = {RDF + name for name in ("RDF", "ID", "about", "bagID", "parseType", "resource", "nodeID", "li",
+                                     "aboutEach", "aboutEachPrefix", "Description", "datatype")}
 
 
 def _check_element_name(predicate: str) -> None:
     """RDF/XML writes a property as an element named by the end of its IRI; an IRI that does not end in
     an XML name (``http://example.org/p/``, ``urn:x:1``) cannot be written, and Oxigraph 0.5 writes
     ill-formed XML for it (``<oxprefix:>``) rather than fail."""
+    if predicate in _RESERVED:
+        raise ExportSyntaxError(f"RDF/XML cannot write the property <{predicate}>: RDF/XML reserves its name for its "
+                                "own syntax. Write Turtle, N-Triples or JSON-LD instead.")
     if not _LOCAL_NAME.search(predicate):
         derived = (" (the index files each participation under its time bucket this way: leave out --with-derived)"
                    if predicate.startswith(TIME_BUCKET_PREFIX) else "")

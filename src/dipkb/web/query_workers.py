@@ -47,7 +47,7 @@ from dipkb.store.engine import Dataset, EmbeddedEngine
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.views import render
-from dipkb.views.jsonld import check_xml_results
+from dipkb.views.jsonld import checked_xml_results
 from dipkb.web.live import LiveKB, RemoteKB
 
 
@@ -373,7 +373,7 @@ def solutions(variables: list[str], rows: list, fmt: ResultFormat, truncated: bo
         return _json({"truncated": True, **document} if truncated else document)
     written = parse_query_results(_json(document), QueryResultsFormat.JSON).serialize(format=_RESULTS_FORMATS[fmt])
     if fmt is ResultFormat.SPARQL_XML:
-        check_xml_results(written)
+        written = checked_xml_results(written)
     return written
 
 
