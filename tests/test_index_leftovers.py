@@ -71,3 +71,19 @@ def test_a_refresh_that_failed_does_not_lock_the_next_one_out(kb_copy: Path, mon
     monkeypatch.undo()
     with KnowledgeBase.open(kb_copy) as kb:
         assert kb.index.report.refreshed and kb.ask("ASK { actor:more ?p ?o }")
+
+
+@pytest.mark.parametrize("damage", ["emptied", "overwritten"])
+def test_a_damaged_index_is_built_again_not_a_traceback_on_every_command(kb_copy: Path, damage: str):
+    """RocksDB says "Corruption: ..." as a RuntimeError: every command, `index --rebuild` included, ended in it."""
+    run = lambda *args: CliRunner().invoke(cli, ["--kb", str(kb_copy), *args])  # noqa: E731
+    assert run("index").exit_code == 0
+    expected = run("stats").output
+    for command in (["stats"], ["index", "--rebuild"]):
+        store = next((kb_copy / "kb" / ".dipkb").glob("store-*/"))
+        table = sorted(store.glob("*.sst"))[0] if damage == "emptied" else store / "CURRENT"
+        table.write_bytes(b"" if damage == "emptied" else b"\x00garbage")
+        result = run(*command)
+        assert result.exit_code == 0, result.output
+        assert result.exception is None
+    assert run("stats").output == expected

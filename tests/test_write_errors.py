@@ -295,3 +295,13 @@ def test_a_report_that_cannot_be_written_after_the_import_says_the_import_is_don
     assert "imported" in done.stdout and snapshot(kb_copy) != before
     assert done.stderr == ("Error: cannot write to /dev/full: No space left on device. "
                            "The import itself is done, as said above.\n")
+
+
+def test_an_index_that_fills_the_disk_is_one_line(kb_copy, tmp_path):
+    """RocksDB's OSError has no errno, only "IO error: No space left on device: While appending to file: ...":
+    it was a traceback, on any command that refreshed the index."""
+    full = tmp_path / "full"
+    full.mkdir()
+    setup = [f"mount -t tmpfs -o size=512k none '{full}'", f"cp -r '{kb_copy}/kb' '{full}/kb'", f"rm -rf '{full}/kb/.dipkb'"]
+    line = one_error_line(in_namespace(setup, "--kb", str(full), "stats"))
+    assert line.startswith("Error: cannot write the index: IO error: No space left on device"), line

@@ -95,10 +95,14 @@ class DipkbGroup(click.Group):
             ctx.exit(EXIT_OK)
         except OSError as error:
             # A full disk where no write names its place (a short report to a redirected stdout): the
-            # machine's state, not a bug to show a traceback for. Every KB write says its own place.
-            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            # machine's state, not a bug to show a traceback for. Every KB write says its own place;
+            # the index's RocksDB says it in its message, with no errno.
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                self.fail(ctx, WriteError(f"cannot write: {error.strerror}."))
+            elif error.errno is None and "No space left on device" in str(error):
+                self.fail(ctx, WriteError(f"cannot write the index: {' '.join(str(error).split())}"))
+            else:
                 raise
-            self.fail(ctx, WriteError(f"cannot write: {error.strerror}."))
 
     @staticmethod
     def fail(ctx: click.Context, error: DipkbError) -> None:

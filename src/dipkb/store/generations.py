@@ -111,7 +111,7 @@ def opens(directory: Path, generation: int) -> bool:
     try:
         Store.read_only(str(store_path(directory, generation)))
         return True
-    except OSError:
+    except (OSError, RuntimeError):  # RocksDB's "Corruption: ..." is a RuntimeError
         return False
 
 
@@ -125,7 +125,7 @@ def lease(directory: Path, generation: int, *, held: bool = False) -> Lease | No
     try:
         if held or Manifest.current_generation(directory) == generation:
             return Lease(Store.read_only(str(store_path(directory, generation))), handle)
-    except OSError:
+    except (OSError, RuntimeError):  # missing or damaged: the caller refreshes, which rebuilds it
         pass
     handle.close()
     return None
