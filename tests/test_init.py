@@ -127,6 +127,26 @@ def test_init_in_an_unrelated_directory_keeps_its_files(here):
     assert KBLayout.locate("project").root == here / "project"
 
 
+def test_init_refuses_to_hide_data_files_behind_an_empty_kb_and_counts_those_kb_holds(here):
+    """dipkb reads a directory of data files as a KB; init made kb/ beside them, and every command then
+    read the empty kb/ instead (stats: 632 triples, then 0)."""
+    (here / "loose").mkdir()
+    (here / "loose" / "actors.ttl").write_bytes((REPO / "kb" / "actors.ttl").read_bytes())
+    (here / "loose" / "places.ttl").write_bytes((REPO / "kb" / "places.ttl").read_bytes())
+    before = tree(here)
+    result = invoke("init", "loose")
+    assert (result.exit_code, result.output) == (
+        2, "Error: loose/actors.ttl and 1 more: dipkb reads a directory of data files as a KB, and an init would "
+           "hide them behind an empty kb/. Move them into loose/kb first; nothing was changed.\n")
+    assert tree(here) == before
+    (here / "loose" / "kb").mkdir()
+    for name in ("actors.ttl", "places.ttl"):
+        (here / "loose" / name).rename(here / "loose" / "kb" / name)
+    result = invoke("init", "loose")
+    assert result.exit_code == 0
+    assert "  kb/          2 data files of yours, left as they were\n" in result.output
+
+
 def test_commands_find_the_kb_at_or_above_the_working_directory(here):
     assert invoke("init", "mykb").exit_code == 0
     deeper = here / "mykb" / "kb" / "a" / "b"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dipkb.errors import KBInitError
-from dipkb.store.layout import MARKER_NAME, bundled_root
+from dipkb.store.layout import DATA_SUFFIXES, MARKER_NAME, KBLayout, bundled_root
 from dipkb.util.paths import display_path, reporting_write_errors
 
 # What dipkb writes beside the data and must never be committed: the index and the lock files
@@ -69,11 +69,14 @@ class InitResult:
     query_files: tuple[Path, ...]
     gitignore: GitignoreChange
     readme_written: bool  # False when a README.md was there already: it is kept as it was
+    kept_files: int = 0  # data files kb/ held already, left as they were
 
     def summary(self) -> str:
         """What was created and what to run next, as the CLI prints it."""
         where = display_path(self.root)
         kb = (f"{len(self.kb_files)} files of the bundled example" if self.kb_files
+              else f"{self.kept_files} data file{'s' if self.kept_files > 1 else ''} of yours, left as they were"
+              if self.kept_files
               else "empty: your Turtle files go here")
         gitignore = {GitignoreChange.CREATED: "keeps the index and lock files out of git",
                      GitignoreChange.EXTENDED: "your .gitignore, with the index and lock files added",
@@ -106,6 +109,11 @@ def init_kb(directory: str | os.PathLike[str], *, example: bool = False) -> Init
         shown = "the current directory" if root == Path.cwd() else display_path(root)
         raise KBInitError(f"{shown} already holds a dipkb knowledge base ({MARKER_NAME} is there); "
                           "nothing was changed.")
+    if not (root / "kb").is_dir() and (loose := _data_files(root)):
+        more = f" and {len(loose) - 1} more" if len(loose) > 1 else ""
+        raise KBInitError(f"{display_path(loose[0])}{more}: dipkb reads a directory of data files as a KB, and an init "
+                          f"would hide them behind an empty kb/. Move them into {display_path(root / 'kb')} first; "
+                          "nothing was changed.")
     bundled = bundled_root()
     kb_copies = _copies(bundled / "kb", root / "kb") if example else []
     query_copies = [(p, root / "queries" / p.name) for p in sorted((bundled / "queries").glob("*.rq"))]
@@ -132,7 +140,11 @@ def init_kb(directory: str | os.PathLike[str], *, example: bool = False) -> Init
         # Last: a directory with the marker counts as a KB, so an init that failed midway is not one.
         (root / MARKER_NAME).write_text(MARKER_TEXT, encoding="utf-8")
     return InitResult(root, tuple(t for _, t in kb_copies), tuple(t for _, t in query_copies if t.suffix == ".rq"),
-                      gitignore, readme_written)
+                      gitignore, readme_written, 0 if example else len(KBLayout.locate(root).kb_files()))
+
+
+def _data_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix in DATA_SUFFIXES and p.is_file()) if directory.is_dir() else []
 
 
 def _copies(source_dir: Path, target_dir: Path) -> list[tuple[Path, Path]]:
