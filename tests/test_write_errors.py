@@ -305,3 +305,16 @@ def test_an_index_that_fills_the_disk_is_one_line(kb_copy, tmp_path):
     setup = [f"mount -t tmpfs -o size=512k none '{full}'", f"cp -r '{kb_copy}/kb' '{full}/kb'", f"rm -rf '{full}/kb/.dipkb'"]
     line = one_error_line(in_namespace(setup, "--kb", str(full), "stats"))
     assert line.startswith("Error: cannot write the index: IO error: No space left on device"), line
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["stats", "--help"]])
+def test_clicks_own_output_to_a_full_stdout_is_one_line(args):
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "dipkb", *args], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert (done.returncode, done.stderr) == (2, "Error: cannot write: No space left on device.\n")
+
+
+def test_a_closed_stdout_is_one_line(kb_copy):
+    done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "stats"],
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (2, "Error: standard output is closed; send it to a file, or to /dev/null.\n")

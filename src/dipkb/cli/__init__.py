@@ -1,12 +1,14 @@
 """The dipkb command line: parses arguments, calls the library, renders. Nothing else lives here."""
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
 import threading
 
-from dipkb.cli.base import cli
+from dipkb.cli.base import EXIT_OK, cli
+from dipkb.errors import DipkbError
 
 # A long output makes and drops millions of small objects while it holds a large selection, and
 # CPython's default first threshold (700) ran a full collection over all of it dozens of times: the
@@ -16,12 +18,21 @@ GC_THRESHOLDS = (100_000, 10, 10)
 
 def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
+    if sys.stdout is None:  # started with it closed (`dipkb stats >&-`): Python gives None, which click cannot use
+        print("Error: standard output is closed; send it to a file, or to /dev/null.", file=sys.stderr)
+        sys.exit(DipkbError.exit_code)
     try:
         cli(prog_name="dipkb")
     except SystemExit as done:
         if isinstance(done.code, int | None) and _alone():
             _exit_now(done.code or 0)
         raise
+    except OSError as error:  # click's own output (--help, --version) to a full or closed stdout
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EBADF, errno.EPIPE):
+            raise
+        if error.errno != errno.EPIPE:
+            print(f"Error: cannot write: {error.strerror}.", file=sys.stderr)  # as DipkbGroup.invoke says it
+        os._exit(EXIT_OK if error.errno == errno.EPIPE else DipkbError.exit_code)
 
 
 def _alone() -> bool:
