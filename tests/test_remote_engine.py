@@ -275,9 +275,10 @@ _ONE_ROW = (b'<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-
 
 
 @contextmanager
-def failing_endpoint(failures: int, body: bytes) -> Iterator[tuple[str, list[str]]]:
+def failing_endpoint(failures: int, body: bytes, answer: bytes = _ONE_ROW,
+                     media_type: str = "application/sparql-results+xml") -> Iterator[tuple[str, list[str]]]:
     """An HTTP server on loopback answering its first ``failures`` queries 500 with ``body`` (what
-    Virtuoso sends), then one row; and the paths it was asked, as they come."""
+    Virtuoso sends), then ``answer`` (one row); and the paths it was asked, as they come."""
     asked: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -285,9 +286,13 @@ def failing_endpoint(failures: int, body: bytes) -> Iterator[tuple[str, list[str
             asked.append(self.path)
             failed = len(asked) <= failures
             self.send_response(500 if failed else 200, "SPARQL Request Failed" if failed else "OK")
-            self.send_header("Content-Type", "text/plain" if failed else "application/sparql-results+xml")
+            self.send_header("Content-Type", "text/plain" if failed else media_type)
             self.end_headers()
-            self.wfile.write(body if failed else _ONE_ROW)
+            self.wfile.write(body if failed else answer)
+
+        def do_POST(self) -> None:  # long queries come as a form
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.do_GET()
 
         def log_message(self, *args) -> None:
             pass
@@ -324,6 +329,18 @@ def test_a_read_rolled_back_every_time_or_another_failure_is_one_error(bundled_r
         result = run("--kb", str(bundled_root), "--endpoint", url, "stats")
     _one_line_error(result, "answered 500 SPARQL Request Failed: Virtuoso 37000 Error SP030")
     assert len(asked) == 1
+
+
+@pytest.mark.parametrize(("answer", "media_type"), [
+    (b'{"head":{"vars":["x"]},"results":{"bindings":[', "application/sparql-results+json"),
+    (b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"uri"}}]}}', "application/sparql-results+json"),
+    (_ONE_ROW[:-40], "application/sparql-results+xml"),
+])
+def test_an_answer_that_does_not_parse_is_one_line(bundled_root, answer, media_type):
+    """The results parser is lazy: an answer cut short failed in the view reading it, a SyntaxError traceback."""
+    with failing_endpoint(0, b"", answer, media_type) as (url, _):
+        for command in (["stats"], ["timeline"], ["query", "claims"]):
+            _one_line_error(run("--kb", str(bundled_root), "--endpoint", url, *command), "sent an answer that does not parse")
 
 
 @pytest.fixture(scope="module")

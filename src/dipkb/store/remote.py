@@ -252,7 +252,12 @@ class RemoteEngine:
         if format is QueryResultsFormat.XML:
             body = body.replace(b"<bnode>nodeID://", b"<bnode>")  # Virtuoso's label is no blank node label
         try:
-            return parse_query_results(body, format=format)
+            parsed = parse_query_results(body, format=format)
+            if isinstance(parsed, QuerySolutions):  # read lazily: an answer cut short failed in the view reading it
+                for _ in parsed:
+                    pass
+                parsed = parse_query_results(body, format=format)
+            return parsed
         except SyntaxError as error:
             raise EndpointError(f"The SPARQL endpoint {self.url} sent an answer that does not parse: {error}") from None
 
