@@ -80,7 +80,7 @@ def test_timeline_of_russia_in_july_2021(run):
         "date": "2021-07",
         "modality": "occurred",
         "participants": [
-            {"id": "actor:zamir-kabulov", "label": "Zamir Kabulov", "role": "host"},
+            {"id": "actor:zamir-kabulov", "label": "Zamir Kabulov", "role": "attendee"},
             {"id": "actor:taliban-delegation-moscow-2021", "label": "Taliban delegation to Moscow (July 2021)",
              "role": "visitor"},
         ],

@@ -111,6 +111,22 @@ def test_an_empty_file_is_an_input_error(layout, tmp_path, fmt):
         run_import(KnowledgeBase.open(layout=layout), path, fmt)
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("- label: [unclosed\n", "bad.yaml:2:1: not valid YAML: expected ',' or ']', but got '<stream end>' "
+                             "(while parsing a flow sequence)"),
+    ("a: b\n  c: d\n", "bad.yaml:2:4: not valid YAML: mapping values are not allowed here"),
+    ('- label: "x\x01"\n', "bad.yaml is not valid YAML: unacceptable character #x0001: special characters are not "
+                          'allowed in "<unicode string>", position 11'),
+])
+def test_yaml_that_does_not_parse_is_one_line_with_its_place(layout, tmp_path, text, message):
+    """PyYAML's own message spans seven lines, quoting the line under a caret."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportInputError) as raised:
+        run_import(KnowledgeBase.open(layout=layout), path)
+    assert str(raised.value).endswith(message) and "\n" not in str(raised.value)
+
+
 def test_a_file_of_only_rejected_rows_writes_nothing(layout, tmp_path):
     before = snapshot(layout)
     path = gdelt_file(tmp_path, [with_field(GOOD[1], 26, b"999"), with_field(GOOD[2], 26, b"999")])

@@ -204,9 +204,8 @@ def test_a_syntax_error_after_the_literal_is_placed(tmp_path: Path, monkeypatch:
     for command in (["index"], ["validate"]):
         result = run(tmp_path, *command)
         assert result.exit_code == 2, result.output[:500]
-        first, second = result.stderr.splitlines()
+        first, = result.stderr.splitlines()  # one file, one line
         assert first.startswith("Error: kb/big.nt:2:1: "), first[:200]
-        assert second == "1 file failed to load."
     with pytest.raises(KBSyntaxError, match=r"^kb/big\.nt:2:1: "):
         read_quads(tmp_path / "kb" / "big.nt")
 

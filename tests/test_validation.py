@@ -326,4 +326,4 @@ def test_a_syntax_error_found_in_the_child_keeps_its_place(kb_copy, through_chil
         validate(KBLayout.locate(kb_copy.parent))
     assert through_child == [1]
     assert [(p.path, p.line, p.column) for p in caught.value.problems] == [(display_path(kb_copy / "places.ttl"), 3, 1)]
-    assert str(caught.value).endswith("1 file failed to load.")
+    assert "\n" not in str(caught.value)

@@ -45,9 +45,8 @@ class KBSyntaxError(DipkbError):
 
     def __init__(self, problems: list[SyntaxProblem]):
         self.problems = problems
-        lines = [str(p) for p in problems]
-        noun = "file" if len(problems) == 1 else "files"
-        super().__init__("\n".join(lines + [f"{len(problems)} {noun} failed to load."]))
+        lines = [str(p) for p in problems]  # one problem: one line, as every other error
+        super().__init__("\n".join(lines + [f"{len(problems)} files failed to load."] if len(lines) > 1 else lines))
 
 
 class KBNotFoundError(DipkbError):

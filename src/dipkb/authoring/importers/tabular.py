@@ -121,8 +121,12 @@ def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, st
         document = yaml.load(data.decode("utf-8"), Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except UnicodeDecodeError as error:
         raise ImportInputError(f"{display_path(path)} is not valid UTF-8 (byte {error.start}).") from None
+    except yaml.MarkedYAMLError as error:  # its own text spans lines, quoting the line under a caret
+        mark, context = error.problem_mark, f" ({error.context})" if error.context else ""
+        raise ImportInputError(f"{display_path(path)}:{mark.line + 1}:{mark.column + 1}: not valid YAML: "
+                               f"{error.problem}{context}") from None
     except yaml.YAMLError as error:
-        raise ImportInputError(f"{display_path(path)} is not valid YAML: {error}") from None
+        raise ImportInputError(f"{display_path(path)} is not valid YAML: {' '.join(str(error).split())}") from None
     except RecursionError:
         raise ImportInputError(f"{display_path(path)} nests lists or mappings too deeply to read.") from None
     # Without aliases a document holds fewer values than bytes; with them, a few lines can stand for
