@@ -109,6 +109,16 @@ def test_a_path_named_like_a_data_file_that_is_not_one_is_an_error(kb_root: Path
         assert_one_line_error(run(kb_root, *command), says)
 
 
+def test_a_directory_that_cannot_be_listed_is_one_line(kb_root: Path, tmp_path: Path):
+    """os.scandir's PermissionError (`DIPKB_KB=/proc`) was a traceback: as root in the tests, a
+    directory that is a file instead stands for one that cannot be listed."""
+    layout = KBLayout.locate(kb_root)
+    broken = KBLayout(layout.root, tmp_path / "not-a-directory", layout.ontology_dir, layout.queries_dir)
+    broken.kb_dir.write_text("")
+    with pytest.raises(KBFileError, match=r"not-a-directory: cannot list the directory \(Not a directory\)\.$"):
+        broken.kb_files()
+
+
 def test_hidden_paths_are_still_skipped(kb_root: Path):
     (kb_root / "kb" / ".drafts" / "x.ttl").mkdir(parents=True)  # a hidden directory is never looked into
     (kb_root / "kb" / ".#events.ttl").symlink_to("user@host.1234")  # an editor's lock file

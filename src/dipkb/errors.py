@@ -156,7 +156,8 @@ class WriteError(DipkbError):
 
 class KBFileError(DipkbError):
     """A path of the KB is named like a data file but is not one that may be read: a directory, a
-    symbolic link that leads out of the KB's directory or nowhere, a device or pipe."""
+    symbolic link that leads out of the KB's directory or nowhere, a device or pipe; or a directory
+    of the KB cannot be listed."""
 
 
 class InternalError(DipkbError):

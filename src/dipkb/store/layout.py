@@ -199,6 +199,8 @@ def _entries(directory: Path, recursive: bool) -> Iterator[os.DirEntry]:
             entries = list(listing)
     except FileNotFoundError:
         return
+    except OSError as error:  # a directory of the KB one may not list: its files cannot be known
+        raise KBFileError(f"{display_path(directory)}: cannot list the directory ({error.strerror or error}).") from None
     for entry in entries:
         if entry.name.startswith("."):
             continue
