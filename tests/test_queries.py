@@ -14,6 +14,7 @@ from dipkb.sparql.saved import (
     is_query_name,
     load_catalogue,
     load_query_file,
+    parse_assignments,
     parse_header,
 )
 from dipkb.views.names import resolve_actor
@@ -380,6 +381,12 @@ def test_bind_unknown_parameter_lists_the_declared_ones():
     assert str(caught.value) == (
         "Unknown parameter 'form', 'until' for query 'actor-timeline'; it takes: actor (actor, required), "
         "from (date), to (date-end), limit (integer, default=100).")
+
+
+def test_a_parameter_given_twice_is_an_error_not_its_last_value():
+    assert parse_assignments(["actor=Russia", "from=2021=x"]) == {"actor": "Russia", "from": "2021=x"}
+    with pytest.raises(ParameterError, match=r"^-p actor is given twice \('Russia', 'India'\); a parameter takes one value\.$"):
+        parse_assignments(["actor=Russia", "actor=India"])
 
 
 def test_bind_on_a_query_without_parameters():

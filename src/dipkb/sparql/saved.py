@@ -308,5 +308,8 @@ def parse_assignments(values: Sequence[str]) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise ParameterError(f"-p expects NAME=VALUE, got {item!r}.")
+        if name.strip() in params:  # a parameter binds one value: the last one given was taken, silently
+            raise ParameterError(f"-p {name.strip()} is given twice ({params[name.strip()]!r}, {value!r}); "
+                                 "a parameter takes one value.")
         params[name.strip()] = value
     return params
