@@ -65,6 +65,16 @@ def test_an_empty_filter_is_an_error_and_imports_nothing(snapshot, kb_copy, opti
     assert snapshot(kb_copy) == before
 
 
+@pytest.mark.parametrize("code", ["ZZZ", "9", "2a"])
+def test_a_code_no_scheme_has_is_an_error_not_every_row_filtered(snapshot, kb_copy, code):
+    before = snapshot(kb_copy)
+    result = run("--kb", str(kb_copy), "import", str(GDELT), "--code", "04", "--code", code)
+    assert (result.exit_code, result.stderr) == (2, f"Error: Unknown --code {code.upper()!r}: no CAMEO code starts "
+                                                    "with it and no PLOVER type is named so; every row would be "
+                                                    "filtered out.\n")
+    assert snapshot(kb_copy) == before
+
+
 def test_dry_run_writes_nothing(snapshot, kb_copy):
     before = snapshot(kb_copy)
     result = run("--kb", str(kb_copy), "import", str(GDELT), "--dry-run")

@@ -137,6 +137,11 @@ class CodeBook:
     def is_event_class(self, iri: str) -> bool:
         return iri in self.class_labels
 
+    def names_codes(self, wanted: str) -> bool:
+        """Whether an import's ``--code`` (upper case) can keep a row: a prefix of a CAMEO code, or a PLOVER type."""
+        return (Scheme.PLOVER, wanted) in self.by_notation or any(
+            scheme is Scheme.CAMEO and notation.startswith(wanted) for scheme, notation in self.by_notation)
+
     # --- CAMEO --------------------------------------------------------------------------------
 
     def _match_cameo(self, code: str) -> CodeMatch:

@@ -189,6 +189,9 @@ def run_import(kb: KnowledgeBase, path: Path, fmt: ImportFormat | None = None,
                                "files have none.")
     target = _target(kb.layout, path, fmt, options.into)
     codebook, reconciler = CodeBook(kb), Reconciler(kb)
+    if unknown := [code for code in row_filter.event_codes if not codebook.names_codes(code)]:
+        raise ImportInputError(f"Unknown --code {unknown[0]!r}: no CAMEO code starts with it and no PLOVER type is "
+                               "named so; every row would be filtered out.")
     existing = ExistingEvents(kb, codebook)
     heading = f"# Added by `dipkb import` from {member_name(path)} ({fmt.value}).\n"
     if fmt not in (ImportFormat.CSV, ImportFormat.YAML):
