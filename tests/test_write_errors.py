@@ -240,6 +240,15 @@ def test_a_path_is_named_as_typed_inside_the_working_directory_and_whole_outside
         assert result.output == f"Error: -o {named}: there is no directory {named.rsplit('/', 1)[0]}.\n", target
 
 
+def test_dash_is_standard_output_and_a_links_directory_is_the_one_it_leads_to(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli, ["queries", "-o", "-"]).output == CliRunner().invoke(cli, ["queries"]).output
+    assert not (tmp_path / "-").exists()  # it wrote a file named "-"
+    (tmp_path / "out.csv").symlink_to(tmp_path / "gone" / "out.csv")
+    result = CliRunner().invoke(cli, ["queries", "-o", "out.csv"])
+    assert result.output == "Error: -o out.csv: there is no directory gone.\n"  # it said "."
+
+
 # A long output sorted on a small tmpfs as $TMPDIR: the export's lines, a long timeline's events, what
 # refers to a source.
 _SMALL_SORTS = ("import dipkb.views.sorting as s, dipkb.views.long_selection as l, dipkb.views.referrers as r; "

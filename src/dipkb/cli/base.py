@@ -202,8 +202,8 @@ def outside_the_kb(ctx: click.Context, param: click.Parameter, value: str | None
         raise ParameterError(f"{option} {display_path(path)}: the KB reads this file as part of its data "
                              f"(every {' and '.join(DATA_SUFFIXES)} file under its kb/, every .ttl file of its "
                              "ontology/). Write it elsewhere; 'dipkb add' and 'dipkb import' change the KB.")
-    if not path.resolve().parent.is_dir():
-        raise ParameterError(f"{option} {display_path(path)}: there is no directory {display_path(path.parent)}.")
+    if not (directory := path.resolve().parent).is_dir():  # resolved: a link's own directory may be there
+        raise ParameterError(f"{option} {display_path(path)}: there is no directory {display_path(directory)}.")
     return value
 
 
@@ -213,11 +213,12 @@ def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Ca
 
     def decorator(command: Callable) -> Callable:
         @click.option("-o", "--output", type=FilePath(dir_okay=False), default=None, callback=outside_the_kb,
-                      help="Write to this file (atomically) instead of stdout; its extension picks the format.")
+                      help="Write to this file (atomically) instead of stdout (-); its extension picks the format.")
         @click.option("-f", "--format", "fmt", type=click.Choice(names), default=None,
                       help=f"Output format (default: from -o's extension, else {default.value}).")
         @functools.wraps(command)
         def wrapper(*args, fmt: str | None, output: str | None, **kwargs):
+            output = None if output == "-" else output  # as every tool reads it; it wrote a file named "-"
             return command(*args, out=Output(choose_format(formats, default, fmt, output), output), **kwargs)
 
         return wrapper
