@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,14 @@ def test_a_code_no_scheme_has_is_an_error_not_every_row_filtered(snapshot, kb_co
                                                     "with it and no PLOVER type is named so; every row would be "
                                                     "filtered out.\n")
     assert snapshot(kb_copy) == before
+
+
+def test_a_pipe_is_said_to_be_one_not_a_missing_file(kb_copy, tmp_path):
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)  # what `import <(zcat rows.csv.gz)` names: it was "File not found: /dev/fd/63"
+    result = run("--kb", str(kb_copy), "import", str(fifo))
+    assert (result.exit_code, result.stderr) == (2, f"Error: {fifo} is not a regular file but a pipe or a device: "
+                                                    "import reads files only; save the data to a file first.\n")
 
 
 def test_dry_run_writes_nothing(snapshot, kb_copy):

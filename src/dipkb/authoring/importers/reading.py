@@ -44,6 +44,9 @@ def open_input(path: Path) -> Iterator[IO[bytes]]:
     .bz2 file is read through, a .zip archive must hold exactly one file, which is read (GDELT
     publishes its exports zipped one file each)."""
     if not path.is_file():
+        if path.exists():  # `import <(zcat ...)`: /dev/fd/63 is there, as a pipe
+            raise ImportInputError(f"{display_path(path)} is not a regular file but a pipe or a device: import "
+                                   "reads files only; save the data to a file first.")
         raise KBNotFoundError(f"File not found: {display_path(path)}")
     suffix = path.suffix.lower()
     if suffix in _COMPRESSED:
