@@ -6,8 +6,10 @@ import json
 import os
 import pkgutil
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -347,3 +349,18 @@ def test_show_names_a_blank_node_value_as_one(kb_copy):
     result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "show", "event:kabulov-taliban-meeting-2021-07", "-f", "json"])
     [note] = [p for p in json.loads(result.stdout)["properties"] if p["property"] == "dip:note"]
     assert note["id"].startswith("_:") and note["value"] == note["id"] and len(note["id"]) > 2
+
+
+def test_ctrl_c_ends_a_runaway_query(kb_copy):
+    """The engine evaluates in Rust, where Python never sees the interrupt: the query ran on for good."""
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    process = subprocess.Popen([sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "query", runaway],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(3)  # the index built, the query under way
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == -signal.SIGINT
+    finally:
+        process.kill()
+        process.wait()

@@ -1,6 +1,7 @@
 """The commands that read the KB: validate, query, queries, show, export, stats (timeline has its own module)."""
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -83,9 +84,15 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
         text = saved.with_values(saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name)))
     elif params:
         raise ParameterError("-p works with saved queries (a name or a .rq file) that declare parameters.")
-    result = kb.query(text, with_derived=with_derived)
-    with out.stream() as stream:
-        render.write_query_result(result, out.format, stream)
+    # The engine evaluates in Rust, where Python never sees Ctrl-C: a runaway query ran on until killed.
+    # Only reading from here on (the index is refreshed), the command may end at once, as by default.
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        result = kb.query(text, with_derived=with_derived)
+        with out.stream() as stream:
+            render.write_query_result(result, out.format, stream)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @click.command("queries")
