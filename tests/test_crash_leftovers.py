@@ -275,3 +275,34 @@ def test_a_live_index_writers_files_stay_and_a_dead_ones_go(kb_copy, tmp_path):
     assert lab.leftovers() == []
     shutil.rmtree(index)  # and a reader that finds no index at all builds one, leaving nothing else
     assert lab.run("index").returncode == 0 and lab.leftovers() == []
+
+
+STALLED_OUTPUT_WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from dipkb.util.durable import replacing
+
+    with replacing(Path(sys.argv[1])) as stream:
+        stream.write(b"half of an export")
+        stream.flush()
+        print("ready", flush=True)
+        time.sleep(120)
+""")
+
+
+def _temporaries_beside(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
+
+
+def test_an_output_writers_temporary_file_goes_with_the_next_write_once_it_died(kb_copy, tmp_path):
+    """`export -o` killed at 1 s left 27 MB beside its output, and no later export removed it."""
+    out = tmp_path / "all.ttl"
+    writer, _ = stalled(STALLED_OUTPUT_WRITER, str(out))
+    [live] = _temporaries_beside(out)
+    lab = Lab(kb_copy, tmp_path / "tmp")
+    assert lab.run("export", "-o", str(out)).returncode == 0
+    assert _temporaries_beside(out) == [live]  # its writer holds its lock: another write leaves it alone
+    writer.kill()
+    writer.wait()
+    assert lab.run("export", "-o", str(out)).returncode == 0
+    assert _temporaries_beside(out) == [] and out.read_text().startswith("@prefix")
