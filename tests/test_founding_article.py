@@ -223,3 +223,11 @@ def test_kabulov_is_not_said_to_have_hosted_the_taliban(kb):
     meeting = event("kabulov-taliban-meeting-2021-07")
     assert objects(kb, meeting, "host") == set()
     assert objects(kb, meeting, "attendee") == {"https://w3id.org/dipkb/kb/actor/zamir-kabulov"}
+
+
+def test_the_article_assesses_that_an_intervention_could_jeopardise_the_takeover(kb):
+    quote = said("Foreign intervention by the countries like Russia or India could jeopardize the Taliban’s military "
+                 "takeover plans for Afghanistan.")
+    found = assessment(kb, quote)
+    assert found["speaker"] == {KB + "actor/founding-article-author"}
+    assert found["about"] == {KB + "actor/taliban", KB + "actor/russia", KB + "actor/india"}
