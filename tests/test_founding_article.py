@@ -231,3 +231,15 @@ def test_the_article_assesses_that_an_intervention_could_jeopardise_the_takeover
     found = assessment(kb, quote)
     assert found["speaker"] == {KB + "actor/founding-article-author"}
     assert found["about"] == {KB + "actor/taliban", KB + "actor/russia", KB + "actor/india"}
+
+
+def test_the_links_the_article_draws_are_kept_where_its_reading_makes_them(kb):
+    # "Resultantly, India and Russia are mulling...": the author's reading, carried by the propositions.
+    said("Resultantly, India and Russia are mulling to create a domestic solution to the Taliban problem")
+    deliberation = event("india-russia-consider-northern-alliance-response-2021")
+    assert objects(kb, deliberation, "inResponseTo") == {KB + "event/india-russia-concern-taliban-advance-2021-assessed"}
+    assert objects(kb, deliberation, "modality") == {DIP + "Possible"}
+    # "...fled north into Tajikistan this week as the Taliban seized dozens of districts": how, it does not say.
+    said("fled north into Tajikistan this week as the Taliban seized dozens of districts in the past two months")
+    assert KB + "event/taliban-seize-districts-2021" in objects(kb, event("afghan-troops-flee-to-tajikistan-2021-07"),
+                                                                "relatedTo")
