@@ -255,6 +255,16 @@ def test_a_request_addressed_to_another_name_is_refused_as_a_dns_rebinding_sends
     with serving(kb_copy, "--allow-host", "kb.example.org") as proxied:  # behind a reverse proxy
         assert _status_for_host(proxied.url, "kb.example.org") == 200
         assert _status_for_host(proxied.url, "attacker.example") == 400
+    with serving(kb_copy, "--host", "127.1") as spelt:  # loopback however it is written: the check was off
+        assert _status_for_host(spelt.url, "attacker.example") == 400
+
+
+@pytest.mark.parametrize("name", ["a*b", "*x", "kb.example.org:8080", ""])
+def test_an_allowed_host_starlette_cannot_match_is_refused_at_the_start(kb_copy, name):
+    """'a*b' made every request a 500; a name with its port never matched."""
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "serve", "--port", "0", "--allow-host", name])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: --allow-host {name!r}: give a host name as the requests name it")
 
 
 def test_the_sparql_editor_opens_on_a_kb_without_the_examples_actors_and_with_a_broken_query(tmp_path: Path,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import signal
 import socket
 from collections.abc import Iterator
@@ -12,13 +13,6 @@ import click
 from dipkb.cli.base import layout_of
 from dipkb.errors import UsageError
 from dipkb.util.paths import display_path
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 @click.command()
@@ -53,6 +47,7 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
     from dipkb.store.kb import KnowledgeBase
     from dipkb.web.app import LOOPBACK_NAMES, ServeConfig, create_app
 
+    _check_allowed_hosts(allowed)
     layout = layout_of(ctx)
     endpoint = None
     if ctx.obj.endpoint:
@@ -73,7 +68,9 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
     # for its delayed ACK (Nagle), as asyncio turns it on only for sockets it creates itself.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     address, bound_port = sock.getsockname()[:2]
-    if not _is_loopback(host):
+    # The address bound, not the name given: 127.1 and LOCALHOST are loopback too.
+    loopback = ipaddress.ip_address(address).is_loopback
+    if not loopback:
         click.echo(f"Warning: listening on {host}: other machines can read this KB. dipkb serve has no "
                    "authentication; put it behind one, or use 127.0.0.1.", err=True)
     # The bound port, so that --port 0 tells where it is (the tests read this line).
@@ -81,7 +78,7 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
     click.echo(f"Serving {served} at http://{_url_host(address)}:{bound_port}/ (Ctrl-C to stop)", err=True)
     limits = {"query_memory": query_memory << 20} if query_memory else {}
     # Listening elsewhere, the machine's names and addresses are not known here, and the user was warned.
-    hosts = (*LOOPBACK_NAMES, _url_host(host), *allowed) if _is_loopback(host) else ("*",)
+    hosts = (*LOOPBACK_NAMES, _url_host(host), *allowed) if loopback else ("*",)
     app = create_app(ServeConfig(layout, timeout=timeout, max_rows=max_rows, cors=cors, endpoint=endpoint,
                                  hosts=hosts, **limits))
     with _stopped_by_signals():
@@ -112,6 +109,15 @@ def _stopped_by_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _check_allowed_hosts(names: tuple[str, ...]) -> None:
+    """``--allow-host`` names as Starlette matches them: a name or ``*.domain``, without a port."""
+    for name in names:
+        if not name or ("*" in name[1:]) or (name.startswith("*") and not name.startswith("*.")) \
+                or re.search(r":[0-9]*$", name.removeprefix("[").partition("]")[2] if name.startswith("[") else name):
+            raise UsageError(f"--allow-host {name!r}: give a host name as the requests name it, without a port "
+                             "(kb.example.org), or *.domain for every name under it.")
 
 
 def _url_host(address: str) -> str:
