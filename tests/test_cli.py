@@ -364,3 +364,19 @@ def test_ctrl_c_ends_a_runaway_query(kb_copy):
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_query_started_ignoring_ctrl_c_goes_on_ignoring_it(kb_copy):
+    """A script's background job starts with SIGINT ignored: the query turned that back into the default."""
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    process = subprocess.Popen([sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "query", runaway],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        time.sleep(3)
+        process.send_signal(signal.SIGINT)
+        time.sleep(1)
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()

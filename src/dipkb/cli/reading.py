@@ -86,7 +86,9 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
         raise ParameterError("-p works with saved queries (a name or a .rq file) that declare parameters.")
     # The engine evaluates in Rust, where Python never sees Ctrl-C: a runaway query ran on until killed.
     # Only reading from here on (the index is refreshed), the command may end at once, as by default.
-    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.SIG_IGN:  # a background job of a script ignores it, and goes on doing so
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         result = kb.query(text, with_derived=with_derived)
         with out.stream() as stream:
