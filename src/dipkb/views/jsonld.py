@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from itertools import groupby
@@ -121,13 +122,18 @@ def write_jsonld(lines: Iterator[bytes], out: BinaryIO) -> int:
     the number of triples. The bytes are those of ``json.dumps(document, indent=2)``."""
     context = load_context()
     triples = _Counted(triples_of(lines))
-    # The document's head, without its closing brace, then "@graph" written a node at a time.
-    out.write(json.dumps({"@context": context}, ensure_ascii=False, indent=2)[:-2].encode() + b',\n  "@graph": [')
-    separator = b"\n    "
-    for node in _nodes(triples, _Compactor(context)):
-        out.write(separator + pretty_json(node).replace("\n", "\n    ").encode())
-        separator = b",\n    "
-    out.write(b"]\n}\n" if triples.count == 0 else b"\n  ]\n}\n")
+    # To a temporary file first, as RDF/XML: a term JSON-LD cannot write, found halfway, left half a
+    # document on standard output.
+    with tempfile.SpooledTemporaryFile(SPOOLED, prefix="dipkb-export-") as body, temporary_writes():
+        # The document's head, without its closing brace, then "@graph" written a node at a time.
+        body.write(json.dumps({"@context": context}, ensure_ascii=False, indent=2)[:-2].encode() + b',\n  "@graph": [')
+        separator = b"\n    "
+        for node in _nodes(triples, _Compactor(context)):
+            body.write(separator + pretty_json(node).replace("\n", "\n    ").encode())
+            separator = b",\n    "
+        body.write(b"]\n}\n" if triples.count == 0 else b"\n  ]\n}\n")
+        body.seek(0)
+        shutil.copyfileobj(body, out, COPY)
     return triples.count
 
 
