@@ -277,3 +277,14 @@ def test_an_ongoing_row_over_before_its_source_is_rejected(layout, tmp_path):
     assert report.imported == 2
     assert report.rejected_rows[0].detail.startswith(
         "dip:endDate 2021-06-20 is before source:founding-article was published (2021-07")
+    # With an earlier source too, the rejection names it: the event may have been under way then.
+    (layout.kb_dir / "early.ttl").write_text(
+        "@prefix dip: <https://w3id.org/dipkb/ontology#> .\n@prefix dct: <http://purl.org/dc/terms/> .\n"
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        '<https://w3id.org/dipkb/kb/source/early> a dip:NewsArticle ; dct:title "An early report"@en ;\n'
+        '    dct:issued "2021-06-05"^^xsd:date .\n', encoding="utf-8")
+    path.write_text("label,type,participants,start,end,sources,modality\n"
+                    "Two,Meeting,host=actor:russia; visitor=actor:india,2021-05-04,2021-06-01,"
+                    "source:founding-article; source:early,ongoing\n", encoding="utf-8")
+    [rejected] = run_import(KnowledgeBase.open(layout=layout), path).report.rejected_rows
+    assert rejected.detail.startswith("dip:endDate 2021-06-01 is before source:early was published (2021-06-05)")

@@ -234,7 +234,7 @@ def _against_its_sources(event: ResolvedEvent, vocab: Vocabulary) -> Rejection |
             if prop == "endDate" and (period := period_of(value.lexical, value.datatype))]
     if event.modality == DIP + "Ongoing" and ends and published \
             and all(is_before(ends[0], issued) for _, issued in published):
-        source, issued = published[0]
+        source, issued = next(p for p in published if not any(is_before(q[1], p[1]) for q in published))  # the first
         return Rejection("over before its source", f"dip:endDate {ends[0].text} is before {curie(source)} was "
                          f"published ({issued.text}), which reports the event under way; give it the modality "
                          "occurred, or correct the date")
