@@ -2,6 +2,7 @@
 only reads deletes: RocksDB's staging directory for a checkpoint is one of a generation's names."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,15 @@ def test_a_damaged_index_is_built_again_not_a_traceback_on_every_command(kb_copy
         assert result.exit_code == 0, result.output
         assert result.exception is None
     assert run("stats").output == expected
+
+
+@pytest.mark.parametrize("generation", ["../../x", -1, 0, True])
+def test_a_manifest_naming_no_generation_dipkb_writes_is_rebuilt_from(kb_copy: Path, generation):
+    """A path or a negative number in a hand-edited manifest was a traceback, or a stray store--1.lock."""
+    run = lambda *args: CliRunner().invoke(cli, ["--kb", str(kb_copy), *args])  # noqa: E731
+    expected = run("stats").output
+    manifest = kb_copy / "kb" / ".dipkb" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "generation": generation}))
+    result = run("stats")
+    assert (result.exit_code, result.exception, result.output) == (0, None, expected)
+    assert not list((kb_copy / "kb" / ".dipkb").glob("store--*"))

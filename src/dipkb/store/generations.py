@@ -69,9 +69,11 @@ class Manifest:
         try:
             data = orjson.loads((directory / MANIFEST).read_bytes())
             data["files"] = {graph: FileState(**state) for graph, state in data["files"].items()}
-            return cls(**data)
+            manifest = cls(**data)
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
+        # A number names the generation's directory: anything else (a path, -1) was not written by dipkb.
+        return manifest if type(manifest.generation) is int and manifest.generation > 0 else None
 
     @staticmethod
     def current_generation(directory: Path) -> int | None:
@@ -81,7 +83,7 @@ class Manifest:
             generation = orjson.loads((directory / MANIFEST).read_bytes())["generation"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
-        return generation if isinstance(generation, int) else None
+        return generation if type(generation) is int and generation > 0 else None
 
     def save(self, directory: Path) -> None:
         """Commit: replace the manifest atomically and durably."""
