@@ -247,6 +247,9 @@ def test_dash_is_standard_output_and_a_links_directory_is_the_one_it_leads_to(tm
     (tmp_path / "out.csv").symlink_to(tmp_path / "gone" / "out.csv")
     result = CliRunner().invoke(cli, ["queries", "-o", "out.csv"])
     assert result.output == "Error: -o out.csv: there is no directory gone.\n"  # it said "."
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    result = CliRunner().invoke(cli, ["queries", "-o", "loop"])  # a RuntimeError traceback
+    assert (result.exit_code, result.output) == (2, "Error: -o loop: a symbolic link that leads back to itself.\n")
 
 
 # A long output sorted on a small tmpfs as $TMPDIR: the export's lines, a long timeline's events, what

@@ -195,6 +195,10 @@ def outside_the_kb(ctx: click.Context, param: click.Parameter, value: str | None
         return None
     path, option = Path(value), param.opts[0]
     try:
+        path.resolve()
+    except RuntimeError:  # Python's "Symlink loop"
+        raise ParameterError(f"{option} {display_path(path)}: a symbolic link that leads back to itself.") from None
+    try:
         layout = layout_of(ctx)
     except DipkbError:  # no KB to read it back
         layout = None
