@@ -225,14 +225,6 @@ def test_kabulov_is_not_said_to_have_hosted_the_taliban(kb):
     assert objects(kb, meeting, "attendee") == {"https://w3id.org/dipkb/kb/actor/zamir-kabulov"}
 
 
-def test_the_article_assesses_that_an_intervention_could_jeopardise_the_takeover(kb):
-    quote = said("Foreign intervention by the countries like Russia or India could jeopardize the Taliban’s military "
-                 "takeover plans for Afghanistan.")
-    found = assessment(kb, quote)
-    assert found["speaker"] == {KB + "actor/founding-article-author"}
-    assert found["about"] == {KB + "actor/taliban", KB + "actor/russia", KB + "actor/india"}
-
-
 def test_the_links_the_article_draws_are_kept_where_its_reading_makes_them(kb):
     # "Resultantly, India and Russia are mulling...": the author's reading, carried by the propositions.
     said("Resultantly, India and Russia are mulling to create a domestic solution to the Taliban problem")

@@ -88,7 +88,7 @@ EXAMPLE_ROWS: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "event-sources": (("source",), {"founding-article", "russian-foreign-ministry-statement-2021-07"}),
     "events-by-type-and-month": (("month", "type", "events"), {
         "1996|AllianceFormation|1", "1996|ArmedConflict|1", "1996|MaterialSupport|2", "1996|TerritorialCapture|1",
-        "2021-05|TerritorialCapture|1", "2021-07|Appeal|2", "2021-07|ArmedConflict|1", "2021-07|Assessment|7",
+        "2021-05|TerritorialCapture|1", "2021-07|Appeal|2", "2021-07|ArmedConflict|1", "2021-07|Assessment|6",
         "2021-07|Assurance|2", "2021-07|BaseActivation|1", "2021-07|BaseClosure|1", "2021-07|Claim|1",
         "2021-07|Event|1", "2021-07|ExpressionOfConcern|3", "2021-07|Meeting|2", "2021-07|PolicyDeliberation|1",
         "2021-07|Retreat|1", "2021-06|Meeting|2", "2021-06|Retreat|1", "2021-07|Statement|2", "2021-07|TerritorialControl|1", "2021-07|Visit|2",
