@@ -259,7 +259,7 @@ def test_a_request_addressed_to_another_name_is_refused_as_a_dns_rebinding_sends
         assert _status_for_host(spelt.url, "attacker.example") == 400
 
 
-@pytest.mark.parametrize("name", ["a*b", "*x", "kb.example.org:8080", ""])
+@pytest.mark.parametrize("name", ["a*b", "*x", "kb.example.org:8080", "[::1]:80", ""])
 def test_an_allowed_host_starlette_cannot_match_is_refused_at_the_start(kb_copy, name):
     """'a*b' made every request a 500; a name with its port never matched."""
     result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "serve", "--port", "0", "--allow-host", name])

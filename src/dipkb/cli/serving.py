@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import signal
 import socket
 from collections.abc import Iterator
@@ -114,10 +113,11 @@ def _stopped_by_signals() -> Iterator[None]:
 def _check_allowed_hosts(names: tuple[str, ...]) -> None:
     """``--allow-host`` names as Starlette matches them: a name or ``*.domain``, without a port."""
     for name in names:
-        if not name or ("*" in name[1:]) or (name.startswith("*") and not name.startswith("*.")) \
-                or re.search(r":[0-9]*$", name.removeprefix("[").partition("]")[2] if name.startswith("[") else name):
+        wildcard = name == "*" or name.startswith("*.") or "*" not in name
+        port = ":" in (name.partition("]")[2] if name.startswith("[") else name)  # an IPv6 address is bracketed
+        if not name or not wildcard or "*" in name[1:] or port:
             raise UsageError(f"--allow-host {name!r}: give a host name as the requests name it, without a port "
-                             "(kb.example.org), or *.domain for every name under it.")
+                             "(kb.example.org), *.domain for every name under it, or * for any.")
 
 
 def _url_host(address: str) -> str:
