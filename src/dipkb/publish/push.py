@@ -11,8 +11,9 @@ derived graph also the derivation code's fingerprint, the ontology files' hashes
 event classes the KB declares (they decide what is derived from every file). The keys pushed to a
 target are kept in the index directory (``pushed-<hash of the URL>.json``, replaced atomically every
 few seconds and at the end), so a second push sends only the graphs whose key changed and drops the
-graphs of removed files, with no file read and no server asked. A push killed or failed half-way resumes where it stopped.
-:mod:`dipkb.publish.sending` says how each graph is replaced without ever being half-written.
+graphs of removed files, with no file read and no server asked. A push killed or failed half-way
+resumes where it stopped. :mod:`dipkb.publish.sending` says how each graph is replaced without ever
+being half-written.
 
 Failures: a 5xx or a timeout is retried with backoff; a graph that still fails is reported and
 the others are sent; a server that cannot be reached, or an answer no graph would get past

@@ -6,9 +6,9 @@ overruns its limit is killed (SIGKILL) and replaced, and the request gets QueryT
 
 A worker opens the index generation that the request's KB holds, read-only under a lease of its own
 (so a writer cannot delete it meanwhile), and keeps it open until a request brings another, or a
-commit replaces it while the worker is idle. It
-runs ``KnowledgeBase.query``, so the guard applies exactly as in the CLI, and serialises the answer in
-the negotiated format before sending it back: the pipe carries bytes, not terms.
+commit replaces it while the worker is idle. It runs ``KnowledgeBase.query``, so the guard applies
+exactly as in the CLI, and serialises the answer in the negotiated format before sending it back:
+the pipe carries bytes, not terms.
 
 Workers are forked from a fork server that has imported this module (and so pyoxigraph) once: a
 replacement is ready in milliseconds, and nothing of the server's threads or event loop is copied.
