@@ -12,6 +12,7 @@ from dipkb import KnowledgeBase
 from dipkb.authoring.importing import ImportFormat, commit_import, guess_format, run_import
 from dipkb.errors import ImportInputError
 from dipkb.model.namespaces import KB
+from dipkb.model.records import ImportReport
 from dipkb.store.layout import KBLayout
 
 REPO = Path(__file__).resolve().parent.parent
@@ -234,14 +235,20 @@ def test_column_names_in_another_case_are_the_columns(layout, tmp_path):
     assert run_import(KnowledgeBase.open(layout=layout), path).report.as_json() == expected
 
 
+def imported(layout: KBLayout, path: Path, text: str) -> ImportReport:
+    """The report of importing ``text``, written to ``path``."""
+    path.write_text(text, encoding="utf-8")
+    return run_import(KnowledgeBase.open(layout=layout), path).report
+
+
+MEETING_ROW = "Meeting,host=actor:russia; visitor=actor:india"
+
+
 def test_a_row_whose_times_contradict_each_other_is_rejected(layout, tmp_path):
     # One event of each form is validated: the second row, its end before its start, was written.
-    path = tmp_path / "times.csv"
-    path.write_text("label,type,participants,start,end,sources,modality\n"
-                    "One,Meeting,host=actor:russia; visitor=actor:india,2021-07-01,2021-07-05,source:founding-article,planned\n"
-                    "Two,Meeting,host=actor:russia; visitor=actor:india,2021-07-09,2021-07-02,source:founding-article,planned\n",
-                    encoding="utf-8")
-    report = run_import(KnowledgeBase.open(layout=layout), path).report
+    report = imported(layout, tmp_path / "times.csv", "label,type,participants,start,end,sources,modality\n"
+                      f"One,{MEETING_ROW},2021-07-01,2021-07-05,source:founding-article,planned\n"
+                      f"Two,{MEETING_ROW},2021-07-09,2021-07-02,source:founding-article,planned\n")
     assert (report.imported, report.rejected) == (1, 1)
     assert [(r.reason, r.detail) for r in report.rejected_rows] == [
         ("contradictory times", "dip:endDate 2021-07-02 is before dip:startDate 2021-07-09")]
@@ -250,13 +257,10 @@ def test_a_row_whose_times_contradict_each_other_is_rejected(layout, tmp_path):
 def test_a_row_dated_after_its_source_is_rejected(layout, tmp_path):
     # One event of each form is validated: the second row, an occurred meeting two months after the
     # founding article (July 2021), was written, and `validate` then failed.
-    path = tmp_path / "late.csv"
-    path.write_text("label,type,participants,date,sources,modality\n"
-                    "One,Meeting,host=actor:russia; visitor=actor:india,2021-07-03,source:founding-article,occurred\n"
-                    "Two,Meeting,host=actor:russia; visitor=actor:india,2021-09-20,source:founding-article,ongoing\n"
-                    "Three,Meeting,host=actor:russia; visitor=actor:india,2021-09-21,source:founding-article,planned\n",
-                    encoding="utf-8")
-    report = run_import(KnowledgeBase.open(layout=layout), path).report
+    report = imported(layout, tmp_path / "late.csv", "label,type,participants,date,sources,modality\n"
+                      f"One,{MEETING_ROW},2021-07-03,source:founding-article,occurred\n"
+                      f"Two,{MEETING_ROW},2021-09-20,source:founding-article,ongoing\n"
+                      f"Three,{MEETING_ROW},2021-09-21,source:founding-article,planned\n")
     assert (report.imported, report.rejected) == (2, 1)
     assert [(r.line, r.reason) for r in report.rejected_rows] == [(3, "dated after its source")]
     assert report.rejected_rows[0].detail.startswith(
@@ -266,13 +270,10 @@ def test_a_row_dated_after_its_source_is_rejected(layout, tmp_path):
 def test_an_ongoing_row_over_before_its_source_is_rejected(layout, tmp_path):
     # The founding article (July 2021) cannot report under way an event ended in June; the ongoing row
     # ending within July is no contradiction, and neither is the occurred one ended in June.
-    path = tmp_path / "over.csv"
-    path.write_text("label,type,participants,start,end,sources,modality\n"
-                    "One,Meeting,host=actor:russia; visitor=actor:india,2021-05-03,2021-07,source:founding-article,ongoing\n"
-                    "Two,Meeting,host=actor:russia; visitor=actor:india,2021-05-04,2021-06-20,source:founding-article,ongoing\n"
-                    "Three,Meeting,host=actor:russia; visitor=actor:india,2021-05-05,2021-06-21,source:founding-article,occurred\n",
-                    encoding="utf-8")
-    report = run_import(KnowledgeBase.open(layout=layout), path).report
+    header, path = "label,type,participants,start,end,sources,modality\n", tmp_path / "over.csv"
+    report = imported(layout, path, header + f"One,{MEETING_ROW},2021-05-03,2021-07,source:founding-article,ongoing\n"
+                      f"Two,{MEETING_ROW},2021-05-04,2021-06-20,source:founding-article,ongoing\n"
+                      f"Three,{MEETING_ROW},2021-05-05,2021-06-21,source:founding-article,occurred\n")
     assert [(r.line, r.reason) for r in report.rejected_rows] == [(3, "over before its source")]
     assert report.imported == 2
     assert report.rejected_rows[0].detail.startswith(
@@ -283,8 +284,6 @@ def test_an_ongoing_row_over_before_its_source_is_rejected(layout, tmp_path):
         "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
         '<https://w3id.org/dipkb/kb/source/early> a dip:NewsArticle ; dct:title "An early report"@en ;\n'
         '    dct:issued "2021-06-05"^^xsd:date .\n', encoding="utf-8")
-    path.write_text("label,type,participants,start,end,sources,modality\n"
-                    "Two,Meeting,host=actor:russia; visitor=actor:india,2021-05-04,2021-06-01,"
-                    "source:founding-article; source:early,ongoing\n", encoding="utf-8")
-    [rejected] = run_import(KnowledgeBase.open(layout=layout), path).report.rejected_rows
+    [rejected] = imported(layout, path, header + f"Two,{MEETING_ROW},2021-05-04,2021-06-01,"
+                          "source:founding-article; source:early,ongoing\n").rejected_rows
     assert rejected.detail.startswith("dip:endDate 2021-06-01 is before source:early was published (2021-06-05)")
