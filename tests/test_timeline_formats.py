@@ -9,6 +9,8 @@ GeoJSON: RFC 7946 (sections 3.1.2 Point, 3.2 Feature, 3.3 FeatureCollection, 4 [
 from __future__ import annotations
 
 import calendar
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -156,6 +158,21 @@ def test_text_holds_participants_quotes_and_sources_and_the_filter_applies():
     assert slide["group"] == "Statement"
     assert document["title"]["text"]["text"] == f"<p>{len(document['events'])} events, from dipkb.</p>"
     assert len(document["events"]) < len(timelinejs()["events"])
+
+
+def test_a_movement_shows_whence_and_whither_it_went_in_every_format():
+    """A troop movement has no dip:place: its origin and destination are where it happened."""
+    flight, drawdown = "event:afghan-troops-flee-to-tajikistan-2021-07", "event:us-drawdown-afghanistan-2021"
+    entries = {e["id"]: e for e in json.loads(run("timeline", "-f", "json").stdout)}
+    assert entries[flight]["place"] is None
+    assert entries[flight]["origin"] == {"id": "place:afghanistan", "label": "Afghanistan"}
+    assert entries[flight]["destination"] == {"id": "place:tajikistan", "label": "Tajikistan"}
+    assert entries[drawdown]["destination"] is None
+    rows = {row["label"]: row for row in csv.DictReader(io.StringIO(run("timeline", "-f", "csv").stdout))}
+    assert rows[entries[flight]["label"]]["place"] == "from Afghanistan to Tajikistan"
+    assert rows[entries[drawdown]["label"]]["place"] == "from Afghanistan"
+    slide = next(s for s in timelinejs()["events"] if s["unique_id"] == "event-afghan-troops-flee-to-tajikistan-2021-07")
+    assert "· from Afghanistan to Tajikistan</p>" in slide["text"]["text"]
 
 
 HOSTILE = """

@@ -57,7 +57,8 @@ def stated(graph: rdflib.Graph, entry: TimelineEntry) -> dict:
         "modality": str(modality).rsplit("#", 1)[-1].lower() if modality else "occurred",
         "participants": sorted((str(actor), role_label) for role, role_label in roles.items()
                                for actor in graph.objects(event, role) if isinstance(actor, URIRef)),
-        "place": str(max(graph.objects(event, D.place))) if (event, D.place, None) in graph else None,
+        **{name: str(max(graph.objects(event, D[name]))) if (event, D[name], None) in graph else None
+           for name in ("place", "origin", "destination")},
         "sources": sorted({str(source) for source in graph.objects(event, D.source)}),
         "context": (event, D.contextFor, None) in graph,
         "quotes": sorted(str(quote) for quote in graph.objects(event, D.quote)),
@@ -70,7 +71,7 @@ def shown(entry: TimelineEntry) -> dict:
     return {
         "label": entry.label, "modality": entry.modality,
         "participants": sorted((p.id, p.role) for p in entry.participants),
-        "place": entry.place.id if entry.place else None,
+        **{name: ref.id if (ref := getattr(entry, name)) else None for name in ("place", "origin", "destination")},
         "sources": sorted(s.id for s in entry.sources), "context": entry.context,
         "quotes": list(entry.quotes), "contents": list(entry.contents),
     }

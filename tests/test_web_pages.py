@@ -137,6 +137,15 @@ def test_uncertain_dates_and_unrealised_events_look_different(served_kb: Served,
     assert month.evaluate("e => getComputedStyle(e).borderLeftStyle") == "solid"
 
 
+def test_a_movement_says_whence_and_whither_with_links_to_both_places(served_kb: Served, page: Recorded):
+    page.page.goto(served_kb.url + "/?type=Retreat")
+    flight = page.page.locator("li.event[data-id='event:afghan-troops-flee-to-tajikistan-2021-07'] .who")
+    assert flight.inner_text().endswith(" from Afghanistan to Tajikistan")
+    assert "Afghan security forces" in flight.inner_text()
+    assert [a.get_attribute("href") for a in flight.locator("a.place").all()] == [
+        "/place/afghanistan", "/place/tajikistan"]
+
+
 def test_a_bad_filter_says_what_is_wrong_beside_the_form(served_kb: Served, page: Recorded):
     response = page.page.goto(served_kb.url + "/?actor=Nobody+At+All&from=2021-07")
     assert response.status == 400

@@ -27,7 +27,7 @@ ROW = DIP + "timelineRow"
 _BASE = "https://w3id.org/dipkb/"
 _TYPE = RDF + "type"
 # What a row holds besides types and roles: each a list of values under its name.
-_IRIS = {DIP + name: name for name in ("place", "source", "contextFor", "modality")}
+_IRIS = {DIP + name: name for name in ("place", "origin", "destination", "source", "contextFor", "modality")}
 _LITERALS = {RDFS + "label": "label", DIP + "quote": "quote", DIP + "content": "content"}
 _TIME = {DIP + name: name for name in TIME_FIELDS}
 SHOWN = frozenset({_TYPE, *_IRIS, *_LITERALS, *_TIME})  # and the roles

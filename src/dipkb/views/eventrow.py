@@ -22,6 +22,8 @@ class EventRow:
     modality: str | None = None
     roles: list[tuple[str, str]] = field(default_factory=list)  # (role, actor)
     place: str | None = None
+    origin: str | None = None  # a movement's, as dip:place is another event's
+    destination: str | None = None
     sources: list[str] = field(default_factory=list)
     context: bool = False
     quotes: list[str] = field(default_factory=list)
@@ -40,6 +42,8 @@ class EventRow:
             modality=max(map(full_iri, get("modality", ())), default=None),
             roles=[(full_iri(role), full_iri(actor)) for role, actor in get("role", ())],
             place=max(map(full_iri, get("place", ())), default=None),
+            origin=max(map(full_iri, get("origin", ())), default=None),
+            destination=max(map(full_iri, get("destination", ())), default=None),
             sources=list(map(full_iri, get("source", ()))),
             context="contextFor" in values,
             quotes=get("quote", []),

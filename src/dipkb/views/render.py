@@ -329,6 +329,6 @@ def timeline_rows(entries: Iterable[TimelineEntry], fmt: OutputFormat) -> Iterat
     return ([
         e.date, e.type.removeprefix("dip:"), e.modality, e.label,
         "; ".join(f"{p.label} ({p.role})" for p in e.participants),
-        e.place.label if e.place else "",
+        e.where,
         "; ".join(s.id.rsplit("/", 1)[-1] if fmt is OutputFormat.TABLE else s.title for s in e.sources),
     ] for e in entries)

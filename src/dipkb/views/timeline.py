@@ -52,16 +52,29 @@ class TimelineEntry:
     time: EventTime = EventTime()
     quotes: tuple[str, ...] = ()  # verbatim
     contents: tuple[str, ...] = ()  # as reported
+    origin: Ref | None = None  # a movement's, which has no dip:place
+    destination: Ref | None = None
+
+    @property
+    def where(self) -> str:
+        """Where it happened, in words: the place, or whence and whither a movement went."""
+        if self.place:
+            return self.place.label
+        return " ".join(f"{word} {ref.label}" for word, ref in (("from", self.origin), ("to", self.destination)) if ref)
 
     def as_dict(self) -> dict:
         return {
             "id": curie(self.id), "type": self.type, "label": self.label, "date": self.date,
             "modality": self.modality,
             "participants": [{"id": curie(p.id), "label": p.label, "role": p.role} for p in self.participants],
-            "place": {"id": curie(self.place.id), "label": self.place.label} if self.place else None,
+            "place": _ref(self.place), "origin": _ref(self.origin), "destination": _ref(self.destination),
             "sources": [{"id": curie(s.id), "title": s.title, "url": s.url} for s in self.sources],
             "context": self.context,
         }
+
+
+def _ref(ref: Ref | None) -> dict | None:
+    return {"id": curie(ref.id), "label": ref.label} if ref else None
 
 
 def empty_actor_notes(kb: KnowledgeBase, filt: TimelineFilter, found: bool) -> list[str]:
@@ -155,7 +168,8 @@ def entries_of(kb: KnowledgeBase, selected: list[Selected], *, source_titles: bo
              for r in kb.select(_ROLE_QUERY)}
     rows = [EventRow.merged(event.rows) for event in selected]
     kept = {} if kept is None else kept
-    others = {a for row in rows for r, a in row.roles if r in roles} | {row.place for row in rows if row.place}
+    others = ({a for row in rows for r, a in row.roles if r in roles}
+              | {at for row in rows for at in (row.place, row.origin, row.destination) if at})
     sources = {s for row in rows for s in row.sources} if source_titles else set()
     wanted = others | sources
     things = sorted(wanted - kept.keys())
@@ -230,7 +244,7 @@ class _Shaper:
             modality=row.modality.rsplit("#", 1)[-1].lower() if row.modality else "occurred",
             participants=tuple(sorted({self._participant(role, actor) for role, actor in row.roles
                                        if role in self.roles}, key=lambda p: (p.role, p.label, p.id))),
-            place=Ref(row.place, self.described[row.place].name) if row.place else None,
+            place=self._ref(row.place),
             sources=tuple(self._source(s) for s in sorted(set(row.sources))),
             earliest_day=event.earliest_day,
             latest_day=event.latest_day,
@@ -238,7 +252,12 @@ class _Shaper:
             time=time,
             quotes=tuple(sorted(row.quotes)),
             contents=tuple(sorted(row.contents)),
+            origin=self._ref(row.origin),
+            destination=self._ref(row.destination),
         )
+
+    def _ref(self, thing: str | None) -> Ref | None:
+        return Ref(thing, self.described[thing].name) if thing else None
 
     def _participant(self, role: str, actor: str) -> Participant:
         if (participant := self.participants.get((role, actor))) is None:

@@ -103,7 +103,7 @@ def _body(entry: TimelineEntry) -> str:
     """The slide's text as HTML, every value escaped: what kind of event and how sure, who took part
     in which role, the quotes and paraphrases, and the sources (a link where the URL is known)."""
     e = _text
-    facts = [entry.modality, entry.type.removeprefix("dip:")] + ([entry.place.label] if entry.place else [])
+    facts = [entry.modality, entry.type.removeprefix("dip:")] + ([entry.where] if entry.where else [])
     parts = [f"<p><strong>{e(facts[0])}</strong> · {' · '.join(e(f) for f in facts[1:])}</p>"]
     if entry.participants:
         parts.append("<p>" + "; ".join(f"{e(p.label)} ({e(p.role)})" for p in entry.participants) + "</p>")

@@ -209,7 +209,9 @@
     title.appendChild(linked(ev.label || ev.id, pageOf(ev.id)));
     item.appendChild(title);
 
-    if (ev.participants.length || ev.place) {
+    var places = ev.place ? [[" in ", ev.place]]
+      : [[" from ", ev.origin], [" to ", ev.destination]].filter(function (p) { return p[1]; });
+    if (ev.participants.length || places.length) {
       var who = el("p", "who");
       ev.participants.forEach(function (p, i) {
         if (i) who.appendChild(document.createTextNode(", "));
@@ -218,10 +220,11 @@
         person.appendChild(el("span", "role", p.role));
         who.appendChild(person);
       });
-      if (ev.place) {
-        who.appendChild(document.createTextNode(ev.participants.length ? " in " : "In "));
-        who.appendChild(linked(ev.place.label, pageOf(ev.place.id), "place"));
-      }
+      places.forEach(function (p, i) {
+        var word = i || ev.participants.length ? p[0] : p[0].charAt(1).toUpperCase() + p[0].slice(2);
+        who.appendChild(document.createTextNode(word));
+        who.appendChild(linked(p[1].label, pageOf(p[1].id), "place"));
+      });
       item.appendChild(who);
     }
     (ev.quotes || []).forEach(function (quote) { item.appendChild(el("blockquote", "quote", quote)); });
