@@ -293,6 +293,9 @@ def test_rebuild_starts_from_scratch(root: Path) -> None:
     assert report.rebuilt
     kb = KnowledgeBase.open(root)
     assert kb.index.generation > first.index.generation and triples(kb.store) == triples(first.store)
+    # It says it read every file, not that none was added.
+    files = len(first.index.report.added)  # the first build's: every file
+    assert files > 5 and report.summary().startswith(f"Rebuilt {root / 'kb' / '.dipkb'} from {files} files in ")
 
 
 def test_an_unwritable_index_directory_falls_back_to_the_cache(root: Path, tmp_path: Path, monkeypatch) -> None:

@@ -179,7 +179,7 @@ def test_kb_option_then_environment_then_upward_search(here):
     def index_of(*args: str, env: dict[str, str | None]) -> str:
         result = invoke(*args, "index", env=env)
         assert result.exit_code == 0, result.output
-        return re.match(r"(?:Up to date: |Rebuilt |Refreshed )(\S+?)(?:,| in )", result.output).group(1)
+        return re.match(r"(?:Up to date: |Rebuilt |Refreshed )(\S+?)(?:,| in | from )", result.output).group(1)
 
     assert index_of("--kb", str(here / "a"), env={"DIPKB_KB": str(here / "b")}) == str(here / "a" / "kb" / ".dipkb")
     assert index_of(env={"DIPKB_KB": str(here / "b")}) == str(here / "b" / "kb" / ".dipkb")

@@ -72,8 +72,11 @@ class RefreshReport:
         where = display_path(self.location)
         if not self.refreshed:
             return f"Up to date: {where}, {self.unchanged} files unchanged."
-        return (f"{'Rebuilt' if self.rebuilt else 'Refreshed'} {where} in {self.seconds:.2f} s: {len(self.added)} "
-                f"added, {len(self.changed)} changed, {len(self.removed)} removed, {self.unchanged} unchanged.")
+        if self.rebuilt:  # every file read, whatever changed since the build it replaced
+            files = len(self.added) + len(self.changed) + self.unchanged
+            return f"Rebuilt {where} from {files} files in {self.seconds:.2f} s."
+        return (f"Refreshed {where} in {self.seconds:.2f} s: {len(self.added)} added, {len(self.changed)} changed, "
+                f"{len(self.removed)} removed, {self.unchanged} unchanged.")
 
 
 @dataclass
