@@ -186,6 +186,22 @@ def test_kb_option_then_environment_then_upward_search(here):
     assert index_of(env={"DIPKB_KB": None}) == "kb/.dipkb"
 
 
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_directory_named_as_the_kb_that_holds_none_is_refused_and_left_alone(here, how):
+    """Taken for a KB, a home directory would be searched to the bottom and an index written into it."""
+    (here / "home" / "notes").mkdir(parents=True)
+    (here / "home" / "notes" / "old.ttl").write_text("<urn:a> <urn:b> <urn:c> .\n")  # below: not read
+    before = tree(here / "home")
+    options, env = (["--kb", "home"], {}) if how == "option" else ([], {"DIPKB_KB": "home"})
+    result = invoke(*options, "stats", env=env)
+    assert result.exit_code == 2
+    assert result.output == ("Error: home holds no knowledge base: it has no kb/ directory and no .ttl or .nt file. "
+                             "`dipkb init home` makes one there.\n")
+    assert tree(here / "home") == before
+    (here / "home" / "data.ttl").write_text("<urn:a> <urn:b> <urn:c> .\n")  # a directory of data files is one
+    assert invoke(*options, "stats", env=env).exit_code == 0
+
+
 def test_gitignore_keeps_the_index_and_lock_files_out_of_git(here, monkeypatch):
     # Only the .gitignore init writes may decide: no user or system git configuration.
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dipkb.errors import KBInitError
-from dipkb.store.layout import DATA_SUFFIXES, MARKER_NAME, KBLayout, bundled_root
+from dipkb.store.layout import MARKER_NAME, KBLayout, bundled_root, loose_data_files
 from dipkb.util.paths import display_path, reporting_write_errors
 
 # What dipkb writes beside the data and must never be committed: the index and the lock files
@@ -109,7 +109,7 @@ def init_kb(directory: str | os.PathLike[str], *, example: bool = False) -> Init
         shown = "the current directory" if root == Path.cwd() else display_path(root)
         raise KBInitError(f"{shown} already holds a dipkb knowledge base ({MARKER_NAME} is there); "
                           "nothing was changed.")
-    if not (root / "kb").is_dir() and (loose := _data_files(root)):
+    if not (root / "kb").is_dir() and (loose := loose_data_files(root)):
         more = f" and {len(loose) - 1} more" if len(loose) > 1 else ""
         raise KBInitError(f"{display_path(loose[0])}{more}: dipkb reads a directory of data files as a KB, and an init "
                           f"would hide them behind an empty kb/. Move them into {display_path(root / 'kb')} first; "
@@ -141,10 +141,6 @@ def init_kb(directory: str | os.PathLike[str], *, example: bool = False) -> Init
         (root / MARKER_NAME).write_text(MARKER_TEXT, encoding="utf-8")
     return InitResult(root, tuple(t for _, t in kb_copies), tuple(t for _, t in query_copies if t.suffix == ".rq"),
                       gitignore, readme_written, 0 if example else len(KBLayout.locate(root).kb_files()))
-
-
-def _data_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.suffix in DATA_SUFFIXES and p.is_file()) if directory.is_dir() else []
 
 
 def _copies(source_dir: Path, target_dir: Path) -> list[tuple[Path, Path]]:

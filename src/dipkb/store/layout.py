@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,15 @@ def is_kb_root(directory: Path) -> bool:
     return (directory / MARKER_NAME).is_file() and (directory / "kb").is_dir()
 
 
+def loose_data_files(directory: Path) -> list[Path]:
+    """The data files right in ``directory``, which dipkb reads as a KB when it has no ``kb/``."""
+    try:
+        return sorted(Path(e.path) for e in os.scandir(directory)
+                      if os.path.splitext(e.name)[1] in DATA_SUFFIXES and not e.name.startswith(".") and e.is_file())
+    except OSError:  # not a directory one may list: no data files to read either
+        return []
+
+
 def discover_root(start: Path) -> Path | None:
     """The nearest directory at or above ``start`` that holds a dipkb KB, or None."""
     start = start.resolve()
@@ -70,8 +80,7 @@ def cache_dir(kb_dir: Path) -> Path:
 class KBLayout:
     """A knowledge base: ``root/kb`` holds the data; ontology and queries default to the bundled ones.
 
-    ``root`` may also be a directory of data files itself (no ``kb/`` inside), as the benchmark
-    generator writes them.
+    ``root`` may also be a directory of data files itself (no ``kb/`` inside, a data file in it).
     """
 
     root: Path
@@ -99,8 +108,14 @@ class KBLayout:
                 root = bundled
         else:
             root = Path(chosen).expanduser().resolve()
+            shown = shown_bytes(os.fspath(chosen))
             if not root.is_dir():
-                raise KBNotFoundError(f"Knowledge base directory not found: {shown_bytes(os.fspath(chosen))}")
+                raise KBNotFoundError(f"Knowledge base directory not found: {shown}")
+            # Not any directory: taken for a KB, a home directory would be searched to the bottom for
+            # data files, and an index written into it.
+            if not ((root / "kb").is_dir() or loose_data_files(root)):
+                raise KBNotFoundError(f"{shown} holds no knowledge base: it has no kb/ directory and no .ttl or .nt "
+                                      f"file. `dipkb init {shlex.quote(shown)}` makes one there.")
         kb_dir = root / "kb" if (root / "kb").is_dir() else root
         ontology_dir = root / "ontology" if (root / "ontology").is_dir() else bundled / "ontology"
         queries_dir = root / "queries" if (root / "queries").is_dir() else bundled / "queries"
