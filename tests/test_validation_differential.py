@@ -14,9 +14,11 @@ import pyoxigraph
 import pytest
 import rdflib
 
+from dipkb.authoring.checking import check_text
 from dipkb.errors import KBNotFoundError
 from dipkb.model.namespaces import SH, XSD
 from dipkb.shacl.compiler import Validator, run
+from dipkb.shacl.findings import sort_key
 from dipkb.shacl.originals import Originals
 from dipkb.shacl.shapes import ShapeSet, SparqlSelect, UnsupportedShapeError
 from dipkb.shacl.validation import Engine, load_shapes, parse_file, validate, validate_changed
@@ -204,6 +206,22 @@ def test_golden_case(case: Path, tmp_path):
     layout, expected = case_kb(case, tmp_path)
     findings = _blank_labels_aside(both(layout))
     assert {(f.focus, f.path, f.shape, f.severity.value) for f in findings} == expected
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_a_text_checked_before_it_is_written_gets_the_findings_of_the_written_file(case: Path, tmp_path):
+    """What `add` and `import` check before they write (every node of the text) is what pyshacl finds
+    in the file once written: the same findings, field for field, but the file and line."""
+    layout, _ = case_kb(case, tmp_path)
+    written = validate(layout, engine=Engine.PYSHACL).findings
+    text = (tmp_path / "kb" / "case.nt").read_text(encoding="utf-8")  # N-Triples is Turtle
+    (tmp_path / "kb" / "case.nt").unlink()
+    with KnowledgeBase.open(layout=KBLayout.locate(tmp_path), index=False) as kb:
+        checked = check_text(kb, text, sample=False)
+
+    def unplaced(findings: list) -> list:
+        return sorted(_blank_labels_aside([replace(f, file=None, line=None) for f in findings]), key=sort_key)
+    assert unplaced(checked) == unplaced(written)
 
 
 # --- Whole knowledge bases --------------------------------------------------------------------------------

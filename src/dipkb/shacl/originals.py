@@ -158,27 +158,30 @@ class WrittenForms:
         canonical = canonical or Canonical()
         forms = cls({}, {}, set())
         for path in files:
-            graph = graph_name(path)
-            # Plain and language-tagged strings are stored as written; a blank node is renamed by the
-            # store, so its literals cannot be matched (dipkb's data has no blank nodes).
-            triples = [t for t in _maybe_typed(path)
-                       if type(t.object) is ox.Literal and t.object.datatype.value not in _PLAIN
-                       and type(t.subject) is not ox.BlankNode]
-            canonical.resolve(t.object for t in triples)
-            if not any(canonical.rewritten(t.object) for t in triples):
-                continue
-            as_stored, other = set(), {}
-            for t in triples:
-                stored = canonical[t.object]
-                key = (t.subject, t.predicate.value, stored)
-                (as_stored.add(key) if stored == t.object else other.setdefault(key, []).append(t.object))
-            for key, written in other.items():
-                known = forms.written.setdefault(key, [])
-                known += [f for f in dict.fromkeys(written) if f not in known]
-                forms.rewritten_in.setdefault(key, set()).add(graph)
-                if key in as_stored:
-                    forms.also_as_stored.add(key)
+            forms.add(graph_name(path), _maybe_typed(path), canonical)
         return forms
+
+    def add(self, graph: str, triples: Iterable[ox.Triple | ox.Quad], canonical: Canonical) -> None:
+        """The forms ``triples``, stated in ``graph``, wrote."""
+        # Plain and language-tagged strings are stored as written; a blank node is renamed by the
+        # store, so its literals cannot be matched (dipkb's data has no blank nodes).
+        triples = [t for t in triples
+                   if type(t.object) is ox.Literal and t.object.datatype.value not in _PLAIN
+                   and type(t.subject) is not ox.BlankNode]
+        canonical.resolve(t.object for t in triples)
+        if not any(canonical.rewritten(t.object) for t in triples):
+            return
+        as_stored, other = set(), {}
+        for t in triples:
+            stored = canonical[t.object]
+            key = (t.subject, t.predicate.value, stored)
+            (as_stored.add(key) if stored == t.object else other.setdefault(key, []).append(t.object))
+        for key, written in other.items():
+            known = self.written.setdefault(key, [])
+            known += [f for f in dict.fromkeys(written) if f not in known]
+            self.rewritten_in.setdefault(key, set()).add(graph)
+            if key in as_stored:
+                self.also_as_stored.add(key)
 
     def originals(self, store: ox.Store) -> Originals:
         """The written forms, given the store holding the files read."""
