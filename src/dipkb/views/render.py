@@ -13,7 +13,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from pyoxigraph import Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
+from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
 
 from dipkb.errors import DipkbError
 from dipkb.model.namespaces import curie
@@ -88,6 +88,38 @@ def term_text(term) -> str:
     if isinstance(term, Literal):
         return term.value
     return str(term)
+
+
+def csv_results(variables: Sequence[str], rows: Iterable[Sequence], batch: int = 10_000) -> Iterator[str]:
+    """SELECT solutions (rows of terms, None where unbound) in the SPARQL 1.1 CSV results format, in
+    pieces as the rows come. Every field is quoted where RFC 4180 needs it: pyoxigraph 0.5 quotes
+    literals but not IRIs or triple terms, so an IRI holding a comma (DBpedia's Washington,_D.C.)
+    split its row in two fields. Written here, a million rows take 2.4 s against its 0.8 s."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(variables)
+    rows = iter(rows)
+    while True:
+        writer.writerows([_csv_field(term) for term in row] for row in islice(rows, batch))
+        text = buffer.getvalue()
+        if not text:
+            return
+        yield text
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _csv_field(term) -> str:
+    """A term as the CSV results format writes it: its value, without the syntax that says its kind."""
+    if term is None:
+        return ""
+    if type(term) is NamedNode or type(term) is Literal:
+        return term.value
+    if type(term) is BlankNode:
+        return "_:" + term.value
+    # A triple term as pyoxigraph writes one: its subject and predicate bare, its object a literal in
+    # N-Triples form.
+    return " ".join(str(t) if type(t) is Literal else _csv_field(t) for t in (term.subject, term.predicate, term.object))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -260,6 +292,10 @@ def write_query_result(result, fmt: OutputFormat, out: BinaryIO) -> None:
         if fmt not in _RESULT_FORMATS:
             raise UnsupportedFormat(f"SELECT and ASK results cannot be written as {fmt.value}; "
                                     "use table, csv, tsv, json or xml.")
+        if fmt is OutputFormat.CSV and isinstance(result, QuerySolutions):
+            for text in csv_results([v.value for v in result.variables], result):
+                out.write(text.encode())
+            return
         if fmt is OutputFormat.XML:
             from dipkb.views.jsonld import XmlResultsChecked
 

@@ -363,18 +363,17 @@ def _chosen(fmt: ResultFormat | None, offered: tuple[ResultFormat, ...], form: s
 
 
 def solutions(variables: list[str], rows: list, fmt: ResultFormat, truncated: bool) -> bytes:
-    """Rows of a SELECT in a W3C results format. pyoxigraph serialises only a whole result, not
-    the first rows of one, so the rows are written as SPARQL 1.1 JSON results here, and pyoxigraph
-    reads that back and writes XML, CSV and TSV (tests/test_serve_sparql.py compares the JSON
-    with pyoxigraph's on whole results). A cut result's JSON says ``"truncated": true``."""
+    """Rows of a SELECT in a W3C results format: pyoxigraph serialises only whole results, so the rows are
+    written as JSON results here (as pyoxigraph does: tests/test_serve_sparql.py), which it reads back
+    to write XML and TSV; CSV as the CLI writes it. A cut result's JSON says ``"truncated": true``."""
+    if fmt is ResultFormat.CSV:
+        return "".join(render.csv_results(variables, rows)).encode()
     bindings = [{name: _json_term(term) for name, term in zip(variables, row) if term is not None} for row in rows]
     document = {"head": {"vars": variables}, "results": {"bindings": bindings}}
     if fmt is ResultFormat.SPARQL_JSON:
         return _json({"truncated": True, **document} if truncated else document)
     written = parse_query_results(_json(document), QueryResultsFormat.JSON).serialize(format=_RESULTS_FORMATS[fmt])
-    if fmt is ResultFormat.SPARQL_XML:
-        written = checked_xml_results(written)
-    return written
+    return checked_xml_results(written) if fmt is ResultFormat.SPARQL_XML else written
 
 
 def _json(document: dict) -> bytes:
