@@ -237,6 +237,20 @@ def test_construct_negotiation(served_kb, accept, expected):
     assert set(graph) == set(rdflib.Graph().parse(data=cli_turtle, format="turtle"))
 
 
+def test_an_accept_header_on_two_lines_is_one_list(served_kb):
+    address = urlsplit(served_kb.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        connection.putrequest("GET", "/sparql?" + urlencode({"query": "SELECT (1 AS ?x) {}"}))
+        connection.putheader("Accept", "text/turtle")
+        connection.putheader("Accept", "text/csv")
+        connection.endheaders()
+        reply = Reply(connection.getresponse())
+    finally:
+        connection.close()
+    assert (reply.status, reply.type, reply.text) == (200, "text/csv; charset=utf-8", "x\r\n1\r\n")
+
+
 def test_nothing_acceptable_is_406_listing_the_formats(served_kb):
     reply = get(served_kb, MEETINGS, "image/png")
     assert reply.status == 406

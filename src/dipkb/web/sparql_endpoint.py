@@ -64,7 +64,8 @@ async def running(app: Starlette) -> AsyncIterator[None]:
 
 async def sparql(request: Request) -> Response:
     asked = await read_request(request)
-    accept = request.headers.get("accept")
+    # A header sent on several lines is one list (RFC 9110, 5.3): curl -H twice, some proxies.
+    accept = ", ".join(request.headers.getlist("accept")) or None
     if asked.query is None:
         if request.method in ("GET", "HEAD") and prefers_html(accept):
             from dipkb.web import pages  # a person with a browser: the query editor
