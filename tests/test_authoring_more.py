@@ -54,7 +54,7 @@ def test_a_new_actor_acting_for_russia_is_in_its_timeline(root):
     assert result.exit_code == 0, result.output
     # The warning comes first, and says what `validate` would say of the new source.
     assert result.stderr == NO_ISSUED
-    assert result.stdout.startswith("Added jaishankar-meets-lavrov-in-moscow-2021-07-09 to ")
+    assert result.stdout.startswith("Added event:jaishankar-meets-lavrov-in-moscow-2021-07-09 to ")
     russia = json.loads(run(root, "timeline", "--actor", "Russia", "--role", "host", "-f", "json").stdout)
     assert "event:jaishankar-meets-lavrov-in-moscow-2021-07-09" in [e["id"] for e in russia]
     assert {("dip:actsFor", "actor:russia"), ("rdf:type", "dip:Person"),

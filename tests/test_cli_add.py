@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from dipkb.cli import cli
@@ -30,7 +31,7 @@ def test_add_round_trips_through_show(kb_copy):
     result = run("--kb", str(kb_copy), *MEETING)
     assert result.exit_code == 0, result.output
     # The KB's meeting of the two is bounded (30 June to July), not dated: no identity key to share.
-    assert result.output == f"Added jaishankar-meets-zarif-again-2021-07 to {kb_copy / 'kb' / 'events-2021.ttl'}.\n"
+    assert result.output == f"Added event:jaishankar-meets-zarif-again-2021-07 to {kb_copy / 'kb' / 'events-2021.ttl'}.\n"
     shown = json.loads(run("--kb", str(kb_copy), "show", "event:jaishankar-meets-zarif-again-2021-07", "-f", "json").output)
     facts = {(f["property"], f["id"] or f["value"]) for f in shown["properties"]}
     assert {("rdf:type", "dip:Meeting"), ("dip:visitor", "actor:s-jaishankar"), ("dip:host", "actor:javad-zarif"),
@@ -39,13 +40,17 @@ def test_add_round_trips_through_show(kb_copy):
     assert run("--kb", str(kb_copy), "validate").exit_code == 0
 
 
-def test_an_event_with_the_identity_key_of_another_is_added_with_a_note(kb_copy):
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "written"])
+def test_an_event_with_the_identity_key_of_another_is_added_with_a_note(kb_copy, dry_run):
+    """The note comes with a dry run too: that is when the user can still decide not to add it."""
     result = run("--kb", str(kb_copy), "add", "Kabulov meets the Taliban again", "--type", "Meeting",
                  "--participant", "attendee=Zamir Kabulov", "--participant", "visitor=actor:taliban-delegation-moscow-2021",
-                 "--date", "2021-07", "--place", "Moscow", "--source", "source:founding-article")
+                 "--date", "2021-07", "--place", "Moscow", "--source", "source:founding-article",
+                 *(["--dry-run"] if dry_run else []))
     assert result.exit_code == 0, result.output
-    assert result.output.endswith("Note: it has the same identity key as event:kabulov-taliban-meeting-2021-07; "
-                                  "check it is not a duplicate.\n")
+    assert result.stderr == ("Note: it has the same identity key as event:kabulov-taliban-meeting-2021-07; "
+                             "check it is not a duplicate.\n")
+    assert result.stdout.startswith("event:" if dry_run else "Added event:kabulov-meets-the-taliban-again-2021-07 ")
 
 
 def test_add_with_new_source_and_actor(kb_copy):

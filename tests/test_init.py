@@ -61,7 +61,7 @@ def test_init_makes_an_empty_kb_that_commands_use(here):
     # The first command the README gives works on the empty KB, run from inside it.
     os.chdir(mykb)
     added = invoke(*shlex.split(FIRST_EVENT)[1:])
-    assert added.output == "Added lavrov-meets-jaishankar-in-moscow-2021-07-09 to kb/events-2021.ttl.\n"
+    assert added.output == "Added event:lavrov-meets-jaishankar-in-moscow-2021-07-09 to kb/events-2021.ttl.\n"
     timeline = invoke("timeline", "-f", "csv")
     assert timeline.output.splitlines()[1].startswith("2021-07-09,Meeting,occurred,Lavrov meets Jaishankar in Moscow,")
     assert invoke("validate").exit_code == 0

@@ -131,13 +131,13 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
     if not result.accepted:
         click.echo("Error: the event was rejected by the shapes; nothing was written.", err=True)
         ctx.exit(EXIT_FINDINGS)
+    from dipkb.model.namespaces import curie
+
     if dry_run:
         click.echo(result.turtle, nl=False)
-        return
-    click.echo(f"Added {result.iri.rsplit('/', 1)[-1]} to {display_path(result.target)}.")
-    if result.same_as:
-        from dipkb.model.namespaces import curie
-
+    else:  # named as `show` and the other commands take it
+        click.echo(f"Added {curie(result.iri)} to {display_path(result.target)}.")
+    if result.same_as:  # a dry run is when it helps most
         click.echo(f"Note: it has the same identity key as {curie(result.same_as)}; check it is not a duplicate.",
                    err=True)
 
