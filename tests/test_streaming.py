@@ -402,6 +402,13 @@ def test_a_page_past_what_a_browser_opens_comfortably_comes_with_a_note(shipped_
     assert len(noted.stderr.splitlines()) == 1
 
 
+def test_the_html_file_written_to_a_path_says_how_many_events_it_holds(shipped_kb, tmp_path):
+    out = tmp_path / "timeline.html"
+    result = CliRunner().invoke(cli, ["--kb", str(shipped_kb), "export", "-f", "html", "-o", str(out)])
+    events = int(re.search(r'"total":(\d+)', out.read_text(encoding="utf-8")).group(1))
+    assert (result.exit_code, result.stderr) == (0, f"Wrote {events} events to {out} (html).\n")
+
+
 def test_the_sorter_reads_its_lines_again_from_the_start(runs):
     with LineSorter(bound=64) as sorter:
         for tens in range(10):

@@ -167,7 +167,10 @@ def export(ctx: click.Context, out: Output, with_ontology: bool, with_derived: b
         from dipkb.views.long_selection import select_all
         from dipkb.views.selection import TimelineFilter
 
-        write_page(kb, select_all(kb, TimelineFilter()), out)
+        selected = select_all(kb, TimelineFilter())
+        write_page(kb, selected, out)
+        if out.path:  # as the RDF exports say what they wrote
+            click.echo(f"Wrote {len(selected)} events to {out.path} (html).", err=True)
         return
     with out.stream() as stream:
         exported = exporter.export(kb, exporter.ExportFormat(out.format.value), stream, with_ontology=with_ontology,
