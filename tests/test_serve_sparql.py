@@ -368,8 +368,10 @@ def test_a_browser_without_a_query_gets_the_editor(served_kb, params, method):
     ({"query": "ASK {}", "default-graph-uri": "not an iri"}, None, None, "absolute IRIs"),
     ({}, b"ASK {}", "text/plain", "not text/plain"),
     ({}, b"\xff\xfe", "application/sparql-query", "not UTF-8"),
-    ({}, b"query=%FF", "application/x-www-form-urlencoded", "The form's values are not UTF-8 text"),
-    ({}, b"query=ASK%7B%7D&timeout=%FF", "application/x-www-form-urlencoded", "The form's values are not UTF-8"),
+    ({}, b"query=%FF", "application/x-www-form-urlencoded", "The values of the form are not UTF-8 text"),
+    ({}, b"query=ASK%7B%7D&timeout=%FF", "application/x-www-form-urlencoded", "The values of the form are not UTF-8"),
+    # Latin-1's "café" in the URL: not answered as "caf\ufffd"
+    ({"query": 'SELECT ("café" AS ?x) {}'.encode("latin-1")}, None, None, "The values of the URL's query are not UTF-8"),
 ])
 def test_bad_requests_are_400(served_kb, params, body, content_type, words):
     reply = request(served_kb, "POST" if body is not None else "GET", params=params, body=body,

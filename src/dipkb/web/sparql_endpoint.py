@@ -105,17 +105,16 @@ class ProtocolRequest:
 
 
 async def read_request(request: Request) -> ProtocolRequest:
-    params = list(request.query_params.multi_items())
+    # Not Starlette's query_params, which read bytes that are not UTF-8 as U+FFFD: "caf%E9" (Latin-1)
+    # would be answered, for "caf\ufffd", as if nothing matched.
+    params = _form(request.scope["query_string"], "the URL's query")
     queries: list[str] = []
     if request.method == "POST":
         kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if kind == "application/sparql-update":
             raise ForbiddenQueryError(_READ_ONLY)
         if kind == "application/x-www-form-urlencoded":
-            try:
-                params += parse_qsl(_text(await _body(request)), keep_blank_values=True, errors="strict")
-            except UnicodeDecodeError:  # a %-escape of bytes that are not UTF-8: %FF
-                raise QueryError("The form's values are not UTF-8 text, which the SPARQL protocol requires.") from None
+            params += _form(await _body(request), "the form")
         elif kind == "application/sparql-query":
             queries.append(_text(await _body(request)))
         else:
@@ -148,6 +147,13 @@ async def _body(request: Request) -> bytes:
                              f"{MAX_QUERY_BYTES:,} bytes (1 MiB).")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _form(encoded: bytes, what: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(encoded.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:  # raw, or a %-escape of bytes that are not UTF-8: %FF
+        raise QueryError(f"The values of {what} are not UTF-8 text, which the SPARQL protocol requires.") from None
 
 
 def _text(body: bytes) -> str:
