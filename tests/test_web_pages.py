@@ -425,6 +425,9 @@ FILE_FILTERS = [
     ({"type": "Meeting"}, ("--type", "Meeting")),
     ({"type": "CONSULT"}, ("--type", "CONSULT")),
     ({"place": "Afghanistan"}, ("--place", "Afghanistan")),
+    ({"actor": "RUS"}, ("--actor", "RUS")),  # a state by its country's codes: CAMEO and ISO alpha-3
+    ({"actor": "RU"}, ("--actor", "RU")),  # ISO alpha-2
+    ({"actor": "US"}, ("--actor", "US")),
     ({"from": "1996", "to": "2001"}, ("--from", "1996", "--to", "2001")),
     ({"modality": ["planned", "possible"]}, ("--modality", "planned", "--modality", "possible")),
 ]
@@ -466,6 +469,17 @@ def test_the_file_opens_offline_and_filters_as_the_cli_does(served_kb: Served, t
         assert {urlsplit(url).scheme for url in page.requests} <= {"file", "data"}
     finally:
         context.close()
+
+
+def test_the_files_next_page_starts_at_its_top(busy_kb: Served, tmp_path: Path, page: Recorded):
+    out = tmp_path / "busy.html"
+    dipkb(busy_kb.root, "export", "-f", "html", "-o", str(out))
+    page.page.goto(out.as_uri())
+    page.page.locator("#pager a.next").scroll_into_view_if_needed()
+    assert page.page.evaluate("window.scrollY") > 1000
+    page.page.locator("#pager a.next").click()
+    expect(page.page.locator("#count")).to_contain_text("Events 201–400 of ")
+    assert page.page.evaluate("window.scrollY") == 0
 
 
 def test_the_file_keeps_its_filters_in_the_address(served_kb: Served, timeline_file: Path, page: Recorded):

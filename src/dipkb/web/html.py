@@ -21,6 +21,7 @@ from pyoxigraph import NamedNode
 from markupsafe import Markup
 
 from dipkb.errors import ParameterError
+from dipkb.model.countries import country_table
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.selected import Selected
@@ -76,6 +77,8 @@ SELECT ?class ?type WHERE {
 }"""
 _CODE_TYPES = "SELECT ?code ?type WHERE { VALUES ?code { %s } { ?code skos:broader* ?type } UNION { ?code skos:closeMatch ?type } }"
 _NAMES = "SELECT ?thing ?label ?alt WHERE { VALUES ?thing { %s } { ?thing rdfs:label ?label } UNION { ?thing skos:altLabel|skos:prefLabel ?alt } }"
+_STATE_CODES = """
+SELECT ?thing ?code WHERE { VALUES ?thing { %s } ?thing dip:actorCode ?code ; a/rdfs:subClassOf* dip:State }"""
 _TYPE_KEYS = """
 SELECT ?type ?label ?notation ?scheme WHERE {
   VALUES ?type { %s }
@@ -97,13 +100,14 @@ class FilterKeys:
     actors: dict[str, list[str]]
     places: dict[str, list[str]]
     types: dict[str, dict]
+    codes: dict[str, list[str]]  # a state by the codes of its country, as written (RUS, RU), as views.names finds it
 
     def of(self, event: str) -> dict:
         return {"direct": self.direct.get(event, []), "for": self.acting_for.get(event, []),
                 "in": self.located.get(event, []), "types": self.typed.get(event, [])}
 
     def lookups(self) -> dict:
-        return {"actors": self.actors, "places": self.places, "types": self.types}
+        return {"actors": self.actors, "places": self.places, "types": self.types, "codes": self.codes}
 
 
 def _pairs(kb: KnowledgeBase, text: str, iris: Iterable[str], key: str, value: str) -> dict[str, set[str]]:
@@ -166,7 +170,18 @@ def filter_keys(kb: KnowledgeBase, entries: Sequence[TimelineEntry]) -> FilterKe
         actors=_names(kb, actors),
         places=_names(kb, places),
         types=types,
+        codes=_country_codes(kb, actors),
     )
+
+
+def _country_codes(kb: KnowledgeBase, actors: Iterable[str]) -> dict[str, list[str]]:
+    """The states among ``actors`` by every code of their country (ISO 3166 alpha-2 and alpha-3, CAMEO)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in kb.select_for_each(_STATE_CODES, sorted(set(actors))):
+        if country := country_table().find(row["code"].value):
+            for code in filter(None, (country.alpha2, *country.codes)):
+                found[code].add(curie(row["thing"].value))
+    return {code: sorted(states) for code, states in found.items()}
 
 
 def _type_keys(kb: KnowledgeBase, iris: set[str]) -> dict[str, dict]:
@@ -284,7 +299,7 @@ def static_timeline(kb: KnowledgeBase, selected: Collection[Selected]) -> Iterat
         alternate=None, stale=None)
     head, tail = page.split(_EVENTS_HERE)
     yield head + f'{{"mode":"static","total":{len(selected)},"offset":0,"per_page":{PER_PAGE},"events":['
-    lookups: dict[str, dict] = {"actors": {}, "places": {}, "types": {}}
+    lookups: dict[str, dict] = {"actors": {}, "places": {}, "types": {}, "codes": {}}
     entries, separator = timeline_entries(kb, selected), ""
     for chunk in iter(lambda: list(islice(entries, CHUNK)), []):
         keys = filter_keys(kb, chunk)
@@ -292,6 +307,8 @@ def static_timeline(kb: KnowledgeBase, selected: Collection[Selected]) -> Iterat
         yield separator + str(script_json(events))[1:-1]  # the list's items, without its brackets
         separator = ","
         for name, found in keys.lookups().items():
+            if name == "codes":  # states of one code may come in several chunks
+                found = {code: sorted({*lookups["codes"].get(code, ()), *states}) for code, states in found.items()}
             lookups[name].update(found)
     sorted_lookups = {name: dict(sorted(found.items())) for name, found in lookups.items()}
     yield f'],"lookups":{script_json(sorted_lookups)}}}' + tail

@@ -318,6 +318,19 @@
     return hits[0];
   }
 
+  /* A name first, then a state by its country's code as written (RUS, RU), as the server resolves an actor. */
+  function resolveActor(text) {
+    try {
+      return resolveIn(lookups.actors, text, "actor");
+    } catch (problem) {
+      var states = Object.prototype.hasOwnProperty.call(lookups.codes, text) ? lookups.codes[text] : [];
+      if (problem instanceof FilterError && states.length === 1 && !Object.keys(lookups.actors).some(function (id) {
+        return lookups.actors[id].some(function (name) { return name.toLowerCase() === text.toLowerCase(); });
+      })) return states[0];
+      throw problem;
+    }
+  }
+
   /* A dipkb class first, then a CAMEO or PLOVER code, as the server resolves a type. */
   function resolveType(text) {
     var needle = text.toLowerCase();
@@ -353,7 +366,7 @@
     if (!Object.prototype.hasOwnProperty.call(FLAGS, flag)) {
       throw new FilterError("Parameter 'direct' must be true or false; got '" + params.get("direct") + "'.");
     }
-    var actors = given("actor").map(function (a) { return resolveIn(lookups.actors, a, "actor"); });
+    var actors = given("actor").map(resolveActor);
     var direct = FLAGS[flag];
     var type = given("type").map(resolveType)[0];
     var place = given("place").map(function (p) { return resolveIn(lookups.places, p, "place"); })[0];
@@ -433,6 +446,7 @@
     event.preventDefault();
     navigate("");
   });
-  window.addEventListener("hashchange", apply);
+  /* Another page or filter starts at the top, as the served page does when it loads. */
+  window.addEventListener("hashchange", function () { apply(); window.scrollTo(0, 0); });
   apply();
 })();
