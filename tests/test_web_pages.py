@@ -146,6 +146,19 @@ def test_a_movement_says_whence_and_whither_with_links_to_both_places(served_kb:
         "/place/afghanistan", "/place/tajikistan"]
 
 
+def test_a_role_in_the_address_is_shown_in_the_form_and_kept_by_the_next_filter(served_kb: Served, page: Recorded):
+    """?role=host filtered without a word on the page, and the next submit dropped it."""
+    page.page.goto(served_kb.url + "/?role=host")
+    assert page.page.input_value("input[name=role]") == "host"
+    assert page.listed() == cli_timeline(served_kb.root, "--role", "host")
+    page.page.fill("input[name=place]", "Iran")
+    with page.page.expect_navigation():
+        page.page.click("button[type=submit]")
+    expected = cli_timeline(served_kb.root, "--role", "host", "--place", "Iran")
+    assert 0 < len(expected) < len(cli_timeline(served_kb.root, "--role", "host"))
+    assert page.listed() == expected
+
+
 def test_a_bad_filter_says_what_is_wrong_beside_the_form(served_kb: Served, page: Recorded):
     response = page.page.goto(served_kb.url + "/?actor=Nobody+At+All&from=2021-07")
     assert response.status == 400
