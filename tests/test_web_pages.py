@@ -299,14 +299,22 @@ def test_the_sparql_editor_opens_on_a_kb_without_the_examples_actors_and_with_a_
         '<http://www.w3.org/2000/01/rdf-schema#label> "Vara"@en .\n', encoding="utf-8")
     (tmp_path / "queries").mkdir()
     shutil.copy(REPO / "queries" / "actor-timeline.rq", tmp_path / "queries")
+    shutil.copy(REPO / "queries" / "event-sources.rq", tmp_path / "queries")
     (tmp_path / "queries" / "broken.rq").write_text("# title: Broken\nSELECT * WHERE {\n", encoding="utf-8")
     with serving(tmp_path) as served:
         response = page.page.goto(served.url + "/sparql")
         assert response.status == 200
         saved = page.page.locator("button.saved-query")
-        expect(saved).to_have_count(1)
-        # The example names actor:russia, which this KB lacks: the query is offered as written, unbound.
-        assert saved.first.get_attribute("data-query") == (REPO / "queries" / "actor-timeline.rq").read_text()
+        expect(saved).to_have_count(2)
+        # The examples name actor:russia and an event this KB lacks: each query is offered as written,
+        # to complete; run, the first listed every event and the second nothing, as if they had answered.
+        for button, name, needs in zip(saved.all(), ("actor-timeline", "event-sources"), ("actor=…", "event=…")):
+            assert button.get_attribute("data-query") == (REPO / "queries" / f"{name}.rq").read_text()
+            button.click()
+            expect(page.page.locator("#sparql-status")).to_have_text(
+                f"This query needs {needs}: bind its variables (a VALUES block) in the editor, then Run.")
+            assert page.page.input_value("#query") == button.get_attribute("data-query")
+            expect(page.page.locator("table.results-table")).to_have_count(0)
         expect(page.page.locator("ul.problems li")).to_contain_text("broken.rq:")
         page.page.fill("#query", "SELECT ?label WHERE { actor:vara rdfs:label ?label }")
         page.page.click("#sparql-form button[type=submit]")

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+from pyoxigraph import NamedNode
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -148,17 +149,24 @@ class _Example:
     description: str
     example: str
     text: str
+    needs: str = ""  # the parameters a person must bind first, where the example names nothing of this KB
 
 
 def _ready(kb: KnowledgeBase, query: SavedQuery) -> _Example:
     example = " ".join(f"{k}={v}" for k, v in query.example)
-    text = query.text  # with nothing to bind it with, the person fills it in
-    if query.example or not any(p.required for p in query.parameters):
-        try:
-            text = query.with_values(query.bind(query.example_values, lambda name: resolve_actor(kb, name)))
-        except DipkbError:  # an example naming what this KB does not hold (actor:russia): offered unbound
-            example = ""
-    return _Example(query.name, query.title, query.description, example, text)
+    try:
+        bound = query.bind(query.example_values, lambda name: resolve_actor(kb, name))
+    except DipkbError:  # no example, or one naming what this KB does not hold (actor:russia)
+        bound = None
+    # Run unbound, a required parameter's variable matches anything (every event); bound to an IRI
+    # the KB does not describe, nothing: either way an answer that looks like one.
+    if bound is None or any(isinstance(term, NamedNode) and not kb.ask("ASK { ?thing ?p ?o }", {"thing": term})
+                            for term in bound.values()):
+        needs = " ".join(f"{p.name}=…" for p in query.parameters if p.required)
+        if needs:
+            return _Example(query.name, query.title, query.description, "", query.text, needs)
+        bound = {}
+    return _Example(query.name, query.title, query.description, example, query.with_values(bound))
 
 
 def _examples(live: LiveKB) -> tuple[list[_Example], list[str]]:

@@ -106,6 +106,7 @@
           }
           results.appendChild(table(body));
         }
+        results.scrollIntoView({block: "nearest"});  /* below the saved queries on a small screen */
       });
     }).catch(function (problem) {
       status.textContent = "The server did not answer: " + problem.message;
@@ -119,7 +120,12 @@
   Array.prototype.forEach.call(document.querySelectorAll(".saved-query"), function (button) {
     button.addEventListener("click", function () {
       textarea.value = button.getAttribute("data-query");
-      run();
+      var needs = button.getAttribute("data-needs");
+      if (!needs) return run();
+      results.textContent = "";
+      status.textContent = "This query needs " + needs + ": bind its variables (a VALUES block) in the editor, then Run.";
+      textarea.focus();
+      textarea.scrollIntoView({block: "nearest"});
     });
   });
 })();
