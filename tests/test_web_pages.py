@@ -492,6 +492,20 @@ def test_the_file_opens_offline_and_filters_as_the_cli_does(served_kb: Served, t
         context.close()
 
 
+def test_a_keyboard_reaches_the_pages_before_the_events(busy_kb: Served, page: Recorded):
+    """The pages were only below the list: 1,102 presses of Tab past every link of 200 events."""
+    page.page.goto(busy_kb.url + "/")
+    for _ in range(40):
+        page.page.keyboard.press("Tab")
+        if page.page.evaluate("document.activeElement.closest('#pager-top') !== null"):
+            break
+    else:
+        pytest.fail("40 presses of Tab did not reach the pages")
+    assert page.page.locator("#pager-top a").all_inner_texts() == page.page.locator("#pager a").all_inner_texts()
+    page.page.locator("#pager-top a.next").press("Enter")
+    expect(page.page.locator("#count")).to_contain_text("Events 201–400 of ")
+
+
 def test_the_files_next_page_starts_at_its_top(busy_kb: Served, tmp_path: Path, page: Recorded):
     out = tmp_path / "busy.html"
     dipkb(busy_kb.root, "export", "-f", "html", "-o", str(out))

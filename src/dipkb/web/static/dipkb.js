@@ -285,7 +285,9 @@
     events.forEach(function (ev) { list.appendChild(card(ev, domain)); });
     document.getElementById("count").textContent = total === 0 ? "No events."
       : "Events " + (offset + 1) + "–" + (offset + events.length) + " of " + total + ".";
-    pager(document.getElementById("pager"), total, Math.floor(offset / data.per_page) + 1, hrefFor);
+    ["pager-top", "pager"].forEach(function (id) {
+      pager(document.getElementById(id), total, Math.floor(offset / data.per_page) + 1, hrefFor);
+    });
   }
 
   if (SERVED) {
