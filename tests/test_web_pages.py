@@ -159,6 +159,19 @@ def test_a_role_in_the_address_is_shown_in_the_form_and_kept_by_the_next_filter(
     assert page.listed() == expected
 
 
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_axis_labels_do_not_overlap_on_a_phone_or_a_desktop(served_kb: Served, page: Recorded, width: int):
+    """At 375 px the dates ran into each other: "29 Jun 2026 Jul 2021 13 Jul 2021"."""
+    page.page.set_viewport_size({"width": width, "height": 800})
+    for query in ("?actor=Russia&from=2021-06&to=2021-07", "?actor=Russia", "?from=2021-07-01&to=2021-07-31", ""):
+        page.page.goto(served_kb.url + "/" + query)
+        boxes = sorted((box["x"], box["x"] + box["width"]) for box in
+                       (tick.bounding_box() for tick in page.page.locator(".axis .tick").all()))
+        assert len(boxes) >= (2 if width < 500 else 4), query
+        assert all(right <= left for (_, right), (left, _) in zip(boxes, boxes[1:])), (query, boxes)
+        assert page.page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 def test_a_bad_filter_says_what_is_wrong_beside_the_form(served_kb: Served, page: Recorded):
     response = page.page.goto(served_kb.url + "/?actor=Nobody+At+All&from=2021-07")
     assert response.status == 400

@@ -130,25 +130,27 @@
     return Math.min(100, Math.max(0, (time - domain.lo) / (domain.hi - domain.lo) * 100));
   }
 
-  function ticks(domain) {
+  /* As many ticks as the axis has room for, at most eight: "29 Jun 2021" takes about 90 px, a year 45. */
+  function ticks(domain, width) {
     var start = new Date(domain.lo), end = new Date(domain.hi), found = [];
     var years = (domain.hi - domain.lo) / (365.25 * DAY), months = years * 12, days = (domain.hi - domain.lo) / DAY;
-    function step(count, steps) {
-      return steps.filter(function (s) { return count / s <= 8; })[0] || steps[steps.length - 1];
+    function step(count, steps, room) {
+      var most = Math.max(1, Math.min(8, Math.floor(width / room)));
+      return steps.filter(function (s) { return count / s <= most; })[0] || steps[steps.length - 1];
     }
     var y, m, t;
     if (years >= 3) {
-      var every = step(years, [1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000]);
+      var every = step(years, [1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000], 45);
       for (y = Math.ceil(start.getUTCFullYear() / every) * every; (t = utc(y, 0, 1)) <= domain.hi; y += every) {
         if (t >= domain.lo) found.push({at: t, label: String(y)});
       }
     } else if (days >= 60) {
-      var monthly = step(months, [1, 2, 3, 6]);
+      var monthly = step(months, [1, 2, 3, 6, 12], 80);
       for (y = start.getUTCFullYear(), m = 0; (t = utc(y, m, 1)) <= domain.hi; m += monthly) {
         if (t >= domain.lo) found.push({at: t, label: MONTHS[new Date(t).getUTCMonth()].slice(0, 3) + " " + new Date(t).getUTCFullYear()});
       }
     } else {
-      var daily = step(days, [1, 2, 7, 14]);
+      var daily = step(days, [1, 2, 7, 14, 28], 90);
       for (t = utc(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate() + 1); t <= end.getTime(); t += daily * DAY) {
         var d = new Date(t);
         found.push({at: t, label: d.getUTCDate() + " " + MONTHS[d.getUTCMonth()].slice(0, 3) + " " + d.getUTCFullYear()});
@@ -161,7 +163,7 @@
     axis.textContent = "";
     axis.hidden = !domain;
     if (!domain) return;
-    ticks(domain).forEach(function (tick) {
+    ticks(domain, axis.clientWidth).forEach(function (tick) {
       var mark = el("span", "tick", tick.label);
       mark.style.left = percent(tick.at, domain) + "%";
       axis.appendChild(mark);
