@@ -226,6 +226,18 @@ def test_the_engines_reason_is_said_rather_than_the_tokens_it_would_take(kb_copy
     assert str(refused.value) == f"SPARQL syntax error: {message}"
 
 
+@pytest.mark.parametrize(("text", "at"), [("SELECT (<s> AS ?x) {}", "1:9"), ("CONSTRUCT { <s> <p> 1 } WHERE {}", "1:13"),
+                                        ("SELECT * { ?s ?p ?o FILTER(?o = <>) }", "1:33")])
+def test_a_relative_iri_without_a_base_says_so(kb_copy, text, at):
+    """The engine said "expected [_]", or "unexpected 'p': not a keyword, name, IRI, string or number"."""
+    with pytest.raises(QueryError) as refused:
+        KnowledgeBase.open(kb_copy).query(text)
+    assert str(refused.value).startswith(f"SPARQL syntax error: error at {at}: <")
+    assert "is a relative IRI, and the query has no BASE to resolve it against" in str(refused.value)
+    based = KnowledgeBase.open(kb_copy).select("BASE <https://w3id.org/dipkb/kb/> SELECT (<actor/russia> AS ?x) {}")
+    assert based[0]["x"].value == "https://w3id.org/dipkb/kb/actor/russia"
+
+
 def test_text_that_does_not_tokenize_is_a_syntax_error_with_its_place():
     with pytest.raises(QueryError, match=r"^SPARQL syntax error: error at 2:9: unexpected 'oops'"):
         guard.prepare("SELECT *\nWHERE { oops }", {})

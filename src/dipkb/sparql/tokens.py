@@ -175,6 +175,9 @@ def _opens_iri(body: str, code: list[Token], base: str | None) -> bool:
     return resolve_iri(base, body) is not None
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
 def _next_token(text: str, at: int, code: list[Token], base: str | None, names: _Names, run_end: int) -> Token:
     char = text[at]
     if char in " \t\r\n":
@@ -189,6 +192,9 @@ def _next_token(text: str, at: int, code: list[Token], base: str | None, names: 
     if char == "<" and (iri := _IRIREF.match(text, at)):
         body = _unescape(text, at, iri.group(1))
         if _opens_iri(body, code, base):
+            if base is None and not _SCHEME.match(body):  # the engine's message: "expected [_]"
+                raise syntax_error(text, at, f"{iri.group()} is a relative IRI, and the query has no BASE to "
+                                   "resolve it against: write it whole (<https://...>) or as a prefixed name")
             return Token(Kind.IRI, at, iri.end(), iri.group(), body)
     if char in "?$" and (var := names.var.match(text, at)):
         return Token(Kind.VAR, at, var.end(), var.group())
