@@ -121,6 +121,18 @@ def test_a_type_with_an_actor_a_place_or_dates_keeps_the_events_of_both(root, ki
     assert events(root, "--type", kind, *other) == [e for e in events(root, *other) if e["id"] in of_type]
 
 
+def test_a_type_as_typed_wins_over_one_that_matches_only_in_another_case(root, everything):
+    """RETREAT is PLOVER's type, which dip:Withdrawal and dip:BaseClosure map to as well; it was read as
+    the class dip:Retreat, whose label is "retreat", and plover:RETREAT was no type at all."""
+    mapped = {"dip:Retreat", "dip:Withdrawal", "dip:BaseClosure"}
+    plover = ids(events(root, "--type", "RETREAT"))
+    assert plover == ids(events(root, "--type", "plover:RETREAT"))
+    assert plover == [e["id"] for e in everything if e["type"] in mapped]
+    assert {e["type"] for e in everything if e["id"] in plover} == mapped
+    assert ids(events(root, "--type", "retreat")) == ids(events(root, "--type", "Retreat")) == [
+        e["id"] for e in everything if e["type"] == "dip:Retreat"]
+
+
 def test_russia_hosted_visits(root):
     assert ids(events(root, "--type", "042", "--actor", "Russia")) == ["event:taliban-delegation-visit-moscow-2021-07"]
 

@@ -458,6 +458,9 @@ FILE_FILTERS = [
     ({"type": "042"}, ("--type", "042")),
     ({"type": "Meeting"}, ("--type", "Meeting")),
     ({"type": "CONSULT"}, ("--type", "CONSULT")),
+    ({"type": "RETREAT"}, ("--type", "RETREAT")),  # PLOVER's, not the class dip:Retreat, labelled "retreat"
+    ({"type": "retreat"}, ("--type", "retreat")),
+    ({"type": "plover:RETREAT"}, ("--type", "plover:RETREAT")),
     ({"place": "Afghanistan"}, ("--place", "Afghanistan")),
     ({"actor": "RUS"}, ("--actor", "RUS")),  # a state by its country's codes: CAMEO and ISO alpha-3
     ({"actor": "RU"}, ("--actor", "RU")),  # ISO alpha-2

@@ -209,22 +209,27 @@ SELECT ?concept ?code WHERE {
   VALUES ?scheme { <https://w3id.org/dipkb/cameo/scheme> <https://w3id.org/dipkb/plover/scheme> }
 }"""
 _CLASS_QUERY = "SELECT ?class ?needle WHERE { ?class skos:inScheme dip:EventTypeScheme ; rdfs:label ?label . FILTER(LCASE(STR(?label)) = ?needle) }"
+_EXACT_CLASS_QUERY = "SELECT ?class ?needle WHERE { ?class skos:inScheme dip:EventTypeScheme ; rdfs:label ?label . FILTER(STR(?label) = ?needle) }"
+_CONCEPT_ASK = """ASK { ?c skos:inScheme ?scheme
+  VALUES ?scheme { <https://w3id.org/dipkb/cameo/scheme> <https://w3id.org/dipkb/plover/scheme> } }"""
 
 
 def resolve_event_type(kb: KnowledgeBase, text: str) -> TypeFilter:
-    """``Meeting``, ``dip:Meeting``, ``meeting``, a CAMEO code (``04``, ``042``) or a PLOVER type (``CONSULT``)."""
+    """``Meeting``, ``dip:Meeting``, ``meeting``, a CAMEO code (``04``, ``042``, ``cameo:042``) or a PLOVER
+    type (``CONSULT``, ``plover:CONSULT``). A name as typed wins over one that matches only in another
+    case: ``RETREAT`` is PLOVER's type, ``retreat`` the class dip:Retreat."""
     text = text.strip()
-    candidates = [text, f"dip:{text}"]
-    for candidate in candidates:
+    for candidate in (text, f"dip:{text}"):
         node = iri_node(expand(candidate) or "")
         if node and kb.ask("ASK { ?c skos:inScheme dip:EventTypeScheme }", {"c": node}):
             return TypeFilter(node.value, is_code=False)
-    rows = kb.select(_CLASS_QUERY, {"needle": Literal(text.lower())})
-    if len(rows) == 1:
-        return TypeFilter(rows[0]["class"].value, is_code=False)
-    rows = kb.select(_CODE_QUERY, {"code": Literal(text)})
-    if len(rows) == 1:
-        return TypeFilter(rows[0]["concept"].value, is_code=True)
+        if node and candidate == text and kb.ask(_CONCEPT_ASK, {"c": node}):
+            return TypeFilter(node.value, is_code=True)
+    for query, needle, is_code in ((_EXACT_CLASS_QUERY, text, False), (_CODE_QUERY, text, True),
+                                   (_CLASS_QUERY, text.lower(), False)):
+        rows = kb.select(query, {"code" if is_code else "needle": Literal(needle)})
+        if len(rows) == 1:
+            return TypeFilter(rows[0]["concept" if is_code else "class"].value, is_code=is_code)
     raise UnknownNameError(
         f"Unknown event type {text!r}: use a dipkb class (Meeting, TroopMovement), a CAMEO code (04, 042) "
         "or a PLOVER type (CONSULT)."

@@ -185,18 +185,19 @@ def _country_codes(kb: KnowledgeBase, actors: Iterable[str]) -> dict[str, list[s
 
 
 def _type_keys(kb: KnowledgeBase, iris: set[str]) -> dict[str, dict]:
-    """The types a person may type, by CURIE: a dipkb class by its name or label, a CAMEO or PLOVER
-    concept by its notation (``042``, ``CONSULT``); ``code`` tells which, for the server's order
-    (a class first)."""
+    """The types a person may type, by CURIE, as written: a dipkb class by its CURIE, name or label,
+    a CAMEO or PLOVER concept by its CURIE or notation (``042``, ``CONSULT``); ``code`` tells which,
+    for the server's order (views.names.resolve_event_type)."""
     keys: dict[str, set[str]] = defaultdict(set)
     classes = set()
     for row in kb.select_for_each(_TYPE_KEYS, sorted(iris)):
         short = curie(row["type"].value)
+        keys[short].add(short)
         if "label" in row:
             classes.add(short)
-            keys[short] |= {short.lower(), short.split(":", 1)[-1].lower(), row["label"].value.lower()}
+            keys[short] |= {short.split(":", 1)[-1], row["label"].value}
         if "notation" in row:
-            keys[short].add(row["notation"].value.lower())
+            keys[short].add(row["notation"].value)
     return {t: {"keys": sorted(keys[t]), "code": t not in classes} for t in sorted(keys)}
 
 

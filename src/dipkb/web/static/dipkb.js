@@ -335,14 +335,17 @@
     }
   }
 
-  /* A dipkb class first, then a CAMEO or PLOVER code, as the server resolves a type. */
+  /* As the server resolves a type: a class as typed, a CAMEO or PLOVER code as typed, then a class in
+   * any case ("RETREAT" is PLOVER's type, "retreat" the class). */
   function resolveType(text) {
-    var needle = text.toLowerCase();
-    var ids = Object.keys(lookups.types).filter(function (id) { return lookups.types[id].keys.indexOf(needle) >= 0; });
-    var classes = ids.filter(function (id) { return !lookups.types[id].code; });
-    var codes = ids.filter(function (id) { return lookups.types[id].code; });
-    if (classes.length === 1) return classes[0];
-    if (codes.length === 1) return codes[0];
+    var types = lookups.types, ids = Object.keys(types), lower = text.toLowerCase();
+    function only(code, named) {
+      var hits = ids.filter(function (id) { return types[id].code === code && types[id].keys.some(named); });
+      return hits.length === 1 ? hits[0] : null;
+    }
+    var found = only(false, function (key) { return key === text; }) || only(true, function (key) { return key === text; })
+      || only(false, function (key) { return key.toLowerCase() === lower; });
+    if (found) return found;
     throw new FilterError("No event of this file has the type '" + text + "': use a dipkb class (Meeting), "
       + "a CAMEO code (042) or a PLOVER type (CONSULT).");
   }
