@@ -30,6 +30,11 @@ def event_time(**fields: str) -> EventTime:
     # Two statements of one side: the narrower wins, never a day outside either.
     ({"date": "2021-07", "latest": "2021-07-09"}, "2021-07-01", "2021-07-09"),
     ({"date": "2021", "earliest": "2021-03"}, "2021-03-01", "2021-12-31"),
+    # Begun in 2021, no later than March: the bound is the start's, the end stays open (it was filed as
+    # over by April while shown "2021/..").
+    ({"start": "2021", "latest": "2021-03"}, "2021-01-01", None),
+    # A date with an end is an interval from the date: the end was dropped, shown and filtered.
+    ({"date": "2021-07-01", "end": "2021-07-10"}, "2021-07-01", "2021-07-10"),
     ({}, None, None),
 ])
 def test_the_days_an_event_is_filed_under(fields, first, last):
@@ -46,6 +51,7 @@ def test_the_days_an_event_is_filed_under(fields, first, last):
     ({"earliest": "1996"}, "[1996..]"),
     ({"earliest": "2019", "latest": "2020"}, "[2019..2020]"),
     ({"latest": "2021-07", "end": "2021-09"}, "[..2021-07]/2021-09"),
+    ({"date": "2021-07-01", "end": "2021-07-10"}, "2021-07-01/2021-07-10"),
     ({}, ""),
 ])
 def test_a_date_is_written_at_its_own_precision(fields, shown):
@@ -63,6 +69,7 @@ def test_a_date_is_written_at_its_own_precision(fields, shown):
     ({"start": "1996"}, "from 1996, end unknown"),
     ({"end": "2001-09-11"}, "until 11 September 2001, start unknown"),
     ({"latest": "2021-07", "end": "2021-09-11"}, "from no later than July 2021 to 11 September 2021"),
+    ({"date": "2021-07-01", "end": "2021-07-10"}, "from 1 July 2021 to 10 July 2021"),
     ({}, ""),
 ])
 def test_an_event_time_in_words_keeps_its_precision(fields: dict[str, str], words: str) -> None:

@@ -212,11 +212,13 @@ class EventTime:
 
         Bounds (earliest/latest) constrain when the event began. An event known only by a bound is
         filed under that bound's own period: "no later than July 2021" is found in July 2021, not in
-        every year before it. Returns None for a side that stays open (a war with no known end).
+        every year before it. Returns None for a side that stays open (a war with no known end): a
+        start without an end is open, whatever bounds its start. An end makes a date the first day
+        of an interval, as a start.
         """
         lows = [p.first_day for p in (self.date, self.start, self.earliest) if p]
-        highs = [p.last_day for p in (self.date, self.end) if p]
-        if self.latest and not self.end:
+        highs = [self.end.last_day] if self.end else [self.date.last_day] if self.date else []
+        if self.latest and not self.end and not self.start:
             highs.append(self.latest.last_day)
         if not lows and self.latest:
             lows.append(self.latest.first_day)
@@ -236,7 +238,7 @@ class EventTime:
         """ISO 8601 at the event's own precision: ``2021-07``, an interval ``2021-05/2021-07``, or
         bounds in EDTF's "one of a set" form, ``[..2021-07]`` for "no later than July 2021"."""
         if self.date:
-            return self.date.text
+            return f"{self.date.text}/{self.end.text}" if self.end else self.date.text
         bounds = f"[{self.earliest.text if self.earliest else ''}..{self.latest.text if self.latest else ''}]"
         if self.start or self.end:
             begin = self.start.text if self.start else (bounds if self.earliest or self.latest else "..")
@@ -255,7 +257,7 @@ class EventTime:
         """What :meth:`display` says, in words: "July 2021", "no later than July 2021", "from May 2021
         to July 2021", "from 1996, end unknown"; "" for an undated event."""
         if self.date:
-            return self.date.words()
+            return f"from {self.date.words()} to {self.end.words()}" if self.end else self.date.words()
         begin = self.start.words() if self.start else self.bounded_words()
         if self.end:
             return f"from {begin} to {self.end.words()}" if begin else f"until {self.end.words()}, start unknown"

@@ -32,7 +32,7 @@ def slide_dates(time: EventTime) -> SlideDates | None:
     """The dates a slide shows for an event's time, None for an undated event: a date, or an interval
     with both sides, as date objects; anything else (a bound, an open side) said in words as well."""
     if time.date:
-        return SlideDates(time.date)
+        return SlideDates(time.date, time.end) if time.end else SlideDates(time.date)
     begin = time.start or time.earliest or time.latest
     if begin is None:
         return SlideDates(time.end, None, time.words()) if time.end else None
