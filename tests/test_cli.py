@@ -86,7 +86,7 @@ def test_timeline_of_russia_in_july_2021(run):
             {"id": "actor:taliban-delegation-moscow-2021", "label": "Taliban delegation to Moscow (July 2021)",
              "role": "visitor"},
         ],
-        "place": {"id": "place:moscow", "label": "Moscow"},
+        "place": {"id": "place:moscow", "label": "Moscow"}, "origin": None, "destination": None,
         "sources": [
             {"id": "source:founding-article",
              "title": "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia",

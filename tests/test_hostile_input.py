@@ -294,7 +294,7 @@ def test_hostile_text_is_written_and_read_back(scratch: Scratch):
                   "--participant", "host=Zarif", "--date", "2021-06", "--source-url", "https://example.org/probe",
                   *[x for option, text in texts.items() for x in (f"--{option}", text)])
     assert result.exit_code == 0, result.output
-    event = "event:" + result.stdout.split()[1]
+    event = result.stdout.split()[1]  # event:...
     assert _run(scratch, "validate").exit_code == 0
     shown = json.loads(_run(scratch, "show", event, "-f", "json").stdout)
     values = {fact["property"]: fact["value"] for fact in shown["properties"]}

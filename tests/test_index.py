@@ -344,7 +344,9 @@ DAY_CASES: list[tuple[dict[str, tuple[str, str]], tuple[str | None, str | None]]
     ({"latestDate": ("2021-07", "gYearMonth")}, ("2021-07-01", "2021-07-31")),
     ({"earliestDate": ("1996", "gYear")}, ("1996-01-01", "1996-12-31")),
     ({"earliestDate": ("2021-05", "gYearMonth"), "latestDate": ("2021-07", "gYearMonth")}, ("2021-05-01", "2021-07-31")),
-    ({"startDate": ("2021-05", "gYearMonth"), "latestDate": ("2021-06", "gYearMonth")}, ("2021-05-01", "2021-06-30")),
+    # dip:latestDate bounds the start, not the end: the end stays open.
+    ({"startDate": ("2021-05", "gYearMonth"), "latestDate": ("2021-06", "gYearMonth")}, ("2021-05-01", None)),
+    ({"date": ("2021-07-01", "date"), "endDate": ("2021-07-10", "date")}, ("2021-07-01", "2021-07-10")),
     ({"earliestDate": ("2021-03", "gYearMonth"), "startDate": ("2021-05", "gYearMonth")}, ("2021-05-01", None)),
     ({"date": ("2021-07", "gYearMonth"), "startDate": ("2021-07-10", "date")}, ("2021-07-10", "2021-07-31")),
     ({"latestDate": ("2021-13", "gYearMonth"), "endDate": ("2021", "gYear")}, (None, "2021-12-31")),
