@@ -212,6 +212,14 @@ def test_show_of_an_iri_the_kb_does_not_hold_says_nothing_is_named_so(run):
     assert result.output.startswith("Error: Nothing named 'event:no-such-event' in the knowledge base")
 
 
+def test_show_of_part_of_a_name_suggests_the_names_that_hold_it_as_timeline_does(run):
+    result = run("show", "zamir")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: Nothing named 'zamir' in the knowledge base. Did you mean: ")
+    assert "'Zamir Kabulov'" in result.output and "'Zamir Kabulov meets the Taliban delegation in Moscow'" in result.output
+    assert run("timeline", "--actor", "zamir").output == "Error: No actor named 'zamir'. Did you mean: 'Zamir Kabulov'?\n"
+
+
 def test_show_finds_a_name_in_any_case_when_none_matches_as_typed(run):
     # The place's label starts in lower case: no usual casing of what was typed ("Northern
     # Afghanistan", "northern afghanistan", "Northern afghanistan"...) is it.

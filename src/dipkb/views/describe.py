@@ -13,7 +13,7 @@ from dipkb.model.terms import iri_node
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.terminal import display_width, padded, terminal_text
 from dipkb.views.facts import Fact, fact_order
-from dipkb.views.names import is_own_name, resolve_among
+from dipkb.views.names import did_you_mean, is_own_name, resolve_among
 from dipkb.views.paging import timeline_window
 from dipkb.views.render import json_pieces
 from dipkb.views.long_selection import select_all
@@ -71,8 +71,9 @@ def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str
         if node and kb.ask("ASK { { ?thing ?p ?o } UNION { ?s ?p ?thing } }", {"thing": node}):
             raise UnknownNameError(f"{text!r} is in the knowledge base, but not as an event, actor, place, source "
                                    f"or position: its statements are in `dipkb query 'DESCRIBE <{node.value}>'`.")
-        raise UnknownNameError(f"Nothing named {text!r} in the knowledge base: give an IRI, a CURIE "
-                               "(event:..., actor:...) or a label.")
+        hint = did_you_mean(kb, text, [DIP + class_name for class_name, _ in _KINDS])
+        raise UnknownNameError(f"Nothing named {text!r} in the knowledge base" + (
+            f". Did you mean: {hint}?" if hint else ": give an IRI, a CURIE (event:..., actor:...) or a label."))
     if len(found) > 1:
         own = [iri for iri in found if is_own_name(kb, iri, text)]
         if len(own) != 1:

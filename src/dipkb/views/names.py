@@ -149,8 +149,14 @@ SELECT DISTINCT ?label ?needle WHERE {
 
 
 def _suggestions(kb: KnowledgeBase, text: str, kind: NamedNode) -> str:
-    rows = kb.select_values(_SUGGEST_QUERY, _class_rows(kb, kind), {"needle": _needle(text)})
-    return ", ".join(f"'{r['label'].value}'" for r in rows)
+    return did_you_mean(kb, text, [kind.value])
+
+
+def did_you_mean(kb: KnowledgeBase, text: str, kinds: Sequence[str]) -> str:
+    """Up to five labels of things of ``kinds`` that hold ``text`` in any case, quoted, for a message."""
+    labels = {r["label"].value for kind in kinds
+              for r in kb.select_values(_SUGGEST_QUERY, _class_rows(kb, NamedNode(kind)), {"needle": _needle(text)})}
+    return ", ".join(f"'{label}'" for label in sorted(labels)[:5])
 
 
 _OWN_NAMES_QUERY = "SELECT ?thing ?name WHERE { ?thing rdfs:label|skos:prefLabel ?name }"
