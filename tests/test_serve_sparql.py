@@ -237,6 +237,25 @@ def test_construct_negotiation(served_kb, accept, expected):
     assert set(graph) == set(rdflib.Graph().parse(data=cli_turtle, format="turtle"))
 
 
+@pytest.mark.parametrize("accept, fmt", [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+                                         ("application/rdf+xml", "xml"), ("application/n-triples", "nt")])
+def test_a_get_without_a_query_asking_for_rdf_gets_the_service_description(served_kb, accept, fmt):
+    """The Service Description spec: a GET of the endpoint without a query SHOULD describe it; it
+    was a 400 to every client but a browser."""
+    reply = request(served_kb, headers={"Accept": accept})
+    assert (reply.status, reply.type) == (200, f"{accept}; charset=utf-8")
+    graph = rdflib.Graph().parse(data=reply.body, format=fmt)
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    (service,) = graph.subjects(rdflib.RDF.type, sd.Service)
+    assert graph.value(service, sd.endpoint) == rdflib.URIRef(served_kb.url + "/sparql")
+    assert set(graph.objects(service, sd.supportedLanguage)) == {sd.SPARQL11Query}  # no update language
+    formats = {str(f).removeprefix("http://www.w3.org/ns/formats/") for f in graph.objects(service, sd.resultFormat)}
+    assert {"SPARQL_Results_JSON", "SPARQL_Results_CSV", "Turtle", "JSON-LD"} <= formats
+    for other in ("*/*", "text/csv", None):  # curl, a results format, nothing: the usage message as before
+        reply = request(served_kb, headers={"Accept": other} if other else {})
+        assert reply.status == 400 and "No query" in reply.text
+
+
 def test_an_accept_header_on_two_lines_is_one_list(served_kb):
     address = urlsplit(served_kb.url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)

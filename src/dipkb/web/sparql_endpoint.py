@@ -71,6 +71,11 @@ async def sparql(request: Request) -> Response:
             from dipkb.web import pages  # a person with a browser: the query editor
 
             return await pages.sparql_editor(request)
+        if request.method in ("GET", "HEAD") and (described := _named_graph_format(accept)) is not None:
+            from dipkb.web.service_description import service_description  # a tool asking what this is
+
+            body = service_description(str(request.url.replace(query="", fragment="")), described)
+            return Response(body, headers={"Vary": "Accept"}, media_type=described.content_type)
         raise ParameterError("No query: pass it as query= (GET, or a form POST), or POST it as "
                              "application/sparql-query.")
     solution_format, graph_format = negotiate(accept, SOLUTION_FORMATS), negotiate(accept, GRAPH_FORMATS)
@@ -234,6 +239,14 @@ def negotiate(header: str | None, offered: tuple[ResultFormat, ...]) -> ResultFo
             if quality > best_quality:
                 best, best_quality = fmt, quality
     return best
+
+
+def _named_graph_format(header: str | None) -> ResultFormat | None:
+    """The RDF format a request without a query asks for by name (text/turtle), if it names one: a
+    browser or curl's */* gets the page or the usage message instead."""
+    if any(r.quality > 0 and r.specificity(f) == 2 for r in accepted(header) for f in GRAPH_FORMATS):
+        return negotiate(header, GRAPH_FORMATS)
+    return None
 
 
 def prefers_html(header: str | None) -> bool:
