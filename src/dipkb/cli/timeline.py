@@ -36,7 +36,9 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
                      out: Output) -> None:
     """Events in chronological order, with date at its real precision, roles, place and sources.
 
-    Date filters match events whose time overlaps the range. -f timelinejs writes TimelineJS3 JSON,
+    Date filters match events whose time overlaps the range; an event known only by a bound
+    ([..2021-07], [1996..]) is matched by the bound's own period, not every year before or after it.
+    -f timelinejs writes TimelineJS3 JSON,
     -f geojson (or -o x.geojson) a GeoJSON FeatureCollection of the events whose place has coordinates,
     -f html (or -o x.html) one page that opens offline, as `export -f html` writes every event.
 
