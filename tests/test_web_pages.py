@@ -227,7 +227,13 @@ def test_entity_pages_link_to_each_other_and_have_json_twins(served_kb: Served, 
 def test_an_unknown_name_is_a_404_page_and_a_404_json(served_kb: Served, page: Recorded):
     response = page.page.goto(served_kb.url + "/event/no-such-event")
     assert response.status == 404
-    assert "event:no-such-event" in page.page.locator("p.error").inner_text()
+    assert page.page.locator("p.error").inner_text() == (
+        "No event has the page /event/no-such-event: a page is named by the end of the event's IRI "
+        "(/actor/russia for actor:russia).")
+    # A name is no page's address ("give a label" was the advice): the pages of things so named are.
+    page.page.goto(served_kb.url + "/actor/Kabulov")
+    assert page.page.locator("p.error").inner_text().endswith(
+        "Did you mean /actor/zamir-kabulov (Zamir Kabulov)?")
     status, kind, body = fetch(served_kb.url + "/actor/no-such-actor.json")
     assert (status, kind) == (404, "application/json")
     assert "actor:no-such-actor" in json.loads(body)["error"]

@@ -142,7 +142,7 @@ def _subclasses(kb: KnowledgeBase, kind: NamedNode) -> set[NamedNode]:
 
 
 _SUGGEST_QUERY = """
-SELECT DISTINCT ?label ?needle WHERE {
+SELECT DISTINCT ?thing ?label ?needle WHERE {
   VALUES ?class { %s } ?thing a ?class .
   ?thing rdfs:label ?label . FILTER(CONTAINS(LCASE(STR(?label)), ?needle))
 } ORDER BY ?label LIMIT 5"""
@@ -152,11 +152,16 @@ def _suggestions(kb: KnowledgeBase, text: str, kind: NamedNode) -> str:
     return did_you_mean(kb, text, [kind.value])
 
 
+def named_like(kb: KnowledgeBase, text: str, kinds: Sequence[str]) -> list[tuple[str, str]]:
+    """Up to five things of ``kinds`` whose label holds ``text`` in any case, as (IRI, label), by label."""
+    found = {(r["label"].value, r["thing"].value) for kind in kinds
+             for r in kb.select_values(_SUGGEST_QUERY, _class_rows(kb, NamedNode(kind)), {"needle": _needle(text)})}
+    return [(iri, label) for label, iri in sorted(found)[:5]]
+
+
 def did_you_mean(kb: KnowledgeBase, text: str, kinds: Sequence[str]) -> str:
-    """Up to five labels of things of ``kinds`` that hold ``text`` in any case, quoted, for a message."""
-    labels = {r["label"].value for kind in kinds
-              for r in kb.select_values(_SUGGEST_QUERY, _class_rows(kb, NamedNode(kind)), {"needle": _needle(text)})}
-    return ", ".join(f"'{label}'" for label in sorted(labels)[:5])
+    """:func:`named_like`'s labels, quoted, for a message."""
+    return ", ".join(f"'{label}'" for label in dict.fromkeys(label for _, label in named_like(kb, text, kinds)))
 
 
 _OWN_NAMES_QUERY = "SELECT ?thing ?name WHERE { ?thing rdfs:label|skos:prefLabel ?name }"

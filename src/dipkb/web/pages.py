@@ -22,13 +22,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from dipkb.errors import AmbiguousNameError, DipkbError, ParameterError, UnknownNameError
-from dipkb.model.namespaces import PREFIXES, curie
+from dipkb.model.namespaces import DIP, PREFIXES, curie
 from dipkb.sparql.saved import SavedQuery, read_catalogue
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.describe import describe
 from dipkb.web.api import counting_number, show_json, timeline_api
 from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json, single_values
-from dipkb.views.names import resolve_actor
+from dipkb.views.names import named_like, resolve_actor
 from dipkb.views.paging import timeline_window
 from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes
 from dipkb.web.live import LiveKB, stale_notes
@@ -128,11 +128,21 @@ def description_page(request: Request) -> Response:
     page = Window.requested(request.query_params)
     with _live(request).reading() as kb:
         # A page lists what one page holds: a million-event actor's whole description took 48 s and 1.5 GB.
-        description = describe(kb, f"{kind}:{local}", limit=PER_PAGE, first_event=(page - 1) * PER_PAGE)
+        try:
+            description = describe(kb, f"{kind}:{local}", limit=PER_PAGE, first_event=(page - 1) * PER_PAGE)
+        except UnknownNameError:  # said for `dipkb show`, whose advice (a label) a page's address cannot take
+            raise _no_page(kb, kind, local) from None
         window = Window.of(page, description.timeline_count)
         data = window.data(list(description.timeline))
     return _page("entity.html", title=description.label, description=description, id=curie(description.id),
                  href=page_of, twin=f"/{kind}/{quote(local)}.json", data=script_json(data), alternate=None)
+
+
+def _no_page(kb: KnowledgeBase, kind: str, local: str) -> UnknownNameError:
+    like = [f"{page_of(curie(iri))} ({label})" for iri, label in named_like(kb, local.replace("-", " "), [DIP + kind.title()])
+            if page_of(curie(iri))]
+    return UnknownNameError(f"No {kind} has the page /{kind}/{local}: a page is named by the end of the {kind}'s IRI "
+                            f"(/actor/russia for actor:russia)" + (f". Did you mean {', '.join(like)}?" if like else "."))
 
 
 def description_json(request: Request) -> Response:
