@@ -48,7 +48,7 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
         rows = kb.select_values(_KIND_NAME_QUERY, _class_rows(kb, kind_node), {"needle": _needle(text)})
         found = sorted({(r["thing"].value, r["label"].value if r["label"] else "") for r in rows})
     if not found:
-        hint = _suggestions(kb, text, kind_node)
+        hint = did_you_mean(kb, text, [kind])
         raise UnknownNameError(f"No {noun} named {text!r}." + (f" Did you mean: {hint}?" if hint else
                                f" Give a label, an alternative label or an IRI such as {noun}:russia."))
     if len(found) > 1:
@@ -146,10 +146,6 @@ SELECT DISTINCT ?thing ?label ?needle WHERE {
   VALUES ?class { %s } ?thing a ?class .
   ?thing rdfs:label ?label . FILTER(CONTAINS(LCASE(STR(?label)), ?needle))
 } ORDER BY ?label LIMIT 5"""
-
-
-def _suggestions(kb: KnowledgeBase, text: str, kind: NamedNode) -> str:
-    return did_you_mean(kb, text, [kind.value])
 
 
 def named_like(kb: KnowledgeBase, text: str, kinds: Sequence[str]) -> list[tuple[str, str]]:

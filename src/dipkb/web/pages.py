@@ -139,8 +139,8 @@ def description_page(request: Request) -> Response:
 
 
 def _no_page(kb: KnowledgeBase, kind: str, local: str) -> UnknownNameError:
-    like = [f"{page_of(curie(iri))} ({label})" for iri, label in named_like(kb, local.replace("-", " "), [DIP + kind.title()])
-            if page_of(curie(iri))]
+    like = [f"{path} ({label})" for iri, label in named_like(kb, local.replace("-", " "), [DIP + kind.title()])
+            if (path := page_of(curie(iri)))]
     return UnknownNameError(f"No {kind} has the page /{kind}/{local}: a page is named by the end of the {kind}'s IRI "
                             f"(/actor/russia for actor:russia)" + (f". Did you mean {', '.join(like)}?" if like else "."))
 
