@@ -40,6 +40,19 @@ def test_add_round_trips_through_show(kb_copy):
     assert run("--kb", str(kb_copy), "validate").exit_code == 0
 
 
+def test_an_unknown_place_says_how_to_make_one_and_nothing_is_written(kb_copy):
+    """add makes actors but no places: it said only "no place named 'Dushanbe'"."""
+    before = (kb_copy / "kb" / "events-2021.ttl").read_bytes()
+    result = run("--kb", str(kb_copy), "add", "Talks in Dushanbe", "--type", "Meeting", "--participant",
+                 "host=Russia; visitor=India", "--date", "2021-07", "--place", "Dushanbe Old Town",
+                 "--source", "source:founding-article")
+    assert result.exit_code == 2
+    assert ("no place named 'Dushanbe Old Town'; add makes no places: describe it first in a .ttl file of kb/ "
+            '(place:dushanbe-old-town a dip:Place ; rdfs:label "Dushanbe Old Town"@en ; dip:inCountry place:COUNTRY .)'
+            ) in result.output
+    assert (kb_copy / "kb" / "events-2021.ttl").read_bytes() == before
+
+
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "written"])
 def test_an_event_with_the_identity_key_of_another_is_added_with_a_note(kb_copy, dry_run):
     """The note comes with a dry run too: that is when the user can still decide not to add it."""

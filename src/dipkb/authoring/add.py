@@ -130,6 +130,19 @@ def _squash(name: str) -> str:
     return re.sub(r"[\s_-]", "", name.removeprefix("dip:")).lower()
 
 
+def _place(reconciler, text: str) -> str:
+    try:
+        return reconciler.resolve(text, kind="place")
+    except Rejection as rejection:
+        if rejection.reason != "unknown place":
+            raise
+        # `add` makes actors (--new-actor) but no places: say how one is made.
+        slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "name"
+        raise Rejection(rejection.reason, f"{rejection.detail}; add makes no places: describe it first in a .ttl "
+                        f"file of kb/ (place:{slug} a dip:Place ; rdfs:label \"{text.strip()}\"@en ; "
+                        "dip:inCountry place:COUNTRY .), as `dipkb init --example` shows in kb/places.ttl") from None
+
+
 def _time(text: str) -> DateValue:
     try:
         return date_value(text, instants=True)
@@ -202,7 +215,7 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
     for prop in ("place", "origin", "destination"):
         text = getattr(draft, prop)
         if text:
-            place = attempt(lambda t: vocab.reconciler.resolve(t, kind="place"), text)
+            place = attempt(_place, vocab.reconciler, text)
             if place:
                 places.append((prop, place))
     times = []
