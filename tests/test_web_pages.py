@@ -119,6 +119,16 @@ def test_filtering_by_russia_in_july_2021_gives_the_cli_events_with_their_source
     assert page.hosts() == {own_host(served_kb)}
 
 
+def test_each_filtered_view_has_its_own_title(served_kb: Served, page: Recorded):
+    """Every view was "dipkb timeline": tabs and the history could not tell them apart."""
+    for query, title in (("", "dipkb timeline"), ("?actor=Russia&from=2021-07&to=2021-07", "Russia · 2021-07 · dipkb timeline"),
+                         ("?type=Meeting&from=2021", "Meeting · from 2021 · dipkb timeline"),
+                         ("?place=Moscow&to=2021-07&role=host&modality=planned",
+                          "Moscow · to 2021-07 · host · planned · dipkb timeline")):
+        page.page.goto(served_kb.url + "/" + query)
+        assert page.page.title() == title, query
+
+
 def test_uncertain_dates_and_unrealised_events_look_different(served_kb: Served, page: Recorded):
     page.page.goto(served_kb.url + "/?actor=Russia&from=2021-07&to=2021-07")
     bounded = page.page.locator("li.event[data-id='event:russia-concern-central-asia-2021']")

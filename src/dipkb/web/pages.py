@@ -94,7 +94,7 @@ def timeline_page(request: Request) -> Response:
         form, wrong = TimelineForm.read(params.multi_items(), also=("page",)), None
     except ParameterError as error:  # an unknown filter, one given twice: said above an empty form
         form, wrong = TimelineForm(), error
-    page = functools.partial(_page, "timeline.html", title="dipkb timeline", form=form, modalities=MODALITIES,
+    page = functools.partial(_page, "timeline.html", title=_timeline_title(form), form=form, modalities=MODALITIES,
                              alternate=_twin("/timeline.json", params))
 
     def refused(error: Exception) -> Response:
@@ -120,6 +120,15 @@ def page_of(name: str) -> str | None:
     """The page of a CURIE that has one: actor:russia is at /actor/russia."""
     prefix, _, local = name.partition(":")
     return f"/{prefix}/{quote(local)}" if prefix in KINDS and local else None
+
+
+def _timeline_title(form: TimelineForm) -> str:
+    """The filters as typed, so that tabs and the history tell one view from another."""
+    start, end = form.start.strip(), form.end.strip()
+    span = (start if start == end else f"{start}–{end}") if start and end else f"from {start}" if start \
+        else f"to {end}" if end else ""
+    shown = [*form.actors, form.type, form.place, span, *form.roles, *form.modalities]
+    return " · ".join([text for text in shown if text] + ["dipkb timeline"])
 
 
 def description_page(request: Request) -> Response:
