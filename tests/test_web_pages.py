@@ -482,6 +482,11 @@ FILE_FILTERS = [
     ({"actor": "RU"}, ("--actor", "RU")),  # ISO alpha-2
     ({"actor": "US"}, ("--actor", "US")),
     ({"from": "1996", "to": "2001"}, ("--from", "1996", "--to", "2001")),
+    ({"role": "host"}, ("--role", "host")),
+    ({"role": "Moving Force"}, ("--role", "Moving Force")),
+    ({"actor": "Russia", "role": "host"}, ("--actor", "Russia", "--role", "host")),
+    ({"actor": "Russia", "role": "speaker"}, ("--actor", "Russia", "--role", "speaker")),  # its ministry, its envoy
+    ({"actor": "Russia", "role": "speaker", "direct": True}, ("--actor", "Russia", "--role", "speaker", "--direct")),
     ({"modality": ["planned", "possible"]}, ("--modality", "planned", "--modality", "possible")),
 ]
 
@@ -556,15 +561,18 @@ def test_the_file_keeps_its_filters_in_the_address(served_kb: Served, timeline_f
 
 
 @pytest.mark.parametrize("fragment, said", [
-    ("role=host", "This file cannot filter by 'role'; it filters by actor, direct, type, place, from, to, modality. "
-                  "`dipkb timeline` and the served page take the others."),
+    ("via=x", "This file cannot filter by 'via'; it filters by actor, direct, type, place, from, to, role, modality. "
+              "`dipkb timeline` and the served page take the others."),
+    ("role=chef", "Unknown role 'chef': use one of addressee, agent, attendee, beneficiary, causedBy, founder, host, "
+                  "movingForce, speaker, supporter, target, visitor."),
     ("actor=Russia&direct=maybe", "Parameter 'direct' must be true or false; got 'maybe'."),
     ("from=10000", "'10000' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day."),
     ("page=99", "No page 99: there is 1 page of 200 events for these filters."),
 ])
 def test_the_file_says_what_it_cannot_filter_by_rather_than_show_everything(timeline_file: Path, page: Recorded,
                                                                            fragment: str, said: str):
-    """#role=host showed all the events, #from=10000 compared as text, #page=99 the last page."""
+    """#role=host showed all the events (before the file took roles), #from=10000 compared as text, #page=99
+    the last page."""
     page.page.goto(timeline_file.as_uri() + "#" + fragment)
     expect(page.page.locator("#filter-error")).to_have_text(said)
 

@@ -77,6 +77,11 @@ SELECT ?class ?type WHERE {
 }"""
 _CODE_TYPES = "SELECT ?code ?type WHERE { VALUES ?code { %s } { ?code skos:broader* ?type } UNION { ?code skos:closeMatch ?type } }"
 _NAMES = "SELECT ?thing ?label ?alt WHERE { VALUES ?thing { %s } { ?thing rdfs:label ?label } UNION { ?thing skos:altLabel|skos:prefLabel ?alt } }"
+_ROLE_PAIRS = "SELECT ?event ?role ?who WHERE { VALUES ?event { %s } ?event ?role ?who . ?role rdfs:subPropertyOf+ dip:participant }"
+# Every role, with its names and the roles below it, as views.names.resolve_role and the selection read them.
+_ROLE_NAMES = """
+SELECT ?role ?label ?sub WHERE {
+  ?role rdfs:subPropertyOf+ dip:participant . ?sub rdfs:subPropertyOf* ?role OPTIONAL { ?role rdfs:label ?label } }"""
 _STATE_CODES = """
 SELECT ?thing ?code WHERE { VALUES ?thing { %s } ?thing dip:actorCode ?code ; a/rdfs:subClassOf* dip:State }"""
 _TYPE_KEYS = """
@@ -101,13 +106,18 @@ class FilterKeys:
     places: dict[str, list[str]]
     types: dict[str, dict]
     codes: dict[str, list[str]]  # a state by the codes of its country, as written (RUS, RU), as views.names finds it
+    in_roles: dict[str, list[list[str]]]  # per event, [role, participant] of each named role
+    counts_for: dict[str, list[str]]  # per participant, the actors it counts for, itself included
+    roles: dict[str, dict]  # per role, its names and the roles below it
 
     def of(self, event: str) -> dict:
         return {"direct": self.direct.get(event, []), "for": self.acting_for.get(event, []),
-                "in": self.located.get(event, []), "types": self.typed.get(event, [])}
+                "in": self.located.get(event, []), "types": self.typed.get(event, []),
+                "roles": self.in_roles.get(event, [])}
 
     def lookups(self) -> dict:
-        return {"actors": self.actors, "places": self.places, "types": self.types, "codes": self.codes}
+        return {"actors": self.actors, "places": self.places, "types": self.types, "codes": self.codes,
+                "counts_for": self.counts_for, "roles": self.roles}
 
 
 def _pairs(kb: KnowledgeBase, text: str, iris: Iterable[str], key: str, value: str) -> dict[str, set[str]]:
@@ -171,7 +181,29 @@ def filter_keys(kb: KnowledgeBase, entries: Sequence[TimelineEntry]) -> FilterKe
         places=_names(kb, places),
         types=types,
         codes=_country_codes(kb, actors),
+        in_roles=_in_roles(kb, events),
+        counts_for={curie(who): sorted(curie(a) for a in xs) for who, xs in acts_for.items()},
+        roles=_roles(kb),
     )
+
+
+def _in_roles(kb: KnowledgeBase, events: Iterable[str]) -> dict[str, list[list[str]]]:
+    found: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for row in kb.select_for_each(_ROLE_PAIRS, sorted(set(events))):
+        if isinstance(row["who"], NamedNode):
+            found[curie(row["event"].value)].add((curie(row["role"].value), curie(row["who"].value)))
+    return {event: [list(pair) for pair in sorted(pairs)] for event, pairs in found.items()}
+
+
+def _roles(kb: KnowledgeBase) -> dict[str, dict]:
+    names: dict[str, set[str]] = defaultdict(set)
+    family: dict[str, set[str]] = defaultdict(set)
+    for row in kb.select(_ROLE_NAMES):
+        role = row["role"].value
+        names[role] |= {role.rsplit("#", 1)[-1], *([row["label"].value] if "label" in row else [])}
+        family[role].add(curie(row["sub"].value))
+    return {curie(role): {"local": role.rsplit("#", 1)[-1], "names": sorted(names[role]), "family": sorted(family[role])}
+            for role in sorted(names)}
 
 
 def _country_codes(kb: KnowledgeBase, actors: Iterable[str]) -> dict[str, list[str]]:
@@ -300,7 +332,7 @@ def static_timeline(kb: KnowledgeBase, selected: Collection[Selected]) -> Iterat
         alternate=None, stale=None)
     head, tail = page.split(_EVENTS_HERE)
     yield head + f'{{"mode":"static","total":{len(selected)},"offset":0,"per_page":{PER_PAGE},"events":['
-    lookups: dict[str, dict] = {"actors": {}, "places": {}, "types": {}, "codes": {}}
+    lookups: dict[str, dict] = {"actors": {}, "places": {}, "types": {}, "codes": {}, "counts_for": {}, "roles": {}}
     entries, separator = timeline_entries(kb, selected), ""
     for chunk in iter(lambda: list(islice(entries, CHUNK)), []):
         keys = filter_keys(kb, chunk)

@@ -350,14 +350,30 @@
       + "a CAMEO code (042) or a PLOVER type (CONSULT).");
   }
 
+  /* A role by its name or label in any case, spaces and case aside (moving force, movingForce), or its
+   * CURIE, as the server resolves one; its family is the role and the roles below it. */
+  function resolveRole(text) {
+    function squashed(name) { return name.toLowerCase().replace(/[^\p{L}\p{N}]/gu, ""); }
+    var wanted = squashed(text.replace(/^dip:/, "")), ids = Object.keys(lookups.roles);
+    var found = ids.filter(function (id) {
+      return id === text || lookups.roles[id].names.some(function (name) { return wanted && squashed(name) === wanted; });
+    })[0];
+    if (!found) {
+      throw new FilterError("Unknown role '" + text + "': use one of " + ids.map(function (id) {
+        return lookups.roles[id].local;
+      }).sort().join(", ") + ".");
+    }
+    return lookups.roles[found].family;
+  }
+
   function day(text, side) {
     var p = /^\d{4}(-\d{2}(-\d{2})?)?$/.test(text) && period(text);  /* as the server reads --from: 10000 is no date */
     if (!p) throw new FilterError("'" + text + "' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD with a real day.");
     return side === "first" ? p.first : p.last;
   }
 
-  /* The server's names and flags: a filter it has and the file has not (role) is said, not left out. */
-  var FILTERS = ["actor", "direct", "type", "place", "from", "to", "modality", "page"];
+  /* The server's names and flags: a filter it has and the file has not is said, not left out. */
+  var FILTERS = ["actor", "direct", "type", "place", "from", "to", "role", "modality", "page"];
   var FLAGS = {"": true, "1": true, "true": true, "yes": true, "on": true, "0": false, "false": false, "no": false,
     "off": false};
 
@@ -381,9 +397,17 @@
     var to = given("to").map(function (d) { return day(d, "last"); })[0];
     if (from && to && from > to) throw new FilterError("The date range is empty: it starts on " + from + ", after its end on " + to + ".");
     var modalities = given("modality");
+    var roles = given("role").map(resolveRole);
+    /* In one of the roles, the filter's actor or, unless direct, one acting for it; without one, anyone. */
+    function tookRole(pair) {
+      if (!roles.some(function (family) { return family.indexOf(pair[0]) >= 0; })) return false;
+      var counts = direct ? [pair[1]] : lookups.counts_for[pair[1]] || [pair[1]];
+      return !actors.length || actors.some(function (a) { return counts.indexOf(a) >= 0; });
+    }
     return function (ev) {
       var keys = ev.match;
       if (actors.length && !actors.some(function (a) { return (direct ? keys.direct : keys["for"]).indexOf(a) >= 0; })) return false;
+      if (roles.length && !keys.roles.some(tookRole)) return false;
       if (type && keys.types.indexOf(type) < 0) return false;
       if (place && keys["in"].indexOf(place) < 0) return false;
       if (from || to) {  /* overlap; an undated event is in no range */
