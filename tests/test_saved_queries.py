@@ -295,6 +295,22 @@ def test_an_event_dated_in_a_year_the_timeline_cannot_place_is_in_no_range(tmp_p
     assert [r["event"].value for r in run(small, "actor-timeline", actor=actor)] == [EVENT + "ides"]
 
 
+def test_a_dated_event_with_an_end_shows_its_interval_as_the_timeline_does(tmp_path):
+    """The saved queries showed dip:date alone: the timeline, JSON and pages say 2021-03-01/2021-03-10."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "talks.ttl").write_text(
+        "@prefix dip: <https://w3id.org/dipkb/ontology#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        "<https://w3id.org/dipkb/kb/event/talks> a dip:Meeting ; dip:host <https://w3id.org/dipkb/kb/actor/rome> ;\n"
+        "    dip:visitor <https://w3id.org/dipkb/kb/actor/carthage> ;\n"
+        '    dip:date "2021-03-01"^^xsd:date ; dip:endDate "2021-03-10"^^xsd:date .\n', encoding="utf-8")
+    small = KnowledgeBase.open(tmp_path, index=False)
+    rome, carthage = ACTOR + "rome", ACTOR + "carthage"
+    for name, values in (("actor-timeline", {"actor": rome, "from": "2021-03-05", "to": "2021-03-05"}),
+                         ("meetings-between", {"a": rome, "b": carthage}), ("who-met-whom", {})):
+        rows = run(small, name, **values)
+        assert [r["date"].value for r in rows] == ["2021-03-01/2021-03-10"], name
+
+
 def test_events_without_source_finds_one(tmp_path):
     kb_dir = tmp_path / "kb"
     kb_dir.mkdir()
