@@ -175,6 +175,20 @@ def test_a_movement_shows_whence_and_whither_it_went_in_every_format():
     assert "· from Afghanistan to Tajikistan</p>" in slide["text"]["text"]
 
 
+@pytest.mark.parametrize("place, origin, destination, where", [
+    ("Moscow", None, None, "Moscow"), (None, "Kabul", "Dushanbe", "from Kabul to Dushanbe"), (None, None, "Dushanbe", "to Dushanbe"),
+    # A place and a movement's ends: none hidden (the origin made --place find an event that never named it).
+    ("Moscow", "Kabul", "Dushanbe", "Moscow (from Kabul to Dushanbe)"), (None, None, None, "")])
+def test_where_an_event_happened_names_every_place_it_has(place, origin, destination, where):
+    from dipkb.views.timeline import Ref, TimelineEntry
+
+    def ref(label):
+        return Ref(f"place:{label.lower()}", label) if label else None
+    entry = TimelineEntry("event:e", "dip:Event", "E", "2021", "occurred", (), ref(place), (),
+                          origin=ref(origin), destination=ref(destination))
+    assert entry.where == where
+
+
 HOSTILE = """
 @prefix dip: <https://w3id.org/dipkb/ontology#> .
 @prefix event: <https://w3id.org/dipkb/kb/event/> .

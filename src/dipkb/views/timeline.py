@@ -57,10 +57,11 @@ class TimelineEntry:
 
     @property
     def where(self) -> str:
-        """Where it happened, in words: the place, or whence and whither a movement went."""
+        """Where it happened, in words: the place, whence and whither a movement went, or both."""
+        moves = " ".join(f"{word} {ref.label}" for word, ref in (("from", self.origin), ("to", self.destination)) if ref)
         if self.place:
-            return self.place.label
-        return " ".join(f"{word} {ref.label}" for word, ref in (("from", self.origin), ("to", self.destination)) if ref)
+            return f"{self.place.label} ({moves})" if moves else self.place.label
+        return moves
 
     def as_dict(self) -> dict:
         return {

@@ -211,8 +211,7 @@
     title.appendChild(linked(ev.label || ev.id, pageOf(ev.id)));
     item.appendChild(title);
 
-    var places = ev.place ? [[" in ", ev.place]]
-      : [[" from ", ev.origin], [" to ", ev.destination]].filter(function (p) { return p[1]; });
+    var places = [[" in ", ev.place], [" from ", ev.origin], [" to ", ev.destination]].filter(function (p) { return p[1]; });
     if (ev.participants.length || places.length) {
       var who = el("p", "who");
       ev.participants.forEach(function (p, i) {
