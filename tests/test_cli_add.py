@@ -53,6 +53,21 @@ def test_an_unknown_place_says_how_to_make_one_and_nothing_is_written(kb_copy):
     assert (kb_copy / "kb" / "events-2021.ttl").read_bytes() == before
 
 
+@pytest.mark.parametrize("place, subject, label", [('Say "Hi"', "place:say-hi", 'Say "Hi"'),
+                                                   ("São Tomé", "place:sao-tome", "São Tomé"),
+                                                   ("place:nowhere", "place:nowhere", "NAME")])
+def test_the_turtle_suggested_for_an_unknown_place_parses(kb_copy, place, subject, label):
+    result = run("--kb", str(kb_copy), "add", "Talks", "--type", "Meeting", "--participant", "host=Russia",
+                 "--date", "2021-07", "--place", place, "--source", "source:founding-article", "--dry-run")
+    suggested = result.output.split("in a .ttl file of kb/ (", 1)[1].split(" .), as", 1)[0]
+    from pyoxigraph import RdfFormat, parse
+    from dipkb.model.namespaces import PREFIXES
+    prefixes = "".join(f"@prefix {name}: <{iri}> .\n" for name, iri in PREFIXES.items())
+    triples = list(parse(prefixes + suggested.replace("COUNTRY", "tajikistan") + " .", format=RdfFormat.TURTLE))
+    assert {(t.subject.value, t.object.value) for t in triples if t.predicate.value.endswith("#label")} == {
+        (PREFIXES["place"] + subject.split(":")[1], label)}
+
+
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "written"])
 def test_an_event_with_the_identity_key_of_another_is_added_with_a_note(kb_copy, dry_run):
     """The note comes with a dry run too: that is when the user can still decide not to add it."""

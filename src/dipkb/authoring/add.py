@@ -11,6 +11,7 @@ with the event or not at all.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,10 +137,13 @@ def _place(reconciler, text: str) -> str:
     except Rejection as rejection:
         if rejection.reason != "unknown place":
             raise
-        # `add` makes actors (--new-actor) but no places: say how one is made.
-        slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "name"
+        # `add` makes actors (--new-actor) but no places: say how one is made, as Turtle that parses.
+        iri = expand(text.strip())
+        name = "NAME" if iri else text.strip()
+        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+        subject = terms.iri(iri) if iri else "place:" + (re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "name")
         raise Rejection(rejection.reason, f"{rejection.detail}; add makes no places: describe it first in a .ttl "
-                        f"file of kb/ (place:{slug} a dip:Place ; rdfs:label \"{text.strip()}\"@en ; "
+                        f"file of kb/ ({subject} a dip:Place ; rdfs:label {terms.lang(name)} ; "
                         "dip:inCountry place:COUNTRY .), as `dipkb init --example` shows in kb/places.ttl") from None
 
 
