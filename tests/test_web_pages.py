@@ -239,14 +239,21 @@ def test_an_unknown_name_is_a_404_page_and_a_404_json(served_kb: Served, page: R
     assert response.status == 404
     assert page.page.locator("p.error").inner_text() == (
         "No event has the page /event/no-such-event: a page is named by the end of the event's IRI "
-        "(/actor/russia for actor:russia).")
-    # A name is no page's address ("give a label" was the advice): the pages of things so named are.
+        "(/event/NAME for event:NAME).")
+    # A name is no page's address ("give a label" was the advice): the pages of things so named are,
+    # of every kind, and the page's JSON twin says the same.
     page.page.goto(served_kb.url + "/actor/Kabulov")
-    assert page.page.locator("p.error").inner_text().endswith(
-        "Did you mean /actor/zamir-kabulov (Zamir Kabulov)?")
+    assert "IRI (/actor/NAME for actor:NAME). Did you mean /actor/zamir-kabulov (Zamir Kabulov), /" in \
+        page.page.locator("p.error").inner_text()
+    status, _, body = fetch(served_kb.url + "/actor/Kabulov.json")
+    assert status == 404 and json.loads(body)["error"].startswith(
+        "No actor has the page /actor/Kabulov.json: a page is named by the end of the actor's IRI (/actor/NAME for "
+        "actor:NAME). Did you mean /actor/zamir-kabulov (Zamir Kabulov), /")
+    page.page.goto(served_kb.url + "/actor/kabul")
+    assert "/place/kabul (Kabul)" in page.page.locator("p.error").inner_text()
     status, kind, body = fetch(served_kb.url + "/actor/no-such-actor.json")
     assert (status, kind) == (404, "application/json")
-    assert "actor:no-such-actor" in json.loads(body)["error"]
+    assert "/actor/no-such-actor.json" in json.loads(body)["error"]
     # An event is not an actor.
     assert fetch(served_kb.url + "/actor/kabulov-taliban-meeting-2021-07")[0] == 404
 

@@ -23,7 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from dipkb.errors import ParameterError
+from dipkb.errors import DipkbError, ParameterError, UnknownNameError
 from dipkb.store.kb import KnowledgeBase
 from dipkb.sparql import saved
 from dipkb.util.numbers import whole_number
@@ -155,10 +155,21 @@ def show_api(request: Request) -> Response:
     return show_json(request.app.state.live, request.path_params["id"], request.query_params)
 
 
-def show_json(live: LiveKB | RemoteKB, name: str, params: QueryParams) -> Response:
-    """`dipkb show NAME -f json` (``limit`` as --limit), sent as the timeline's entries are made."""
+def show_json(live: LiveKB | RemoteKB, name: str, params: QueryParams,
+              unknown: Callable[[KnowledgeBase], DipkbError] | None = None) -> Response:
+    """`dipkb show NAME -f json` (``limit`` as --limit), sent as the timeline's entries are made;
+    ``unknown`` says what a name that is nothing of the KB is, where `show`'s message would not do."""
     single_values(list(params.multi_items()), allowed=("limit",))  # limit=1&limit=2 took the last, bogus=1 nothing
-    return _streamed(live, lambda kb: describe.describe(kb, name, limit=counting_number(params, "limit")).json_pieces())
+
+    def pieces(kb: KnowledgeBase) -> Iterator[str]:
+        try:
+            described = describe.describe(kb, name, limit=counting_number(params, "limit"))
+        except UnknownNameError:
+            if unknown is None:
+                raise
+            raise unknown(kb) from None
+        return described.json_pieces()
+    return _streamed(live, pieces)
 
 
 def routes() -> list[Route]:

@@ -147,16 +147,19 @@ def description_page(request: Request) -> Response:
                  href=page_of, twin=f"/{kind}/{quote(local)}.json", data=script_json(data), alternate=None)
 
 
-def _no_page(kb: KnowledgeBase, kind: str, local: str) -> UnknownNameError:
-    like = [f"{path} ({label})" for iri, label in named_like(kb, local.replace("-", " "), [DIP + kind.title()])
-            if (path := page_of(curie(iri)))]
-    return UnknownNameError(f"No {kind} has the page /{kind}/{local}: a page is named by the end of the {kind}'s IRI "
-                            f"(/actor/russia for actor:russia)" + (f". Did you mean {', '.join(like)}?" if like else "."))
+def _no_page(kb: KnowledgeBase, kind: str, local: str, suffix: str = "") -> UnknownNameError:
+    """What a page's address that names nothing is: the pages of every kind whose names hold its words."""
+    words = local.replace("-", " ")
+    found = named_like(kb, words, [DIP + kind.title()]) + named_like(kb, words, [DIP + k.title() for k in KINDS if k != kind])
+    like = [f"{path} ({label})" for iri, label in found[:5] if (path := page_of(curie(iri)))]  # its own kind first
+    return UnknownNameError(f"No {kind} has the page /{kind}/{local}{suffix}: a page is named by the end of the {kind}'s IRI "
+                            f"(/{kind}/NAME for {kind}:NAME)" + (f". Did you mean {', '.join(like)}?" if like else "."))
 
 
 def description_json(request: Request) -> Response:
     kind, local = request.url.path.split("/")[1], request.path_params["local"]
-    return show_json(_live(request), f"{kind}:{local}", request.query_params)
+    return show_json(_live(request), f"{kind}:{local}", request.query_params,
+                     unknown=lambda kb: _no_page(kb, kind, local, ".json"))
 
 
 @dataclass(frozen=True)
