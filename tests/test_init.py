@@ -198,8 +198,11 @@ def test_a_directory_named_as_the_kb_that_holds_none_is_refused_and_left_alone(h
     assert result.output == ("Error: home holds no knowledge base: it has no kb/ directory and no .ttl or .nt file. "
                              "`dipkb init home` makes one there.\n")
     assert tree(here / "home") == before
-    (here / "home" / "data.ttl").write_text("<urn:a> <urn:b> <urn:c> .\n")  # a directory of data files is one
-    assert invoke(*options, "stats", env=env).exit_code == 0
+    # A directory of data files is one, its own files read, not its subdirectories' (it was read to the bottom).
+    (here / "home" / "data.ttl").write_text("<urn:a> <urn:b> <urn:d> .\n")
+    stats = invoke(*options, "stats", env=env)
+    assert stats.exit_code == 0 and stats.output.startswith("Triples: 1\n")
+    assert "data.ttl" in stats.output and "old.ttl" not in stats.output
 
 
 def test_gitignore_keeps_the_index_and_lock_files_out_of_git(here, monkeypatch):

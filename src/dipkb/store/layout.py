@@ -80,7 +80,8 @@ def cache_dir(kb_dir: Path) -> Path:
 class KBLayout:
     """A knowledge base: ``root/kb`` holds the data; ontology and queries default to the bundled ones.
 
-    ``root`` may also be a directory of data files itself (no ``kb/`` inside, a data file in it).
+    ``root`` may also be a directory of data files itself (no ``kb/`` inside, a data file in it): its
+    own files are read, not its subdirectories'.
     """
 
     root: Path
@@ -145,8 +146,14 @@ class KBLayout:
     def shapes_files(self) -> list[Path]:
         return [p for p in sorted(self._ontology_dir_links()) if p.name.startswith("shapes")]
 
+    @property
+    def is_loose(self) -> bool:
+        """Whether the KB is a directory of data files (no ``kb/``): only the files right in it are
+        read, not those of its subdirectories (a home directory with a stray .ttl was read to the bottom)."""
+        return self.kb_dir == self.root
+
     def _kb_links(self) -> dict[Path, bool]:
-        return data_file_links(self.kb_dir, "knowledge base", _entries(self.kb_dir, recursive=True))
+        return data_file_links(self.kb_dir, "knowledge base", _entries(self.kb_dir, recursive=not self.is_loose))
 
     def _ontology_links(self) -> dict[Path, bool]:
         return {p: link for p, link in self._ontology_dir_links().items() if not p.name.startswith("shapes")}
@@ -160,8 +167,9 @@ class KBLayout:
         Turtle file in ontology/, neither hidden nor below a hidden directory (the listing skips them)."""
         target, kb_dir = path.resolve(), self.kb_dir.resolve()
         if target.is_relative_to(kb_dir):
-            hidden = any(part.startswith(".") for part in target.relative_to(kb_dir).parts)
-            return target.suffix in DATA_SUFFIXES and not hidden
+            parts = target.relative_to(kb_dir).parts
+            hidden = any(part.startswith(".") for part in parts)
+            return target.suffix in DATA_SUFFIXES and not hidden and (len(parts) == 1 or not self.is_loose)
         return (target.parent == self.ontology_dir.resolve() and target.suffix == ".ttl"
                 and not target.name.startswith("."))
 
