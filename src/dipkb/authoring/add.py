@@ -138,10 +138,11 @@ def _place(reconciler, text: str) -> str:
         if rejection.reason != "unknown place":
             raise
         # `add` makes actors (--new-actor) but no places: say how one is made, as Turtle that parses.
-        iri = expand(text.strip())
-        name = "NAME" if iri else text.strip()
+        node = terms.iri_node(expand(text.strip()) or "")
+        # The name as its label where it is a name (no IRI, no control or direction character to echo).
+        name = text.strip() if expand(text.strip()) is None and text.strip().isprintable() else "NAME"
         folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-        subject = terms.iri(iri) if iri else "place:" + (re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "name")
+        subject = terms.iri(node.value) if node else "place:" + (re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "name")
         raise Rejection(rejection.reason, f"{rejection.detail}; add makes no places: describe it first in a .ttl "
                         f"file of kb/ ({subject} a dip:Place ; rdfs:label {terms.lang(name)} ; "
                         "dip:inCountry place:COUNTRY .), as `dipkb init --example` shows in kb/places.ttl") from None
