@@ -137,6 +137,9 @@ def test_show_is_what_the_cli_prints(served_kb, name):
     ("/api/show/event:no-such-event", [], "Nothing named 'event:no-such-event'"),
     ("/api/timeline", [("actor", "Nobody At All")], "No actor named 'Nobody At All'"),
     ("/api/queries/statements-by-actor", [("actor", "Nobody At All")], "No actor named 'Nobody At All'"),
+    # An IRI the KB lacks: it answered no rows, as if it had looked (dipkb query says the same, exit 2).
+    ("/api/queries/event-sources", [("event", "event:nope")],
+     "Nothing is event:nope in the knowledge base (parameter 'event' of query 'event-sources')."),
 ])
 def test_what_is_not_there_is_a_404(served_kb, path, params, message):
     status, content_type, body = get(served_kb, path, params)

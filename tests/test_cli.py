@@ -220,6 +220,14 @@ def test_show_of_part_of_a_name_suggests_the_names_that_hold_it_as_timeline_does
     assert run("timeline", "--actor", "zamir").output == "Error: No actor named 'zamir'. Did you mean: 'Zamir Kabulov'?\n"
 
 
+def test_a_saved_query_given_an_iri_the_kb_lacks_says_so_rather_than_answer_nothing(run):
+    result = run("query", "event-sources", "-p", "event=event:kabulov-taliban-meeting-2021-7")
+    assert result.exit_code == 2
+    assert result.output == ("Error: Nothing is event:kabulov-taliban-meeting-2021-7 in the knowledge base (parameter "
+                             "'event' of query 'event-sources').\n")
+    assert run("query", "event-sources", "-p", "event=event:kabulov-taliban-meeting-2021-07", "-f", "csv").exit_code == 0
+
+
 def test_show_finds_a_name_in_any_case_when_none_matches_as_typed(run):
     # The place's label starts in lower case: no usual casing of what was typed ("Northern
     # Afghanistan", "northern afghanistan", "Northern afghanistan"...) is it.

@@ -64,7 +64,7 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
     from dipkb.sparql import saved as queries
     from dipkb.sparql.guard import read_query
     from dipkb.views import render
-    from dipkb.views.names import resolve_actor
+    from dipkb.views.names import bound_saved_query
 
     kb = open_kb(ctx)
     saved = None
@@ -81,7 +81,7 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
         text = query
     if saved:
         # Bound by a VALUES block in the text (standard SPARQL 1.1), as any other engine would run it.
-        text = saved.with_values(saved.bind(queries.parse_assignments(params), lambda name: resolve_actor(kb, name)))
+        text = bound_saved_query(kb, saved, queries.parse_assignments(params))
     elif params:
         raise ParameterError("-p works with saved queries (a name or a .rq file) that declare parameters.")
     # The engine evaluates in Rust, where Python never sees Ctrl-C: a runaway query ran on until killed.

@@ -1,7 +1,7 @@
 """Names to IRIs: the actor, place or event type a user typed, resolved against the KB's labels."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyoxigraph import Literal, NamedNode
@@ -10,6 +10,7 @@ from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.countries import country_table
 from dipkb.model.namespaces import DIP, curie, expand
 from dipkb.model.terms import iri_node
+from dipkb.sparql.saved import SavedQuery
 from dipkb.store.kb import KnowledgeBase
 
 # Name look-ups in any case compare lower-cased labels; the name is a bound literal, never part of the
@@ -265,3 +266,14 @@ def resolve_role(kb: KnowledgeBase, text: str) -> str:
         if role == iri or (wanted and wanted in map(squashed, names)):
             return role
     raise UnknownNameError(f"Unknown role {text!r}: use one of {', '.join(sorted(set(roles.values())))}.")
+
+
+def bound_saved_query(kb: KnowledgeBase, query: SavedQuery, values: Mapping[str, str]) -> str:
+    """A saved query's text with ``values`` bound (actors by name, as `timeline --actor`): an IRI
+    that names nothing of the KB is an error, not a query that answers nothing as if it had looked."""
+    bound = query.bind(values, lambda name: resolve_actor(kb, name))
+    for name, term in bound.items():
+        if isinstance(term, NamedNode) and not kb.ask("ASK { ?thing ?p ?o }", {"thing": term}):
+            raise UnknownNameError(f"Nothing is {curie(term.value)} in the knowledge base (parameter {name!r} of "
+                                   f"query '{query.name}').")
+    return query.with_values(bound)

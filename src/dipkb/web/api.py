@@ -29,7 +29,7 @@ from dipkb.sparql import saved
 from dipkb.util.numbers import whole_number
 from dipkb.views import describe, geojson, timeline, timelinejs
 from dipkb.views.long_selection import select_all
-from dipkb.views.names import resolve_actor
+from dipkb.views.names import bound_saved_query
 from dipkb.views.render import OutputFormat, json_array, json_text, query_result
 from dipkb.web.html import TimelineForm, single_values
 from dipkb.web.live import LiveKB, RemoteKB
@@ -132,7 +132,7 @@ def query_api(request: Request) -> Response:
     values = single_values(request.query_params.multi_items())
     with request.app.state.live.reading() as kb:
         query = saved.find_query(kb.layout.queries_dir, request.path_params["name"])
-        text = query.with_values(query.bind(values, lambda name: resolve_actor(kb, name)))
+        text = bound_saved_query(kb, query, values)
         result = kb.query(text)
         if isinstance(result, (QuerySolutions, QueryBoolean)):
             return Response(query_result(result, OutputFormat.JSON), media_type="application/sparql-results+json")

@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from pyoxigraph import NamedNode
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -28,7 +27,7 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.views.describe import describe
 from dipkb.web.api import counting_number, show_json, timeline_api
 from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json, single_values
-from dipkb.views.names import named_like, resolve_actor
+from dipkb.views.names import bound_saved_query, named_like
 from dipkb.views.paging import timeline_window
 from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes
 from dipkb.web.live import LiveKB, stale_notes
@@ -177,18 +176,14 @@ class _Example:
 def _ready(kb: KnowledgeBase, query: SavedQuery) -> _Example:
     example = " ".join(f"{k}={v}" for k, v in query.example)
     try:
-        bound = query.bind(query.example_values, lambda name: resolve_actor(kb, name))
+        return _Example(query.name, query.title, query.description, example,
+                        bound_saved_query(kb, query, query.example_values))
     except DipkbError:  # no example, or one naming what this KB does not hold (actor:russia)
-        bound = None
-    # Run unbound, a required parameter's variable matches anything (every event); bound to an IRI
-    # the KB does not describe, nothing: either way an answer that looks like one.
-    if bound is None or any(isinstance(term, NamedNode) and not kb.ask("ASK { ?thing ?p ?o }", {"thing": term})
-                            for term in bound.values()):
+        # Run unbound, a required parameter's variable matches anything (every event): the person binds it.
         needs = " ".join(f"{p.name}=…" for p in query.parameters if p.required)
         if needs:
             return _Example(query.name, query.title, query.description, "", query.text, needs)
-        bound = {}
-    return _Example(query.name, query.title, query.description, example, query.with_values(bound))
+        return _Example(query.name, query.title, query.description, "", query.with_values({}))
 
 
 def _examples(live: LiveKB) -> tuple[list[_Example], list[str]]:
