@@ -38,6 +38,7 @@ GENERATED_EXAMPLES = {
     "actor-positions": {"actor": "actor:syn-vara"},
     "actor-timeline": {"actor": "actor:syn-vara", "from": "2009-12", "to": "2010-02"},
     "event-sources": {"event": "event:syn-0000001"},
+    "historical-context": {"event": "event:syn-0000001"},  # an IRI the KB lacks is an error, not no rows
     "meetings-between": {"a": "actor:syn-vara", "b": "actor:syn-rasol"},
     "statements-by-actor": {"actor": "actor:syn-vara"},
     "troop-movements": {"from": "2010", "to": "2010"},
