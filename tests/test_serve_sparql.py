@@ -207,6 +207,7 @@ def test_dataset_parameters_replace_the_querys_dataset(served_kb):
     (BROWSER, "application/sparql-results+json"),
     ("application/sparql-results+xml", "application/sparql-results+xml"),
     ("application/json", "application/sparql-results+json"),
+    ("text/xml", "application/sparql-results+xml"),  # a 406 before
     ("text/csv;q=0.5, text/tab-separated-values", "text/tab-separated-values"),
     ("text/csv;q=0.9, application/sparql-results+xml;q=0.95, */*;q=0.1", "application/sparql-results+xml"),
     ("text/*", "text/csv"),

@@ -40,8 +40,10 @@ TIMEOUT_HEADER = "X-Dipkb-Timeout"
 TIMEOUT_ASKED_HEADER = "X-Dipkb-Timeout-Requested"
 # What a browser script on another site may read of an answer, with --cors.
 EXPOSED_HEADERS = (TRUNCATED_HEADER, TIMEOUT_HEADER, TIMEOUT_ASKED_HEADER)
-# Media types clients send for the results formats (SPARQLWrapper's JSON asks for application/json too).
-_ALIASES = {"application/json": ResultFormat.SPARQL_JSON, "application/xml": ResultFormat.SPARQL_XML}
+# Media types clients send for the results formats (SPARQLWrapper's JSON asks for application/json too;
+# older clients ask for XML results as text/xml).
+_ALIASES = {"application/json": ResultFormat.SPARQL_JSON, "application/xml": ResultFormat.SPARQL_XML,
+            "text/xml": ResultFormat.SPARQL_XML}
 _READ_ONLY = ("This endpoint is read-only: SPARQL updates are refused. The Turtle files in kb/ are the source of "
               "truth; edit them or use 'dipkb add'.")
 # A form-encoded query of 1 MiB takes up to three times as many bytes.
