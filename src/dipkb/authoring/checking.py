@@ -35,12 +35,13 @@ from dipkb.shacl.shapes import ShapeSet
 from dipkb.store.derivation import is_derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
-from dipkb.store.loading import read_quads
+from dipkb.store.loading import load_files
 
 rdflib.NORMALIZE_LITERALS = False
 _TYPE = NamedNode(RDF + "type")
 _CONTEXT_PREDICATES = {_TYPE, NamedNode(RDFS + "label"), NamedNode(DCT + "issued"), NamedNode(DIP + "modality")}
 _SH_SELECT, _SH_PATH, _SH_MAX_COUNT = (rdflib.URIRef(SH + name) for name in ("select", "path", "maxCount"))
+_SUBCLASS_OF = NamedNode(RDFS + "subClassOf")
 _NEW, _CONTEXT = NamedNode("urn:dipkb:check:new"), NamedNode("urn:dipkb:check:context")
 _cache: dict[tuple, object] = {}
 
@@ -52,25 +53,8 @@ def _cached(kind: str, paths: list[Path], build):
     return _cache[key]
 
 
-def _ontology(layout: KBLayout) -> rdflib.Graph:
-    def build() -> rdflib.Graph:
-        graph = rdflib.Graph()
-        for path in layout.ontology_files():
-            validation.parse_file(graph, path)
-        return graph
-    return _cached("ontology", layout.ontology_files(), build)
-
-
 def _shapes(layout: KBLayout) -> rdflib.Graph:
     return _cached("shapes", layout.shapes_files(), lambda: validation.load_shapes(layout))
-
-
-def _ontology_quads(layout: KBLayout) -> list[Quad]:
-    """The ontology's triples, each in its file's graph, as the whole KB's validation loads them."""
-    def build() -> list[Quad]:
-        return [Quad(q.subject, q.predicate, q.object, NamedNode(layout.graph_name(path)))
-                for path in layout.ontology_files() for q in read_quads(path)]
-    return _cached("ontology quads", layout.ontology_files(), build)
 
 
 def _shape_set(layout: KBLayout) -> ShapeSet:
@@ -81,15 +65,24 @@ class _ShapeView:
     """What the shapes can tell apart: the classes they name (an object typed dip:GovernmentBody looks
     like any other dip:Actor to them) and the properties they count up to a maximum."""
 
-    def __init__(self, layout: KBLayout):
-        shapes, ontology = _shapes(layout), _ontology(layout)
+    def __init__(self, layout: KBLayout, ontology: Store):
+        shapes = _shapes(layout)
         self.classes: set[str] = {str(o) for o in shapes.objects() if isinstance(o, rdflib.URIRef)}
         for query in shapes.objects(None, _SH_SELECT):
             self.classes |= {DIP + name for name in re.findall(r"\bdip:(\w+)", str(query))}
         self.counted = {str(shapes.value(s, _SH_PATH)) for s in shapes.subjects(_SH_MAX_COUNT, None)}
-        self.ancestors: dict[str, set[str]] = {}
-        for cls in set(ontology.subjects(rdflib.RDFS.subClassOf, None)):
-            self.ancestors[str(cls)] = {str(c) for c in ontology.transitive_objects(cls, rdflib.RDFS.subClassOf)}
+        parents: defaultdict[str, set[str]] = defaultdict(set)
+        for quad in ontology.quads_for_pattern(None, _SUBCLASS_OF, None):
+            parents[quad.subject.value].add(quad.object.value)
+        self.ancestors: dict[str, set[str]] = {}  # each class with its superclasses, itself included
+        for cls in parents:
+            found, todo = {cls}, [cls]
+            while todo:
+                for parent in parents.get(todo.pop(), ()):
+                    if parent not in found:
+                        found.add(parent)
+                        todo.append(parent)
+            self.ancestors[cls] = found
 
     def seen(self, types: set[str]) -> frozenset[str]:
         return frozenset(c for t in types for c in self.ancestors.get(t, {t}) if c in self.classes)
@@ -126,9 +119,12 @@ def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
             types[t.subject].add(t.object.value)
     for node in {t.object for t in triples if isinstance(t.object, NamedNode)} - set(by_subject):
         types[node] = {q.object.value for q in kb.store.quads_for_pattern(node, _TYPE, None)}
+    store = Store()  # the ontology, then what the shapes look at
+    load_files(store, kb.layout, kb.layout.ontology_files())
     chosen = list(by_subject)
     if sample:
-        view = _cached("view", kb.layout.shapes_files() + kb.layout.ontology_files(), lambda: _ShapeView(kb.layout))
+        view = _cached("view", kb.layout.shapes_files() + kb.layout.ontology_files(),
+                       lambda: _ShapeView(kb.layout, store))
         forms: dict[frozenset, object] = {}
         for subject, own in by_subject.items():
             forms.setdefault(view.form(own, types), subject)
@@ -148,8 +144,6 @@ def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
         context += [t for t in by_subject.get(node, ()) if t.predicate in _CONTEXT_PREDICATES]
         context += [q for q in kb.store.quads_for_pattern(node, None, None)
                     if q.predicate in _CONTEXT_PREDICATES and not is_derived_graph(q.graph_name)]
-    store = Store()
-    store.extend(_ontology_quads(kb.layout))
     store.extend(new)
     store.extend(Quad(t.subject, t.predicate, t.object, _CONTEXT) for t in context)
     # The store keeps literals in canonical form ("5"^^xsd:nonNegativeInteger as an xsd:integer):
