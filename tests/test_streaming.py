@@ -376,7 +376,7 @@ def test_the_html_file_is_written_a_chunk_of_events_at_a_time(shipped_kb, monkey
         keys = html.filter_keys(kb, entries)
         whole = {"mode": "static", "total": len(entries), "offset": 0, "per_page": html.PER_PAGE,
                  "events": [{**data, "match": keys.of(data["id"])} for data in html.event_data(entries)],
-                 "lookups": keys.lookups()}
+                 "lookups": {**keys.lookups(), "roles": html.role_lookup(kb)}}
         monkeypatch.setattr(html, "CHUNK", 7)
         pieces = list(html.static_timeline(kb, long_selection.select_all(kb, TimelineFilter())))
     assert len(entries) > 14 and len(pieces) == 2 + -(-len(entries) // 7)

@@ -108,7 +108,6 @@ class FilterKeys:
     codes: dict[str, list[str]]  # a state by the codes of its country, as written (RUS, RU), as views.names finds it
     in_roles: dict[str, list[list[str]]]  # per event, [role, participant] of each named role
     counts_for: dict[str, list[str]]  # per participant, the actors it counts for, itself included
-    roles: dict[str, dict]  # per role, its names and the roles below it
 
     def of(self, event: str) -> dict:
         return {"direct": self.direct.get(event, []), "for": self.acting_for.get(event, []),
@@ -117,7 +116,7 @@ class FilterKeys:
 
     def lookups(self) -> dict:
         return {"actors": self.actors, "places": self.places, "types": self.types, "codes": self.codes,
-                "counts_for": self.counts_for, "roles": self.roles}
+                "counts_for": self.counts_for}
 
 
 def _pairs(kb: KnowledgeBase, text: str, iris: Iterable[str], key: str, value: str) -> dict[str, set[str]]:
@@ -183,7 +182,6 @@ def filter_keys(kb: KnowledgeBase, entries: Sequence[TimelineEntry]) -> FilterKe
         codes=_country_codes(kb, actors),
         in_roles=_in_roles(kb, events),
         counts_for={curie(who): sorted(curie(a) for a in xs) for who, xs in acts_for.items()},
-        roles=_roles(kb),
     )
 
 
@@ -195,7 +193,8 @@ def _in_roles(kb: KnowledgeBase, events: Iterable[str]) -> dict[str, list[list[s
     return {event: [list(pair) for pair in sorted(pairs)] for event, pairs in found.items()}
 
 
-def _roles(kb: KnowledgeBase) -> dict[str, dict]:
+def role_lookup(kb: KnowledgeBase) -> dict[str, dict]:
+    """Every role by CURIE, with its names and its family (itself and the roles below it)."""
     names: dict[str, set[str]] = defaultdict(set)
     family: dict[str, set[str]] = defaultdict(set)
     for row in kb.select(_ROLE_NAMES):
@@ -332,7 +331,7 @@ def static_timeline(kb: KnowledgeBase, selected: Collection[Selected]) -> Iterat
         alternate=None, stale=None)
     head, tail = page.split(_EVENTS_HERE)
     yield head + f'{{"mode":"static","total":{len(selected)},"offset":0,"per_page":{PER_PAGE},"events":['
-    lookups: dict[str, dict] = {"actors": {}, "places": {}, "types": {}, "codes": {}, "counts_for": {}, "roles": {}}
+    lookups: dict[str, dict] = {"actors": {}, "places": {}, "types": {}, "codes": {}, "counts_for": {}, "roles": role_lookup(kb)}
     entries, separator = timeline_entries(kb, selected), ""
     for chunk in iter(lambda: list(islice(entries, CHUNK)), []):
         keys = filter_keys(kb, chunk)
