@@ -195,14 +195,14 @@ def _in_roles(kb: KnowledgeBase, events: Iterable[str]) -> dict[str, list[list[s
 
 def role_lookup(kb: KnowledgeBase) -> dict[str, dict]:
     """Every role by CURIE, with its names and its family (itself and the roles below it)."""
-    names: dict[str, set[str]] = defaultdict(set)
+    labels: dict[str, set[str]] = defaultdict(set)
     family: dict[str, set[str]] = defaultdict(set)
     for row in kb.select(_ROLE_NAMES):
         role = row["role"].value
-        names[role] |= {role.rsplit("#", 1)[-1], *([row["label"].value] if "label" in row else [])}
+        labels[role] |= {row["label"].value} if "label" in row else set()
         family[role].add(curie(row["sub"].value))
-    return {curie(role): {"local": role.rsplit("#", 1)[-1], "names": sorted(names[role]), "family": sorted(family[role])}
-            for role in sorted(names)}
+    return {curie(role): {"local": (local := role.rsplit("#", 1)[-1]), "names": sorted(labels[role] | {local}),
+                          "family": sorted(family[role])} for role in sorted(family)}
 
 
 def _country_codes(kb: KnowledgeBase, actors: Iterable[str]) -> dict[str, list[str]]:
