@@ -95,7 +95,8 @@ def test_golden_case(case: Path, ontology: rdflib.Graph, shapes: rdflib.Graph):
     graph += ontology
     graph += data
     found = {(f.focus, f.path, f.shape, f.severity.value) for f in run_shapes(graph, shapes)}
-    assert found == expected
+    # dipkb checks its terms itself, not a SHACL engine (test_vocabulary.py, test_validation_differential.py).
+    assert found == {e for e in expected if e[2] != DSH + "DeclaredTermShape"}
 
 
 def test_every_shape_has_a_conforming_and_a_violating_case(shapes: rdflib.Graph):

@@ -72,6 +72,9 @@ event:x12 a dip:Meeting ; rdfs:label "Talks"@en ; dip:date "2021-07-01"^^xsd:dat
     dip:host actor:a12 ; dip:visitor actor:b12 ; dip:source source:s11 .
 actor:a12 a dip:State ; rdfs:label "A12"@en .
 actor:b12 a dip:State ; rdfs:label "B12"@en .
+""",    # A misspelt class and role of extra-7's event, which extra-7's batch reports: its store must see them.
+    "extra-13.ttl": """
+event:x7 a dip:Meting ; dip:attende actor:a7 .
 """,
 }
 
@@ -89,8 +92,8 @@ def test_batches_find_what_pyshacl_finds_over_the_whole_kb(tmp_path, seed):
     layout = across_batches(tmp_path, seed)
     plan = batches._plan(layout.kb_files(), 1)
     assert [[p.name for p in batch] for batch in plan][-6:] == [
-        ["extra-7.ttl"], ["extra-8.ttl"], ["extra-9.ttl"], ["extra-10.ttl"], ["extra-11.ttl", "more-11.ttl"],
-        ["extra-12.ttl"]]
+        ["extra-8.ttl"], ["extra-9.ttl"], ["extra-10.ttl"], ["extra-11.ttl", "more-11.ttl"],
+        ["extra-12.ttl"], ["extra-13.ttl"]]
     found = _batched_findings(layout, layout.kb_files(), batch_bytes=1)
     assert found is not None
     reference = validate(layout, engine=Engine.PYSHACL).findings
@@ -100,6 +103,7 @@ def test_batches_find_what_pyshacl_finds_over_the_whole_kb(tmp_path, seed):
             ("x9", "EventModalityShape"),  # two modalities, one in extra-7: reported once
             ("x9", "ActorReferenceShape"),  # ex:coHost's range, from extra-8
             ("x12", "EventNotAfterSourceShape"),  # the source's day is in more-11, its title in extra-11
+            ("x7", "DeclaredTermShape"),  # dip:Meting and dip:attende, in extra-13
             } <= shown
 
 

@@ -26,6 +26,7 @@ from dipkb.errors import KBSyntaxError, SyntaxProblem
 from dipkb.shacl.findings import Finding
 from dipkb.shacl.originals import Originals, WrittenForms
 from dipkb.shacl.reach import Reach
+from dipkb.shacl.vocabulary import own_terms, used_terms
 from dipkb.store.layout import KBLayout
 from dipkb.store.loading import load_files
 from dipkb.util import forked
@@ -36,8 +37,8 @@ from dipkb.util.paths import display_path
 BATCH_BYTES = 128 << 20
 
 # Checks a store holding ``files`` (in the whole KB's order, each in its graph, nothing else) with
-# the written forms of their literals.
-Check = Callable[[ox.Store, list[Path], Originals], list[Finding]]
+# the written forms of their literals and the terms of dipkb's namespaces the batch's files use.
+Check = Callable[[ox.Store, list[Path], Originals, set[str]], list[Finding]]
 
 
 @dataclass
@@ -162,7 +163,8 @@ class _Directory:
 
 def _run(layout: KBLayout, batch: _Batch, reach: Reach, check: Check, order: dict[Path, int],
          directory: _Directory, *, in_child: bool = False) -> _Done:
-    files = sorted(set(batch.own) | set(batch.context) | set(layout.ontology_files()), key=order.__getitem__)
+    ontology = set(layout.ontology_files())
+    files = sorted(set(batch.own) | set(batch.context) | ontology, key=order.__getitem__)
     store = ox.Store()
     try:
         load_files(store, layout, files)
@@ -183,11 +185,12 @@ def _run(layout: KBLayout, batch: _Batch, reach: Reach, check: Check, order: dic
             h = hash(subject.value)
             if describes.setdefault(h, path) != path:
                 also.setdefault(h, {describes[h]}).add(path)
-    # What the own files' triples point at, and (the store's: a few more is no harm) their predicates.
-    needs = {hash(row[0].value) for row in store.query(
+    # What the own files' triples point at, and (the store's: a few more is no harm) their predicates;
+    # the terms of dipkb's namespaces among them are checked against the ontology (dipkb.shacl.vocabulary).
+    used = {row[0].value for row in store.query(
         f"SELECT DISTINCT ?o WHERE {{ VALUES ?g {{ {own} }} GRAPH ?g {{ ?s ?p ?o FILTER(isIRI(?o)) }} }}")}
-    needs |= {hash(row[0].value) for row in store.query("SELECT DISTINCT ?p WHERE { GRAPH ?g { ?s ?p ?o } }")}
-    needs |= describes.keys()
+    used |= {row[0].value for row in store.query("SELECT DISTINCT ?p WHERE { GRAPH ?g { ?s ?p ?o } }")}
+    needs = {hash(iri) for iri in used} | describes.keys()
     predicates = " ".join(f"<{p}>" for p in sorted(reach.everywhere))
     reaching = {graphs[row[0].value] for row in store.query(
         f"SELECT DISTINCT ?g WHERE {{ VALUES ?g {{ {own} }} VALUES ?p {{ {predicates} }} GRAPH ?g {{ ?s ?p ?o }} }}")}
@@ -196,7 +199,10 @@ def _run(layout: KBLayout, batch: _Batch, reach: Reach, check: Check, order: dic
     load_files(store, layout, known)
     files = sorted([*files, *known], key=order.__getitem__)
     originals = WrittenForms.read(files, layout.graph_name).originals(store)
-    found = [f for f in check(store, files, originals) if f.focus in focus]
+    # A file of another batch may say something of an own subject, which this batch reports.
+    others = [layout.graph_name(p) for p in files if p not in batch.own and p not in ontology]
+    found = [f for f in check(store, files, originals, own_terms(used) | used_terms(store, others))
+             if f.focus in focus]
     if in_child:
         forked.keep_until_exit(store)
     return _Done(found, set(files), describes, also, needs, reaching, [])

@@ -18,7 +18,7 @@ from rdflib.plugins.sparql.sparql import Query
 from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
 from dipkb.model import terms
 from dipkb.model.namespaces import FILE_GRAPH_PREFIX, KB_BASE, RDFS, SH, XSD
-from dipkb.shacl import batches, compiler
+from dipkb.shacl import batches, compiler, vocabulary
 from dipkb.shacl import originals as shacl_store
 from dipkb.shacl.findings import Finding, Severity, ValidationReport, sort_key
 from dipkb.shacl.originals import Originals, SubjectLocator, WrittenForms, quiet_rdflib, rdflib_term
@@ -229,13 +229,15 @@ def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path
             raise
     # The files asked for come first, so a node they share with another file is placed in them.
     locator = SubjectLocator(list(dict.fromkeys((chosen or []) + data_files + layout.ontology_files())))
-    if engine is Engine.PYSHACL:
-        del store  # the rdflib graph below is big enough
-        return [replace(f, file=file, line=line) for f in _pyshacl_findings(layout, data_files, chosen)
-                for file, line in [locator.locate(f.focus)]]
     for path in layout.shapes_files():  # the data graph is the union of the store's graphs
         store.remove_graph(pyoxigraph.NamedNode(layout.graph_name(path)))
     scope = compiler.Scope(tuple(layout.graph_name(p) for p in chosen)) if chosen is not None else None
+    if engine is Engine.PYSHACL:
+        undeclared = vocabulary_findings(store, layout, scope, locator, {layout.graph_name(p): p for p in files})
+        del store  # the rdflib graph below is big enough
+        return undeclared + [replace(f, file=file, line=line)
+                             for f in _pyshacl_findings(layout, data_files, chosen)
+                             for file, line in [locator.locate(f.focus)]]
     threads = min(2, os.cpu_count() or 1) if len(store) > _THREADS_QUADS else 1  # len() walks every quad
     originals = forms.result().originals(store) if forms is not None else None
     findings = sparql_findings(store, layout, files, locator, scope, threads=threads, originals=originals)
@@ -257,8 +259,9 @@ def _batched_findings(layout: KBLayout, data_files: list[Path], *,
     if not reads.local:
         return None
 
-    def check(store: pyoxigraph.Store, files: list[Path], originals: Originals) -> list[Finding]:
-        return sparql_findings(store, layout, files, SubjectLocator(files), shapes=shapes, originals=originals)
+    def check(store: pyoxigraph.Store, files: list[Path], originals: Originals, used: set[str]) -> list[Finding]:
+        return sparql_findings(store, layout, files, SubjectLocator(files), shapes=shapes, originals=originals,
+                               used_terms=used)
     return batches.findings(layout, data_files, reads, check, batch_bytes=batch_bytes or batches.BATCH_BYTES,
                             workers=min(2, os.cpu_count() or 1))
 
@@ -335,10 +338,13 @@ def _pyshacl_findings(layout: KBLayout, data_files: list[Path], chosen: list[Pat
 
 def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path], locator: SubjectLocator,
                     scope: compiler.Scope | None = None, threads: int = 1,
-                    originals: Originals | None = None, shapes: ShapeSet | None = None) -> list[Finding]:
-    """The SPARQL engine's findings, placed by ``locator``: ``store`` holds ``files``, each in its graph
-    (layout.graph_name), and nothing else; ``scope`` limits the focus nodes to some of those graphs.
-    ``originals``: those of the files scanned, if already found; ``shapes``: the layout's, if loaded."""
+                    originals: Originals | None = None, shapes: ShapeSet | None = None,
+                    used_terms: set[str] | None = None) -> list[Finding]:
+    """The SPARQL engine's findings, and the undeclared terms of dipkb's namespaces, placed by
+    ``locator``: ``store`` holds ``files``, each in its graph (layout.graph_name), and nothing else;
+    ``scope`` limits the focus nodes to some of those graphs. ``originals``: those of the files
+    scanned, if already found; ``shapes``: the layout's, if loaded; ``used_terms``: the IRIs the
+    data uses as predicate or object, if known (dipkb.shacl.vocabulary)."""
     scope = scope or compiler.Scope()
     shapes = shapes or ShapeSet(load_shapes(layout))
     by_graph = {layout.graph_name(p): p for p in files}
@@ -350,20 +356,50 @@ def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path]
         originals = Originals.scan(store, scanned, layout.graph_name)
     rows = compiler.run(shapes, store, originals, scope, threads=threads)
     with quiet_rdflib():  # an ill-typed value becomes an rdflib literal again, for ntriples_term
-        return [_sparql_finding(store, row, locator, by_graph) for row in rows]
+        found = [_sparql_finding(store, row, locator, by_graph) for row in rows]
+    return found + vocabulary_findings(store, layout, scope, locator, by_graph, used_terms)
+
+
+def vocabulary_findings(store: pyoxigraph.Store, layout: KBLayout, scope: compiler.Scope | None,
+                        locator: SubjectLocator, by_graph: dict[str, Path],
+                        used_terms: set[str] | None = None) -> list[Finding]:
+    """A violation for each triple using a term of dipkb's namespaces the ontology does not declare."""
+    ontology = [layout.graph_name(p) for p in layout.ontology_files()]
+    graphs = [g.value for g in store.named_graphs() if isinstance(g, pyoxigraph.NamedNode)]
+    # As with the shapes, a scope names the focus nodes: what any file of the store says about them.
+    focus_nodes = shacl_store.subjects(store, scope.graphs) if scope is not None and scope.graphs is not None \
+        else None
+    found = []
+    with quiet_rdflib():
+        for misuse in vocabulary.misuses(store, graphs, ontology, used_terms):
+            if focus_nodes is not None and misuse.focus not in focus_nodes:
+                continue
+            focus, label, file, line = _placed(store, misuse.focus, locator, by_graph)
+            found.append(Finding(focus=focus, focus_label=label, path=misuse.path,
+                                 value=ntriples_term(rdflib_term(misuse.value)), message=misuse.message,
+                                 severity=Severity.VIOLATION, shape=vocabulary.SHAPE,
+                                 constraint=vocabulary.COMPONENT, file=file, line=line))
+    return found
 
 
 def _sparql_finding(store: pyoxigraph.Store, row: compiler.Row, locator: SubjectLocator,
                     by_graph: dict[str, Path]) -> Finding:
-    focus = f"_:{row.focus.value}" if isinstance(row.focus, pyoxigraph.BlankNode) else row.focus.value
-    graphs = shacl_store.subject_graphs(store, row.focus)
-    file, line = locator.locate(focus, [by_graph[g] for g in graphs if g in by_graph])
+    focus, label, file, line = _placed(store, row.focus, locator, by_graph)
     return Finding(
-        focus=focus, focus_label=shacl_store.label(store, row.focus), path=row.path,
+        focus=focus, focus_label=label, path=row.path,
         value=ntriples_term(rdflib_term(row.value)) if row.value is not None else None,
         message=" ".join(sorted(str(m) for m in set(row.messages))),
         severity=Severity(row.shape.severity[len(SH):]), shape=row.shape.iri, constraint=row.component,
         file=file, line=line)
+
+
+def _placed(store: pyoxigraph.Store, node: pyoxigraph.NamedNode | pyoxigraph.BlankNode, locator: SubjectLocator,
+            by_graph: dict[str, Path]) -> tuple[str, str | None, str | None, int | None]:
+    """A focus node's id and label, and the file and line that describe it."""
+    focus = f"_:{node.value}" if isinstance(node, pyoxigraph.BlankNode) else node.value
+    graphs = shacl_store.subject_graphs(store, node)
+    file, line = locator.locate(focus, [by_graph[g] for g in graphs if g in by_graph])
+    return focus, shacl_store.label(store, node), file, line
 
 
 def _existing(path: Path) -> Path:

@@ -1,0 +1,128 @@
+"""dipkb.shacl.vocabulary: a term of dipkb's namespaces that the ontology does not declare is a violation,
+with the closest declared term, wherever validation runs: the whole KB, one file against the index,
+the check of `add` and `import`."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dipkb.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+HEADER = """@prefix dip:    <https://w3id.org/dipkb/ontology#> .
+@prefix actor:  <https://w3id.org/dipkb/kb/actor/> .
+@prefix event:  <https://w3id.org/dipkb/kb/event/> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+@prefix rdfs:   <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd:    <http://www.w3.org/2001/XMLSchema#> .
+"""
+# A meeting as the shapes want it, but for the terms put in by each test.
+MEETING = """
+event:talks a {type} ;
+    rdfs:label "Talks in Moscow"@en ;
+    {host} actor:russia ; dip:visitor actor:taliban ;
+    dip:date "2021-07-08"^^xsd:date ; dip:modality {modality} ;
+    dip:source source:founding-article .
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_kb_from_environment(monkeypatch):
+    monkeypatch.delenv("DIPKB_KB", raising=False)
+
+
+@pytest.fixture
+def kb(tmp_path) -> Path:
+    """A copy of the bundled KB, with its ontology and shapes."""
+    for name in ("kb", "ontology"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns(".*"))
+    return tmp_path
+
+
+def validate(kb: Path, *args: str) -> tuple[int, list[dict]]:
+    result = CliRunner().invoke(cli, ["--kb", str(kb), "validate", "-f", "json", *args], catch_exceptions=False)
+    return result.exit_code, json.loads(result.output)["findings"]
+
+
+def write(kb: Path, name: str, text: str, header: str = HEADER) -> Path:
+    path = kb / "kb" / name
+    path.write_text(header + text, encoding="utf-8")
+    return path
+
+
+def said(findings: list[dict]) -> list[tuple[str, str | None, str, str]]:
+    return sorted((f["focus"].rsplit("/", 1)[1], f["path"], f["value"], f["message"]) for f in findings
+                  if f["shape"].endswith("#DeclaredTermShape"))
+
+
+def test_a_misspelt_class_role_and_modality_are_violations_with_the_term_meant(kb):
+    path = write(kb, "typos.ttl", MEETING.format(type="dip:Meting", host="dip:hots", modality="dip:Ocurred"))
+    code, findings = validate(kb)
+    assert code == 1
+    assert said(findings) == sorted([
+        ("talks", "https://w3id.org/dipkb/ontology#hots", "<https://w3id.org/dipkb/kb/actor/russia>",
+         "dip:hots is not a term of the dipkb ontology; did you mean dip:host?"),
+        ("talks", "https://w3id.org/dipkb/ontology#modality", "<https://w3id.org/dipkb/ontology#Ocurred>",
+         "dip:Ocurred is not a term of the dipkb ontology; did you mean dip:Occurred?"),
+        ("talks", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", "<https://w3id.org/dipkb/ontology#Meting>",
+         "dip:Meting is not a term of the dipkb ontology; did you mean dip:Meeting?"),
+    ])
+    assert {(f["file"], f["line"]) for f in findings if f["focus"].endswith("/talks")} == {(str(path), 8)}
+
+
+def test_a_term_nothing_resembles_is_named_without_a_guess(kb):
+    write(kb, "typos.ttl", MEETING.format(type="dip:Meeting", host="dip:zzz", modality="dip:Occurred"))
+    assert [s[3] for s in said(validate(kb)[1])] == ["dip:zzz is not a term of the dipkb ontology."]
+
+
+@pytest.mark.parametrize("namespace", ["http://w3id.org/dipkb/ontology#", "https://w3id.org/dipkb/ontology/",
+                                       "https://w3id.org/dipkb/ontology"])
+def test_a_prefix_that_only_looks_like_dipkbs_is_said_to_be_one(kb, namespace):
+    """With dip: declared wrongly, nothing of the file reaches an event; the shapes, which look for dipkb's
+    classes, see no event to check."""
+    header = HEADER.replace("<https://w3id.org/dipkb/ontology#>", f"<{namespace}>")
+    write(kb, "typos.ttl", MEETING.format(type="dip:Meeting", host="dip:host", modality="dip:Occurred"), header)
+    code, findings = validate(kb)
+    assert code == 1
+    type_finding = [s for s in said(findings) if s[1].endswith("#type")]
+    assert type_finding == [("talks", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", f"<{namespace}Meeting>",
+                             f"{namespace}Meeting is not a term of the dipkb ontology; did you mean dip:Meeting "
+                             f"(dip: is <https://w3id.org/dipkb/ontology#>)?")]
+    assert {s[1] for s in said(findings)} >= {f"{namespace}host", f"{namespace}date", f"{namespace}source"}
+
+
+def test_the_kbs_own_nodes_and_the_ontologys_version_iris_are_no_terms(kb):
+    """actor:, event:... are under the same host; the ontology names its versions under its own IRI."""
+    assert validate(kb) == (0, [])
+
+
+def test_a_term_the_kbs_own_ontology_file_declares_is_accepted(kb):
+    write(kb, "typos.ttl", MEETING.format(type="dip:Meeting", host="dip:coHost", modality="dip:Occurred"))
+    assert validate(kb)[0] == 1
+    (kb / "ontology" / "local.ttl").write_text(
+        HEADER + "dip:coHost rdfs:subPropertyOf dip:host ; rdfs:label \"co-host\"@en .\n", encoding="utf-8")
+    assert validate(kb) == (0, [])
+
+
+def test_one_file_validated_against_the_index_is_checked_too(kb):
+    assert CliRunner().invoke(cli, ["--kb", str(kb), "index"]).exit_code == 0
+    path = write(kb, "typos.ttl", MEETING.format(type="dip:Meeting", host="dip:hots", modality="dip:Occurred"))
+    code, findings = validate(kb, str(path))
+    assert code == 1
+    assert [s[3] for s in said(findings)] == ["dip:hots is not a term of the dipkb ontology; did you mean dip:host?"]
+
+
+def test_a_misspelling_in_another_file_about_a_files_subject_is_found_validating_either(kb):
+    """As with the shapes, validating a file checks what the KB says about its subjects."""
+    typos = write(kb, "typos.ttl", "event:talks dip:hots actor:russia .\n")
+    talks = write(kb, "talks.ttl", MEETING.format(type="dip:Meeting", host="dip:host", modality="dip:Occurred"))
+    for path in (typos, talks):
+        code, findings = validate(kb, str(path))
+        assert code == 1 and [(s[0], s[1].rsplit("#")[1]) for s in said(findings)] == [("talks", "hots")]
+    write(kb, "other.ttl", "event:other dip:hots actor:russia .\n")
+    assert validate(kb, str(talks))[0] == 1 and len(said(validate(kb)[1])) == 2
+    assert [s[0] for s in said(validate(kb, str(talks))[1])] == ["talks"]
