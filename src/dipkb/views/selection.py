@@ -108,6 +108,8 @@ _MODALITY = "OPTIONAL { ?event dip:modality ?modality } FILTER(IF(BOUND(?modalit
 # stating one are looked up, not every event tested (`timeline --modality planned` at a million
 # events, 30,358 of them: 27.0 s, 4.5 s so).
 _MODALITY_STATED = "VALUES ?modality { %s } ?event dip:modality ?modality ."
+# A blank-node event can be neither shown by name nor linked (the shapes report it): no timeline lists it.
+_NAMED = "FILTER(isIRI(?event))"
 
 
 # Counting a selection's events by time bucket, for a page of it (views.paging). Over a range, the
@@ -280,11 +282,11 @@ class Selection:
         if not patterns and not agents and self.dated_buckets is None:
             typed = _EVENT_CLASS_TEST % _iris(classes, ", ") if classes else _EVENT_CLASS
             if modalities and "occurred" not in self.filt.modalities:
-                return [_MODALITY_STATED % _iris(modalities), typed]
+                return [_MODALITY_STATED % _iris(modalities), typed, _NAMED]
             patterns.append(typed)
         if modalities:
             patterns.append(_MODALITY % (_iris(modalities, ", "), str("occurred" in self.filt.modalities).lower()))
-        return patterns
+        return patterns + [_NAMED]
 
     def _selection_query(self, agents: tuple[str, ...], buckets: list[str] | None, with_rows: bool,
                          classes: tuple[str, ...], every_bucket: list[str] | None = None,
