@@ -42,6 +42,7 @@ from enum import Enum
 from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import ParameterError
+from dipkb.model.modality import MODALITIES, modality_iri, modality_name
 from dipkb.model.namespaces import XSD, expand
 from dipkb.model.temporal import XSD_DATE, DateInputError, parse_partial_date
 
@@ -63,6 +64,7 @@ class ParamType(Enum):
     INTEGER = "integer"
     DATE = "date"
     DATE_END = "date-end"
+    MODALITY = "modality"
 
     @property
     def expects(self) -> str:
@@ -77,6 +79,7 @@ _EXPECTS = {
     ParamType.INTEGER: "a whole number such as 100",
     ParamType.DATE: "a date: YYYY, YYYY-MM or YYYY-MM-DD",
     ParamType.DATE_END: "a date: YYYY, YYYY-MM or YYYY-MM-DD",
+    ParamType.MODALITY: f"a modality: {', '.join(MODALITIES)} (or dip:Planned...)",
 }
 
 
@@ -99,6 +102,11 @@ class Parameter:
             return self._named_node(expand(value.strip()), value)
         if kind is ParamType.STRING:
             return Literal(value)
+        if kind is ParamType.MODALITY:
+            name = modality_name(value)
+            if name is None:
+                raise self._invalid(value)
+            return NamedNode(modality_iri(name))
         if kind is ParamType.INTEGER:
             if not _INTEGER.fullmatch(value):
                 raise self._invalid(value)

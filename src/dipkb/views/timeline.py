@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 
 from dipkb.errors import ParameterError
+from dipkb.model.modality import MODALITIES, modality_name
 from dipkb.model.namespaces import DIP, curie
 from dipkb.model.temporal import TIME_FIELDS, EventTime, parse_partial_date, period_of
 from dipkb.store.kb import KnowledgeBase
@@ -188,15 +189,12 @@ def entries_of(kb: KnowledgeBase, selected: list[Selected], *, source_titles: bo
     return list(map(_Shaper(roles, described, kb.event_classes, source_titles).entry, selected, rows))
 
 
-MODALITIES = ("occurred", "ongoing", "planned", "possible", "claimed", "denied")
-
-
 def typed_filter(kb: KnowledgeBase, *, actors: Sequence[str] = (), direct: bool = False, event_type: str | None = None,
                  place: str | None = None, start: str | None = None, end: str | None = None,
                  modalities: Sequence[str] = ()) -> TimelineFilter:
     """The filter a person typed (names, codes, partial dates), resolved against the KB: the one
     reading of `dipkb timeline`'s options and of the web timeline's fields. Empty texts are absent."""
-    unknown = sorted(set(modalities) - set(MODALITIES))
+    unknown = [m for m in modalities if modality_name(m) is None]
     if unknown:
         raise ParameterError(f"Unknown modality {unknown[0]!r}: use one of {', '.join(MODALITIES)}.")
     return TimelineFilter(
@@ -206,7 +204,7 @@ def typed_filter(kb: KnowledgeBase, *, actors: Sequence[str] = (), direct: bool 
         place=resolve_place(kb, place) if place and place.strip() else None,
         start=parse_partial_date(start).first_day if start and start.strip() else None,
         end=parse_partial_date(end).last_day if end and end.strip() else None,
-        modalities=frozenset(modalities),
+        modalities=frozenset(map(modality_name, modalities)),
     )
 
 

@@ -22,10 +22,11 @@ from markupsafe import Markup
 
 from dipkb.errors import ParameterError
 from dipkb.model.countries import country_table
+from dipkb.model.modality import MODALITIES
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.selected import Selected
-from dipkb.views.timeline import (CHUNK, MODALITIES, TimelineEntry, TimelineFilter, timeline_entries, typed_filter,
+from dipkb.views.timeline import (CHUNK, TimelineEntry, TimelineFilter, timeline_entries, typed_filter,
                                   with_roles)
 
 WEB = Path(__file__).resolve().parent

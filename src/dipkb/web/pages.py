@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from dipkb.errors import AmbiguousNameError, DipkbError, ParameterError, UnknownNameError
+from dipkb.model.modality import MODALITIES
 from dipkb.model.namespaces import DIP, PREFIXES, curie
 from dipkb.sparql.saved import SavedQuery, read_catalogue
 from dipkb.store.kb import KnowledgeBase
@@ -29,7 +30,7 @@ from dipkb.web.api import counting_number, show_json, timeline_api
 from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json, single_values
 from dipkb.views.names import bound_saved_query, named_like
 from dipkb.views.paging import timeline_window
-from dipkb.views.timeline import MODALITIES, TimelineEntry, empty_actor_notes
+from dipkb.views.timeline import TimelineEntry, empty_actor_notes
 from dipkb.web.live import LiveKB, stale_notes
 from dipkb.web.threads import on_page_threads
 
