@@ -241,6 +241,39 @@ def test_a_file_that_starts_with_a_byte_order_mark_is_an_error_that_says_so(kb_r
     assert run(kb_root, "index").exit_code == 0
 
 
+# --- Mistakes of hand-written Turtle -----------------------------------------------------------------
+
+HAND = ("@prefix dip: <https://w3id.org/dipkb/ontology#> .\n@prefix event: <https://w3id.org/dipkb/kb/event/> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n")
+
+
+@pytest.mark.parametrize("line, error", [
+    ("event:x rdfs:label “Talks”@en .", "4:20: '“' is not allowed at the beginning of a prefix name "
+     '(typographic quotes are not Turtle\'s: write "…" with straight quotes)'),
+    ('event:x rdfs:label "Talks in 2021-07"@en ; dip:date 2021-07-08 .', "4:57: -07 is not a valid subject or "
+     'graph name (a date is a quoted literal with its type: "2021-07-08"^^xsd:date)'),
+    ("// talks\nevent:x rdfs:label 'x' .", "4:1: '/' is not allowed at the beginning of a prefix name "
+     "(a Turtle comment starts with #)"),
+    ('event:x rdfs:label "Talks .', '4:20: Unexpected end of file (a string\'s closing " is missing)'),
+    ('event:x dip:date "2021"^^xsd:gYear .', "4:26: The prefix xsd: has not been declared (declare it: "
+     "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .)"),
+    ('event:x dip:date "2021"^^ex:year .', "4:26: The prefix ex: has not been declared"),
+])
+def test_the_usual_mistakes_of_hand_written_turtle_are_explained(kb_root: Path, line: str, error: str):
+    (kb_root / "kb" / "hand.ttl").write_text(HAND + line + "\n", encoding="utf-8")
+    result = run(kb_root, "validate")
+    assert result.exit_code == 2 and result.stderr == f"Error: kb/hand.ttl:{error}\n"
+
+
+def test_a_file_in_windows_1252_is_said_not_to_be_utf_8(kb_root: Path):
+    (kb_root / "kb" / "hand.ttl").write_bytes((HAND + 'event:x rdfs:label "Café"@en .\n').encode("cp1252"))
+    result = run(kb_root, "validate")
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: kb/hand.ttl:4:24: Invalid UTF-8: incomplete utf-8 byte sequence from index 3 "
+                             "(the file is not UTF-8 here: save it as UTF-8; Windows-1252 and Latin-1 write accents "
+                             "so)\n")
+
+
 # --- File names an IRI cannot hold as they are --------------------------------------------------------
 
 ODD_NAMES = ["events 2022.ttl", '"quote".ttl', "h#x.ttl", "q?x.ttl", "{a}.ttl", "back\\slash.nt", "new\nline.ttl",

@@ -9,7 +9,7 @@ from pathlib import Path
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
 
 from dipkb.errors import KBSyntaxError, SyntaxProblem
-from dipkb.model.namespaces import KB_BASE
+from dipkb.model.namespaces import KB_BASE, PREFIXES
 from dipkb.store.layout import DATA_SUFFIXES, KBLayout
 from dipkb.util.paths import display_path
 
@@ -32,7 +32,42 @@ def syntax_problem(path: Path, error: SyntaxError | UnicodeDecodeError) -> Synta
     if error.lineno == 1 and _starts_with_bom(path):  # the parser's message shows an invisible character
         message = ("the file starts with a byte order mark (U+FEFF), which the RDF parser does not accept: "
                    "save it as UTF-8 without BOM")
+    elif hint := _hint(message, _line(path, error.lineno)):
+        message = f"{message} ({hint})"
     return SyntaxProblem(display_path(path), error.lineno, error.offset, message)
+
+
+_TYPOGRAPHIC_QUOTES = "“”„‘’‚«»"
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BARE_DATE = re.compile(r"(?<![\w-])\d{4}-\d{2}(?:-\d{2})?(?![\w-])")
+_UNDECLARED = re.compile(r"^The prefix (\w*): has not been declared")
+
+
+def _hint(message: str, line: str) -> str | None:
+    """What the parser's message means, for the mistakes people make writing Turtle by hand."""
+    if message.startswith("Invalid UTF-8"):
+        return "the file is not UTF-8 here: save it as UTF-8; Windows-1252 and Latin-1 write accents so"
+    if any(quote in message for quote in _TYPOGRAPHIC_QUOTES):
+        return 'typographic quotes are not Turtle\'s: write "…" with straight quotes'
+    if line.lstrip().startswith("//"):
+        return "a Turtle comment starts with #"
+    outside_strings = _STRING.sub('""', line)
+    if outside_strings.count('"') % 2:
+        return 'a string\'s closing " is missing'
+    if _BARE_DATE.search(outside_strings.split("#")[0]):
+        return 'a date is a quoted literal with its type: "2021-07-08"^^xsd:date'
+    if (undeclared := _UNDECLARED.match(message)) and (namespace := PREFIXES.get(undeclared[1])):
+        return f"declare it: @prefix {undeclared[1]}: <{namespace}> ."
+    return None
+
+
+def _line(path: Path, number: int | None) -> str:
+    """Line ``number`` of the file, as text, or '' where there is none."""
+    try:
+        lines = path.read_bytes().splitlines()
+        return lines[number - 1].decode("utf-8", errors="replace") if number and number <= len(lines) else ""
+    except OSError:
+        return ""
 
 
 def _starts_with_bom(path: Path) -> bool:
