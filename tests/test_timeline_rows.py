@@ -53,7 +53,9 @@ def stated(graph: rdflib.Graph, entry: TimelineEntry) -> dict:
             roles[role] = labels[0] if labels else curie(str(role))
     modality = max(graph.objects(event, D.modality), default=None)
     return {
-        "label": max((str(label) for label in graph.objects(event, RDFS.label)), default=""),
+        # An English or untagged label, else another; the first alphabetically.
+        "label": min(((label.language not in (None, "en") and not label.language.startswith("en-"), str(label))
+                      for label in graph.objects(event, RDFS.label)), default=(False, ""))[1],
         "modality": str(modality).rsplit("#", 1)[-1].lower() if modality else "occurred",
         "participants": sorted((str(actor), role_label) for role, role_label in roles.items()
                                for actor in graph.objects(event, role) if isinstance(actor, URIRef)),
@@ -98,9 +100,11 @@ def test_every_entry_shows_what_the_files_state_even_from_two_files(kb_copy, ind
     kabulov = by_id[KB_BASE + "event/kabulov-taliban-meeting-2021-07"]
     assert KB_BASE + "source/tass-shaheen-2021-07" in {s.id for s in kabulov.sources}
     assert 'A "quoted" back\\slash, été\nnext line' in kabulov.quotes
-    # Two files, two values where one is shown: the greatest of each, whichever file the row came from.
+    # Two files, two values where one is shown, whichever file the row came from: the greatest of each,
+    # but the label, the first of those in English.
     assert (kabulov.label, kabulov.place.id, kabulov.modality, kabulov.date) == (
-        "Zamir Kabulov meets the Taliban delegation in Moscow", KB_BASE + "place/moscow", "planned", "2021-07-09")
+        "Zamir Kabulov meets the Taliban delegation (a second account)", KB_BASE + "place/moscow", "planned",
+        "2021-07-09")
     tricky = by_id[KB_BASE + "event/tricky-2021-07"]
     assert tricky.label == 'Tab\there, "quotes", \\ and ünïcödé 😀' and tricky.date == "2021-07"
     assert [p.id for p in tricky.participants] == [KB_BASE + "actor/russia"]  # the blank visitor has no IRI

@@ -23,6 +23,7 @@ from urllib.parse import urljoin
 import pyoxigraph as ox
 import rdflib
 
+from dipkb.model.labels import label_order
 from dipkb.model.namespaces import KB_BASE, RDF, RDFS, XSD
 from dipkb.store.loading import rdf_format, read_quads
 from dipkb.util.paths import display_path
@@ -245,9 +246,9 @@ def context_graphs(store: ox.Store, graphs: Iterable[str], is_data: Callable[[st
 
 
 def label(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> str | None:
-    """A node's rdfs:label as dipkb.shacl.validation picks it: English or untagged first, then alphabetical."""
+    """The rdfs:label a finding shows of a node (dipkb.model.labels)."""
     found = {q.object for q in store.quads_for_pattern(node, _LABEL, None) if isinstance(q.object, ox.Literal)}
-    return min(found, key=lambda lit: (lit.language not in (None, "en"), lit.value)).value if found else None
+    return min(found, key=lambda lit: label_order(lit.value, lit.language)).value if found else None
 
 
 _PREFIX_LINE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I)

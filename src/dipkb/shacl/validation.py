@@ -17,6 +17,7 @@ from rdflib.plugins.sparql.sparql import Query
 
 from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
 from dipkb.model import terms
+from dipkb.model.labels import label_order
 from dipkb.model.namespaces import FILE_GRAPH_PREFIX, KB_BASE, RDFS, SH, XSD
 from dipkb.shacl import batches, compiler, vocabulary
 from dipkb.shacl import originals as shacl_store
@@ -137,8 +138,7 @@ def _node_id(node: rdflib.term.Node | None) -> str:
 def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
     labels = [label for label in data.objects(node, rdflib.URIRef(RDFS + "label"))
               if isinstance(label, rdflib.Literal)]
-    # Deterministic whatever the parse order: English or untagged first, then alphabetical.
-    labels.sort(key=lambda label: (label.language not in (None, "en"), str(label)))
+    labels.sort(key=lambda label: label_order(str(label), label.language))  # dipkb.model.labels
     return str(labels[0]) if labels else None
 
 

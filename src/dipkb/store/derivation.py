@@ -20,7 +20,7 @@ from types import ModuleType
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store
 
 from dipkb import errors
-from dipkb.model import namespaces
+from dipkb.model import labels, namespaces
 from dipkb.model import temporal
 from dipkb.model.namespaces import DERIVED_GRAPH, DIP, FILE_GRAPH_PREFIX, RDFS
 from dipkb.store import facts as facts_module
@@ -157,7 +157,7 @@ class Deriver:
 # derives nothing new (a comment) rebuilds the index too, which is only time. test_model_once checks
 # that every dipkb module imported from here, directly or not, is listed.
 DERIVATION_MODULES: tuple[ModuleType, ...] = (sys.modules[__name__], facts_module, eventrows, tallies,
-                                               temporal, namespaces, errors)
+                                               temporal, namespaces, labels, errors)
 
 
 def source_text(modules: Iterable[ModuleType]) -> str:

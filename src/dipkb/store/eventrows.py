@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import orjson
 from pyoxigraph import BlankNode, Literal, NamedNode
 
+from dipkb.model.labels import is_english
 from dipkb.model.namespaces import DIP, RDF, RDFS, XSD
 from dipkb.model.temporal import TIME_FIELDS
 
@@ -61,6 +62,9 @@ class RowBuilder:
                 self.values.setdefault(name, []).append(_short(obj.value))
         elif isinstance(obj, Literal):
             if (name := _LITERALS.get(predicate)) is not None:
+                # A label in another language is shown only where there is none in English.
+                if name == "label" and not is_english(obj.language):
+                    name = "otherLabel"
                 self.values.setdefault(name, []).append(obj.value)
             elif (name := _TIME.get(predicate)) is not None and (datatype := obj.datatype.value).startswith(XSD):
                 self.values.setdefault(name, []).append([obj.value, datatype[len(XSD):]])
@@ -71,7 +75,7 @@ class RowBuilder:
         a label of a thing it types otherwise (an actor, a place, a source)."""
         if any(t in event_classes for t in self.types):
             return True
-        return bool(self.values) and not (self.types and self.values.keys() == {"label"})
+        return bool(self.values) and not (self.types and self.values.keys() <= {"label", "otherLabel"})
 
     def text(self) -> str:
         """The row as JSON, its keys and lists sorted: the same text whatever order the statements

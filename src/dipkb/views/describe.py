@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pyoxigraph import BlankNode, Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
+from dipkb.model.labels import label_order
 from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
 from dipkb.model.terms import iri_node
 from dipkb.store.kb import KnowledgeBase
@@ -112,7 +113,8 @@ def describe(kb: KnowledgeBase, text: str, *, limit: int | None = None, first_ev
     it and of its timeline's events (from ``first_event``), with how many there are in all."""
     iri, kind, others = find_resource(kb, text)
     facts = facts_of(kb, iri)
-    label = next((f.value for f in facts if f.predicate in ("dct:title", "rdfs:label")), curie(iri))
+    names = [f for f in facts if f.predicate == "dct:title"] or [f for f in facts if f.predicate == "rdfs:label"]
+    label = min((label_order(f.value, f.language) for f in names), default=(False, curie(iri)))[1]
     details = tuple(
         (f.value_id, facts_of(kb, expand(f.value_id) or f.value_id))
         for f in facts if f.predicate == "dip:holdsPosition" and f.value_id

@@ -36,7 +36,7 @@ class EventRow:
         get = values.get
         return cls(
             types={full_iri(t) for t in get("type", ())},
-            label=max(get("label") or ("",)),
+            label=min(get("label") or get("otherLabel") or ("",)),  # dipkb.model.labels' choice
             times={name: max((value, XSD + datatype) for value, datatype in found)
                    for name in TIME_FIELDS if (found := get(name))},
             modality=max(map(full_iri, get("modality", ())), default=None),

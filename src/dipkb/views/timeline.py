@@ -5,7 +5,10 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice
 
+from pyoxigraph import Literal
+
 from dipkb.errors import ParameterError
+from dipkb.model.labels import label_order
 from dipkb.model.modality import MODALITIES, modality_name
 from dipkb.model.namespaces import DIP, curie
 from dipkb.model.temporal import TIME_FIELDS, EventTime, parse_partial_date, period_of
@@ -92,7 +95,8 @@ def empty_actor_notes(kb: KnowledgeBase, filt: TimelineFilter, found: bool) -> l
     return [f"{curie(actor)} has no events {where}." for actor in missing]
 
 
-# A thing's name is its first title, else its first label; its URL its first dip:url, else schema:url.
+# A thing's name is its title, else its label, as dipkb.model.labels picks them; its URL its first
+# dip:url, else schema:url.
 _DESCRIPTION_QUERY = """SELECT ?n ?k ?o WHERE {
   VALUES (?thing ?n) { %s } ?thing ?p ?o
   OPTIONAL { VALUES (?p ?k) { (dct:title 0) (rdfs:label 1) (dip:url 2) (schema:url 3) } } FILTER(BOUND(?k)) }"""
@@ -175,9 +179,13 @@ def entries_of(kb: KnowledgeBase, selected: list[Selected], *, source_titles: bo
     sources = {s for row in rows for s in row.sources} if source_titles else set()
     wanted = others | sources
     things = sorted(wanted - kept.keys())
-    first: dict[tuple[int, int], str] = {}
+    best: dict[tuple[int, int], tuple[bool, str]] = {}
     for n, k, o in kb.numbered_for_each(_DESCRIPTION_QUERY, things):
-        first.setdefault((int(n.value), int(k.value)), o.value)
+        key = (int(n.value), int(k.value))
+        order = label_order(o.value, o.language) if isinstance(o, Literal) else (False, o.value)
+        if key not in best or order < best[key]:
+            best[key] = order
+    first = {key: value for key, (_, value) in best.items()}
     described = {thing: Described(first.get((n, 0)) or first.get((n, 1)) or curie(thing),
                                   first.get((n, 2), first.get((n, 3))))
                  for n, thing in enumerate(things)}
