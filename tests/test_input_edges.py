@@ -274,6 +274,27 @@ def test_a_file_in_windows_1252_is_said_not_to_be_utf_8(kb_root: Path):
                              "so)\n")
 
 
+# --- Files that look like data but are not read ---------------------------------------------------------
+
+
+def test_a_file_that_looks_like_data_but_is_not_read_gets_a_note(kb_root: Path):
+    """Their events were missing from every view while validate said the KB conforms."""
+    line = '<http://example.org/a> <http://example.org/p> "1" .\n'
+    for name in ("a.TTL", "b.turtle", "c.trig", ".hidden.ttl", "sub/d.rdf", "read.nt", "notes.txt"):
+        (kb_root / "kb" / name).parent.mkdir(exist_ok=True)
+        (kb_root / "kb" / name).write_text(line, encoding="utf-8")
+    (kb_root / "kb" / ".#lock.ttl").symlink_to("nowhere")  # an editor's lock while a file is open
+    for command in (["validate"], ["stats"]):
+        result = run(kb_root, *command)
+        assert result.exit_code == 0, result.output
+        assert result.stderr.splitlines() == [
+            f"Note: kb/{name} is not read: dipkb reads the .ttl and .nt files of kb/, not hidden ones."
+            for name in (".hidden.ttl", "a.TTL", "b.turtle", "c.trig", "sub/d.rdf")]
+    for name in (".hidden.ttl", "a.TTL", "b.turtle", "c.trig", "sub/d.rdf"):
+        (kb_root / "kb" / name).unlink()
+    assert run(kb_root, "validate").stderr == ""
+
+
 # --- File names an IRI cannot hold as they are --------------------------------------------------------
 
 ODD_NAMES = ["events 2022.ttl", '"quote".ttl', "h#x.ttl", "q?x.ttl", "{a}.ttl", "back\\slash.nt", "new\nline.ttl",

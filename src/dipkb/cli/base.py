@@ -16,7 +16,7 @@ from dipkb import __version__
 from dipkb.errors import DipkbError, ParameterError, WriteError
 from dipkb.store.layout import DATA_SUFFIXES, KB_ENV_VAR, KBLayout
 from dipkb.util.paths import display_path, shown_bytes
-from dipkb.util.terminal import terminal_lines
+from dipkb.util.terminal import terminal_lines, terminal_text
 from dipkb.views.render import Output, OutputFormat, choose_format
 
 
@@ -157,6 +157,14 @@ def _text_arguments(arguments: Sequence[str]) -> None:
 
 def layout_of(ctx: click.Context) -> KBLayout:
     return KBLayout.locate(ctx.obj.kb_dir)
+
+
+def note_unread_files(layout: KBLayout) -> None:
+    """A note on stderr for each file of kb/ that looks like RDF but is not read: its events were
+    missing from every view, and validate said the KB conforms."""
+    for path in layout.unread_files():
+        click.echo(terminal_text(f"Note: {display_path(path)} is not read: dipkb reads the .ttl and .nt files "
+                                 f"of kb/, not hidden ones."), err=True)
 
 
 def open_kb(ctx: click.Context, *, local: bool = False):

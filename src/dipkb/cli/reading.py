@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dipkb.cli.base import EXIT_FINDINGS, EXIT_OK, FilePath, layout_of, open_kb, output_options
+from dipkb.cli.base import EXIT_FINDINGS, EXIT_OK, FilePath, layout_of, note_unread_files, open_kb, output_options
 from dipkb.errors import ParameterError
 from dipkb.views.render import GRAPH_FORMATS, SOLUTION_FORMATS, Output, OutputFormat, json_text, rows_output
 
@@ -32,7 +32,9 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
     from dipkb.shacl import findings
     from dipkb.shacl import validation
 
-    report = validation.validate(layout_of(ctx), [Path(p) for p in paths] or None)
+    layout = layout_of(ctx)
+    note_unread_files(layout)
+    report = validation.validate(layout, [Path(p) for p in paths] or None)
     renderer = {"text": findings.render_text, "json": findings.render_json, "turtle": findings.render_turtle}[fmt]
     click.echo(renderer(report), nl=False)
     ctx.exit(EXIT_OK if report.conforms(strict=strict) else EXIT_FINDINGS)
@@ -195,6 +197,8 @@ def stats(ctx: click.Context, out: Output) -> None:
     """
     from dipkb.views import stats as statistics
 
+    if not ctx.obj.endpoint:
+        note_unread_files(layout_of(ctx))
     result = statistics.compute_stats(open_kb(ctx))
     if out.format is OutputFormat.JSON:
         out.write(json_text(statistics.stats_as_dict(result)))

@@ -15,6 +15,7 @@ from dipkb.util.paths import display_path, shown_bytes
 
 KB_ENV_VAR = "DIPKB_KB"
 DATA_SUFFIXES = {".ttl": "turtle", ".nt": "ntriples"}
+_OTHER_RDF_SUFFIXES = {".turtle", ".trig", ".n3", ".nq", ".nquads", ".ntriples", ".rdf", ".owl", ".jsonld"}
 INDEX_DIR_NAME = ".dipkb"
 # The file `dipkb init` writes at a KB's root, and the repository carries, so that commands run in it
 # or below find the KB the way git finds a repository.
@@ -139,6 +140,21 @@ class KBLayout:
         """Every data file of the KB, sorted, skipping hidden files and directories such as the index.
         KBFileError for a path named like a data file that must not be read (see :func:`data_file_links`)."""
         return sorted(self._kb_links())
+
+    def unread_files(self) -> list[Path]:
+        """Files of kb/ that look like RDF but that dipkb does not read, for a note: another format
+        (.trig, .n3, .rdf...), a data suffix in upper case (.TTL), a hidden file named like a data file."""
+        found = []
+        for directory, dirs, files in os.walk(self.kb_dir):
+            dirs[:] = [d for d in sorted(dirs) if not d.startswith(".")] if not self.is_loose else []
+            for name in sorted(files):
+                suffix = os.path.splitext(name)[1]
+                looks_like_rdf = suffix.lower() in DATA_SUFFIXES or suffix.lower() in _OTHER_RDF_SUFFIXES
+                if looks_like_rdf and (suffix not in DATA_SUFFIXES or name.startswith(".")):
+                    path = Path(directory) / name
+                    if not path.is_symlink():  # an editor's lock file (.#events.ttl) is a link
+                        found.append(path)
+        return found
 
     def ontology_files(self) -> list[Path]:
         return sorted(self._ontology_links())
