@@ -14,7 +14,7 @@ from dipkb.model.terms import iri_node
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.terminal import display_width, padded, terminal_text
 from dipkb.views.facts import Fact, fact_order
-from dipkb.views.names import did_you_mean, is_own_name, resolve_among
+from dipkb.views.names import NAMED_ONLY_QUERY, did_you_mean, is_own_name, named_only, resolve_among
 from dipkb.views.paging import timeline_window
 from dipkb.views.render import json_pieces
 from dipkb.views.long_selection import select_all
@@ -69,6 +69,8 @@ def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str
     if not found:
         iri = expand(text.strip())
         node = iri_node(iri) if iri else None
+        if node and kb.ask(NAMED_ONLY_QUERY, {"thing": node}):
+            raise UnknownNameError(named_only(text))
         if node and kb.ask("ASK { { ?thing ?p ?o } UNION { ?s ?p ?thing } }", {"thing": node}):
             raise UnknownNameError(f"{text!r} is in the knowledge base, but not as an event, actor, place, source "
                                    f"or position: its statements are in `dipkb query 'DESCRIBE <{node.value}>'`.")

@@ -29,6 +29,14 @@ SELECT DISTINCT ?thing ?needle WHERE {
   ?thing rdfs:label|skos:altLabel|skos:prefLabel ?name . FILTER(LCASE(STR(?name)) = ?needle)
 }"""
 _EXISTS_QUERY = "ASK { ?thing a ?class . ?class rdfs:subClassOf* ?kind }"
+# An IRI that triples point at but that none describes (a misspelt or forgotten actor).
+NAMED_ONLY_QUERY = "ASK { GRAPH ?g { ?s ?p ?thing } FILTER NOT EXISTS { GRAPH ?h { ?thing ?q ?o } } }"
+
+
+def named_only(text: str) -> str:
+    """The message for an IRI that triples point at but that none describes."""
+    return (f"{text!r} is named in the knowledge base but not described: give it an rdf:type and a label; "
+            f"`dipkb validate` shows where it is named.")
 
 
 def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str = "actor") -> str:
@@ -41,6 +49,8 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
             raise UnknownNameError(f"{text!r} is not a valid IRI.")
         if kb.ask(_EXISTS_QUERY, {"thing": node, "kind": kind_node}):
             return iri
+        if kb.ask(NAMED_ONLY_QUERY, {"thing": node}):
+            raise UnknownNameError(named_only(text))
         raise UnknownNameError(f"No {noun} {text!r} in the knowledge base.")
     found = _exact_label_matches(kb, text.strip(), kind_node)
     if not found and kind == DIP + "Actor":

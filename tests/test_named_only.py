@@ -1,0 +1,39 @@
+"""An actor that an event names but nothing describes (forgotten, or misspelt where it is described): the
+timeline and `show` say so, rather than that there is no such actor, or that its statements are in a
+DESCRIBE that answers nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dipkb.cli import cli
+
+EVENT = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
+@prefix event: <https://w3id.org/dipkb/kb/event/> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+event:undescribed a dip:Meeting ; rdfs:label "Lavrov meets Kabulov"@en ;
+    dip:host actor:lavrov ; dip:visitor actor:zamir-kabulov ; dip:date "2021-07-09"^^xsd:date ;
+    dip:modality dip:Occurred ; dip:source source:founding-article .
+"""
+SAID = ("Error: 'actor:lavrov' is named in the knowledge base but not described: give it an rdf:type and a "
+        "label; `dipkb validate` shows where it is named.\n")
+
+
+@pytest.mark.parametrize("args", [("timeline", "--actor", "actor:lavrov"), ("show", "actor:lavrov"),
+                                  ("query", "actor-timeline", "-p", "actor=actor:lavrov")])
+def test_an_actor_named_but_not_described_is_said_to_be_so(kb_copy: Path, args):
+    (kb_copy / "kb" / "undescribed.ttl").write_text(EVENT, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), *args])
+    assert (result.exit_code, result.stderr) == (2, SAID)
+
+
+@pytest.mark.parametrize("args", [("timeline", "--actor", "actor:nobody"), ("show", "actor:nobody")])
+def test_an_iri_nothing_names_is_not(kb_copy: Path, args):
+    (kb_copy / "kb" / "undescribed.ttl").write_text(EVENT, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), *args])
+    assert result.exit_code == 2 and "not described" not in result.stderr
