@@ -120,6 +120,22 @@ def test_ill_typed_date_is_found_without_log_noise(kb_copy, caplog):
     assert [r for r in caplog.records if r.name.startswith("rdflib")] == []
 
 
+def test_a_fault_another_file_adds_to_a_node_is_placed_in_that_file(kb_copy):
+    """A triple about a place or an actor of another file is the mistake of the file that states it,
+    whether the whole KB or that file is validated; the place was where the node is described."""
+    added = kb_copy / "added.ttl"
+    added.write_text(PREFIXES + '@prefix place: <https://w3id.org/dipkb/kb/place/> .\n'
+                     '@prefix geo: <http://www.w3.org/2003/01/geo/wgs84_pos#> .\n\n'
+                     'place:moscow geo:lat "55,7558" .\n'
+                     'actor:zamir-kabulov dip:actsFor actor:russian-foreign-ministy .\n', encoding="utf-8")
+    layout = KBLayout.locate(kb_copy.parent)
+    for report in (validate(layout), validate(layout, [added])):
+        placed = {(f.focus.rsplit("/", 1)[1], f.path.rsplit("#", 1)[1]): (f.file, f.line)
+                  for f in report.findings if f.value is not None}
+        assert placed == {("moscow", "lat"): (display_path(added), 10),
+                          ("zamir-kabulov", "actsFor"): (display_path(added), 11)}
+
+
 def test_paths_limit_findings_to_those_files(kb_copy):
     remove_a_source(kb_copy / "events-2021.ttl")
     history = kb_copy / "history.ttl"

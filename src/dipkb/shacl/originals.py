@@ -208,6 +208,12 @@ def subject_graphs(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> list[s
                    if isinstance(q.graph_name, ox.NamedNode)})
 
 
+def triple_graphs(store: ox.Store, subject: ox.NamedNode | ox.BlankNode, predicate: ox.NamedNode, obj: Term) -> list[str]:
+    """The named graphs holding the triple."""
+    return sorted({q.graph_name.value for q in store.quads_for_pattern(subject, predicate, obj)
+                   if isinstance(q.graph_name, ox.NamedNode)})
+
+
 def subjects(store: ox.Store, graphs: Iterable[str]) -> set:
     """The subjects of the triples in ``graphs``."""
     names = " ".join(f"<{g}>" for g in graphs)

@@ -232,12 +232,10 @@ def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path
     for path in layout.shapes_files():  # the data graph is the union of the store's graphs
         store.remove_graph(pyoxigraph.NamedNode(layout.graph_name(path)))
     scope = compiler.Scope(tuple(layout.graph_name(p) for p in chosen)) if chosen is not None else None
-    if engine is Engine.PYSHACL:
-        undeclared = vocabulary_findings(store, layout, scope, locator, {layout.graph_name(p): p for p in files})
-        del store  # the rdflib graph below is big enough
-        return undeclared + [replace(f, file=file, line=line)
-                             for f in _pyshacl_findings(layout, data_files, chosen)
-                             for file, line in [locator.locate(f.focus)]]
+    if engine is Engine.PYSHACL:  # the reference engine: the store only places its findings
+        by_graph = {layout.graph_name(p): p for p in files}
+        return vocabulary_findings(store, layout, scope, locator, by_graph) + [
+            _placed_finding(store, f, locator, by_graph) for f in _pyshacl_findings(layout, data_files, chosen)]
     threads = min(2, os.cpu_count() or 1) if len(store) > _THREADS_QUADS else 1  # len() walks every quad
     originals = forms.result().originals(store) if forms is not None else None
     findings = sparql_findings(store, layout, files, locator, scope, threads=threads, originals=originals)
@@ -374,7 +372,7 @@ def vocabulary_findings(store: pyoxigraph.Store, layout: KBLayout, scope: compil
         for misuse in vocabulary.misuses(store, graphs, ontology, used_terms):
             if focus_nodes is not None and misuse.focus not in focus_nodes:
                 continue
-            focus, label, file, line = _placed(store, misuse.focus, locator, by_graph)
+            focus, label, file, line = _placed(store, misuse.focus, locator, by_graph, misuse.path, misuse.value)
             found.append(Finding(focus=focus, focus_label=label, path=misuse.path,
                                  value=ntriples_term(rdflib_term(misuse.value)), message=misuse.message,
                                  severity=Severity.VIOLATION, shape=vocabulary.SHAPE,
@@ -384,7 +382,7 @@ def vocabulary_findings(store: pyoxigraph.Store, layout: KBLayout, scope: compil
 
 def _sparql_finding(store: pyoxigraph.Store, row: compiler.Row, locator: SubjectLocator,
                     by_graph: dict[str, Path]) -> Finding:
-    focus, label, file, line = _placed(store, row.focus, locator, by_graph)
+    focus, label, file, line = _placed(store, row.focus, locator, by_graph, row.path, row.value)
     return Finding(
         focus=focus, focus_label=label, path=row.path,
         value=ntriples_term(rdflib_term(row.value)) if row.value is not None else None,
@@ -394,12 +392,34 @@ def _sparql_finding(store: pyoxigraph.Store, row: compiler.Row, locator: Subject
 
 
 def _placed(store: pyoxigraph.Store, node: pyoxigraph.NamedNode | pyoxigraph.BlankNode, locator: SubjectLocator,
-            by_graph: dict[str, Path]) -> tuple[str, str | None, str | None, int | None]:
-    """A focus node's id and label, and the file and line that describe it."""
+            by_graph: dict[str, Path], path: str | None = None,
+            value: pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal | None = None,
+            ) -> tuple[str, str | None, str | None, int | None]:
+    """A focus node's id and label, and the file and line that describe it: of the files stating the
+    triple at fault (``path``, ``value``) if the store holds it as found, a triple about a place added in
+    another file being that file's mistake."""
     focus = f"_:{node.value}" if isinstance(node, pyoxigraph.BlankNode) else node.value
     graphs = shacl_store.subject_graphs(store, node)
+    if path is not None and value is not None:
+        graphs = shacl_store.triple_graphs(store, node, pyoxigraph.NamedNode(path), value) or graphs
     file, line = locator.locate(focus, [by_graph[g] for g in graphs if g in by_graph])
     return focus, shacl_store.label(store, node), file, line
+
+
+def _placed_finding(store: pyoxigraph.Store, finding: Finding, locator: SubjectLocator,
+                    by_graph: dict[str, Path]) -> Finding:
+    """pyshacl's finding placed as the SPARQL engine's are (:func:`_placed`). A blank node of the
+    store is not pyshacl's, so it is placed by its first description."""
+    if finding.focus.startswith("_:"):
+        file, line = locator.locate(finding.focus)
+        return replace(finding, file=file, line=line)
+    node = pyoxigraph.NamedNode(finding.focus)
+    value = None
+    if finding.path is not None and finding.value is not None:
+        value = next((q.object for q in store.quads_for_pattern(node, pyoxigraph.NamedNode(finding.path), None)
+                      if ntriples_term(rdflib_term(q.object)) == finding.value), None)
+    *_, file, line = _placed(store, node, locator, by_graph, finding.path, value)
+    return replace(finding, file=file, line=line)
 
 
 def _existing(path: Path) -> Path:
