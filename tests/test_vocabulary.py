@@ -126,3 +126,37 @@ def test_a_misspelling_in_another_file_about_a_files_subject_is_found_validating
     write(kb, "other.ttl", "event:other dip:hots actor:russia .\n")
     assert validate(kb, str(talks))[0] == 1 and len(said(validate(kb)[1])) == 2
     assert [s[0] for s in said(validate(kb, str(talks))[1])] == ["talks"]
+
+
+def test_the_ontologys_versions_the_namespaces_and_the_shapes_are_no_misspelt_terms(kb):
+    """A dataset description names them; so does the ontology, as owl:versionIRI."""
+    write(kb, "dataset.ttl", """@prefix dct: <http://purl.org/dc/terms/> .
+@prefix void: <http://rdfs.org/ns/void#> .
+<https://w3id.org/dipkb/kb/dataset> a void:Dataset ;
+    dct:conformsTo <https://w3id.org/dipkb/ontology/0.2.0>, <https://w3id.org/dipkb/shapes/required/0.2.0>,
+        <https://w3id.org/dipkb/shapes#RoleShape> ;
+    void:vocabulary <https://w3id.org/dipkb/ontology#>, <https://w3id.org/dipkb/ontology>,
+        <https://w3id.org/dipkb/cameo/>, <https://w3id.org/dipkb/plover/> .
+""")
+    assert validate(kb) == (0, [])
+
+
+@pytest.mark.parametrize("typed, meant", [("dip:sourse", "dip:source"), ("dip:Sourse", "dip:Source"),
+                                          ("dip:plase", "dip:place"), ("dip:Plase", "dip:Place")])
+def test_of_terms_alike_but_for_case_the_one_of_the_typed_kind_is_meant(kb, typed, meant):
+    """dip:source and dip:Source both exist: the suggestion changed from run to run."""
+    write(kb, "typos.ttl", f"event:talks {typed} actor:russia .\n")
+    assert {s[3].rsplit(" ", 1)[1] for s in said(validate(kb)[1])} == {f"{meant}?"}
+
+
+def test_the_shapes_severity_applies_and_without_the_shape_nothing_is_checked(kb):
+    write(kb, "typos.ttl", MEETING.format(type="dip:Meeting", host="dip:host", modality="dip:Occurred")
+          + "event:talks dip:hots actor:india .\n")
+    shapes = kb / "ontology" / "shapes-required.ttl"
+    text = shapes.read_text(encoding="utf-8")
+    start = text.index("dsh:DeclaredTermShape a sh:NodeShape")
+    shapes.write_text(text[:start] + text[start:].replace("sh:Violation .", "sh:Warning .", 1), encoding="utf-8")
+    code, findings = validate(kb)
+    assert code == 0 and [(f["severity"], f["path"].rsplit("#")[1]) for f in findings] == [("Warning", "hots")]
+    shapes.write_text(text[:start], encoding="utf-8")  # the shape is the file's last
+    assert validate(kb) == (0, [])

@@ -234,7 +234,8 @@ def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path
     scope = compiler.Scope(tuple(layout.graph_name(p) for p in chosen)) if chosen is not None else None
     if engine is Engine.PYSHACL:  # the reference engine: the store only places its findings
         by_graph = {layout.graph_name(p): p for p in files}
-        return vocabulary_findings(store, layout, scope, locator, by_graph) + [
+        declared = load_shapes(layout).value(rdflib.URIRef(vocabulary.SHAPE), _SH.severity)
+        return vocabulary_findings(store, layout, scope, locator, by_graph, declared and str(declared)) + [
             _placed_finding(store, f, locator, by_graph) for f in _pyshacl_findings(layout, data_files, chosen)]
     threads = min(2, os.cpu_count() or 1) if len(store) > _THREADS_QUADS else 1  # len() walks every quad
     originals = forms.result().originals(store) if forms is not None else None
@@ -355,13 +356,18 @@ def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path]
     rows = compiler.run(shapes, store, originals, scope, threads=threads)
     with quiet_rdflib():  # an ill-typed value becomes an rdflib literal again, for ntriples_term
         found = [_sparql_finding(store, row, locator, by_graph) for row in rows]
-    return found + vocabulary_findings(store, layout, scope, locator, by_graph, used_terms)
+    declared = shapes.shapes.get(vocabulary.SHAPE)
+    return found + vocabulary_findings(store, layout, scope, locator, by_graph, declared and declared.severity,
+                                       used_terms)
 
 
 def vocabulary_findings(store: pyoxigraph.Store, layout: KBLayout, scope: compiler.Scope | None,
-                        locator: SubjectLocator, by_graph: dict[str, Path],
+                        locator: SubjectLocator, by_graph: dict[str, Path], severity: str | None,
                         used_terms: set[str] | None = None) -> list[Finding]:
-    """A violation for each triple using a term of dipkb's namespaces the ontology does not declare."""
+    """A finding of ``severity`` (dsh:DeclaredTermShape's; none without the shape) for each triple using
+    a term of dipkb's namespaces the ontology does not declare."""
+    if severity is None:
+        return []
     ontology = [layout.graph_name(p) for p in layout.ontology_files()]
     graphs = [g.value for g in store.named_graphs() if isinstance(g, pyoxigraph.NamedNode)]
     # As with the shapes, a scope names the focus nodes: what any file of the store says about them.
@@ -375,7 +381,7 @@ def vocabulary_findings(store: pyoxigraph.Store, layout: KBLayout, scope: compil
             focus, label, file, line = _placed(store, misuse.focus, locator, by_graph, misuse.path, misuse.value)
             found.append(Finding(focus=focus, focus_label=label, path=misuse.path,
                                  value=ntriples_term(rdflib_term(misuse.value)), message=misuse.message,
-                                 severity=Severity.VIOLATION, shape=vocabulary.SHAPE,
+                                 severity=Severity(severity[len(SH):]), shape=vocabulary.SHAPE,
                                  constraint=vocabulary.COMPONENT, file=file, line=line))
     return found
 

@@ -3,8 +3,8 @@
 A misspelt term is no SHACL finding: ``event:x dip:hots actor:y`` is a plain statement no shape
 targets, and the actor silently drops out of the event; ``event:x a dip:Meting`` makes it no event at
 all. Core SHACL cannot say "every term of this namespace is declared" without targeting every node
-of the KB, so dipkb checks it itself, whichever engine runs the shapes (dsh:DeclaredTermShape in
-ontology/shapes-required.ttl documents it).
+of the KB, so dipkb checks it itself, whichever engine runs the shapes, where the shapes have
+dsh:DeclaredTermShape (ontology/shapes-required.ttl), and with its severity.
 
 The terms in use are the distinct predicates and IRI objects of the data: a scan of the store, which
 a big KB's validation in batches does anyway (dipkb.shacl.batches passes them in).
@@ -21,9 +21,10 @@ from dipkb.model.namespaces import DIP, KB, PREFIXES, curie
 
 OWN_NAMESPACES = (DIP, PREFIXES["cameo"], PREFIXES["plover"])
 # IRIs that look like dipkb's own terms: a prefix declared with http: or without the '#' makes every
-# term of a file one that nothing reads. The KB's own nodes (actor:, event:...) are not terms.
+# term of a file one that nothing reads.
 _LOOKALIKES = ("https://w3id.org/dipkb/", "http://w3id.org/dipkb/")
-_NODES = (KB, "http" + KB.removeprefix("https"))
+# The KB's own nodes (actor:, event:...) and the shapes (a dataset may conform to them) are no terms.
+_NOT_TERMS = (KB, "http" + KB.removeprefix("https"), PREFIXES["dsh"].removesuffix("#"))
 SHAPE = PREFIXES["dsh"] + "DeclaredTermShape"
 COMPONENT = PREFIXES["dsh"] + "DeclaredTermConstraintComponent"
 _TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -42,7 +43,7 @@ class Misuse:
 
 def own_terms(iris: Iterable[str]) -> set[str]:
     """Those of ``iris`` in dipkb's own namespaces, or that look as if they were meant to be."""
-    return {iri for iri in iris if iri.startswith(_LOOKALIKES) and not iri.startswith(_NODES)}
+    return {iri for iri in iris if iri.startswith(_LOOKALIKES) and not iri.startswith(_NOT_TERMS)}
 
 
 def used_terms(store: ox.Store, graphs: Iterable[str]) -> set[str]:
@@ -83,11 +84,13 @@ def _in(quad: ox.Quad, graphs: set[str]) -> bool:
 
 
 def _declared(store: ox.Store, ontology_graphs: Iterable[str]) -> set[str]:
+    """The IRIs the ontology names (its terms, its versions), and the namespaces themselves."""
     names = " ".join(f"<{g}>" for g in ontology_graphs)
     if not names:
-        return set()
-    query = f"SELECT DISTINCT ?s WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?s)) }}"
-    return own_terms(row[0].value for row in store.query(query))
+        return set(OWN_NAMESPACES)
+    query = (f"SELECT DISTINCT ?t WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ {{ ?t ?p ?o }} UNION {{ ?s ?p ?t }} }}"
+             f" FILTER(isIRI(?t)) }}")
+    return own_terms(row[0].value for row in store.query(query)) | set(OWN_NAMESPACES)
 
 
 def _suggestion(term: str, declared: set[str]) -> str:
@@ -98,9 +101,18 @@ def _suggestion(term: str, declared: set[str]) -> str:
         meant = _meant(term)
         return f"; did you mean {curie(meant)} ({curie(meant).split(':')[0]}: is <{_namespace_of(meant)}>)?" \
             if meant in declared else ""
-    names = {iri[len(namespace):].lower(): iri for iri in declared if iri.startswith(namespace)}
-    close = difflib.get_close_matches(term[len(namespace):].lower(), names, n=1, cutoff=0.75)
-    return f"; did you mean {curie(names[close[0]])}?" if close else ""
+    typed = term[len(namespace):]
+    best: tuple[tuple[float, bool], str] | None = None
+    for iri in sorted(declared):
+        name = iri[len(namespace):]
+        if not iri.startswith(namespace) or not name:
+            continue
+        # Of names alike but for case (dip:Source, dip:source), the one of the typed term's kind: a
+        # property starts in lower case, a class in upper case.
+        key = (difflib.SequenceMatcher(None, typed.lower(), name.lower()).ratio(), name[0].isupper() == typed[:1].isupper())
+        if key[0] >= 0.75 and (best is None or key > best[0]):
+            best = key, iri
+    return f"; did you mean {curie(best[1])}?" if best else ""
 
 
 def _meant(term: str) -> str:
