@@ -12,8 +12,10 @@ from dipkb.cli import cli
 from dipkb.model.modality import modality_name
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.timeline import typed_filter
+from dipkb.web.html import TimelineForm
 
-WRITTEN = ["planned", "Planned", "PLANNED", " dip:Planned ", "https://w3id.org/dipkb/ontology#Planned"]
+WRITTEN = ["planned", "Planned", "PLANNED", " dip:Planned ", "DIP:PLANNED", "https://w3id.org/dipkb/ontology#Planned",
+           "<https://w3id.org/dipkb/ontology#Planned>"]
 
 
 def run(root: Path, *args: str):
@@ -30,11 +32,25 @@ def test_anything_else_names_none(text):
     assert modality_name(text) is None
 
 
-def test_the_timelines_option_takes_it_in_any_case(kb_copy: Path):
+def test_the_timelines_option_takes_every_writing(kb_copy: Path):
     expected = run(kb_copy, "timeline", "--modality", "planned", "-f", "json")
     assert expected.exit_code == 0 and json.loads(expected.stdout)
-    for text in ("Planned", "PLANNED"):
+    for text in WRITTEN:
         assert run(kb_copy, "timeline", "--modality", text, "-f", "json").stdout == expected.stdout
+
+
+def test_adds_option_takes_every_writing(kb_copy: Path):
+    for text in WRITTEN:
+        result = run(kb_copy, "add", "Planned talks", "--type", "Meeting", "--date", "2031-07",
+                     "--participant", "host=Russia", "--participant", "visitor=Iran",
+                     "--source", "source:founding-article", "--modality", text, "--dry-run")
+        assert result.exit_code == 0 and "dip:modality dip:Planned" in result.stdout, (text, result.output)
+
+
+def test_the_web_forms_modality_is_its_name(kb_copy: Path):
+    """The form's box for it is ticked, and the page's title names it once."""
+    form = TimelineForm.read([("modality", "Planned"), ("modality", "dip:Planned"), ("modality", "claimed")])
+    assert form.modalities == ("planned", "claimed")
 
 
 @pytest.mark.parametrize("text", WRITTEN)

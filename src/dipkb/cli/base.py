@@ -14,6 +14,7 @@ import click
 
 from dipkb import __version__
 from dipkb.errors import DipkbError, ParameterError, WriteError
+from dipkb.model.modality import MODALITIES, modality_name
 from dipkb.store.layout import DATA_SUFFIXES, KB_ENV_VAR, KBLayout
 from dipkb.util.paths import display_path, shown_bytes
 from dipkb.util.terminal import terminal_lines, terminal_text
@@ -157,6 +158,16 @@ def _text_arguments(arguments: Sequence[str]) -> None:
 
 def layout_of(ctx: click.Context) -> KBLayout:
     return KBLayout.locate(ctx.obj.kb_dir)
+
+
+class ModalityChoice(click.Choice):
+    """A modality as people write it (dipkb.model.modality): planned, Planned, dip:Planned."""
+
+    def __init__(self) -> None:
+        super().__init__(MODALITIES)
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        return super().convert(modality_name(value) or value if isinstance(value, str) else value, param, ctx)
 
 
 def note_unread_files(layout: KBLayout) -> None:

@@ -5,8 +5,7 @@ from collections.abc import Collection
 
 import click
 
-from dipkb.cli.base import not_blank, open_kb, output_options
-from dipkb.model.modality import MODALITIES
+from dipkb.cli.base import ModalityChoice, not_blank, open_kb, output_options
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.render import (TIMELINE_HEADERS, Output, OutputFormat, json_array, json_text, timeline_rows,
                                 write_rows)
@@ -25,7 +24,7 @@ from dipkb.views.selected import Selected
 @click.option("--from", "start", callback=not_blank, help="Start: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--to", "end", callback=not_blank,
               help="End: YYYY, YYYY-MM or YYYY-MM-DD (the whole period is included).")
-@click.option("--modality", "modalities", multiple=True, type=click.Choice(MODALITIES, case_sensitive=False),
+@click.option("--modality", "modalities", multiple=True, type=ModalityChoice(),
               help="Only events of this modality; repeat for several.")
 @click.option("--role", "roles", multiple=True, callback=not_blank,
               help="Only events in which the actor (or, without --actor, anyone) took this role: host, visitor, "

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from dipkb.cli.base import EXIT_FINDINGS, FilePath, layout_of, not_blank, open_kb, outside_the_kb
+from dipkb.cli.base import EXIT_FINDINGS, FilePath, ModalityChoice, layout_of, not_blank, open_kb, outside_the_kb
 from dipkb.errors import WriteError
 from dipkb.util.paths import display_path
 from dipkb.util.terminal import terminal_lines
 from dipkb.views.render import Output, OutputFormat
-from dipkb.model.modality import MODALITIES
 
 
 @click.command("index")
@@ -76,7 +75,7 @@ def init_command(directory: str, example: bool) -> None:
 @click.option("--place", help="Where: a place name or IRI.")
 @click.option("--origin", help="Where a movement started.")
 @click.option("--destination", help="Where a movement went.")
-@click.option("--modality", type=click.Choice(MODALITIES, case_sensitive=False), default="occurred", show_default=True)
+@click.option("--modality", type=ModalityChoice(), default="occurred", show_default=True)
 @click.option("--quote", help="A statement's words, verbatim.")
 @click.option("--content", help="A paraphrase of what was said or done.")
 @click.option("--purpose", help="What the event was for, as the source says.")

@@ -7,11 +7,14 @@ MODALITIES = ("occurred", "ongoing", "planned", "possible", "claimed", "denied")
 
 
 def modality_name(text: str) -> str | None:
-    """'planned' for 'planned', 'Planned', 'dip:Planned' or dip:Planned's IRI; None for anything else."""
-    name = text.strip()
-    for prefix in (DIP, "dip:"):
+    """'planned' for 'planned', 'Planned', 'dip:Planned' or dip:Planned's IRI (bare or in <>), in any
+    case; None for anything else."""
+    name = text.strip().lower()
+    if name.startswith("<") and name.endswith(">"):
+        name = name[1:-1]
+    for prefix in (DIP.lower(), "dip:"):
         name = name.removeprefix(prefix)
-    return name.lower() if name.lower() in MODALITIES else None
+    return name if name in MODALITIES else None
 
 
 def modality_iri(name: str) -> str:

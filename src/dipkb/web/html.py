@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from dipkb.errors import ParameterError
 from dipkb.model.countries import country_table
-from dipkb.model.modality import MODALITIES
+from dipkb.model.modality import MODALITIES, modality_name
 from dipkb.model.namespaces import curie
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.selected import Selected
@@ -268,7 +268,8 @@ class TimelineForm:
                 raise ParameterError(f"At most {cls.MOST_REPEATED} values of {name!r}, not {len(values)}.")
         return cls(actors=repeated["actor"], direct=_FLAG[direct], type=single.get("type", ""),
                    place=single.get("place", ""), start=single.get("from", ""), end=single.get("to", ""),
-                   modalities=repeated["modality"], roles=repeated["role"])
+                   modalities=tuple(dict.fromkeys(modality_name(m) or m for m in repeated["modality"])),
+                   roles=repeated["role"])
 
     def resolve(self, kb: KnowledgeBase) -> TimelineFilter:
         filt = typed_filter(kb, actors=self.actors, direct=self.direct, event_type=self.type, place=self.place,
