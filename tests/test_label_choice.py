@@ -61,3 +61,26 @@ def test_a_finding_names_its_node_alike(kb_copy: Path):
     (kb_copy / "kb" / "labels.ttl").write_text(text, encoding="utf-8")
     findings = json.loads(run(kb_copy, "validate", "-f", "json"))["findings"]
     assert {f["focus_label"] for f in findings if f["focus"].endswith("/multi")} == {"B english"}
+
+
+ONE_EACH = HEADER + """@prefix dct: <http://purl.org/dc/terms/> .
+actor:russia rdfs:label "Россия"@ru, "Abc Russland"@de .
+source:founding-article dct:title "Alpha rapport"@fr .
+event:whole a dip:Meeting ; rdfs:label "The whole"@en ; dip:attendee actor:russia, actor:iran, actor:india ;
+    dip:date "2031-07-09"^^xsd:date ; dip:modality dip:Occurred ; dip:source source:founding-article .
+event:part a dip:Meeting ; rdfs:label "Zzz Teil"@de, "Aaa partie"@fr ; dip:partOf event:whole ;
+    dip:attendee actor:russia, actor:iran ;
+    dip:date "2031-07-09"^^xsd:date ; dip:modality dip:Occurred ; dip:source source:founding-article .
+"""
+
+
+@pytest.mark.parametrize("limit", [[], ["--limit", "5"]])  # without a limit, every referrer, through a sorter
+def test_show_lists_a_thing_once_by_the_name_shown(kb_copy: Path, limit: list[str]):
+    """Russia with three labels was three attendees; the part, referring with two labels, two referrers."""
+    (kb_copy / "kb" / "labels.ttl").write_text(ONE_EACH, encoding="utf-8")
+    shown = json.loads(run(kb_copy, "show", "event:whole", *limit, "-f", "json"))
+    assert [(p["label"], p["value"]) for p in shown["properties"] if p["property"] in ("dip:attendee", "dip:source")] \
+        == [("attendee", "India"), ("attendee", "Iran"), ("attendee", "Russia"),
+            ("source", "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia")]
+    assert [(r["label"], r["value"], r["id"]) for r in shown["referenced_by"]] == [("part of", "Aaa partie", "event:part")]
+    assert shown["referenced_by_count"] == 1

@@ -87,27 +87,35 @@ def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str
 
 # Only authored triples (file graphs), so derived helpers never show up as facts.
 _OUTGOING = """
-SELECT ?p ?o ?plabel ?olabel ?subject WHERE {
+SELECT ?p ?o ?plabel ?title ?label ?subject WHERE {
   GRAPH ?g { ?subject ?p ?o } FILTER(STRSTARTS(STR(?g), "%s"))
   OPTIONAL { ?p rdfs:label ?plabel }
   OPTIONAL { ?o dct:title ?title } OPTIONAL { ?o rdfs:label ?label }
-  BIND(COALESCE(?title, ?label) AS ?olabel)
 }""" % FILE_GRAPH_PREFIX
 
 
 def facts_of(kb: KnowledgeBase, iri: str) -> tuple[Fact, ...]:
-    facts = []
+    """What the files say of ``iri``: a fact a value, its property and the value by the names shown
+    (dipkb.model.labels), a title before a label; a row of the query each name of each."""
+    names: dict[tuple, dict[str, tuple]] = {}
     for row in kb.select(_OUTGOING, {"subject": NamedNode(iri)}):
-        obj = row["o"]
-        plabel = row["plabel"].value if "plabel" in row else curie(row["p"].value)
+        shown = names.setdefault((row["p"], row["o"]), {})
+        for key, rank in (("plabel", 0), ("title", 0), ("label", 1)):
+            if key in row:
+                order = (rank, label_order(row[key].value, row[key].language))
+                field = "property" if key == "plabel" else "value"
+                if field not in shown or order < shown[field]:
+                    shown[field] = order
+    facts = []
+    for (prop, obj), shown in names.items():
+        plabel = shown["property"][1][1] if "property" in shown else curie(prop.value)
         if isinstance(obj, Literal):
-            facts.append(Fact(curie(row["p"].value), plabel, obj.value, None, obj.language))
+            facts.append(Fact(curie(prop.value), plabel, obj.value, None, obj.language))
         else:
             # A blank node by its label as N-Triples writes it: its bare id read as a name.
             node = f"_:{obj.value}" if isinstance(obj, BlankNode) else curie(obj.value)
-            label = row["olabel"].value if "olabel" in row else node
-            facts.append(Fact(curie(row["p"].value), plabel, label, node))
-    return tuple(sorted(set(facts), key=fact_order))
+            facts.append(Fact(curie(prop.value), plabel, shown["value"][1][1] if "value" in shown else node, node))
+    return tuple(sorted(facts, key=fact_order))
 
 
 def describe(kb: KnowledgeBase, text: str, *, limit: int | None = None, first_event: int = 0) -> Description:

@@ -14,6 +14,7 @@ from itertools import groupby
 
 from pyoxigraph import NamedNode
 
+from dipkb.model.labels import label_order
 from dipkb.model.namespaces import FILE_GRAPH_PREFIX, curie
 from dipkb.store.engine import Term
 from dipkb.store.kb import KnowledgeBase
@@ -79,10 +80,8 @@ def referrers(kb: KnowledgeBase, iri: str, limit: int | None = None) -> Referrer
         pairs += _referring_pairs(kb, target, prop)
     shown = pairs[:limit]
     found = _labels(kb, {term.value for pair in shown for term in pair if isinstance(term, NamedNode)})
-    facts = {Fact(curie(p.value), plabel, slabel, curie(s.value))
-             for p, s in shown
-             for plabel in found.get(p.value, [curie(p.value)])
-             for slabel in found.get(s.value, [curie(s.value)])}
+    facts = {Fact(curie(p.value), found.get(p.value, curie(p.value)), found.get(s.value, curie(s.value)), curie(s.value))
+             for p, s in shown}
     return Referrers(tuple(sorted(facts, key=fact_order)), len(shown), count)
 
 
@@ -102,12 +101,15 @@ def kept_referrers(kb: KnowledgeBase, iri: str, limit: int | None) -> Referrers:
     return referrers(kb, iri, limit)
 
 
-def _labels(kb: KnowledgeBase, iris: Collection[str]) -> dict[str, list[str]]:
-    """The labels of each of ``iris`` that has any."""
-    found: dict[str, list[str]] = {}
+def _labels(kb: KnowledgeBase, iris: Collection[str]) -> dict[str, str]:
+    """The label shown of each of ``iris`` that has any (dipkb.model.labels)."""
+    found: dict[str, tuple[bool, str]] = {}
     for row in kb.select_for_each(_LABELS, sorted(iris)):
-        found.setdefault(row["thing"].value, []).append(row["label"].value)
-    return found
+        thing, label = row["thing"].value, row["label"]
+        order = label_order(label.value, label.language)
+        if thing not in found or order < found[thing]:
+            found[thing] = order
+    return {thing: label for thing, (_, label) in found.items()}
 
 
 def _referring_pairs(kb: KnowledgeBase, target: NamedNode, prop: NamedNode) -> list[tuple]:
@@ -118,10 +120,9 @@ def _referring_pairs(kb: KnowledgeBase, target: NamedNode, prop: NamedNode) -> l
 
 class SortedReferrers(Collection[Fact]):
     """Referrers' facts in the order of :func:`facts.fact_order`, read back from a sorter's runs
-    each time they are iterated: a line is (rank, property, thing's label, thing), a fact of it
-    each of the property's labels."""
+    each time they are iterated: a line is (rank, property, thing's label, thing), a fact."""
 
-    def __init__(self, sorter: LineSorter, property_labels: dict[str, list[str]], count: int):
+    def __init__(self, sorter: LineSorter, property_labels: dict[str, str], count: int):
         self._sorter, self._property_labels, self._count = sorter, property_labels, count
 
     def __len__(self) -> int:
@@ -130,8 +131,7 @@ class SortedReferrers(Collection[Fact]):
     def __iter__(self) -> Iterator[Fact]:
         for line in self._sorter.lines():
             _, prop, label, thing = line_fields(line)
-            for property_label in self._property_labels[prop]:
-                yield Fact(prop, property_label, label, thing)
+            yield Fact(prop, self._property_labels[prop], label, thing)
 
     def __contains__(self, fact: object) -> bool:
         return any(fact == held for held in self)
@@ -144,22 +144,24 @@ def _every_referrer(kb: KnowledgeBase, target: NamedNode) -> Referrers:
         prop_curie = curies.get(prop.value) or curies.setdefault(prop.value, curie(prop.value))
         thing_curie = curie(thing.value)
         named = label is not None and isinstance(thing, NamedNode)
-        return fields_line((prop_curie, thing_curie, label.value if named else thing_curie))
+        # A thing's lines sort by the label shown first (dipkb.model.labels): "0" before an English one.
+        shown = ("1" if label_order(label.value, label.language)[0] else "0") + label.value if named \
+            else "0" + thing_curie
+        return fields_line((prop_curie, thing_curie, shown))
 
     by_pair = LineSorter(_SORT_BOUND)
     by_pair.add_lines(pair_line(s, p, label) for s, p, label, _ in kb.query(_LABELLED_REFERRERS, {"object": target}))
     found = _labels(kb, curies)
-    property_labels = {prop_curie: sorted(set(found.get(prop, [prop_curie]))) for prop, prop_curie in curies.items()}
-    in_order, pairs, facts = LineSorter(_SORT_BOUND), 0, 0
+    property_labels = {prop_curie: found.get(prop, prop_curie) for prop, prop_curie in curies.items()}
+    in_order, pairs = LineSorter(_SORT_BOUND), 0
 
     def listed() -> Iterator[bytes]:
-        nonlocal pairs, facts
+        nonlocal pairs
         for (prop, thing), lines in groupby(map(line_fields, by_pair.lines()), key=lambda fields: fields[:2]):
             pairs += 1
-            for _, _, label in lines:
-                facts += len(property_labels[prop])
-                yield fields_line((str(predicate_rank(prop)), prop, label, thing))
+            label = next(lines)[2][1:]  # the one shown
+            yield fields_line((str(predicate_rank(prop)), prop, label, thing))
 
     in_order.add_lines(listed())
     by_pair.close()
-    return Referrers(SortedReferrers(in_order, property_labels, facts), pairs, pairs)
+    return Referrers(SortedReferrers(in_order, property_labels, pairs), pairs, pairs)
