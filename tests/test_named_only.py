@@ -18,7 +18,8 @@ EVENT = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 event:undescribed a dip:Meeting ; rdfs:label "Lavrov meets Kabulov"@en ;
     dip:host actor:lavrov ; dip:visitor actor:zamir-kabulov ; dip:date "2021-07-09"^^xsd:date ;
-    dip:modality dip:Occurred ; dip:source source:founding-article .
+    dip:modality dip:Occurred ; dip:source source:founding-article ;
+    rdfs:seeAlso <https://example.org/page> .
 """
 SAID = ("Error: 'actor:lavrov' is named in the knowledge base but not described: give it an rdf:type and a "
         "label; `dipkb validate` shows where it is named.\n")
@@ -32,8 +33,10 @@ def test_an_actor_named_but_not_described_is_said_to_be_so(kb_copy: Path, args):
     assert (result.exit_code, result.stderr) == (2, SAID)
 
 
-@pytest.mark.parametrize("args", [("timeline", "--actor", "actor:nobody"), ("show", "actor:nobody")])
-def test_an_iri_nothing_names_is_not(kb_copy: Path, args):
+@pytest.mark.parametrize("args", [("timeline", "--actor", "actor:nobody"), ("show", "actor:nobody"),
+                                  ("show", "<https://example.org/page>")])
+def test_an_iri_nothing_names_or_outside_the_kb_is_not(kb_copy: Path, args):
+    """A web page the KB points at is not the KB's to describe."""
     (kb_copy / "kb" / "undescribed.ttl").write_text(EVENT, encoding="utf-8")
     result = CliRunner().invoke(cli, ["--kb", str(kb_copy), *args])
     assert result.exit_code == 2 and "not described" not in result.stderr

@@ -9,7 +9,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.labels import label_order
-from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, curie, expand
+from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, KB, curie, expand
 from dipkb.model.terms import iri_node
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.terminal import display_width, padded, terminal_text
@@ -69,7 +69,7 @@ def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str
     if not found:
         iri = expand(text.strip())
         node = iri_node(iri) if iri else None
-        if node and kb.ask(NAMED_ONLY_QUERY, {"thing": node}):
+        if node and node.value.startswith(KB) and kb.ask(NAMED_ONLY_QUERY, {"thing": node}):
             raise UnknownNameError(named_only(text))
         if node and kb.ask("ASK { { ?thing ?p ?o } UNION { ?s ?p ?thing } }", {"thing": node}):
             raise UnknownNameError(f"{text!r} is in the knowledge base, but not as an event, actor, place, source "

@@ -8,7 +8,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.countries import country_table
-from dipkb.model.namespaces import DIP, curie, expand
+from dipkb.model.namespaces import DIP, KB, curie, expand
 from dipkb.model.terms import iri_node
 from dipkb.sparql.saved import SavedQuery
 from dipkb.store.kb import KnowledgeBase
@@ -29,7 +29,8 @@ SELECT DISTINCT ?thing ?needle WHERE {
   ?thing rdfs:label|skos:altLabel|skos:prefLabel ?name . FILTER(LCASE(STR(?name)) = ?needle)
 }"""
 _EXISTS_QUERY = "ASK { ?thing a ?class . ?class rdfs:subClassOf* ?kind }"
-# An IRI that triples point at but that none describes (a misspelt or forgotten actor).
+# A node of the KB (actor:, event:...) that triples point at but that none describes (a misspelt or
+# forgotten actor). A web page or a licence is not the KB's to describe.
 NAMED_ONLY_QUERY = "ASK { GRAPH ?g { ?s ?p ?thing } FILTER NOT EXISTS { GRAPH ?h { ?thing ?q ?o } } }"
 
 
@@ -49,7 +50,7 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
             raise UnknownNameError(f"{text!r} is not a valid IRI.")
         if kb.ask(_EXISTS_QUERY, {"thing": node, "kind": kind_node}):
             return iri
-        if kb.ask(NAMED_ONLY_QUERY, {"thing": node}):
+        if iri.startswith(KB) and kb.ask(NAMED_ONLY_QUERY, {"thing": node}):
             raise UnknownNameError(named_only(text))
         raise UnknownNameError(f"No {noun} {text!r} in the knowledge base.")
     found = _exact_label_matches(kb, text.strip(), kind_node)
