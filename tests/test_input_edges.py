@@ -265,6 +265,18 @@ def test_the_usual_mistakes_of_hand_written_turtle_are_explained(kb_root: Path, 
     assert result.exit_code == 2 and result.stderr == f"Error: kb/hand.ttl:{error}\n"
 
 
+@pytest.mark.parametrize("line", [
+    'event:a rdfs:seeAlso <https://example.org/2021-07-08/talks> rdfs:label "x"@en .',  # a ';' missing
+    'event:a rdfs:label "x"@en ; rdfs:comment "a" "b" . # the 12" gun',  # a ',' missing
+    'event:a rdfs:seeAlso <https://example.org/a//b> rdfs:label "x" .',
+    'event:a rdfs:comment """Long, with "quotes" in it,\nand 2021-07-08""" ; dip:x .',
+])
+def test_what_the_hints_look_for_in_an_iri_a_string_or_a_comment_gives_none(kb_root: Path, line: str):
+    (kb_root / "kb" / "hand.ttl").write_text(HAND + line + "\n", encoding="utf-8")
+    result = run(kb_root, "validate")
+    assert result.exit_code == 2 and "(" not in result.stderr.split(": ", 2)[2], result.stderr
+
+
 def test_a_file_in_windows_1252_is_said_not_to_be_utf_8(kb_root: Path):
     (kb_root / "kb" / "hand.ttl").write_bytes((HAND + 'event:x rdfs:label "Café"@en .\n').encode("cp1252"))
     result = run(kb_root, "validate")

@@ -39,6 +39,7 @@ def syntax_problem(path: Path, error: SyntaxError | UnicodeDecodeError) -> Synta
 
 _TYPOGRAPHIC_QUOTES = "“”„‘’‚«»"
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_IRI = re.compile(r"<[^<>\s]*>")
 _BARE_DATE = re.compile(r"(?<![\w-])\d{4}-\d{2}(?:-\d{2})?(?![\w-])")
 _UNDECLARED = re.compile(r"^The prefix (\w*): has not been declared")
 
@@ -49,12 +50,15 @@ def _hint(message: str, line: str) -> str | None:
         return "the file is not UTF-8 here: save it as UTF-8; Windows-1252 and Latin-1 write accents so"
     if any(quote in message for quote in _TYPOGRAPHIC_QUOTES):
         return 'typographic quotes are not Turtle\'s: write "…" with straight quotes'
-    if line.lstrip().startswith("//"):
+    if '"""' in line or "'''" in line:  # a long string's lines are no statements of their own
+        return None
+    # The line without its strings, IRIs and comment.
+    code = _IRI.sub("<>", _STRING.sub('""', line)).split("#")[0]
+    if "//" in code:
         return "a Turtle comment starts with #"
-    outside_strings = _STRING.sub('""', line)
-    if outside_strings.count('"') % 2:
+    if code.count('"') % 2:
         return 'a string\'s closing " is missing'
-    if _BARE_DATE.search(outside_strings.split("#")[0]):
+    if _BARE_DATE.search(code):
         return 'a date is a quoted literal with its type: "2021-07-08"^^xsd:date'
     if (undeclared := _UNDECLARED.match(message)) and (namespace := PREFIXES.get(undeclared[1])):
         return f"declare it: @prefix {undeclared[1]}: <{namespace}> ."
