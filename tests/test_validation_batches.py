@@ -72,7 +72,12 @@ event:x12 a dip:Meeting ; rdfs:label "Talks"@en ; dip:date "2021-07-01"^^xsd:dat
     dip:host actor:a12 ; dip:visitor actor:b12 ; dip:source source:s11 .
 actor:a12 a dip:State ; rdfs:label "A12"@en .
 actor:b12 a dip:State ; rdfs:label "B12"@en .
-""",    # A misspelt class and role of extra-7's event, which extra-7's batch reports: its store must see them.
+""",    # A file without a number, checked first, that adds to extra-12's event: its batch reports the
+    # event, so it reads the event's source, from the files of a third batch.
+    "links.ttl": """
+event:x12 dip:relatedTo event:x7 .
+""",
+    # A misspelt class and role of extra-7's event, which extra-7's batch reports: its store must see them.
     "extra-13.ttl": """
 event:x7 a dip:Meting ; dip:attende actor:a7 .
 """,

@@ -189,6 +189,12 @@ def _run(layout: KBLayout, batch: _Batch, reach: Reach, check: Check, order: dic
     # the terms of dipkb's namespaces among them are checked against the ontology (dipkb.shacl.vocabulary).
     used = {row[0].value for row in store.query(
         f"SELECT DISTINCT ?o WHERE {{ VALUES ?g {{ {own} }} GRAPH ?g {{ ?s ?p ?o FILTER(isIRI(?o)) }} }}")}
+    # ... and what the files of other batches say of the own subjects points at: its descriptions are
+    # read too (an event another file adds to, citing a source of a third).
+    if context := " ".join(f"<{layout.graph_name(p)}>" for p in batch.context):
+        used |= {row[0].value for row in store.query(
+            f"SELECT DISTINCT ?o WHERE {{ VALUES ?h {{ {context} }} GRAPH ?h {{ ?s ?p ?o FILTER(isIRI(?o)) }} "
+            f"FILTER EXISTS {{ VALUES ?g {{ {own} }} GRAPH ?g {{ ?s ?q ?x }} }} }}")}
     used |= {row[0].value for row in store.query("SELECT DISTINCT ?p WHERE { GRAPH ?g { ?s ?p ?o } }")}
     needs = {hash(iri) for iri in used} | describes.keys()
     predicates = " ".join(f"<{p}>" for p in sorted(reach.everywhere))
