@@ -65,7 +65,7 @@ def test_a_finding_names_its_node_alike(kb_copy: Path):
 
 ONE_EACH = HEADER + """@prefix dct: <http://purl.org/dc/terms/> .
 actor:russia rdfs:label "Россия"@ru, "Abc Russland"@de .
-source:founding-article dct:title "Alpha rapport"@fr .
+source:founding-article dct:title "Aaa rapport"@fr .
 event:whole a dip:Meeting ; rdfs:label "The whole"@en ; dip:attendee actor:russia, actor:iran, actor:india ;
     dip:date "2031-07-09"^^xsd:date ; dip:modality dip:Occurred ; dip:source source:founding-article .
 event:part a dip:Meeting ; rdfs:label "Zzz Teil"@de, "Aaa partie"@fr ; dip:partOf event:whole ;
@@ -84,3 +84,10 @@ def test_show_lists_a_thing_once_by_the_name_shown(kb_copy: Path, limit: list[st
             ("source", "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia")]
     assert [(r["label"], r["value"], r["id"]) for r in shown["referenced_by"]] == [("part of", "Aaa partie", "event:part")]
     assert shown["referenced_by_count"] == 1
+
+
+def test_stats_names_a_source_alike(kb_copy: Path):
+    (kb_copy / "kb" / "labels.ttl").write_text(ONE_EACH, encoding="utf-8")
+    sources = json.loads(run(kb_copy, "stats", "-f", "json"))["sources"]
+    [founding] = [s for s in sources if s["source"] == "source:founding-article"]
+    assert founding["title"] == "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia"

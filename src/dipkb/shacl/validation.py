@@ -5,7 +5,6 @@ import functools
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 
@@ -16,13 +15,13 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 
 from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
-from dipkb.model import terms
 from dipkb.model.labels import label_order
-from dipkb.model.namespaces import FILE_GRAPH_PREFIX, KB_BASE, RDFS, SH, XSD
+from dipkb.model.namespaces import FILE_GRAPH_PREFIX, KB_BASE, RDFS, SH
 from dipkb.shacl import batches, compiler, vocabulary
 from dipkb.shacl import originals as shacl_store
 from dipkb.shacl.findings import Finding, Severity, ValidationReport, sort_key
 from dipkb.shacl.originals import Originals, SubjectLocator, WrittenForms, quiet_rdflib, rdflib_term
+from dipkb.shacl.placement import ntriples_term, placed, placed_finding
 from dipkb.shacl.reach import reach
 from dipkb.shacl.shapes import ShapeSet, UnsupportedShapeError
 from dipkb.store.kb import KnowledgeBase
@@ -142,20 +141,6 @@ def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
     return str(labels[0]) if labels else None
 
 
-def ntriples_term(node: rdflib.term.Node) -> str:
-    """An RDF term in N-Triples syntax, always on one line."""
-    if isinstance(node, rdflib.Literal):
-        text = terms.string(str(node))
-        if node.language:
-            return f"{text}@{node.language}"
-        if node.datatype and str(node.datatype) != XSD + "string":
-            return f"{text}^^<{node.datatype}>"
-        return text
-    if isinstance(node, rdflib.BNode):
-        return f"_:{node}"
-    return f"<{node}>"
-
-
 # --- Validating a knowledge base ----------------------------------------------------------------
 
 
@@ -235,8 +220,8 @@ def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path
     if engine is Engine.PYSHACL:  # the reference engine: the store only places its findings
         by_graph = {layout.graph_name(p): p for p in files}
         declared = load_shapes(layout).value(rdflib.URIRef(vocabulary.SHAPE), _SH.severity)
-        return vocabulary_findings(store, layout, scope, locator, by_graph, declared and str(declared)) + [
-            _placed_finding(store, f, locator, by_graph) for f in _pyshacl_findings(layout, data_files, chosen)]
+        return vocabulary.findings(store, layout, scope, locator, by_graph, declared and str(declared)) + [
+            placed_finding(store, f, locator, by_graph) for f in _pyshacl_findings(layout, data_files, chosen)]
     threads = min(2, os.cpu_count() or 1) if len(store) > _THREADS_QUADS else 1  # len() walks every quad
     originals = forms.result().originals(store) if forms is not None else None
     findings = sparql_findings(store, layout, files, locator, scope, threads=threads, originals=originals)
@@ -357,75 +342,19 @@ def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path]
     with quiet_rdflib():  # an ill-typed value becomes an rdflib literal again, for ntriples_term
         found = [_sparql_finding(store, row, locator, by_graph) for row in rows]
     declared = shapes.shapes.get(vocabulary.SHAPE)
-    return found + vocabulary_findings(store, layout, scope, locator, by_graph, declared and declared.severity,
+    return found + vocabulary.findings(store, layout, scope, locator, by_graph, declared and declared.severity,
                                        used_terms)
-
-
-def vocabulary_findings(store: pyoxigraph.Store, layout: KBLayout, scope: compiler.Scope | None,
-                        locator: SubjectLocator, by_graph: dict[str, Path], severity: str | None,
-                        used_terms: set[str] | None = None) -> list[Finding]:
-    """A finding of ``severity`` (dsh:DeclaredTermShape's; none without the shape) for each triple using
-    a term of dipkb's namespaces the ontology does not declare."""
-    if severity is None:
-        return []
-    ontology = [layout.graph_name(p) for p in layout.ontology_files()]
-    graphs = [g.value for g in store.named_graphs() if isinstance(g, pyoxigraph.NamedNode)]
-    # As with the shapes, a scope names the focus nodes: what any file of the store says about them.
-    focus_nodes = shacl_store.subjects(store, scope.graphs) if scope is not None and scope.graphs is not None \
-        else None
-    found = []
-    with quiet_rdflib():
-        for misuse in vocabulary.misuses(store, graphs, ontology, used_terms):
-            if focus_nodes is not None and misuse.focus not in focus_nodes:
-                continue
-            focus, label, file, line = _placed(store, misuse.focus, locator, by_graph, misuse.path, misuse.value)
-            found.append(Finding(focus=focus, focus_label=label, path=misuse.path,
-                                 value=ntriples_term(rdflib_term(misuse.value)), message=misuse.message,
-                                 severity=Severity(severity[len(SH):]), shape=vocabulary.SHAPE,
-                                 constraint=vocabulary.COMPONENT, file=file, line=line))
-    return found
 
 
 def _sparql_finding(store: pyoxigraph.Store, row: compiler.Row, locator: SubjectLocator,
                     by_graph: dict[str, Path]) -> Finding:
-    focus, label, file, line = _placed(store, row.focus, locator, by_graph, row.path, row.value)
+    focus, label, file, line = placed(store, row.focus, locator, by_graph, row.path, row.value)
     return Finding(
         focus=focus, focus_label=label, path=row.path,
         value=ntriples_term(rdflib_term(row.value)) if row.value is not None else None,
         message=" ".join(sorted(str(m) for m in set(row.messages))),
         severity=Severity(row.shape.severity[len(SH):]), shape=row.shape.iri, constraint=row.component,
         file=file, line=line)
-
-
-def _placed(store: pyoxigraph.Store, node: pyoxigraph.NamedNode | pyoxigraph.BlankNode, locator: SubjectLocator,
-            by_graph: dict[str, Path], path: str | None = None,
-            value: pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal | None = None,
-            ) -> tuple[str, str | None, str | None, int | None]:
-    """A focus node's id and label, and the file and line that describe it: of the files stating the
-    triple at fault (``path``, ``value``) if the store holds it as found, a triple about a place added in
-    another file being that file's mistake."""
-    focus = f"_:{node.value}" if isinstance(node, pyoxigraph.BlankNode) else node.value
-    graphs = shacl_store.subject_graphs(store, node)
-    if path is not None and value is not None:
-        graphs = shacl_store.triple_graphs(store, node, pyoxigraph.NamedNode(path), value) or graphs
-    file, line = locator.locate(focus, [by_graph[g] for g in graphs if g in by_graph])
-    return focus, shacl_store.label(store, node), file, line
-
-
-def _placed_finding(store: pyoxigraph.Store, finding: Finding, locator: SubjectLocator,
-                    by_graph: dict[str, Path]) -> Finding:
-    """pyshacl's finding placed as the SPARQL engine's are (:func:`_placed`). A blank node of the
-    store is not pyshacl's, so it is placed by its first description."""
-    if finding.focus.startswith("_:"):
-        file, line = locator.locate(finding.focus)
-        return replace(finding, file=file, line=line)
-    node = pyoxigraph.NamedNode(finding.focus)
-    value = None
-    if finding.path is not None and finding.value is not None:
-        value = next((q.object for q in store.quads_for_pattern(node, pyoxigraph.NamedNode(finding.path), None)
-                      if ntriples_term(rdflib_term(q.object)) == finding.value), None)
-    *_, file, line = _placed(store, node, locator, by_graph, finding.path, value)
-    return replace(finding, file=file, line=line)
 
 
 def _existing(path: Path) -> Path:

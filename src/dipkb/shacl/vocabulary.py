@@ -14,10 +14,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
 
-from dipkb.model.namespaces import DIP, KB, PREFIXES, curie
+from dipkb.model.namespaces import DIP, KB, PREFIXES, SH, curie
+from dipkb.shacl import originals as shacl_store
+from dipkb.shacl.compiler import Scope
+from dipkb.shacl.findings import Finding, Severity
+from dipkb.shacl.originals import SubjectLocator, quiet_rdflib, rdflib_term
+from dipkb.shacl.placement import ntriples_term, placed
+from dipkb.store.layout import KBLayout
 
 OWN_NAMESPACES = (DIP, PREFIXES["cameo"], PREFIXES["plover"])
 # IRIs that look like dipkb's own terms: a prefix declared with http: or without the '#' makes every
@@ -27,17 +34,15 @@ _LOOKALIKES = ("https://w3id.org/dipkb/", "http://w3id.org/dipkb/")
 _NOT_TERMS = (KB, "http" + KB.removeprefix("https"), PREFIXES["dsh"].removesuffix("#"))
 SHAPE = PREFIXES["dsh"] + "DeclaredTermShape"
 COMPONENT = PREFIXES["dsh"] + "DeclaredTermConstraintComponent"
-_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 @dataclass(frozen=True)
 class Misuse:
-    """A triple using ``term``, which the ontology does not declare, as its predicate or object."""
+    """A triple using, as its predicate or object, a term the ontology does not declare."""
 
     focus: ox.NamedNode | ox.BlankNode
     path: str
     value: ox.NamedNode | ox.BlankNode | ox.Literal
-    term: str
     message: str
 
 
@@ -59,8 +64,8 @@ def used_terms(store: ox.Store, graphs: Iterable[str]) -> set[str]:
 def misuses(store: ox.Store, graphs: Iterable[str], ontology_graphs: Iterable[str],
             used: set[str] | None = None) -> Iterator[Misuse]:
     """Each triple of ``graphs`` (but the ontology's) whose predicate or object is a term of dipkb's
-    namespaces that no triple of ``ontology_graphs`` describes. ``used``: the terms ``graphs`` use, if already known
-    (a superset will do)."""
+    namespaces that ``ontology_graphs`` do not name. ``used``: the terms ``graphs`` use, if already
+    known (a superset will do)."""
     ontology_graphs = list(ontology_graphs)
     graphs = set(graphs) - set(ontology_graphs)  # the ontology's own version IRIs are no terms
     used = used_terms(store, graphs) if used is None else own_terms(used)
@@ -72,10 +77,10 @@ def misuses(store: ox.Store, graphs: Iterable[str], ontology_graphs: Iterable[st
         message = f"{curie(term)} is not a term of the dipkb ontology{_suggestion(term, declared) or '.'}"
         for quad in store.quads_for_pattern(None, node, None):
             if _in(quad, graphs):
-                yield Misuse(quad.subject, term, quad.object, term, message)
+                yield Misuse(quad.subject, term, quad.object, message)
         for quad in store.quads_for_pattern(None, None, node):
             if _in(quad, graphs):
-                yield Misuse(quad.subject, quad.predicate.value, node, term, message)
+                yield Misuse(quad.subject, quad.predicate.value, node, message)
 
 
 def _in(quad: ox.Quad, graphs: set[str]) -> bool:
@@ -103,13 +108,12 @@ def _suggestion(term: str, declared: set[str]) -> str:
             if meant in declared else ""
     typed = term[len(namespace):]
     best: tuple[tuple[float, bool], str] | None = None
-    for iri in sorted(declared):
+    for iri in sorted(iri for iri in declared if iri.startswith(namespace) and iri != namespace):
         name = iri[len(namespace):]
-        if not iri.startswith(namespace) or not name:
-            continue
         # Of names alike but for case (dip:Source, dip:source), the one of the typed term's kind: a
         # property starts in lower case, a class in upper case.
-        key = (difflib.SequenceMatcher(None, typed.lower(), name.lower()).ratio(), name[0].isupper() == typed[:1].isupper())
+        likeness = difflib.SequenceMatcher(None, typed.lower(), name.lower()).ratio()
+        key = (likeness, name[0].isupper() == typed[:1].isupper())
         if key[0] >= 0.75 and (best is None or key > best[0]):
             best = key, iri
     return f"; did you mean {curie(best[1])}?" if best else ""
@@ -117,7 +121,7 @@ def _suggestion(term: str, declared: set[str]) -> str:
 
 def _meant(term: str) -> str:
     """The term in dipkb's namespaces that a lookalike IRI was meant to be: https, and the ontology's '#'."""
-    term = "https" + term.removeprefix("http").removeprefix("s")
+    term = "https://" + term.split("://", 1)[1]
     ontology = DIP.removesuffix("#")
     if term.startswith(ontology) and not term.startswith(DIP):
         term = DIP + term[len(ontology):].lstrip("/")
@@ -126,3 +130,28 @@ def _meant(term: str) -> str:
 
 def _namespace_of(term: str) -> str:
     return next(ns for ns in OWN_NAMESPACES if term.startswith(ns))
+
+
+def findings(store: ox.Store, layout: KBLayout, scope: Scope | None, locator: SubjectLocator,
+             by_graph: dict[str, Path], severity: str | None, used: set[str] | None = None) -> list[Finding]:
+    """A finding of ``severity`` (dsh:DeclaredTermShape's; none without the shape) for each triple of
+    the data in ``store`` using a term of dipkb's namespaces the ontology does not declare; with
+    ``scope``, about its focus nodes. ``used``: as for :func:`misuses`."""
+    if severity is None:
+        return []
+    ontology = [layout.graph_name(p) for p in layout.ontology_files()]
+    graphs = [g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)]
+    # As with the shapes, a scope names the focus nodes: what any file of the store says about them.
+    focus_nodes = shacl_store.subjects(store, scope.graphs) if scope is not None and scope.graphs is not None \
+        else None
+    found = []
+    with quiet_rdflib():
+        for misuse in misuses(store, graphs, ontology, used):
+            if focus_nodes is not None and misuse.focus not in focus_nodes:
+                continue
+            focus, label, file, line = placed(store, misuse.focus, locator, by_graph, misuse.path, misuse.value)
+            found.append(Finding(focus=focus, focus_label=label, path=misuse.path,
+                                 value=ntriples_term(rdflib_term(misuse.value)), message=misuse.message,
+                                 severity=Severity(severity[len(SH):]), shape=SHAPE, constraint=COMPONENT,
+                                 file=file, line=line))
+    return found

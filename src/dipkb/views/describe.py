@@ -97,24 +97,22 @@ SELECT ?p ?o ?plabel ?title ?label ?subject WHERE {
 def facts_of(kb: KnowledgeBase, iri: str) -> tuple[Fact, ...]:
     """What the files say of ``iri``: a fact a value, its property and the value by the names shown
     (dipkb.model.labels), a title before a label; a row of the query each name of each."""
-    names: dict[tuple, dict[str, tuple]] = {}
+    names: dict[tuple, dict[str, tuple[int, bool, str]]] = {}  # (property, value) -> the least name of each
     for row in kb.select(_OUTGOING, {"subject": NamedNode(iri)}):
         shown = names.setdefault((row["p"], row["o"]), {})
-        for key, rank in (("plabel", 0), ("title", 0), ("label", 1)):
+        for key, of, rank in (("plabel", "property", 0), ("title", "value", 0), ("label", "value", 1)):
             if key in row:
-                order = (rank, label_order(row[key].value, row[key].language))
-                field = "property" if key == "plabel" else "value"
-                if field not in shown or order < shown[field]:
-                    shown[field] = order
+                candidate = (rank, *label_order(row[key].value, row[key].language))
+                shown[of] = min(shown.get(of, candidate), candidate)
     facts = []
     for (prop, obj), shown in names.items():
-        plabel = shown["property"][1][1] if "property" in shown else curie(prop.value)
+        plabel = shown["property"][-1] if "property" in shown else curie(prop.value)
         if isinstance(obj, Literal):
             facts.append(Fact(curie(prop.value), plabel, obj.value, None, obj.language))
         else:
             # A blank node by its label as N-Triples writes it: its bare id read as a name.
             node = f"_:{obj.value}" if isinstance(obj, BlankNode) else curie(obj.value)
-            facts.append(Fact(curie(prop.value), plabel, shown["value"][1][1] if "value" in shown else node, node))
+            facts.append(Fact(curie(prop.value), plabel, shown["value"][-1] if "value" in shown else node, node))
     return tuple(sorted(facts, key=fact_order))
 
 

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from dipkb.model.labels import label_order
 from dipkb.model.namespaces import DIP, curie
 from dipkb.store.derivation import derived_graph
 from dipkb.store.kb import KnowledgeBase
@@ -64,15 +65,15 @@ SELECT ?g ?file ?triples ?events ?citations ?first ?last WHERE { GRAPH ?g {
 _TALLIES = "SELECT ?g ?what ?count WHERE { GRAPH ?g { ?tally dip:%s ?what ; dip:tallyCount ?count } }"
 _SOURCE_CLASSES = "SELECT ?class WHERE { ?class rdfs:subClassOf* dip:Source }"
 
-# Run only for a KB of at most SOURCES_LISTED sources. MIN makes the choice among several titles
-# deterministic (SAMPLE would not be).
+# Run only for a KB of at most SOURCES_LISTED sources; of several titles, the one shown is chosen as
+# everywhere else (dipkb.model.labels).
 _SOURCES = """
-SELECT ?source (MIN(STR(?t)) AS ?title) (MIN(STR(?l)) AS ?label) WHERE {
+SELECT DISTINCT ?source ?title ?label WHERE {
   ?class rdfs:subClassOf* dip:Source .
   ?source a ?class .
-  OPTIONAL { ?source dct:title ?t }
-  OPTIONAL { ?source rdfs:label ?l }
-} GROUP BY ?source"""
+  OPTIONAL { ?source dct:title ?title }
+  OPTIONAL { ?source rdfs:label ?label }
+}"""
 _CITATIONS = "SELECT ?source (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e dip:source ?source } GROUP BY ?source"
 
 
@@ -149,10 +150,15 @@ def _sorted_counts(pairs) -> list[Count]:
 
 def _sources(data: _Tallies) -> list[SourceCount]:
     """Declared sources with their citation counts, plus sources cited but not declared (title '')."""
-    titles = {row["source"]: (row.get("title") or row.get("label")) for row in data.union_select(_SOURCES)}
+    titles: dict = {}  # source -> (rank, label_order...) of the name shown, "" for none
+    for row in data.union_select(_SOURCES):
+        shown = titles.setdefault(row["source"], (2, False, ""))
+        for rank, key in ((0, "title"), (1, "label")):
+            if key in row:
+                shown = min(shown, (rank, *label_order(row[key].value, row[key].language)))
+        titles[row["source"]] = shown
     cited = {row["source"]: _int(row["n"]) for row in data.union_select(_CITATIONS)}
-    rows = [SourceCount(curie(source.value), title.value if title else "", cited.get(source, 0))
-            for source, title in titles.items()]
+    rows = [SourceCount(curie(source.value), title[-1], cited.get(source, 0)) for source, title in titles.items()]
     rows += [SourceCount(curie(source.value), "", n) for source, n in cited.items() if source not in titles]
     return sorted(rows, key=lambda s: (-s.events, s.source))
 
