@@ -23,6 +23,15 @@ from dipkb.store.layout import KBLayout
 pytest_plugins = ["servers"]  # fixtures of real SPARQL servers: oxigraph, virtuoso (tests/servers.py)
 
 REPO = Path(__file__).resolve().parent.parent
+# The prefixes a hand-written KB file declares, for tests that write one.
+TURTLE_PREFIXES = """@prefix dip:    <https://w3id.org/dipkb/ontology#> .
+@prefix actor:  <https://w3id.org/dipkb/kb/actor/> .
+@prefix event:  <https://w3id.org/dipkb/kb/event/> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+@prefix dct:    <http://purl.org/dc/terms/> .
+@prefix rdfs:   <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd:    <http://www.w3.org/2001/XMLSchema#> .
+"""
 # Where a command run in the checkout writes: the KB's directory (its index, lock and temporary files)
 # and queries/. The other directories are left out: other work edits them while the suite runs.
 WATCHED = ("kb", "queries")

@@ -13,15 +13,9 @@ from click.testing import CliRunner
 
 from dipkb.cli import cli
 
-from conftest import serving
+from conftest import TURTLE_PREFIXES, serving
 
-INLINE_PROPOSITION = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
-@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
-@prefix event: <https://w3id.org/dipkb/kb/event/> .
-@prefix source: <https://w3id.org/dipkb/kb/source/> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
-event:inline-claim a dip:Claim ; rdfs:label "The Taliban claim a district"@en ;
+INLINE_PROPOSITION = TURTLE_PREFIXES + """event:inline-claim a dip:Claim ; rdfs:label "The Taliban claim a district"@en ;
     dip:speaker actor:taliban ; dip:content "We hold the district."@en ;
     dip:proposition [ a dip:TerritorialControl ; dip:agent actor:taliban ;
                       dip:date "2021-07"^^xsd:gYearMonth ; dip:modality dip:Claimed ] ;

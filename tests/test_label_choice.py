@@ -12,13 +12,9 @@ from click.testing import CliRunner
 
 from dipkb.cli import cli
 
-HEADER = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
-@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
-@prefix event: <https://w3id.org/dipkb/kb/event/> .
-@prefix source: <https://w3id.org/dipkb/kb/source/> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
-"""
+from conftest import TURTLE_PREFIXES
+
+HEADER = TURTLE_PREFIXES
 MEETING = """event:multi a dip:Meeting ; rdfs:label {labels} ;
     dip:host actor:russia ; dip:visitor actor:pskov ; dip:date "2031-07-09"^^xsd:date ;
     dip:modality dip:Occurred ; dip:source source:founding-article .
@@ -63,8 +59,7 @@ def test_a_finding_names_its_node_alike(kb_copy: Path):
     assert {f["focus_label"] for f in findings if f["focus"].endswith("/multi")} == {"B english"}
 
 
-ONE_EACH = HEADER + """@prefix dct: <http://purl.org/dc/terms/> .
-actor:russia rdfs:label "Россия"@ru, "Abc Russland"@de .
+ONE_EACH = HEADER + """actor:russia rdfs:label "Россия"@ru, "Abc Russland"@de .
 source:founding-article dct:title "Aaa rapport"@fr .
 event:whole a dip:Meeting ; rdfs:label "The whole"@en ; dip:attendee actor:russia, actor:iran, actor:india ;
     dip:date "2031-07-09"^^xsd:date ; dip:modality dip:Occurred ; dip:source source:founding-article .

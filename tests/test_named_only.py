@@ -10,13 +10,9 @@ from click.testing import CliRunner
 
 from dipkb.cli import cli
 
-EVENT = """@prefix dip: <https://w3id.org/dipkb/ontology#> .
-@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
-@prefix event: <https://w3id.org/dipkb/kb/event/> .
-@prefix source: <https://w3id.org/dipkb/kb/source/> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
-event:undescribed a dip:Meeting ; rdfs:label "Lavrov meets Kabulov"@en ;
+from conftest import TURTLE_PREFIXES
+
+EVENT = TURTLE_PREFIXES + """event:undescribed a dip:Meeting ; rdfs:label "Lavrov meets Kabulov"@en ;
     dip:host actor:lavrov ; dip:visitor actor:zamir-kabulov ; dip:date "2021-07-09"^^xsd:date ;
     dip:modality dip:Occurred ; dip:source source:founding-article ;
     rdfs:seeAlso <https://example.org/page> .
