@@ -22,13 +22,14 @@ from starlette.routing import Route
 
 from dipkb.errors import AmbiguousNameError, DipkbError, ParameterError, UnknownNameError
 from dipkb.model.modality import MODALITIES
-from dipkb.model.namespaces import DIP, PREFIXES, curie
+from dipkb.model.namespaces import DIP, PREFIXES, curie, expand
+from dipkb.model.terms import iri_node
 from dipkb.sparql.saved import SavedQuery, read_catalogue
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.describe import describe
 from dipkb.web.api import counting_number, show_json, timeline_api
 from dipkb.web.html import PER_PAGE, TimelineForm, environment, event_data, script_json, single_values
-from dipkb.views.names import bound_saved_query, named_like
+from dipkb.views.names import NAMED_ONLY_QUERY, bound_saved_query, named_like, named_only
 from dipkb.views.paging import timeline_window
 from dipkb.views.timeline import TimelineEntry, empty_actor_notes
 from dipkb.web.live import LiveKB, stale_notes
@@ -148,7 +149,11 @@ def description_page(request: Request) -> Response:
 
 
 def _no_page(kb: KnowledgeBase, kind: str, local: str, suffix: str = "") -> UnknownNameError:
-    """What a page's address that names nothing is: the pages of every kind whose names hold its words."""
+    """What a page's address that names nothing is: the pages of every kind whose names hold its words;
+    or, for a node the KB names without describing it, that."""
+    node = iri_node(expand(f"{kind}:{local}") or "")
+    if node is not None and kb.ask(NAMED_ONLY_QUERY, {"thing": node}):
+        return UnknownNameError(named_only(f"{kind}:{local}"))
     words = local.replace("-", " ")
     found = named_like(kb, words, [DIP + kind.title()]) + named_like(kb, words, [DIP + k.title() for k in KINDS if k != kind])
     like = [f"{path} ({label})" for iri, label in found[:5] if (path := page_of(curie(iri)))]  # its own kind first
