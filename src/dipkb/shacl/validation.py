@@ -219,9 +219,10 @@ def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path
     scope = compiler.Scope(tuple(layout.graph_name(p) for p in chosen)) if chosen is not None else None
     if engine is Engine.PYSHACL:  # the reference engine: the store only places its findings
         by_graph = {layout.graph_name(p): p for p in files}
-        declared = load_shapes(layout).value(rdflib.URIRef(vocabulary.SHAPE), _SH.severity)
+        shapes = load_shapes(layout)
+        declared = shapes.value(rdflib.URIRef(vocabulary.SHAPE), _SH.severity)
         return vocabulary.findings(store, layout, scope, locator, by_graph, declared and str(declared)) + [
-            placed_finding(store, f, locator, by_graph) for f in _pyshacl_findings(layout, data_files, chosen)]
+            placed_finding(store, f, locator, by_graph) for f in _pyshacl_findings(layout, shapes, data_files, chosen)]
     threads = min(2, os.cpu_count() or 1) if len(store) > _THREADS_QUADS else 1  # len() walks every quad
     originals = forms.result().originals(store) if forms is not None else None
     findings = sparql_findings(store, layout, files, locator, scope, threads=threads, originals=originals)
@@ -303,7 +304,8 @@ def _refreshed(kb: KnowledgeBase, by_graph: dict[str, Path]) -> list[Path]:
     return [by_graph[name] for name in names if name in by_graph]
 
 
-def _pyshacl_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path] | None) -> list[Finding]:
+def _pyshacl_findings(layout: KBLayout, shapes: rdflib.Graph, data_files: list[Path],
+                      chosen: list[Path] | None) -> list[Finding]:
     data = new_graph()
     for path in layout.ontology_files():
         parse_file(data, path)
@@ -313,7 +315,7 @@ def _pyshacl_findings(layout: KBLayout, data_files: list[Path], chosen: list[Pat
         parse_file(own, path)
         subjects[path.resolve()] = set(own.subjects())
         data += own
-    findings = run_shapes(data, load_shapes(layout))
+    findings = run_shapes(data, shapes)
     if chosen is not None:
         wanted = set().union(*(subjects[p] for p in chosen))
         findings = [f for f in findings if _term(f.focus) in wanted]

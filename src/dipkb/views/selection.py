@@ -12,7 +12,7 @@ from operator import itemgetter
 from pyoxigraph import BlankNode, Literal, NamedNode
 
 from dipkb.errors import ParameterError
-from dipkb.model.namespaces import DIP
+from dipkb.model.modality import modality_iri
 from dipkb.model.temporal import DATED_ELSEWHERE, XSD_DATE, overlapping_buckets
 from dipkb.store.kb import KnowledgeBase
 from dipkb.views.bucket_tallies import filed_buckets
@@ -281,7 +281,7 @@ class Selection:
             patterns.append(self.of_type)
         if self.places:
             patterns.append(_PLACE % _iris(self.places))
-        modalities = [DIP + name.capitalize() for name in sorted(self.filt.modalities)]
+        modalities = [modality_iri(name) for name in sorted(self.filt.modalities)]
         if not patterns and not agents and self.dated_buckets is None:
             typed = _EVENT_CLASS_TEST % _iris(classes, ", ") if classes else _EVENT_CLASS
             if modalities and "occurred" not in self.filt.modalities:
