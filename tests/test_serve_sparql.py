@@ -466,14 +466,16 @@ def test_a_worker_that_dies_mid_query_is_a_500_and_is_replaced(served_kb):
     time.sleep(0.5)
     ticks = {pid: cpu_ticks(pid) for pid in before}
     time.sleep(0.5)
-    busy = [pid for pid in before if cpu_ticks(pid) > ticks[pid]]
-    assert len(busy) == 1, "one worker runs the slow query"
-    os.kill(busy[0], signal.SIGKILL)  # as a crash of the engine would end it
+    # The slow query keeps one worker on a core; the idle one may still tick once for housekeeping.
+    used = {pid: cpu_ticks(pid) - ticks[pid] for pid in before}
+    busiest = max(used, key=used.__getitem__)
+    assert sorted(used.values())[-2] < used[busiest], "one worker runs the slow query"
+    os.kill(busiest, signal.SIGKILL)  # as a crash of the engine would end it
     slow.join(30)
     assert replies[0].status == 500
     assert "the query worker died (signal 9) while answering this query" in replies[0].text
     after = worker_pids(served_kb)
-    assert len(after) == 2 and busy[0] not in after
+    assert len(after) == 2 and busiest not in after
     assert get(served_kb, MEETINGS).status == 200
 
 
