@@ -1,7 +1,7 @@
 """The modalities of an event (dip:Modality), by the names people type for them."""
 from __future__ import annotations
 
-from dipkb.model.namespaces import DIP
+from dipkb.model.namespaces import DIP, curie
 
 MODALITIES = ("occurred", "ongoing", "planned", "possible", "claimed", "denied")
 
@@ -19,3 +19,15 @@ def modality_name(text: str) -> str | None:
 
 def modality_iri(name: str) -> str:
     return DIP + name.capitalize()
+
+
+_NAMES = {modality_iri(name): name for name in MODALITIES}
+
+
+def shown_modality(stated: str | None) -> str:
+    """The name of the modality ``stated`` (an IRI, or a literal in N-Triples), "occurred" for none.
+    A value that is no dipkb modality is shown as written, not as the modality it resembles: the
+    selection by modality does not take it for one either."""
+    if stated is None:
+        return "occurred"
+    return _NAMES.get(stated) or (stated if stated.startswith('"') else curie(stated))

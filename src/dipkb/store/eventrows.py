@@ -31,6 +31,7 @@ _TYPE = RDF + "type"
 _IRIS = {DIP + name: name for name in ("place", "origin", "destination", "source", "contextFor", "modality")}
 _LITERALS = {RDFS + "label": "label", DIP + "quote": "quote", DIP + "content": "content"}
 _TIME = {DIP + name: name for name in TIME_FIELDS}
+_MODALITY = DIP + "modality"
 SHOWN = frozenset({_TYPE, *_IRIS, *_LITERALS, *_TIME})  # and the roles
 
 
@@ -41,6 +42,11 @@ def _short(iri: str) -> str:
 def full_iri(text: str) -> str:
     """The IRI a row writes as ``text``."""
     return text[1:-1] if text.startswith("<") else _BASE + text
+
+
+def full_term(text: str) -> str:
+    """The IRI a row writes as ``text``, or the literal, in N-Triples, that it writes as itself."""
+    return text if text.startswith('"') else full_iri(text)
 
 
 @dataclass(slots=True)
@@ -68,6 +74,8 @@ class RowBuilder:
                 self.values.setdefault(name, []).append(obj.value)
             elif (name := _TIME.get(predicate)) is not None and (datatype := obj.datatype.value).startswith(XSD):
                 self.values.setdefault(name, []).append([obj.value, datatype[len(XSD):]])
+            elif predicate == _MODALITY:  # no modality, but the timeline must not show it as none (Occurred)
+                self.values.setdefault("modality", []).append(str(obj))
 
     def is_event_row(self, event_classes: Container[str]) -> bool:
         """Whether the subject needs a row: the file types it with an event class (plain IRIs), or

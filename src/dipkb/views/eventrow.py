@@ -8,7 +8,7 @@ import orjson
 
 from dipkb.model.namespaces import XSD
 from dipkb.model.temporal import TIME_FIELDS
-from dipkb.store.eventrows import full_iri
+from dipkb.store.eventrows import full_iri, full_term
 
 
 @dataclass
@@ -19,7 +19,7 @@ class EventRow:
     types: set[str] = field(default_factory=set)
     label: str = ""
     times: dict[str, tuple[str, str]] = field(default_factory=dict)  # time property's name -> (lexical, datatype)
-    modality: str | None = None
+    modality: str | None = None  # an IRI, or a literal in N-Triples (no modality, but stated)
     roles: list[tuple[str, str]] = field(default_factory=list)  # (role, actor)
     place: str | None = None
     origin: str | None = None  # a movement's, as dip:place is another event's
@@ -39,7 +39,7 @@ class EventRow:
             label=min(get("label") or get("otherLabel") or ("",)),  # dipkb.model.labels' choice
             times={name: max((value, XSD + datatype) for value, datatype in found)
                    for name in TIME_FIELDS if (found := get(name))},
-            modality=max(map(full_iri, get("modality", ())), default=None),
+            modality=max(map(full_term, get("modality", ())), default=None),
             roles=[(full_iri(role), full_iri(actor)) for role, actor in get("role", ())],
             place=max(map(full_iri, get("place", ())), default=None),
             origin=max(map(full_iri, get("origin", ())), default=None),

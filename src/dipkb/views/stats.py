@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from pyoxigraph import NamedNode
+
 from dipkb.model.labels import label_order
 from dipkb.model.namespaces import DIP, curie
 from dipkb.store.derivation import derived_graph
@@ -144,7 +146,8 @@ def _int(term) -> int:
 
 
 def _sorted_counts(pairs) -> list[Count]:
-    counts = [Count(curie(term.value), n) for term, n in pairs]
+    # A literal (a modality written as a string) in N-Triples: "Planned" is not dip:Planned.
+    counts = [Count(curie(term.value) if isinstance(term, NamedNode) else str(term), n) for term, n in pairs]
     return sorted(counts, key=lambda c: (-c.count, c.name))
 
 

@@ -9,7 +9,7 @@ from pyoxigraph import Literal
 
 from dipkb.errors import ParameterError
 from dipkb.model.labels import label_order
-from dipkb.model.modality import MODALITIES, modality_name
+from dipkb.model.modality import MODALITIES, modality_name, shown_modality
 from dipkb.model.namespaces import DIP, curie
 from dipkb.model.temporal import TIME_FIELDS, EventTime, parse_partial_date, period_of
 from dipkb.store.kb import KnowledgeBase
@@ -248,7 +248,7 @@ class _Shaper:
             type=self.types[types],
             label=row.label,
             date=shown_date,
-            modality=row.modality.rsplit("#", 1)[-1].lower() if row.modality else "occurred",
+            modality=shown_modality(row.modality),
             participants=tuple(sorted({self._participant(role, actor) for role, actor in row.roles
                                        if role in self.roles}, key=lambda p: (p.role, p.label, p.id))),
             place=self._ref(row.place),
