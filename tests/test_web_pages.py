@@ -243,14 +243,21 @@ def test_an_unknown_name_is_a_404_page_and_a_404_json(served_kb: Served, page: R
     # A name is no page's address ("give a label" was the advice): the pages of things so named are,
     # of every kind, and the page's JSON twin says the same.
     page.page.goto(served_kb.url + "/actor/Kabulov")
-    assert "IRI (/actor/NAME for actor:NAME). Did you mean /actor/zamir-kabulov (Zamir Kabulov), /" in \
-        page.page.locator("p.error").inner_text()
+    assert page.page.locator("p.error").inner_text() == (
+        "No actor has the page /actor/Kabulov: a page is named by the end of the actor's IRI (/actor/NAME for actor:NAME).")
+    # The suggestions are links, the actor's own kind first, each to a page that is there.
+    suggested = page.page.locator("ul.suggestions a")
+    assert suggested.first.inner_text() == "Zamir Kabulov" and suggested.count() > 1
+    assert suggested.first.get_attribute("href") == "/actor/zamir-kabulov"
+    suggested.first.click()
+    page.page.wait_for_url(served_kb.url + "/actor/zamir-kabulov")
+    assert page.page.locator("h1").inner_text().startswith("Zamir Kabulov")
     status, _, body = fetch(served_kb.url + "/actor/Kabulov.json")
     assert status == 404 and json.loads(body)["error"].startswith(
         "No actor has the page /actor/Kabulov.json: a page is named by the end of the actor's IRI (/actor/NAME for "
         "actor:NAME). Did you mean /actor/zamir-kabulov (Zamir Kabulov), /")
     page.page.goto(served_kb.url + "/actor/kabul")
-    assert "/place/kabul (Kabul)" in page.page.locator("p.error").inner_text()
+    assert "/place/kabul" in page.page.locator("ul.suggestions a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     status, kind, body = fetch(served_kb.url + "/actor/no-such-actor.json")
     assert (status, kind) == (404, "application/json")
     assert "/actor/no-such-actor.json" in json.loads(body)["error"]

@@ -100,6 +100,14 @@ class ParameterError(DipkbError):
 class UnknownNameError(DipkbError):
     """A name or IRI given for an actor, place, event or source matches nothing in the KB."""
 
+    def __init__(self, message: str, suggestions: tuple[tuple[str, str], ...] = ()):
+        """``suggestions``: the (address, label) of what the name may have meant, said after ``message``
+        (a page of the web layer lists them as links)."""
+        self.message = message
+        self.suggestions = suggestions
+        listed = ", ".join(f"{address} ({label})" for address, label in suggestions)
+        super().__init__(f"{message} Did you mean {listed}?" if listed else message)
+
 
 class AmbiguousNameError(DipkbError):
     """A name matches several resources; the message lists them so the user can pick an IRI."""

@@ -156,9 +156,9 @@ def _no_page(kb: KnowledgeBase, kind: str, local: str, suffix: str = "") -> Unkn
         return UnknownNameError(named_only(f"{kind}:{local}"))
     words = local.replace("-", " ")
     found = named_like(kb, words, [DIP + kind.title()]) + named_like(kb, words, [DIP + k.title() for k in KINDS if k != kind])
-    like = [f"{path} ({label})" for iri, label in found[:5] if (path := page_of(curie(iri)))]  # its own kind first
-    return UnknownNameError(f"No {kind} has the page /{kind}/{local}{suffix}: a page is named by the end of the {kind}'s IRI "
-                            f"(/{kind}/NAME for {kind}:NAME)" + (f". Did you mean {', '.join(like)}?" if like else "."))
+    like = tuple((path, label) for iri, label in found[:5] if (path := page_of(curie(iri))))  # its own kind first
+    return UnknownNameError(f"No {kind} has the page /{kind}/{local}{suffix}: a page is named by the end of the {kind}'s "
+                            f"IRI (/{kind}/NAME for {kind}:NAME).", like)
 
 
 def description_json(request: Request) -> Response:
