@@ -485,6 +485,8 @@ def test_a_request_cannot_raise_the_limit(limited):
     assert reply.status == 503
     assert reply.text.startswith("The query ran past its 2 s limit and was stopped.")
     assert time.monotonic() - started < 6
+    # The limit that held is in the headers, as on an answer.
+    assert (reply.headers["x-dipkb-timeout"], reply.headers["x-dipkb-timeout-requested"]) == ("2", "60")
     clamped = get(limited, "ASK {}", timeout="60")
     assert (clamped.headers["x-dipkb-timeout"], clamped.headers["x-dipkb-timeout-requested"]) == ("2", "60")
     lowered = get(limited, "ASK {}", timeout="0.5")

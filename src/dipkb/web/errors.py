@@ -37,10 +37,10 @@ def http_status(error: errors.DipkbError) -> int:
     return next((status for kind, status in _STATUS if isinstance(error, kind)), 500)
 
 
-def error_response(request: Request, error: errors.DipkbError) -> Response:
+def error_response(request: Request, error: errors.DipkbError, headers: dict[str, str] | None = None) -> Response:
     if isinstance(error, errors.UnknownNameError) and error.suggestions:
-        return _response(request, http_status(error), str(error), links=(error.message, error.suggestions))
-    return _response(request, http_status(error), str(error))
+        return _response(request, http_status(error), str(error), headers, links=(error.message, error.suggestions))
+    return _response(request, http_status(error), str(error), headers)
 
 
 def _response(request: Request, status: int, message: str, headers: dict[str, str] | None = None,

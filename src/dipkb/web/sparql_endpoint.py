@@ -27,6 +27,7 @@ from dipkb.errors import ForbiddenQueryError, NotAcceptableError, ParameterError
 from dipkb.sparql.guard import MAX_QUERY_BYTES
 from dipkb.store.engine import Dataset
 from dipkb.web import query_workers
+from dipkb.web.errors import error_response
 from dipkb.web.live import RemoteKB
 from dipkb.web.query_workers import GRAPH_FORMATS, SOLUTION_FORMATS, Query, ResultFormat
 
@@ -89,13 +90,16 @@ async def sparql(request: Request) -> Response:
     config, state = request.app.state.config, request.app.state
     limit = config.timeout if asked.timeout is None else min(asked.timeout, config.timeout)
     query = Query(asked.query, asked.dataset, solution_format, graph_format, config.max_rows)
-    if isinstance(state.live, RemoteKB):
-        answer = await to_thread.run_sync(query_workers.answer_remotely, state.live, query, limit)
-    else:
-        answer = await state.query_workers.answer(state.live, query, limit)
     headers = {"Vary": "Accept", TIMEOUT_HEADER: f"{limit:g}"}
     if asked.timeout is not None and asked.timeout > config.timeout:
         headers[TIMEOUT_ASKED_HEADER] = f"{asked.timeout:g}"
+    try:
+        if isinstance(state.live, RemoteKB):
+            answer = await to_thread.run_sync(query_workers.answer_remotely, state.live, query, limit)
+        else:
+            answer = await state.query_workers.answer(state.live, query, limit)
+    except QueryError as error:  # a 503 for the time limit says which limit held, as an answer does
+        return error_response(request, error, headers)
     if answer.truncated is not None:
         headers[TRUNCATED_HEADER] = "true" if answer.truncated else "false"
     return Response(answer.body, headers=headers, media_type=answer.format.content_type)
