@@ -41,15 +41,54 @@ def test_add_round_trips_through_show(kb_copy):
 
 
 def test_an_unknown_place_says_how_to_make_one_and_nothing_is_written(kb_copy):
-    """add makes actors but no places: it said only "no place named 'Dushanbe'"."""
+    """It said only "no place named 'Dushanbe'"."""
     before = (kb_copy / "kb" / "events-2021.ttl").read_bytes()
     result = run("--kb", str(kb_copy), "add", "Talks in Dushanbe", "--type", "Meeting", "--participant",
                  "host=Russia; visitor=India", "--date", "2021-07", "--place", "Dushanbe Old Town",
                  "--source", "source:founding-article")
     assert result.exit_code == 2
-    assert ("no place named 'Dushanbe Old Town'; add makes no places: describe it first in a .ttl file of kb/ "
+    assert ("no place named 'Dushanbe Old Town'; add --new-place 'Dushanbe Old Town' (and --in-country "
+            "'Dushanbe Old Town=COUNTRY') to create it, or describe it first in a .ttl file of kb/ "
             '(place:dushanbe-old-town a dip:Place ; rdfs:label "Dushanbe Old Town"@en ; dip:inCountry place:COUNTRY .)'
             ) in result.output
+    assert (kb_copy / "kb" / "events-2021.ttl").read_bytes() == before
+
+
+def test_a_new_place_is_made_with_the_event_in_its_country_and_shown_in_the_places_timeline(kb_copy):
+    kb = str(kb_copy)
+    result = run("--kb", kb, "add", "Talks in Dushanbe", "--type", "Meeting", "--participant", "host=Tajikistan",
+                 "--participant", "visitor=Russia", "--date", "2021-07-20", "--place", "dushanbe",
+                 "--new-place", "Dushanbe", "--in-country", "dushanbe=Tajikistan", "--source", "source:founding-article")
+    assert result.exit_code == 0, result.output
+    place = json.loads(run("--kb", kb, "show", "place:dushanbe", "-f", "json").output)
+    assert {(f["property"], f["id"] or f["value"]) for f in place["properties"]} == {
+        ("rdf:type", "dip:Place"), ("rdfs:label", "Dushanbe"), ("dip:inCountry", "place:tajikistan")}
+    rows = json.loads(run("--kb", kb, "timeline", "--place", "Dushanbe", "-f", "json").output)
+    assert [(r["label"], r["place"]["id"]) for r in rows] == [("Talks in Dushanbe", "place:dushanbe")]
+    assert run("--kb", kb, "validate").exit_code == 0
+    # The place is now the KB's: a second event there uses it, and --new-place for it makes no other.
+    again = run("--kb", kb, "add", "More talks in Dushanbe", "--type", "Meeting", "--participant", "host=Tajikistan",
+                "--participant", "visitor=India", "--date", "2021-07-21", "--place", "Dushanbe", "--new-place", "Dushanbe",
+                "--source", "source:founding-article", "--dry-run")
+    assert again.exit_code == 0 and "dip:place place:dushanbe ;" in again.output and "place:dushanbe-2" not in again.output
+
+
+@pytest.mark.parametrize("options, said", [
+    (["--place", "Moscow", "--new-place", "Doha"], "unused place: new place 'Doha' is not named by --place, --origin or "
+                                                   "--destination"),
+    (["--place", "Doha", "--new-place", "Doha=City"], "unknown place kind: 'City' is not one of Place, Country"),
+    (["--place", "Doha", "--new-place", "Doha", "--in-country", "Doha=Qatar"],
+     "unknown place: no place named 'Qatar'"),
+    (["--place", "Doha", "--new-place", "Doha", "--new-place", "doha"], "duplicate place: 'Doha' is listed twice"),
+    (["--place", "place:doha", "--new-place", "place:doha"], "invalid place name: 'place:doha' is not a name"),
+    (["--place", "Doha", "--in-country", "Doha=Tajikistan"], "malformed --in-country: 'Doha' is not one of the new places"),
+])
+def test_a_new_place_that_cannot_be_made_is_an_error_and_nothing_is_written(kb_copy, options, said):
+    before = (kb_copy / "kb" / "events-2021.ttl").read_bytes()
+    result = run("--kb", str(kb_copy), "add", "Talks", "--type", "Meeting", "--participant", "host=Russia",
+                 "--date", "2021-07", *options, "--source", "source:founding-article")
+    assert result.exit_code == 2 and said in result.output, result.output
+    assert "Traceback" not in result.output
     assert (kb_copy / "kb" / "events-2021.ttl").read_bytes() == before
 
 

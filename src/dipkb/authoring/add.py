@@ -11,7 +11,6 @@ with the event or not at all.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from dipkb.authoring.dedup import EVENT_NS, ExistingEvents, identity_key
 from dipkb.authoring.drafts import (ActorDraft, ActorPlanner, Claims, PlannedActor, PlannedSource, SourceDraft,
                                     actor_turtle, plan_sources, short_slug, source_turtle)
 from dipkb.authoring.known_sources import KnownSources
+from dipkb.authoring.new_places import PlaceDraft, PlacePlanner, PlannedPlace, place_turtle
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError
 from dipkb.model import terms
@@ -87,6 +87,7 @@ class EventDraft:
     language: str = "en"
     new_sources: tuple[SourceDraft, ...] = ()  # sources to create, or to reuse when the KB has them
     new_actors: tuple[ActorDraft, ...] = ()  # participant names that may become new actors
+    new_places: tuple[PlaceDraft, ...] = ()  # place, origin or destination names that may become new places
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class ResolvedEvent:
     new_actors: tuple[PlannedActor, ...] = ()
     reused_sources: tuple[str, ...] = ()  # KB sources a SourceDraft matched by URL or title
     reused_actors: tuple[str, ...] = ()  # KB actors an ActorDraft named
+    new_places: tuple[PlannedPlace, ...] = ()
 
     def first_time(self) -> DateValue | None:
         return self.times[0][1] if self.times else None
@@ -129,23 +131,6 @@ class Vocabulary:
 
 def _squash(name: str) -> str:
     return re.sub(r"[\s_-]", "", name.removeprefix("dip:")).lower()
-
-
-def _place(reconciler, text: str) -> str:
-    try:
-        return reconciler.resolve(text, kind="place")
-    except Rejection as rejection:
-        if rejection.reason != "unknown place":
-            raise
-        # `add` makes actors (--new-actor) but no places: say how one is made, as Turtle that parses.
-        node = terms.iri_node(expand(text.strip()) or "")
-        # The name as its label where it is a name (no IRI, no control or direction character to echo).
-        name = text.strip() if expand(text.strip()) is None and text.strip().isprintable() else "NAME"
-        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-        subject = terms.iri(node.value) if node else "place:" + (re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "name")
-        raise Rejection(rejection.reason, f"{rejection.detail}; add makes no places: describe it first in a .ttl "
-                        f"file of kb/ ({subject} a dip:Place ; rdfs:label {terms.lang(name)} ; "
-                        "dip:inCountry place:COUNTRY .), as `dipkb init --example` shows in kb/places.ttl") from None
 
 
 def _time(text: str) -> DateValue:
@@ -186,9 +171,10 @@ def _source(text: str, vocab: Vocabulary, language: str) -> str:
 
 def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], bool] | None = None, *,
                   can_declare_actors: bool = True) -> ResolvedEvent:
-    """Resolve every name and date of ``draft``; raises EventDraftError listing every problem. New sources
-    and actors get IRIs for which ``taken`` (by default: used in the KB) is false. ``can_declare_actors``:
-    an unknown actor's message says how to declare it (``add --new-actor``; an imported row cannot)."""
+    """Resolve every name and date of ``draft``; raises EventDraftError listing every problem. New sources,
+    actors and places get IRIs for which ``taken`` (by default: used in the KB) is false. ``can_declare_actors``:
+    an unknown actor's or place's message says how to declare it (``add --new-actor``, ``--new-place``;
+    an imported row cannot)."""
     problems: list[Rejection] = []
     claims = Claims(taken or (lambda iri: in_kb(vocab.kb, iri)))
 
@@ -216,11 +202,13 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
         actor = attempt(planner.actor, participant.actor)
         if role and actor and (role, actor) not in roles:
             roles.append((role, actor))
+    place_planner = PlacePlanner(_listed(draft, "new_places", problems), vocab.reconciler, claims, problems,
+                                 can_declare_actors)
     places = []
     for prop in ("place", "origin", "destination"):
         text = getattr(draft, prop)
         if text:
-            place = attempt(_place, vocab.reconciler, text)
+            place = attempt(place_planner.place, text)
             if place:
                 places.append((prop, place))
     times = []
@@ -235,7 +223,7 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
     if modality is None:
         problems.append(Rejection("unknown modality", f"{draft.modality!r} is not one of "
                                   + ", ".join(sorted(vocab.modalities))))
-    problems += planner.unused()
+    problems += planner.unused() + place_planner.unused()
     sources = [s for s in (attempt(_source, text, vocab, draft.language) for text in draft.sources) if s]
     more, planned, reused = plan_sources(_listed(draft, "new_sources", problems), vocab.known_sources,
                                          draft.language, claims, problems)
@@ -245,7 +233,7 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
         raise EventDraftError([(p.reason, p.detail) for p in problems])
     return ResolvedEvent(draft, cls, tuple(roles), tuple(places), tuple(times), modality,
                          tuple(dict.fromkeys(sources + more)), codes, tuple(planned), tuple(planner.planned.values()),
-                         tuple(reused), tuple(dict.fromkeys(planner.reused)))
+                         tuple(reused), tuple(dict.fromkeys(planner.reused)), tuple(place_planner.planned.values()))
 
 
 def _listed(draft: EventDraft, name: str, problems: list[Rejection]) -> tuple:
@@ -278,12 +266,12 @@ def event_turtle(event: ResolvedEvent, iri: str) -> str:
 
 
 def draft_turtle(event: ResolvedEvent, iri: str) -> str:
-    """The event's block followed by the blocks of the sources and actors it creates."""
+    """The event's block followed by the blocks of the sources, actors and places it creates."""
     tag = event.draft.language
     # A new actor's position is attested when the event shows it held; bounds alone do not say when.
     attested = next((value for prop, value in event.times if prop in ("date", "startDate")), None)
     blocks = [event_turtle(event, iri)] + [source_turtle(s, tag) for s in event.new_sources] + \
-        [actor_turtle(a, tag, attested) for a in event.new_actors]
+        [actor_turtle(a, tag, attested) for a in event.new_actors] + [place_turtle(p, tag) for p in event.new_places]
     return "\n".join(blocks)
 
 
@@ -326,6 +314,7 @@ class AddResult:
     same_as: str | None = None  # an event of the KB with the same identity key, if any
     created_sources: tuple[str, ...] = ()  # IRIs of the sources the block creates
     created_actors: tuple[str, ...] = ()
+    created_places: tuple[str, ...] = ()
     reused_sources: tuple[str, ...] = ()  # KB sources used instead of a SourceDraft that matched them
     reused_actors: tuple[str, ...] = ()  # KB actors used instead of an ActorDraft that named them
 
@@ -365,7 +354,7 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
                 return in_kb(now, candidate)
 
             created = [iri] + [s.iri for s in event.new_sources] + [a.iri for a in event.new_actors] + \
-                [a.position.iri for a in event.new_actors if a.position]
+                [a.position.iri for a in event.new_actors if a.position] + [p.iri for p in event.new_places]
             if any(map(taken, created)):
                 # Resolved again against the KB as it is now: a parallel add of the same new actor or
                 # source wrote it meanwhile, and is then reused rather than made again as actor:x-2.
@@ -382,6 +371,7 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
 def _describe(result: AddResult, event: ResolvedEvent) -> None:
     result.created_sources = tuple(s.iri for s in event.new_sources)
     result.created_actors = tuple(a.iri for a in event.new_actors)
+    result.created_places = tuple(p.iri for p in event.new_places)
     result.reused_sources, result.reused_actors = event.reused_sources, event.reused_actors
 
 

@@ -93,14 +93,19 @@ def init_command(directory: str, example: bool) -> None:
               help="The new actor NAME acts for ACTOR of the KB, and so shows in its timeline.")
 @click.option("--position", "positions", multiple=True, metavar="NAME=TITLE",
               help="The new actor NAME holds this position for the actor it acts for ('Foreign Minister').")
+@click.option("--new-place", "new_places", multiple=True, metavar="NAME[=CLASS]",
+              help="Create this place if no place has the name (CLASS: Place, the default, or Country).")
+@click.option("--in-country", "in_country", multiple=True, metavar="NAME=COUNTRY",
+              help="The new place NAME lies in COUNTRY, a country of the KB.")
 @click.option("--into", type=FilePath(dir_okay=False), help="The KB file to append to (default kb/events-YEAR.ttl).")
 @click.option("--dry-run", is_flag=True, help="Print the Turtle that would be written; write nothing.")
 @click.pass_context
 def add(ctx: click.Context, label: str, event_type: str, participants, sources, new_actors, acts_for, positions,
-        dry_run: bool, into: str | None, **fields) -> None:
+        new_places, in_country, dry_run: bool, into: str | None, **fields) -> None:
     """Add one event: validated with the shapes first, then appended atomically under a lock.
 
-    Names resolve like `timeline --actor`; an unknown name is an error unless --new-actor asks for it.
+    Names resolve like `timeline --actor`; an unknown name is an error unless --new-actor or --new-place
+    asks for it.
     A new source (--source-*) is a source of the KB with the same URL, or with the same title (untagged
     or in --language) and no other URL, when there is one. The shapes' warnings are printed; a
     rejected event prints the findings, exits 1 and changes nothing.
@@ -113,9 +118,13 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
       dipkb add "Lavrov receives Zarif" --type Meeting --participant "host=Lavrov; visitor=Zarif" \\
         --new-actor Lavrov=Person --acts-for Lavrov=Russia --position "Lavrov=Foreign Minister" \\
         --date 2021-07 --source source:founding-article --dry-run
+      dipkb add "Russia and Tajikistan hold talks in Dushanbe" --type Meeting \
+        --participant "participant=Russia; participant=Tajikistan" --date 2021-07 --place Dushanbe \
+        --new-place Dushanbe --in-country Dushanbe=Tajikistan --source source:founding-article --dry-run
     """
     from dipkb.authoring import add as authoring
     from dipkb.authoring.drafts import actor_drafts
+    from dipkb.authoring.new_places import place_drafts
     from dipkb.shacl.findings import finding_lines
 
     source = authoring.SourceDraft.from_options(**{key: fields.pop(f"source_{key}") for key in
@@ -123,7 +132,8 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
     draft = authoring.EventDraft(
         label=label, event_type=event_type, sources=sources, new_sources=(source,) if source else (),
         participants=tuple(p for text in participants for p in authoring.parse_participants(text)),
-        new_actors=actor_drafts(new_actors, acts_for, positions), **fields)
+        new_actors=actor_drafts(new_actors, acts_for, positions), new_places=place_drafts(new_places, in_country),
+        **fields)
     result = authoring.add_event(open_kb(ctx, local=True), draft, into=Path(into) if into else None, dry_run=dry_run)
     if result.findings:
         click.echo("\n".join(finding_lines(result.findings)), err=True)
