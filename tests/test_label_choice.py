@@ -86,3 +86,24 @@ def test_stats_names_a_source_alike(kb_copy: Path):
     sources = json.loads(run(kb_copy, "stats", "-f", "json"))["sources"]
     [founding] = [s for s in sources if s["source"] == "source:founding-article"]
     assert founding["title"] == "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia"
+
+
+LABELLED_TWICE = """actor:moskva a dip:Person ; rdfs:label "Сергей Лавров"@ru, "Sergey Lavrov"@en ;
+    skos:altLabel "Лавров"@ru, "S. Lavrov"@en ; dip:actsFor actor:russia .
+actor:lavrov-namesake a dip:Person ; rdfs:label "S. Lavrov"@en .
+event:remarks a dip:Statement ; rdfs:label "Lavrov's remarks"@en ; dip:speaker actor:moskva ;
+    dip:content "Remarks"@en ; dip:date "2031-07-09"^^xsd:date ; dip:source source:founding-article .
+"""
+
+
+@pytest.mark.parametrize("name", ["Лавров", "лавров", "Сергей Лавров", "сергей лавров", "Sergey Lavrov", "SERGEY LAVROV"])
+def test_a_thing_labelled_in_two_languages_is_found_by_any_of_its_names(kb_copy: Path, name: str):
+    """It was "ambiguous" between itself and itself, once per label, for a name matched in any case."""
+    (kb_copy / "kb" / "labels.ttl").write_text(HEADER + "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+                                               + LABELLED_TWICE, encoding="utf-8")
+    [entry] = json.loads(run(kb_copy, "timeline", "--actor", name, "-f", "json"))
+    assert entry["id"] == "event:remarks" and entry["participants"][0]["label"] == "Sergey Lavrov"
+    assert json.loads(run(kb_copy, "show", name, "-f", "json"))["id"] == "actor:moskva"
+    # Two things of one name still are ambiguous.
+    ambiguous = CliRunner().invoke(cli, ["--kb", str(kb_copy), "timeline", "--actor", "s. lavrov"])
+    assert ambiguous.exit_code == 2 and "actor:lavrov-namesake (S. Lavrov); actor:moskva (Sergey Lavrov)" in ambiguous.output

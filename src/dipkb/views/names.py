@@ -8,6 +8,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.countries import country_table
+from dipkb.model.labels import label_order
 from dipkb.model.namespaces import DIP, KB, curie, expand
 from dipkb.model.terms import iri_node
 from dipkb.sparql.saved import SavedQuery
@@ -58,7 +59,7 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
         found = _country_actors(kb, text)
     if not found:
         rows = kb.select_values(_KIND_NAME_QUERY, _class_rows(kb, kind_node), {"needle": _needle(text)})
-        found = sorted({(r["thing"].value, r["label"].value if r["label"] else "") for r in rows})
+        found = sorted(_shown_labels(rows).items())
     if not found:
         hint = did_you_mean(kb, text, [kind])
         raise UnknownNameError(f"No {noun} named {text!r}." + (f" Did you mean: {hint}?" if hint else
@@ -133,12 +134,25 @@ def _labelled_as_typed(kb: KnowledgeBase, text: str) -> set[str]:
 
 
 def _typed(kb: KnowledgeBase, things: set[str]) -> dict[str, tuple[set[NamedNode], str]]:
-    """The classes and first label of each of ``things`` (IRIs from the store, never user text)."""
-    typed: dict[str, tuple[set[NamedNode], str]] = {}
-    for row in kb.select_for_each(_TYPES_QUERY, sorted(things)):
-        classes, _ = typed.setdefault(row["thing"].value, (set(), row["label"].value if "label" in row else ""))
-        classes.add(row["class"])
-    return typed
+    """The classes and shown label of each of ``things`` (IRIs from the store, never user text)."""
+    rows = list(kb.select_for_each(_TYPES_QUERY, sorted(things)))
+    classes: dict[str, set[NamedNode]] = {}
+    for row in rows:
+        classes.setdefault(row["thing"].value, set()).add(row["class"])
+    labels = _shown_labels(rows)
+    return {thing: (its_classes, labels[thing]) for thing, its_classes in classes.items()}
+
+
+def _shown_labels(rows) -> dict[str, str]:
+    """Each thing's label (``thing`` and ``label`` of the rows) as dipkb.model.labels picks it, "" for
+    none: a thing labelled in two languages is one thing, not two for a name to be ambiguous between."""
+    keys: dict[str, tuple[bool, str] | None] = {}
+    for row in rows:
+        thing, label = row["thing"].value, row["label"]
+        key = label_order(label.value, label.language) if label is not None else None
+        known = keys.get(thing)
+        keys[thing] = key if known is None else known if key is None else min(known, key)
+    return {thing: key[1] if key else "" for thing, key in keys.items()}
 
 
 def _of_kind(kb: KnowledgeBase, typed: dict[str, tuple[set[NamedNode], str]],
