@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from urllib.parse import urlencode
 
-from pyoxigraph import QueryBoolean, QuerySolutions
+from anyio import to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -30,9 +30,11 @@ from dipkb.util.numbers import whole_number
 from dipkb.views import describe, geojson, timeline, timelinejs
 from dipkb.views.long_selection import select_all
 from dipkb.views.names import bound_saved_query
-from dipkb.views.render import OutputFormat, json_array, json_text, query_result
+from dipkb.views.render import OutputFormat, json_array, json_text
+from dipkb.web.answering import answered
 from dipkb.web.html import TimelineForm, single_values
 from dipkb.web.live import LiveKB, RemoteKB
+from dipkb.web.query_workers import Query, ResultFormat
 from dipkb.web.threads import on_page_threads
 
 _TIMELINE_FORMATS = (OutputFormat.JSON, OutputFormat.TIMELINEJS, OutputFormat.GEOJSON)
@@ -126,17 +128,18 @@ def _catalogue_entry(query: saved.SavedQuery) -> dict:
     }
 
 
-def query_api(request: Request) -> Response:
+async def query_api(request: Request) -> Response:
     """GET /api/queries/NAME?param=value: the saved query run with its parameters bound, as
-    `dipkb query NAME -p ... -f json` prints it (a CONSTRUCT query's graph as Turtle)."""
+    `dipkb query NAME -p ... -f json` prints it (a CONSTRUCT query's graph as Turtle), in a query
+    worker as /sparql runs it: within the server's time limit, a SELECT cut at its row cap."""
     values = single_values(request.query_params.multi_items())
-    with request.app.state.live.reading() as kb:
-        query = saved.find_query(kb.layout.queries_dir, request.path_params["name"])
-        text = bound_saved_query(kb, query, values)
-        result = kb.query(text)
-        if isinstance(result, (QuerySolutions, QueryBoolean)):
-            return Response(query_result(result, OutputFormat.JSON), media_type="application/sparql-results+json")
-        return Response(query_result(result, OutputFormat.TURTLE), media_type="text/turtle")
+
+    def bound() -> str:
+        with request.app.state.live.reading() as kb:
+            return bound_saved_query(kb, saved.find_query(kb.layout.queries_dir, request.path_params["name"]), values)
+    text = await to_thread.run_sync(bound, limiter=request.app.state.page_threads)  # names looked up in the KB
+    query = Query(text, None, ResultFormat.SPARQL_JSON, ResultFormat.TURTLE, request.app.state.config.max_rows)
+    return await answered(request, query, None, {})
 
 
 def counting_number(params: QueryParams, name: str) -> int | None:
@@ -176,6 +179,6 @@ def routes() -> list[Route]:
     return [
         Route("/api/timeline", on_page_threads(timeline_api), methods=["GET"]),
         Route("/api/queries", on_page_threads(queries_api), methods=["GET"]),
-        Route("/api/queries/{name}", on_page_threads(query_api), methods=["GET"]),
+        Route("/api/queries/{name}", query_api, methods=["GET"]),
         Route("/api/show/{id:path}", on_page_threads(show_api), methods=["GET"]),
     ]

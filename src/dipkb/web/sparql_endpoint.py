@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from pyoxigraph import NamedNode
-from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,18 +26,13 @@ from dipkb.errors import ForbiddenQueryError, NotAcceptableError, ParameterError
 from dipkb.sparql.guard import MAX_QUERY_BYTES
 from dipkb.store.engine import Dataset
 from dipkb.web import query_workers
-from dipkb.web.errors import error_response
+from dipkb.web.answering import TIMEOUT_ASKED_HEADER, TIMEOUT_HEADER, TRUNCATED_HEADER, answered
 from dipkb.web.live import RemoteKB
 from dipkb.web.query_workers import GRAPH_FORMATS, SOLUTION_FORMATS, Query, ResultFormat
 
-TRUNCATED_HEADER = "X-Dipkb-Truncated"
 # As serve's --timeout: below it, 1e-07 said that both workers "stayed busy" while they were idle,
 # and 0.001 killed and forked a worker on every request.
 MIN_TIMEOUT = 0.1
-# The limit the query ran under, in seconds; and, when the request asked for more than the server
-# allows, what it asked for.
-TIMEOUT_HEADER = "X-Dipkb-Timeout"
-TIMEOUT_ASKED_HEADER = "X-Dipkb-Timeout-Requested"
 # What a browser script on another site may read of an answer, with --cors.
 EXPOSED_HEADERS = (TRUNCATED_HEADER, TIMEOUT_HEADER, TIMEOUT_ASKED_HEADER)
 # Media types clients send for the results formats (SPARQLWrapper's JSON asks for application/json too;
@@ -87,22 +81,8 @@ async def sparql(request: Request) -> Response:
         shown = accept if len(accept or "") <= 200 else accept[:199] + "…"  # a 19 KB header made a 19 KB message
         raise NotAcceptableError(f"This endpoint answers in {offered}; the request's Accept header ({shown}) "
                                  "takes none of them.")
-    config, state = request.app.state.config, request.app.state
-    limit = config.timeout if asked.timeout is None else min(asked.timeout, config.timeout)
-    query = Query(asked.query, asked.dataset, solution_format, graph_format, config.max_rows)
-    headers = {"Vary": "Accept", TIMEOUT_HEADER: f"{limit:g}"}
-    if asked.timeout is not None and asked.timeout > config.timeout:
-        headers[TIMEOUT_ASKED_HEADER] = f"{asked.timeout:g}"
-    try:
-        if isinstance(state.live, RemoteKB):
-            answer = await to_thread.run_sync(query_workers.answer_remotely, state.live, query, limit)
-        else:
-            answer = await state.query_workers.answer(state.live, query, limit)
-    except QueryError as error:  # a 503 for the time limit says which limit held, as an answer does
-        return error_response(request, error, headers)
-    if answer.truncated is not None:
-        headers[TRUNCATED_HEADER] = "true" if answer.truncated else "false"
-    return Response(answer.body, headers=headers, media_type=answer.format.content_type)
+    query = Query(asked.query, asked.dataset, solution_format, graph_format, request.app.state.config.max_rows)
+    return await answered(request, query, asked.timeout, {"Vary": "Accept"})
 
 
 @dataclass(frozen=True)
