@@ -155,6 +155,8 @@ def test_what_is_not_there_is_a_404(served_kb, path, params, message):
     ("/api/queries/actor-timeline", [("actor", "Russia"), ("limit", "3")], "Unknown parameter 'limit'"),
     ("/api/queries/actor-timeline", [("actor", "Russia"), ("actor", "Iran")], "Parameter 'actor' is given twice"),
     ("/api/show/Afghanistan", [], "'Afghanistan' is ambiguous"),
+    # Any five things were suggested, as every label holds "".
+    ("/api/show/", [], "No name given: give an IRI, a CURIE (event:..., actor:...) or a label."),
     ("/api/timeline", [("from", "July 2021")], "'July 2021' is not a date"),
     ("/api/timeline", [("from", "2021-08"), ("to", "2021-07")], "The date range is empty"),
     ("/api/timeline", [("modality", "likely")], "Unknown modality 'likely'"),

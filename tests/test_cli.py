@@ -206,6 +206,13 @@ def test_show_of_something_the_kb_holds_but_not_as_a_kind_it_shows_says_how_to_r
     assert run("query", f"DESCRIBE <{iri}>", "-f", "ntriples").output.count(f"<{iri}> ") > 2
 
 
+@pytest.mark.parametrize("name", ["", "  "])
+def test_show_of_no_name_asks_for_one(run, name):
+    result = run("show", name)
+    assert (result.exit_code, result.output) == (
+        2, "Error: No name given: give an IRI, a CURIE (event:..., actor:...) or a label.\n")
+
+
 def test_show_of_an_iri_the_kb_does_not_hold_says_nothing_is_named_so(run):
     result = run("show", "event:no-such-event")
     assert result.exit_code == 2

@@ -741,3 +741,16 @@ def test_a_saved_query_of_the_api_runs_under_the_endpoints_limits(limited):
     assert (reply.headers["x-dipkb-truncated"], reply.headers["x-dipkb-timeout"]) == ("true", "2")
     document = json.loads(reply.body)
     assert document["truncated"] is True and len(document["results"]["bindings"]) == 2
+
+
+def test_a_body_larger_than_any_query_is_a_413(served_kb):
+    reply = request(served_kb, "POST", body=b"#" * (4 << 20), headers={"Content-Type": "application/sparql-query"})
+    assert reply.status == 413 and reply.text.startswith("The request body is over ")
+
+
+def test_the_editor_and_the_service_description_at_one_address_vary_by_accept(served_kb):
+    """A shared cache gave the editor's HTML to a tool asking /sparql what it is."""
+    editor = request(served_kb, headers={"Accept": BROWSER})
+    described = request(served_kb, headers={"Accept": "text/turtle"})
+    assert (editor.status, described.status) == (200, 200) and editor.type.startswith("text/html")
+    assert editor.headers["vary"] == described.headers["vary"] == "Accept"

@@ -73,6 +73,10 @@ class UnknownQueryError(QueryError):
     """No saved query has the name asked for; the message lists those there are."""
 
 
+class QueryTooLargeError(QueryError):
+    """A request's body is larger than any query dipkb runs (HTTP 413)."""
+
+
 class NotAcceptableError(DipkbError):
     """A client asked for an answer only in formats dipkb does not write (HTTP 406); the message
     lists those it writes."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pyoxigraph import BlankNode, Literal, NamedNode
 
-from dipkb.errors import AmbiguousNameError, UnknownNameError
+from dipkb.errors import AmbiguousNameError, ParameterError, UnknownNameError
 from dipkb.model.labels import label_order
 from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, KB, curie, expand
 from dipkb.model.terms import iri_node
@@ -65,6 +65,8 @@ class Description:
 def find_resource(kb: KnowledgeBase, text: str) -> tuple[str, str, dict[str, str]]:
     """Resolve an IRI, CURIE or name against every kind of resource; returns (IRI, kind) and, when the
     name is the label of that one and only an alternative label of others, those others by IRI with their kind."""
+    if not text.strip():  # every label holds "": the "did you mean" listed any five things of the KB
+        raise ParameterError("No name given: give an IRI, a CURIE (event:..., actor:...) or a label.")
     found = resolve_among(kb, text, [(DIP + class_name, noun) for class_name, noun in _KINDS])
     if not found:
         iri = expand(text.strip())

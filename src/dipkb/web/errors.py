@@ -19,6 +19,7 @@ _STATUS: tuple[tuple[type[errors.DipkbError], int], ...] = (
     (errors.QueryTimeoutError, 503),  # a QueryError too
     (errors.QueryMemoryError, 503),  # a QueryError too
     (errors.UnknownQueryError, 404),  # a QueryError too
+    (errors.QueryTooLargeError, 413),  # a QueryError too
     (errors.QueryError, 400),
     (errors.NotAcceptableError, 406),
     (errors.ParameterError, 400),

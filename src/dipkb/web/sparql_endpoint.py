@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dipkb.errors import ForbiddenQueryError, NotAcceptableError, ParameterError, QueryError
+from dipkb.errors import ForbiddenQueryError, NotAcceptableError, ParameterError, QueryError, QueryTooLargeError
 from dipkb.sparql.guard import MAX_QUERY_BYTES
 from dipkb.store.engine import Dataset
 from dipkb.web import query_workers
@@ -67,7 +67,9 @@ async def sparql(request: Request) -> Response:
         if request.method in ("GET", "HEAD") and prefers_html(accept):
             from dipkb.web import pages  # a person with a browser: the query editor
 
-            return await pages.sparql_editor(request)
+            editor = await pages.sparql_editor(request)
+            editor.headers["Vary"] = "Accept"  # the same address answers a tool with the service description
+            return editor
         if request.method in ("GET", "HEAD") and (described := _named_graph_format(accept)) is not None:
             from dipkb.web.service_description import service_description  # a tool asking what this is
 
@@ -134,7 +136,7 @@ async def _body(request: Request) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > _MAX_BODY:
-            raise QueryError(f"The request body is over {_MAX_BODY:,} bytes; dipkb accepts queries up to "
+            raise QueryTooLargeError(f"The request body is over {_MAX_BODY:,} bytes; dipkb accepts queries up to "
                              f"{MAX_QUERY_BYTES:,} bytes (1 MiB).")
         chunks.append(chunk)
     return b"".join(chunks)
