@@ -19,6 +19,8 @@ from dipkb.views import describe, timeline
 from dipkb.web import api
 from dipkb.web.live import LiveKB
 
+from conftest import copy_shipped_kb, serving
+
 
 def cli_json(root, *args: str):
     result = CliRunner().invoke(cli, ["--kb", str(root), *args], catch_exceptions=False)
@@ -235,3 +237,22 @@ def test_pages_and_the_api_answer_on_threads_of_their_own():
             continue
         assert handler.__code__ is on_page_threads(lambda request: None).__code__, handler.__name__
 
+
+
+def test_a_query_file_that_does_not_load_leaves_the_others_listed(tmp_path):
+    """One bad file made `dipkb queries` and /api/queries an error with no query listed."""
+    root = copy_shipped_kb(tmp_path)
+    (root / "queries" / "broken.rq").write_text("# param: x (nosuchtype)\nSELECT * WHERE { ?s ?p ?o }\n", encoding="utf-8")
+    (root / "queries" / "brökèn.rq").write_text("# title: B\nSELECT * WHERE {\n", encoding="utf-8")
+    good = sorted(path.stem for path in (root / "queries").glob("*.rq") if "br" not in path.stem)
+    listed = CliRunner().invoke(cli, ["--kb", str(root), "queries", "-f", "json"])
+    assert listed.exit_code == 2 and [q["name"] for q in json.loads(listed.stdout)] == good
+    assert listed.stderr.splitlines()[-1] == "2 saved queries failed to load."
+    assert "broken.rq:1: unknown parameter type 'nosuchtype'" in listed.stderr
+    with serving(root) as served:
+        with urllib.request.urlopen(served.url + "/api/queries", timeout=30) as response:
+            assert response.status == 200
+            assert [q["name"] for q in json.loads(response.read())] == good
+            unloaded = response.headers["X-Dipkb-Unloaded"]
+    assert "broken.rq:1: unknown parameter type" in unloaded and "br\\xf6k\\xe8n.rq:3:1" in unloaded
+    assert unloaded.endswith("2 saved queries failed to load.")

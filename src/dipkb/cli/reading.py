@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from dipkb.cli.base import EXIT_FINDINGS, EXIT_OK, FilePath, layout_of, note_unread_files, open_kb, output_options
-from dipkb.errors import ParameterError
+from dipkb.errors import ParameterError, QueryError
 from dipkb.views.render import GRAPH_FORMATS, SOLUTION_FORMATS, Output, OutputFormat, json_text, rows_output
 
 
@@ -103,7 +103,8 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
 @output_options((OutputFormat.TABLE, OutputFormat.CSV, OutputFormat.TSV, OutputFormat.JSON), OutputFormat.TABLE)
 @click.pass_context
 def list_queries(ctx: click.Context, out: Output) -> None:
-    """List the saved queries with their titles and parameters.
+    """List the saved queries with their titles and parameters. A query file that does not load is
+    named on stderr, after the list of those that do (exit code 2).
 
     \b
     Example:
@@ -111,9 +112,11 @@ def list_queries(ctx: click.Context, out: Output) -> None:
     """
     from dipkb.sparql import saved as queries
 
-    catalogue = queries.load_catalogue(layout_of(ctx).queries_dir)
+    catalogue, problems = queries.read_catalogue(layout_of(ctx).queries_dir)
     rows = [[q.name, q.title, ", ".join(p.signature() for p in q.parameters)] for q in catalogue]
     out.write(rows_output(["name", "title", "parameters"], rows, out.format))
+    if problems:  # one bad file hid every other query
+        raise QueryError(queries.unloaded(problems))
 
 
 @click.command()

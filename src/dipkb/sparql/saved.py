@@ -28,7 +28,7 @@ from dipkb.sparql.tokens import Kind, tokenize
 from dipkb.util.paths import display_path
 
 __all__ = ["ParamType", "Parameter", "QueryHeader", "SavedQuery", "find_query", "is_query_name",
-           "load_catalogue", "load_query_file", "parse_assignments", "parse_header", "pattern_start",
+           "load_catalogue", "load_query_file", "unloaded", "parse_assignments", "parse_header", "pattern_start",
            "read_catalogue", "values_clause"]
 
 QUERY_SUFFIX = ".rq"
@@ -258,9 +258,14 @@ def load_catalogue(queries_dir: Path) -> list[SavedQuery]:
     one QueryError lists every bad file."""
     queries, problems = read_catalogue(queries_dir)
     if problems:
-        noun = "query" if len(problems) == 1 else "queries"
-        raise QueryError("\n".join(problems + [f"{len(problems)} saved {noun} failed to load."]))
+        raise QueryError(unloaded(problems))
     return queries
+
+
+def unloaded(problems: list[str]) -> str:
+    """What :func:`read_catalogue` found wrong, one line a file, and how many failed."""
+    noun = "query" if len(problems) == 1 else "queries"
+    return "\n".join(problems + [f"{len(problems)} saved {noun} failed to load."])
 
 
 def read_catalogue(queries_dir: Path) -> tuple[list[SavedQuery], list[str]]:

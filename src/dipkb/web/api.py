@@ -109,10 +109,19 @@ def _pieces(live: LiveKB | RemoteKB, pieces_of: Callable[[KnowledgeBase], Iterat
 
 
 def queries_api(request: Request) -> Response:
-    """GET /api/queries: the catalogue, each query with its typed parameters and its example."""
+    """GET /api/queries: the catalogue, each query with its typed parameters and its example; the
+    files that do not load are said in X-Dipkb-Unloaded (one bad file made the whole catalogue an error)."""
     with request.app.state.live.reading() as kb:
-        catalogue = saved.load_catalogue(kb.layout.queries_dir)
-    return cli_json([_catalogue_entry(query) for query in catalogue])
+        catalogue, problems = saved.read_catalogue(kb.layout.queries_dir)
+    response = cli_json([_catalogue_entry(query) for query in catalogue])
+    if problems:
+        # One line, in ASCII: a header is Latin-1, and a file's name or text need not be.
+        response.headers[UNLOADED_HEADER] = " ".join(saved.unloaded(problems).split()).encode(
+            "ascii", "backslashreplace").decode()
+    return response
+
+
+UNLOADED_HEADER = "X-Dipkb-Unloaded"
 
 
 def _catalogue_entry(query: saved.SavedQuery) -> dict:
