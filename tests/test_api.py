@@ -78,6 +78,12 @@ def test_timeline_formats_are_the_cli_exports(served_kb, fmt, media_type):
     status, content_type, body = get(served_kb, "/api/timeline", params)
     assert (status, content_type) == (200, media_type)
     assert body == cli_json(served_kb.root, "timeline", "--actor", "Russia", "-f", fmt)
+    # And the note the CLI writes on stderr, of the events the format leaves out, is a header.
+    with urllib.request.urlopen(served_kb.url + "/api/timeline?" + urlencode(params), timeout=30) as response:
+        noted = response.headers["X-Dipkb-Note"]
+    said = CliRunner().invoke(cli, ["--kb", str(served_kb.root), "timeline", "--actor", "Russia", "-f", fmt]).stderr
+    assert said == (f"Note: {noted}\n" if noted else "")
+    assert noted or fmt == "timelinejs"  # each bundled event has a start date, not each place a point
 
 
 def test_queries_is_the_catalogue_the_cli_lists_with_typed_parameters(served_kb):

@@ -38,6 +38,14 @@ from dipkb.web.query_workers import Query, ResultFormat
 from dipkb.web.threads import on_page_threads
 
 _TIMELINE_FORMATS = (OutputFormat.JSON, OutputFormat.TIMELINEJS, OutputFormat.GEOJSON)
+# What the CLI says on stderr beside an answer: the saved queries that did not load, the events a
+# timeline's format cannot show. One line, in ASCII (a header is Latin-1).
+UNLOADED_HEADER = "X-Dipkb-Unloaded"
+NOTE_HEADER = "X-Dipkb-Note"
+
+
+def _header_text(text: str) -> str:
+    return " ".join(text.split()).encode("ascii", "backslashreplace").decode()
 
 
 def cli_json(data: object, media_type: str = "application/json") -> Response:
@@ -66,8 +74,13 @@ def timeline_api(request: Request) -> Response:
     with request.app.state.live.reading() as kb:
         entries = timeline.timeline(kb, form.resolve(kb))
         if fmt is OutputFormat.TIMELINEJS:
-            return cli_json(timelinejs.timelinejs(entries).document)
-        return cli_json(geojson.feature_collection(kb, entries).document, media_type="application/geo+json")
+            shared, media_type = timelinejs.timelinejs(entries), "application/json"
+        else:
+            shared, media_type = geojson.feature_collection(kb, entries), "application/geo+json"
+    response = cli_json(shared.document, media_type=media_type)
+    if note := shared.note:  # what the CLI says on stderr: the events the format cannot show
+        response.headers[NOTE_HEADER] = _header_text(note)
+    return response
 
 
 def _streamed(live: LiveKB | RemoteKB, pieces_of: Callable[[KnowledgeBase], Iterator[str]]) -> StreamingResponse:
@@ -115,13 +128,8 @@ def queries_api(request: Request) -> Response:
         catalogue, problems = saved.read_catalogue(kb.layout.queries_dir)
     response = cli_json([_catalogue_entry(query) for query in catalogue])
     if problems:
-        # One line, in ASCII: a header is Latin-1, and a file's name or text need not be.
-        response.headers[UNLOADED_HEADER] = " ".join(saved.unloaded(problems).split()).encode(
-            "ascii", "backslashreplace").decode()
+        response.headers[UNLOADED_HEADER] = _header_text(saved.unloaded(problems))
     return response
-
-
-UNLOADED_HEADER = "X-Dipkb-Unloaded"
 
 
 def _catalogue_entry(query: saved.SavedQuery) -> dict:

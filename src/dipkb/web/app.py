@@ -122,7 +122,7 @@ def create_app(config: ServeConfig) -> Starlette:
     if config.cors:
         # On every route and format, the errors included: a browser client must read a 400's message.
         middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
-                                     allow_headers=["*"], expose_headers=[*sparql_endpoint.EXPOSED_HEADERS, api.UNLOADED_HEADER,
+                                     allow_headers=["*"], expose_headers=[*sparql_endpoint.EXPOSED_HEADERS, api.UNLOADED_HEADER, api.NOTE_HEADER,
                                                                      STALE_HEADER]))
     routes = [*sparql_endpoint.routes(), *api.routes(), *pages.routes(),
               Mount("/static", StaticFiles(packages=[("dipkb.web", "static")]), name="static")]
