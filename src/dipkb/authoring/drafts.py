@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -84,23 +84,31 @@ def actor_drafts(new_actors: Sequence[str], acts_for: Sequence[str] = (),
     for text in new_actors:
         draft = ActorDraft.parse(text)
         drafts.setdefault(draft.name.lower(), draft)  # a name given twice is reported by ActorPlanner
-    problems = []
-    for option, field, form, values in (("--acts-for", "acts_for", "NAME=ACTOR", acts_for),
-                                        ("--position", "position", "NAME=TITLE", positions)):
-        for text in values:
-            name, sep, value = (part.strip() for part in text.partition("="))
-            if not sep or not name or not value:
-                problems.append((f"malformed {option}", f"{text!r} is not {form}"))
-            elif name.lower() not in drafts:
-                problems.append((f"malformed {option}", (f"{name!r} is not one of the new actors: give it "
-                                                          f"with --new-actor '{name}[=CLASS]' too")))
-            elif getattr(drafts[name.lower()], field):
-                problems.append((f"malformed {option}", f"{option} is given twice for {name!r}"))
-            else:
-                drafts[name.lower()] = replace(drafts[name.lower()], **{field: value})
+    problems = attach(drafts, "--acts-for", "acts_for", "NAME=ACTOR", acts_for, "actor", "--new-actor '{}[=CLASS]'") + \
+        attach(drafts, "--position", "position", "NAME=TITLE", positions, "actor", "--new-actor '{}[=CLASS]'")
     if problems:
         raise EventDraftError(problems)
     return tuple(drafts[ActorDraft.parse(text).name.lower()] for text in new_actors)
+
+
+def attach(drafts: dict, option: str, field: str, form: str, values: Sequence[str], noun: str,
+           created_by: str) -> list[tuple[str, str]]:
+    """Set ``field`` of the new things in ``drafts`` (``noun``s, by lower-cased name) that ``option
+    NAME=VALUE`` (``form``) names, in place; the problems, each naming the option ``created_by`` (its
+    NAME as {}) that would create a thing of the name."""
+    problems = []
+    for text in values:
+        name, sep, value = (part.strip() for part in text.partition("="))
+        if not sep or not name or not value:
+            problems.append((f"malformed {option}", f"{text!r} is not {form}"))
+        elif name.lower() not in drafts:
+            problems.append((f"malformed {option}", f"{name!r} is not one of the new {noun}s: give it with "
+                                                    f"{created_by.format(name)} too"))
+        elif getattr(drafts[name.lower()], field):
+            problems.append((f"malformed {option}", f"{option} is given twice for {name!r}"))
+        else:
+            drafts[name.lower()] = replace(drafts[name.lower()], **{field: value})
+    return problems
 
 
 @dataclass(frozen=True)
@@ -238,6 +246,23 @@ def _actor_class(kind: str) -> str | None:
     return next((DIP + name for name in ACTOR_KINDS if name.lower() == wanted), None)
 
 
+def new_name(draft: object, cls: type, noun: str, allowed: Container[str], problems: list[Rejection]) -> str | None:
+    """The name of ``draft``, a ``cls`` of a new ``noun``; None, with the problem said, for another
+    object, a name that is empty, an IRI or unprintable, or one ``allowed`` already has (lower-cased)."""
+    if not isinstance(draft, cls):
+        problems.append(Rejection(f"malformed {noun}", f"{draft!r} is not of type {cls.__name__}"))
+        return None
+    name = draft.name.strip()
+    if not name or expand(name) is not None or not name.isprintable():
+        problems.append(Rejection(f"invalid {noun} name", f"{draft.name!r} is not a name for a new {noun} "
+                                  "(an IRI or CURIE must already be in the knowledge base)"))
+        return None
+    if name.lower() in allowed:
+        problems.append(Rejection(f"duplicate {noun}", f"{name!r} is listed twice among the new {noun}s"))
+        return None
+    return name
+
+
 class ActorPlanner:
     """Resolves participant names, creating the new actors a draft allows; collects every problem."""
 
@@ -250,16 +275,7 @@ class ActorPlanner:
         self.reused: list[str] = []
         self.used: set[str] = set()
         for draft in drafts:
-            if not isinstance(draft, ActorDraft):
-                problems.append(Rejection("malformed actor", f"{draft!r} is not an ActorDraft"))
-                continue
-            name = draft.name.strip()
-            if not name or expand(name) is not None:
-                problems.append(Rejection("invalid actor name", f"{draft.name!r} is not a name for a new actor "
-                                          "(an IRI or CURIE must already be in the knowledge base)"))
-                continue
-            if name.lower() in self.allowed:
-                problems.append(Rejection("duplicate actor", f"{name!r} is listed twice among the new actors"))
+            if (name := new_name(draft, ActorDraft, "actor", self.allowed, problems)) is None:
                 continue
             cls = _actor_class(draft.kind)
             if cls is None:

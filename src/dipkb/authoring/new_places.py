@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from dipkb.authoring.drafts import Claims, short_slug
+from dipkb.authoring.drafts import Claims, attach, new_name, short_slug
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError
 from dipkb.model import terms
@@ -46,18 +46,7 @@ def place_drafts(new_places: Sequence[str], in_country: Sequence[str] = ()) -> t
     for text in new_places:
         draft = PlaceDraft.parse(text)
         drafts.setdefault(draft.name.lower(), draft)  # a name given twice is reported by PlacePlanner
-    problems = []
-    for text in in_country:
-        name, sep, country = (part.strip() for part in text.partition("="))
-        if not sep or not name or not country:
-            problems.append(("malformed --in-country", f"{text!r} is not NAME=COUNTRY"))
-        elif name.lower() not in drafts:
-            problems.append(("malformed --in-country", f"{name!r} is not one of the new places: give it with "
-                                                       f"--new-place '{name}' too"))
-        elif drafts[name.lower()].country:
-            problems.append(("malformed --in-country", f"--in-country is given twice for {name!r}"))
-        else:
-            drafts[name.lower()] = replace(drafts[name.lower()], country=country)
+    problems = attach(drafts, "--in-country", "country", "NAME=COUNTRY", in_country, "place", "--new-place '{}'")
     if problems:
         raise EventDraftError(problems)
     return tuple(drafts[PlaceDraft.parse(text).name.lower()] for text in new_places)
@@ -83,16 +72,7 @@ class PlacePlanner:
         self.planned: dict[str, PlannedPlace] = {}
         self.used: set[str] = set()
         for draft in drafts:
-            if not isinstance(draft, PlaceDraft):
-                problems.append(Rejection("malformed place", f"{draft!r} is not a PlaceDraft"))
-                continue
-            name = draft.name.strip()
-            if not name or expand(name) is not None or not name.isprintable():
-                problems.append(Rejection("invalid place name", f"{draft.name!r} is not a name for a new place "
-                                          "(an IRI or CURIE must already be in the knowledge base)"))
-                continue
-            if name.lower() in self.allowed:
-                problems.append(Rejection("duplicate place", f"{name!r} is listed twice among the new places"))
+            if (name := new_name(draft, PlaceDraft, "place", self.allowed, problems)) is None:
                 continue
             kind = next((k for k in PLACE_KINDS if k.lower() == draft.kind.strip().removeprefix("dip:").lower()), None)
             if kind is None:
