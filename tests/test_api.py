@@ -262,3 +262,11 @@ def test_a_query_file_that_does_not_load_leaves_the_others_listed(tmp_path):
             unloaded = response.headers["X-Dipkb-Unloaded"]
     assert "broken.rq:1: unknown parameter type" in unloaded and "br\\xf6k\\xe8n.rq:3:1" in unloaded
     assert unloaded.endswith("2 saved queries failed to load.")
+    # Of many, the first few: 400 bad files made a 51 KB header, past what a browser's fetch reads.
+    for number in range(40):
+        (root / "queries" / f"bad-{number:02}.rq").write_text("# titel: x\n", encoding="utf-8")
+    with serving(root) as served:
+        with urllib.request.urlopen(served.url + "/api/queries", timeout=30) as response:
+            unloaded = response.headers["X-Dipkb-Unloaded"]
+    assert "bad-00.rq:1: unknown header key" in unloaded and "bad-03.rq" not in unloaded
+    assert unloaded.endswith("... and 39 more. 42 saved queries failed to load.") and len(unloaded) < 1000

@@ -70,7 +70,10 @@ def test_a_new_place_is_made_with_the_event_in_its_country_and_shown_in_the_plac
     again = run("--kb", kb, "add", "More talks in Dushanbe", "--type", "Meeting", "--participant", "host=Tajikistan",
                 "--participant", "visitor=India", "--date", "2021-07-21", "--place", "Dushanbe", "--new-place", "Dushanbe",
                 "--source", "source:founding-article", "--dry-run")
-    assert again.exit_code == 0 and "dip:place place:dushanbe ;" in again.output and "place:dushanbe-2" not in again.output
+    assert again.exit_code == 0 and "dip:place place:dushanbe ;" in again.stdout and "place:dushanbe-2" not in again.stdout
+    # Said, as what --new-place asked of it (its class, its country) is not applied to the KB's place.
+    assert again.stderr == ("Note: place:dushanbe is in the knowledge base already, and is used as it is: "
+                            "--new-actor or --new-place for it made nothing.\n")
 
 
 @pytest.mark.parametrize("options, said", [
@@ -82,6 +85,7 @@ def test_a_new_place_is_made_with_the_event_in_its_country_and_shown_in_the_plac
     (["--place", "Doha", "--new-place", "Doha", "--new-place", "doha"], "duplicate place: 'Doha' is listed twice"),
     (["--place", "place:doha", "--new-place", "place:doha"], "invalid place name: 'place:doha' is not a name"),
     (["--place", "Doha", "--in-country", "Doha=Tajikistan"], "malformed --in-country: 'Doha' is not one of the new places"),
+    (["--place", " "], "missing place: an empty name names no place"),
 ])
 def test_a_new_place_that_cannot_be_made_is_an_error_and_nothing_is_written(kb_copy, options, said):
     before = (kb_copy / "kb" / "events-2021.ttl").read_bytes()

@@ -46,7 +46,8 @@ def modalities(kb: Path) -> dict[str, int]:
 
 
 @pytest.mark.parametrize(("written", "shown"), [('"Planned"', '"Planned"'), ('"planned"@en', '"planned"@en'),
-                                                ("dip:Planed", "dip:Planed"), ("<urn:x:Planned>", "urn:x:Planned")])
+                                                ("dip:Planed", "dip:Planed"), ("<urn:x:Planned>", "urn:x:Planned"),
+                                                ('[ rdfs:label "planned-ish" ]', "[]")])
 def test_a_modality_that_is_none_is_shown_as_written_and_counted_apart(kb, written, shown):
     planned_before = modalities(kb)["dip:Planned"]
     (kb / "kb" / "talks.ttl").write_text(MEETING.format(modality=written), encoding="utf-8")

@@ -743,9 +743,12 @@ def test_a_saved_query_of_the_api_runs_under_the_endpoints_limits(limited):
     assert document["truncated"] is True and len(document["results"]["bindings"]) == 2
 
 
-def test_a_body_larger_than_any_query_is_a_413(served_kb):
-    reply = request(served_kb, "POST", body=b"#" * (4 << 20), headers={"Content-Type": "application/sparql-query"})
-    assert reply.status == 413 and reply.text.startswith("The request body is over ")
+@pytest.mark.parametrize(("kind", "size", "most"), [("application/sparql-query", (1 << 20) + 1, "1,048,576"),
+                                                   ("application/x-www-form-urlencoded", 4 << 20, "3,149,824")])
+def test_a_body_larger_than_any_query_is_a_413(served_kb, kind, size, most):
+    """A query's own body over the query limit, or a form's over three times that, was a 400."""
+    reply = request(served_kb, "POST", body=b"#" * size, headers={"Content-Type": kind})
+    assert reply.status == 413 and reply.text.startswith(f"The request body is over {most} bytes")
 
 
 def test_the_editor_and_the_service_description_at_one_address_vary_by_accept(served_kb):

@@ -107,6 +107,7 @@ class ResolvedEvent:
     reused_sources: tuple[str, ...] = ()  # KB sources a SourceDraft matched by URL or title
     reused_actors: tuple[str, ...] = ()  # KB actors an ActorDraft named
     new_places: tuple[PlannedPlace, ...] = ()
+    reused_places: tuple[str, ...] = ()  # KB places a PlaceDraft named
 
     def first_time(self) -> DateValue | None:
         return self.times[0][1] if self.times else None
@@ -233,7 +234,8 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
         raise EventDraftError([(p.reason, p.detail) for p in problems])
     return ResolvedEvent(draft, cls, tuple(roles), tuple(places), tuple(times), modality,
                          tuple(dict.fromkeys(sources + more)), codes, tuple(planned), tuple(planner.planned.values()),
-                         tuple(reused), tuple(dict.fromkeys(planner.reused)), tuple(place_planner.planned.values()))
+                         tuple(reused), tuple(dict.fromkeys(planner.reused)), tuple(place_planner.planned.values()),
+                         tuple(dict.fromkeys(place_planner.reused)))
 
 
 def _listed(draft: EventDraft, name: str, problems: list[Rejection]) -> tuple:
@@ -317,6 +319,7 @@ class AddResult:
     created_places: tuple[str, ...] = ()
     reused_sources: tuple[str, ...] = ()  # KB sources used instead of a SourceDraft that matched them
     reused_actors: tuple[str, ...] = ()  # KB actors used instead of an ActorDraft that named them
+    reused_places: tuple[str, ...] = ()  # KB places used instead of a PlaceDraft that named them
 
     @property
     def accepted(self) -> bool:
@@ -373,6 +376,7 @@ def _describe(result: AddResult, event: ResolvedEvent) -> None:
     result.created_actors = tuple(a.iri for a in event.new_actors)
     result.created_places = tuple(p.iri for p in event.new_places)
     result.reused_sources, result.reused_actors = event.reused_sources, event.reused_actors
+    result.reused_places = event.reused_places
 
 
 def _with_prefixes(target: Path, block: str) -> str:

@@ -70,6 +70,7 @@ class PlacePlanner:
         self.reconciler, self.claims, self.can_declare = reconciler, claims, can_declare
         self.allowed: dict[str, tuple[PlaceDraft, str, str | None]] = {}  # lower name -> draft, class, country
         self.planned: dict[str, PlannedPlace] = {}
+        self.reused: list[str] = []  # places of the KB that a draft names
         self.used: set[str] = set()
         for draft in drafts:
             if (name := new_name(draft, PlaceDraft, "place", self.allowed, problems)) is None:
@@ -88,6 +89,8 @@ class PlacePlanner:
     def place(self, text: str) -> str:
         """The IRI of a place name: a place of the KB, else a new place the draft allows; Rejection otherwise."""
         key = text.strip().lower()
+        if not key:  # its hint would have been to make a place named ''
+            raise Rejection("missing place", "an empty name names no place: give a name or an IRI, or leave it out")
         try:
             iri = self.reconciler.resolve(text, kind="place")
         except Rejection as rejection:
@@ -101,7 +104,9 @@ class PlacePlanner:
                 self.planned[key] = PlannedPlace(self.claims.claim(PLACE_NS + short_slug(draft.name.strip())),
                                                  draft.name.strip(), cls, country)
             return self.planned[key].iri
-        self.used.add(key)  # a known place: the draft is not used, and that is no problem
+        if key in self.allowed:  # a place of the KB: used as it is, never made again
+            self.used.add(key)
+            self.reused.append(iri)
         return iri
 
     def _explained(self, rejection: Rejection, text: str) -> str:

@@ -118,8 +118,8 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
       dipkb add "Lavrov receives Zarif" --type Meeting --participant "host=Lavrov; visitor=Zarif" \\
         --new-actor Lavrov=Person --acts-for Lavrov=Russia --position "Lavrov=Foreign Minister" \\
         --date 2021-07 --source source:founding-article --dry-run
-      dipkb add "Russia and Tajikistan hold talks in Dushanbe" --type Meeting \
-        --participant "participant=Russia; participant=Tajikistan" --date 2021-07 --place Dushanbe \
+      dipkb add "Russia and Tajikistan hold talks in Dushanbe" --type Meeting \\
+        --participant "participant=Russia; participant=Tajikistan" --date 2021-07 --place Dushanbe \\
         --new-place Dushanbe --in-country Dushanbe=Tajikistan --source source:founding-article --dry-run
     """
     from dipkb.authoring import add as authoring
@@ -146,6 +146,10 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
         click.echo(result.turtle, nl=False)
     else:  # named as `show` and the other commands take it
         click.echo(f"Added {curie(result.iri)} to {display_path(result.target)}.")
+    for known in result.reused_actors + result.reused_places:
+        # Another add may have made it meanwhile: what this one asked of it (a class, a country) is not applied.
+        click.echo(f"Note: {curie(known)} is in the knowledge base already, and is used as it is: "
+                   f"--new-actor or --new-place for it made nothing.", err=True)
     if result.same_as:  # a dry run is when it helps most
         click.echo(f"Note: it has the same identity key as {curie(result.same_as)}; check it is not a duplicate.",
                    err=True)

@@ -25,9 +25,9 @@ _NAMES = {modality_iri(name): name for name in MODALITIES}
 
 
 def shown_modality(stated: str | None) -> str:
-    """The name of the modality ``stated`` (an IRI, or a literal in N-Triples), "occurred" for none.
-    A value that is no dipkb modality is shown as written, not as the modality it resembles: the
-    selection by modality does not take it for one either."""
+    """The name of the modality ``stated`` (an IRI; a literal in N-Triples or [] for a blank node),
+    "occurred" for none. A value that is no dipkb modality is shown as written, not as the modality
+    it resembles: the selection by modality does not take it for one either."""
     if stated is None:
         return "occurred"
-    return _NAMES.get(stated) or (stated if stated.startswith('"') else curie(stated))
+    return _NAMES.get(stated) or (stated if stated.startswith(('"', "[")) else curie(stated))

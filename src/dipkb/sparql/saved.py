@@ -262,10 +262,12 @@ def load_catalogue(queries_dir: Path) -> list[SavedQuery]:
     return queries
 
 
-def unloaded(problems: list[str]) -> str:
-    """What :func:`read_catalogue` found wrong, one line a file, and how many failed."""
+def unloaded(problems: list[str], most: int | None = None) -> str:
+    """What :func:`read_catalogue` found wrong, one line a file (the first ``most``), and how many failed."""
+    shown = problems[:most]
+    more = [f"... and {len(problems) - len(shown)} more."] if len(shown) < len(problems) else []
     noun = "query" if len(problems) == 1 else "queries"
-    return "\n".join(problems + [f"{len(problems)} saved {noun} failed to load."])
+    return "\n".join(shown + more + [f"{len(problems)} saved {noun} failed to load."])
 
 
 def read_catalogue(queries_dir: Path) -> tuple[list[SavedQuery], list[str]]:

@@ -45,8 +45,9 @@ def full_iri(text: str) -> str:
 
 
 def full_term(text: str) -> str:
-    """The IRI a row writes as ``text``, or the literal, in N-Triples, that it writes as itself."""
-    return text if text.startswith('"') else full_iri(text)
+    """The IRI a row writes as ``text``, or what it writes as itself: a literal, in N-Triples, or
+    ``[]`` for a blank node."""
+    return text if text.startswith(('"', "[")) else full_iri(text)
 
 
 @dataclass(slots=True)
@@ -59,7 +60,10 @@ class RowBuilder:
     def add(self, predicate: str, obj: NamedNode | BlankNode | Literal, is_role: bool) -> None:
         """One statement. A blank node is left out where an IRI is shown: the parser and the store
         name it differently, and the timeline looks up its things by IRI."""
-        if isinstance(obj, NamedNode):
+        if isinstance(obj, BlankNode):
+            if predicate == _MODALITY:  # a modality the timeline must not show as none (Occurred)
+                self.values.setdefault("modality", []).append("[]")
+        elif isinstance(obj, NamedNode):
             if predicate == _TYPE:
                 self.types.append(obj.value)
             elif is_role:

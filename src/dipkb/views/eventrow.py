@@ -19,7 +19,7 @@ class EventRow:
     types: set[str] = field(default_factory=set)
     label: str = ""
     times: dict[str, tuple[str, str]] = field(default_factory=dict)  # time property's name -> (lexical, datatype)
-    modality: str | None = None  # an IRI, or a literal in N-Triples (no modality, but stated)
+    modality: str | None = None  # an IRI; a literal in N-Triples or [] for a blank node (no modality, but stated)
     roles: list[tuple[str, str]] = field(default_factory=list)  # (role, actor)
     place: str | None = None
     origin: str | None = None  # a movement's, as dip:place is another event's

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pyoxigraph import NamedNode
+from pyoxigraph import BlankNode, NamedNode
 
 from dipkb.model.labels import label_order
 from dipkb.model.namespaces import DIP, curie
@@ -146,8 +146,12 @@ def _int(term) -> int:
 
 
 def _sorted_counts(pairs) -> list[Count]:
-    # A literal (a modality written as a string) in N-Triples: "Planned" is not dip:Planned.
-    counts = [Count(curie(term.value) if isinstance(term, NamedNode) else str(term), n) for term, n in pairs]
+    # A literal (a modality written as a string) in N-Triples: "Planned" is not dip:Planned. Blank
+    # nodes, named anew by each build, are counted together as [].
+    named: Counter = Counter()
+    for term, n in pairs:
+        named[curie(term.value) if isinstance(term, NamedNode) else "[]" if isinstance(term, BlankNode) else str(term)] += n
+    counts = [Count(name, n) for name, n in named.items()]
     return sorted(counts, key=lambda c: (-c.count, c.name))
 
 

@@ -109,7 +109,7 @@ async def read_request(request: Request) -> ProtocolRequest:
         if kind == "application/x-www-form-urlencoded":
             params += _form(await _body(request), "the form")
         elif kind == "application/sparql-query":
-            queries.append(_text(await _body(request)))
+            queries.append(_text(await _body(request, MAX_QUERY_BYTES)))
         else:
             raise ParameterError(f"A POST to /sparql is application/x-www-form-urlencoded (query=...) or "
                                  f"application/sparql-query (the query as the body), not {kind or 'untyped'}.")
@@ -130,14 +130,15 @@ async def read_request(request: Request) -> ProtocolRequest:
     return ProtocolRequest(query, dataset, _seconds(timeouts[0]) if timeouts else None)
 
 
-async def _body(request: Request) -> bytes:
-    """The body, refused past what the guard would accept anyway rather than read whole."""
+async def _body(request: Request, most: int = _MAX_BODY) -> bytes:
+    """The body, refused past ``most`` bytes, what the guard would accept anyway, rather than read
+    whole: a query's own body at its limit, a form's with room for its percent-escapes."""
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > _MAX_BODY:
-            raise QueryTooLargeError(f"The request body is over {_MAX_BODY:,} bytes; dipkb accepts queries up to "
-                             f"{MAX_QUERY_BYTES:,} bytes (1 MiB).")
+        if size > most:
+            raise QueryTooLargeError(f"The request body is over {most:,} bytes; dipkb accepts queries up to "
+                                     f"{MAX_QUERY_BYTES:,} bytes (1 MiB).")
         chunks.append(chunk)
     return b"".join(chunks)
 
