@@ -146,13 +146,19 @@ def _int(term) -> int:
 
 
 def _sorted_counts(pairs) -> list[Count]:
-    # A literal (a modality written as a string) in N-Triples: "Planned" is not dip:Planned. Blank
-    # nodes, named anew by each build, are counted together as [].
     named: Counter = Counter()
     for term, n in pairs:
-        named[curie(term.value) if isinstance(term, NamedNode) else "[]" if isinstance(term, BlankNode) else str(term)] += n
+        named[_counted_as(term)] += n
     counts = [Count(name, n) for name, n in named.items()]
     return sorted(counts, key=lambda c: (-c.count, c.name))
+
+
+def _counted_as(term) -> str:
+    """An IRI as a CURIE; a literal (a modality written as a string) in N-Triples, as "Planned" is not
+    dip:Planned; every blank node as [], as the index names them anew each build."""
+    if isinstance(term, NamedNode):
+        return curie(term.value)
+    return "[]" if isinstance(term, BlankNode) else str(term)
 
 
 def _sources(data: _Tallies) -> list[SourceCount]:
