@@ -73,7 +73,7 @@ def test_a_new_place_is_made_with_the_event_in_its_country_and_shown_in_the_plac
     assert again.exit_code == 0 and "dip:place place:dushanbe ;" in again.stdout and "place:dushanbe-2" not in again.stdout
     # Said, as what --new-place asked of it (its class, its country) is not applied to the KB's place.
     assert again.stderr == ("Note: place:dushanbe is in the knowledge base already, and is used as it is: "
-                            "--new-actor or --new-place for it made nothing.\n")
+                            "--new-place for it made nothing.\n")
 
 
 @pytest.mark.parametrize("options, said", [

@@ -146,10 +146,12 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
         click.echo(result.turtle, nl=False)
     else:  # named as `show` and the other commands take it
         click.echo(f"Added {curie(result.iri)} to {display_path(result.target)}.")
-    for known in result.reused_actors + result.reused_places:
+    reused = [(known, "--new-actor") for known in result.reused_actors] + \
+        [(known, "--new-place") for known in result.reused_places]
+    for known, option in reused:
         # Another add may have made it meanwhile: what this one asked of it (a class, a country) is not applied.
-        click.echo(f"Note: {curie(known)} is in the knowledge base already, and is used as it is: "
-                   f"--new-actor or --new-place for it made nothing.", err=True)
+        click.echo(f"Note: {curie(known)} is in the knowledge base already, and is used as it is: {option} "
+                   "for it made nothing.", err=True)
     if result.same_as:  # a dry run is when it helps most
         click.echo(f"Note: it has the same identity key as {curie(result.same_as)}; check it is not a duplicate.",
                    err=True)

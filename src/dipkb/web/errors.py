@@ -39,25 +39,26 @@ def http_status(error: errors.DipkbError) -> int:
 
 
 def error_response(request: Request, error: errors.DipkbError, headers: dict[str, str] | None = None) -> Response:
-    if isinstance(error, errors.UnknownNameError) and error.suggestions:
-        return _response(request, http_status(error), str(error), headers, links=(error.message, error.suggestions))
-    return _response(request, http_status(error), str(error), headers)
+    suggested = isinstance(error, errors.UnknownNameError) and error.suggestions
+    return _response(request, http_status(error), str(error), headers, _suggestions(error) if suggested else None)
+
+
+def _suggestions(error: errors.UnknownNameError) -> str:
+    """A page's account of an unknown name: the message, then what it may have meant, as links."""
+    listed = "".join(f"<li><a href=\"{html.escape(address)}\">{html.escape(label)}</a> <code>{html.escape(address)}</code>"
+                     for address, label in error.suggestions)
+    return f"<p class=error>{html.escape(error.message)}</p><p>Did you mean:</p><ul class=suggestions>{listed}</ul>"
 
 
 def _response(request: Request, status: int, message: str, headers: dict[str, str] | None = None,
-              links: tuple[str, tuple[tuple[str, str], ...]] | None = None) -> Response:
-    """``links``: on a page, the message without its suggestions, and each suggestion's (address,
-    label), listed as links."""
+              said: str | None = None) -> Response:
+    """``said``: a page's HTML for the message, where it is more than the message."""
     path = request.url.path
     if path.startswith("/sparql"):
         return PlainTextResponse(message + "\n", status_code=status, headers=headers)
     if path.startswith("/api/") or path.endswith(".json"):
         return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
-    said = f"<p class=error>{html.escape(message)}</p>"
-    if links:
-        listed = "".join(f"<li><a href=\"{html.escape(address)}\">{html.escape(label)}</a> <code>{html.escape(address)}</code>"
-                         for address, label in links[1])
-        said = f"<p class=error>{html.escape(links[0])}</p><p>Did you mean:</p><ul class=suggestions>{listed}</ul>"
+    said = said or f"<p class=error>{html.escape(message)}</p>"
     page = (f"<!doctype html><meta charset=utf-8><title>dipkb: error {status}</title>"
             f"<link rel=stylesheet href=/static/dipkb.css><main><h1>Error {status}</h1>"
             f"{said}<p><a href=/>Back to the timeline</a></p></main>")
