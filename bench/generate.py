@@ -190,6 +190,7 @@ class Options:
     faults: int = 0
     fmt: str = "turtle"
     overwrite: bool = False
+    states: int = 200
 
 
 def prepare(kb: Path, overwrite: bool) -> None:
@@ -210,8 +211,10 @@ def generate(opts: Options) -> dict:
     """Write the KB and faults.json under ``opts.out``; return the summary main() prints."""
     if opts.events < 1:
         raise SystemExit("--events must be at least 1.")
+    if opts.states < 3:
+        raise SystemExit("--states must be at least 3: some events involve three states.")
     seed, n = str(opts.seed), opts.events
-    world, writer, kb = build_world(seed), Writer(opts.fmt), opts.out / "kb"
+    world, writer, kb = build_world(seed, opts.states), Writer(opts.fmt), opts.out / "kb"
     faults = plan_faults(seed, opts.faults, n)
     prepare(kb, opts.overwrite)
     files: list[str] = []
@@ -285,8 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", dest="fmt", choices=["turtle", "ntriples"], default="turtle")
     parser.add_argument("--out", type=Path, required=True, help="the KB directory to write")
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
+    parser.add_argument("--states", type=int, default=200,
+                        help="states in the world, with their bodies, office holders and places (at least 3)")
     args = parser.parse_args(argv)
-    summary = generate(Options(args.events, args.out, args.seed, args.faults, args.fmt, args.overwrite))
+    summary = generate(Options(args.events, args.out, args.seed, args.faults, args.fmt, args.overwrite, args.states))
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"actor: {summary['actor']}")
     print(f"from: {summary['from']} to: {summary['to']}")

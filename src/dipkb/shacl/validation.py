@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
@@ -48,9 +49,23 @@ class Engine(Enum):
 # --- Running the shapes -------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
+# The PREFIX lines pyshacl puts before a constraint's query, in the order of a set of blank nodes,
+# which changes with each load of the shapes: the query is cached under them sorted, so that it is
+# parsed once in a process that validates many times (a library's caller, the tests), not once a load.
+_PREFIX_LINE = re.compile(r"PREFIX ([^:\s]*): <([^>]*)>\n")
+
+
 def _prepared(text: str) -> Query:
-    return prepareQuery(text)
+    prefixes, position = [], 0
+    while line := _PREFIX_LINE.match(text, position):
+        prefixes.append(line.groups())
+        position = line.end()
+    return _prepared_under(text[position:], tuple(sorted(dict(prefixes).items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared_under(body: str, prefixes: tuple[tuple[str, str], ...]) -> Query:
+    return prepareQuery(body, initNs=dict(prefixes))
 
 
 class _PreparedQueryGraph(rdflib.Graph):
