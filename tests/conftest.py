@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -122,17 +121,6 @@ def no_index_in_the_checkout(request) -> Iterator[None]:
     existed = index.exists()
     yield
     assert existed or not index.exists(), f"{request.node.nodeid} built an index in the checkout: {index}"
-
-
-@pytest.fixture(autouse=True)
-def signals_left_as_found(request) -> Iterator[None]:
-    """Names the test that left Ctrl-C ignored or blocked in this process: every program a later test
-    starts inherits that, and a test of Ctrl-C then waits for good."""
-    def state() -> tuple:
-        return signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, ())
-    before = state()
-    yield
-    assert state() == before, f"{request.node.nodeid} left SIGINT's handler or mask changed: {before} -> {state()}"
 
 
 @dataclass

@@ -384,8 +384,11 @@ def test_ctrl_c_ends_a_runaway_query(kb_copy):
     """The engine evaluates in Rust, where Python never sees the interrupt: the query ran on for good."""
     runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     built_index(kb_copy)
+    # Started as a terminal starts a command: a suite run as a shell's background job (`pytest &`)
+    # ignores SIGINT, and so would the query (as the next test wants), which then ran on for good.
     process = subprocess.Popen([sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "query", runaway],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         time.sleep(3)  # the query under way
         assert process.poll() is None
