@@ -242,7 +242,7 @@ def test_shipped_kb_has_no_findings_with_either_engine():
     assert both(KBLayout.locate()) == []
 
 
-def generate(out: Path, seed: int, events: int = 300, faults: int = 9, states: int = 20) -> list[dict]:
+def generate(out: Path, seed: int, events: int = 150, faults: int = 9, states: int = 20) -> list[dict]:
     """A generated KB with injected faults, in a world of 20 states unless told: pyshacl's time grows
     with the actors and places (the generator's 200 states, 2,590 actors: 1.6 times the time)."""
     subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--events", str(events),
