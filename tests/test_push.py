@@ -49,7 +49,7 @@ def bundled(root: Path) -> Path:
 
 
 def generated(root: Path, events: int) -> Path:
-    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", str(events), "--seed", "2",
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", str(events), "--seed", "2", "--states", "20",
                     "--out", str(root)], check=True, capture_output=True)
     return root
 
