@@ -48,8 +48,11 @@ REFRESH_BULK_LOAD_BYTES = 8 << 20
 LARGE_FILE_BYTES = 64 << 20
 WORKERS = min(4, os.cpu_count() or 1)
 _WAITING = "Waiting for another dipkb process to finish updating the index"
-# Reloading more than this rebuilds: deleting a big graph quad by quad costs more than a bulk load.
-REBUILD_SHARE, REBUILD_MIN_BYTES = 0.25, 64 << 20
+# A refresh whose files to reload (their bytes before and after) weigh more than this share of the
+# KB rebuilds it: deleting a graph quad by quad costs more than loading it. Measured (bench/NOTES.md),
+# a rebuild and a refresh cost the same at 0.65-0.8 of the KB, at 3,000 and at 100,000 events; a KB
+# of one 33 MB file took 32 s to refresh after a line was added to it, and 12.6 s to rebuild.
+REBUILD_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ def _refresh(directory: Path, sources: dict[str, Path], hashes: dict[tuple, str]
     ontology = any(g.startswith(FILE_GRAPH_PREFIX + "ontology/") for g in plan.changed + plan.added + plan.removed)
     reload = plan.reload_bytes(old)
     total = sum(state.size for state in old.files.values())
-    rebuilt = force or not usable or ontology or reload > max(REBUILD_SHARE * total, REBUILD_MIN_BYTES)
+    rebuilt = force or not usable or ontology or reload > REBUILD_SHARE * total
     if rebuilt:
         states, vocabulary = generations.fill_new(directory, generation, lambda target: _build(
             target, sources, hashes, show))
