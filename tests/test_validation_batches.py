@@ -1,7 +1,7 @@
 """A big KB is validated in batches of files (dipkb.shacl.batches), each in a store of its own, with
-the findings of the whole KB: pyshacl's, on a KB whose findings need files of other batches (a source
-cited across batches, a subject two batches or two files of one batch describe, a role declared in
-another batch's file). Shapes that read further than a batch holds leave the KB to be validated in
+the findings of the whole KB in one store (and pyshacl's), on a KB whose findings need files of other
+batches (a source cited across batches, a subject two batches or two files of one batch describe, a
+role declared in another batch's file). Shapes that read further than a batch holds leave the KB to be validated in
 one store, and say why (dipkb.shacl.reach)."""
 from __future__ import annotations
 
@@ -254,7 +254,8 @@ source:s11 a dip:NewsArticle ; dct:title "S11"@en ; dct:issued "2021-07-02"^^xsd
 """, encoding="utf-8")
     found = _batched_findings(layout, layout.kb_files(), batch_bytes=1)
     assert found is not None
-    reference = validate(layout, engine=Engine.SPARQL).findings  # one store; against pyshacl: the test above
+    # One store; the SPARQL engine's SHACL-SPARQL against pyshacl's: the test above.
+    reference = validate(layout, engine=Engine.SPARQL).findings
     assert sorted(found, key=sort_key) == reference
     # Only extra-8's source was issued that day, and nothing of extra-11 refers to extra-8.
     assert EVENT + "x11" in [f.focus for f in reference if f.shape == "https://example.org/S"]
