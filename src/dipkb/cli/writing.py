@@ -21,7 +21,8 @@ def index_command(ctx: click.Context, rebuild: bool) -> None:
 
     The Turtle files stay the source of truth; the index (kb/.dipkb/; for the example inside an
     installed package, or a read-only kb/, the user's cache directory) holds one named graph per
-    file and reloads only the files that changed.
+    file and reloads only the files that changed, or builds it again when they are most of the KB
+    (a graph is deleted more slowly than it is loaded).
 
     \b
     Example:

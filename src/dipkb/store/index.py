@@ -3,7 +3,8 @@
 The index lives in ``kb/.dipkb``, or in the user's cache directory for the example inside an
 installed package and when kb/ cannot be written. Each KB and ontology file is a named graph, with
 its derived triples in a graph of their own, so that a refresh reloads only the files whose size
-and mtime, then content hash, changed: edits, additions, deletions and renames. generations.py
+and mtime, then content hash, changed: edits, additions, deletions and renames (when those are most of
+the KB, it is built again instead: REBUILD_SHARE). generations.py
 makes a refresh invisible until it is whole, whatever happens to the process, and lets any number
 of processes read while one writes.
 """
