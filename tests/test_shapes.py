@@ -15,7 +15,8 @@ import rdflib
 from rdflib import RDF, RDFS, OWL, Namespace, URIRef
 from rdflib.collection import Collection
 
-from dipkb.shacl.validation import load_shapes, parse_file
+from dipkb.shacl.reference import parse_file
+from dipkb.shacl.validation import load_shapes
 from dipkb.store.layout import KBLayout
 
 CASES_DIR = Path(__file__).parent / "shapes"

@@ -302,6 +302,20 @@ def test_an_ontology_directory_without_shapes_is_an_error(tmp_path):
         validate(KBLayout.locate(tmp_path))
 
 
+def test_shapes_edited_while_a_process_runs_are_read_again(tmp_path):
+    """A process keeps the SPARQL engine's shapes between validations while their files stay as they are."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "sources.ttl").write_text(SOURCES, encoding="utf-8")
+    shutil.copytree(KBLayout.locate().ontology_dir, tmp_path / "ontology")
+    layout = KBLayout.locate(tmp_path)
+    assert validate(layout).findings == []
+    with (tmp_path / "ontology" / "shapes-recommended.ttl").open("a", encoding="utf-8") as shapes:
+        shapes.write("dsh:SourceNoteShape a sh:PropertyShape ; sh:targetClass dip:NewsArticle ; sh:path rdfs:comment ;\n"
+                     '    sh:minCount 1 ; sh:severity sh:Warning ; sh:message "A source has a note."@en .\n')
+    assert [(f.focus, f.shape) for f in validate(layout).findings] == [
+        ("https://w3id.org/dipkb/kb/source/report", "https://w3id.org/dipkb/shapes#SourceNoteShape")]
+
+
 # --- The whole KB in a child process (dipkb.util.forked) -------------------------------------------
 
 

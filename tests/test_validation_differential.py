@@ -18,11 +18,12 @@ from dipkb.authoring.checking import check_text
 from dipkb.errors import KBNotFoundError
 from dipkb.model.namespaces import SH, XSD
 from dipkb.shacl.compiler import Validator, run
-from dipkb.shacl import validation
+from dipkb.shacl import reference, validation
 from dipkb.shacl.findings import ValidationReport, sort_key
 from dipkb.shacl.originals import Originals
 from dipkb.shacl.shapes import ShapeSet, SparqlSelect, UnsupportedShapeError
-from dipkb.shacl.validation import Engine, load_shapes, parse_file, validate, validate_changed
+from dipkb.shacl.reference import parse_file
+from dipkb.shacl.validation import Engine, load_shapes, validate, validate_changed
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.loading import load_files
@@ -70,8 +71,8 @@ def test_a_constraints_query_is_parsed_once_whatever_the_order_of_its_prefixes()
     # from one load of the shapes to the next: each validation parsed its queries anew (~1 s each).
     body = "\nSELECT $this WHERE { $this dip:source/dct:issued ?issued }"
     dip, dct = "PREFIX dip: <https://w3id.org/dipkb/ontology#>\n", "PREFIX dct: <http://purl.org/dc/terms/>\n"
-    assert validation._prepared(dip + dct + body) is validation._prepared(dct + dip + body)
-    assert validation._prepared(dip + dct + body) is not validation._prepared(dip + dct + body.replace("issued", "title"))
+    assert reference._prepared(dip + dct + body) is reference._prepared(dct + dip + body)
+    assert reference._prepared(dip + dct + body) is not reference._prepared(dip + dct + body.replace("issued", "title"))
 
 
 # --- Every shape is supported, and an unsupported one is refused by name ------------------------------

@@ -31,7 +31,6 @@ from dipkb.shacl import validation
 from dipkb.shacl.compiler import Scope
 from dipkb.shacl.findings import Finding, Severity
 from dipkb.shacl.originals import Canonical, SubjectLocator, WrittenForms
-from dipkb.shacl.shapes import ShapeSet
 from dipkb.store.derivation import is_derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
@@ -53,20 +52,12 @@ def _cached(kind: str, paths: list[Path], build):
     return _cache[key]
 
 
-def _shapes(layout: KBLayout) -> rdflib.Graph:
-    return _cached("shapes", layout.shapes_files(), lambda: validation.load_shapes(layout))
-
-
-def _shape_set(layout: KBLayout) -> ShapeSet:
-    return _cached("shape set", layout.shapes_files(), lambda: ShapeSet(_shapes(layout)))
-
-
 class _ShapeView:
     """What the shapes can tell apart: the classes they name (an object typed dip:GovernmentBody looks
     like any other dip:Actor to them) and the properties they count up to a maximum."""
 
     def __init__(self, layout: KBLayout, ontology: Store):
-        shapes = _shapes(layout)
+        shapes = validation.shape_set(layout).graph
         self.classes: set[str] = {str(o) for o in shapes.objects() if isinstance(o, rdflib.URIRef)}
         for query in shapes.objects(None, _SH_SELECT):
             self.classes |= {DIP + name for name in re.findall(r"\bdip:(\w+)", str(query))}
@@ -151,7 +142,7 @@ def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
     written = WrittenForms({}, {}, set())
     written.add(_NEW.value, new, Canonical())
     findings = validation.sparql_findings(store, kb.layout, [], SubjectLocator([]), Scope((_NEW.value,)),
-                                          originals=written.originals(store), shapes=_shape_set(kb.layout))
+                                          originals=written.originals(store), shapes=validation.shape_set(kb.layout))
     wanted = {s.value if isinstance(s, NamedNode) else f"_:{s.value}" for s in chosen}
     return [f for f in findings if f.focus in wanted]
 

@@ -46,7 +46,7 @@ def quiet_rdflib() -> Iterator[None]:
 
 
 def rdflib_term(term: Term) -> rdflib.term.Node:
-    """The rdflib term dipkb.shacl.validation gives pyshacl for a pyoxigraph term (xsd:string left untyped)."""
+    """The rdflib term dipkb.shacl.reference gives pyshacl for a pyoxigraph term (xsd:string left untyped)."""
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)
     if isinstance(term, ox.BlankNode):

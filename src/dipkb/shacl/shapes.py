@@ -27,7 +27,7 @@ from dipkb.model.namespaces import RDF, RDFS, SH, XSD
 from dipkb.shacl import algebra as algebra_of
 from dipkb.shacl.originals import rdflib_term
 
-# The engines must see the same literals: see dipkb.shacl.validation.
+# The engines must see the same literals: see dipkb.shacl.reference.
 rdflib.NORMALIZE_LITERALS = False
 _SH = rdflib.Namespace(SH)
 _LANG_STRING, _STRING = rdflib.URIRef(RDF + "langString"), rdflib.URIRef(XSD + "string")
@@ -112,7 +112,7 @@ class ShapeSet:
     """Every shape of a shapes graph, by IRI; :attr:`reporting` are those with targets, in IRI order."""
 
     def __init__(self, graph: rdflib.Graph):
-        self._graph = graph
+        self.graph = graph
         self.shapes: dict[str, Shape] = {}
         self._problems: list[str] = []
         roots = {s for cls in _SHAPE_CLASSES for s in graph.subjects(rdflib.RDF.type, cls)}
@@ -147,7 +147,7 @@ class ShapeSet:
         if not isinstance(node, rdflib.URIRef):
             self._unsupported(node, "a blank-node shape")
             return str(node)
-        iri, g = str(node), self._graph
+        iri, g = str(node), self.graph
         if iri in self.shapes:
             return iri
         self.shapes[iri] = None  # type: ignore[assignment]  # a placeholder against cycles
@@ -189,7 +189,7 @@ class ShapeSet:
         return iri
 
     def _constraint(self, node: rdflib.term.Node, test: Test, value: rdflib.term.Node) -> Constraint | None:
-        g = self._graph
+        g = self.graph
         if test in (Test.MIN_COUNT, Test.MAX_COUNT):
             return Constraint(test, int(value))
         if test in (Test.CLASS, Test.HAS_VALUE):
@@ -218,7 +218,7 @@ class ShapeSet:
         return self._sparql(node, value)
 
     def _sparql(self, node: rdflib.term.Node, constraint: rdflib.term.Node) -> Constraint | None:
-        g = self._graph
+        g = self.graph
         for key in {str(p) for p in g.predicates(constraint)} - _SPARQL_KEYS:
             self._unsupported(constraint, f"<{key}> on a SPARQL constraint")
         select = g.value(constraint, _SH.select)

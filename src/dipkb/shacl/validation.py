@@ -3,37 +3,29 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from pathlib import Path
 
 import pyoxigraph
-import pyshacl
 import rdflib
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.sparql import Query
 
 from dipkb.errors import KBNotFoundError, KBSyntaxError, SyntaxProblem
-from dipkb.model.labels import label_order
-from dipkb.model.namespaces import FILE_GRAPH_PREFIX, KB_BASE, RDFS, SH
+from dipkb.model.namespaces import FILE_GRAPH_PREFIX, SH
 from dipkb.shacl import batches, compiler, vocabulary
 from dipkb.shacl import originals as shacl_store
 from dipkb.shacl.findings import Finding, Severity, ValidationReport, sort_key
 from dipkb.shacl.originals import Originals, SubjectLocator, WrittenForms, quiet_rdflib, rdflib_term
 from dipkb.shacl.placement import ntriples_term, placed, placed_finding
 from dipkb.shacl.reach import reach
+from dipkb.shacl.reference import parse_file, pyshacl_findings
 from dipkb.shacl.shapes import ShapeSet, UnsupportedShapeError
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import DATA_SUFFIXES, KBLayout
-from dipkb.store.loading import load_files, read_quads
+from dipkb.store.loading import load_files
 from dipkb.util import forked
 from dipkb.util.paths import display_path
-
-# Keep literals as written: normalising would turn an ill-typed "2021-02-31"^^xsd:date into something
-# else before the shapes could report it.
-rdflib.NORMALIZE_LITERALS = False
 
 _SH = rdflib.Namespace(SH)
 
@@ -46,114 +38,36 @@ class Engine(Enum):
     SPARQL = "sparql"  # each constraint one query over every focus node (dipkb.shacl.compiler)
 
 
-# --- Running the shapes -------------------------------------------------------------------------
-
-
-# The PREFIX lines pyshacl puts before a constraint's query, in the order of a set of blank nodes,
-# which changes with each load of the shapes: the query is cached under them sorted, so that it is
-# parsed once in a process that validates many times (a library's caller, the tests), not once a load.
-_PREFIX_LINE = re.compile(r"PREFIX ([^:\s]*): <([^>]*)>\n")
-
-
-def _prepared(text: str) -> Query:
-    prefixes, position = [], 0
-    while line := _PREFIX_LINE.match(text, position):
-        prefixes.append(line.groups())
-        position = line.end()
-    return _prepared_under(text[position:], tuple(sorted(dict(prefixes).items())))
-
-
-@functools.lru_cache(maxsize=64)
-def _prepared_under(body: str, prefixes: tuple[tuple[str, str], ...]) -> Query:
-    return prepareQuery(body, initNs=dict(prefixes))
-
-
-class _PreparedQueryGraph(rdflib.Graph):
-    """pyshacl sends the same SHACL-SPARQL text once per focus node, and rdflib parses it every time:
-    about 50 ms each, which made validation scale with the KB at ten times the cost of the checks."""
-
-    def query(self, query_object, *args, **kwargs):  # type: ignore[override]
-        if isinstance(query_object, str):
-            query_object = _prepared(query_object)
-        return super().query(query_object, *args, **kwargs)
-
-
-def new_graph() -> rdflib.Graph:
-    """An empty graph to build a data graph in; :func:`run_shapes` runs fastest on one of these."""
-    return _PreparedQueryGraph()
-
-
-def parse_file(graph: rdflib.Graph, path: Path, *, base_iri: str = KB_BASE) -> None:
-    """Add the triples of one Turtle or N-Triples file to ``graph``; a parse error becomes a KBSyntaxError.
-
-    pyoxigraph parses, three times faster than rdflib's own parser, and without a store, which would
-    canonicalise literals ("-3"^^xsd:nonNegativeInteger comes out of one as an xsd:integer)."""
-    triples = read_quads(path, base_iri=base_iri)
-    with quiet_rdflib():
-        graph.addN((rdflib_term(t.subject), rdflib_term(t.predicate), rdflib_term(t.object), graph)
-                   for t in triples)
+# --- The shapes --------------------------------------------------------------------------------
 
 
 def load_shapes(layout: KBLayout) -> rdflib.Graph:
+    """The shapes, as a new graph: pyshacl adds triples to the one it is given."""
+    return _parsed_shapes(_shapes_files(layout))
+
+
+def shape_set(layout: KBLayout) -> ShapeSet:
+    """The shapes of the SPARQL engine, read once in a process while their files stay as they are (an
+    import checks its rows in many batches; a golden test validates hundreds of KBs): 75 ms a time."""
+    return _shape_set(tuple((path, path.stat().st_mtime_ns, path.stat().st_size) for path in _shapes_files(layout)))
+
+
+@functools.lru_cache(maxsize=4)
+def _shape_set(stamped: tuple[tuple[Path, int, int], ...]) -> ShapeSet:
+    return ShapeSet(_parsed_shapes([path for path, *_ in stamped]))
+
+
+def _shapes_files(layout: KBLayout) -> list[Path]:
     if not layout.shapes_files():  # validating against no shapes would pass anything
         raise KBNotFoundError(f"No SHACL shapes (shapes*.ttl) in {display_path(layout.ontology_dir)}.")
+    return layout.shapes_files()
+
+
+def _parsed_shapes(files: list[Path]) -> rdflib.Graph:
     shapes = rdflib.Graph()
-    for path in layout.shapes_files():
+    for path in files:
         parse_file(shapes, path)
     return shapes
-
-
-def run_shapes(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Finding]:
-    """Validate ``data`` (which must hold the ontology: targets follow rdfs:subClassOf in it) against
-    ``shapes``. Findings carry no file or line; :func:`validate` adds them."""
-    if not isinstance(data, _PreparedQueryGraph):
-        copy = new_graph()
-        copy += data
-        data = copy
-    with quiet_rdflib():
-        # inplace: the graph is ours and no inference runs, so pyshacl need not copy it (a copy would
-        # also lose the prepared-query cache).
-        try:
-            _, results, _ = pyshacl.validate(data, shacl_graph=shapes, inference=None, advanced=True,
-                                             allow_warnings=True, inplace=True)
-        finally:
-            rdflib.NORMALIZE_LITERALS = False  # pyshacl sets it to True on its way out
-    return [_finding(results, data, result)
-            for report in results.subjects(rdflib.RDF.type, _SH.ValidationReport)
-            for result in results.objects(report, _SH.result)]  # top level only: not sh:detail
-
-
-def _finding(results: rdflib.Graph, data: rdflib.Graph, result: rdflib.term.Node) -> Finding:
-    def one(predicate: str) -> rdflib.term.Node | None:
-        return results.value(result, _SH[predicate])
-
-    focus, path, value = one("focusNode"), one("resultPath"), one("value")
-    if path is None and value == focus:
-        value = None  # a node-level result repeats the focus node as its value
-    messages = sorted(str(m) for m in results.objects(result, _SH.resultMessage))
-    return Finding(
-        focus=_node_id(focus),
-        focus_label=_label(data, focus),
-        path=str(path) if isinstance(path, rdflib.URIRef) else None,
-        value=ntriples_term(value) if value is not None else None,
-        message=" ".join(messages),
-        severity=Severity(str(one("resultSeverity"))[len(SH):]),
-        shape=_node_id(one("sourceShape")),
-        constraint=_node_id(one("sourceConstraintComponent")),
-        file=None,
-        line=None,
-    )
-
-
-def _node_id(node: rdflib.term.Node | None) -> str:
-    return f"_:{node}" if isinstance(node, rdflib.BNode) else str(node)
-
-
-def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
-    labels = [label for label in data.objects(node, rdflib.URIRef(RDFS + "label"))
-              if isinstance(label, rdflib.Literal)]
-    labels.sort(key=lambda label: label_order(str(label), label.language))  # dipkb.model.labels
-    return str(labels[0]) if labels else None
 
 
 # --- Validating a knowledge base ----------------------------------------------------------------
@@ -237,7 +151,7 @@ def _loaded_findings(layout: KBLayout, data_files: list[Path], chosen: list[Path
         shapes = load_shapes(layout)
         declared = shapes.value(rdflib.URIRef(vocabulary.SHAPE), _SH.severity)
         return vocabulary.findings(store, layout, scope, locator, by_graph, declared and str(declared)) + [
-            placed_finding(store, f, locator, by_graph) for f in _pyshacl_findings(layout, shapes, data_files, chosen)]
+            placed_finding(store, f, locator, by_graph) for f in pyshacl_findings(layout, shapes, data_files, chosen)]
     threads = min(2, os.cpu_count() or 1) if len(store) > _THREADS_QUADS else 1  # len() walks every quad
     originals = forms.result().originals(store) if forms is not None else None
     findings = sparql_findings(store, layout, files, locator, scope, threads=threads, originals=originals)
@@ -252,7 +166,7 @@ def _batched_findings(layout: KBLayout, data_files: list[Path], *,
     cannot give them: shapes that read too far, batches that would fetch more than the KB again, or
     a problem in the shapes, which the whole KB's load reports after the files' syntax."""
     try:
-        shapes = ShapeSet(load_shapes(layout))
+        shapes = shape_set(layout)
     except (KBSyntaxError, UnsupportedShapeError):
         return None
     reads = reach(shapes)
@@ -288,7 +202,7 @@ def validate_changed(kb: KnowledgeBase, paths: Sequence[Path] | None = None) -> 
         if graph not in by_graph or not kb.store.contains_named_graph(pyoxigraph.NamedNode(graph)):
             raise KBNotFoundError(f"Not a file of the open knowledge base: {display_path(path)}; "
                                   f"validate it with validate(layout, paths) instead.")
-    shapes = ShapeSet(load_shapes(layout))
+    shapes = shape_set(layout)
     reads = reach(shapes)
     if not reads.local:
         findings = _loaded_findings(layout, layout.kb_files(), chosen, Engine.SPARQL)
@@ -319,24 +233,6 @@ def _refreshed(kb: KnowledgeBase, by_graph: dict[str, Path]) -> list[Path]:
     return [by_graph[name] for name in names if name in by_graph]
 
 
-def _pyshacl_findings(layout: KBLayout, shapes: rdflib.Graph, data_files: list[Path],
-                      chosen: list[Path] | None) -> list[Finding]:
-    data = new_graph()
-    for path in layout.ontology_files():
-        parse_file(data, path)
-    subjects: dict[Path, set[rdflib.term.Node]] = {}
-    for path in data_files:
-        own = rdflib.Graph()
-        parse_file(own, path)
-        subjects[path.resolve()] = set(own.subjects())
-        data += own
-    findings = run_shapes(data, shapes)
-    if chosen is not None:
-        wanted = set().union(*(subjects[p] for p in chosen))
-        findings = [f for f in findings if _term(f.focus) in wanted]
-    return findings
-
-
 def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path], locator: SubjectLocator,
                     scope: compiler.Scope | None = None, threads: int = 1,
                     originals: Originals | None = None, shapes: ShapeSet | None = None,
@@ -347,7 +243,7 @@ def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path]
     scanned, if already found; ``shapes``: the layout's, if loaded; ``used_terms``: the IRIs the
     data uses as predicate or object, if known (dipkb.shacl.vocabulary)."""
     scope = scope or compiler.Scope()
-    shapes = shapes or ShapeSet(load_shapes(layout))
+    shapes = shapes or shape_set(layout)
     by_graph = {layout.graph_name(p): p for p in files}
     if originals is None:
         # Only the files holding triples about the focus nodes can hold the values findings name.
@@ -378,7 +274,3 @@ def _existing(path: Path) -> Path:
     if not path.is_file():
         raise KBNotFoundError(f"File not found: {path}")
     return path.resolve()
-
-
-def _term(node_id: str) -> rdflib.term.Node:
-    return rdflib.BNode(node_id[2:]) if node_id.startswith("_:") else rdflib.URIRef(node_id)

@@ -1,0 +1,148 @@
+"""The reference engine: pyshacl over an rdflib graph that holds the ontology and the KB's files.
+
+Slow (~11 ms an event) and exact: the SPARQL engine (dipkb.shacl.compiler) is tested to give its findings."""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import pyshacl
+import rdflib
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
+
+from dipkb.model.labels import label_order
+from dipkb.model.namespaces import KB_BASE, RDFS, SH
+from dipkb.shacl.findings import Finding, Severity
+from dipkb.shacl.originals import quiet_rdflib, rdflib_term
+from dipkb.shacl.placement import ntriples_term
+from dipkb.store.layout import KBLayout
+from dipkb.store.loading import read_quads
+
+# Keep literals as written: normalising would turn an ill-typed "2021-02-31"^^xsd:date into something
+# else before the shapes could report it.
+rdflib.NORMALIZE_LITERALS = False
+
+_SH = rdflib.Namespace(SH)
+
+
+# The PREFIX lines pyshacl puts before a constraint's query, in the order of a set of blank nodes,
+# which changes with each load of the shapes: the query is cached under them sorted, so that it is
+# parsed once in a process that validates many times (a library's caller, the tests), not once a load.
+_PREFIX_LINE = re.compile(r"PREFIX ([^:\s]*): <([^>]*)>\n")
+
+
+def _prepared(text: str) -> Query:
+    prefixes, position = [], 0
+    while line := _PREFIX_LINE.match(text, position):
+        prefixes.append(line.groups())
+        position = line.end()
+    return _prepared_under(text[position:], tuple(sorted(dict(prefixes).items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared_under(body: str, prefixes: tuple[tuple[str, str], ...]) -> Query:
+    return prepareQuery(body, initNs=dict(prefixes))
+
+
+class _PreparedQueryGraph(rdflib.Graph):
+    """pyshacl sends the same SHACL-SPARQL text once per focus node, and rdflib parses it every time:
+    about 50 ms each, which made validation scale with the KB at ten times the cost of the checks."""
+
+    def query(self, query_object, *args, **kwargs):  # type: ignore[override]
+        if isinstance(query_object, str):
+            query_object = _prepared(query_object)
+        return super().query(query_object, *args, **kwargs)
+
+
+def new_graph() -> rdflib.Graph:
+    """An empty graph to build a data graph in; :func:`run_shapes` runs fastest on one of these."""
+    return _PreparedQueryGraph()
+
+
+def parse_file(graph: rdflib.Graph, path: Path, *, base_iri: str = KB_BASE) -> None:
+    """Add the triples of one Turtle or N-Triples file to ``graph``; a parse error becomes a KBSyntaxError.
+
+    pyoxigraph parses, three times faster than rdflib's own parser, and without a store, which would
+    canonicalise literals ("-3"^^xsd:nonNegativeInteger comes out of one as an xsd:integer)."""
+    triples = read_quads(path, base_iri=base_iri)
+    with quiet_rdflib():
+        graph.addN((rdflib_term(t.subject), rdflib_term(t.predicate), rdflib_term(t.object), graph)
+                   for t in triples)
+
+
+def run_shapes(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Finding]:
+    """Validate ``data`` (which must hold the ontology: targets follow rdfs:subClassOf in it) against
+    ``shapes``. Findings carry no file or line; :func:`validate` adds them."""
+    if not isinstance(data, _PreparedQueryGraph):
+        copy = new_graph()
+        copy += data
+        data = copy
+    with quiet_rdflib():
+        # inplace: the graph is ours and no inference runs, so pyshacl need not copy it (a copy would
+        # also lose the prepared-query cache).
+        try:
+            _, results, _ = pyshacl.validate(data, shacl_graph=shapes, inference=None, advanced=True,
+                                             allow_warnings=True, inplace=True)
+        finally:
+            rdflib.NORMALIZE_LITERALS = False  # pyshacl sets it to True on its way out
+    return [_finding(results, data, result)
+            for report in results.subjects(rdflib.RDF.type, _SH.ValidationReport)
+            for result in results.objects(report, _SH.result)]  # top level only: not sh:detail
+
+
+def _finding(results: rdflib.Graph, data: rdflib.Graph, result: rdflib.term.Node) -> Finding:
+    def one(predicate: str) -> rdflib.term.Node | None:
+        return results.value(result, _SH[predicate])
+
+    focus, path, value = one("focusNode"), one("resultPath"), one("value")
+    if path is None and value == focus:
+        value = None  # a node-level result repeats the focus node as its value
+    messages = sorted(str(m) for m in results.objects(result, _SH.resultMessage))
+    return Finding(
+        focus=_node_id(focus),
+        focus_label=_label(data, focus),
+        path=str(path) if isinstance(path, rdflib.URIRef) else None,
+        value=ntriples_term(value) if value is not None else None,
+        message=" ".join(messages),
+        severity=Severity(str(one("resultSeverity"))[len(SH):]),
+        shape=_node_id(one("sourceShape")),
+        constraint=_node_id(one("sourceConstraintComponent")),
+        file=None,
+        line=None,
+    )
+
+
+def _node_id(node: rdflib.term.Node | None) -> str:
+    return f"_:{node}" if isinstance(node, rdflib.BNode) else str(node)
+
+
+def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
+    labels = [label for label in data.objects(node, rdflib.URIRef(RDFS + "label"))
+              if isinstance(label, rdflib.Literal)]
+    labels.sort(key=lambda label: label_order(str(label), label.language))  # dipkb.model.labels
+    return str(labels[0]) if labels else None
+
+
+def pyshacl_findings(layout: KBLayout, shapes: rdflib.Graph, data_files: list[Path],
+                      chosen: list[Path] | None) -> list[Finding]:
+    """pyshacl's findings about the KB (about ``chosen`` files only, if given), without file or line."""
+    data = new_graph()
+    for path in layout.ontology_files():
+        parse_file(data, path)
+    subjects: dict[Path, set[rdflib.term.Node]] = {}
+    for path in data_files:
+        own = rdflib.Graph()
+        parse_file(own, path)
+        subjects[path.resolve()] = set(own.subjects())
+        data += own
+    findings = run_shapes(data, shapes)
+    if chosen is not None:
+        wanted = set().union(*(subjects[p] for p in chosen))
+        findings = [f for f in findings if _term(f.focus) in wanted]
+    return findings
+
+
+def _term(node_id: str) -> rdflib.term.Node:
+    return rdflib.BNode(node_id[2:]) if node_id.startswith("_:") else rdflib.URIRef(node_id)
