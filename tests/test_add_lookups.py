@@ -19,6 +19,8 @@ from dipkb.model.records import ActorSpec, Rejection
 from dipkb.model.temporal import DateValue
 from dipkb.store.layout import KBLayout
 
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
+
 FOUNDING_TITLE = "Alarmed by India’s lead to revive the northern alliance, Taliban tries to placate Russia"
 PREFIXES = ("@prefix dip: <https://w3id.org/dipkb/ontology#> .\n@prefix dct: <http://purl.org/dc/terms/> .\n"
             "@prefix source: <https://w3id.org/dipkb/kb/source/> .\n@prefix place: <https://w3id.org/dipkb/kb/place/> .\n")

@@ -18,6 +18,8 @@ from dipkb.model.namespaces import KB, curie
 from dipkb.store.layout import KBLayout
 from dipkb.views.names import resolve_actor
 
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -140,6 +142,7 @@ import sys
 from dipkb import KnowledgeBase
 from dipkb.authoring.add import EventDraft, add_event, parse_participants
 from dipkb.store.layout import KBLayout
+
 layout = KBLayout.locate(sys.argv[1])
 draft = EventDraft(label="Concurrent talks", event_type="Meeting", date="2021-07-08", place="Moscow",
                    participants=parse_participants("attendee=India; attendee=Russia"),

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from dipkb.cli import cli
 
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
+
 REPO = Path(__file__).resolve().parent.parent
 
 

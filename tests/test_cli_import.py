@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 from dipkb.cli import cli
 
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 GDELT = FIXTURES / "gdelt2-20191024143000.export.tsv"

@@ -27,6 +27,8 @@ from dipkb.views.render import OutputFormat, query_result
 from dipkb.views.stats import compute_stats, stats_as_dict
 from dipkb.views.timeline import TimelineFilter, timeline
 
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
+
 
 class WireEngine:
     """A second engine, as a remote endpoint would be: its own in-memory store, every answer sent

@@ -14,6 +14,8 @@ from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import
 from dipkb.errors import ImportInputError, ImportValidationError
 from dipkb.store.layout import KBLayout
 
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "fixtures" / "gdelt2-20191024143000.export.tsv"
 # Rows of the real export that import on their own: two different actors, not a meeting, a city.

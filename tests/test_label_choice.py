@@ -14,6 +14,8 @@ from dipkb.cli import cli
 
 from conftest import TURTLE_PREFIXES
 
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
+
 HEADER = TURTLE_PREFIXES
 MEETING = """event:multi a dip:Meeting ; rdfs:label {labels} ;
     dip:host actor:russia ; dip:visitor actor:pskov ; dip:date "2031-07-09"^^xsd:date ;

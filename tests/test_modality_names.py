@@ -14,6 +14,8 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.views.timeline import typed_filter
 from dipkb.web.html import TimelineForm
 
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
+
 WRITTEN = ["planned", "Planned", "PLANNED", " dip:Planned ", "DIP:PLANNED", "https://w3id.org/dipkb/ontology#Planned",
            "<https://w3id.org/dipkb/ontology#Planned>"]
 

@@ -19,6 +19,8 @@ from dipkb.cli import cli
 from dipkb.errors import ForbiddenQueryError, QueryError
 from dipkb.sparql import guard
 
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
+
 
 @dataclass
 class Listener:
