@@ -18,6 +18,6 @@ python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e '.[test]'
 # Three workers (pytest-xdist) on CI's two cores: with two, the cores sat idle part of the time while
-# tests waited on servers, browsers and killed processes. Measured on two cores: 782 s with two
-# workers, 647 s with three, 740 s with four.
+# tests waited on servers, browsers and killed processes. Measured on two cores, one clean clone run
+# after the other: 791 s with two workers, 772 s with three; in the checkout, 782, 647 and (four) 740 s.
 .venv/bin/pytest -q -n 3 "$@"
