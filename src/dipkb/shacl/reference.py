@@ -74,7 +74,7 @@ def parse_file(graph: rdflib.Graph, path: Path, *, base_iri: str = KB_BASE) -> N
 
 def run_shapes(data: rdflib.Graph, shapes: rdflib.Graph) -> list[Finding]:
     """Validate ``data`` (which must hold the ontology: targets follow rdfs:subClassOf in it) against
-    ``shapes``. Findings carry no file or line; :func:`validate` adds them."""
+    ``shapes``. Findings carry no file or line; dipkb.shacl.validation places them."""
     if not isinstance(data, _PreparedQueryGraph):
         copy = new_graph()
         copy += data
@@ -126,7 +126,7 @@ def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
 
 
 def pyshacl_findings(layout: KBLayout, shapes: rdflib.Graph, data_files: list[Path],
-                      chosen: list[Path] | None) -> list[Finding]:
+                     chosen: list[Path] | None) -> list[Finding]:
     """pyshacl's findings about the KB (about ``chosen`` files only, if given), without file or line."""
     data = new_graph()
     for path in layout.ontology_files():
