@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 HEADER = "label,type,participants,date,place,sources,quote\n"
 
-
-@pytest.fixture
-def layout(tmp_path: Path) -> KBLayout:
-    shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
-    return KBLayout.locate(tmp_path)
+pytestmark = pytest.mark.prebuilt_index  # the index is not the point here: built once (conftest)
 
 
 def sources(kb: KnowledgeBase, event: str) -> list[str]:
