@@ -45,7 +45,7 @@ def kb_copy(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     """A directory holding a copy of the shipped kb/ (no imports), for tests that write. No index, unless
     the module is marked ``prebuilt_index``: then a copy of the shipped KB's, which is up to date (files
     are named by their place in the KB, and the copy keeps their mtimes and sizes). Building it took
-    half a second a test, a fifth of the suite's time in all."""
+    half a second in each test that opened the KB."""
     shutil.copytree(REPO / "kb", tmp_path / "kb", ignore=shutil.ignore_patterns(".*", "imports"))
     if request.node.get_closest_marker("prebuilt_index"):
         shutil.copytree(request.getfixturevalue("shipped_index"), tmp_path / "kb" / ".dipkb")
