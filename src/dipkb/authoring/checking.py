@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from pathlib import Path
 
 import rdflib
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store, Triple, parse
@@ -42,14 +41,7 @@ _CONTEXT_PREDICATES = {_TYPE, NamedNode(RDFS + "label"), NamedNode(DCT + "issued
 _SH_SELECT, _SH_PATH, _SH_MAX_COUNT = (rdflib.URIRef(SH + name) for name in ("select", "path", "maxCount"))
 _SUBCLASS_OF = NamedNode(RDFS + "subClassOf")
 _NEW, _CONTEXT = NamedNode("urn:dipkb:check:new"), NamedNode("urn:dipkb:check:context")
-_cache: dict[tuple, object] = {}
-
-
-def _cached(kind: str, paths: list[Path], build):
-    key = (kind, tuple((str(p), p.stat().st_mtime_ns) for p in paths))
-    if key not in _cache:
-        _cache[key] = build()
-    return _cache[key]
+_views: dict[tuple, _ShapeView] = {}  # by the stamps of the shapes and ontology files they were read from
 
 
 class _ShapeView:
@@ -114,8 +106,8 @@ def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
     load_files(store, kb.layout, kb.layout.ontology_files())
     chosen = list(by_subject)
     if sample:
-        view = _cached("view", kb.layout.shapes_files() + kb.layout.ontology_files(),
-                       lambda: _ShapeView(kb.layout, store))
+        stamps = validation.file_stamps(kb.layout.shapes_files() + kb.layout.ontology_files())
+        view = _views.get(stamps) or _views.setdefault(stamps, _ShapeView(kb.layout, store))
         forms: dict[frozenset, object] = {}
         for subject, own in by_subject.items():
             forms.setdefault(view.form(own, types), subject)

@@ -49,12 +49,18 @@ def load_shapes(layout: KBLayout) -> rdflib.Graph:
 def shape_set(layout: KBLayout) -> ShapeSet:
     """The shapes of the SPARQL engine, read once in a process while their files stay as they are (an
     import checks its rows in many batches; a golden test validates hundreds of KBs): 75 ms a time."""
-    return _shape_set(tuple((path, path.stat().st_mtime_ns, path.stat().st_size) for path in _shapes_files(layout)))
+    files = _shapes_files(layout)
+    return _shape_set(tuple(files), file_stamps(files))
 
 
 @functools.lru_cache(maxsize=4)
-def _shape_set(stamped: tuple[tuple[Path, int, int], ...]) -> ShapeSet:
-    return ShapeSet(_parsed_shapes([path for path, *_ in stamped]))
+def _shape_set(files: tuple[Path, ...], stamps: tuple) -> ShapeSet:
+    return ShapeSet(_parsed_shapes(list(files)))
+
+
+def file_stamps(paths: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
+    """Each file's path, mtime and size: what was read from the files holds while these stay the same."""
+    return tuple((str(path), (stat := path.stat()).st_mtime_ns, stat.st_size) for path in paths)
 
 
 def _shapes_files(layout: KBLayout) -> list[Path]:
