@@ -13,7 +13,8 @@ from dipkb.errors import KBNotFoundError, KBSyntaxError
 from dipkb.model.namespaces import DIP, SH, XSD, expand
 from dipkb.shacl.findings import (Finding, Severity, ValidationReport, render_finding, render_json, render_text,
                             render_turtle)
-from dipkb.shacl.validation import validate
+from dipkb.shacl.reference import parsed_files
+from dipkb.shacl.validation import Engine, validate
 from dipkb.store.layout import KBLayout
 from dipkb.util.paths import display_path
 
@@ -302,18 +303,34 @@ def test_an_ontology_directory_without_shapes_is_an_error(tmp_path):
         validate(KBLayout.locate(tmp_path))
 
 
-def test_shapes_edited_while_a_process_runs_are_read_again(tmp_path):
-    """A process keeps the SPARQL engine's shapes between validations while their files stay as they are."""
+@pytest.mark.parametrize("engine", [Engine.SPARQL, Engine.PYSHACL])
+def test_shapes_edited_while_a_process_runs_are_read_again(tmp_path, engine):
+    """A process keeps the shapes (and, for pyshacl, the ontology) between validations while their
+    files stay as they are."""
     (tmp_path / "kb").mkdir()
     (tmp_path / "kb" / "sources.ttl").write_text(SOURCES, encoding="utf-8")
     shutil.copytree(KBLayout.locate().ontology_dir, tmp_path / "ontology")
     layout = KBLayout.locate(tmp_path)
-    assert validate(layout).findings == []
+    assert validate(layout, engine=engine).findings == []
     with (tmp_path / "ontology" / "shapes-recommended.ttl").open("a", encoding="utf-8") as shapes:
-        shapes.write("dsh:SourceNoteShape a sh:PropertyShape ; sh:targetClass dip:NewsArticle ; sh:path rdfs:comment ;\n"
+        shapes.write("dsh:SourceNoteShape a sh:PropertyShape ; sh:targetClass dip:Article ; sh:path rdfs:comment ;\n"
                      '    sh:minCount 1 ; sh:severity sh:Warning ; sh:message "A source has a note."@en .\n')
-    assert [(f.focus, f.shape) for f in validate(layout).findings] == [
+    with (tmp_path / "ontology" / "dipkb.ttl").open("a", encoding="utf-8") as ontology:
+        ontology.write("\ndip:Article a owl:Class .\ndip:NewsArticle rdfs:subClassOf dip:Article .\n")
+    assert [(f.focus, f.shape) for f in validate(layout, engine=engine).findings] == [
         ("https://w3id.org/dipkb/kb/source/report", "https://w3id.org/dipkb/shapes#SourceNoteShape")]
+
+
+def test_each_graph_of_parsed_files_is_a_copy_of_its_own_with_literals_as_written(tmp_path):
+    """pyshacl adds triples to the shapes graph it is given: the next graph of the same files has none
+    of them, and keeps "05"^^xsd:integer as the file writes it."""
+    path = tmp_path / "a.ttl"
+    path.write_text('<urn:a> <urn:b> "05"^^<http://www.w3.org/2001/XMLSchema#integer> .\n', encoding="utf-8")
+    first = parsed_files([path])
+    first.add((rdflib.URIRef("urn:added"), rdflib.RDF.type, rdflib.OWL.Class))
+    again = parsed_files([path])
+    assert sorted(again) == [(rdflib.URIRef("urn:a"), rdflib.URIRef("urn:b"), rdflib.Literal("05", datatype=rdflib.XSD.integer))]
+    assert str(next(again.objects())) == "05"
 
 
 # --- The whole KB in a child process (dipkb.util.forked) -------------------------------------------

@@ -34,6 +34,7 @@ from dipkb.store.derivation import is_derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.loading import load_files
+from dipkb.util.paths import file_stamps
 
 rdflib.NORMALIZE_LITERALS = False
 _TYPE = NamedNode(RDF + "type")
@@ -106,7 +107,7 @@ def check_text(kb: KnowledgeBase, text: str, source: str = "<new data>", *,
     load_files(store, kb.layout, kb.layout.ontology_files())
     chosen = list(by_subject)
     if sample:
-        stamps = validation.file_stamps(kb.layout.shapes_files() + kb.layout.ontology_files())
+        stamps = file_stamps(kb.layout.shapes_files() + kb.layout.ontology_files())
         view = _views.get(stamps) or _views.setdefault(stamps, _ShapeView(kb.layout, store))
         forms: dict[frozenset, object] = {}
         for subject, own in by_subject.items():

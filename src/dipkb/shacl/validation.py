@@ -19,13 +19,13 @@ from dipkb.shacl.findings import Finding, Severity, ValidationReport, sort_key
 from dipkb.shacl.originals import Originals, SubjectLocator, WrittenForms, quiet_rdflib, rdflib_term
 from dipkb.shacl.placement import ntriples_term, placed, placed_finding
 from dipkb.shacl.reach import reach
-from dipkb.shacl.reference import parse_file, pyshacl_findings
+from dipkb.shacl.reference import parsed_files, pyshacl_findings
 from dipkb.shacl.shapes import ShapeSet, UnsupportedShapeError
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import DATA_SUFFIXES, KBLayout
 from dipkb.store.loading import load_files
 from dipkb.util import forked
-from dipkb.util.paths import display_path
+from dipkb.util.paths import display_path, file_stamps
 
 _SH = rdflib.Namespace(SH)
 
@@ -43,7 +43,7 @@ class Engine(Enum):
 
 def load_shapes(layout: KBLayout) -> rdflib.Graph:
     """The shapes, as a new graph: pyshacl adds triples to the one it is given."""
-    return _parsed_shapes(_shapes_files(layout))
+    return parsed_files(_shapes_files(layout))
 
 
 def shape_set(layout: KBLayout) -> ShapeSet:
@@ -55,25 +55,13 @@ def shape_set(layout: KBLayout) -> ShapeSet:
 
 @functools.lru_cache(maxsize=4)
 def _shape_set(files: tuple[Path, ...], stamps: tuple) -> ShapeSet:
-    return ShapeSet(_parsed_shapes(list(files)))
-
-
-def file_stamps(paths: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
-    """Each file's path, mtime and size: what was read from the files holds while these stay the same."""
-    return tuple((str(path), (stat := path.stat()).st_mtime_ns, stat.st_size) for path in paths)
+    return ShapeSet(parsed_files(files))
 
 
 def _shapes_files(layout: KBLayout) -> list[Path]:
     if not layout.shapes_files():  # validating against no shapes would pass anything
         raise KBNotFoundError(f"No SHACL shapes (shapes*.ttl) in {display_path(layout.ontology_dir)}.")
     return layout.shapes_files()
-
-
-def _parsed_shapes(files: list[Path]) -> rdflib.Graph:
-    shapes = rdflib.Graph()
-    for path in files:
-        parse_file(shapes, path)
-    return shapes
 
 
 # --- Validating a knowledge base ----------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Paths as the user reads them, and the one place where a failed write becomes a message."""
+"""Paths as the user reads them, what tells that files are unchanged, and the one place where a failed
+write becomes a message."""
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +26,11 @@ def shown_bytes(text: str) -> str:
     """A name or argument from the system with its bytes that are not UTF-8 (which Python holds as
     lone surrogates) written as Python escapes them, ``\\xff``: as they are, they would not encode."""
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def file_stamps(paths: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
+    """Each file's path, mtime and size: what was read from the files holds while these stay the same."""
+    return tuple((str(path), (stat := path.stat()).st_mtime_ns, stat.st_size) for path in paths)
 
 
 _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
