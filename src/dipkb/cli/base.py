@@ -5,6 +5,7 @@ import errno
 import functools
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
@@ -145,13 +146,16 @@ class _ArgumentError(click.ClickException):
     exit_code = 2  # a usage error, said in one line without the usage
 
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # how Python holds, in sys.argv, bytes that are not UTF-8
+
+
 def _text_arguments(arguments: Sequence[str]) -> None:
     """Refuse an argument with bytes that are not UTF-8 (Python holds them as lone surrogates), unless
     it names an existing file: a label, a name or a -p value that cannot become RDF text, where each
     ended in a traceback of its own."""
     for argument in arguments:
         value = argument.partition("=")[2] if argument.startswith("--") and "=" in argument else argument
-        if any("\udc80" <= c <= "\udcff" for c in value) and not os.path.lexists(value):
+        if not value.isascii() and _NOT_UTF8.search(value) and not os.path.lexists(value):
             raise _ArgumentError(f"'{shown_bytes(value)}' is not UTF-8 text, which dipkb reads its arguments as "
                                  "(a file name may be other bytes when the file exists).")
 
