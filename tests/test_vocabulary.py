@@ -1,6 +1,7 @@
-"""dipkb.shacl.vocabulary: a term of dipkb's namespaces that the ontology does not declare is a violation,
-with the closest declared term, wherever validation runs: the whole KB, one file against the index,
-the check of `add` and `import`."""
+"""dipkb.shacl.vocabulary: a term of dipkb's namespaces that the ontology does not declare, or of a
+standard vocabulary whose terms are all known that is not one of them, is a violation, with the
+closest declared term, wherever validation runs: the whole KB, one file against the index, the check
+of `add` and `import`."""
 from __future__ import annotations
 
 import json
@@ -94,6 +95,46 @@ def test_a_prefix_that_only_looks_like_dipkbs_is_said_to_be_one(kb, namespace):
 
 def test_the_kbs_own_nodes_and_the_ontologys_version_iris_are_no_terms(kb):
     """actor:, event:... are under the same host; the ontology names its versions under its own IRI."""
+    assert validate(kb) == (0, [])
+
+
+STANDARD = """@prefix rdf:  <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+@prefix owl:  <http://www.w3.org/2002/07/owl#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix geo:  <http://www.w3.org/2003/01/geo/wgs84_pos#> .
+@prefix schema: <https://schema.org/> .
+@prefix time: <http://www.w3.org/2006/time#> .
+"""
+
+
+@pytest.mark.parametrize("triple, message", [
+    ("actor:russia rdfs:lable \"Russland\"@de", "rdfs:lable is not a term of RDF Schema; did you mean rdfs:label?"),
+    ("actor:russia rdf:tpye dip:State", "rdf:tpye is not a term of RDF; did you mean rdf:type?"),
+    ("actor:russia a rdf:Propety", "rdf:Propety is not a term of RDF; did you mean rdf:Property?"),
+    ("actor:russia skos:prefLable \"Russia\"@en", "skos:prefLable is not a term of SKOS; did you mean skos:prefLabel?"),
+    ("actor:russia geo:lon 37.6", "geo:lon is not a term of the WGS84 vocabulary; did you mean geo:long?"),
+    ("actor:russia dct:isued \"2021\"", "dct:isued is not a term of the DCMI Metadata Terms; did you mean dct:issued?"),
+    ("actor:russia prov:wasInformedBi actor:india",
+     "prov:wasInformedBi is not a term of PROV-O; did you mean prov:wasInformedBy?"),
+    ("actor:russia owl:sameas actor:india", "owl:sameas is not a term of OWL; did you mean owl:sameAs?"),
+])
+def test_a_misspelt_term_of_a_standard_vocabulary_is_a_violation_with_the_term_meant(kb, triple, message):
+    """Nothing reads rdfs:lable or geo:lon: the label and the longitude were silently lost."""
+    path = write(kb, "typos.ttl", triple + " .\n", header=HEADER + STANDARD)
+    code, findings = validate(kb)
+    assert code == 1 and [s[3] for s in said(findings)] == [message]
+    assert {f["file"] for f in findings} == {str(path)}
+
+
+def test_every_term_of_the_closed_vocabularies_and_the_open_ones_pass(kb):
+    """rdf:_3 and RDF 1.2's rdf:reifies are RDF's; schema.org and OWL-Time grow, so their terms are not
+    checked."""
+    write(kb, "standard.ttl", """actor:russia rdf:_3 actor:india ; rdf:reifies actor:india ; owl:sameAs actor:india ;
+    skos:altLabel "RF"@en ; prov:wasAttributedTo actor:india ; geo:lat 55.75 ; geo:long 37.62 ;
+    dct:description "A state."@en ; rdfs:seeAlso <http://www.w3.org/2003/01/geo/wgs84_pos#> ;
+    schema:someNewTerm "x" ; time:someNewTerm "y" .
+""", header=HEADER + STANDARD)
     assert validate(kb) == (0, [])
 
 

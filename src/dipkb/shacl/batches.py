@@ -26,7 +26,7 @@ from dipkb.errors import KBSyntaxError, SyntaxProblem
 from dipkb.shacl.findings import Finding
 from dipkb.shacl.originals import Originals, WrittenForms
 from dipkb.shacl.reach import Reach
-from dipkb.shacl.vocabulary import own_terms, used_terms
+from dipkb.shacl.vocabulary import checked_terms, used_terms
 from dipkb.store.layout import KBLayout
 from dipkb.store.loading import load_files
 from dipkb.util import forked
@@ -207,7 +207,7 @@ def _run(layout: KBLayout, batch: _Batch, reach: Reach, check: Check, order: dic
     originals = WrittenForms.read(files, layout.graph_name).originals(store)
     # A file of another batch may say something of an own subject, which this batch reports.
     others = [layout.graph_name(p) for p in files if p not in batch.own and p not in ontology]
-    found = [f for f in check(store, files, originals, own_terms(used) | used_terms(store, others))
+    found = [f for f in check(store, files, originals, checked_terms(used) | used_terms(store, others))
              if f.focus in focus]
     if in_child:
         forked.keep_until_exit(store)

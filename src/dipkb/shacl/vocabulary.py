@@ -1,10 +1,13 @@
-"""Terms of dipkb's own vocabularies that data uses and the ontology does not declare.
+"""Terms that data uses and no vocabulary declares: of dipkb's own, those the ontology does not declare;
+of the standard vocabularies dipkb reuses whose terms are all known (RDF, RDFS, OWL, Dublin Core terms,
+PROV-O, SKOS, WGS84), those not among them.
 
 A misspelt term is no SHACL finding: ``event:x dip:hots actor:y`` is a plain statement no shape
 targets, and the actor silently drops out of the event; ``event:x a dip:Meting`` makes it no event at
-all. Core SHACL cannot say "every term of this namespace is declared" without targeting every node
-of the KB, so dipkb checks it itself, whichever engine runs the shapes, where the shapes have
-dsh:DeclaredTermShape (ontology/shapes-required.ttl), and with its severity.
+all; ``place:x geo:lon 69.2`` leaves a place without its longitude. Core SHACL cannot say "every term
+of this namespace is declared" without targeting every node of the KB, so dipkb checks it itself,
+whichever engine runs the shapes, where the shapes have dsh:DeclaredTermShape
+(ontology/shapes-required.ttl), and with its severity.
 
 The terms in use are the distinct predicates and IRI objects of the data: a scan of the store, which
 a big KB's validation in batches does anyway (dipkb.shacl.batches passes them in).
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, WGS, DefinedNamespace
 
 from dipkb.model.namespaces import DIP, KB, PREFIXES, SH, curie
 from dipkb.shacl import originals as shacl_store
@@ -37,6 +41,38 @@ COMPONENT = PREFIXES["dsh"] + "DeclaredTermConstraintComponent"
 
 
 @dataclass(frozen=True)
+class ClosedVocabulary:
+    """A standard vocabulary whose every term is known: rdflib's list of them (a DefinedNamespace that
+    refuses other names), under the namespace IRI data uses."""
+
+    name: str
+    namespace: str
+    defined: type[DefinedNamespace]
+    newer: frozenset[str] = frozenset()  # terms the vocabulary gained after rdflib's list was made
+
+    def declares(self, iri: str) -> bool:
+        local = iri[len(self.namespace):]
+        return not local or local in self.defined or local in self.newer  # rdf:_1 too: rdflib knows it
+
+    def terms(self) -> list[str]:
+        names = [str(term)[len(str(self.defined._NS)):] for term in dir(self.defined)]
+        return [self.namespace + name for name in sorted({*names, *self.newer})]
+
+
+CLOSED_VOCABULARIES = (
+    ClosedVocabulary("RDF", PREFIXES["rdf"], RDF, frozenset({"reifies", "dirLangString"})),  # RDF 1.2
+    ClosedVocabulary("RDF Schema", PREFIXES["rdfs"], RDFS),
+    ClosedVocabulary("OWL", PREFIXES["owl"], OWL),
+    ClosedVocabulary("the DCMI Metadata Terms", PREFIXES["dct"], DCTERMS),
+    ClosedVocabulary("PROV-O", PREFIXES["prov"], PROV),
+    ClosedVocabulary("SKOS", PREFIXES["skos"], SKOS),
+    # rdflib names it with https:, which is not the namespace of the vocabulary's terms.
+    ClosedVocabulary("the WGS84 vocabulary", PREFIXES["geo"], WGS),
+)
+_CLOSED_NAMESPACES = tuple(vocabulary.namespace for vocabulary in CLOSED_VOCABULARIES)
+
+
+@dataclass(frozen=True)
 class Misuse:
     """A triple using, as its predicate or object, a term the ontology does not declare."""
 
@@ -46,9 +82,11 @@ class Misuse:
     message: str
 
 
-def own_terms(iris: Iterable[str]) -> set[str]:
-    """Those of ``iris`` in dipkb's own namespaces, or that look as if they were meant to be."""
-    return {iri for iri in iris if iri.startswith(_LOOKALIKES) and not iri.startswith(_NOT_TERMS)}
+def checked_terms(iris: Iterable[str]) -> set[str]:
+    """Those of ``iris`` this check is about: in dipkb's own namespaces, or that look as if they were
+    meant to be, or in a closed vocabulary."""
+    return {iri for iri in iris
+            if iri.startswith(_LOOKALIKES) and not iri.startswith(_NOT_TERMS) or iri.startswith(_CLOSED_NAMESPACES)}
 
 
 def used_terms(store: ox.Store, graphs: Iterable[str]) -> set[str]:
@@ -58,7 +96,7 @@ def used_terms(store: ox.Store, graphs: Iterable[str]) -> set[str]:
         return set()
     query = (f"SELECT DISTINCT ?t WHERE {{ VALUES ?g {{ {names} }} "
              f"GRAPH ?g {{ {{ ?s ?t ?o }} UNION {{ ?s ?p ?t FILTER(isIRI(?t)) }} }} }}")
-    return own_terms(row[0].value for row in store.query(query))
+    return checked_terms(row[0].value for row in store.query(query))
 
 
 def misuses(store: ox.Store, graphs: Iterable[str], ontology_graphs: Iterable[str],
@@ -68,13 +106,17 @@ def misuses(store: ox.Store, graphs: Iterable[str], ontology_graphs: Iterable[st
     known (a superset will do)."""
     ontology_graphs = list(ontology_graphs)
     graphs = set(graphs) - set(ontology_graphs)  # the ontology's own version IRIs are no terms
-    used = used_terms(store, graphs) if used is None else own_terms(used)
+    used = used_terms(store, graphs) if used is None else checked_terms(used)
     if not used:
         return
     declared = _declared(store, ontology_graphs)
     for term in sorted(used - declared):
+        closed = _closed_vocabulary(term)
+        if closed is not None and closed.declares(term):
+            continue
         node = ox.NamedNode(term)
-        message = f"{curie(term)} is not a term of the dipkb ontology{_suggestion(term, declared) or '.'}"
+        message = f"{curie(term)} is not a term of {closed.name if closed else 'the dipkb ontology'}" \
+                  f"{_suggestion(term, declared) or '.'}"
         for quad in store.quads_for_pattern(None, node, None):
             if _in(quad, graphs):
                 yield Misuse(quad.subject, term, quad.object, message)
@@ -89,19 +131,27 @@ def _in(quad: ox.Quad, graphs: set[str]) -> bool:
 
 
 def _declared(store: ox.Store, ontology_graphs: Iterable[str]) -> set[str]:
-    """The IRIs the ontology names (its terms, its versions), and the namespaces themselves."""
+    """The IRIs the ontology names (its terms, its versions), dipkb's namespaces themselves, and the
+    terms of the closed vocabularies."""
     names = " ".join(f"<{g}>" for g in ontology_graphs)
+    closed = {term for vocabulary in CLOSED_VOCABULARIES for term in vocabulary.terms()}
     if not names:
-        return set(OWN_NAMESPACES)
+        return set(OWN_NAMESPACES) | closed
     query = (f"SELECT DISTINCT ?t WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ {{ ?t ?p ?o }} UNION {{ ?s ?p ?t }} }}"
              f" FILTER(isIRI(?t)) }}")
-    return own_terms(row[0].value for row in store.query(query)) | set(OWN_NAMESPACES)
+    own = {term for term in checked_terms(row[0].value for row in store.query(query))
+           if not term.startswith(_CLOSED_NAMESPACES)}  # the ontology cannot add terms to RDF
+    return own | set(OWN_NAMESPACES) | closed
+
+
+def _closed_vocabulary(term: str) -> ClosedVocabulary | None:
+    return next((vocabulary for vocabulary in CLOSED_VOCABULARIES if term.startswith(vocabulary.namespace)), None)
 
 
 def _suggestion(term: str, declared: set[str]) -> str:
     """'; did you mean dip:host?' for dip:hots: the closest declared term of its namespace, case aside;
     for a term in a namespace that only looks like dipkb's, the term of that name in the real one."""
-    namespace = next((ns for ns in OWN_NAMESPACES if term.startswith(ns)), None)
+    namespace = next((ns for ns in OWN_NAMESPACES + _CLOSED_NAMESPACES if term.startswith(ns)), None)
     if namespace is None:
         meant = _meant(term)
         return f"; did you mean {curie(meant)} ({curie(meant).split(':')[0]}: is <{_namespace_of(meant)}>)?" \
