@@ -78,6 +78,16 @@ def test_a_new_place_is_made_with_the_event_in_its_country_and_shown_in_the_plac
                             "--new-place for it made nothing.\n")
 
 
+@pytest.mark.parametrize("country", ["TJ", "tjk", "Republic of Tajikistan"])
+def test_a_new_places_country_is_found_by_its_iso_code_or_another_of_its_names(kb_copy, country):
+    """As `timeline --actor TJK` finds Tajikistan; --in-country took only the label of the KB's place."""
+    result = run("--kb", str(kb_copy), "add", "Talks in Dushanbe", "--type", "Meeting", "--participant",
+                 "host=Tajikistan; visitor=Russia", "--date", "2021-07-20", "--place", "Dushanbe", "--new-place", "Dushanbe",
+                 "--in-country", f"Dushanbe={country}", "--source", "source:founding-article", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "dip:inCountry place:tajikistan ." in result.stdout
+
+
 @pytest.mark.parametrize("options, said", [
     (["--place", "Moscow", "--new-place", "Doha"], "unused place: new place 'Doha' is not named by --place, --origin or "
                                                    "--destination"),

@@ -81,7 +81,7 @@ class PlacePlanner:
             country = None
             if draft.country and draft.country.strip():
                 try:
-                    country = reconciler.resolve(draft.country, kind="place")
+                    country = reconciler.country(draft.country)
                 except Rejection as rejection:
                     problems.append(Rejection(rejection.reason, f"{rejection.detail} (country of new place {name!r})"))
             self.allowed[name.lower()] = (draft, DIP + (kind or "Place"), country)

@@ -280,6 +280,27 @@ class Reconciler:
 
     # --- places -------------------------------------------------------------------------------
 
+    def country(self, text: str) -> str:
+        """The KB's place of a country a user names: a place as :meth:`resolve` finds one, else the
+        country an ISO or CAMEO code or another of its names gives (model.countries, as `timeline
+        --actor TJK` finds its state): the place of the state with one of its codes, or the country
+        place of one of its names. Rejection as :meth:`resolve`'s when neither finds one place."""
+        try:
+            return self.resolve(text, kind="place")
+        except Rejection as rejection:
+            if rejection.reason != "unknown place":
+                raise
+            country = self.countries.find(text.strip()) or self.countries.find(text.strip().upper())
+            places: set[str] = set()
+            if country is not None:
+                places = {place for code in country.codes for state in self.codes.get(code, ())
+                          for place in self.territory.get(state, ())} or {
+                    iri for name in (country.label, *country.names) for iri in self.names.get(name.lower(), ())
+                    if DIP + "Country" in self.place_classes.get(iri, ())}
+            if len(places) != 1:
+                raise
+            return places.pop()
+
     def place(self, spec: PlaceSpec) -> str:
         """The IRI for a dataset place; new places (and their countries) are recorded in ``new_places``."""
         if spec.kind is PlaceKind.COUNTRY:

@@ -97,7 +97,7 @@ def init_command(directory: str, example: bool) -> None:
 @click.option("--new-place", "new_places", multiple=True, metavar="NAME[=CLASS]",
               help="Create this place if no place has the name (CLASS: Place, the default, or Country).")
 @click.option("--in-country", "in_country", multiple=True, metavar="NAME=COUNTRY",
-              help="The new place NAME lies in COUNTRY, a country of the KB.")
+              help="The new place NAME lies in COUNTRY, a country of the KB (a name, or an ISO or CAMEO code).")
 @click.option("--into", type=FilePath(dir_okay=False), help="The KB file to append to (default kb/events-YEAR.ttl).")
 @click.option("--dry-run", is_flag=True, help="Print the Turtle that would be written; write nothing.")
 @click.pass_context
