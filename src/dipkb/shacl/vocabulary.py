@@ -51,8 +51,10 @@ class ClosedVocabulary:
     newer: frozenset[str] = frozenset()  # terms the vocabulary gained after rdflib's list was made
 
     def declares(self, iri: str) -> bool:
+        """Whether ``iri``, of this namespace, is a term of it, or the namespace itself: rdf:_1, rdf:_2...
+        too, which no list of terms holds."""
         local = iri[len(self.namespace):]
-        return not local or local in self.defined or local in self.newer  # rdf:_1 too: rdflib knows it
+        return not local or local in self.defined or local in self.newer
 
     def terms(self) -> list[str]:
         names = [str(term)[len(str(self.defined._NS)):] for term in dir(self.defined)]
@@ -70,6 +72,7 @@ CLOSED_VOCABULARIES = (
     ClosedVocabulary("the WGS84 vocabulary", PREFIXES["geo"], WGS),
 )
 _CLOSED_NAMESPACES = tuple(vocabulary.namespace for vocabulary in CLOSED_VOCABULARIES)
+_CLOSED_TERMS = frozenset(term for vocabulary in CLOSED_VOCABULARIES for term in vocabulary.terms())
 
 
 @dataclass(frozen=True)
@@ -134,14 +137,13 @@ def _declared(store: ox.Store, ontology_graphs: Iterable[str]) -> set[str]:
     """The IRIs the ontology names (its terms, its versions), dipkb's namespaces themselves, and the
     terms of the closed vocabularies."""
     names = " ".join(f"<{g}>" for g in ontology_graphs)
-    closed = {term for vocabulary in CLOSED_VOCABULARIES for term in vocabulary.terms()}
     if not names:
-        return set(OWN_NAMESPACES) | closed
+        return set(OWN_NAMESPACES) | _CLOSED_TERMS
     query = (f"SELECT DISTINCT ?t WHERE {{ VALUES ?g {{ {names} }} GRAPH ?g {{ {{ ?t ?p ?o }} UNION {{ ?s ?p ?t }} }}"
              f" FILTER(isIRI(?t)) }}")
     own = {term for term in checked_terms(row[0].value for row in store.query(query))
            if not term.startswith(_CLOSED_NAMESPACES)}  # the ontology cannot add terms to RDF
-    return own | set(OWN_NAMESPACES) | closed
+    return own | set(OWN_NAMESPACES) | _CLOSED_TERMS
 
 
 def _closed_vocabulary(term: str) -> ClosedVocabulary | None:
