@@ -293,10 +293,11 @@ class Reconciler:
             country = self.countries.find(text.strip()) or self.countries.find(text.strip().upper())
             places: set[str] = set()
             if country is not None:
-                places = {place for code in country.codes for state in self.codes.get(code, ())
-                          for place in self.territory.get(state, ())} or {
-                    iri for name in (country.label, *country.names) for iri in self.names.get(name.lower(), ())
-                    if DIP + "Country" in self.place_classes.get(iri, ())}
+                states = {state for code in country.codes for state in self.codes.get(code, ())}
+                places = {place for state in states for place in self.territory.get(state, ())}
+            if country is not None and not places:
+                named = {iri for name in (country.label, *country.names) for iri in self.names.get(name.lower(), ())}
+                places = {iri for iri in named if DIP + "Country" in self.place_classes.get(iri, ())}
             if len(places) != 1:
                 raise
             return places.pop()

@@ -72,17 +72,25 @@ def parse_file(graph: rdflib.Graph, path: Path, *, base_iri: str = KB_BASE) -> N
     pyoxigraph parses, three times faster than rdflib's own parser, and without a store, which would
     canonicalise literals ("-3"^^xsd:nonNegativeInteger comes out of one as an xsd:integer)."""
     triples = read_quads(path, base_iri=base_iri)
+    # One rdflib term for each term of the file, made once: a pickled copy (parsed_files) then holds
+    # it once, not once for each of its uses.
+    terms: dict = {}
+
+    def term(node):
+        found = terms.get(node)
+        if found is None:
+            found = terms[node] = rdflib_term(node)
+        return found
     with quiet_rdflib():
-        graph.addN((rdflib_term(t.subject), rdflib_term(t.predicate), rdflib_term(t.object), graph)
-                   for t in triples)
+        graph.addN((term(t.subject), term(t.predicate), term(t.object), graph) for t in triples)
 
 
 def parsed_files(paths: Sequence[Path], graph_class: type[rdflib.Graph] = rdflib.Graph) -> rdflib.Graph:
     """A new graph holding the files' triples, for pyshacl to change as it will (it adds to the shapes).
 
     The files are parsed once in a process while they stay as they are; each graph after the first is
-    unpickled from that one: 45 ms for the ontology's 5,031 triples, where parsing them into rdflib's
-    store again takes 230 (most of pyshacl's time on a small KB; the golden tests validate hundreds)."""
+    unpickled from that one: 25 ms for the ontology's 5,031 triples, where parsing them into rdflib's
+    store again takes 110 (most of pyshacl's time on a small KB; the golden tests validate hundreds)."""
     with _no_collection():
         identifier, store = pickle.loads(_pickled(tuple(paths), file_stamps(paths)))
     return graph_class(store=store, identifier=identifier)
@@ -90,13 +98,9 @@ def parsed_files(paths: Sequence[Path], graph_class: type[rdflib.Graph] = rdflib
 
 @functools.lru_cache(maxsize=4)
 def _pickled(paths: tuple[Path, ...], stamps: tuple) -> bytes:
-    parsed = rdflib.Graph()
-    for path in paths:
-        parse_file(parsed, path)
-    # One object for each term, which unpickling then makes once, not once for each of its uses.
-    terms: dict[rdflib.term.Node, rdflib.term.Node] = {}
     graph = rdflib.Graph()
-    graph.addN((*(terms.setdefault(term, term) for term in triple), graph) for triple in parsed)
+    for path in paths:
+        parse_file(graph, path)
     # The store finds a graph's triples by the graph's identifier: the copies keep it.
     return pickle.dumps((graph.identifier, graph.store), protocol=pickle.HIGHEST_PROTOCOL)
 

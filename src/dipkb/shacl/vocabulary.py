@@ -51,10 +51,10 @@ class ClosedVocabulary:
     newer: frozenset[str] = frozenset()  # terms the vocabulary gained after rdflib's list was made
 
     def declares(self, iri: str) -> bool:
-        """Whether ``iri``, of this namespace, is a term of it, or the namespace itself: rdf:_1, rdf:_2...
-        too, which no list of terms holds."""
+        """Whether ``iri``, of this namespace and not among :meth:`terms`, is the namespace itself or one
+        of the terms no list holds: rdf:_1, rdf:_2..."""
         local = iri[len(self.namespace):]
-        return not local or local in self.defined or local in self.newer
+        return not local or local in self.defined
 
     def terms(self) -> list[str]:
         names = [str(term)[len(str(self.defined._NS)):] for term in dir(self.defined)]
