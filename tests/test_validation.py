@@ -4,15 +4,16 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import rdflib
 
 from dipkb.errors import KBNotFoundError, KBSyntaxError
-from dipkb.model.namespaces import DIP, SH, XSD, expand
-from dipkb.shacl.findings import (Finding, Severity, ValidationReport, render_finding, render_json, render_text,
-                            render_turtle)
+from dipkb.model.namespaces import DIP, KB, SH, XSD, expand
+from dipkb.shacl.findings import (Finding, Holder, Severity, ValidationReport, render_finding, render_json,
+                                  render_text, render_turtle, sort_key)
 from dipkb.shacl.reference import parsed_files
 from dipkb.shacl.validation import Engine, validate
 from dipkb.store.layout import KBLayout
@@ -250,7 +251,8 @@ def test_json_format(small_kb):
         "file": display_path(small_kb / "events.ttl"), "line": 12, "severity": "Violation",
         "focus": "https://w3id.org/dipkb/kb/event/talks", "focus_label": "A meets B", "path": DIP + "date",
         "value": f'"2021-02-31"^^<{XSD}date>', "message": DATE_MESSAGE,
-        "shape": "https://w3id.org/dipkb/shapes#EventDateShape", "constraint": SH + "NodeConstraintComponent"}
+        "shape": "https://w3id.org/dipkb/shapes#EventDateShape", "constraint": SH + "NodeConstraintComponent",
+        "held_by": None}
 
 
 def test_turtle_format_is_a_shacl_report(small_kb):
@@ -281,6 +283,22 @@ def test_render_finding_without_place_label_or_curie():
                       shape="https://w3id.org/dipkb/shapes#S", constraint=SH + "OrConstraintComponent",
                       file=None, line=None)
     assert render_finding(finding) == "Warning: <http://example.org/x y>: Something is wrong."
+
+
+def test_a_blank_node_is_shown_by_the_path_from_its_holder_and_named_in_json():
+    """``_:b0e3...`` is a name the parser made up; a reader finds ``event:a dip:source [ ... ]``."""
+    holder = Holder(KB + "event/a", (DIP + "source", DIP + "storyPublisher"))
+    finding = Finding(focus="_:b0e3", focus_label=None, path=DIP + "actsFor", value="_:c1f2", message="Wrong.",
+                      severity=Severity.VIOLATION, shape="https://w3id.org/dipkb/shapes#S",
+                      constraint=SH + "ClassConstraintComponent", file="kb/x.ttl", line=3, holder=holder)
+    assert render_finding(finding) == ("kb/x.ttl:3: Violation: event:a dip:source/dip:storyPublisher [] "
+                                       "dip:actsFor []: Wrong.")
+    found = json.loads(render_json(ValidationReport([finding], 1)))["findings"][0]
+    assert (found["focus"], found["held_by"]) == ("_:b0e3", {"node": KB + "event/a",
+                                                            "path": [DIP + "source", DIP + "storyPublisher"]})
+    # Findings come in the order of their holders, not of the names a parse gave their blank nodes.
+    later = replace(finding, focus="_:0000", holder=Holder(KB + "event/b", (DIP + "source",)))
+    assert sorted([later, finding], key=sort_key) == [finding, later]
 
 
 def test_a_long_label_or_value_is_cut_in_the_text_and_whole_in_json():

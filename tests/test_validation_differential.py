@@ -16,7 +16,7 @@ import rdflib
 
 from dipkb.authoring.checking import check_text
 from dipkb.errors import KBNotFoundError
-from dipkb.model.namespaces import SH, XSD
+from dipkb.model.namespaces import DIP, SH, XSD
 from dipkb.shacl.compiler import Validator, run
 from dipkb.shacl import reference, validation
 from dipkb.shacl.findings import ValidationReport, sort_key
@@ -187,6 +187,34 @@ actor:b a dip:State ; rdfs:label "B"@en .
 """))
     assert [f.focus for f in findings if f.shape.endswith("#MeetingParticipantsShape")] == [
         "https://w3id.org/dipkb/kb/event/f"]
+
+
+def test_a_finding_about_a_blank_node_is_placed_where_an_iri_holds_it_by_both_engines(tmp_path):
+    """``dip:source [ ... ]`` is found by the event whose description holds it: its file and line, and
+    the path from it. A blank node written on its own, which nothing holds, has its file."""
+    (tmp_path / "kb").mkdir()
+    text = PREFIXES + """event:z a dip:Meeting ; rdfs:label "Z"@en ;
+    dip:date "2021-07-01"^^xsd:date ; dip:modality dip:Occurred ; dip:host actor:x ; dip:visitor actor:y ;
+    dip:source _:shared .
+event:a a dip:Meeting ; rdfs:label "A"@en ; dip:date "2021-07-01"^^xsd:date ; dip:modality dip:Occurred ;
+    dip:host actor:x ; dip:visitor actor:y ;
+    dip:source _:shared , [ a dip:NewsArticle ; dct:title "Outer"@en ; dct:issued "2021-07-01"^^xsd:date ;
+                            dip:storyPublisher [ a dip:MediaOrganisation ] ] .
+_:shared a dip:NewsArticle ; dct:title "Shared"@en .
+actor:x a dip:State ; rdfs:label "X"@en .
+actor:y a dip:State ; rdfs:label "Y"@en .
+[] a dip:Meeting ; rdfs:label "Nameless"@en .
+"""
+    (tmp_path / "kb" / "data.ttl").write_text(text, encoding="utf-8")
+    findings = both(KBLayout.locate(tmp_path))
+    line_a = next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith("event:a "))
+    held = {(f.holder.iri.rsplit("/", 1)[1], f.holder.path, f.shape.rsplit("#", 1)[1], f.line)
+            for f in findings if f.holder is not None}
+    # _:shared is held by both events, through dip:source: the first IRI is its holder.
+    assert held == {("a", (DIP + "source",), "SourceIssuedPresentShape", line_a),
+                    ("a", (DIP + "source", DIP + "storyPublisher"), "ActorLabelShape", line_a)}
+    assert {f.file for f in findings} == {str(tmp_path / "kb" / "data.ttl")}
+    assert {(f.focus_label, f.line) for f in findings if f.holder is None} == {("Nameless", None)}
 
 
 # --- Golden cases ---------------------------------------------------------------------------------------

@@ -22,12 +22,22 @@ class Severity(Enum):
 
 
 @dataclass(frozen=True)
+class Holder:
+    """The IRI whose description holds a blank node (``dip:source [ ... ]``), and the properties that
+    lead from it to the node: what a reader finds a node without a name by."""
+
+    iri: str
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Finding:
     """One SHACL result, with the file and line where its focus node is defined.
 
     ``value`` is the offending RDF term in N-Triples syntax (``<iri>``, ``"2021-02-31"^^<...#date>``,
     ``"text"@en``), so IRIs and literals stay distinguishable; None when the finding is about the
-    focus node as a whole."""
+    focus node as a whole. ``holder``: for a blank focus node, where it is written (its file and line
+    are the holder's)."""
 
     focus: str
     focus_label: str | None
@@ -39,6 +49,7 @@ class Finding:
     constraint: str
     file: str | None
     line: int | None
+    holder: Holder | None = None
 
 
 @dataclass(frozen=True)
@@ -63,10 +74,12 @@ _SEVERITY_ORDER = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 def sort_key(f: Finding) -> tuple:
-    # The constraint last: two results that differ only in it (sh:minInclusive and sh:maxInclusive on
-    # one value) would otherwise come in whatever order the engine found them.
-    return (f.file is None, f.file or "", f.line or 0, f.focus, f.path or "", f.message,
-            _SEVERITY_ORDER[f.severity], f.shape, f.value or "", f.constraint)
+    # The constraint last but for a blank node's name: two results that differ only in it
+    # (sh:minInclusive and sh:maxInclusive on one value) would otherwise come in whatever order the
+    # engine found them. A blank node by its holder first: its name changes with each parse.
+    place = (f.holder.iri, f.holder.path) if f.holder else (f.focus, ())
+    return (f.file is None, f.file or "", f.line or 0, place, f.path or "", f.message,
+            _SEVERITY_ORDER[f.severity], f.shape, f.value or "", f.constraint, f.focus)
 
 
 # --- Rendering ----------------------------------------------------------------------------------
@@ -115,14 +128,22 @@ def render_finding(f: Finding) -> str:
     the path and the offending value follow the focus node, read like the triple at fault. A line for a
     terminal: the label and the value may hold control characters, which it does not carry."""
     place = f"{f.file}:{f.line}: " if f.line is not None else (f"{f.file}: " if f.file else "")
-    subject = short_term(f.focus)
+    subject = _subject(f)
     if f.focus_label is not None:
         subject += f' ("{_cut(f.focus_label)}")'
     if f.path is not None:
         subject += " " + short_term(f.path)
     if f.value is not None:
-        subject += " " + _cut(short_term(f.value))
+        subject += " " + ("[]" if f.value.startswith("_:") else _cut(short_term(f.value)))
     return terminal_text(f"{place}{f.severity.value}: {subject}: {f.message}")
+
+
+def _subject(f: Finding) -> str:
+    """The focus node as a reader finds it: a blank node by the path from the IRI holding it
+    (``event:talks dip:source []``), as the file writes it: the name a parser made up for it means nothing to them."""
+    if f.holder is None:
+        return short_term(f.focus)
+    return f"{short_term(f.holder.iri)} {'/'.join(short_term(p) for p in f.holder.path)} []"
 
 
 def finding_lines(findings: list[Finding]) -> list[str]:
@@ -145,7 +166,8 @@ def render_json(report: ValidationReport) -> str:
         "findings": [
             {"file": f.file, "line": f.line, "severity": f.severity.value, "focus": f.focus,
              "focus_label": f.focus_label, "path": f.path, "value": f.value, "message": f.message,
-             "shape": f.shape, "constraint": f.constraint}
+             "shape": f.shape, "constraint": f.constraint,
+             "held_by": f.holder and {"node": f.holder.iri, "path": list(f.holder.path)}}
             for f in report.findings
         ],
     }

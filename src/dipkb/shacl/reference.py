@@ -8,6 +8,7 @@ import functools
 import gc
 import pickle
 import re
+from dataclasses import replace
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -20,10 +21,10 @@ from dipkb.model.labels import label_order
 from dipkb.model.namespaces import KB_BASE, RDFS, SH
 from dipkb.shacl.findings import Finding, Severity
 from dipkb.shacl.originals import quiet_rdflib, rdflib_term
-from dipkb.shacl.placement import ntriples_term
+from dipkb.shacl.placement import holder, ntriples_term
 from dipkb.store.layout import KBLayout
 from dipkb.store.loading import read_quads
-from dipkb.util.paths import file_stamps
+from dipkb.util.paths import display_path, file_stamps
 
 # Keep literals as written: normalising would turn an ill-typed "2021-02-31"^^xsd:date into something
 # else before the shapes could report it.
@@ -158,6 +159,9 @@ def _finding(results: rdflib.Graph, data: rdflib.Graph, result: rdflib.term.Node
         constraint=_node_id(one("sourceConstraintComponent")),
         file=None,
         line=None,
+        holder=holder(focus, lambda node: ((s, str(p)) for s, p in data.subject_predicates(node)),
+                      lambda node: str(node) if isinstance(node, rdflib.URIRef) else None)
+        if isinstance(focus, rdflib.BNode) else None,
     )
 
 
@@ -174,7 +178,8 @@ def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
 
 def pyshacl_findings(layout: KBLayout, shapes: rdflib.Graph, data_files: list[Path],
                      chosen: list[Path] | None) -> list[Finding]:
-    """pyshacl's findings about the KB (about ``chosen`` files only, if given), without file or line."""
+    """pyshacl's findings about the KB (about ``chosen`` files only, if given), without file or line but
+    for a blank node's file (which a store holding the files again cannot tell: its blank nodes are not these)."""
     data = parsed_files(layout.ontology_files(), _PreparedQueryGraph)
     subjects: dict[Path, set[rdflib.term.Node]] = {}
     for path in data_files:
@@ -182,11 +187,16 @@ def pyshacl_findings(layout: KBLayout, shapes: rdflib.Graph, data_files: list[Pa
         parse_file(own, path)
         subjects[path.resolve()] = set(own.subjects())
         data += own
-    findings = run_shapes(data, shapes)
+    findings = [replace(f, file=_file_of(f.focus, subjects)) if f.focus.startswith("_:") else f
+                for f in run_shapes(data, shapes)]
     if chosen is not None:
         wanted = set().union(*(subjects[p] for p in chosen))
         findings = [f for f in findings if _term(f.focus) in wanted]
     return findings
+
+
+def _file_of(node_id: str, subjects: dict[Path, set[rdflib.term.Node]]) -> str | None:
+    return next((display_path(path) for path, nodes in subjects.items() if _term(node_id) in nodes), None)
 
 
 def _term(node_id: str) -> rdflib.term.Node:

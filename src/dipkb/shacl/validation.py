@@ -255,13 +255,13 @@ def sparql_findings(store: pyoxigraph.Store, layout: KBLayout, files: list[Path]
 
 def _sparql_finding(store: pyoxigraph.Store, row: compiler.Row, locator: SubjectLocator,
                     by_graph: dict[str, Path]) -> Finding:
-    focus, label, file, line = placed(store, row.focus, locator, by_graph, row.path, row.value)
+    placement = placed(store, row.focus, locator, by_graph, row.path, row.value)
     return Finding(
-        focus=focus, focus_label=label, path=row.path,
+        focus=placement.focus, focus_label=placement.label, path=row.path,
         value=ntriples_term(rdflib_term(row.value)) if row.value is not None else None,
         message=" ".join(sorted(str(m) for m in set(row.messages))),
         severity=Severity(row.shape.severity[len(SH):]), shape=row.shape.iri, constraint=row.component,
-        file=file, line=line)
+        file=placement.file, line=placement.line, holder=placement.holder)
 
 
 def _existing(path: Path) -> Path:

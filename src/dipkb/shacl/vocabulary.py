@@ -201,9 +201,9 @@ def findings(store: ox.Store, layout: KBLayout, scope: Scope | None, locator: Su
         for misuse in misuses(store, graphs, ontology, used):
             if focus_nodes is not None and misuse.focus not in focus_nodes:
                 continue
-            focus, label, file, line = placed(store, misuse.focus, locator, by_graph, misuse.path, misuse.value)
-            found.append(Finding(focus=focus, focus_label=label, path=misuse.path,
+            placement = placed(store, misuse.focus, locator, by_graph, misuse.path, misuse.value)
+            found.append(Finding(focus=placement.focus, focus_label=placement.label, path=misuse.path,
                                  value=ntriples_term(rdflib_term(misuse.value)), message=misuse.message,
                                  severity=Severity(severity[len(SH):]), shape=SHAPE, constraint=COMPONENT,
-                                 file=file, line=line))
+                                 file=placement.file, line=placement.line, holder=placement.holder))
     return found
