@@ -757,3 +757,12 @@ def test_the_editor_and_the_service_description_at_one_address_vary_by_accept(se
     described = request(served_kb, headers={"Accept": "text/turtle"})
     assert (editor.status, described.status) == (200, 200) and editor.type.startswith("text/html")
     assert editor.headers["vary"] == described.headers["vary"] == "Accept"
+
+
+def test_a_describe_answer_gives_literals_as_the_files_write_them(kb_copy):
+    (kb_copy / "kb" / "hard.ttl").write_text(
+        "<https://w3id.org/dipkb/kb/place/hard> <http://www.w3.org/2003/01/geo/wgs84_pos#lat> "
+        '"55.7500"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n', encoding="utf-8")
+    with serving(kb_copy) as server:
+        reply = get(server, "DESCRIBE place:hard", accept="application/n-triples")
+    assert b'"55.7500"^^<http://www.w3.org/2001/XMLSchema#decimal>' in reply.body, reply.body

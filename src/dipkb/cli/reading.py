@@ -49,7 +49,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
 @output_options((*SOLUTION_FORMATS, *GRAPH_FORMATS), OutputFormat.TABLE)
 @click.pass_context
 def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived: bool, out: Output) -> None:
-    """Run SPARQL: inline text, a .rq file, - for stdin, or a saved query by name.
+    """Run SPARQL: inline text, a .rq or .sparql file, - for stdin, or a saved query by name.
 
     SELECT/ASK print as a table or in the W3C results formats (csv, tsv, json, xml), row by row
     as they come: a table sizes its columns from its first 1,000 rows, at most 100 characters
@@ -67,16 +67,18 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
     from dipkb.sparql.guard import read_query
     from dipkb.views import render
     from dipkb.views.names import bound_saved_query
+    from dipkb.views.written import as_written
 
     kb = open_kb(ctx)
     saved = None
     if query == "-":
         text = read_query(sys.stdin.buffer, "standard input")
-    elif query.endswith(".rq") and "{" not in query:  # a file's name, not a query's text
+    elif query.endswith(queries.QUERY_FILE_SUFFIXES) and "{" not in query:  # a file's name, not a query's text
         if not Path(query).is_file():
             raise ParameterError(f"{query}: no such query file" if not Path(query).exists()
                                  else f"{query}: not a file to read a query from")
-        saved = queries.load_query_file(Path(query))
+        loaded = queries.read_query_file(Path(query))
+        saved, text = (None, loaded) if isinstance(loaded, str) else (loaded, None)
     elif queries.is_query_name(query):
         saved = queries.find_query(kb.layout.queries_dir, query)
     else:
@@ -85,14 +87,14 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
         # Bound by a VALUES block in the text (standard SPARQL 1.1), as any other engine would run it.
         text = bound_saved_query(kb, saved, queries.parse_assignments(params))
     elif params:
-        raise ParameterError("-p works with saved queries (a name or a .rq file) that declare parameters.")
+        raise ParameterError("-p works with saved queries (a name or a query file) that declare parameters.")
     # The engine evaluates in Rust, where Python never sees Ctrl-C: a runaway query ran on until killed.
     # Only reading from here on (the index is refreshed), the command may end at once, as by default.
     previous = signal.getsignal(signal.SIGINT)
     if previous is not signal.SIG_IGN:  # a background job of a script ignores it, and goes on doing so
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        result = kb.query(text, with_derived=with_derived)
+        result = as_written(kb, kb.query(text, with_derived=with_derived))
         with out.stream() as stream:
             render.write_query_result(result, out.format, stream)
     finally:

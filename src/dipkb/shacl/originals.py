@@ -120,7 +120,7 @@ class Originals:
         return WrittenForms.read(files, graph_name, canonical).originals(store)
 
 
-def _maybe_typed(path: Path) -> list[ox.Quad]:
+def maybe_typed(path: Path) -> list[ox.Quad]:
     """The triples of a file that may have a typed literal for object: of an N-Triples file, those of
     the lines with "^^" (a tenth of them at 1M events: a third of the time of parsing them all); of a
     Turtle file, all of them (a number needs no "^^")."""
@@ -159,7 +159,7 @@ class WrittenForms:
         canonical = canonical or Canonical()
         forms = cls({}, {}, set())
         for path in files:
-            forms.add(graph_name(path), _maybe_typed(path), canonical)
+            forms.add(graph_name(path), maybe_typed(path), canonical)
         return forms
 
     def add(self, graph: str, triples: Iterable[ox.Triple | ox.Quad], canonical: Canonical) -> None:
@@ -184,19 +184,20 @@ class WrittenForms:
             if key in as_stored:
                 self.also_as_stored.add(key)
 
+    def forms(self, key: tuple[Term, str, Term], holding: set[str]) -> list[Term]:
+        """The forms written of a stored triple (subject, predicate IRI, stored object) that some file
+        wrote in another form, given the graphs ``holding`` it."""
+        forms = list(self.written[key])
+        # The stored form was written too if a file wrote both, or another file holds the triple
+        # (a file that wrote another form holds the triple only because of it).
+        if key in self.also_as_stored or holding - self.rewritten_in[key]:
+            forms.append(key[2])
+        return sorted(forms, key=str)
+
     def originals(self, store: ox.Store) -> Originals:
         """The written forms, given the store holding the files read."""
-        written = {key: list(forms) for key, forms in self.written.items()}
-        for key, forms in written.items():
-            # The stored form was written too if a file wrote both, or another file holds the triple
-            # (a file that wrote another form holds the triple only because of it).
-            subject, predicate, stored = key
-            graphs = {q.graph_name.value for q in store.quads_for_pattern(subject, ox.NamedNode(predicate), stored)
-                      if isinstance(q.graph_name, ox.NamedNode)}
-            if key in self.also_as_stored or graphs - self.rewritten_in[key]:
-                forms.append(stored)
-            forms.sort(key=str)
-        return Originals(written)
+        return Originals({key: self.forms(key, set(triple_graphs(store, key[0], ox.NamedNode(key[1]), key[2])))
+                          for key in self.written})
 
 
 # --- The files around some subjects -------------------------------------------------------------

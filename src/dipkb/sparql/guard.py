@@ -141,6 +141,8 @@ def _checked_tokens(text: str) -> list[Token]:
             raise QueryError(f"The query nests brackets or '!' deeper than {MAX_NESTING} levels (at "
                              f"{place(text, token.start)}); dipkb refuses it, since the query engine's parser "
                              "runs out of stack on deep nesting. Flatten the query.")
+    if all(token.kind in (Kind.SPACE, Kind.COMMENT) for token in tokens):  # the engine: "expected [_]"
+        raise QueryError("The query is empty: give a SELECT, ASK, CONSTRUCT or DESCRIBE query.")
     return tokens
 
 

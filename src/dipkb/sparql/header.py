@@ -187,6 +187,12 @@ def _header_fields(text: str) -> list[_Field]:
     return fields
 
 
+def has_header(text: str) -> bool:
+    """Whether ``text`` starts with a header line (``# title: ...``, ``# param: ...``)."""
+    field = _FIELD.match(text.lstrip().split("\n", 1)[0].strip())
+    return field is not None and field["key"].lower() in HEADER_KEYS
+
+
 def read_header(text: str) -> tuple[QueryHeader, dict[str, int]]:
     """The header, and the line each parameter is declared on (for later messages)."""
     single: dict[str, _Field] = {}

@@ -23,15 +23,17 @@ from dipkb.errors import DipkbError, KBNotFoundError, ParameterError, QueryError
 from dipkb.model.namespaces import PREFIXES
 from dipkb.sparql import guard
 from dipkb.sparql.header import (ActorResolver, HeaderProblem, Parameter, ParamType, QueryHeader, Term,
-                                read_header)
+                                has_header, read_header)
 from dipkb.sparql.tokens import Kind, tokenize
 from dipkb.util.paths import display_path
 
 __all__ = ["ParamType", "Parameter", "QueryHeader", "SavedQuery", "find_query", "is_query_name",
-           "load_catalogue", "load_query_file", "unloaded", "parse_assignments", "parse_header", "pattern_start",
+           "load_catalogue", "load_query_file", "read_query_file", "unloaded", "parse_assignments", "parse_header", "pattern_start",
            "read_catalogue", "values_clause"]
 
 QUERY_SUFFIX = ".rq"
+# A query file named on the command line: .sparql is as common as .rq.
+QUERY_FILE_SUFFIXES = (QUERY_SUFFIX, ".sparql")
 
 _SYNTAX_PLACE = re.compile(r"^error at (\d+):(\d+):\s*")
 _QUERY_NAME = re.compile(r"^[^\W_][\w.-]*$")  # a word: letters of any script, digits, "_", ".", "-"
@@ -231,13 +233,27 @@ def load_query_file(path: Path) -> SavedQuery:
     return _load_query_file(path, stat.st_mtime_ns, stat.st_size)
 
 
+def read_query_file(path: Path) -> SavedQuery | str:
+    """A query file named on the command line: a saved query if it has a header (it may declare
+    parameters), else its text, to run as it is."""
+    text = _text(path)
+    return _saved_query(path, text) if has_header(text) else text
+
+
 @functools.lru_cache(maxsize=512)
 def _load_query_file(path: Path, mtime_ns: int, size: int) -> SavedQuery:
+    return _saved_query(path, _text(path))
+
+
+def _text(path: Path) -> str:
     try:
         with path.open("rb") as stream:
-            text = guard.read_query(stream, _where(path))
+            return guard.read_query(stream, _where(path))
     except OSError as error:
         raise QueryError(f"{_where(path)}: cannot read the query ({error.strerror}).") from None
+
+
+def _saved_query(path: Path, text: str) -> SavedQuery:
     try:
         header, param_lines = read_header(text)
         _check_body(text, header, param_lines)

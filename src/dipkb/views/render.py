@@ -301,6 +301,8 @@ def write_query_result(result, fmt: OutputFormat, out: BinaryIO) -> None:
 
             out = XmlResultsChecked(out)
         result.serialize(out, format=_RESULT_FORMATS[fmt])
+        if isinstance(result, QueryBoolean) and fmt in (OutputFormat.CSV, OutputFormat.TSV):
+            out.write(b"\n")  # a line, as each row of a SELECT is: pyoxigraph writes "true" alone
         return
     from dipkb.views.export import ExportFormat, sorted_graph, write_graph
     from dipkb.views.turtle_writing import triples_of

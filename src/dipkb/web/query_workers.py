@@ -48,6 +48,7 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.views import render
 from dipkb.views.jsonld import checked_xml_results
+from dipkb.views.written import as_written
 from dipkb.web.live import LiveKB, RemoteKB
 
 
@@ -324,7 +325,7 @@ def _answer(task: _Task, held: dict[tuple[Path, int], generations.Lease]) -> Ans
         held.clear()
         held[key] = lease
     kb = KnowledgeBase(task.layout, EmbeddedEngine(held[key].store))
-    result = kb.query(task.query.text, dataset=task.query.dataset)
+    result = as_written(kb, kb.query(task.query.text, dataset=task.query.dataset))
     try:
         return serialise(result, task.query)
     except OSError as error:  # the engine evaluates lazily: a failure can come with the rows
