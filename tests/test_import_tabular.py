@@ -69,6 +69,44 @@ def test_a_row_merging_into_an_event_adds_its_new_source(layout, tmp_path):
         "founding-article", "tass-shaheen-2021-07"]
 
 
+def merged_twice(layout: KBLayout, path: Path, text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(imported, merged) of importing ``text``, then of importing it again once committed."""
+    path.write_text(text, encoding="utf-8")
+    first = run_import(KnowledgeBase.open(layout=layout), path)
+    commit_import(layout, first)
+    second = run_import(KnowledgeBase.open(layout=layout), path).report
+    return (first.report.imported, first.report.merged), (second.imported, second.merged)
+
+
+def test_a_denial_is_not_merged_into_the_claim_it_denies(layout, tmp_path):
+    """A claimed troop movement and its denial are two assertions: merged, the denial was lost and the
+    ministry's statement became a source of the claim."""
+    text = ("label,type,participants,date,destination,modality,sources\n"
+            "Russian troops move to Tajikistan,TroopMovement,movingForce=Russia,2021-07,Tajikistan,claimed,"
+            "source:founding-article\n"
+            "Russia denies moving troops,TroopMovement,movingForce=Russia,2021-07,Tajikistan,denied,"
+            "source:russian-foreign-ministry-statement-2021-07\n")
+    assert merged_twice(layout, tmp_path / "claims.csv", text) == ((2, 0), (0, 2))
+    kb = KnowledgeBase.open(layout=layout)
+    rows = kb.select("SELECT ?m ?s WHERE { ?e a dip:TroopMovement ; dip:modality ?m ; dip:source ?s ; "
+                     "dip:destination place:tajikistan }")
+    assert sorted((r["m"].value.rsplit("#")[1], r["s"].value.rsplit("/")[-1]) for r in rows) == [
+        ("Claimed", "founding-article"), ("Denied", "russian-foreign-ministry-statement-2021-07")]
+
+
+def test_two_statements_of_one_speaker_on_one_day_are_told_apart_by_their_content(layout, tmp_path):
+    text = ("label,type,participants,date,content,sources\n"
+            "Pakistan says A,Statement,speaker=Pakistan,2021-07-21,Pakistan says A.,source:founding-article\n"
+            "Pakistan says B,Statement,speaker=Pakistan,2021-07-21,Pakistan  says B.,source:founding-article\n")
+    assert merged_twice(layout, tmp_path / "said.csv", text) == ((2, 0), (0, 2))
+
+
+def test_a_meeting_of_plain_participants_is_found_again(layout, tmp_path):
+    text = ("label,type,participants,date,sources\n"
+            "India and China talk,Meeting,participant=India; participant=China,2021-07,source:founding-article\n")
+    assert merged_twice(layout, tmp_path / "talks.csv", text) == ((1, 0), (0, 1))
+
+
 def test_bad_rows_are_rejected_with_every_reason(layout, tmp_path):
     path = tmp_path / "bad.csv"
     rows = [

@@ -19,7 +19,7 @@ from pyoxigraph import NamedNode
 
 from dipkb.authoring.checking import check_text, violations
 from dipkb.authoring.codes import CodeBook
-from dipkb.authoring.dedup import EVENT_NS, ExistingEvents, identity_key
+from dipkb.authoring.dedup import EVENT_NS, ExistingEvents, IdentityKey, identity_key
 from dipkb.authoring.drafts import (ActorDraft, ActorPlanner, Claims, PlannedActor, PlannedSource, SourceDraft,
                                     actor_turtle, plan_sources, short_slug, source_turtle)
 from dipkb.authoring.known_sources import KnownSources
@@ -115,6 +115,15 @@ class ResolvedEvent:
     def day(self) -> DateValue | None:
         """The dip:date, which is what the identity key compares."""
         return next((value for prop, value in self.times if prop == "date"), None)
+
+
+def event_key(codebook: CodeBook, event: ResolvedEvent) -> IdentityKey | None:
+    """The identity key of an event with a dip:date (:mod:`dipkb.authoring.dedup`), else None."""
+    if not event.day():
+        return None
+    place = next((p for prop, p in event.places if prop == "place"), None)
+    return identity_key(codebook, event.cls, event.roles, place, event.day(), event.draft.quote or event.draft.content,
+                        modality=event.modality)
 
 
 class Vocabulary:
@@ -339,11 +348,8 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
     iri = iri_for(event, lambda candidate: in_kb(kb, candidate))
     block = draft_turtle(event, iri)
     findings = check_text(kb, terms.prefix_block() + block, sample=False)
-    same_as = None
-    if event.day():
-        place = next((p for prop, p in event.places if prop == "place"), None)
-        key = identity_key(vocab.codebook, event.cls, event.roles, place, event.day(), draft.quote)
-        same_as = ExistingEvents(kb, vocab.codebook).event_with(key)
+    key = event_key(vocab.codebook, event)
+    same_as = ExistingEvents(kb, vocab.codebook).event_with(key) if key else None
     result = AddResult(iri, block, target, findings, same_as=same_as)
     _describe(result, event)
     if dry_run or not result.accepted:

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 from pyoxigraph import NamedNode
 
-from dipkb.authoring.add import (EventDraft, Participant, ResolvedEvent, Vocabulary, event_turtle, in_kb, iri_for,
-                                 parse_participants, resolve_draft)
+from dipkb.authoring.add import (EventDraft, Participant, ResolvedEvent, Vocabulary, event_key, event_turtle, in_kb,
+                                 iri_for, parse_participants, resolve_draft)
 from dipkb.authoring.codes import CodeBook
-from dipkb.authoring.dedup import ExistingEvents, IdentityKey, identity_key
+from dipkb.authoring.dedup import ExistingEvents, IdentityKey
 from dipkb.authoring.importers.filters import RowFilter
 from dipkb.authoring.importers.reading import LONGEST_INTEGER, csv_records, open_input, shown_text, text_problem
 from dipkb.authoring.reconcile import Reconciler
@@ -266,10 +266,7 @@ def run(kb: KnowledgeBase, path: Path, kind: str, row_filter: RowFilter, codeboo
         if late := _against_its_sources(event, vocab):
             report.reject(line, late, text)
             continue
-        key = None
-        if event.day():
-            place = next((p for prop, p in event.places if prop == "place"), None)
-            key = identity_key(codebook, event.cls, event.roles, place, event.day(), draft.quote)
+        key = event_key(codebook, event)
         same = (existing.event_with(key) or made.get(key)) if key else None
         if same:
             extra_sources.setdefault(same, []).extend(event.sources)
