@@ -176,6 +176,19 @@ def test_yaml_keeps_a_timestamp_as_written_and_rejects_half_a_character(layout, 
     assert "9" * 5000 in result.turtle
 
 
+def test_yaml_keeps_codes_and_words_as_written(layout, tmp_path):
+    """YAML 1.1 reads ``020`` as the octal 16 (CAMEO 16 is another type), ``on`` as True, ``no`` as
+    False and ``1.50`` as 1.5: every field is text, kept as the file writes it."""
+    path = tmp_path / "coded.yaml"
+    path.write_text("- label: Russia appeals to the Taliban\n  type: 020\n  participants: agent=Russia; target=Taliban\n"
+                    "  date: 2021-07\n  sources: source:founding-article\n  quote: on\n  language: no\n"
+                    "  note: 1.50\n", encoding="utf-8")
+    result = run_import(KnowledgeBase.open(layout=layout), path)
+    assert result.report.imported == 1, result.report.rejected_rows
+    assert "dip:eventCode cameo:020" in result.turtle
+    assert 'dip:quote "on"@no' in result.turtle and 'dip:note "1.50"@no' in result.turtle
+
+
 def test_a_csv_as_excel_saves_it_is_found_with_its_bom_and_utf16_is_named(layout, tmp_path):
     """Excel's "CSV UTF-8" starts with a byte order mark, which the format's guess did not see past;
     its "Unicode Text" is UTF-16, which was "empty" as CSV and of no format otherwise."""

@@ -22,7 +22,7 @@ from dipkb.authoring.add import (EventDraft, Participant, ResolvedEvent, Vocabul
 from dipkb.authoring.codes import CodeBook
 from dipkb.authoring.dedup import ExistingEvents, IdentityKey
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import LONGEST_INTEGER, csv_records, open_input, shown_text, text_problem
+from dipkb.authoring.importers.reading import csv_records, open_input, shown_text, text_problem
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError, ImportInputError
 from dipkb.model import terms
@@ -92,9 +92,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str
 
 
 class _LineLoader(yaml.SafeLoader):
-    """Records the line each mapping starts on, so rejected YAML events say where they are; keeps a
-    timestamp as written (``2021-07-13T10:00:00`` became ``2021-07-13 10:00:00``, refused as a date)
-    and an integer past :data:`LONGEST_INTEGER` digits (int() refuses past 4,300)."""
+    """Records the line each mapping starts on, so rejected YAML events say where they are; keeps
+    every value as written, each field being text: YAML 1.1 read ``type: 020`` as the octal number 16
+    (CAMEO 16, another type), ``quote: on`` as True, ``language: no`` as False, and
+    ``2021-07-13T10:00:00`` as ``2021-07-13 10:00:00``, refused as a date."""
 
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=deep)
@@ -105,13 +106,9 @@ class _LineLoader(yaml.SafeLoader):
             mapping["__twice__"] = twice
         return mapping
 
-    def construct_yaml_int(self, node):
-        text = self.construct_scalar(node)
-        return text if len(text) > LONGEST_INTEGER else super().construct_yaml_int(node)
 
-
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _LineLoader.construct_scalar)
-_LineLoader.add_constructor("tag:yaml.org,2002:int", _LineLoader.construct_yaml_int)
+for _tag in ("timestamp", "int", "float", "bool"):
+    _LineLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _LineLoader.construct_scalar)
 
 
 def _yaml_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Rejection, str]]:
