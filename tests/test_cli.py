@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import click
@@ -248,6 +249,19 @@ def test_timeline_finds_an_actor_in_any_case(run):
     by_iri = run("timeline", "--actor", "actor:taliban-delegation-moscow-2021", "-f", "json")
     assert typed.exit_code == 0
     assert json.loads(typed.output) == json.loads(by_iri.output) != []
+
+
+def test_a_name_with_decomposed_characters_is_the_name(kb_copy, run):
+    """A name pasted from macOS comes decomposed (NFD: "g" and a combining breve for "ğ"), and
+    matched no label."""
+    (kb_copy / "kb" / "turkey.ttl").write_text(
+        "<https://w3id.org/dipkb/kb/actor/erdogan> a <https://w3id.org/dipkb/ontology#Person> ;\n"
+        '    <http://www.w3.org/2000/01/rdf-schema#label> "Recep Tayyip Erdoğan"@en .\n', encoding="utf-8")
+    decomposed = unicodedata.normalize("NFD", "Recep Tayyip Erdoğan")
+    assert decomposed != "Recep Tayyip Erdoğan"
+    shown = run("--kb", str(kb_copy), "show", decomposed, "-f", "json")
+    assert shown.exit_code == 0 and json.loads(shown.output)["id"] == "actor:erdogan"
+    assert run("--kb", str(kb_copy), "timeline", "--actor", decomposed).exit_code == 0
 
 
 _PORT = """@prefix dip: <https://w3id.org/dipkb/ontology#> .

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,19 @@ def test_a_new_places_country_is_found_by_its_iso_code_or_another_of_its_names(k
                  "--in-country", f"Dushanbe={country}", "--source", "source:founding-article", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "dip:inCountry place:tajikistan ." in result.stdout
+
+
+@pytest.mark.parametrize("host, visitor", [("RUS", "IN"), ("tjk", "Republic of India"),
+                                           (unicodedata.normalize("NFD", "Zamir  Kabulov"), "india")])
+def test_a_participant_is_found_by_a_countrys_code_or_name_and_in_any_spelling_of_its_characters(
+        kb_copy, host, visitor):
+    """As `timeline --actor RUS` finds Russia; a decomposed name (pasted from macOS) is the name."""
+    result = run("--kb", str(kb_copy), "add", "Talks", "--type", "Meeting", "--participant",
+                 f"host={host}; visitor={visitor}", "--date", "2021-07-20", "--source", "source:founding-article",
+                 "--dry-run")
+    assert result.exit_code == 0, result.output
+    expected = {"RUS": "russia", "tjk": "tajikistan"}.get(host, "zamir-kabulov")
+    assert f"dip:host actor:{expected} ;" in result.stdout and "dip:visitor actor:india ;" in result.stdout
 
 
 @pytest.mark.parametrize("options, said", [

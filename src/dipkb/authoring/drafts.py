@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from dipkb.authoring.known_sources import KnownSources
-from dipkb.authoring.reconcile import ACTOR_NS, Reconciler, slug
+from dipkb.authoring.reconcile import ACTOR_NS, Reconciler, compared_name, slug
 from dipkb.errors import EventDraftError
 from dipkb.model import terms
 from dipkb.model.namespaces import DIP, PREFIXES, XSD, curie, expand
@@ -346,7 +346,7 @@ def similar_actors(reconciler: Reconciler, text: str, count: int = 3) -> list[st
     ratio), as ``'Label' (curie)``."""
     names = [name for name, iris in reconciler.names.items() if any(i in reconciler.actor_classes for i in iris)]
     found: dict[str, None] = {}
-    for name in difflib.get_close_matches(text.strip().lower(), names, n=count, cutoff=0.6):
+    for name in difflib.get_close_matches(compared_name(text), names, n=count, cutoff=0.6):
         for iri in sorted(i for i in reconciler.names[name] if i in reconciler.actor_classes):
             found.setdefault(f"'{reconciler.label(iri)}' ({curie(iri)})")
     return list(found)[:count]

@@ -29,6 +29,7 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from dipkb.model.countries import Country, country_table, name_key
+from dipkb.model.labels import composed
 from dipkb.model.namespaces import DIP, KB, expand
 from dipkb.model.records import ActorSpec, NewActor, NewPlace, PlaceKind, PlaceSpec, Rejection
 from dipkb.store.kb import KnowledgeBase
@@ -112,6 +113,11 @@ def _decimal(text: str | None, what: str, limit: int) -> str | None:
     return format(value, "f")
 
 
+def compared_name(name: str) -> str:
+    """A name as names are compared: in any case, its spaces single, its characters composed."""
+    return composed(" ".join(name.split())).lower()
+
+
 class Reconciler:
     """The KB's actors and places, read once; new actors and places are collected as rows need them."""
 
@@ -125,7 +131,7 @@ class Reconciler:
         self.names: defaultdict[str, set[str]] = defaultdict(set)  # of actors and places only
         self.labels: dict[str, str] = {}
         for row in kb.select_for_each(_NAMES, sorted(self.actor_classes.keys() | self.place_classes.keys())):
-            self.names[row["name"].value.strip().lower()].add(row["x"].value)
+            self.names[compared_name(row["name"].value)].add(row["x"].value)
             if row["p"].value.endswith("#label") and (row["x"].value not in self.labels
                                                        or getattr(row["name"], "language", None) == "en"):
                 self.labels[row["x"].value] = row["name"].value
@@ -210,7 +216,7 @@ class Reconciler:
         coded = {a for code in country.codes for a in self.codes.get(code, ())}
         found = {a for a in coded if self._is_state(a)} or coded
         if not found:
-            found = {a for name in (country.label, *country.names) for a in self.names.get(name.lower(), ())
+            found = {a for name in (country.label, *country.names) for a in self.names.get(compared_name(name), ())
                      if self._is_state(a)}
         if len(found) > 1:
             raise Rejection("ambiguous actor code", f"{country.label} is {len(found)} actors of the KB: "
@@ -242,7 +248,7 @@ class Reconciler:
 
     def _named_actor(self, spec: ActorSpec, dataset: str) -> str:
         name = spec.name.strip()
-        matches = {iri for iri in self.names.get(name.lower(), ()) if iri in self.actor_classes}
+        matches = {iri for iri in self.names.get(compared_name(name), ()) if iri in self.actor_classes}
         if len(matches) == 1:
             return next(iter(matches))
         country = self.countries.of_actor(None, spec.country)
@@ -271,12 +277,25 @@ class Reconciler:
             if iri in table:
                 return iri
             raise Rejection(f"unknown {kind}", f"no {kind} {text} in the knowledge base")
-        matches = sorted(i for i in self.names.get(text.strip().lower(), ()) if i in table)
+        matches = sorted(i for i in self.names.get(compared_name(text), ()) if i in table)
+        if not matches and kind == "actor":
+            matches = self._actors_of_country(text)
         if not matches:
             raise Rejection(f"unknown {kind}", f"no {kind} named {text!r}")
         if len(matches) > 1:
             raise Rejection(f"ambiguous {kind}", f"{text!r} names {len(matches)} {kind}s: " + ", ".join(matches))
         return matches[0]
+
+    def _actors_of_country(self, text: str) -> list[str]:
+        """The actor of the country an ISO or CAMEO code or another of its names gives, as `timeline
+        --actor RUS` finds it: the states with one of its codes, else the actors with one, else the
+        states named by one of its names."""
+        country = self.countries.find(text.strip()) or self.countries.find(text.strip().upper())
+        if country is None:
+            return []
+        coded = {actor for code in country.codes for actor in self.codes.get(code, ()) if actor in self.actor_classes}
+        named = {actor for name in (country.label, *country.names) for actor in self.names.get(compared_name(name), ())}
+        return sorted(filter(self._is_state, coded)) or sorted(coded) or sorted(filter(self._is_state, named))
 
     # --- places -------------------------------------------------------------------------------
 
@@ -296,7 +315,7 @@ class Reconciler:
                 states = {state for code in country.codes for state in self.codes.get(code, ())}
                 places = {place for state in states for place in self.territory.get(state, ())}
             if country is not None and not places:
-                named = {iri for name in (country.label, *country.names) for iri in self.names.get(name.lower(), ())}
+                named = {iri for name in (country.label, *country.names) for iri in self.names.get(compared_name(name), ())}
                 places = {iri for iri in named if DIP + "Country" in self.place_classes.get(iri, ())}
             if len(places) != 1:
                 raise
@@ -319,8 +338,8 @@ class Reconciler:
             if (lat is None) != (long is None):
                 raise Rejection("invalid coordinates", "a latitude without a longitude or the reverse")
         country = self._country(spec.fips, spec.country_name)
-        first = spec.name.split(",")[0].strip().lower()
-        matches = {iri for iri in self.names.get(first, set()) | self.names.get(spec.name.strip().lower(), set())
+        first = compared_name(spec.name.split(",")[0])
+        matches = {iri for iri in self.names.get(first, set()) | self.names.get(compared_name(spec.name), set())
                    if iri in self.place_classes and DIP + "Country" not in self.place_classes[iri]
                    and (country is None or self.in_country.get(iri) == country)}
         if len(matches) == 1:
@@ -337,7 +356,7 @@ class Reconciler:
             for state in self.codes.get(iso3, ()):
                 candidates |= self.territory.get(state, set())
         if not candidates and name:
-            for iri in self.names.get(name.strip().lower(), ()):
+            for iri in self.names.get(compared_name(name), ()):
                 if DIP + "Country" in self.place_classes.get(iri, ()):
                     candidates.add(iri)
                 elif self._is_state(iri):

@@ -8,7 +8,7 @@ from pyoxigraph import Literal, NamedNode
 
 from dipkb.errors import AmbiguousNameError, UnknownNameError
 from dipkb.model.countries import country_table
-from dipkb.model.labels import label_order
+from dipkb.model.labels import composed, label_order
 from dipkb.model.namespaces import DIP, KB, curie, expand
 from dipkb.model.terms import iri_node
 from dipkb.sparql.saved import SavedQuery
@@ -43,6 +43,7 @@ def named_only(text: str) -> str:
 
 def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str = "actor") -> str:
     """An IRI, CURIE or name (label or alternative label, any case) to the one matching IRI."""
+    text = composed(text)
     kind_node = NamedNode(kind)
     iri = expand(text.strip())
     if iri is not None:
@@ -75,6 +76,7 @@ def resolve_among(kb: KnowledgeBase, text: str, kinds: Sequence[tuple[str, str]]
     up as typed (and in its usual casings) in every kind first; only when that finds nothing, as a
     country's name and in any case, reading every label once for all the kinds: :func:`resolve` kind
     by kind read them once a kind, minutes at a million events, to find no more than the first look-up."""
+    text = composed(text)
     if expand(text.strip()) is not None:
         found: dict[str, str] = {}
         for kind, noun in kinds:
