@@ -94,6 +94,19 @@ def test_dry_run_writes_nothing(snapshot, kb_copy):
     assert snapshot(kb_copy) == before
 
 
+def test_a_dry_run_checks_with_the_shapes_as_the_import_would(snapshot, kb_copy, tmp_path):
+    """It said "would add 1 events", exit 0, and the import then failed on a violation."""
+    path = tmp_path / "said.csv"
+    path.write_text("label,type,participants,date,sources\n"
+                    "China voices concern,Statement,speaker=China,2021-07-05,source:founding-article\n", encoding="utf-8")
+    before = snapshot(kb_copy)
+    dry = run("--kb", str(kb_copy), "import", str(path), "--dry-run")
+    assert dry.exit_code == 1
+    assert "Every statement needs what was said" in dry.output and "would add" not in dry.output
+    assert snapshot(kb_copy) == before
+    assert run("--kb", str(kb_copy), "import", str(path)).output == dry.output
+
+
 def test_empty_input_is_exit_2_and_changes_nothing(snapshot, kb_copy, tmp_path):
     empty = tmp_path / "empty.tsv"
     empty.write_bytes(b"")

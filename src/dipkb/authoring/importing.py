@@ -235,19 +235,12 @@ def validate_import(kb: KnowledgeBase, result: ImportResult, *, full: bool = Fal
 
 def commit_import(layout: KBLayout, result: ImportResult, *, kb: KnowledgeBase | None = None,
                   full_validation: bool = False, timeout: float = 60.0) -> list[Finding]:
-    """Validate, then add the import's Turtle to its target file, atomically and under the write lock.
-
-    Raises ImportValidationError (nothing written) when the shapes find a violation; returns the
-    warnings otherwise. ``kb`` is the KB the import was run against; it is reopened when not given."""
+    """Validate (:func:`check_import`), then add the import's Turtle to its target file, atomically and
+    under the write lock. ``kb`` is the KB the import was run against; it is reopened when not given."""
     if not result.turtle:
         return []
     kb = kb or KnowledgeBase.open(layout=layout)
-    findings = validate_import(kb, result, full=full_validation)
-    bad = violations(findings)
-    if bad:
-        raise ImportValidationError(
-            f"The import of {display_path(result.source)} would break {len(bad)} constraint(s) of the shapes; "
-            "nothing was written.", bad)
+    findings = check_import(kb, result, full_validation=full_validation)
     with write_lock(layout, timeout):
         # Names and IRIs were resolved against the KB as it was: another writer may have made one of
         # the same nodes since (two imports of one file wrote its events twice; an add and an import
@@ -259,6 +252,20 @@ def commit_import(layout: KBLayout, result: ImportResult, *, kb: KnowledgeBase |
             raise ImportInputError(f"Another writer added {curie(clashing[0])}{more} while this import ran; nothing "
                                    "was written. Run the import again: it then merges with what is there.")
         write_files(layout, [FileWrite(result.target, result.turtle)], lock=False)
+    return findings
+
+
+def check_import(kb: KnowledgeBase, result: ImportResult, *, full_validation: bool = False) -> list[Finding]:
+    """The shapes' findings about what the import would add: ImportValidationError (nothing written)
+    when one is a violation, else the warnings."""
+    if not result.turtle:
+        return []
+    findings = validate_import(kb, result, full=full_validation)
+    bad = violations(findings)
+    if bad:
+        raise ImportValidationError(
+            f"The import of {display_path(result.source)} would break {len(bad)} constraint(s) of the shapes; "
+            "nothing was written.", bad)
     return findings
 
 

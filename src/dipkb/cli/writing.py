@@ -200,7 +200,8 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
       dipkb import 20191024143000.export.CSV --format gdelt --country RUS --report report.json
       dipkb import 20191024143000.export.CSV.zip --mentions 20191024143000.mentions.CSV.zip --min-mentions 5
     """
-    from dipkb.authoring.importing import ImportFormat, ImportOptions, commit_import, rejected_lines, run_import
+    from dipkb.authoring.importing import (ImportFormat, ImportOptions, check_import, commit_import, rejected_lines,
+                                          run_import)
     from dipkb.store.writing import check_writable
 
     kb = open_kb(ctx, local=True)
@@ -211,7 +212,9 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
                             min_mentions=min_mentions, root_only=root_only, mentions=Path(mentions) if mentions else None)
     result = run_import(kb, Path(file), ImportFormat(fmt) if fmt else None, options)
     accounting = result.report
-    if not dry_run:
+    if dry_run:
+        check_import(kb, result, full_validation=full_validation)
+    else:
         commit_import(kb.layout, result, kb=kb, full_validation=full_validation)
     # Its rejection reasons may quote the file's cells, text from the web.
     click.echo(terminal_lines(accounting.summary(display_path(result.target), dry_run=dry_run)))
