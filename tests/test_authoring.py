@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from conftest import kb_snapshot
-from pyoxigraph import NamedNode, RdfFormat, Store
+from pyoxigraph import NamedNode, RdfFormat, Store, parse
 
 from dipkb import KnowledgeBase
 from dipkb.authoring.add import EventDraft, Participant, add_event, parse_participants
 from dipkb.authoring.drafts import ActorDraft, SourceDraft
 from dipkb.errors import EventDraftError
-from dipkb.model.namespaces import KB, curie
+from dipkb.model.namespaces import KB, KB_BASE, curie
 from dipkb.store.layout import KBLayout
 from dipkb.views.names import resolve_actor
 
@@ -314,7 +314,14 @@ def test_a_dry_run_shows_the_event_its_source_and_its_actor_and_writes_nothing(l
     before = snapshot(layout)
     result = add_event(KnowledgeBase.open(layout=layout), ENVOYS, dry_run=True)
     assert result.accepted and not result.written
-    assert result.turtle == """@prefix dct: <http://purl.org/dc/terms/> .
+    assert result.turtle == """@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix actor: <https://w3id.org/dipkb/kb/actor/> .
+@prefix event: <https://w3id.org/dipkb/kb/event/> .
+@prefix place: <https://w3id.org/dipkb/kb/place/> .
+@prefix source: <https://w3id.org/dipkb/kb/source/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 
 event:kabulov-receives-the-quetta-envoys-2021-07-08
     a dip:Meeting ;
@@ -339,8 +346,14 @@ actor:quetta-envoys
     dip:actsFor actor:taliban .
 """
     assert snapshot(layout) == before
-    # What the dry run shows is what a real run appends.
-    assert add_event(KnowledgeBase.open(layout=layout), ENVOYS).turtle == result.turtle
+    # What the dry run shows is Turtle of its own, declaring every prefix it uses (it declared only those
+    # its file lacks), and what a real run appends after the file's declarations.
+    shown = {(q.subject, q.predicate, q.object) for q in parse(result.turtle.encode(), format=RdfFormat.TURTLE)}
+    appended = add_event(KnowledgeBase.open(layout=layout), ENVOYS).turtle
+    assert appended == "@prefix dct: <http://purl.org/dc/terms/> .\n\n" + result.turtle.split("\n\n", 1)[1]
+    events = layout.kb_dir / "events-2021.ttl"
+    assert shown <= {(q.subject, q.predicate, q.object) for q in parse(events.read_bytes(), format=RdfFormat.TURTLE,
+                                                                        base_iri=KB_BASE)}
 
 
 def test_the_shapes_check_new_sources_with_the_event(layout):

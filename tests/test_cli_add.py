@@ -147,7 +147,8 @@ def test_an_event_with_the_identity_key_of_another_is_added_with_a_note(kb_copy,
     assert result.exit_code == 0, result.output
     assert result.stderr == ("Note: it has the same identity key as event:kabulov-taliban-meeting-2021-07; "
                              "check it is not a duplicate.\n")
-    assert result.stdout.startswith("event:" if dry_run else "Added event:kabulov-meets-the-taliban-again-2021-07 ")
+    assert ("\nevent:kabulov-meets-the-taliban-again-2021-07\n" in result.stdout if dry_run
+            else result.stdout.startswith("Added event:kabulov-meets-the-taliban-again-2021-07 "))
 
 
 def test_add_with_new_source_and_actor(kb_copy):

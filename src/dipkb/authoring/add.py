@@ -318,7 +318,7 @@ def default_target(layout: KBLayout, event: ResolvedEvent) -> Path:
 @dataclass
 class AddResult:
     iri: str
-    turtle: str  # what is (or would be) appended, prefix declarations included
+    turtle: str  # what is appended, with the prefixes the file lacks; for a dry run, with every prefix it uses
     target: Path
     findings: list[Finding] = field(default_factory=list)  # violations and warnings about the new event
     written: bool = False
@@ -353,7 +353,9 @@ def add_event(kb: KnowledgeBase, draft: EventDraft, *, into: Path | None = None,
     result = AddResult(iri, block, target, findings, same_as=same_as)
     _describe(result, event)
     if dry_run or not result.accepted:
-        result.turtle = _with_prefixes(target, block)
+        # Read on its own, not after the file's declarations: every prefix it uses is declared.
+        declarations = terms.prefix_block(used_prefixes(block))
+        result.turtle = joined(declarations, block) if declarations else block
         return result
     with write_lock(kb.layout, timeout):
         # Another writer may have taken an IRI since the KB was opened: ask the KB as it is now, opened
