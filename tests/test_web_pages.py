@@ -202,6 +202,19 @@ def test_a_filter_the_page_does_not_take_is_said_beside_the_form_too(served_kb: 
     assert page.page.locator("form#filters").is_visible() and page.listed() == []
 
 
+def test_a_shared_link_with_what_sites_add_to_it_shows_what_it_showed(served_kb: Served, page: Recorded):
+    """Facebook adds fbclid to every link it passes on, a newsletter utm_source: a page refused them
+    as unknown filters, and a shared event or timeline was an error page."""
+    page.page.goto(served_kb.url + "/?actor=Russia&from=2021-07&to=2021-07")
+    shared = page.listed()
+    response = page.page.goto(served_kb.url + "/?actor=Russia&from=2021-07&to=2021-07&fbclid=IwAR0abc&utm_source=news")
+    assert response.status == 200 and page.listed() == shared != []
+    twin = page.page.locator("link[rel=alternate][type='application/json']").get_attribute("href")
+    assert twin == "/timeline.json?actor=Russia&from=2021-07&to=2021-07"
+    assert fetch(served_kb.url + "/event/kabulov-taliban-meeting-2021-07?fbclid=IwAR0abc")[0] == 200
+    assert fetch(served_kb.url + "/api/timeline?actor=Russia&fbclid=IwAR0abc")[0] == 400  # programs get no slack
+
+
 def test_the_json_twin_is_the_cli_timeline(served_kb: Served, page: Recorded):
     page.page.goto(served_kb.url + "/?actor=Russia&from=2021-07&to=2021-07&page=1")
     twin = page.page.locator("link[rel=alternate][type='application/json']").get_attribute("href")

@@ -78,9 +78,21 @@ class Window:
                 "per_page": PER_PAGE}
 
 
+# What sites add to the links they pass on (Facebook's fbclid, a newsletter's utm_source): a page
+# refuses a parameter it does not know, since a misspelt filter would widen the answer, but a link
+# someone shared must still show what it showed them. The JSON API, read by programs, takes none.
+_TRACKING = frozenset({"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
+                       "mc_cid", "mc_eid", "ref_src"})
+
+
+def _untracked(params: QueryParams) -> list[tuple[str, str]]:
+    """A page's query parameters without those sites add to links for tracking."""
+    return [(k, v) for k, v in params.multi_items() if k not in _TRACKING and not k.startswith("utm_")]
+
+
 def _twin(path: str, params: QueryParams) -> str:
     """The JSON twin of a page: the same filters, all events (no page)."""
-    kept = urlencode([(k, v) for k, v in params.multi_items() if k != "page"])
+    kept = urlencode([(k, v) for k, v in _untracked(params) if k != "page"])
     return f"{path}?{kept}" if kept else path
 
 
@@ -92,7 +104,7 @@ _INPUT_ERRORS = (ParameterError, UnknownNameError, AmbiguousNameError)
 def timeline_page(request: Request) -> Response:
     params = request.query_params
     try:
-        form, wrong = TimelineForm.read(params.multi_items(), also=("page",)), None
+        form, wrong = TimelineForm.read(_untracked(params), also=("page",)), None
     except ParameterError as error:  # an unknown filter, one given twice: said above an empty form
         form, wrong = TimelineForm(), error
     page = functools.partial(_page, "timeline.html", title=_timeline_title(form), form=form, modalities=MODALITIES,
@@ -134,7 +146,7 @@ def _timeline_title(form: TimelineForm) -> str:
 
 def description_page(request: Request) -> Response:
     kind, local = request.url.path.split("/")[1], request.path_params["local"]
-    single_values(list(request.query_params.multi_items()), allowed=("page",))
+    single_values(_untracked(request.query_params), allowed=("page",))
     page = Window.requested(request.query_params)
     with _live(request).reading() as kb:
         # A page lists what one page holds: a million-event actor's whole description took 48 s and 1.5 GB.
