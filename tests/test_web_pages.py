@@ -556,6 +556,22 @@ def test_the_file_opens_offline_and_filters_as_the_cli_does(served_kb: Served, t
         context.close()
 
 
+def test_a_file_of_a_filtered_timeline_says_what_it_holds(served_kb: Served, tmp_path: Path, page: Recorded):
+    """Its form was empty and its title "dipkb timeline": a reader took Russia's 13 events for the KB's,
+    and its Taliban events for all the Taliban's."""
+    out = tmp_path / "russia.html"
+    dipkb(served_kb.root, "timeline", "--actor", "Russia", "--from", "2021", "--direct", "-o", str(out))
+    page.page.goto(out.as_uri())
+    assert page.listed() == cli_timeline(served_kb.root, "--actor", "Russia", "--from", "2021", "--direct")
+    holds = "This file holds only the events of: Russia · its own events only · from 2021."
+    assert holds in page.page.locator("p.note").inner_text()
+    assert page.page.title().startswith("Russia · its own events only · from 2021 · ")
+    everything = tmp_path / "all.html"
+    dipkb(served_kb.root, "timeline", "-o", str(everything))
+    page.page.goto(everything.as_uri())
+    assert page.page.locator("p.note").count() == 0
+
+
 def test_a_keyboard_reaches_the_pages_before_the_events(busy_kb: Served, page: Recorded):
     """The pages were only below the list: 1,102 presses of Tab past every link of 200 events."""
     page.page.goto(busy_kb.url + "/")

@@ -58,7 +58,11 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
     for note in tl.empty_actor_notes(kb, filt, bool(selected)):
         click.echo(f"Note: {note}", err=True)
     if out.format is OutputFormat.HTML:
-        write_page(kb, selected, out)
+        from dipkb.web.html import TimelineForm
+
+        write_page(kb, selected, out, TimelineForm(actors=tuple(actors), direct=direct, type=event_type or "",
+                                                   place=place or "", start=start or "", end=end or "",
+                                                   modalities=tuple(modalities), roles=tuple(roles)))
         return
     # A table names each source by its IRI's last segment (render.timeline_rows): no titles to look up.
     entries = tl.timeline_entries(kb, selected, source_titles=out.format is not OutputFormat.TABLE)
@@ -83,11 +87,11 @@ def timeline_command(ctx: click.Context, actors, direct, event_type, place, star
                    lambda text: handle.write(text.encode()))
 
 
-def write_page(kb: KnowledgeBase, selected: Collection[Selected], out: Output) -> None:
+def write_page(kb: KnowledgeBase, selected: Collection[Selected], out: Output, chosen_by=None) -> None:
     """The offline one-file page of ``selected`` (`timeline -f html`, `export -f html`), with a note
-    when it holds more than a browser opens comfortably."""
+    when it holds more than a browser opens comfortably; ``chosen_by``, the timeline's filters."""
     from dipkb.web import html
 
     if note := html.page_size_note(len(selected)):
         click.echo(f"Note: {note}", err=True)
-    out.write_pieces(html.static_timeline(kb, selected))
+    out.write_pieces(html.static_timeline(kb, selected, chosen_by or html.TimelineForm()))

@@ -271,6 +271,15 @@ class TimelineForm:
                    modalities=tuple(dict.fromkeys(modality_name(m) or m for m in repeated["modality"])),
                    roles=repeated["role"])
 
+    def in_words(self) -> list[str]:
+        """The filters as typed: ``["Russia", "from 2021"]``."""
+        start, end = self.start.strip(), self.end.strip()
+        span = (start if start == end else f"{start}–{end}") if start and end else f"from {start}" if start \
+            else f"to {end}" if end else ""
+        own = "its own events only" if self.direct and self.actors else ""
+        shown = [*self.actors, own, self.type, self.place, span, *self.roles, *self.modalities]
+        return [text for text in shown if text]
+
     def resolve(self, kb: KnowledgeBase) -> TimelineFilter:
         filt = typed_filter(kb, actors=self.actors, direct=self.direct, event_type=self.type, place=self.place,
                             start=self.start, end=self.end, modalities=self.modalities)
@@ -320,17 +329,22 @@ def page_size_note(events: int) -> str | None:
             "many. A filter makes a smaller page: dipkb timeline --actor NAME --from YEAR -o page.html")
 
 
-def static_timeline(kb: KnowledgeBase, selected: Collection[Selected]) -> Iterator[str]:
+def static_timeline(kb: KnowledgeBase, selected: Collection[Selected], chosen_by: TimelineForm = TimelineForm(),
+                    ) -> Iterator[str]:
     """A timeline as one HTML file that needs no network, in pieces: the ``selected`` events (from
     long_selection.select_all). CSS and script inlined, every event embedded as JSON with its filter
     keys; the script pages and filters it in the browser. The events are made, given their keys and
     written a chunk (timeline.CHUNK) at a time, and the names the filters look up come after them:
     memory holds the selection and one chunk, not the page (100k events took 1.3 GB when the page
-    was made whole)."""
+    was made whole). ``chosen_by``: the filters ``selected`` was chosen by, said on the page: its
+    readers would take the events it holds for all there are."""
+    chosen = chosen_by.in_words()
+    notes = [f"This file holds only the events of: {' · '.join(chosen)}. The filters below search among them."] \
+        if chosen else []
     page = environment().get_template("timeline.html").render(
         static=True, css=Markup(asset("dipkb.css")), script=Markup(asset("dipkb.js")), data=Markup(_EVENTS_HERE),
-        form=TimelineForm(), modalities=MODALITIES, notes=[], error=None, title="dipkb timeline",
-        alternate=None, stale=None)
+        form=TimelineForm(), modalities=MODALITIES, notes=notes, error=None,
+        title=" · ".join(chosen + ["dipkb timeline"]), alternate=None, stale=None)
     head, tail = page.split(_EVENTS_HERE)
     yield head + f'{{"mode":"static","total":{len(selected)},"offset":0,"per_page":{PER_PAGE},"events":['
     lookups: dict[str, dict] = {"actors": {}, "places": {}, "types": {}, "codes": {}, "counts_for": {}, "roles": role_lookup(kb)}

@@ -137,11 +137,7 @@ def page_of(name: str) -> str | None:
 
 def _timeline_title(form: TimelineForm) -> str:
     """The filters as typed, so that tabs and the history tell one view from another."""
-    start, end = form.start.strip(), form.end.strip()
-    span = (start if start == end else f"{start}–{end}") if start and end else f"from {start}" if start \
-        else f"to {end}" if end else ""
-    shown = [*form.actors, form.type, form.place, span, *form.roles, *form.modalities]
-    return " · ".join([text for text in shown if text] + ["dipkb timeline"])
+    return " · ".join(form.in_words() + ["dipkb timeline"])
 
 
 def description_page(request: Request) -> Response:
