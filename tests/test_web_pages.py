@@ -394,6 +394,28 @@ def test_the_sparql_editor_runs_a_saved_query_with_its_example(served_kb: Served
     assert page.hosts() == {own_host(served_kb)}
 
 
+def test_the_sparql_editor_shows_the_last_run_only_and_brings_an_error_into_view(shipped_kb: Path, page: Recorded):
+    """A slow run's 503 came after a later run's rows, beside them, and its status said "Error 503."
+    under the later query; an error was written below the saved queries, out of sight."""
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    with serving(shipped_kb, "--timeout", "2") as served:
+        page.page.set_viewport_size({"width": 1280, "height": 600})
+        page.page.goto(served.url + "/sparql")
+        page.page.fill("#query", slow)
+        page.page.click("#sparql-form button[type=submit]")
+        page.page.fill("#query", "SELECT ?e WHERE { ?e a dip:Meeting } LIMIT 3")
+        page.page.click("#sparql-form button[type=submit]")
+        expect(page.page.locator("#sparql-status")).to_contain_text("3 rows in")
+        page.page.wait_for_timeout(3000)  # past the slow run's limit: its answer has come, or would have
+        expect(page.page.locator("#sparql-status")).to_contain_text("3 rows in")
+        expect(page.page.locator("#results .error")).to_have_count(0)
+        page.page.evaluate("window.scrollTo(0, 0)")
+        page.page.fill("#query", "SELECT * WHERE { ?s ?p }")
+        page.page.click("#sparql-form button[type=submit]")
+        expect(page.page.locator("#results .error")).to_contain_text("SPARQL syntax error")
+        expect(page.page.locator("#results .error")).to_be_in_viewport()
+
+
 # ------------------------------------------------------------------------------------------ paging
 
 def serving_generated(tmp_path_factory: pytest.TempPathFactory, events: int) -> Iterator[Served]:

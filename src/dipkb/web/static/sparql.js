@@ -70,11 +70,16 @@
     return grid;
   }
 
+  var running = null;  /* the run whose answer is shown: an earlier, slower one is cancelled */
+
   function run() {
     var started = performance.now();
+    if (running) running.abort();
+    var mine = running = new AbortController();
     status.textContent = "Running…";
     results.textContent = "";
     fetch("/sparql", {
+      signal: mine.signal,
       method: "POST",
       headers: {
         "Content-Type": "application/x-www-form-urlencoded",
@@ -86,10 +91,12 @@
       var truncated = response.headers.get("X-Dipkb-Truncated");
       var reading = type.indexOf("json") >= 0 && response.ok ? response.json() : response.text();
       return reading.then(function (body) {
+        if (mine !== running) return;
         var seconds = ((performance.now() - started) / 1000).toFixed(2);
         if (!response.ok) {
           status.textContent = "Error " + response.status + ".";
           results.appendChild(el("p", "error", typeof body === "string" ? body.trim() : JSON.stringify(body)));
+          results.scrollIntoView({block: "nearest"});
           return;
         }
         if (typeof body === "string") {
@@ -109,6 +116,7 @@
         results.scrollIntoView({block: "nearest"});  /* below the saved queries on a small screen */
       });
     }).catch(function (problem) {
+      if (mine !== running) return;  /* cancelled by a later run */
       status.textContent = "The server did not answer: " + problem.message;
     });
   }
