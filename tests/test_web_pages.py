@@ -337,6 +337,18 @@ def test_a_request_addressed_to_another_name_is_refused_as_a_dns_rebinding_sends
         assert _status_for_host(spelt.url, "attacker.example") == 400
 
 
+def test_a_refused_name_is_told_how_to_serve_it_and_logged(served_kb: Served):
+    """It was "Invalid host header", and nothing in the server's log."""
+    request = urllib.request.Request(served_kb.url + "/", headers={"Host": "myserver.lan:7911"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    said = refused.value.read().decode()
+    assert refused.value.code == 400 and said == (
+        "This server answers requests addressed to 127.0.0.1, localhost, [::1], not to 'myserver.lan'. To serve it "
+        "under that name (behind a proxy, on a network), start it with --allow-host myserver.lan.")
+    assert any(said in line for line in served_kb.stderr)
+
+
 @pytest.mark.parametrize("name", ["a*b", "*x", "kb.example.org:8080", "[::1]:80", ""])
 def test_an_allowed_host_starlette_cannot_match_is_refused_at_the_start(kb_copy, name):
     """'a*b' made every request a 500; a name with its port never matched."""

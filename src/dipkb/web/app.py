@@ -6,6 +6,7 @@ JSON API (:mod:`.api`) and the pages (:mod:`.pages`). Errors become responses in
 """
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,10 +14,11 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware, parse_host_header
+from starlette.responses import PlainTextResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -89,6 +91,25 @@ class AnswerHeaders:
             await self.app(scope, receive, sending)
 
 
+class KnownHosts(TrustedHostMiddleware):
+    """Starlette's check of the Host header (against DNS rebinding), whose refusal said only "Invalid
+    host header", to the browser and to no log: a reverse proxy or a name on the network got that, with
+    nothing to say --allow-host serves it."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.allow_any:
+            named = parse_host_header(Headers(scope=scope).get("host"))
+            host = named.host.lower() if named else ""
+            if not any(host == name or (name.startswith("*") and host.endswith(name[1:])) for name in self.allowed_hosts):
+                message = (f"This server answers requests addressed to {', '.join(dict.fromkeys(self.allowed_hosts))}, not to "
+                           f"{host or 'no name'!r}. To serve it under that name (behind a proxy, on a network), "
+                           f"start it with --allow-host {host or 'NAME'}.")
+                logging.getLogger("uvicorn.error").warning(message)
+                await PlainTextResponse(message, status_code=400)(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -118,7 +139,7 @@ def create_app(config: ServeConfig) -> Starlette:
         finally:
             app.state.live.close()
 
-    middleware = [Middleware(AnswerHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=config.hosts)]
+    middleware = [Middleware(AnswerHeaders), Middleware(KnownHosts, allowed_hosts=config.hosts)]
     if config.cors:
         # On every route and format, the errors included: a browser client must read a 400's message.
         middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
