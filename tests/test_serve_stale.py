@@ -64,6 +64,21 @@ def test_a_change_that_does_not_load_is_said_and_the_files_before_it_answer(kb_c
         assert 'class="note stale"' not in fetch(server.url + "/")[2].decode()
 
 
+def test_a_kb_directory_moved_away_is_said_not_served_as_an_empty_kb(kb_copy: Path):
+    """It answered 200 with no events, and 404 for every actor, as if the KB were empty."""
+    with serving(kb_copy) as server:
+        _, _, timeline = fetch(server.url + "/timeline.json")
+        (kb_copy / "kb").rename(kb_copy / "kb.moved")
+        try:
+            status, headers, body = fetch(server.url + "/timeline.json")
+            assert (status, body) == (200, timeline)
+            assert f"The KB's directory {kb_copy / 'kb'} is gone (moved or deleted)" in headers[STALE_HEADER]
+            assert fetch(server.url + "/actor/russia")[0] == 200
+        finally:
+            (kb_copy / "kb.moved").rename(kb_copy / "kb")
+        assert STALE_HEADER not in fetch(server.url + "/timeline.json")[1]
+
+
 def test_a_failed_refresh_is_tried_again_when_the_files_change_not_on_every_request(kb_copy: Path, monkeypatch):
     opened = []
     real_open = KnowledgeBase.open

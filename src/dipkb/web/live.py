@@ -169,6 +169,9 @@ class LiveKB:
         return False
 
     def _files(self) -> FilesSeen:
+        if not self.layout.kb_dir.is_dir():  # moved or deleted: not a KB with no events
+            raise KBFileError(f"The KB's directory {self.layout.kb_dir} is gone (moved or deleted); put it "
+                              "back, or restart the server on the KB where it is now.")
         seen = set()
         for graph, path in self.layout.file_graphs().items():
             try:
