@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -213,6 +213,18 @@ def test_a_shared_link_with_what_sites_add_to_it_shows_what_it_showed(served_kb:
     assert twin == "/timeline.json?actor=Russia&from=2021-07&to=2021-07"
     assert fetch(served_kb.url + "/event/kabulov-taliban-meeting-2021-07?fbclid=IwAR0abc")[0] == 200
     assert fetch(served_kb.url + "/api/timeline?actor=Russia&fbclid=IwAR0abc")[0] == 400  # programs get no slack
+
+
+def test_each_example_the_form_gives_is_a_filter_it_takes(served_kb: Served, page: Recorded):
+    """The examples read "host, speaker" and "Meeting, 042, CONSULT": typed as shown, each was refused."""
+    page.page.goto(served_kb.url + "/")
+    examples = page.page.locator("#filters input[placeholder^='e.g. ']").evaluate_all(
+        "inputs => inputs.map(i => [i.name, i.placeholder.slice(5)])")
+    assert {name for name, _ in examples} == {"actor", "type", "place", "role"}
+    for name, example in examples:
+        assert "," not in example
+        status, _, _ = fetch(f"{served_kb.url}/?{urlencode({name: example})}")
+        assert status == 200, (name, example)
 
 
 def test_the_json_twin_is_the_cli_timeline(served_kb: Served, page: Recorded):
