@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -647,6 +648,23 @@ def test_the_file_keeps_its_filters_in_the_address(served_kb: Served, timeline_f
     page.page.goto(timeline_file.as_uri() + "#actor=Russia&from=2021-07&to=2021-07")
     assert page.listed() == cli_timeline(served_kb.root, *RUSSIA_JULY)
     assert page.page.input_value("input[name=actor]") == "Russia"
+
+
+def test_the_file_finds_a_name_typed_decomposed(kb_copy: Path, tmp_path: Path, page: Recorded):
+    """A name pasted from macOS comes decomposed (NFD): the file matched it with no label, as the server did."""
+    (kb_copy / "kb" / "turkey.ttl").write_text("""@prefix dip: <https://w3id.org/dipkb/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<https://w3id.org/dipkb/kb/actor/erdogan> a dip:Person ; rdfs:label "Recep Tayyip Erdoğan"@en .
+<https://w3id.org/dipkb/kb/event/erdogan-putin-call-2021-07> a dip:Meeting ; rdfs:label "Erdoğan calls Putin"@en ;
+    dip:participant <https://w3id.org/dipkb/kb/actor/erdogan>, <https://w3id.org/dipkb/kb/actor/russia> ;
+    dip:date "2021-07-12"^^xsd:date ; dip:source <https://w3id.org/dipkb/kb/source/founding-article> .
+""", encoding="utf-8")
+    out = tmp_path / "all.html"
+    dipkb(kb_copy, "export", "-f", "html", "-o", str(out))
+    decomposed = unicodedata.normalize("NFD", "Recep Tayyip Erdoğan")
+    page.page.goto(out.as_uri() + "#" + urlencode({"actor": decomposed}))
+    assert page.listed() == cli_timeline(kb_copy, "--actor", "Recep Tayyip Erdoğan") != []
 
 
 @pytest.mark.parametrize("fragment, said", [
