@@ -158,8 +158,25 @@ def test_a_row_with_bytes_that_are_not_utf8_is_rejected_alone(layout, tmp_path):
 def test_an_unknown_column_is_an_input_error(layout, tmp_path):
     path = tmp_path / "typo.csv"
     path.write_text("label,type,particpants\nA,Meeting,host=actor:russia\n", encoding="utf-8")
-    with pytest.raises(ImportInputError, match="unknown column.*particpants"):
+    with pytest.raises(ImportInputError, match="unknown column.*particpants") as refused:
         run_import(KnowledgeBase.open(layout=layout), path, ImportFormat.CSV)
+    # The columns offered are those a row can use: new_actors, new_places and new_sources were listed,
+    # and refused as "must be a list of drafts".
+    offered = str(refused.value).rsplit("may have: ", 1)[1]
+    assert "participants" in offered and "new_" not in offered
+
+
+def test_a_csv_saved_with_semicolons_is_read_as_a_spreadsheet_wrote_it(layout, tmp_path):
+    """Excel in French or German saves CSV with ";": the format was not told, and with --format csv
+    the whole header was one unknown column."""
+    path = tmp_path / "excel-fr.csv"
+    path.write_bytes("\ufefflabel;type;participants;date;sources;content\r\n"
+                     'China voices concern;Statement;speaker=China;2021-07-05;source:founding-article;'
+                     '"China is concerned; it says so, twice."\r\n'.encode("utf-8"))
+    assert guess_format(path) is ImportFormat.CSV
+    result = run_import(KnowledgeBase.open(layout=layout), path)
+    assert result.report.imported == 1, result.report.rejected_rows
+    assert 'dip:content "China is concerned; it says so, twice."@en' in result.turtle
 
 
 def test_yaml_keeps_a_timestamp_as_written_and_rejects_half_a_character(layout, tmp_path):

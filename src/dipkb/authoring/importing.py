@@ -22,7 +22,7 @@ from dipkb.authoring.importers import icews
 from dipkb.authoring.importers import plover
 from dipkb.authoring.importers import tabular
 from dipkb.authoring.importers.filters import RowFilter
-from dipkb.authoring.importers.reading import NotThisFormat, member_name, open_input, refuse_utf16
+from dipkb.authoring.importers.reading import NotThisFormat, csv_delimiter, member_name, open_input, refuse_utf16
 from dipkb.authoring.reconcile import Reconciler, slug
 from dipkb.errors import ImportInputError, ImportValidationError, InternalError
 from dipkb.model import terms
@@ -158,7 +158,7 @@ def _wrong_format(error: NotThisFormat, option: str = "--format") -> ImportInput
 
 def _csv_header(line: str) -> list[str]:
     try:
-        return next(csv.reader([line]), [])
+        return next(csv.reader([line], delimiter=csv_delimiter(line)), [])
     except csv.Error:  # a cell over the csv module's field limit: no header of ours
         return []
 

@@ -6,6 +6,7 @@ import bz2
 import csv
 import gzip
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -220,7 +221,9 @@ def csv_records(path: Path) -> Iterator[CsvRecord]:
     previous = csv.field_size_limit(MAX_LINE)
     try:
         with open_input(path) as stream:
-            reader = csv.reader(_text_lines(path, stream))
+            lines = _text_lines(path, stream)
+            first = next(lines, "")
+            reader = csv.reader(itertools.chain([first], lines), delimiter=csv_delimiter(first))
             start = 1
             while True:
                 try:
@@ -234,6 +237,13 @@ def csv_records(path: Path) -> Iterator[CsvRecord]:
                 start = reader.line_num + 1
     finally:
         csv.field_size_limit(previous)
+
+
+def csv_delimiter(header: str) -> str:
+    """What separates the cells of a CSV file, told by its header line: ";" where a spreadsheet saves
+    CSV in a language whose decimal mark is the comma (Excel in French, German, Spanish...), a header
+    with semicolons and no comma; else ","."""
+    return ";" if ";" in header and "," not in header else ","
 
 
 def _record_text(cells: list[str]) -> str:

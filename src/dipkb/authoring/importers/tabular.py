@@ -34,7 +34,8 @@ from dipkb.util.paths import display_path
 
 _SOURCE = NamedNode(DIP + "source")
 _DRAFT_FIELDS = {f.name for f in fields(EventDraft)}
-COLUMNS = sorted((_DRAFT_FIELDS - {"event_type"}) | {"type"})
+# Not the new actors, places and sources `add` takes by option: a row names those of the KB.
+COLUMNS = sorted((_DRAFT_FIELDS - {"event_type", "new_actors", "new_places", "new_sources"}) | {"type"})
 
 
 def _cell(value: Any) -> str | None:
@@ -60,7 +61,7 @@ def _draft(record: dict[str, Any]) -> EventDraft:
         source_list = tuple(str(s).strip() for s in sources if str(s).strip())
     else:
         source_list = tuple(s.strip() for s in (_cell(sources) or "").split(";") if s.strip())
-    values = {name: _cell(record.get(name)) for name in _DRAFT_FIELDS - {"participants", "sources", "event_type"}}
+    values = {name: _cell(record.get(name)) for name in set(COLUMNS) - {"participants", "sources", "type"}}
     values = {name: value for name, value in values.items() if value is not None}
     return EventDraft(event_type=_cell(record.get("type")) or "", participants=parsed, sources=source_list,
                       **{"label": "", **values})
