@@ -107,6 +107,20 @@ def test_a_dry_run_checks_with_the_shapes_as_the_import_would(snapshot, kb_copy,
     assert run("--kb", str(kb_copy), "import", str(path)).output == dry.output
 
 
+def test_an_import_that_rejects_every_row_exits_1_and_one_that_rejects_some_exits_0(kb_copy, tmp_path):
+    """Every row of a file rejected (an ambiguous name, text that is not UTF-8) was exit 0: a script
+    could not tell that nothing came in."""
+    header = "label,type,participants,date,sources\n"
+    good = "Russia hosts the Taliban,Meeting,host=Russia; visitor=Taliban,2021-07-20,source:founding-article\n"
+    bad = "Someone meets Russia,Meeting,host=Nobody At All; visitor=Russia,2021-07-20,source:founding-article\n"
+    path = tmp_path / "rows.csv"
+    path.write_text(header + bad, encoding="utf-8")
+    refused = run("--kb", str(kb_copy), "import", str(path))
+    assert refused.exit_code == 1 and "1 rows: 0 imported, 0 merged, 1 rejected" in refused.output
+    path.write_text(header + bad + good, encoding="utf-8")
+    assert run("--kb", str(kb_copy), "import", str(path), "--dry-run").exit_code == 0
+
+
 def test_empty_input_is_exit_2_and_changes_nothing(snapshot, kb_copy, tmp_path):
     empty = tmp_path / "empty.tsv"
     empty.write_bytes(b"")
@@ -122,7 +136,7 @@ def test_invalid_utf8_row_is_rejected_with_its_reason(kb_copy, tmp_path):
     bad.write_bytes(GDELT.read_bytes().splitlines(keepends=True)[0] + b"\xff\xfe\x00garbage\n")
     report_path = tmp_path / "report.json"
     result = run("--kb", str(kb_copy), "import", str(bad), "--format", "gdelt", "--report", str(report_path))
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # its other row is rejected too: nothing came in
     report = json.loads(report_path.read_text())
     assert report["rows"] == 2 and report["reasons"]["invalid UTF-8"] == 1
 

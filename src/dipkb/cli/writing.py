@@ -193,7 +193,7 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
     ACLED's event types map to dipkb classes through the CAMEO codes listed in the table
     dipkb/authoring/importers/acled-types.tsv; a week-precise ACLED date becomes earliest/latest dates.
     Atomic: a failed import leaves the KB as it was. Exit 0 when imported, 1 when the shapes refuse
-    the result (nothing written), 2 for unreadable input.
+    the result (nothing written) or every row not filtered out was rejected, 2 for unreadable input.
 
     \b
     Example:
@@ -228,3 +228,5 @@ def import_command(ctx: click.Context, file: str, fmt: str | None, into: str | N
             raise
         # An error alone read as a failed import: the KB has it, and the same command again adds nothing.
         raise WriteError(f"{error}. The import itself is done, as said above.") from error
+    if accounting.rejected and not (accounting.imported or accounting.merged):  # for a script: nothing came in
+        ctx.exit(EXIT_FINDINGS)
