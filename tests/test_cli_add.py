@@ -102,6 +102,21 @@ def test_a_participant_is_found_by_a_countrys_code_or_name_and_in_any_spelling_o
     assert f"dip:host actor:{expected} ;" in result.stdout and "dip:visitor actor:india ;" in result.stdout
 
 
+def test_a_source_the_kb_has_by_its_url_is_cited_as_it_is_with_a_note(kb_copy):
+    """The title, date and publisher typed were dropped without a word when the URL was the KB's."""
+    first = run("--kb", str(kb_copy), "add", "Jaishankar dials Zarif", "--type", "Meeting", "--participant",
+                "participant=S Jaishankar; participant=Zarif", "--date", "2021-08-20", "--source-title", "A call",
+                "--source-url", "https://example.org/call", "--source-date", "2021-08-20")
+    assert first.exit_code == 0, first.output
+    again = run("--kb", str(kb_copy), "add", "Iran comments on the call", "--type", "Statement", "--participant",
+                "speaker=Iran", "--content", "Iran comments.", "--date", "2021-08-20", "--source-title",
+                "Another title", "--source-url", "https://example.org/call", "--source-date", "2021-08-21", "--dry-run")
+    assert again.exit_code == 0, again.output
+    assert "dip:source source:a-call-2021-08-20 ." in again.stdout and "Another title" not in again.stdout
+    assert again.stderr == ("Note: source:a-call-2021-08-20 is in the knowledge base already, with that URL or title, "
+                            "and is cited as it is there: the title, date and publisher given for it made nothing.\n")
+
+
 @pytest.mark.parametrize("options, said", [
     (["--place", "Moscow", "--new-place", "Doha"], "unused place: new place 'Doha' is not named by --place, --origin or "
                                                    "--destination"),

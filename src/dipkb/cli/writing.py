@@ -153,6 +153,9 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
         # Another add may have made it meanwhile: what this one asked of it (a class, a country) is not applied.
         click.echo(f"Note: {curie(known)} is in the knowledge base already, and is used as it is: {option} "
                    "for it made nothing.", err=True)
+    for known in result.reused_sources:  # the title, date or publisher given may not be the KB's
+        click.echo(f"Note: {curie(known)} is in the knowledge base already, with that URL or title, and is cited "
+                   "as it is there: the title, date and publisher given for it made nothing.", err=True)
     if result.same_as:  # a dry run is when it helps most
         click.echo(f"Note: it has the same identity key as {curie(result.same_as)}; check it is not a duplicate.",
                    err=True)
