@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -417,6 +417,27 @@ def test_the_sparql_editor_runs_a_saved_query_with_its_example(served_kb: Served
     page.page.click("#sparql-form button[type=submit]")
     assert "SERVICE is not allowed" in page.page.locator("#results .error").inner_text()
     assert page.hosts() == {own_host(served_kb)}
+
+
+def test_a_query_run_in_the_editor_is_a_link_that_runs_it_again(served_kb: Served, page: Recorded):
+    """The address stayed /sparql after a run, and /sparql?query=... in a browser was raw JSON: a query
+    could not be shared with someone who never opens a terminal."""
+    query = "SELECT ?e WHERE { ?e a dip:Meeting } ORDER BY ?e LIMIT 3"
+    page.page.goto(served_kb.url + "/sparql")
+    page.page.fill("#query", query)
+    page.page.click("#sparql-form button[type=submit]")
+    expect(page.page.locator("#sparql-status")).to_contain_text("3 rows in")
+    shared = page.page.url
+    assert shared == f"{served_kb.url}/sparql?{urlencode({'query': query}, quote_via=quote)}"
+    page.page.goto(served_kb.url + "/")
+    response = page.page.goto(shared)
+    assert response.headers["content-type"].startswith("text/html") and response.headers["vary"] == "Accept"
+    assert page.page.input_value("#query") == query
+    expect(page.page.locator("table.results-table tbody tr")).to_have_count(3)
+    # A program asking the same address gets the results, as before.
+    request = urllib.request.Request(shared, headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert len(json.loads(answer.read())["results"]["bindings"]) == 3
 
 
 def test_the_sparql_editor_shows_the_last_run_only_and_brings_an_error_into_view(shipped_kb: Path, page: Recorded):

@@ -211,10 +211,12 @@ def _examples(live: LiveKB) -> tuple[list[_Example], list[str]]:
 _FIRST_QUERY = "SELECT ?event ?label WHERE {\n  ?event a dip:Meeting ; rdfs:label ?label\n}\nORDER BY ?event\n"
 
 
-async def sparql_editor(request: Request) -> Response:
-    """The page /sparql shows a browser: a query form, and the saved queries one click away."""
+async def sparql_editor(request: Request, query: str | None = None) -> Response:
+    """The page /sparql shows a browser: a query form, and the saved queries one click away; with
+    ``query`` (a link someone shared, /sparql?query=...), that query in the form, run."""
     examples, problems = await run_in_threadpool(_examples, _live(request))
-    return _page("sparql.html", title="dipkb SPARQL", queries=examples, problems=problems, initial=_FIRST_QUERY,
+    return _page("sparql.html", title="dipkb SPARQL", queries=examples, problems=problems,
+                 initial=_FIRST_QUERY if query is None else query, run=query is not None,
                  prefixes=script_json(PREFIXES), alternate=None)
 
 

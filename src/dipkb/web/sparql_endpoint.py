@@ -63,13 +63,13 @@ async def sparql(request: Request) -> Response:
     asked = await read_request(request)
     # A header sent on several lines is one list (RFC 9110, 5.3): curl -H twice, some proxies.
     accept = ", ".join(request.headers.getlist("accept")) or None
-    if asked.query is None:
-        if request.method in ("GET", "HEAD") and prefers_html(accept):
-            from dipkb.web import pages  # a person with a browser: the query editor
+    if request.method in ("GET", "HEAD") and asked.dataset is None and prefers_html(accept):
+        from dipkb.web import pages  # a person with a browser: the query editor, running a shared query
 
-            editor = await pages.sparql_editor(request)
-            editor.headers["Vary"] = "Accept"  # the same address answers a tool with the service description
-            return editor
+        editor = await pages.sparql_editor(request, asked.query or None)
+        editor.headers["Vary"] = "Accept"  # the same address answers a tool with results or a description
+        return editor
+    if asked.query is None:
         if request.method in ("GET", "HEAD") and (described := _named_graph_format(accept)) is not None:
             from dipkb.web.service_description import service_description  # a tool asking what this is
 

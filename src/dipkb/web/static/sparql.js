@@ -72,10 +72,18 @@
 
   var running = null;  /* the run whose answer is shown: an earlier, slower one is cancelled */
 
+  /* The page's address becomes a link to the query run (/sparql?query=...), to share or bookmark; not
+   * past a length servers refuse in a request line (the address is then the editor's). */
+  function shareable(query) {
+    var address = "/sparql?query=" + encodeURIComponent(query);
+    history.replaceState(null, "", address.length <= 8000 ? address : "/sparql");
+  }
+
   function run() {
     var started = performance.now();
     if (running) running.abort();
     var mine = running = new AbortController();
+    shareable(textarea.value);
     status.textContent = "Running…";
     results.textContent = "";
     fetch("/sparql", {
@@ -136,4 +144,5 @@
       textarea.scrollIntoView({block: "nearest"});
     });
   });
+  if (form.hasAttribute("data-run")) run();  /* a shared link: /sparql?query=... */
 })();
