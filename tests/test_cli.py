@@ -310,6 +310,18 @@ def test_show_event_lists_roles_time_quotes_and_sources(run):
     assert "source:russian-foreign-ministry-statement-2021-07" in text
 
 
+def test_show_calls_standard_properties_by_their_usual_names(run):
+    """It said rdf:type, rdfs:label, skos:altLabel and dct:issued to readers who know none of them;
+    the JSON keeps each property's CURIE beside its name."""
+    text = run("show", "source:founding-article", "--limit", "1").output + run("show", "actor:taliban", "--limit", "1").output
+    for name in ("type", "name", "published", "title", "also known as"):
+        assert re.search(rf"^  {name} +\S", text, re.M), name
+    assert not re.search(r"^  (rdf|rdfs|skos|dct):", text, re.M)
+    place = json.loads(run("show", "place:moscow", "-f", "json").output)["properties"]
+    assert {(p["property"], p["label"]) for p in place} >= {("geo:lat", "latitude"), ("geo:long", "longitude"),
+                                                            ("rdf:type", "type")}
+
+
 def test_show_actor_has_positions_and_timeline_in_json(run):
     data = json.loads(run("show", "Raisi", "-f", "json").output)
     assert data["id"] == "actor:ebrahim-raisi" and data["kind"] == "actor"

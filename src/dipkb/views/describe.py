@@ -13,7 +13,7 @@ from dipkb.model.namespaces import DIP, FILE_GRAPH_PREFIX, KB, curie, expand
 from dipkb.model.terms import iri_node
 from dipkb.store.kb import KnowledgeBase
 from dipkb.util.terminal import display_width, padded, terminal_text
-from dipkb.views.facts import Fact, fact_order
+from dipkb.views.facts import Fact, fact_order, property_name
 from dipkb.views.names import NAMED_ONLY_QUERY, did_you_mean, is_own_name, named_only, resolve_among
 from dipkb.views.paging import timeline_window
 from dipkb.views.render import json_pieces
@@ -108,7 +108,7 @@ def facts_of(kb: KnowledgeBase, iri: str) -> tuple[Fact, ...]:
                 shown[of] = min(shown.get(of, candidate), candidate)
     facts = []
     for (prop, obj), shown in names.items():
-        plabel = shown["property"][-1] if "property" in shown else curie(prop.value)
+        plabel = property_name(prop.value, shown["property"][-1] if "property" in shown else None)
         if isinstance(obj, Literal):
             facts.append(Fact(curie(prop.value), plabel, obj.value, None, obj.language))
         else:

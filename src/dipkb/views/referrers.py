@@ -18,7 +18,7 @@ from dipkb.model.labels import label_order
 from dipkb.model.namespaces import FILE_GRAPH_PREFIX, curie
 from dipkb.store.engine import Term
 from dipkb.store.kb import KnowledgeBase
-from dipkb.views.facts import Fact, fact_order, predicate_rank
+from dipkb.views.facts import Fact, fact_order, predicate_rank, property_name
 from dipkb.views.sorting import LineSorter, fields_line, line_fields
 
 # Only authored triples (file graphs), so derived helpers never show up as references. Sorted here
@@ -80,7 +80,8 @@ def referrers(kb: KnowledgeBase, iri: str, limit: int | None = None) -> Referrer
         pairs += _referring_pairs(kb, target, prop)
     shown = pairs[:limit]
     found = _labels(kb, {term.value for pair in shown for term in pair if isinstance(term, NamedNode)})
-    facts = {Fact(curie(p.value), found.get(p.value, curie(p.value)), found.get(s.value, curie(s.value)), curie(s.value))
+    facts = {Fact(curie(p.value), property_name(p.value, found.get(p.value)), found.get(s.value, curie(s.value)),
+                  curie(s.value))
              for p, s in shown}
     return Referrers(tuple(sorted(facts, key=fact_order)), len(shown), count)
 
@@ -152,7 +153,7 @@ def _every_referrer(kb: KnowledgeBase, target: NamedNode) -> Referrers:
     by_pair = LineSorter(_SORT_BOUND)
     by_pair.add_lines(pair_line(s, p, label) for s, p, label, _ in kb.query(_LABELLED_REFERRERS, {"object": target}))
     found = _labels(kb, curies)
-    property_labels = {prop_curie: found.get(prop, prop_curie) for prop, prop_curie in curies.items()}
+    property_labels = {prop_curie: property_name(prop, found.get(prop)) for prop, prop_curie in curies.items()}
     in_order, pairs = LineSorter(_SORT_BOUND), 0
 
     def listed() -> Iterator[bytes]:
