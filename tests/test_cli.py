@@ -322,6 +322,17 @@ def test_show_calls_standard_properties_by_their_usual_names(run):
                                                             ("rdf:type", "type")}
 
 
+def test_show_timeline_says_each_events_modality(run):
+    """A planned summit listed by date, type and label alone read as one that took place."""
+    text = run("show", "actor:russia").output
+    listed = text.split("  Timeline:\n", 1)[1].splitlines()
+    expected = {e["label"]: e["modality"] for e in json.loads(run("timeline", "--actor", "actor:russia", "-f", "json").output)}
+    assert len(listed) == len(expected) and {"possible", "occurred"} <= set(expected.values())
+    for line in listed:
+        label = next(label for label in expected if line.endswith(label))
+        assert f" {expected[label]} " in line, line
+
+
 def test_show_actor_has_positions_and_timeline_in_json(run):
     data = json.loads(run("show", "Raisi", "-f", "json").output)
     assert data["id"] == "actor:ebrahim-raisi" and data["kind"] == "actor"

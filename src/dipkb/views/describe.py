@@ -168,7 +168,8 @@ def text_lines(d: Description) -> Iterator[str]:
     yield from (terminal_text(f"    {f.value} ({f.value_id}) {f.predicate_label}") + "\n" for f in d.referenced_by)
     if d.timeline:
         yield "\n" + terminal_text(f"  Timeline{_of_all(len(d.timeline), d.timeline_count)}:") + "\n"
-    yield from (terminal_text(f"    {e.date:<14} {e.type:<24} {e.label}") + "\n" for e in d.timeline)
+    # The modality too: a planned summit listed as a date, a type and a label read as one that took place.
+    yield from (terminal_text(f"    {e.date:<14} {e.type:<24} {e.modality:<9} {e.label}") + "\n" for e in d.timeline)
 
 
 def _of_all(shown: int, count: int) -> str:
