@@ -133,6 +133,15 @@ def test_bad_rows_are_rejected_with_every_reason(layout, tmp_path):
     assert found[""][1] == "empty row"
 
 
+def test_a_label_on_several_lines_is_rejected(layout, tmp_path):
+    """A spreadsheet cell with a line break made a label that broke every timeline table it was in."""
+    report = imported(layout, tmp_path / "lines.csv", "label,type,participants,date,sources\n"
+                      '"Russia hosts\nthe Taliban",Meeting,host=Russia; visitor=Taliban,2021-07-20,source:founding-article\n'
+                      'Russia hosts the Taliban,Meeting,host=Russia; visitor=Taliban,2021-07-21,source:founding-article\n')
+    assert report.imported == 1
+    assert [(r.line, r.reason) for r in report.rejected_rows] == [(2, "label on several lines")]
+
+
 def test_a_row_with_a_malformed_language_tag_is_rejected_alone(layout, tmp_path):
     path = tmp_path / "languages.csv"
     path.write_text("label,type,participants,date,sources,language\n"

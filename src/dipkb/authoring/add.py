@@ -197,6 +197,9 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
 
     if not draft.label.strip():
         problems.append(Rejection("missing field", "an event needs a label"))
+    elif len(draft.label.strip().splitlines()) > 1:  # a spreadsheet cell with a line break in it
+        problems.append(Rejection("label on several lines", "an event's label is a one-line headline; put the "
+                                  "rest in content or note"))
     if not terms.is_language_tag(draft.language):
         problems.append(Rejection("invalid language", f"{draft.language!r} is not a language tag such as en, fr "
                                   "or zh-Hans"))
