@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,23 @@ def test_an_import_that_rejects_every_row_exits_1_and_one_that_rejects_some_exit
     assert refused.exit_code == 1 and "1 rows: 0 imported, 0 merged, 1 rejected" in refused.output
     path.write_text(header + bad + good, encoding="utf-8")
     assert run("--kb", str(kb_copy), "import", str(path), "--dry-run").exit_code == 0
+
+
+def test_rejected_rows_to_dev_stdout_append_to_the_file_it_goes_to(kb_copy, tmp_path):
+    """`--rejected /dev/stdout >> log` replaced the log with the rejected rows: /dev/stdout named the
+    log, and an output file is replaced atomically."""
+    path = tmp_path / "rows.csv"
+    path.write_text("label,type,participants,date,sources\n"
+                    "Someone meets Russia,Meeting,host=Nobody At All; visitor=Russia,2021-07-20,source:founding-article\n",
+                    encoding="utf-8")
+    log = tmp_path / "log"
+    log.write_text("before\n", encoding="utf-8")
+    with log.open("ab") as appended:
+        subprocess.run([sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "import", str(path), "--dry-run",
+                        "--rejected", "/dev/stdout"], stdout=appended, check=False, timeout=120)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "before" and lines[1].startswith("1 rows: 0 imported")
+    assert "line\treason\tdetail\trow" in lines and any(line.startswith("2\tunknown actor") for line in lines)
 
 
 def test_empty_input_is_exit_2_and_changes_nothing(snapshot, kb_copy, tmp_path):

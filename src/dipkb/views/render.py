@@ -353,6 +353,12 @@ class Output:
                 with open(target, "wb") as handle:
                     yield handle
                 return
+            if target.parts[:2] in (("/", "dev"), ("/", "proc")):
+                # /dev/stdout of a command whose output goes to a file (`>> log`) names that file:
+                # replaced, it lost what the log held; appended to, it gets this after it.
+                with open(target, "ab") as handle:
+                    yield handle
+                return
             # Through a link to the file it names: replacing the link would cut it.
             with replacing(target.resolve()) as handle:
                 yield handle
