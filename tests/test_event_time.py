@@ -7,11 +7,14 @@ from datetime import date
 
 import pytest
 
-from dipkb.model.temporal import EventTime, parse_partial_date
+from dipkb.model.namespaces import XSD
+from dipkb.model.temporal import EventTime, parse_partial_date, period_of
 
 
 def event_time(**fields: str) -> EventTime:
-    return EventTime(**{name: parse_partial_date(text) for name, text in fields.items()})
+    """Dates, and xsd:dateTime values as the files write them (with a T)."""
+    return EventTime(**{name: period_of(text, XSD + "dateTime") if "T" in text else parse_partial_date(text)
+                        for name, text in fields.items()})
 
 
 @pytest.mark.parametrize(("fields", "first", "last"), [
@@ -35,6 +38,9 @@ def event_time(**fields: str) -> EventTime:
     ({"start": "2021", "latest": "2021-03"}, "2021-01-01", None),
     # A date with an end is an interval from the date: the end was dropped, shown and filtered.
     ({"date": "2021-07-01", "end": "2021-07-10"}, "2021-07-01", "2021-07-10"),
+    # Two hours written in two zones (20:00Z on the 31st to 23:00Z): filed under both days, not none.
+    ({"start": "2021-06-01T01:00:00+05:00", "end": "2021-05-31T23:00:00Z"}, "2021-05-31", "2021-06-01"),
+    ({"earliest": "2021-09-01T01:00:00+05:00", "latest": "2021-08-31T23:00:00Z"}, "2021-08-31", "2021-09-01"),
     ({}, None, None),
 ])
 def test_the_days_an_event_is_filed_under(fields, first, last):
@@ -52,6 +58,9 @@ def test_the_days_an_event_is_filed_under(fields, first, last):
     ({"earliest": "2019", "latest": "2020"}, "[2019..2020]"),
     ({"latest": "2021-07", "end": "2021-09"}, "[..2021-07]/2021-09"),
     ({"date": "2021-07-01", "end": "2021-07-10"}, "2021-07-01/2021-07-10"),
+    # A bound beside a date narrows it, and the filters use it: "2021" alone was in no July's list.
+    ({"date": "2021", "latest": "2021-03"}, "2021 [..2021-03]"),
+    ({"earliest": "2021-06", "end": "2021-08-15"}, "[2021-06..]/2021-08-15"),
     ({}, ""),
 ])
 def test_a_date_is_written_at_its_own_precision(fields, shown):
@@ -62,6 +71,7 @@ def test_a_date_is_written_at_its_own_precision(fields, shown):
     ({"date": "2021"}, "2021"),
     ({"date": "2021-07"}, "July 2021"),
     ({"date": "2021-07-09"}, "9 July 2021"),
+    ({"date": "2021", "latest": "2021-03"}, "2021, no later than March 2021"),
     ({"latest": "2021-07"}, "no later than July 2021"),
     ({"earliest": "1996"}, "no earlier than 1996"),
     ({"earliest": "2019", "latest": "2020-03"}, "between 2019 and March 2020"),

@@ -9,6 +9,8 @@ from pyoxigraph import Literal, NamedNode
 from dipkb import KnowledgeBase
 from dipkb.sparql import guard
 from dipkb.sparql.saved import find_query, load_catalogue, load_query_file
+from dipkb.views.long_selection import select_all
+from dipkb.views.timeline import TimelineFilter, timeline_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES_DIR = ROOT / "queries"
@@ -309,6 +311,43 @@ def test_a_dated_event_with_an_end_shows_its_interval_as_the_timeline_does(tmp_p
                          ("meetings-between", {"a": rome, "b": carthage}), ("who-met-whom", {})):
         rows = run(small, name, **values)
         assert [r["date"].value for r in rows] == ["2021-03-01/2021-03-10"], name
+
+
+TIME_SHAPES = {  # an event's time properties, as the files write them
+    "year": 'dip:date "2021"^^xsd:gYear', "month": 'dip:date "2021-07"^^xsd:gYearMonth',
+    "interval": 'dip:startDate "2021-05"^^xsd:gYearMonth ; dip:endDate "2021-07-09"^^xsd:date',
+    "open start": 'dip:endDate "2021-07"^^xsd:gYearMonth', "open end": 'dip:startDate "2021-07"^^xsd:gYearMonth',
+    "latest": 'dip:latestDate "2021-07"^^xsd:gYearMonth', "earliest": 'dip:earliestDate "2021-07"^^xsd:gYearMonth',
+    "earliest and end": 'dip:earliestDate "2021-06"^^xsd:gYearMonth ; dip:endDate "2021-07-15"^^xsd:date',
+    "date and bound": 'dip:date "2021"^^xsd:gYear ; dip:latestDate "2021-07"^^xsd:gYearMonth',
+    "zones": 'dip:startDate "2021-07-01T01:00:00+05:00"^^xsd:dateTime ; dip:endDate "2021-06-30T23:00:00Z"^^xsd:dateTime',
+}
+
+
+def test_the_saved_queries_show_every_events_time_as_the_timeline_does(tmp_path):
+    """Their date column dropped an earliest bound before an end ("../2021-07-15") and a bound beside
+    a date; troop-movements listed an event no range holds in every one."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "times.ttl").write_text(
+        "@prefix dip: <https://w3id.org/dipkb/ontology#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        + "".join(f"<https://w3id.org/dipkb/kb/event/t{n}> a dip:Deployment ; dip:movingForce "
+                  f"<https://w3id.org/dipkb/kb/actor/rome> ; {shape} .\n" for n, shape in enumerate(TIME_SHAPES.values()))
+        + "<https://w3id.org/dipkb/kb/event/ides> a dip:Deployment ; dip:movingForce <https://w3id.org/dipkb/kb/actor/rome> ;"
+          ' dip:date "-0044"^^xsd:gYear .\n', encoding="utf-8")
+    small = KnowledgeBase.open(tmp_path, index=False)
+    shown = {e.id.rsplit("/", 1)[1]: e.date
+             for e in timeline_entries(small, select_all(small, TimelineFilter(actors=(ACTOR + "rome",))))}
+    for name, values in (("actor-timeline", {"actor": ACTOR + "rome"}), ("troop-movements", {})):
+        rows = run(small, name, **values)
+        dates = {r["event" if name == "actor-timeline" else "movement"].value.rsplit("/", 1)[1]: r["date"].value
+                 for r in rows}
+        assert {k: v for k, v in dates.items() if k != "ides"} == {k: v for k, v in shown.items() if k != "ides"}, name
+    assert shown["t8"] == "2021 [..2021-07]" and shown["t7"] == "[2021-06..]/2021-07-15"
+    for values in ({"from": "1990", "to": "1999"}, {"from": "2021-07", "to": "2021-07"}):
+        assert "ides" not in {r["movement"].value.rsplit("/", 1)[1] for r in run(small, "troop-movements", **values)}
+    july = {r["movement"].value.rsplit("/", 1)[1] for r in run(small, "troop-movements", **{"from": "2021-06-30",
+                                                                                             "to": "2021-06-30"})}
+    assert "t9" in july  # 20:00Z on the 30th to 23:00Z: in June's last day, as in July's first
 
 
 def test_events_without_source_finds_one(tmp_path):

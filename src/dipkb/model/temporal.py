@@ -224,7 +224,13 @@ class EventTime:
             lows.append(self.latest.first_day)
         if not highs and self.earliest and not self.start:
             highs.append(self.earliest.last_day)
-        return (max(lows) if lows else None, min(highs) if highs else None)
+        first, last = (max(lows) if lows else None, min(highs) if highs else None)
+        if first and last and first > last:
+            # Instants written in two time zones: 2021-06-01T01:00+05:00 to 2021-05-31T23:00Z is two
+            # hours, on the 31st or the 1st depending on where one stands; filed under both days, not
+            # under none (a first day after the last matched no filter).
+            first, last = last, first
+        return first, last
 
     def filed_by(self) -> Period | None:
         """The time the event's first day (:meth:`bounds`) comes from: the latest-beginning of its date,
@@ -237,9 +243,11 @@ class EventTime:
     def display(self) -> str:
         """ISO 8601 at the event's own precision: ``2021-07``, an interval ``2021-05/2021-07``, or
         bounds in EDTF's "one of a set" form, ``[..2021-07]`` for "no later than July 2021"."""
-        if self.date:
-            return f"{self.date.text}/{self.end.text}" if self.end else self.date.text
         bounds = f"[{self.earliest.text if self.earliest else ''}..{self.latest.text if self.latest else ''}]"
+        if self.date:
+            shown = f"{self.date.text}/{self.end.text}" if self.end else self.date.text
+            # A bound narrows the date, and the filters use it: "2021 [..2021-03]" is in no July.
+            return f"{shown} {bounds}" if self.earliest or self.latest else shown
         if self.start or self.end:
             begin = self.start.text if self.start else (bounds if self.earliest or self.latest else "..")
             return f"{begin}/{self.end.text if self.end else '..'}"
@@ -257,7 +265,8 @@ class EventTime:
         """What :meth:`display` says, in words: "July 2021", "no later than July 2021", "from May 2021
         to July 2021", "from 1996, end unknown"; "" for an undated event."""
         if self.date:
-            return f"from {self.date.words()} to {self.end.words()}" if self.end else self.date.words()
+            shown = f"from {self.date.words()} to {self.end.words()}" if self.end else self.date.words()
+            return f"{shown}, {self.bounded_words()}" if self.earliest or self.latest else shown
         begin = self.start.words() if self.start else self.bounded_words()
         if self.end:
             return f"from {begin} to {self.end.words()}" if begin else f"until {self.end.words()}, start unknown"
