@@ -241,6 +241,10 @@ def test_warnings_conform_unless_strict(small_kb):
     assert report.conforms() and not report.conforms(strict=True)
     assert (report.violations, len(report.warnings)) == ([], 1)
     assert render_text(report).endswith("\nConforms: 0 violations, 1 warning in 2 files.\n")
+    # --strict exits 1 on it: the text, the JSON and the SHACL report said it conforms all the same.
+    assert render_text(report, strict=True).endswith("\n0 violations, 1 warning in 2 files.\n")
+    assert json.loads(render_json(report, strict=True))["conforms"] is False
+    assert "sh:conforms false" in render_turtle(report, strict=True)
 
 
 def test_json_format(small_kb):

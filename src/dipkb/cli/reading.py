@@ -36,7 +36,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
     note_unread_files(layout)
     report = validation.validate(layout, [Path(p) for p in paths] or None)
     renderer = {"text": findings.render_text, "json": findings.render_json, "turtle": findings.render_turtle}[fmt]
-    click.echo(renderer(report), nl=False)
+    click.echo(renderer(report, strict), nl=False)
     ctx.exit(EXIT_OK if report.conforms(strict=strict) else EXIT_FINDINGS)
 
 

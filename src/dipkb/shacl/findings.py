@@ -89,13 +89,14 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def summary(report: ValidationReport) -> str:
+def summary(report: ValidationReport, strict: bool = False) -> str:
     """``Conforms: 0 violations, 2 warnings in 5 files.`` or ``3 violations, 0 warnings in 5 files.``,
-    counting the lines the text shows (:func:`finding_lines`)."""
+    counting the lines the text shows (:func:`finding_lines`); with ``strict``, a warning is no
+    conformance either (the command then exits 1, under a "Conforms" it said)."""
     violations, warnings = len(finding_lines(report.violations)), len(finding_lines(report.warnings))
     counts = (f"{_plural(violations, 'violation')}, {_plural(warnings, 'warning')} "
               f"in {_plural(report.files_checked, 'file')}.")
-    return f"Conforms: {counts}" if report.conforms() else counts
+    return f"Conforms: {counts}" if report.conforms(strict) else counts
 
 
 def short_term(term: str) -> str:
@@ -153,13 +154,13 @@ def finding_lines(findings: list[Finding]) -> list[str]:
     return list(dict.fromkeys(render_finding(f) for f in findings))
 
 
-def render_text(report: ValidationReport) -> str:
-    return "\n".join(finding_lines(report.findings) + [summary(report)]) + "\n"
+def render_text(report: ValidationReport, strict: bool = False) -> str:
+    return "\n".join(finding_lines(report.findings) + [summary(report, strict)]) + "\n"
 
 
-def render_json(report: ValidationReport) -> str:
+def render_json(report: ValidationReport, strict: bool = False) -> str:
     document = {
-        "conforms": report.conforms(),
+        "conforms": report.conforms(strict),
         "violations": len(report.violations),
         "warnings": len(report.warnings),
         "files_checked": report.files_checked,
@@ -174,10 +175,10 @@ def render_json(report: ValidationReport) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_turtle(report: ValidationReport) -> str:
+def render_turtle(report: ValidationReport, strict: bool = False) -> str:
     """The findings as a SHACL validation report graph (sh:ValidationReport), in finding order."""
     lines = [f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in PREFIXES.items()]
-    lines += ["", "[] a sh:ValidationReport ;", f"    sh:conforms {'true' if report.conforms() else 'false'}"]
+    lines += ["", "[] a sh:ValidationReport ;", f"    sh:conforms {'true' if report.conforms(strict) else 'false'}"]
     for number, f in enumerate(report.findings):
         lines[-1] += " ;" if number == 0 else " ,"
         if number == 0:
