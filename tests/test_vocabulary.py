@@ -127,6 +127,32 @@ def test_a_misspelt_term_of_a_standard_vocabulary_is_a_violation_with_the_term_m
     assert {f["file"] for f in findings} == {str(path)}
 
 
+@pytest.mark.parametrize("declared, typed, meant", [
+    ("geo: <http://www.w3.org/2003/01/geo/wgs84_pos>", "http://www.w3.org/2003/01/geo/wgs84_poslat", "geo:lat"),
+    ("geo: <https://www.w3.org/2003/01/geo/wgs84_pos#>", "https://www.w3.org/2003/01/geo/wgs84_pos#lat", "geo:lat"),
+    ("rdfs: <http://www.w3.org/2000/01/rdf-schema>", "http://www.w3.org/2000/01/rdf-schemalat", None),
+    ("skos: <http://www.w3.org/2004/02/skos/core>", "http://www.w3.org/2004/02/skos/corelat", None),
+])
+def test_a_standard_vocabularys_namespace_declared_wrongly_is_said_to_be(kb, declared, typed, meant):
+    """A namespace without its '#' or with https: made geo:lat an IRI nothing reads: the place lost its
+    coordinates without a word. Only terms of the vocabulary are taken for it (rdfs:lat is no term)."""
+    header = HEADER + f"@prefix {declared} .\n"
+    write(kb, "wrong.ttl", f"actor:russia {declared.split(':')[0]}:lat 55.75 .\n", header=header)
+    code, findings = validate(kb)
+    if meant is None:
+        assert (code, findings) == (0, [])
+        return
+    namespace = "http://www.w3.org/2003/01/geo/wgs84_pos#"
+    assert code == 1 and [s[3] for s in said(findings)] == [
+        f"{typed} is not a term of the WGS84 vocabulary; did you mean {meant} (geo: is <{namespace}>)?"]
+
+
+def test_a_document_of_a_standard_vocabularys_site_is_no_misspelt_term(kb):
+    write(kb, "documents.ttl", "actor:russia rdfs:isDefinedBy <http://www.w3.org/2002/07/owl>, "
+          "<http://www.w3.org/2004/02/skos/core.rdf>, <https://www.w3.org/2003/01/geo/wgs84_pos> .\n")
+    assert validate(kb) == (0, [])
+
+
 def test_every_term_of_the_closed_vocabularies_and_the_open_ones_pass(kb):
     """rdf:_3 and RDF 1.2's rdf:reifies are RDF's; schema.org and OWL-Time grow, so their terms are not
     checked."""

@@ -75,6 +75,17 @@ _CLOSED_NAMESPACES = tuple(vocabulary.namespace for vocabulary in CLOSED_VOCABUL
 _CLOSED_TERMS = frozenset(term for vocabulary in CLOSED_VOCABULARIES for term in vocabulary.terms())
 
 
+def _other_scheme(iri: str) -> str:
+    scheme, rest = iri.split("://", 1)
+    return ("https" if scheme == "http" else "http") + "://" + rest
+
+
+# A closed vocabulary's namespace declared without its last '#' or '/', or with the other scheme:
+# `@prefix geo: <http://www.w3.org/2003/01/geo/wgs84_pos>` makes geo:lat <...wgs84_poslat>, which
+# nothing reads, and a place loses its coordinates without a word.
+_CLOSED_LOOKALIKES = tuple(ns[:-1] for ns in _CLOSED_NAMESPACES) + tuple(_other_scheme(ns[:-1]) for ns in _CLOSED_NAMESPACES)
+
+
 @dataclass(frozen=True)
 class Misuse:
     """A triple using, as its predicate or object, a term the ontology does not declare."""
@@ -89,7 +100,7 @@ def checked_terms(iris: Iterable[str]) -> set[str]:
     """Those of ``iris`` this check is about: in dipkb's own namespaces, or that look as if they were
     meant to be, or in a closed vocabulary."""
     return {iri for iri in iris
-            if iri.startswith(_LOOKALIKES) and not iri.startswith(_NOT_TERMS) or iri.startswith(_CLOSED_NAMESPACES)}
+            if iri.startswith(_LOOKALIKES) and not iri.startswith(_NOT_TERMS) or iri.startswith(_CLOSED_LOOKALIKES)}
 
 
 def used_terms(store: ox.Store, graphs: Iterable[str]) -> set[str]:
@@ -117,9 +128,16 @@ def misuses(store: ox.Store, graphs: Iterable[str], ontology_graphs: Iterable[st
         closed = _closed_vocabulary(term)
         if closed is not None and closed.declares(term):
             continue
+        if closed is None and term.startswith(_CLOSED_LOOKALIKES):
+            meant = _closed_meant(term)
+            if meant is None:  # another IRI of the vocabulary's site (a document's), no term of it
+                continue
+            closed = _closed_vocabulary(meant)
+            suggestion = f"; did you mean {curie(meant)} ({curie(meant).split(':')[0]}: is <{closed.namespace}>)?"
+        else:
+            suggestion = _suggestion(term, declared)
         node = ox.NamedNode(term)
-        message = f"{curie(term)} is not a term of {closed.name if closed else 'the dipkb ontology'}" \
-                  f"{_suggestion(term, declared) or '.'}"
+        message = f"{curie(term)} is not a term of {closed.name if closed else 'the dipkb ontology'}{suggestion or '.'}"
         for quad in store.quads_for_pattern(None, node, None):
             if _in(quad, graphs):
                 yield Misuse(quad.subject, term, quad.object, message)
@@ -169,6 +187,18 @@ def _suggestion(term: str, declared: set[str]) -> str:
         if key[0] >= 0.75 and (best is None or key > best[0]):
             best = key, iri
     return f"; did you mean {curie(best[1])}?" if best else ""
+
+
+def _closed_meant(term: str) -> str | None:
+    """The term of a closed vocabulary that an IRI of a lookalike of its namespace was meant to be, if
+    it has one of that name."""
+    for namespace in _CLOSED_NAMESPACES:
+        for lookalike in (namespace[:-1], _other_scheme(namespace[:-1])):
+            if term.startswith(lookalike):
+                meant = namespace + term[len(lookalike):].lstrip("#/")
+                if meant in _CLOSED_TERMS and meant != namespace:
+                    return meant
+    return None
 
 
 def _meant(term: str) -> str:
