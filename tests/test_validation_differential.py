@@ -374,7 +374,7 @@ place:x a dip:Place ;
 place:y a dip:Place ;
     rdfs:label "Y"@en ;
     geo:lat "+05.10"^^xsd:decimal ;
-    geo:long 7 .
+    geo:long "07.0e0"^^xsd:double .
 
 event:e a dip:Deployment ;
     rdfs:label "A deployment"@en ;
@@ -408,6 +408,6 @@ def test_literals_are_judged_and_reported_as_written(tmp_path, suffix):
     assert found == {
         ("x", "lat", None, "MaxCountConstraintComponent"),  # two forms of one value: pyshacl counts both
         ("x", "long", f'"200.0"^^<{XSD}decimal>', "MaxInclusiveConstraintComponent"),
-        ("y", "long", f'"7"^^<{XSD}integer>', "DatatypeConstraintComponent"),
+        ("y", "long", f'"07.0e0"^^<{XSD}double>', "OrConstraintComponent"),  # a decimal or a whole number
         ("e", "personnelCount", f'"-05"^^<{XSD}nonNegativeInteger>', "NodeConstraintComponent"),
     }
