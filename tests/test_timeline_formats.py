@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import TURTLE_PREFIXES
 from pyoxigraph import NamedNode, RdfFormat, parse
 
 from dipkb.cli import cli
@@ -216,6 +217,32 @@ source:web-report a dip:NewsArticle ; dct:title "A report on the web"@en ;
 source:sneaky-report a dip:NewsArticle ; dct:title "A sneaky report"@en ;
     dip:url "javascript:alert(1)"^^xsd:anyURI .
 """
+
+
+def test_timelinejs_places_instants_of_several_zones_in_the_order_they_happened(kb_copy):
+    """The zone was dropped: 08:00+05:00 (03:00Z), 05:00Z and 01:00-08:00 (09:00Z) came in reverse order,
+    and an interval from 01:00+05:00 on the 1st to 23:00Z on the 31st ended before it began."""
+    times = {"a": 'dip:date "2021-07-16T08:00:00+05:00"^^xsd:dateTime',
+             "b": 'dip:date "2021-07-16T05:00:00.5Z"^^xsd:dateTime',
+             "c": 'dip:date "2021-07-16T01:00:00-08:00"^^xsd:dateTime',
+             "d": 'dip:startDate "2021-06-01T01:00:00+05:00"^^xsd:dateTime ; '
+                  'dip:endDate "2021-05-31T23:00:00Z"^^xsd:dateTime'}
+    (kb_copy / "kb" / "zones.ttl").write_text(
+        TURTLE_PREFIXES + "".join(
+            f'event:zone-{name} a dip:Meeting ; rdfs:label "Zone {name}"@en ; dip:host actor:russia ; '
+            f"dip:visitor actor:india ; {time} ; dip:modality dip:Occurred ; dip:source source:founding-article .\n"
+            for name, time in times.items()), encoding="utf-8")
+    document = json.loads(run("--kb", str(kb_copy), "timeline", "--actor", "actor:india", "--from", "2021-05",
+                              "--to", "2021-07", "-f", "timelinejs").stdout)
+    check_timelinejs(document)
+    slides = {s["unique_id"].removeprefix("event-zone-"): s for s in document["events"] if "zone" in s["unique_id"]}
+    instant = [tuple(slides[n]["start_date"].get(k, 0) for k in ("day", "hour", "minute", "second", "millisecond"))
+               for n in "abc"]
+    assert instant == [(16, 3, 0, 0, 0), (16, 5, 0, 0, 500), (16, 9, 0, 0, 0)]  # in UTC
+    assert slides["a"]["display_date"] == "2021-07-16T08:00:00+05:00"
+    interval = slides["d"]
+    assert (interval["start_date"]["day"], interval["start_date"]["hour"]) == (31, 20)
+    assert (interval["end_date"]["day"], interval["end_date"]["hour"]) == (31, 23)
 
 
 def test_html_is_escaped_links_are_web_links_an_instant_has_its_time_undated_events_are_counted(kb_copy):

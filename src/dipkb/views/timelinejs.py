@@ -13,7 +13,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from dipkb.model.namespaces import curie
 from dipkb.model.temporal import EventTime, Period, Precision
@@ -48,10 +48,26 @@ def date_object(period: Period) -> dict[str, int]:
     if period.precision in (Precision.DAY, Precision.INSTANT):
         parts["day"] = day.day
     if period.precision is Precision.INSTANT:
-        # The time of day as written; the zone is dropped, as TimelineJS reads every date as local.
-        moment = datetime.fromisoformat(re.sub(r"(Z|[+-]\d{2}:\d{2})$", "", period.text))
-        parts |= {"hour": moment.hour, "minute": moment.minute, "second": moment.second}
+        # TimelineJS reads every date as local: an instant with a zone is given in UTC, so that
+        # 01:00+05:00 comes before 05:00Z as it happened (its slide says the time as written, see
+        # _slide); one without a zone as written.
+        try:
+            moment = datetime.fromisoformat(period.text)
+            moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment
+        except (ValueError, OverflowError):  # moved by its zone out of the years Python has: the day
+            return parts
+        parts = {"year": moment.year, "month": moment.month, "day": moment.day, "hour": moment.hour,
+                 "minute": moment.minute, "second": moment.second}
+        if moment.microsecond:
+            parts["millisecond"] = moment.microsecond // 1000
     return parts
+
+
+def _zoned(period: Period | None) -> bool:
+    return period is not None and period.precision is Precision.INSTANT and bool(_ZONE.search(period.text))
+
+
+_ZONE = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,8 @@ def _slide(entry: TimelineEntry) -> dict | None:
         slide["end_date"] = date_object(dates.end)
     if dates.display:
         slide["display_date"] = dates.display
+    elif _zoned(dates.start) or _zoned(dates.end):
+        slide["display_date"] = entry.date  # the time in its own zone, which the date objects give in UTC
     slide["text"] = {"headline": _text(entry.label or curie(entry.id)), "text": _body(entry)}
     slide["group"] = entry.type.removeprefix("dip:")
     slide["unique_id"] = unique_id(entry.id)
