@@ -138,6 +138,18 @@ def test_a_fault_another_file_adds_to_a_node_is_placed_in_that_file(kb_copy):
                           ("zamir-kabulov", "actsFor"): (display_path(added), 11)}
 
 
+def test_a_subject_written_relative_to_the_files_base_is_placed_at_its_line(kb_copy):
+    """`@base <.../event/>` then `<b1> a dip:Meeting`: the finding had no line (the base was not followed)."""
+    based = kb_copy / "based.ttl"
+    based.write_text(PREFIXES + "@base <https://w3id.org/dipkb/kb/event/> .\n\n"
+                     '<b1> a dip:Meeting ; rdfs:label "B1"@en ; dip:host actor:russia ; dip:visitor actor:india ;\n'
+                     '    dip:date "2021-02-30"^^xsd:date ; dip:modality dip:Occurred ; dip:source source:founding-article .\n',
+                     encoding="utf-8")
+    line = PREFIXES.count("\n") + 3
+    findings = [f for f in validate(KBLayout.locate(kb_copy.parent)).findings if f.focus.endswith("/event/b1")]
+    assert findings and {(f.file, f.line) for f in findings} == {(display_path(based), line)}
+
+
 def test_paths_limit_findings_to_those_files(kb_copy):
     remove_a_source(kb_copy / "events-2021.ttl")
     history = kb_copy / "history.ttl"

@@ -260,12 +260,13 @@ def label(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> str | None:
 
 _PREFIX_LINE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.I)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_BASE_LINE = re.compile(r"^\s*(?:@base|BASE)\s+<([^>]*)>", re.I)
 _SUBJECT_START = re.compile(r"^(?:<([^>\s]*)>|([A-Za-z][\w.-]*)?:((?:[\w\-%:]|\.(?=[\w\-%:]))*))(?=[\s;,.]|$)")
 
 
-def _absolute(iri: str) -> str:
-    """A relative IRI as the parsers resolve it: against the KB's base (a file's @base is not followed)."""
-    return iri if _SCHEME.match(iri) else urljoin(KB_BASE, iri)
+def _absolute(iri: str, base: str = KB_BASE) -> str:
+    """A relative IRI as the parsers resolve it: against the KB's base, or the file's @base."""
+    return iri if _SCHEME.match(iri) else urljoin(base, iri)
 
 
 class SubjectLocator:
@@ -290,17 +291,21 @@ class SubjectLocator:
     @staticmethod
     def _subjects(path: Path) -> Iterator[tuple[str, int]]:
         prefixes: dict[str, str] = {}
+        base = KB_BASE
         text = path.read_text(encoding="utf-8")
         for number, line in enumerate(text.splitlines(), start=1):
             declared = _PREFIX_LINE.match(line)
             if declared:
-                prefixes[declared.group(1) or ""] = _absolute(declared.group(2))
+                prefixes[declared.group(1) or ""] = _absolute(declared.group(2), base)
+                continue
+            if based := _BASE_LINE.match(line):  # relative IRIs after it are resolved against it
+                base = _absolute(based.group(1), base)
                 continue
             start = _SUBJECT_START.match(line)
             if not start:
                 continue
             if start.group(1) is not None:
-                yield _absolute(start.group(1)), number
+                yield _absolute(start.group(1), base), number
             elif (start.group(2) or "") in prefixes:
                 yield prefixes[start.group(2) or ""] + start.group(3), number
 
