@@ -11,9 +11,9 @@ dipkb class (so CAMEO 042 "make a visit" and 043 "host a visit" meet in dip:Visi
 reconciled place IRI or none, the date is the literal with its precision ("2019-10-24" is not
 "2019-10"). A statement is also told apart by its words, its dip:quote or else its dip:content: two
 different things said by one speaker on one day are two statements (coded rows carry neither, and
-merge into a statement the KB has without a quote, as into any event). The
-modality counts: a claimed troop movement and a denied one are two assertions, neither of which may
-swallow the other's sources (a coded row, with none, is an occurrence). Events already in the KB
+merge into a statement the KB has without a quote, as into any event). The modality counts: a
+claimed troop movement and a denied one are two assertions, neither of which may swallow the other's
+sources (a coded row, with none, is an occurrence). Events already in the KB
 get the same key from their own triples, so an import merges into them too; the event IRI is derived
 from the key, so importing the same rows twice gives the same IRIs.
 

@@ -315,7 +315,8 @@ class Reconciler:
                 states = {state for code in country.codes for state in self.codes.get(code, ())}
                 places = {place for state in states for place in self.territory.get(state, ())}
             if country is not None and not places:
-                named = {iri for name in (country.label, *country.names) for iri in self.names.get(compared_name(name), ())}
+                named = {iri for name in (country.label, *country.names)
+                         for iri in self.names.get(compared_name(name), ())}
                 places = {iri for iri in named if DIP + "Country" in self.place_classes.get(iri, ())}
             if len(places) != 1:
                 raise

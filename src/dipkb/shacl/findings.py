@@ -141,7 +141,7 @@ def render_finding(f: Finding) -> str:
 
 def _subject(f: Finding) -> str:
     """The focus node as a reader finds it: a blank node by the path from the IRI holding it
-    (``event:talks dip:source []``), as the file writes it: the name a parser made up for it means nothing to them."""
+    (``event:talks dip:source []``), as the file writes it; the name a parser made up means nothing."""
     if f.holder is None:
         return short_term(f.focus)
     return f"{short_term(f.holder.iri)} {'/'.join(short_term(p) for p in f.holder.path)} []"

@@ -8,8 +8,8 @@ import functools
 import gc
 import pickle
 import re
-from dataclasses import replace
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pyshacl

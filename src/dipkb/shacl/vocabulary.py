@@ -83,7 +83,7 @@ def _other_scheme(iri: str) -> str:
 # A closed vocabulary's namespace declared without its last '#' or '/', or with the other scheme:
 # `@prefix geo: <http://www.w3.org/2003/01/geo/wgs84_pos>` makes geo:lat <...wgs84_poslat>, which
 # nothing reads, and a place loses its coordinates without a word.
-_CLOSED_LOOKALIKES = tuple(ns[:-1] for ns in _CLOSED_NAMESPACES) + tuple(_other_scheme(ns[:-1]) for ns in _CLOSED_NAMESPACES)
+_CLOSED_LOOKALIKES = tuple(lookalike for ns in _CLOSED_NAMESPACES for lookalike in (ns[:-1], _other_scheme(ns[:-1])))
 
 
 @dataclass(frozen=True)

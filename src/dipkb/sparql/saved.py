@@ -28,8 +28,8 @@ from dipkb.sparql.tokens import Kind, tokenize
 from dipkb.util.paths import display_path
 
 __all__ = ["ParamType", "Parameter", "QueryHeader", "SavedQuery", "find_query", "is_query_name",
-           "load_catalogue", "load_query_file", "read_query_file", "unloaded", "parse_assignments", "parse_header", "pattern_start",
-           "read_catalogue", "values_clause"]
+           "load_catalogue", "load_query_file", "read_query_file", "unloaded", "parse_assignments", "parse_header",
+           "pattern_start", "read_catalogue", "values_clause"]
 
 QUERY_SUFFIX = ".rq"
 # A query file named on the command line: .sparql is as common as .rq.

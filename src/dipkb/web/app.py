@@ -100,8 +100,9 @@ class KnownHosts(TrustedHostMiddleware):
         if scope["type"] == "http" and not self.allow_any:
             named = parse_host_header(Headers(scope=scope).get("host"))
             host = named.host.lower() if named else ""
-            if not any(host == name or (name.startswith("*") and host.endswith(name[1:])) for name in self.allowed_hosts):
-                message = (f"This server answers requests addressed to {', '.join(dict.fromkeys(self.allowed_hosts))}, not to "
+            names = self.allowed_hosts
+            if not any(host == name or (name.startswith("*") and host.endswith(name[1:])) for name in names):
+                message = (f"This server answers requests addressed to {', '.join(dict.fromkeys(names))}, not to "
                            f"{host or 'no name'!r}. To serve it under that name (behind a proxy, on a network), "
                            f"start it with --allow-host {host or 'NAME'}.")
                 logging.getLogger("uvicorn.error").warning(message)

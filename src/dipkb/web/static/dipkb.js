@@ -378,7 +378,9 @@
 
   function compile(params) {
     /* Composed (NFC), as the labels are: a name pasted from macOS comes decomposed, and matched none. */
-    function given(name) { return params.getAll(name).map(function (v) { return v.trim().normalize("NFC"); }).filter(Boolean); }
+    function given(name) {
+      return params.getAll(name).map(function (v) { return v.trim().normalize("NFC"); }).filter(Boolean);
+    }
     params.forEach(function (value, name) {
       if (FILTERS.indexOf(name) < 0) {
         throw new FilterError("This file cannot filter by '" + name + "'; it filters by " + FILTERS.slice(0, -1).join(", ")
