@@ -74,7 +74,7 @@ class EventClasses:
 def month_key(filed_by: Period | None) -> str:
     """The month an event is counted under: that of its first day, at the precision of the time that
     gives it (:meth:`EventTime.filed_by`): the year alone for a year, not padded to January;
-    "unknown" undated."""
+    "unknown" without one (undated, or known only by its end)."""
     if filed_by is None:
         return UNKNOWN_MONTH
     first = filed_by.first_day.isoformat()
