@@ -20,7 +20,7 @@ from dipkb.model.namespaces import DIP, SH, XSD
 from dipkb.shacl.compiler import Validator, run
 from dipkb.shacl import reference, validation
 from dipkb.shacl.findings import ValidationReport, sort_key
-from dipkb.shacl.originals import Originals
+from dipkb.store.written_forms import Originals
 from dipkb.shacl.shapes import ShapeSet, SparqlSelect, UnsupportedShapeError
 from dipkb.shacl.reference import parse_file
 from dipkb.shacl.validation import Engine, load_shapes, validate, validate_changed
@@ -397,7 +397,7 @@ def test_literals_are_judged_and_reported_as_written(tmp_path, suffix):
     (tmp_path / "kb").mkdir()
     if suffix == ".ttl":
         (tmp_path / "kb" / "data.ttl").write_text(PLACE, encoding="utf-8")
-    else:  # an N-Triples file's forms are read from its lines with "^^" (dipkb.shacl.originals)
+    else:  # an N-Triples file's forms are read from its lines with "^^" (dipkb.store.written_forms)
         graph = rdflib.Graph()
         graph.parse(data=PLACE, format="turtle")
         text = graph.serialize(format="nt") + '<urn:s> <urn:p> "not typed, with ^^ inside" .\n'

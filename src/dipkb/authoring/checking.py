@@ -29,7 +29,8 @@ from dipkb.model.namespaces import DCT, DIP, KB_BASE, RDF, RDFS, SH
 from dipkb.shacl import validation
 from dipkb.shacl.compiler import Scope
 from dipkb.shacl.findings import Finding, Severity
-from dipkb.shacl.originals import Canonical, SubjectLocator, WrittenForms
+from dipkb.shacl.originals import SubjectLocator
+from dipkb.store.written_forms import Canonical, WrittenForms
 from dipkb.store.derivation import is_derived_graph
 from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout

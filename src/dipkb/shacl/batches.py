@@ -24,7 +24,7 @@ import pyoxigraph as ox
 
 from dipkb.errors import KBSyntaxError, SyntaxProblem
 from dipkb.shacl.findings import Finding
-from dipkb.shacl.originals import Originals, WrittenForms
+from dipkb.store.written_forms import Originals, WrittenForms
 from dipkb.shacl.reach import Reach
 from dipkb.shacl.vocabulary import checked_terms, used_terms
 from dipkb.store.layout import KBLayout

@@ -20,7 +20,7 @@ How each constraint is evaluated:
 
 Measured on 2 shared cores: 100k events 13 s end to end, 1M events 144 s and 3.8 GB (pyshacl: ~11 ms
 per event). The store must hold the data graph, and only it, as the union of its named graphs. It
-holds literals in canonical form, so :class:`dipkb.shacl.originals.Originals` gives back the written form.
+holds literals in canonical form, so :class:`dipkb.store.written_forms.Originals` gives back the written form.
 """
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ import pyoxigraph as ox
 import rdflib
 
 from dipkb.model.namespaces import RDF, RDFS
-from dipkb.shacl.originals import Originals, quiet_rdflib, rdflib_term
+from dipkb.shacl.originals import quiet_rdflib, rdflib_term
+from dipkb.store.written_forms import Originals
 from dipkb.shacl.shapes import Constraint, Shape, ShapeSet, SparqlSelect, Test, UnsupportedShapeError, substitute
 
 _TYPE_OF = f"<{RDF}type>/<{RDFS}subClassOf>*"

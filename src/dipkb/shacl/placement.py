@@ -13,6 +13,7 @@ from dipkb.model.namespaces import XSD
 from dipkb.shacl import originals as shacl_store
 from dipkb.shacl.findings import Finding, Holder
 from dipkb.shacl.originals import SubjectLocator, rdflib_term
+from dipkb.store.written_forms import triple_graphs
 from dipkb.util.paths import display_path
 
 Term = pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal
@@ -90,7 +91,7 @@ def placed(store: pyoxigraph.Store, node: pyoxigraph.NamedNode | pyoxigraph.Blan
         return Placement(f"_:{node.value}", shacl_store.label(store, node), file, line, found)
     graphs = shacl_store.subject_graphs(store, node)
     if path is not None and value is not None:
-        graphs = shacl_store.triple_graphs(store, node, pyoxigraph.NamedNode(path), value) or graphs
+        graphs = triple_graphs(store, node, pyoxigraph.NamedNode(path), value) or graphs
     file, line = locator.locate(node.value, [by_graph[g] for g in graphs if g in by_graph])
     return Placement(node.value, shacl_store.label(store, node), file, line)
 

@@ -16,7 +16,8 @@ from dipkb.model.namespaces import FILE_GRAPH_PREFIX, SH
 from dipkb.shacl import batches, compiler, vocabulary
 from dipkb.shacl import originals as shacl_store
 from dipkb.shacl.findings import Finding, Severity, ValidationReport, sort_key
-from dipkb.shacl.originals import Originals, SubjectLocator, WrittenForms, quiet_rdflib, rdflib_term
+from dipkb.shacl.originals import SubjectLocator, quiet_rdflib, rdflib_term
+from dipkb.store.written_forms import Originals, WrittenForms
 from dipkb.shacl.placement import ntriples_term, placed, placed_finding
 from dipkb.shacl.reach import reach
 from dipkb.shacl.reference import parsed_files, pyshacl_findings

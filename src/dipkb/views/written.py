@@ -3,7 +3,7 @@
 The store keeps a literal of a type it knows in canonical form ("05"^^xsd:integer as "5",
 "2021-07-09T10:30:00.000+00:00" as "2021-07-09T10:30:00Z"), and a graph answer comes from the store.
 A triple the files state is given back as they write it, as the export gives it: the files of its
-subject are read for the literals the store rewrote (:class:`dipkb.shacl.originals.WrittenForms`).
+subject are read for the literals the store rewrote (:class:`dipkb.store.written_forms.WrittenForms`).
 A triple only the query makes (a CONSTRUCT template's own predicate) keeps the store's form: no file
 wrote it. A blank node's literals too: the store renamed the node, so it cannot be matched.
 """
@@ -15,7 +15,7 @@ from itertools import islice
 from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, Triple
 
 from dipkb.model.namespaces import RDF, XSD
-from dipkb.shacl.originals import Canonical, WrittenForms, maybe_typed
+from dipkb.store.written_forms import Canonical, WrittenForms, maybe_typed
 from dipkb.store.engine import EmbeddedEngine
 from dipkb.store.kb import KnowledgeBase
 
