@@ -21,6 +21,14 @@ from dipkb.store.loading import rdf_format, read_quads
 
 _PLAIN = {XSD + "string", RDF + "langString"}
 
+
+def may_be_rewritten(triple: ox.Triple | ox.Quad) -> bool:
+    """Whether the store may keep the triple's object in another form than written: a typed literal,
+    about a named node (plain and language-tagged strings are stored as written; a blank node is
+    renamed by the store, so its literals cannot be matched)."""
+    return type(triple.object) is ox.Literal and triple.object.datatype.value not in _PLAIN \
+        and type(triple.subject) is not ox.BlankNode
+
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
@@ -127,11 +135,7 @@ class WrittenForms:
 
     def add(self, graph: str, triples: Iterable[ox.Triple | ox.Quad], canonical: Canonical) -> None:
         """The forms ``triples``, stated in ``graph``, wrote."""
-        # Plain and language-tagged strings are stored as written; a blank node is renamed by the
-        # store, so its literals cannot be matched (dipkb's data has no blank nodes).
-        triples = [t for t in triples
-                   if type(t.object) is ox.Literal and t.object.datatype.value not in _PLAIN
-                   and type(t.subject) is not ox.BlankNode]
+        triples = [t for t in triples if may_be_rewritten(t)]
         canonical.resolve(t.object for t in triples)
         if not any(canonical.rewritten(t.object) for t in triples):
             return
@@ -163,7 +167,8 @@ class WrittenForms:
                           for key in self.written})
 
 
-def triple_graphs(store: ox.Store, subject: ox.NamedNode | ox.BlankNode, predicate: ox.NamedNode, obj: Term) -> list[str]:
+def triple_graphs(store: ox.Store, subject: ox.NamedNode | ox.BlankNode, predicate: ox.NamedNode,
+                  obj: Term) -> list[str]:
     """The named graphs holding the triple."""
     return sorted({q.graph_name.value for q in store.quads_for_pattern(subject, predicate, obj)
                    if isinstance(q.graph_name, ox.NamedNode)})

@@ -12,20 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from pyoxigraph import Literal, NamedNode, QueryBoolean, QuerySolutions, Triple
+from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, Triple
 
-from dipkb.model.namespaces import RDF, XSD
-from dipkb.store.written_forms import Canonical, WrittenForms, maybe_typed
 from dipkb.store.engine import EmbeddedEngine
 from dipkb.store.kb import KnowledgeBase
+from dipkb.store.written_forms import Canonical, WrittenForms, may_be_rewritten, maybe_typed, triple_graphs
 
 # Triples looked up at a time: their subjects' files are read once, for all of them.
 BATCH = 10_000
-_PLAIN = {XSD + "string", RDF + "langString"}
 
 _GRAPHS_OF_SUBJECTS = "SELECT DISTINCT ?g WHERE { VALUES ?s { %s } GRAPH ?g { ?s ?p ?o } }"
-# pyoxigraph 0.5 binds projected variables only.
-_GRAPHS_OF_TRIPLE = "SELECT DISTINCT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
 def as_written(kb: KnowledgeBase, answer: QuerySolutions | QueryBoolean | Iterable[Triple]):
@@ -43,21 +39,16 @@ def _written(kb: KnowledgeBase, triples: Iterable[Triple]) -> Iterator[Triple]:
     canonical, forms, read = Canonical(), WrittenForms({}, {}, set()), set()
     triples = iter(triples)
     while batch := list(islice(triples, BATCH)):
-        subjects = sorted({t.subject.value for t in batch if _typed(t) and type(t.subject) is NamedNode})
+        subjects = sorted({t.subject.value for t in batch if may_be_rewritten(t) and type(t.subject) is NamedNode})
         for graph in sorted({row["g"].value for row in kb.select_for_each(_GRAPHS_OF_SUBJECTS, subjects)} - read):
             read.add(graph)
             if graph in files:  # not a graph the index derived
                 forms.add(graph, maybe_typed(files[graph]), canonical)
         for triple in batch:
             key = (triple.subject, triple.predicate.value, triple.object)
-            if not _typed(triple) or key not in forms.written:
+            if key not in forms.written:
                 yield triple
                 continue
-            holding = {row["g"].value for row in kb.select(
-                _GRAPHS_OF_TRIPLE, {"s": triple.subject, "p": triple.predicate, "o": triple.object})}
+            holding = set(triple_graphs(kb.engine.store, triple.subject, triple.predicate, triple.object))
             for form in forms.forms(key, holding):
                 yield Triple(triple.subject, triple.predicate, form)
-
-
-def _typed(triple: Triple) -> bool:
-    return type(triple.object) is Literal and triple.object.datatype.value not in _PLAIN
