@@ -94,4 +94,4 @@ def write_page(kb: KnowledgeBase, selected: Collection[Selected], out: Output, c
 
     if note := html.page_size_note(len(selected)):
         click.echo(f"Note: {note}", err=True)
-    out.write_pieces(html.static_timeline(kb, selected, chosen_by or html.TimelineForm()))
+    out.write_pieces(html.static_timeline(kb, selected, chosen_by))

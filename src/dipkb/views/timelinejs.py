@@ -63,11 +63,11 @@ def date_object(period: Period) -> dict[str, int]:
     return parts
 
 
+_ZONE = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
+
+
 def _zoned(period: Period | None) -> bool:
     return period is not None and period.precision is Precision.INSTANT and bool(_ZONE.search(period.text))
-
-
-_ZONE = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True)

@@ -329,8 +329,8 @@ def page_size_note(events: int) -> str | None:
             "many. A filter makes a smaller page: dipkb timeline --actor NAME --from YEAR -o page.html")
 
 
-def static_timeline(kb: KnowledgeBase, selected: Collection[Selected], chosen_by: TimelineForm = TimelineForm(),
-                    ) -> Iterator[str]:
+def static_timeline(kb: KnowledgeBase, selected: Collection[Selected],
+                    chosen_by: TimelineForm | None = None) -> Iterator[str]:
     """A timeline as one HTML file that needs no network, in pieces: the ``selected`` events (from
     long_selection.select_all). CSS and script inlined, every event embedded as JSON with its filter
     keys; the script pages and filters it in the browser. The events are made, given their keys and
@@ -338,7 +338,7 @@ def static_timeline(kb: KnowledgeBase, selected: Collection[Selected], chosen_by
     memory holds the selection and one chunk, not the page (100k events took 1.3 GB when the page
     was made whole). ``chosen_by``: the filters ``selected`` was chosen by, said on the page: its
     readers would take the events it holds for all there are."""
-    chosen = chosen_by.in_words()
+    chosen = chosen_by.in_words() if chosen_by else []
     notes = [f"This file holds only the events of: {' · '.join(chosen)}. The filters below search among them."] \
         if chosen else []
     page = environment().get_template("timeline.html").render(
