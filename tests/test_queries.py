@@ -189,7 +189,7 @@ def test_values_block_opens_the_outer_where_group_on_its_own_line(kb, tmp_path):
     expected = "SELECT ?event ?n WHERE { VALUES (?actor) { (<https://w3id.org/dipkb/kb/actor/russia>) }  # WHERE {\n"
     assert text.splitlines()[5] == expected.rstrip("\n")
     assert text.count("\n") == SUB_SELECT.count("\n")  # the file's lines stay where they were
-    assert len(kb.select(text)) == 9
+    assert len(kb.select(text)) == 11
     unbound = query.with_values(query.bind({}))
     assert "VALUES (?actor) { (UNDEF) }" in unbound
     assert len(kb.select(unbound)) > 6
@@ -447,7 +447,7 @@ def test_actor_injection_is_refused_by_the_real_resolver(kb, tmp_path, attack):
     query = load_query_file(write(tmp_path, "by-actor.rq", ACTOR_QUERY))
     resolve = lambda name: resolve_actor(kb, name)  # what the CLI passes to bind()
     honest = kb.select(query.with_values(query.bind({"actor": "Russia"}, resolve)))
-    assert len(honest) == 9  # the events Russia itself has a role in
+    assert len(honest) == 11  # the events Russia itself has a role in
     assert kb.select(query.with_values(query.bind({"actor": "actor:russia"}))) == honest
     with pytest.raises(ParameterError):
         query.bind({"actor": attack})

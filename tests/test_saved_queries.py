@@ -78,22 +78,37 @@ EXAMPLE_ROWS: dict[str, tuple[tuple[str, ...], set[str]]] = {
         "kabulov-concern-northern-afghanistan-2021-07", "kabulov-taliban-meeting-2021-07",
         "russia-base-activation-tajikistan-2021-07", "russia-concern-central-asia-2021",
         "russian-foreign-ministry-statement-2021-07", "shaheen-delegation-purpose-2021-07",
-        "taliban-assurances-to-russia-2021-07", "taliban-delegation-visit-moscow-2021-07"}),
-    # The Taliban's 85% claim and the author's assessments with a proposition: the Northern Alliance may
-    # revive, concern in New Delhi and Moscow, fear of the alliance prompting the Taliban to placate Russia
-    # (twice: two sentences), Russia not letting the Taliban pursue its takeover.
-    "claims": (("claim",), {
-        "article-assessment-concern-new-delhi-moscow-2021-07", "article-assessment-fear-of-northern-alliance-2021-07",
-        "article-assessment-northern-alliance-revival-2021-07", "article-assessment-russia-blocks-taliban-takeover-2021-07",
-        "article-assessment-taliban-placate-russia-2021-07", "taliban-85-percent-claim-2021"}),
+        "taliban-assurances-to-russia-2021-07", "taliban-delegation-visit-moscow-2021-07",
+        # The intervention the Taliban fear, and one by Russia or India: the author's speculations.
+        "foreign-intervention-jeopardises-taliban-takeover-2021-possible", "russia-intervenes-against-taliban-2021-possible"}),
+    # The Taliban's 85% claim and the author's assessments, each with its proposition: the headline's two,
+    # the Northern Alliance may revive, concern in New Delhi and Moscow, the Taliban placating Russia
+    # (three sentences), Russia not letting the Taliban pursue its takeover, the intervention the Taliban
+    # fear (two sentences) and what intervention by Russia or India could do.
+    "claims": (("claim", "proposition"), {
+        "article-assessment-headline-2021-07|india-leads-northern-alliance-revival-2021-claimed",
+        "article-assessment-headline-2021-07|taliban-placate-russia-2021-assessed",
+        "article-assessment-concern-new-delhi-moscow-2021-07|india-russia-concern-taliban-advance-2021-assessed",
+        "article-assessment-fear-of-northern-alliance-2021-07|taliban-placate-russia-2021-assessed",
+        "article-assessment-taliban-not-antagonise-russia-2021-07|taliban-placate-russia-2021-assessed",
+        "article-assessment-taliban-placate-russia-2021-07|taliban-placate-russia-2021-assessed",
+        "article-assessment-northern-alliance-revival-2021-07|india-russia-consider-northern-alliance-response-2021",
+        "article-assessment-russia-blocks-taliban-takeover-2021-07|russia-blocks-taliban-takeover-assessed",
+        "article-assessment-taliban-fear-russian-interference-2021-07|russia-intervenes-against-taliban-2021-possible",
+        "article-assessment-taliban-dread-russian-intervention-2021-07|russia-intervenes-against-taliban-2021-possible",
+        "article-assessment-intervention-jeopardises-takeover-2021-07|"
+        "foreign-intervention-jeopardises-taliban-takeover-2021-possible",
+        "taliban-85-percent-claim-2021|taliban-control-85-percent-2021-claimed"}),
     # The Kabulov meeting is known from the article and from the Foreign Ministry statement it cites.
     "event-sources": (("source",), {"founding-article", "russian-foreign-ministry-statement-2021-07"}),
     "events-by-type-and-month": (("month", "type", "events"), {
-        "1996|AllianceFormation|1", "1996|ArmedConflict|1", "1996|MaterialSupport|2", "1996|TerritorialCapture|1",
-        "2021-05|TerritorialCapture|1", "2021-07|Appeal|2", "2021-07|ArmedConflict|1", "2021-07|Assessment|6",
+        "1996|AllianceFormation|1", "1996|ArmedConflict|1", "1996|MaterialSupport|1", "1996|TerritorialCapture|1",
+        "1999|MaterialSupport|1",
+        "2021-05|TerritorialCapture|1", "2021-07|Appeal|2", "2021-07|ArmedConflict|1", "2021-07|Assessment|10",
         "2021-07|Assurance|2", "2021-07|BaseActivation|1", "2021-07|BaseClosure|1", "2021-07|Claim|1",
-        "2021-07|Event|1", "2021-07|ExpressionOfConcern|3", "2021-07|Meeting|2", "2021-07|PolicyDeliberation|1",
-        "2021-07|Retreat|1", "2021-06|Meeting|2", "2021-06|Retreat|1", "2021-07|Statement|2", "2021-07|TerritorialControl|1", "2021-07|Visit|2",
+        "2021-07|Event|3", "2021-07|ExpressionOfConcern|3", "2021-07|Meeting|2", "2021-07|PolicyDeliberation|2",
+        "2021-07|Retreat|1", "2021-06|Meeting|2", "2021-06|Retreat|1", "2021-07|Statement|2", "2021-07|TerritorialCapture|1", "2021-07|TerritorialControl|1",
+        "2021-07|Visit|2",
         "2021-07|Withdrawal|2"}),
     "events-without-source": (("event",), set()),  # every event of the article cites it
     # The 1996 background the article gives to India and Russia weighing a response.
@@ -101,7 +116,7 @@ EXAMPLE_ROWS: dict[str, tuple[tuple[str, ...], set[str]]] = {
         "india-supports-anti-taliban-forces", "northern-alliance-defensive-war", "northern-alliance-formed-1996",
         "pakistan-backs-taliban-government", "taliban-take-kabul-1996"}),
     "meetings-between": (("meeting",), {"jaishankar-zarif-meeting-2021-07"}),
-    "planned-and-possible": (("event",), {"us-drawdown-completion-deadline-2021-09-11"}),
+    "planned-and-possible": (("event",), {"us-drawdown-completion-deadline-2021-09-11", "taliban-military-takeover-plan-2021"}),
     "sources-by-citations": (("source",), {"founding-article", "russian-foreign-ministry-statement-2021-07",
                                            "tass-shaheen-2021-07"}),
     "statements-by-actor": (("statement",), {
@@ -167,9 +182,12 @@ def test_russia_timeline_july_2021(kb):
 
 def test_timeline_date_range_filters(kb):
     """Given dates must filter: a regression guard for testing parameters with BOUND()."""
-    old = by(run(kb, "actor-timeline", actor="actor:taliban", **{"from": "1996", "to": "1996"}), "event")
+    old = by(run(kb, "actor-timeline", actor="actor:taliban", **{"from": "1996", "to": "1999"}), "event")
     assert set(old) == {EVENT + "taliban-take-kabul-1996", EVENT + "northern-alliance-defensive-war",
                         EVENT + "pakistan-backs-taliban-government", EVENT + "india-supports-anti-taliban-forces"}
+    # Pakistan's backing began no later than 1999, and no earlier bound is known: it is filed under 1999.
+    in_1996 = by(run(kb, "actor-timeline", actor="actor:taliban", **{"from": "1996", "to": "1996"}), "event")
+    assert set(in_1996) == set(old) - {EVENT + "pakistan-backs-taliban-government"}
     new = by(run(kb, "actor-timeline", actor="actor:taliban", **{"from": "2021-06"}), "event")
     assert EVENT + "taliban-take-kabul-1996" not in new
     assert EVENT + "kabulov-taliban-meeting-2021-07" in new
@@ -255,8 +273,8 @@ def test_claims_include_the_85_percent_claim(kb):
         "propositionModality": DIP + "Claimed",
     }
     assessment = claims[EVENT + "article-assessment-northern-alliance-revival-2021-07"]
-    assert (assessment["claimant"], assessment["propositionModality"]) == ("Author of the founding article", DIP + "Possible")
-    assert len(claims) == 6
+    assert (assessment["claimant"], assessment["propositionModality"]) == ("Author of the founding article", DIP + "Claimed")
+    assert len(claims) == 11
 
 
 def test_troop_movements_include_the_flight_into_tajikistan(kb):
@@ -268,7 +286,7 @@ def test_troop_movements_include_the_flight_into_tajikistan(kb):
         "earliestDay": "2021-06-28", "latestDay": "2021-07-31", "type": DIP + "Retreat",
         "label": "More than 1,000 Afghan government troops flee into Tajikistan", "force": "Afghan security forces",
         "origin": "Afghanistan", "destination": "Tajikistan", "count": "1000", "countKind": "at least",
-        "quantity": "More than 1,000 Afghan government troops", "modality": DIP + "Occurred",
+        "quantity": "More than 1,000 Afghan government troops", "modality": DIP + "Claimed",  # "were reported to have fled"
     }
     count = next(r["count"] for r in rows if r["movement"].value == EVENT + "afghan-troops-flee-to-tajikistan-2021-07")
     assert int(count.value) == 1000
@@ -432,9 +450,9 @@ def test_historical_context(kb):
     assert {r["context"].value: r["date"].value for r in rows} == {
         EVENT + "taliban-take-kabul-1996": "[..1996]",  # only before the alliance formed in late 1996
         EVENT + "northern-alliance-formed-1996": "1996",
-        EVENT + "northern-alliance-defensive-war": "[1996..]",
-        EVENT + "pakistan-backs-taliban-government": "[1996..]",
-        EVENT + "india-supports-anti-taliban-forces": "[1996..]",
+        EVENT + "northern-alliance-defensive-war": "[1996..1999]",  # begun in the late 1990s, after the alliance formed
+        EVENT + "pakistan-backs-taliban-government": "[..1999]",  # during that war; its start is not known
+        EVENT + "india-supports-anti-taliban-forces": "[1996..1999]",
     }
     assert run(kb, "historical-context", event="event:kabulov-taliban-meeting-2021-07") == []
 
@@ -442,6 +460,7 @@ def test_historical_context(kb):
 def test_planned_and_possible(kb):
     planned = run(kb, "planned-and-possible", modality="dip:Planned")
     assert [(r["event"].value, r["modality"]) for r in planned] == [
+        (EVENT + "taliban-military-takeover-plan-2021", NamedNode(DIP + "Planned")),
         (EVENT + "us-drawdown-completion-deadline-2021-09-11", NamedNode(DIP + "Planned"))]
     every = run(kb, "planned-and-possible")
     assert {r["modality"].value for r in every} == {DIP + "Planned", DIP + "Possible", DIP + "Claimed", DIP + "Ongoing"}
