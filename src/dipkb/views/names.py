@@ -1,6 +1,7 @@
 """Names to IRIs: the actor, place or event type a user typed, resolved against the KB's labels."""
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -62,9 +63,7 @@ def resolve(kb: KnowledgeBase, text: str, kind: str = DIP + "Actor", noun: str =
         rows = kb.select_values(_KIND_NAME_QUERY, _class_rows(kb, kind_node), {"needle": _needle(text)})
         found = sorted(_shown_labels(rows).items())
     if not found:
-        hint = did_you_mean(kb, text, [kind])
-        raise UnknownNameError(f"No {noun} named {text!r}." + (f" Did you mean: {hint}?" if hint else
-                               f" Give a label, an alternative label or an IRI such as {noun}:russia."))
+        raise UnknownNameError(f"No {noun} named {text!r}." + _advice(kb, text, kind_node, noun))
     if len(found) > 1:
         raise AmbiguousNameError(text, [(curie(i), label) for i, label in found])
     return found[0][0]
@@ -176,11 +175,43 @@ SELECT DISTINCT ?thing ?label ?needle WHERE {
 } ORDER BY ?label LIMIT 5"""
 
 
+# Every name of the kinds, for names spelt like one typed; events are left out: a million labels.
+_NAMES_QUERY = "SELECT DISTINCT ?thing ?name WHERE { VALUES ?class { %s } ?thing a ?class ; rdfs:label|skos:altLabel ?name }"
+_EXAMPLE_QUERY = "SELECT ?thing WHERE { VALUES ?class { %s } ?thing a ?class } ORDER BY ?thing LIMIT 1"
+
+
 def named_like(kb: KnowledgeBase, text: str, kinds: Sequence[str]) -> list[tuple[str, str]]:
-    """Up to five things of ``kinds`` whose label holds ``text`` in any case, as (IRI, label), by label."""
+    """Up to five things of ``kinds`` whose label holds ``text`` in any case, as (IRI, label), by label;
+    when none does, those with a name (label or alternative label) spelt like it: "Rusia", "Kabulow"."""
     found = {(r["label"].value, r["thing"].value) for kind in kinds
              for r in kb.select_values(_SUGGEST_QUERY, _class_rows(kb, NamedNode(kind)), {"needle": _needle(text)})}
+    if not found:
+        return _spelt_like(kb, text, [kind for kind in kinds if kind != DIP + "Event"])
     return [(iri, label) for label, iri in sorted(found)[:5]]
+
+
+def _spelt_like(kb: KnowledgeBase, text: str, kinds: Sequence[str]) -> list[tuple[str, str]]:
+    """Up to five things of ``kinds`` with a name close to ``text`` (difflib's ratio of at least 0.8, in
+    any case: one letter wrong or missing in a short name), closest first."""
+    things_named: dict[str, set[str]] = {}
+    for kind in kinds:
+        for row in kb.select_values(_NAMES_QUERY, _class_rows(kb, NamedNode(kind))):
+            things_named.setdefault(composed(row["name"].value).lower(), set()).add(row["thing"].value)
+    close = difflib.get_close_matches(composed(text).strip().lower(), things_named, n=5, cutoff=0.8)
+    things = list(dict.fromkeys(thing for name in close for thing in sorted(things_named[name])))[:5]
+    labels = {iri: label for iri, (_, label) in _typed(kb, set(things)).items()}
+    return [(iri, labels.get(iri) or curie(iri)) for iri in things]
+
+
+def _advice(kb: KnowledgeBase, text: str, kind: NamedNode, noun: str) -> str:
+    """What to try after a name that names no ``noun``: the names like it, else an IRI of the kind."""
+    hint = did_you_mean(kb, text, [kind.value])
+    if hint:
+        return f" Did you mean: {hint}?"
+    example = next(kb.select_values(_EXAMPLE_QUERY, _class_rows(kb, kind)), None)
+    if example is None:
+        return f" The knowledge base has no {noun} yet."
+    return f" Give a label, an alternative label or an IRI such as {curie(example['thing'].value)}."
 
 
 def did_you_mean(kb: KnowledgeBase, text: str, kinds: Sequence[str]) -> str:
