@@ -344,6 +344,21 @@ def test_an_answer_that_does_not_parse_is_one_line(bundled_root, answer, media_t
             _one_line_error(run("--kb", str(bundled_root), "--endpoint", url, *command), "sent an answer that does not parse")
 
 
+@pytest.mark.parametrize(("answer", "wrong"), [
+    (b'{"head":{},"boolean":true}', "sent a yes-or-no answer to a SELECT query"),
+    (b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"uri","value":"http://a.example/"}}]}}',
+     "sent an answer without the variables asked for: ?"),
+])
+def test_an_answer_of_the_wrong_form_is_one_line(bundled_root, answer, wrong):
+    """A server that answers a SELECT with a boolean, or without the variables asked for: a TypeError or
+    KeyError traceback in the view reading it, or `stats` printing '(none)' and exit 0."""
+    with failing_endpoint(0, b"", answer, "application/sparql-results+json") as (url, _):
+        for command in (["stats"], ["timeline"], ["show", "actor:russia"], ["query", "claims"]):
+            result = run("--kb", str(bundled_root), "--endpoint", url, *command)
+            _one_line_error(result, "The SPARQL endpoint")
+            assert wrong in result.stderr or "sent rows as the answer to an ASK query" in result.stderr, result.stderr
+
+
 @pytest.fixture(scope="module")
 def bundled_root(tmp_path_factory) -> Path:
     return bundled_copy(tmp_path_factory.mktemp("plain"))

@@ -214,10 +214,21 @@ class RemoteEngine:
         return RemoteEngine(self.url, self.connection.limited(timeout))
 
     def solutions(self, query: str, bindings: Mapping[str, Term], dataset: Dataset) -> QuerySolutions:
-        return self._results(query, bindings, dataset)  # type: ignore[return-value]
+        answer = self._results(query, bindings, dataset)
+        if not isinstance(answer, QuerySolutions):
+            raise EndpointError(f"The SPARQL endpoint {self.url} sent a yes-or-no answer to a SELECT query.")
+        # A variable the answer lacks would fail in the view reading it (a KeyError), or read as unbound.
+        missing = [v.value for v in Store().query(query).variables if v not in answer.variables]
+        if missing:
+            raise EndpointError(f"The SPARQL endpoint {self.url} sent an answer without the variables asked for: "
+                                + ", ".join("?" + name for name in missing) + ".")
+        return answer
 
     def ask(self, query: str, bindings: Mapping[str, Term], dataset: Dataset) -> QueryBoolean:
-        return self._results(query, bindings, dataset)  # type: ignore[return-value]
+        answer = self._results(query, bindings, dataset)
+        if not isinstance(answer, QueryBoolean):
+            raise EndpointError(f"The SPARQL endpoint {self.url} sent rows as the answer to an ASK query.")
+        return answer
 
     def triples(self, query: str, bindings: Mapping[str, Term], dataset: Dataset) -> Iterable[Triple]:
         answer = self._sent(query, bindings, dataset, _NTRIPLES)
@@ -228,10 +239,10 @@ class RemoteEngine:
         # `GRAPH ?g {}` lists the named graphs without reading them on Oxigraph. Virtuoso answers it
         # with nothing, and takes 40 s to list the graphs of 200k triples from a pattern: there,
         # the derived graphs' tallies name them, each derived graph naming its file's.
-        rows = self._results("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }", {}, Dataset())
+        rows = self.solutions("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }", {}, Dataset())
         found = {row[0].value for row in rows if isinstance(row[0], NamedNode)}
         if not found:
-            for derived, file, triples in self._results(_TALLIED_GRAPHS, {}, Dataset()):
+            for derived, file, triples in self.solutions(_TALLIED_GRAPHS, {}, Dataset()):
                 found.update((derived.value, file.value) if int(triples.value) else (derived.value,))
         return sorted(g for g in found if g.startswith((FILE_GRAPH_PREFIX, DERIVED_GRAPH + ":")))
 
