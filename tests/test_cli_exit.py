@@ -59,3 +59,30 @@ def test_a_thread_at_work_is_waited_for(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith(b"dipkb, version"), done.stderr
     assert written.read_text() == "done"
+
+
+def test_options_that_would_serve_wrongly_are_refused_or_warned_before_serving(shipped_kb, tmp_path):
+    """A blank --host listened on every interface; --query-memory 128 started workers that could not
+    start a thread, and every query was said to need too much memory; a --kb link to itself was a
+    traceback; --allow-host '*' turned off the DNS rebinding check without a word."""
+    for args, message in (
+            (["serve", "--host", ""], "Error: --host is empty: give the address to listen on"),
+            (["serve", "--query-memory", "128"], "128 is not in the range x>=256"),
+            (["serve", "--allow-host", "a:80"], "Error: --allow-host 'a:80': give a host name")):
+        refused = dipkb("--kb", str(shipped_kb), *args, cwd=tmp_path)  # in a process: a server, when not refused
+        assert refused.returncode == 2 and message in refused.stderr.decode(), refused.stderr
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    looped = dipkb("--kb", str(tmp_path / "a"), "stats", cwd=tmp_path)
+    assert looped.returncode == 2
+    assert looped.stderr.decode() == f"Error: Knowledge base directory not found: {tmp_path / 'a'} is a symbolic link " \
+        "that leads back to itself.\n"
+    warned = subprocess.Popen([sys.executable, "-m", "dipkb", "--kb", str(shipped_kb), "serve", "--port", "0",
+                               "--allow-host", "*"], stderr=subprocess.PIPE, text=True)
+    try:
+        first = warned.stderr.readline()
+        assert first.startswith("Warning: --allow-host '*' answers requests addressed to any name"), first
+        assert warned.stderr.readline().startswith("Serving ")
+    finally:
+        warned.terminate()
+        warned.wait(timeout=30)

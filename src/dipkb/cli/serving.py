@@ -15,16 +15,18 @@ from dipkb.util.paths import display_path
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", default="127.0.0.1", show_default=True, callback=lambda ctx, param, host: _listen_on(host),
               help="Address to listen on. Anything but loopback lets other machines in: you are warned.")
 @click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 30.0 * 60),
               help="Longest a SPARQL query may run, in seconds; a request may ask for less.")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
               help="Most rows a SPARQL SELECT returns; past it the result is cut and says so.")
-@click.option("--query-memory", type=click.IntRange(64), metavar="MB",
-              help="Most memory a SPARQL query may take, in MB (default: the two query workers take half the "
-                   "machine's).")
+# Below about 192 MB a query worker cannot start its threads (std::system_error at start-up), and
+# every query failed with a message blaming the query.
+@click.option("--query-memory", type=click.IntRange(256), metavar="MB",
+              help="Most memory a SPARQL query may take, in MB, at least 256 (default: the two query workers "
+                   "take half the machine's).")
 @click.option("--allow-host", "allowed", multiple=True, metavar="NAME",
               help="Also answer requests addressed to NAME, e.g. behind a reverse proxy (repeatable). Listening "
                    "on loopback, requests to other names are refused, as a DNS rebinding sends them.")
@@ -110,6 +112,13 @@ def _stopped_by_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _listen_on(host: str) -> str:
+    # '' would listen on every interface: a blank $HOST put the KB on the network.
+    if not host.strip():
+        raise UsageError("--host is empty: give the address to listen on, such as 127.0.0.1 (the default).")
+    return host
+
+
 def _check_allowed_hosts(names: tuple[str, ...]) -> None:
     """``--allow-host`` names as Starlette matches them: a name or ``*.domain``, without a port."""
     for name in names:
@@ -118,6 +127,9 @@ def _check_allowed_hosts(names: tuple[str, ...]) -> None:
         if not name or not wildcard or "*" in name[1:] or port:
             raise UsageError(f"--allow-host {name!r}: give a host name as the requests name it, without a port "
                              "(kb.example.org), *.domain for every name under it, or * for any.")
+        if name == "*":
+            click.echo("Warning: --allow-host '*' answers requests addressed to any name: a web page on another "
+                       "site can then read this KB through DNS rebinding. Name the hosts instead.", err=True)
 
 
 def _url_host(address: str) -> str:

@@ -109,8 +109,12 @@ class KBLayout:
             except FileNotFoundError:  # the working directory was deleted under us
                 root = bundled
         else:
-            root = Path(chosen).expanduser().resolve()
             shown = shown_bytes(os.fspath(chosen))
+            try:
+                root = Path(chosen).expanduser().resolve()
+            except RuntimeError:  # Python's "Symlink loop"
+                raise KBNotFoundError(f"Knowledge base directory not found: {shown} is a symbolic link that leads "
+                                      "back to itself.") from None
             if not root.is_dir():
                 raise KBNotFoundError(f"Knowledge base directory not found: {shown}")
             # Not any directory: taken for a KB, a home directory would be searched to the bottom for
