@@ -169,3 +169,22 @@ def test_plover_and_icews_samples(kb_copy, tmp_path):
         assert result.exit_code == 0, result.output
         report = json.loads(report_path.read_text())
         assert (report["rows"], report["imported"], report["merged"], report["rejected"], report["filtered"]) == (*counts, 0)
+
+
+def test_a_control_character_in_a_cell_or_an_option_is_refused_with_its_field(kb_copy, tmp_path):
+    """NUL, BEL or ESC went into labels and notes, then raw into CSV cells, and made XML refuse the
+    whole export; tab and line breaks in a content are text."""
+    path = tmp_path / "rows.csv"
+    path.write_text("label,type,participants,date,sources,content\n"
+                    "Russia hosts\x00 the Taliban,Meeting,host=Russia; visitor=Taliban,2021-07-20,source:founding-article,\n"
+                    "Russia hosts India,Meeting,host=Russia; visitor=India,2021-07-20,source:founding-article,\"a\tb\nc\"\n",
+                    encoding="utf-8")
+    result = run("--kb", str(kb_copy), "import", str(path), "--dry-run", "--rejected", str(tmp_path / "rejected.tsv"))
+    assert result.exit_code == 0 and "1 rejected" in result.output
+    assert "label holds the control character U+0000: remove it" in (tmp_path / "rejected.tsv").read_text(encoding="utf-8")
+    added = run("--kb", str(kb_copy), "add", "Talks\x1b[31m", "--type", "Meeting", "--participant", "host=Russia",
+                "--participant", "visitor=India", "--date", "2021-07", "--source", "source:founding-article",
+                "--note", "rang\x07", "--dry-run")
+    assert added.exit_code == 2
+    assert "label holds the control character U+001B: remove it" in added.output
+    assert "note holds the control character U+0007: remove it" in added.output

@@ -27,6 +27,7 @@ from dipkb.authoring.new_places import PlaceDraft, PlacePlanner, PlannedPlace, p
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError
 from dipkb.model import terms
+from dipkb.model.labels import control_characters
 from dipkb.model.namespaces import DIP, PREFIXES, expand
 from dipkb.model.records import Rejection, Scheme
 from dipkb.model.temporal import TIME_FIELDS, DateInputError, DateValue, contradictions, date_value
@@ -200,6 +201,8 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
     elif len(draft.label.strip().splitlines()) > 1:  # a spreadsheet cell with a line break in it
         problems.append(Rejection("label on several lines", "an event's label is a one-line headline; put the "
                                   "rest in content or note"))
+    problems += [Rejection("control character", f"{field.replace('_', ' ')} holds the control character {char}: "
+                           "remove it") for field, char in dict(control_characters(draft)).items()]
     if not terms.is_language_tag(draft.language):
         problems.append(Rejection("invalid language", f"{draft.language!r} is not a language tag such as en, fr "
                                   "or zh-Hans"))
