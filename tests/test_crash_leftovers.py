@@ -29,7 +29,7 @@ from conftest import kb_snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATE = REPO / "bench" / "generate.py"
-CSV = REPO / "examples" / "events.csv"
+CSV = REPO / "tests" / "fixtures" / "invented-events.csv"  # events the KB does not have: the import writes
 GDELT = REPO / "tests" / "fixtures" / "gdelt2-20191024143000.export.tsv"
 ADD = ["add", "Lavrov meets Jaishankar", "--type", "Meeting", "--participant", "host=Russia",
        "--participant", "visitor=India", "--date", "2021-07-09", "--source", "source:founding-article"]

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from pyoxigraph import NamedNode
+from pyoxigraph import Literal, NamedNode
 
 from dipkb import KnowledgeBase
 from dipkb.authoring.importing import ImportFormat, commit_import, guess_format, run_import
@@ -26,36 +26,43 @@ def sources(kb: KnowledgeBase, event: str) -> list[str]:
     return sorted(r["s"].value.rsplit("/", 1)[-1] for r in rows)
 
 
-def test_the_csv_example_imports_one_event_and_merges_two(layout):
+def test_the_csv_example_merges_every_row_into_the_event_the_kb_has(layout):
+    """The example's rows are events of the founding article, which the bundled KB holds: each merges,
+    the assessment quoted verbatim into the assessment quoting the same sentence, and nothing is added."""
     assert guess_format(EXAMPLES / "events.csv") is ImportFormat.CSV
     result = run_import(KnowledgeBase.open(layout=layout), EXAMPLES / "events.csv")
-    assert result.report.as_json() == {"rows": 3, "imported": 1, "merged": 2, "rejected": 0, "filtered": 0,
-                                       "reasons": {}, "events_created": 1, "events_extended": 2,
+    assert result.report.as_json() == {"rows": 3, "imported": 0, "merged": 3, "rejected": 0, "filtered": 0,
+                                       "reasons": {}, "events_created": 0, "events_extended": 3,
                                        "header_lines": []}
     assert result.target == layout.kb_dir / "imports" / "csv-events.ttl"
+    before = {path: path.read_bytes() for path in layout.kb_dir.rglob("*.ttl")}
     commit_import(layout, result, full_validation=True)
+    assert {path: path.read_bytes() for path in layout.kb_dir.rglob("*.ttl")} == before
+    quote = "Foreign intervention by the countries like Russia or India could jeopardize the Taliban’s military " \
+            "takeover plans for Afghanistan."
+    assert quote in (EXAMPLES / "events.csv").read_text(encoding="utf-8")
+    assert quote in (REPO / "kb" / "texts" / "founding-article.txt").read_text(encoding="utf-8")  # verbatim
     kb = KnowledgeBase.open(layout=layout)
-    rows = kb.select("""SELECT ?e ?quote ?date WHERE { ?e a dip:Assessment ; dip:speaker actor:founding-article-author ;
-                        dip:quote ?quote ; dip:date ?date ; dip:source source:founding-article }""")
-    quotes = {r["quote"].value: r["e"].value for r in rows}
-    new = "Foreign intervention by the countries like Russia or India could jeopardize the Taliban’s military " \
-          "takeover plans for Afghanistan."
-    assert quotes[new] == KB + "event/the-founding-article-assesses-that-foreign-intervention-2021-07"
-    assert new in (REPO / "kb" / "texts" / "founding-article.txt").read_text(encoding="utf-8")  # verbatim
-    # The two merged rows name sources those events already cite: nothing is repeated.
+    assert [r["e"].value for r in kb.select("SELECT ?e ?q WHERE { ?e dip:quote ?q }", {"q": Literal(quote, language="en")})] \
+        == [KB + "event/article-assessment-intervention-jeopardises-takeover-2021-07"]
+    # The merged rows name sources those events already cite: nothing is repeated.
     assert sources(kb, "taliban-delegation-visit-moscow-2021-07") == ["founding-article"]
     assert sources(kb, "kabulov-taliban-meeting-2021-07") == ["founding-article",
                                                               "russian-foreign-ministry-statement-2021-07"]
 
 
-def test_the_yaml_example_imports_one_event_and_merges_one(layout):
+def test_the_yaml_example_merges_every_row_too(layout):
     result = run_import(KnowledgeBase.open(layout=layout), EXAMPLES / "events.yaml")
-    assert (result.report.imported, result.report.merged, result.report.rejected) == (1, 1, 0)
+    assert (result.report.imported, result.report.merged, result.report.rejected) == (0, 2, 0)
+
+
+def test_the_invented_rows_import_as_new_events(layout):
+    result = run_import(KnowledgeBase.open(layout=layout), REPO / "tests" / "fixtures" / "invented-events.csv")
+    assert (result.report.imported, result.report.merged, result.report.rejected) == (3, 0, 0)
     commit_import(layout, result, full_validation=True)
     kb = KnowledgeBase.open(layout=layout)
-    rows = kb.select("SELECT ?e WHERE { ?e dip:quote ?q . FILTER(CONTAINS(?q, \"last thing\")) }")
-    assert [r["e"].value for r in rows] == [
-        KB + "event/the-founding-article-assesses-that-a-russian-intervention-is-2021-07"]
+    rows = kb.select("SELECT ?e WHERE { ?e rdfs:label ?l FILTER(CONTAINS(?l, \"(invented test row)\")) }")
+    assert len(rows) == 3
 
 
 def test_a_row_merging_into_an_event_adds_its_new_source(layout, tmp_path):
