@@ -177,11 +177,17 @@ def test_a_control_character_in_a_cell_or_an_option_is_refused_with_its_field(kb
     path = tmp_path / "rows.csv"
     path.write_text("label,type,participants,date,sources,content\n"
                     "Russia hosts\x00 the Taliban,Meeting,host=Russia; visitor=Taliban,2021-07-20,source:founding-article,\n"
-                    "Russia hosts India,Meeting,host=Russia; visitor=India,2021-07-20,source:founding-article,\"a\tb\nc\"\n",
+                    "Russia hosts India,Meeting,host=Russia; visitor=India,2021-07-20,source:founding-article,\"a\tb\nc\"\n"
+                    "\"Two\nlines\",Meeting,host=Russia; visitor=India,2021-07-20,source:founding-article,\n",
                     encoding="utf-8")
     result = run("--kb", str(kb_copy), "import", str(path), "--dry-run", "--rejected", str(tmp_path / "rejected.tsv"))
-    assert result.exit_code == 0 and "1 rejected" in result.output
-    assert "label holds the control character U+0000: remove it" in (tmp_path / "rejected.tsv").read_text(encoding="utf-8")
+    assert result.exit_code == 0 and "2 rejected" in result.output
+    rejected = (tmp_path / "rejected.tsv").read_text(encoding="utf-8").splitlines()
+    assert "label holds the control character U+0000: remove it" in rejected[1]
+    # A row over two lines of the CSV is one line of the rejected rows, its line break escaped.
+    assert rejected[2].split("\t")[1:] == ["label on several lines", rejected[2].split("\t")[2],
+                                          "Two\\nlines,Meeting,host=Russia; visitor=India,2021-07-20,source:founding-article,"]
+    assert len(rejected) == 3
     added = run("--kb", str(kb_copy), "add", "Talks\x1b[31m", "--type", "Meeting", "--participant", "host=Russia",
                 "--participant", "visitor=India", "--date", "2021-07", "--source", "source:founding-article",
                 "--note", "rang\x07", "--dry-run")

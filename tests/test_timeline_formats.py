@@ -115,8 +115,10 @@ def test_a_slide_has_only_the_date_parts_its_events_date_has(shipped_kb):
     # dip:latestDate 2021-07 only, "[..2021-07]": filed in July 2021, and said to be no later.
     ("russia-concern-central-asia-2021", {"year": 2021, "month": 7}, None, "no later than July 2021"),
     ("taliban-take-kabul-1996", {"year": 1996}, None, "no later than 1996"),
-    # dip:earliestDate 1996 only, "[1996..]".
-    ("india-supports-anti-taliban-forces", {"year": 1996}, None, "no earlier than 1996"),
+    # dip:earliestDate 2021-07 only, "[2021-07..]".
+    ("russia-base-activation-tajikistan-2021-07", {"year": 2021, "month": 7}, None, "no earlier than July 2021"),
+    # Both bounds, years: "[1996..1999]".
+    ("india-supports-anti-taliban-forces", {"year": 1996}, None, "between 1996 and 1999"),
     # An interval of months, 2021-05/2021-07.
     ("taliban-seize-districts-2021", {"year": 2021, "month": 5}, {"year": 2021, "month": 7}, None),
     # Both bounds, of different precisions: "[2021-07..2021-09-11]", a deadline.
@@ -385,3 +387,21 @@ def test_a_table_cuts_a_cell_wider_than_any_sentence_and_csv_keeps_it_whole(kb_c
     assert len([line for line in table if line.startswith("2021-07")]) > 5  # the other events too
     csv_text = run("--kb", str(kb_copy), "timeline", "--actor", "Russia", "-f", "csv").stdout
     assert label.strip() in csv_text
+
+
+def test_tsv_escapes_tabs_and_line_breaks_so_each_event_is_one_line_of_seven_fields(tmp_path):
+    """`timeline -f tsv` quoted a cell as Excel does, with the raw tab and line breaks inside it: the
+    row split for `cut` and every reader of text/tab-separated-values. `query -f tsv` escaped already."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "odd.ttl").write_text(TURTLE_PREFIXES + """
+event:odd a dip:Meeting ; rdfs:label "TAB\\there\\nNEW LINE\\r\\nCRLF \\\\ and a backslash"@en ;
+    dip:host actor:a ; dip:visitor actor:b ; dip:date "2021-07-29"^^xsd:date .
+actor:a a dip:State ; rdfs:label "A\\tland"@en .
+actor:b a dip:State ; rdfs:label "B"@en .
+""", encoding="utf-8")
+    lines = run("--kb", str(tmp_path), "timeline", "-f", "tsv").stdout.split("\n")
+    assert lines[0].split("\t") == ["date", "type", "modality", "label", "participants", "place", "sources"]
+    assert lines[1].split("\t") == ["2021-07-29", "Meeting", "occurred",
+                                    "TAB\\there\\nNEW LINE\\r\\nCRLF \\\\ and a backslash", "A\\tland (host); B (visitor)",
+                                    "", ""]
+    assert lines[2:] == [""]

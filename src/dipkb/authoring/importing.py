@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -33,6 +32,7 @@ from dipkb.store.kb import KnowledgeBase
 from dipkb.store.layout import KBLayout
 from dipkb.store.writing import FileWrite, write_files, write_lock
 from dipkb.util.paths import display_path
+from dipkb.util.tsvtext import tsv_line
 
 
 class ImportFormat(Enum):
@@ -281,13 +281,8 @@ def _created(turtle: str) -> set[str]:
 
 
 def rejected_lines(result: ImportResult) -> Iterator[str]:
-    """The rejected rows as tab-separated lines: line, reason, detail, the row as read."""
+    """The rejected rows as tab-separated lines: line, reason, detail, the row as read (its line breaks
+    and tabs escaped: a CSV row may span lines)."""
     rows = chain([("line", "reason", "detail", "row")],
                  ((r.line, r.reason, r.detail, r.text) for r in result.report.rejected_rows))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    for row in rows:
-        writer.writerow(row)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+    return map(tsv_line, rows)

@@ -20,6 +20,7 @@ from dipkb.model.namespaces import curie
 from dipkb.util.durable import replacing
 from dipkb.util.jsontext import pretty_json
 from dipkb.util.paths import reporting_write_errors
+from dipkb.util.tsvtext import tsv_line
 from dipkb.util.terminal import cut_to, display_width, padded, terminal_text
 
 if TYPE_CHECKING:
@@ -191,8 +192,12 @@ def write_rows(headers: Sequence[str], rows: Iterable[Sequence[str]], fmt: Outpu
     if fmt is OutputFormat.JSON:
         for text in json_array(dict(zip(headers, row)) for row in rows):
             write(text)
-    elif fmt in (OutputFormat.CSV, OutputFormat.TSV):
-        writer = csv.writer(_Writes(write), delimiter="," if fmt is OutputFormat.CSV else "\t", lineterminator="\n")
+    elif fmt is OutputFormat.TSV:
+        write(tsv_line(headers))
+        for batch in iter(lambda: list(islice(rows, TABLE_WINDOW)), []):
+            write("".join(map(tsv_line, batch)))
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(_Writes(write), lineterminator="\n")
         writer.writerow(headers)
         for batch in iter(lambda: list(islice(rows, TABLE_WINDOW)), []):
             writer.writerows(batch)
