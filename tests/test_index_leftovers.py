@@ -100,3 +100,23 @@ def test_a_manifest_naming_no_generation_dipkb_writes_is_rebuilt_from(kb_copy: P
     result = run("stats")
     assert (result.exit_code, result.exception, result.output) == (0, None, expected)
     assert not list((kb_copy / "kb" / ".dipkb").glob("store--*"))
+
+
+def test_an_index_damaged_inside_its_tables_is_one_line_that_says_to_rebuild(kb_copy: Path):
+    """A store that opens but whose data blocks fail their checksums (a disk fault, a file edited by
+    hand) was a RuntimeError traceback on stats, timeline and show."""
+    run = lambda *args: CliRunner().invoke(cli, ["--kb", str(kb_copy), *args])  # noqa: E731
+    assert run("index").exit_code == 0
+    expected = run("stats").output
+    for table in (kb_copy / "kb" / ".dipkb").glob("store-*/*.sst"):
+        with table.open("r+b") as damaged:
+            for offset in range(4096, table.stat().st_size - 8192, 16384):
+                damaged.seek(offset)
+                damaged.write(b"\xff" * 512)
+    for command in (["stats"], ["timeline", "--actor", "Russia"], ["show", "actor:russia"]):
+        result = run(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert result.output.startswith("Error: The index is damaged (block checksum mismatch in /"), result.output
+        assert result.output.endswith("): run `dipkb index --rebuild`; the KB's files are not affected.\n")
+    assert run("index", "--rebuild").exit_code == 0
+    assert run("stats").output == expected

@@ -1,6 +1,7 @@
 """The one exception hierarchy of dipkb. The CLI turns every DipkbError into a one-line message."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -178,6 +179,22 @@ class InternalError(DipkbError):
 
     def __init__(self, what: str):
         super().__init__(f"Internal error, please report it: {what}.")
+
+
+class IndexDamagedError(DipkbError):
+    """The on-disk index's files are damaged (RocksDB's "Corruption: ..." while reading): a disk
+    fault, or a file changed by hand. The KB's own files are not affected; a rebuild mends it."""
+
+    @classmethod
+    def of(cls, error: BaseException) -> IndexDamagedError | None:
+        """The error for an engine's ``error``, when it says the index is damaged; else None."""
+        said = " ".join(str(error).split())
+        if not isinstance(error, RuntimeError) or "Corruption:" not in said:
+            return None
+        what = re.split(r":| stored| = | in /| from /", said[said.index("Corruption:") + 11:], maxsplit=1)[0].strip()
+        where = re.search(r"/\S+\.sst", said)
+        return cls(f"The index is damaged ({what}{f' in {where.group()}' if where else ''}): run "
+                   "`dipkb index --rebuild`; the KB's files are not affected.")
 
 
 class IndexUnavailableError(DipkbError):

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import click
 
 from dipkb import __version__
-from dipkb.errors import DipkbError, ParameterError, WriteError
+from dipkb.errors import DipkbError, IndexDamagedError, ParameterError, WriteError
 from dipkb.model.modality import MODALITIES, modality_name
 from dipkb.store.layout import DATA_SUFFIXES, KB_ENV_VAR, KBLayout
 from dipkb.util.paths import display_path, shown_bytes
@@ -91,6 +91,11 @@ class DipkbGroup(click.Group):
             return super().invoke(ctx)
         except DipkbError as error:
             self.fail(ctx, error)
+        except RuntimeError as error:
+            damaged = IndexDamagedError.of(error)
+            if damaged is None:
+                raise
+            self.fail(ctx, damaged)
         except BrokenPipeError:
             # `dipkb timeline | head` closes the pipe early; that is not an error.
             sys.stderr.close()

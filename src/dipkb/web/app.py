@@ -149,4 +149,5 @@ def create_app(config: ServeConfig) -> Starlette:
     routes = [*sparql_endpoint.routes(), *api.routes(), *pages.routes(),
               Mount("/static", StaticFiles(packages=[("dipkb.web", "static")]), name="static")]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                     exception_handlers={DipkbError: errors.handle, HTTPException: errors.handle_routing})
+                     exception_handlers={DipkbError: errors.handle, HTTPException: errors.handle_routing,
+                                         RuntimeError: errors.handle_engine})

@@ -27,6 +27,7 @@ _STATUS: tuple[tuple[type[errors.DipkbError], int], ...] = (
     (errors.AmbiguousNameError, 400),
     (errors.IndexLockedError, 503),
     (errors.KBLockedError, 503),
+    (errors.IndexDamagedError, 503),
     (errors.EndpointError, 502),  # serve --endpoint: the SPARQL server behind this one failed
 )
 
@@ -69,6 +70,14 @@ async def handle(request: Request, error: Exception) -> Response:
     if not isinstance(error, errors.DipkbError):  # registered for DipkbError only
         raise error
     return error_response(request, error)
+
+
+async def handle_engine(request: Request, error: Exception) -> Response:
+    """An engine's RuntimeError: a damaged index is said as such (503), anything else is a bug."""
+    damaged = errors.IndexDamagedError.of(error)
+    if damaged is None:
+        raise error
+    return error_response(request, damaged)
 
 
 async def handle_routing(request: Request, error: Exception) -> Response:

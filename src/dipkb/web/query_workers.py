@@ -39,8 +39,8 @@ from anyio import to_thread
 from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, Triple,
                         parse_query_results)
 
-from dipkb.errors import (DipkbError, IndexUnavailableError, InternalError, NotAcceptableError, QueryError,
-                          QueryMemoryError, QueryTimeoutError)
+from dipkb.errors import (DipkbError, IndexDamagedError, IndexUnavailableError, InternalError, NotAcceptableError,
+                          QueryError, QueryMemoryError, QueryTimeoutError)
 from dipkb.model.namespaces import XSD
 from dipkb.store import generations
 from dipkb.store.engine import Dataset, EmbeddedEngine
@@ -292,9 +292,11 @@ def _work(connection: Connection, memory: int) -> None:
             outcome = _Failure(error)
         except MemoryError:
             outcome = _Failure(out_of_memory(memory))
-        except Exception as error:  # a bug: report it to the request, and the traceback to the server's log
-            traceback.print_exc()
-            outcome = _Failure(InternalError(f"the query worker failed: {type(error).__name__}: {error}"))
+        except Exception as error:  # a bug, unless the index is damaged: the traceback to the server's log
+            damaged = IndexDamagedError.of(error)
+            if damaged is None:
+                traceback.print_exc()
+            outcome = _Failure(damaged or InternalError(f"the query worker failed: {type(error).__name__}: {error}"))
         connection.send(outcome)
 
 
