@@ -488,3 +488,23 @@ def test_a_query_started_ignoring_ctrl_c_goes_on_ignoring_it(kb_copy):
     finally:
         process.kill()
         process.wait()
+
+
+def test_ctrl_c_in_python_exits_130_not_the_code_of_findings(kb_copy, tmp_path):
+    """click's "Aborted!" exited 1, the code of findings: a script took an interrupted import or
+    validate for one that found something."""
+    gdelt = tmp_path / "gdelt.export.tsv"  # twenty times the fixture: an import of a minute
+    gdelt.write_bytes((Path(__file__).parent / "fixtures" / "gdelt2-20191024143000.export.tsv").read_bytes() * 20)
+    built_index(kb_copy)
+    process = subprocess.Popen([sys.executable, "-m", "dipkb", "--kb", str(kb_copy), "import", str(gdelt), "--dry-run"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        time.sleep(2)  # past start-up, in the import
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert (process.returncode, stderr.splitlines()[-1:]) == (130, ["Interrupted."]), stderr
+    finally:
+        process.kill()
+        process.wait()

@@ -22,7 +22,7 @@ from dipkb.util.terminal import terminal_lines, terminal_text
 from dipkb.views.render import Output, OutputFormat, choose_format
 
 
-EXIT_OK, EXIT_FINDINGS = 0, 1
+EXIT_OK, EXIT_FINDINGS, EXIT_INTERRUPTED = 0, 1, 130
 ENDPOINT_ENV_VAR = "DIPKB_ENDPOINT"
 
 
@@ -96,6 +96,11 @@ class DipkbGroup(click.Group):
             if damaged is None:
                 raise
             self.fail(ctx, damaged)
+        except KeyboardInterrupt:
+            # Not click's "Aborted!" and exit 1, the code of findings: a script took an interrupted
+            # validate for violations. 130 is the shell's for SIGINT; nothing was left half-written.
+            click.echo("\nInterrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             # `dipkb timeline | head` closes the pipe early; that is not an error.
             sys.stderr.close()
