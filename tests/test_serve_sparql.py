@@ -606,6 +606,21 @@ def test_a_capped_result_reads_back_in_every_format():
 
 # --- CORS, the address, edits -------------------------------------------------------------------
 
+def test_another_sites_background_requests_are_refused_without_cors_and_its_links_followed(limited, served_kb):
+    """An <img src=.../sparql?query=...> on any page a reader opened queued queries on the two
+    workers: the answer went unread (no CORS), the time was spent, everyone waited."""
+    background = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+    refused = request(served_kb, params={"query": MEETINGS}, headers=background)
+    assert refused.status == 403 and "Start dipkb serve with --cors to let other sites query it" in refused.text
+    followed = request(served_kb, params={"query": MEETINGS},
+                       headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Accept": "text/csv"})
+    assert followed.status == 200  # a link to a query, shared elsewhere
+    own = request(served_kb, params={"query": MEETINGS}, headers={"Sec-Fetch-Site": "same-origin",
+                                                                   "Sec-Fetch-Mode": "cors", "Accept": "text/csv"})
+    assert own.status == 200  # the editor's own requests
+    assert request(limited, params={"query": MEETINGS}, headers=background).status == 200  # --cors: any site
+
+
 def test_cors_headers_only_with_cors(limited, served_kb):
     origin = {"Origin": "http://example.org"}
     answers = [request(limited, params={"query": MEETINGS}, headers={**origin, "Accept": accept})

@@ -111,6 +111,26 @@ class KnownHosts(TrustedHostMiddleware):
         await super().__call__(scope, receive, send)
 
 
+class OwnPagesOnly:
+    """ASGI middleware refusing what a page on another site asks of this server in the background (an
+    <img> or a script's fetch of /sparql?query=..., which a browser marks Sec-Fetch-Site: cross-site):
+    unread without --cors, such requests still kept the two query workers busy, and everyone waited.
+    A link followed from another site (a shared timeline or query) is a navigation, and is answered."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            if headers.get("sec-fetch-site") == "cross-site" and headers.get("sec-fetch-mode") != "navigate":
+                message = ("A page on another site asked this server for a resource, in the background: refused. "
+                           "Start dipkb serve with --cors to let other sites query it.")
+                await PlainTextResponse(message, status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -141,7 +161,9 @@ def create_app(config: ServeConfig) -> Starlette:
             app.state.live.close()
 
     middleware = [Middleware(AnswerHeaders), Middleware(KnownHosts, allowed_hosts=config.hosts)]
-    if config.cors:
+    if not config.cors:
+        middleware.append(Middleware(OwnPagesOnly))
+    else:
         # On every route and format, the errors included: a browser client must read a 400's message.
         middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
                                      allow_headers=["*"], expose_headers=[*sparql_endpoint.EXPOSED_HEADERS, api.UNLOADED_HEADER, api.NOTE_HEADER,
