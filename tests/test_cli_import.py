@@ -194,3 +194,18 @@ def test_a_control_character_in_a_cell_or_an_option_is_refused_with_its_field(kb
     assert added.exit_code == 2
     assert "label holds the control character U+001B: remove it" in added.output
     assert "note holds the control character U+0007: remove it" in added.output
+
+
+def test_a_loose_kb_imports_into_a_file_beside_its_own(tmp_path):
+    """A directory of .ttl files without kb/ reads only its own files: the default kb/imports/... was
+    refused as a file the KB does not read, which the user had not chosen."""
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    for path in (REPO / "kb").glob("*.ttl"):
+        (loose / path.name).write_bytes(path.read_bytes())
+    rows = REPO / "tests" / "fixtures" / "invented-events.csv"
+    result = run("--kb", str(loose), "import", str(rows))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("3 rows: 3 imported, 0 merged, 0 rejected, 0 filtered; added 3 events to ")
+    assert (loose / "import-csv-invented-events.ttl").is_file()
+    assert "(invented test row)" in run("--kb", str(loose), "timeline", "-f", "csv").output

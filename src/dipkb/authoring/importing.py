@@ -164,9 +164,12 @@ def _csv_header(line: str) -> list[str]:
 
 
 def default_target(layout: KBLayout, path: Path, fmt: ImportFormat) -> Path:
-    """``kb/imports/gdelt-20191024143000-export.ttl``: one file per imported file, named after it."""
+    """``kb/imports/gdelt-20191024143000-export.ttl``: one file per imported file, named after it; in a
+    directory of data files without kb/ (a loose KB, which reads only its own files, not a subdirectory's),
+    ``import-gdelt-20191024143000-export.ttl`` beside them."""
     name = slug(Path(member_name(path)).stem)
-    return layout.kb_dir / "imports" / f"{name if name.startswith(fmt.value) else f'{fmt.value}-{name}'}.ttl"
+    name = name if name.startswith(fmt.value) else f"{fmt.value}-{name}"
+    return layout.kb_dir / f"import-{name}.ttl" if layout.is_loose else layout.kb_dir / "imports" / f"{name}.ttl"
 
 
 def _target(layout: KBLayout, path: Path, fmt: ImportFormat, into: Path | None) -> Path:
