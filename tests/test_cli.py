@@ -508,3 +508,13 @@ def test_ctrl_c_in_python_exits_130_not_the_code_of_findings(kb_copy, tmp_path):
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_format_in_capitals_is_the_format_and_words_that_are_no_sparql_suggest_a_saved_query(run):
+    """`-f CSV` was "'CSV' is not one of 'table', 'csv'..."; `query "who met whom"` a syntax error at 1:1."""
+    assert run("timeline", "--actor", "Kabulov", "-f", "CSV").output == run("timeline", "--actor", "Kabulov", "-f", "csv").output
+    result = run("query", "who met whom")
+    assert (result.exit_code, result.output) == (2, "Error: 'who met whom' is neither SPARQL (it has no SELECT, ASK, "
+                                                    "CONSTRUCT or DESCRIBE) nor the name of a saved query: did you mean "
+                                                    "who-met-whom? `dipkb queries` lists them.\n")
+    assert run("query", "DESCRIBE actor:russia").exit_code == 0  # no braces, and SPARQL

@@ -251,7 +251,7 @@ def output_options(formats: Sequence[OutputFormat], default: OutputFormat) -> Ca
     def decorator(command: Callable) -> Callable:
         @click.option("-o", "--output", type=FilePath(dir_okay=False), default=None, callback=outside_the_kb,
                       help="Write to this file (atomically) instead of stdout (-); its extension picks the format.")
-        @click.option("-f", "--format", "fmt", type=click.Choice(names), default=None,
+        @click.option("-f", "--format", "fmt", type=click.Choice(names, case_sensitive=False), default=None,
                       help=f"Output format (default: from -o's extension, else {default.value}).")
         @functools.wraps(command)
         def wrapper(*args, fmt: str | None, output: str | None, **kwargs):

@@ -14,7 +14,7 @@ from dipkb.views.render import GRAPH_FORMATS, SOLUTION_FORMATS, Output, OutputFo
 
 @click.command()
 @click.argument("paths", nargs=-1, type=FilePath(exists=True, dir_okay=False))
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text",
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "turtle"], case_sensitive=False), default="text",
               help="Findings as text (default), JSON, or a SHACL validation report in Turtle.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.pass_context
@@ -81,6 +81,8 @@ def query(ctx: click.Context, query: str, params: tuple[str, ...], with_derived:
         saved, text = (None, loaded) if isinstance(loaded, str) else (loaded, None)
     elif queries.is_query_name(query):
         saved = queries.find_query(kb.layout.queries_dir, query)
+    elif (unknown := queries.not_sparql(kb.layout.queries_dir, query)) is not None:
+        raise unknown
     else:
         text = query
     if saved:

@@ -11,6 +11,7 @@ optional one. queries/README.md explains the rules and how to keep queries fast.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -305,6 +306,21 @@ def is_query_name(text: str) -> bool:
     """Whether ``text`` reads as the name of a saved query (``actor-timeline``, ``claims.rq``) rather
     than SPARQL text, which always has spaces or braces."""
     return bool(_QUERY_NAME.match(text))
+
+
+_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
+
+
+def not_sparql(queries_dir: Path, text: str) -> UnknownQueryError | None:
+    """For text that cannot be SPARQL (no query form, no braces), such as ``who met whom``: the saved
+    query it may name, rather than the parser's "syntax error at 1:1"."""
+    if "{" in text or _FORM.search(text):
+        return None
+    names = list(_query_paths(Path(queries_dir)))
+    meant = difflib.get_close_matches(re.sub(r"[\s_]+", "-", text.strip().lower()), names, n=1, cutoff=0.6)
+    hint = f"did you mean {meant[0]}? " if meant else ""
+    return UnknownQueryError(f"{text!r} is neither SPARQL (it has no SELECT, ASK, CONSTRUCT or DESCRIBE) nor the "
+                             f"name of a saved query: {hint}`dipkb queries` lists them.")
 
 
 def find_query(queries_dir: Path, name: str) -> SavedQuery:
