@@ -6,6 +6,7 @@ import json
 import os
 import pkgutil
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -518,3 +519,16 @@ def test_a_format_in_capitals_is_the_format_and_words_that_are_no_sparql_suggest
                                                     "CONSTRUCT or DESCRIBE) nor the name of a saved query: did you mean "
                                                     "who-met-whom? `dipkb queries` lists them.\n")
     assert run("query", "DESCRIBE actor:russia").exit_code == 0  # no braces, and SPARQL
+
+
+@pytest.mark.parametrize("command", ["timeline", "show", "query", "queries", "stats", "validate"])
+def test_the_examples_in_the_help_of_each_reading_command_run_on_the_bundled_kb(shipped_kb, command):
+    """`dipkb show --help` gave `dipkb show Russia --limit 5`, which is ambiguous (the state and the
+    country): an example a reader copies must run."""
+    text = CliRunner().invoke(cli, [command, "--help"]).output
+    examples = [shlex.split(line.strip())[1:] for line in text.split("Example")[1].splitlines()
+                if line.strip().startswith("dipkb ") and " -o " not in line]
+    assert examples, text
+    for example in examples:
+        result = CliRunner().invoke(cli, ["--kb", str(shipped_kb), *example])
+        assert result.exit_code == 0, (example, result.output)

@@ -132,11 +132,14 @@ def list_queries(ctx: click.Context, out: Output) -> None:
 def show(ctx: click.Context, name: str, limit: int | None, out: Output) -> None:
     """Everything about one event, actor, place or source.
 
+    NAME is its label or an alternative label, in any case, or its IRI or CURIE (actor:russia): a name
+    two things share (Russia, the state and the country) is answered with the CURIEs to choose from.
+
     \b
     Examples:
       dipkb show Kabulov
       dipkb show event:kabulov-taliban-meeting-2021-07 -f json
-      dipkb show Russia --limit 5
+      dipkb show actor:russia --limit 5
     """
     from dipkb.views import describe
 

@@ -27,7 +27,7 @@ def index_command(ctx: click.Context, rebuild: bool) -> None:
     \b
     Example:
       dipkb index
-      dipkb --kb bench/out/kb-1000 index --rebuild
+      dipkb index --rebuild
     """
     from dipkb.store import index
 
