@@ -86,3 +86,15 @@ def test_options_that_would_serve_wrongly_are_refused_or_warned_before_serving(s
     finally:
         warned.terminate()
         warned.wait(timeout=30)
+
+
+def test_serve_run_inside_the_kb_says_where_the_kb_is_not_dot(tmp_path):
+    root = tmp_path / "mykb"
+    assert dipkb("init", str(root), cwd=tmp_path).returncode == 0
+    server = subprocess.Popen([sys.executable, "-m", "dipkb", "serve", "--port", "0"], cwd=root,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr.readline().startswith(f"Serving {root} at http://127.0.0.1:")  # it was "Serving . at"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
