@@ -275,3 +275,14 @@ def test_an_hour_past_the_day_is_a_one_line_error(snapshot, kb_copy):
     assert result.exit_code == 2
     assert result.output == "Error: invalid date: '2021-07-08T25:00:00' is not a valid xsd:dateTime\n"
     assert snapshot(kb_copy) == before
+
+
+def test_an_event_without_a_time_is_told_so_with_every_other_gap_at_once(kb_copy):
+    """Without a source, add said only that; given one, the shapes then said "Every event needs a time:
+    dip:date, dip:startDate..." in the ontology's words, exit 1: two rounds, the second in RDF."""
+    result = run("--kb", str(kb_copy), "add", "X meets Y", "--type", "Meeting", "--participant", "host=Russia",
+                 "--participant", "visitor=India", "--dry-run")
+    assert result.exit_code == 2
+    assert result.output == ("Error: missing time: an event needs a time: a date, a start or an end, or an earliest or "
+                             "latest bound (the source's publication month as the latest will do); missing source: an "
+                             "event needs at least one source\n")

@@ -234,6 +234,9 @@ def resolve_draft(draft: EventDraft, vocab: Vocabulary, taken: Callable[[str], b
             value = attempt(_time, text)
             if value:
                 times.append((prop, value))
+    if not any((getattr(draft, name) or "").strip() for name in TIME_FIELDS.values()):  # said here, not by the shapes
+        problems.append(Rejection("missing time", "an event needs a time: a date, a start or an end, or an earliest "
+                                  "or latest bound (the source's publication month as the latest will do)"))
     problems += [Rejection("contradictory times", text) for text in contradictions(dict(times))]
     modality = vocab.modalities.get(draft.modality.strip().lower().removeprefix("dip:"))
     if modality is None:
