@@ -118,8 +118,8 @@ def test_a_source_the_kb_has_by_its_url_is_cited_as_it_is_with_a_note(kb_copy):
 
 
 @pytest.mark.parametrize("options, said", [
-    (["--place", "Moscow", "--new-place", "Doha"], "unused place: new place 'Doha' is not named by --place, --origin or "
-                                                   "--destination"),
+    (["--place", "Moscow", "--new-place", "Doha"], "unused place: new place 'Doha' is not named by --place, --origin, "
+                                                   "--destination or --in-country"),
     (["--place", "Doha", "--new-place", "Doha=City"], "unknown place kind: 'City' is not one of Place, Country"),
     (["--place", "Doha", "--new-place", "Doha", "--in-country", "Doha=Qatar"],
      "unknown place: no place named 'Qatar'"),
@@ -286,3 +286,23 @@ def test_an_event_without_a_time_is_told_so_with_every_other_gap_at_once(kb_copy
     assert result.output == ("Error: missing time: an event needs a time: a date, a start or an end, or an earliest or "
                              "latest bound (the source's publication month as the latest will do); missing source: an "
                              "event needs at least one source\n")
+
+
+def test_a_first_event_in_an_empty_kb_can_make_its_country_and_its_state(tmp_path):
+    """In a KB made by `dipkb init`, --in-country Moscow=Russia was "no place named 'Russia'", and a new
+    Russia=Country or Russia=State "unused": no way to put a first city in a country, or a first
+    minister under a state."""
+    root = tmp_path / "mykb"
+    assert run("init", str(root)).exit_code == 0
+    result = run("--kb", str(root), "add", "Lavrov meets Jaishankar in Moscow", "--type", "Meeting", "--date", "2021-07-09",
+                 "--participant", "host=Lavrov", "--participant", "visitor=Jaishankar", "--new-actor", "Lavrov=Person",
+                 "--new-actor", "Jaishankar=Person", "--new-actor", "Russia=State", "--acts-for", "Lavrov=Russia",
+                 "--position", "Lavrov=Foreign Minister", "--place", "Moscow", "--new-place", "Moscow",
+                 "--new-place", "Russia=Country", "--in-country", "Moscow=Russia",
+                 "--source-title", "Jaishankar in Moscow", "--source-url", "https://example.org/jm", "--source-date", "2021-07-09")
+    assert result.exit_code == 0, result.output
+    assert run("--kb", str(root), "validate").output == "Conforms: 0 violations, 0 warnings in 1 file.\n"
+    russia = json.loads(run("--kb", str(root), "timeline", "--actor", "actor:russia", "-f", "json").output)
+    assert [e["id"] for e in russia] == ["event:lavrov-meets-jaishankar-in-moscow-2021-07-09"]
+    moscow = json.loads(run("--kb", str(root), "show", "place:moscow", "-f", "json").output)
+    assert [f["id"] for f in moscow["properties"] if f["property"] == "dip:inCountry"] == ["place:russia"]

@@ -281,18 +281,35 @@ class ActorPlanner:
             if cls is None:
                 problems.append(Rejection("unknown actor kind",
                                           f"{draft.kind!r} is not one of " + ", ".join(ACTOR_KINDS)))
-            acts_for = None
-            if draft.acts_for and draft.acts_for.strip():
-                try:
-                    acts_for = reconciler.resolve(draft.acts_for)
-                except Rejection as rejection:
-                    problems.append(Rejection(rejection.reason, f"{self._explained(rejection, draft.acts_for)} "
-                                              f"(acts for of new actor {name!r})"))
-            elif draft.position and draft.position.strip():
+            if not (draft.acts_for and draft.acts_for.strip()) and draft.position and draft.position.strip():
                 # dip:positionFor is required: a title alone says nothing of whom the position serves.
                 problems.append(Rejection("missing field", f"new actor {name!r} holds a position but acts for "
                                           f"no one: say for whom (--acts-for '{name}=ACTOR')"))
-            self.allowed[name.lower()] = (draft, cls, acts_for)
+            self.allowed[name.lower()] = (draft, cls, None)
+        # Once every new actor is known: one may act for another that acts for no one (a KB without
+        # states had no way to tie its first minister to one).
+        for key, (draft, cls, _) in list(self.allowed.items()):
+            if draft.acts_for and draft.acts_for.strip():
+                self.allowed[key] = (draft, cls, self._acts_for(draft, problems))
+
+    def _acts_for(self, draft: ActorDraft, problems: list[Rejection]) -> str | None:
+        text = draft.acts_for or ""
+        try:
+            return self.reconciler.resolve(text)
+        except Rejection as rejection:
+            target = self.allowed.get(text.strip().lower())
+            if rejection.reason == "unknown actor" and target and not (target[0].acts_for or "").strip():
+                return self._new(text.strip().lower())
+            problems.append(Rejection(rejection.reason, f"{self._explained(rejection, text)} "
+                                      f"(acts for of new actor {draft.name.strip()!r})"))
+            return None
+
+    def _new(self, key: str) -> str:
+        """The IRI of the new actor ``key`` names (lower-cased), planned on first use."""
+        self.used.add(key)
+        if key not in self.planned:
+            self.planned[key] = self._plan(*self.allowed[key])
+        return self.planned[key].iri
 
     def actor(self, text: str) -> str:
         """The IRI of a participant: an actor of the KB, else a new actor the draft allows; Rejection otherwise."""
@@ -304,10 +321,7 @@ class ActorPlanner:
                 raise
             if key not in self.allowed:
                 raise Rejection(rejection.reason, self._explained(rejection, text, creatable=True)) from None
-            self.used.add(key)
-            if key not in self.planned:
-                self.planned[key] = self._plan(*self.allowed[key])
-            return self.planned[key].iri
+            return self._new(key)
         if key in self.allowed:
             self.used.add(key)
             self.reused.append(iri)
@@ -337,7 +351,8 @@ class ActorPlanner:
 
     def unused(self) -> list[Rejection]:
         """New actors no participant names: creating them unasked, or ignoring them silently, would both surprise."""
-        return [Rejection("unused actor", f"new actor {draft.name.strip()!r} is not named by any participant")
+        return [Rejection("unused actor", f"new actor {draft.name.strip()!r} is not named by any participant "
+                          "or --acts-for")
                 for key, (draft, _, _) in self.allowed.items() if key not in self.used]
 
 

@@ -78,13 +78,33 @@ class PlacePlanner:
             kind = next((k for k in PLACE_KINDS if k.lower() == draft.kind.strip().removeprefix("dip:").lower()), None)
             if kind is None:
                 problems.append(Rejection("unknown place kind", f"{draft.kind!r} is not one of {', '.join(PLACE_KINDS)}"))
-            country = None
+            self.allowed[name.lower()] = (draft, DIP + (kind or "Place"), None)
+        # Once every new place is known: a new country may be one (a KB without countries had no way to
+        # put its first city in one).
+        for key, (draft, cls, _) in list(self.allowed.items()):
             if draft.country and draft.country.strip():
-                try:
-                    country = reconciler.country(draft.country)
-                except Rejection as rejection:
-                    problems.append(Rejection(rejection.reason, f"{rejection.detail} (country of new place {name!r})"))
-            self.allowed[name.lower()] = (draft, DIP + (kind or "Place"), country)
+                country = self._country(draft.country, problems, draft.name.strip())
+                self.allowed[key] = (draft, cls, country)
+
+    def _country(self, text: str, problems: list[Rejection], of: str) -> str | None:
+        """The country ``text`` names: one of the KB, else a new place of class dip:Country."""
+        try:
+            return self.reconciler.country(text)
+        except Rejection as rejection:
+            key = text.strip().lower()
+            if rejection.reason == "unknown place" and self.allowed.get(key, (None, ""))[1] == DIP + "Country":
+                return self._new(key)
+            problems.append(Rejection(rejection.reason, f"{rejection.detail} (country of new place {of!r})"))
+            return None
+
+    def _new(self, key: str) -> str:
+        """The IRI of the new place ``key`` names (lower-cased), planned on first use."""
+        self.used.add(key)
+        if key not in self.planned:
+            draft, cls, country = self.allowed[key]
+            self.planned[key] = PlannedPlace(self.claims.claim(PLACE_NS + short_slug(draft.name.strip())),
+                                             draft.name.strip(), cls, country)
+        return self.planned[key].iri
 
     def place(self, text: str) -> str:
         """The IRI of a place name: a place of the KB, else a new place the draft allows; Rejection otherwise."""
@@ -98,12 +118,7 @@ class PlacePlanner:
                 raise
             if key not in self.allowed:
                 raise Rejection(rejection.reason, self._explained(rejection, text)) from None
-            self.used.add(key)
-            if key not in self.planned:
-                draft, cls, country = self.allowed[key]
-                self.planned[key] = PlannedPlace(self.claims.claim(PLACE_NS + short_slug(draft.name.strip())),
-                                                 draft.name.strip(), cls, country)
-            return self.planned[key].iri
+            return self._new(key)
         if key in self.allowed:  # a place of the KB: used as it is, never made again
             self.used.add(key)
             self.reused.append(iri)
@@ -126,8 +141,9 @@ class PlacePlanner:
 
     def unused(self) -> list[Rejection]:
         """New places no place of the event names: creating them unasked, or ignoring them silently, would both surprise."""
-        return [Rejection("unused place", f"new place {draft.name.strip()!r} is not named by --place, --origin or "
-                          "--destination") for key, (draft, _, _) in self.allowed.items() if key not in self.used]
+        return [Rejection("unused place", f"new place {draft.name.strip()!r} is not named by --place, --origin, "
+                          "--destination or --in-country") for key, (draft, _, _) in self.allowed.items()
+                if key not in self.used]
 
 
 def place_turtle(place: PlannedPlace, language: str) -> str:

@@ -91,13 +91,15 @@ def init_command(directory: str, example: bool) -> None:
 @click.option("--new-actor", "new_actors", multiple=True, metavar="NAME[=CLASS]",
               help="Create this actor if no actor has the name (CLASS: State, Person, Organisation, ...).")
 @click.option("--acts-for", "acts_for", multiple=True, metavar="NAME=ACTOR",
-              help="The new actor NAME acts for ACTOR of the KB, and so shows in its timeline.")
+              help="The new actor NAME acts for ACTOR, of the KB or new (--new-actor Russia=State), and so shows in "
+                   "its timeline.")
 @click.option("--position", "positions", multiple=True, metavar="NAME=TITLE",
               help="The new actor NAME holds this position for the actor it acts for ('Foreign Minister').")
 @click.option("--new-place", "new_places", multiple=True, metavar="NAME[=CLASS]",
               help="Create this place if no place has the name (CLASS: Place, the default, or Country).")
 @click.option("--in-country", "in_country", multiple=True, metavar="NAME=COUNTRY",
-              help="The new place NAME lies in COUNTRY, a country of the KB (a name, or an ISO or CAMEO code).")
+              help="The new place NAME lies in COUNTRY, a country of the KB (a name, or an ISO or CAMEO code) or a "
+                   "new one (--new-place Russia=Country).")
 @click.option("--into", type=FilePath(dir_okay=False), help="The KB file to append to (default kb/events-YEAR.ttl).")
 @click.option("--dry-run", is_flag=True, help="Print the Turtle that would be written; write nothing.")
 @click.pass_context
