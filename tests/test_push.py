@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -325,7 +326,7 @@ def test_a_file_removed_after_a_failed_push_has_its_graphs_dropped(tmp_path, kb)
         history = kb / "kb" / "history.ttl"
         history.write_text(history.read_text() + STRAY, encoding="utf-8")
         server.kill()
-        assert run(*command).exit_code == 1
+        assert run(*command).exit_code == 2  # the server down: "Cannot reach", as --endpoint says
         server.start()
         history.unlink()
         again = run(*command)
@@ -373,3 +374,14 @@ def test_push_all_after_the_record_was_lost_drops_the_graphs_of_removed_files(st
         assert_equal_to_the_kb(server, kb)
     finally:
         server.stop()
+
+
+def test_a_server_down_is_one_line_and_exit_2_as_for_endpoint(kb_copy):
+    """A push to a port nothing listens on tried every graph: 'Pushed 0 graphs ... 1 failed, 21 not
+    tried' and exit 1, where --endpoint says 'Cannot reach' in one line, exit 2."""
+    with socket.socket() as probe:  # a port free now, so refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(cli, ["--kb", str(kb_copy), "push", "--update", f"http://127.0.0.1:{port}/update"])
+    assert (result.exit_code, result.output) == (
+        2, f"Error: Cannot reach the SPARQL endpoint http://127.0.0.1:{port}/update: Connection refused.\n")

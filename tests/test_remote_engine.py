@@ -130,7 +130,7 @@ def test_timeline_of_russia_is_the_local_one(pushed):
     local, remote = pushed.local("timeline", "--actor", "Russia", "-f", "json"), \
         pushed.remote("timeline", "--actor", "Russia", "-f", "json")
     assert local.exit_code == remote.exit_code == 0
-    assert len(json.loads(local.stdout)) == 13
+    assert len(json.loads(local.stdout)) == 15
     assert remote.stdout == local.stdout
 
 

@@ -86,12 +86,14 @@ class NotAcceptableError(DipkbError):
 class EndpointError(DipkbError):
     """A remote SPARQL endpoint cannot be used: unreachable, refusing the credentials (401, 403),
     failing (5xx) or not answering in time. The message names the URL (never the credentials) and
-    the status; ``status`` is None when no HTTP answer came, ``detail`` the first line of the server's."""
+    the status; ``status`` is None when no HTTP answer came, ``detail`` the first line of the server's;
+    ``connected`` is False when no connection was made (refused, no such host): nothing was sent."""
 
-    def __init__(self, message: str, status: int | None = None, detail: str = ""):
+    def __init__(self, message: str, status: int | None = None, detail: str = "", *, connected: bool = True):
         super().__init__(message)
         self.status = status
         self.detail = detail
+        self.connected = connected
 
 
 class UsageError(DipkbError):

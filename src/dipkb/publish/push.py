@@ -168,7 +168,8 @@ def _with_retries(connection: Connection, step: Step, stopping: threading.Event)
             send(connection, step)
             return
         except EndpointError as error:
-            retry = error.status is None or error.status >= 500
+            # Not a refused connection: a server down stays down for the seconds the retries wait.
+            retry = error.connected and (error.status is None or error.status >= 500)
             if not retry or pause is None or stopping.wait(pause):
                 raise
 
@@ -233,7 +234,10 @@ class _Run:
                 try:
                     text = future.result()
                 except EndpointError as error:
-                    if error.status in EVERY_GRAPH_WOULD_FAIL:
+                    # No connection for the first graph (a server down, a wrong port): one line, as
+                    # --endpoint says it, not a report of every graph failed or not tried.
+                    unreached = not error.connected and not self.report.sent and not self.report.failed
+                    if error.status in EVERY_GRAPH_WOULD_FAIL or unreached:
                         raise
                     self._failed(graph.name, error)
                     if error.status is None:  # no answer even after the retries: the others would get none

@@ -33,6 +33,7 @@ import http.client
 import netrc
 import os
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -179,7 +180,8 @@ class Connection:
             if isinstance(reason, TimeoutError):
                 raise self._timed_out(shown) from None
             why = getattr(reason, "strerror", None) or str(reason)
-            raise EndpointError(f"Cannot reach the SPARQL endpoint {shown}: {why}.") from None
+            raise EndpointError(f"Cannot reach the SPARQL endpoint {shown}: {why}.",
+                                connected=not isinstance(reason, ConnectionRefusedError | socket.gaierror)) from None
         except TimeoutError:
             raise self._timed_out(shown) from None
         except ValueError as error:  # urllib's Basic handler, challenged with a scheme it does not know
