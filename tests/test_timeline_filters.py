@@ -73,7 +73,7 @@ def test_roles_are_named_as_the_ontology_names_them_and_repeat_as_any_of(root):
     assert set(both) == set(ids(events(root, "--role", "host"))) | set(ids(events(root, "--role", "visitor")))
 
 
-@pytest.mark.parametrize("role", ["hots", 'host" } ?s ?p ?o {', "participant"])
+@pytest.mark.parametrize("role", ["hots", 'host" } ?s ?p ?o {', "participant", "host> #", "{host}"])
 def test_an_unknown_role_is_an_input_error_listing_the_roles(root, role):
     result = run(root, "timeline", "--role", role)
     assert result.exit_code == 2

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -311,8 +312,8 @@ SELECT ?role ?label WHERE {
 
 def resolve_role(kb: KnowledgeBase, text: str) -> str:
     """A participant role: ``host``, ``dip:host``, its IRI or its label (``moving force``, ``movingForce``)."""
-    def squashed(name: str) -> str:
-        return "".join(c for c in name.lower() if c.isalnum())
+    def squashed(name: str) -> str:  # spaces, '-' and '_' aside, as `add` reads a role: 'host> #' is no role
+        return re.sub(r"[\s_-]", "", name.lower())
 
     wanted = squashed(text.strip().removeprefix("dip:"))
     iri = expand(text.strip())
