@@ -14,7 +14,8 @@ from dipkb.views.render import GRAPH_FORMATS, SOLUTION_FORMATS, Output, OutputFo
 
 @click.command()
 @click.argument("paths", nargs=-1, type=FilePath(exists=True, dir_okay=False))
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "turtle"], case_sensitive=False), default="text",
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "turtle"], case_sensitive=False),
+              default="text",
               help="Findings as text (default), JSON, or a SHACL validation report in Turtle.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.pass_context

@@ -75,8 +75,8 @@ def serve(ctx: click.Context, host: str, port: int, timeout: float, max_rows: in
         click.echo(f"Warning: listening on {host}: other machines can read this KB. dipkb serve has no "
                    "authentication; put it behind one, or use 127.0.0.1.", err=True)
     # The bound port, so that --port 0 tells where it is (the tests read this line).
-    # The KB's directory as given, unless that is "." (run inside it): then where that is.
-    served = endpoint.url if endpoint else display_path(layout.root) if display_path(layout.root) != "." else str(layout.root)
+    shown = display_path(layout.root)  # as given, unless that is "." (run inside it): then where that is
+    served = endpoint.url if endpoint else shown if shown != "." else str(layout.root)
     click.echo(f"Serving {served} at http://{_url_host(address)}:{bound_port}/ (Ctrl-C to stop)", err=True)
     limits = {"query_memory": query_memory << 20} if query_memory else {}
     # Listening elsewhere, the machine's names and addresses are not known here, and the user was warned.

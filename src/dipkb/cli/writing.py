@@ -165,7 +165,8 @@ def add(ctx: click.Context, label: str, event_type: str, participants, sources, 
 
 @click.command("import")
 @click.argument("file", type=FilePath(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["csv", "yaml", "gdelt", "icews", "plover", "acled"], case_sensitive=False),
+@click.option("--format", "fmt",
+              type=click.Choice(["csv", "yaml", "gdelt", "icews", "plover", "acled"], case_sensitive=False),
               help="Input format (default: guessed from the content; .zip, .gz and .bz2 are read through).")
 @click.option("--into", type=FilePath(dir_okay=False), help="KB file to add to (default kb/imports/FORMAT-FILE.ttl).")
 @click.option("--report", type=FilePath(dir_okay=False), callback=outside_the_kb,

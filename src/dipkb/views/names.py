@@ -177,7 +177,9 @@ SELECT DISTINCT ?thing ?label ?needle WHERE {
 
 
 # Every name of the kinds, for names spelt like one typed; events are left out: a million labels.
-_NAMES_QUERY = "SELECT DISTINCT ?thing ?name WHERE { VALUES ?class { %s } ?thing a ?class ; rdfs:label|skos:altLabel ?name }"
+_NAMES_QUERY = """SELECT DISTINCT ?thing ?name WHERE {
+  VALUES ?class { %s } ?thing a ?class ; rdfs:label|skos:altLabel ?name
+}"""
 _EXAMPLE_QUERY = "SELECT ?thing WHERE { VALUES ?class { %s } ?thing a ?class } ORDER BY ?thing LIMIT 1"
 
 
