@@ -199,11 +199,11 @@ def test_add_writes_the_files_and_push_publishes_them(pushed, tmp_path):
 
 
 def test_a_generated_kb_answers_as_locally(tmp_path, monkeypatch):
-    """6,000 generated events on both servers: the benchmark actor's timeline, stats, one actor's
+    """4,500 generated events on both servers: the benchmark actor's timeline, stats, one actor's
     description, pages of long timelines worked out from their buckets' counts, and the actor's every
-    event read from its (bucket, actor) pairs. A world of 20 states: the actor is in ~2,300 events."""
-    root = tmp_path / "kb6k"
-    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "6000", "--states", "20",
+    event read from its (bucket, actor) pairs. A world of 20 states: the actor is in ~1,700 events."""
+    root = tmp_path / "kb4k"
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--events", "4500", "--states", "20",
                     "--seed", "1", "--out", str(root)], check=True, capture_output=True)
     summary = json.loads((root / "summary.json").read_text())
     dates = ["--from", summary["from"], "--to", summary["to"]]
