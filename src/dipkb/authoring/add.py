@@ -20,6 +20,7 @@ from pyoxigraph import NamedNode
 from dipkb.authoring.checking import check_text, violations
 from dipkb.authoring.codes import CodeBook
 from dipkb.authoring.dedup import EVENT_NS, ExistingEvents, IdentityKey, identity_key
+from dipkb.authoring.draft_text import control_characters
 from dipkb.authoring.drafts import (ActorDraft, ActorPlanner, Claims, PlannedActor, PlannedSource, SourceDraft,
                                     actor_turtle, plan_sources, short_slug, source_turtle)
 from dipkb.authoring.known_sources import KnownSources
@@ -27,7 +28,6 @@ from dipkb.authoring.new_places import PlaceDraft, PlacePlanner, PlannedPlace, p
 from dipkb.authoring.reconcile import Reconciler
 from dipkb.errors import EventDraftError
 from dipkb.model import terms
-from dipkb.model.labels import control_characters
 from dipkb.model.namespaces import DIP, PREFIXES, expand
 from dipkb.model.records import Rejection, Scheme
 from dipkb.model.temporal import TIME_FIELDS, DateInputError, DateValue, contradictions, date_value

@@ -14,8 +14,15 @@ from dipkb.errors import UsageError
 from dipkb.util.paths import display_path
 
 
+def _listen_on(ctx: click.Context, param: click.Parameter, host: str) -> str:
+    # '' would listen on every interface: a blank $HOST put the KB on the network.
+    if not host.strip():
+        raise UsageError("--host is empty: give the address to listen on, such as 127.0.0.1 (the default).")
+    return host
+
+
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, callback=lambda ctx, param, host: _listen_on(host),
+@click.option("--host", default="127.0.0.1", show_default=True, callback=_listen_on,
               help="Address to listen on. Anything but loopback lets other machines in: you are warned.")
 @click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 30.0 * 60),
@@ -111,13 +118,6 @@ def _stopped_by_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _listen_on(host: str) -> str:
-    # '' would listen on every interface: a blank $HOST put the KB on the network.
-    if not host.strip():
-        raise UsageError("--host is empty: give the address to listen on, such as 127.0.0.1 (the default).")
-    return host
 
 
 def _check_allowed_hosts(names: tuple[str, ...]) -> None:
